@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+// Entry point. Written for any Node so that an old runtime gets a clear message, not a syntax error.
+const major = Number(process.versions.node.split('.')[0])
+if (major < 22) {
+  process.stderr.write(
+    'jit needs Node.js 22 or newer; this is Node ' + process.versions.node + '.\n' +
+    'Run it through npm so the project\'s own Node is used (npx jit ...), or install Node 22+.\n')
+  process.exit(1)
+}
+const { run } = await import('../dist/src/cli/main.js')
+await run(process.argv.slice(2), import.meta.url)

@@ -1,0 +1,18 @@
+import { dataFlag, withStore } from '../../../src/cli/admin-flags.js'
+import { JitCommand } from '../../../src/cli/base-command.js'
+
+export default class AdminUserList extends JitCommand {
+  static summary = 'List users and their roles.'
+  static examples = ['<%= config.bin %> admin user list --data ./broker-data']
+  static flags = { ...dataFlag }
+
+  async run() {
+    const { flags } = await this.parse(AdminUserList)
+    const users = await withStore(flags.data, (store) => store.listUsers())
+    if (!this.jsonEnabled()) {
+      const { table } = await import('../../../src/cli/output.js')
+      this.log(await table(['user', 'roles', 'org'], users.map((u) => [u.name, u.roles.join(', '), u.org ?? ''])))
+    }
+    return { users }
+  }
+}

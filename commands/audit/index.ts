@@ -1,0 +1,34 @@
+import { Flags } from '@oclif/core'
+import { JitCommand } from '../../src/cli/base-command.js'
+import type { AuditEvent } from '../../src/wire/api.js'
+
+export default class Audit extends JitCommand {
+  static summary = 'List audit events: mine, or one session\'s story (admins and security see everything).'
+  static examples = ['<%= config.bin %> audit --session ses_4f...', '<%= config.bin %> audit --since 2026-11-01T00:00:00Z --json']
+  static flags = {
+    session: Flags.string({ summary: 'Only events of this session (and its request).' }),
+    since: Flags.string({ summary: 'Only events at or after this ISO time.' }),
+    limit: Flags.integer({ default: 1000, min: 1, max: 10000 }),
+  }
+
+  async run(): Promise<{ events: AuditEvent[] }> {
+    const { flags } = await this.parse(Audit)
+    const query = new URLSearchParams({ limit: String(flags.limit) })
+    if (flags.session) query.set('session', flags.session)
+    if (flags.since) query.set('since', flags.since)
+    const { events } = await (await this.cli(flags).client()).get<{ events: AuditEvent[] }>(`/audit?${query}`)
+    if (!this.jsonEnabled()) {
+      const { table } = await import('../../src/cli/output.js')
+      this.log(await table(['#', 'at', 'event', 'actor', 'details'], events.map((e) => [e.seq, e.at.replace('T', ' ').slice(0, 19), e.severity === 'high' ? `${e.type} (HIGH)` : e.type, e.actor, summarize(e.data)])))
+    }
+    return { events }
+  }
+}
+
+function summarize(data: Record<string, unknown>): string {
+  return Object.entries(data)
+    .filter(([, v]) => v !== null && v !== undefined)
+    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('; ') : typeof v === 'object' ? JSON.stringify(v) : v}`)
+    .join(' ')
+    .slice(0, 120)
+}

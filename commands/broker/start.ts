@@ -1,0 +1,36 @@
+import { Flags } from '@oclif/core'
+import { JitCommand } from '../../src/cli/base-command.js'
+import { UsageError } from '../../src/errors.js'
+
+export default class BrokerStart extends JitCommand {
+  static summary = 'Run the broker (control plane) in the foreground.'
+  static description = 'Embedded default: one process, a SQLite file and the signing key in --data. Logs go to stderr; stop with Ctrl-C or SIGTERM.'
+  static examples = [
+    '<%= config.bin %> broker start --data ./broker-data --policy policy.yaml --listen 127.0.0.1:8443',
+    '<%= config.bin %> broker start --data /var/lib/jit --policy /etc/jit/policy.yaml --listen 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem',
+  ]
+  static flags = {
+    data: Flags.string({ env: 'JIT_DATA', required: true, summary: 'Data folder (created if missing).' }),
+    policy: Flags.string({ env: 'JIT_POLICY', required: true, summary: 'Policy file (YAML).' }),
+    listen: Flags.string({ env: 'JIT_LISTEN', default: '127.0.0.1:8443', summary: 'HOST:PORT to listen on (port 0 picks a free one).' }),
+    'tls-cert': Flags.string({ env: 'JIT_TLS_CERT', dependsOn: ['tls-key'], summary: 'PEM certificate; with --tls-key the broker speaks HTTPS.' }),
+    'tls-key': Flags.string({ env: 'JIT_TLS_KEY', dependsOn: ['tls-cert'], summary: 'PEM private key of the certificate.' }),
+    issuer: Flags.string({ env: 'JIT_ISSUER', summary: 'Public URL of the broker, used as the credential issuer (default: the listen URL).' }),
+  }
+
+  async run() {
+    const { flags } = await this.parse(BrokerStart)
+    const match = /^(.*):(\d{1,5})$/.exec(flags.listen)
+    if (!match || Number(match[2]) > 65535) throw new UsageError(`--listen "${flags.listen}" is not HOST:PORT.`)
+    const { runBrokerUntilStopped } = await import('../../src/broker/run.js')
+    await runBrokerUntilStopped({
+      dataDir: flags.data,
+      policyFile: flags.policy,
+      host: match[1].replace(/^\[|\]$/g, ''),
+      port: Number(match[2]),
+      tlsCert: flags['tls-cert'],
+      tlsKey: flags['tls-key'],
+      issuer: flags.issuer,
+    }, (url) => (this.jsonEnabled() ? this.logJson({ url }) : process.stdout.write(`${url}\n`)))
+  }
+}

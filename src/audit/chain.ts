@@ -1,0 +1,46 @@
+// The audit log's hash chain: how a record's hash is computed and how a sequence is verified.
+// Each record commits to the previous record's hash, so an edited, deleted or reordered record
+// breaks the chain at that point.
+import { createHash } from 'node:crypto'
+import { canonicalJson } from '../util/canonical-json.js'
+import type { AuditEvent, AuditVerifyResult } from '../wire/api.js'
+
+export const GENESIS_HASH = '0'.repeat(64)
+
+export type AuditBody = Omit<AuditEvent, 'hash' | 'prevHash'>
+
+export function hashEvent(prevHash: string, body: AuditBody): string {
+  const content = canonicalJson({
+    seq: body.seq,
+    at: body.at,
+    type: body.type,
+    severity: body.severity,
+    actor: body.actor,
+    sessionId: body.sessionId,
+    requestId: body.requestId,
+    data: body.data,
+  })
+  return createHash('sha256').update(prevHash).update('\n').update(content).digest('hex')
+}
+
+/** Walks events in order and names the first one that does not fit the chain. */
+export function verifyChain(events: Iterable<AuditEvent>): AuditVerifyResult {
+  let prevHash = GENESIS_HASH
+  let expectedSeq = 1
+  let count = 0
+  for (const event of events) {
+    count++
+    if (event.seq !== expectedSeq) {
+      return { ok: false, events: count, firstBad: { seq: event.seq, problem: `expected record ${expectedSeq} here: a record was deleted or moved` } }
+    }
+    if (event.prevHash !== prevHash) {
+      return { ok: false, events: count, firstBad: { seq: event.seq, problem: 'does not link to the record before it: records were deleted or reordered' } }
+    }
+    if (hashEvent(prevHash, event) !== event.hash) {
+      return { ok: false, events: count, firstBad: { seq: event.seq, problem: 'content does not match its hash: the record was edited' } }
+    }
+    prevHash = event.hash
+    expectedSeq++
+  }
+  return { ok: true, events: count }
+}

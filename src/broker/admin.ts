@@ -1,0 +1,55 @@
+// Operator tasks on a broker's data folder: users, assets, enrollment codes, verifiers. Run on
+// the broker host (filesystem access is the operator's credential); every change is audited.
+import { createHash, randomBytes } from 'node:crypto'
+import { isAssetPath } from '../policy/asset-pattern.js'
+import { UsageError } from '../errors.js'
+import { ApiError } from './api-error.js'
+import { makeEnrollmentCode } from './enrollment.js'
+import { Store, type AssetRecord, type UserRecord } from './store.js'
+
+const NAME = /^[a-z][a-z0-9._-]{0,63}$/
+const OPERATOR = `operator:${process.env.USER ?? 'local'}`
+
+export function openStore(dataDir: string): Store {
+  return new Store(dataDir)
+}
+
+export function addUser(store: Store, user: UserRecord): UserRecord {
+  if (!NAME.test(user.name)) throw new UsageError(`"${user.name}" is not a user name (lower-case letters, digits, . _ -).`)
+  if (user.roles.length === 0) throw new UsageError('Give the user at least one role (--role).')
+  for (const role of user.roles) if (!NAME.test(role)) throw new UsageError(`"${role}" is not a role name.`)
+  store.transaction(() => {
+    store.upsertUser(user)
+    store.appendAudit({ type: 'user.saved', actor: OPERATOR, data: { user: user.name, roles: user.roles, org: user.org ?? null } })
+  })
+  return user
+}
+
+export function addAsset(store: Store, asset: AssetRecord): AssetRecord {
+  if (!isAssetPath(asset.path)) throw new UsageError(`"${asset.path}" is not an asset path (site/area/line/cell/asset, lower-case).`)
+  store.transaction(() => {
+    store.upsertAsset(asset)
+    store.appendAudit({ type: 'asset.saved', actor: OPERATOR, data: { asset: asset.path, attributes: asset.attributes } })
+  })
+  return asset
+}
+
+export function enrollmentCode(store: Store, user: string, validSeconds: number): { user: string; code: string; expiresAt: string } {
+  try {
+    return { user, ...makeEnrollmentCode(store, user, validSeconds, OPERATOR) }
+  } catch (error) {
+    if (error instanceof ApiError) throw new UsageError(error.message, error.extra.nextSteps ?? [])
+    throw error
+  }
+}
+
+/** A bearer token for a verifier (gateway, jump host) to call introspection. Shown once; only its hash is kept. */
+export function addVerifier(store: Store, name: string): { name: string; token: string } {
+  if (!NAME.test(name)) throw new UsageError(`"${name}" is not a verifier name.`)
+  const token = `jitv_${randomBytes(24).toString('base64url')}`
+  store.transaction(() => {
+    store.addVerifier(name, createHash('sha256').update(token).digest('hex'))
+    store.appendAudit({ type: 'verifier.added', actor: OPERATOR, data: { verifier: name } })
+  })
+  return { name, token }
+}

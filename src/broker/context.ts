@@ -1,0 +1,26 @@
+// Everything a broker request handler needs, built once at start.
+import { EventEmitter } from 'node:events'
+import type { Policy } from '../policy/types.js'
+import type { SigningKey } from './signing-key.js'
+import type { Store, UserRecord } from './store.js'
+
+export interface BrokerContext {
+  store: Store
+  signingKey: SigningKey
+  issuer: string
+  /** Current policy; replaced whole on reload. */
+  policy: Policy
+  /** Emits `request:<id>` when a request changes state, for long-polling waiters. */
+  events: EventEmitter
+  now: () => number
+}
+
+/** The authenticated caller of an API call. */
+export interface Actor {
+  user: UserRecord
+  deviceId: string
+}
+
+export const isVendor = (user: UserRecord) => user.org !== undefined || user.roles.includes('vendor')
+export const hasAnyRole = (user: UserRecord, roles: readonly string[]) => roles.some((role) => user.roles.includes(role))
+export const OVERSIGHT_ROLES = ['admin', 'security'] as const

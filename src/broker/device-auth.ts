@@ -1,0 +1,67 @@
+// Verifies the short-lived assertion that a device signs for every API call: signature by the
+// enrolled device key, method, path and body hash bound, at most ASSERTION_MAX_AGE_SECONDS old,
+// and a unique id that is never accepted twice.
+import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto'
+import { ASSERTION_MAX_AGE_SECONDS, DEVICE_AUTH_SCHEME } from '../wire/api.js'
+import { authFailed } from './api-error.js'
+import type { Actor, BrokerContext } from './context.js'
+
+const CLOCK_SKEW_SECONDS = 30
+const keyCache = new Map<string, KeyObject>()
+
+export interface AssertionClaims {
+  iss: string
+  iat: number
+  exp: number
+  jti: string
+  htm: string
+  htu: string
+  bh: string
+}
+
+export function bodyHash(body: string | Buffer | undefined): string {
+  return createHash('sha256').update(body ?? '').digest('base64url')
+}
+
+export function authenticateDevice(ctx: BrokerContext, header: string | undefined, method: string, url: string, rawBody: string | undefined): Actor {
+  if (!header?.startsWith(`${DEVICE_AUTH_SCHEME} `)) throw authFailed('This call needs a signed device assertion. Is this device enrolled?')
+  const token = header.slice(DEVICE_AUTH_SCHEME.length + 1).trim()
+  const parts = token.split('.')
+  if (parts.length !== 3) throw authFailed('The device assertion is malformed.')
+  let head: { alg?: string; kid?: string }
+  let claims: AssertionClaims
+  try {
+    head = JSON.parse(Buffer.from(parts[0], 'base64url').toString())
+    claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString())
+  } catch {
+    throw authFailed('The device assertion is malformed.')
+  }
+  if (head.alg !== 'EdDSA' || typeof head.kid !== 'string') throw authFailed('The device assertion is malformed.')
+  const device = ctx.store.getDevice(head.kid)
+  if (!device) throw authFailed('This device is not enrolled with this broker.')
+  if (device.revokedAt) throw authFailed('This device was deregistered; enroll it again.')
+  let key = keyCache.get(device.id)
+  if (!key) {
+    key = createPublicKey({ key: device.publicJwk, format: 'jwk' })
+    keyCache.set(device.id, key)
+  }
+  if (!verify(null, Buffer.from(`${parts[0]}.${parts[1]}`), key, Buffer.from(parts[2], 'base64url'))) {
+    throw authFailed('The device assertion signature does not verify.')
+  }
+  const now = ctx.now() / 1000
+  if (claims.iss !== device.id || typeof claims.jti !== 'string' || claims.jti.length < 16) throw authFailed('The device assertion is malformed.')
+  if (!(claims.exp > now - CLOCK_SKEW_SECONDS) || !(claims.iat < now + CLOCK_SKEW_SECONDS) || claims.exp - claims.iat > ASSERTION_MAX_AGE_SECONDS) {
+    throw authFailed('The device assertion has expired or its time is wrong; check this computer\'s clock.')
+  }
+  if (claims.htm !== method || claims.htu !== url) throw authFailed('The device assertion was made for another call.')
+  if (claims.bh !== bodyHash(rawBody)) throw authFailed('The device assertion does not match the request body.')
+  if (!ctx.store.rememberAssertion(claims.jti, Math.ceil(claims.exp + CLOCK_SKEW_SECONDS))) throw authFailed('This signed request was already used once (replay refused).')
+  const user = ctx.store.getUser(device.user)
+  if (!user || user.disabled) throw authFailed('The user of this device is disabled.')
+  return { user, deviceId: device.id }
+}
+
+/** Forget a device's cached key after it is deregistered. */
+export function forgetDeviceKey(deviceId: string): void {
+  keyCache.delete(deviceId)
+}

@@ -1,0 +1,38 @@
+// One-time enrollment codes and device registration.
+import { createHash, randomBytes } from 'node:crypto'
+import { calculateJwkThumbprint } from 'jose'
+import { newId, nowIso } from '../util/ids.js'
+import type { EnrollBody, EnrollResult } from '../wire/api.js'
+import { authFailed, badInput } from './api-error.js'
+import type { BrokerContext } from './context.js'
+import type { Store } from './store.js'
+
+const ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789'
+
+export const hashCode = (code: string) => createHash('sha256').update(code.trim().toUpperCase()).digest('hex')
+
+/** Makes a one-time code for user; only its hash is stored. */
+export function makeEnrollmentCode(store: Store, user: string, validSeconds: number, actor: string): { code: string; expiresAt: string } {
+  if (!store.getUser(user)) throw badInput(`There is no user "${user}".`, ['Add the user first: jit admin user add NAME --role ROLE'])
+  const bytes = randomBytes(16)
+  const chars = Array.from(bytes, (b) => ALPHABET[b % ALPHABET.length]).join('')
+  const code = chars.match(/.{4}/g)!.join('-')
+  const expiresAtEpoch = Math.floor(Date.now() / 1000) + validSeconds
+  store.transaction(() => {
+    store.addEnrollmentCode(hashCode(code), user, expiresAtEpoch)
+    store.appendAudit({ type: 'enrollment.code-issued', actor, data: { user, expiresAt: nowIso(expiresAtEpoch * 1000) } })
+  })
+  return { code, expiresAt: nowIso(expiresAtEpoch * 1000) }
+}
+
+export async function enrollDevice(ctx: BrokerContext, body: EnrollBody): Promise<EnrollResult> {
+  const jkt = await calculateJwkThumbprint(body.publicKey)
+  return ctx.store.transaction(() => {
+    const user = ctx.store.consumeEnrollmentCode(hashCode(body.code), Math.floor(ctx.now() / 1000))
+    if (!user) throw authFailed('This enrollment code is unknown, already used or expired. Ask the operator for a new one.')
+    const deviceId = newId('dev')
+    ctx.store.addDevice({ id: deviceId, user, name: body.deviceName, publicJwk: body.publicKey, jkt, createdAt: nowIso() })
+    ctx.store.appendAudit({ type: 'device.enrolled', actor: user, data: { deviceId, deviceName: body.deviceName, jkt } })
+    return { deviceId, user, roles: ctx.store.getUser(user)!.roles }
+  })
+}

@@ -1,0 +1,210 @@
+// Access requests: validation, the policy decision, approvals by other people, cancel, and
+// waiting for a decision (long-poll).
+import { once } from 'node:events'
+import { isAssetPath } from '../policy/asset-pattern.js'
+import { evaluate, ticketSystem } from '../policy/evaluate.js'
+import { formatDuration } from '../util/ttl.js'
+import { newId, nowIso } from '../util/ids.js'
+import type { AccessRequest, CreateRequestBody, RequestResult } from '../wire/api.js'
+import { ApiError, badInput, conflict, forbidden, notFound } from './api-error.js'
+import { OVERSIGHT_ROLES, hasAnyRole, isVendor, type Actor, type BrokerContext } from './context.js'
+import { MAX_TTL_SECONDS, MIN_TTL_SECONDS, PENDING_TIMEOUT_SECONDS, SCOPE_PATTERN } from './limits.js'
+import { grantFor, openSession } from './sessions.js'
+
+/** Checks the shape of a request against facts, before any policy: bad input changes nothing. */
+function validate(ctx: BrokerContext, body: CreateRequestBody): void {
+  if (!ticketSystem(ctx.policy, body.ticket)) {
+    const expected = ctx.policy.ticketFormats.map((f) => `${f.system}: ${f.pattern.source}`).join('; ')
+    throw badInput(`Ticket "${body.ticket}" is not a ticket id this broker knows (${expected}).`, ['Check the work order, change or incident number.'])
+  }
+  if (!isAssetPath(body.asset)) throw badInput(`"${body.asset}" is not an asset path (like site/area/line/cell/asset).`)
+  if (!ctx.store.getAsset(body.asset)) throw badInput(`Asset ${body.asset} is not in the inventory.`, ['Check the path; jit admin asset list shows the inventory.'])
+  if (!SCOPE_PATTERN.test(body.scope)) throw badInput(`Scope "${body.scope}" is not a scope name (lower-case letters, digits, dashes).`)
+  if (!Number.isInteger(body.ttlSeconds) || body.ttlSeconds < MIN_TTL_SECONDS || body.ttlSeconds > MAX_TTL_SECONDS) {
+    throw badInput(`TTL must be between ${formatDuration(MIN_TTL_SECONDS)} and ${formatDuration(MAX_TTL_SECONDS)}.`)
+  }
+}
+
+export function createRequest(ctx: BrokerContext, actor: Actor, body: CreateRequestBody): { status: number; result: RequestResult } {
+  validate(ctx, body)
+  const kind = body.kind ?? 'standard'
+  if (kind !== 'standard') throw badInput(`Use jit break-glass or jit drill for ${kind} access.`)
+  const decision = evaluate(ctx.policy, {
+    user: { name: actor.user.name, roles: actor.user.roles, org: actor.user.org },
+    asset: body.asset,
+    scope: body.scope,
+    ttlSeconds: body.ttlSeconds,
+    ticket: body.ticket,
+  })
+  const request: AccessRequest = {
+    id: newId('req'),
+    user: actor.user.name,
+    deviceId: actor.deviceId,
+    ticket: body.ticket,
+    asset: body.asset,
+    scope: body.scope,
+    ttlSeconds: body.ttlSeconds,
+    reason: body.reason,
+    kind,
+    state: decision.allow ? (decision.approvalsNeeded === 0 ? 'approved' : 'pending') : 'denied',
+    createdAt: nowIso(ctx.now()),
+    rule: decision.rule,
+    reasons: decision.reasons,
+    approvalsNeeded: decision.approvalsNeeded,
+    approverRoles: decision.approverRoles,
+    approvals: [],
+  }
+  const session = ctx.store.transaction(() => {
+    ctx.store.appendAudit({
+      type: 'request.created',
+      actor: actor.user.name,
+      requestId: request.id,
+      data: { ticket: request.ticket, asset: request.asset, scope: request.scope, ttlSeconds: request.ttlSeconds, reason: request.reason, deviceId: actor.deviceId },
+    })
+    ctx.store.appendAudit({
+      type: 'policy.decision',
+      actor: 'broker',
+      requestId: request.id,
+      data: { allow: decision.allow, rule: decision.rule ?? null, reasons: decision.reasons, approvalsNeeded: decision.approvalsNeeded },
+    })
+    if (request.state === 'denied') {
+      request.decidedAt = request.createdAt
+      request.decidedBy = 'policy'
+      ctx.store.saveRequest(request)
+      return undefined
+    }
+    if (request.state === 'approved') {
+      request.decidedAt = request.createdAt
+      request.decidedBy = 'policy'
+      ctx.store.appendAudit({ type: 'request.approved', actor: 'broker', requestId: request.id, data: { rule: decision.rule, automatic: true } })
+      const opened = openSession(ctx, request, decision.cacheAllowed)
+      ctx.store.saveRequest(request)
+      return opened
+    }
+    ctx.store.saveRequest(request)
+    return undefined
+  })
+  if (request.state === 'denied') {
+    throw new ApiError(403, 'policy-denied', `Policy denies ${body.scope} on ${body.asset}.`, {
+      reasons: decision.reasons,
+      requestId: request.id,
+      nextSteps: ['Ask for a scope, asset or TTL the policy allows, or ask the policy owner: jit policy explain shows which rule applies.'],
+    })
+  }
+  return { status: session ? 201 : 202, result: { request, grant: session ? grantFor(ctx, actor, session) : undefined } }
+}
+
+export function getRequestFor(ctx: BrokerContext, actor: Actor, id: string): AccessRequest {
+  const request = ctx.store.getRequest(id)
+  if (!request) throw notFound(`Request ${id}`)
+  const mayApprove = hasAnyRole(actor.user, request.approverRoles) && !isVendor(actor.user)
+  if (request.user !== actor.user.name && !mayApprove && !hasAnyRole(actor.user, OVERSIGHT_ROLES)) throw notFound(`Request ${id}`)
+  return request
+}
+
+export function resultFor(ctx: BrokerContext, actor: Actor, request: AccessRequest): RequestResult {
+  if (request.state !== 'approved' || !request.sessionId) return { request }
+  const session = ctx.store.getSession(request.sessionId, ctx.now() / 1000)
+  return { request, grant: session ? grantFor(ctx, actor, session) : undefined }
+}
+
+/** Answers when the request leaves `pending`, or after waitSeconds, whichever is first. */
+export async function waitForRequest(ctx: BrokerContext, actor: Actor, id: string, waitSeconds: number, signal: AbortSignal): Promise<RequestResult> {
+  let request = getRequestFor(ctx, actor, id)
+  if (request.state === 'pending' && waitSeconds > 0) {
+    const timeout = AbortSignal.timeout(waitSeconds * 1000)
+    try {
+      await once(ctx.events, `request:${id}`, { signal: AbortSignal.any([timeout, signal]) })
+    } catch {
+      // Timed out or the caller went away: answer with the state as it is.
+    }
+    request = getRequestFor(ctx, actor, id)
+  }
+  return resultFor(ctx, actor, request)
+}
+
+function pendingFor(ctx: BrokerContext, id: string): AccessRequest {
+  const request = ctx.store.getRequest(id)
+  if (!request) throw notFound(`Request ${id}`)
+  if (request.state !== 'pending') throw conflict(`Request ${id} is already ${request.state}.`)
+  return request
+}
+
+function assertMayDecide(actor: Actor, request: AccessRequest): void {
+  const reasons: string[] = []
+  if (request.user === actor.user.name) reasons.push('nobody approves or denies their own request')
+  if (isVendor(actor.user)) reasons.push('vendors approve nothing')
+  if (!hasAnyRole(actor.user, request.approverRoles)) reasons.push(`approval must come from: ${request.approverRoles.join(', ')}`)
+  if (request.approvals.some((a) => a.by === actor.user.name)) reasons.push('you have already approved this request')
+  if (reasons.length > 0) throw forbidden(`You cannot decide request ${request.id}.`, reasons)
+}
+
+export function approveRequest(ctx: BrokerContext, actor: Actor, id: string, comment: string | undefined): RequestResult {
+  const request = ctx.store.transaction(() => {
+    const request = pendingFor(ctx, id)
+    assertMayDecide(actor, request)
+    request.approvals.push({ by: actor.user.name, at: nowIso(ctx.now()), comment })
+    ctx.store.appendAudit({ type: 'request.approval', actor: actor.user.name, requestId: id, data: { comment: comment ?? null, count: request.approvals.length, needed: request.approvalsNeeded } })
+    if (request.approvals.length >= request.approvalsNeeded) {
+      request.state = 'approved'
+      request.decidedAt = nowIso(ctx.now())
+      request.decidedBy = request.approvals.map((a) => a.by).join(', ')
+      request.decisionComment = comment
+      ctx.store.appendAudit({ type: 'request.approved', actor: actor.user.name, requestId: id, data: { approvers: request.approvals.map((a) => a.by) } })
+      const rule = ctx.policy.rules.find((r) => r.name === request.rule)
+      openSession(ctx, request, rule?.cache ?? false)
+    }
+    ctx.store.saveRequest(request)
+    return request
+  })
+  ctx.events.emit(`request:${id}`)
+  return { request }
+}
+
+export function denyRequest(ctx: BrokerContext, actor: Actor, id: string, reason: string): RequestResult {
+  const request = ctx.store.transaction(() => {
+    const request = pendingFor(ctx, id)
+    assertMayDecide(actor, request)
+    Object.assign(request, { state: 'denied', decidedAt: nowIso(ctx.now()), decidedBy: actor.user.name, decisionComment: reason })
+    ctx.store.appendAudit({ type: 'request.denied', actor: actor.user.name, requestId: id, data: { reason } })
+    ctx.store.saveRequest(request)
+    return request
+  })
+  ctx.events.emit(`request:${id}`)
+  return { request }
+}
+
+export function cancelRequest(ctx: BrokerContext, actor: Actor, id: string): RequestResult {
+  const request = ctx.store.transaction(() => {
+    const request = pendingFor(ctx, id)
+    if (request.user !== actor.user.name) throw forbidden('Only the requester can cancel a request.')
+    Object.assign(request, { state: 'cancelled', decidedAt: nowIso(ctx.now()), decidedBy: actor.user.name })
+    ctx.store.appendAudit({ type: 'request.cancelled', actor: actor.user.name, requestId: id, data: {} })
+    ctx.store.saveRequest(request)
+    return request
+  })
+  ctx.events.emit(`request:${id}`)
+  return { request }
+}
+
+export function listRequestsFor(ctx: BrokerContext, actor: Actor, pending: boolean): AccessRequest[] {
+  if (!pending) return ctx.store.listRequests({ user: actor.user.name })
+  // What waits for me: pending requests I may decide on.
+  return ctx.store
+    .listRequests({ state: 'pending' })
+    .filter((request) => request.user !== actor.user.name && !isVendor(actor.user) && hasAnyRole(actor.user, request.approverRoles) && !request.approvals.some((a) => a.by === actor.user.name))
+}
+
+/** Pending requests nobody decided on in time end as expired. */
+export function expireStaleRequests(ctx: BrokerContext): void {
+  const cutoff = ctx.now() - PENDING_TIMEOUT_SECONDS * 1000
+  for (const request of ctx.store.listRequests({ state: 'pending', limit: 1000 })) {
+    if (Date.parse(request.createdAt) > cutoff) continue
+    ctx.store.transaction(() => {
+      Object.assign(request, { state: 'expired', decidedAt: nowIso(ctx.now()), decidedBy: 'broker' })
+      ctx.store.appendAudit({ type: 'request.expired', actor: 'broker', requestId: request.id, data: {} })
+      ctx.store.saveRequest(request)
+    })
+    ctx.events.emit(`request:${request.id}`)
+  }
+}

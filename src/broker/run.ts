@@ -1,0 +1,28 @@
+// The broker as a foreground process: start, announce the URL on stdout, stop cleanly on signals.
+import { PolicyLoadError } from '../policy/load.js'
+import { UsageError } from '../errors.js'
+import { startBroker, type BrokerOptions } from './server.js'
+
+export async function runBrokerUntilStopped(options: BrokerOptions, announce: (url: string) => void): Promise<void> {
+  let broker
+  try {
+    broker = await startBroker(options)
+  } catch (error) {
+    if (error instanceof PolicyLoadError) throw new UsageError(`The policy file has errors:\n${error.message}`, ['Fix them; jit policy check FILE shows the same list.'])
+    const e = error as NodeJS.ErrnoException
+    if (e.code === 'EADDRINUSE') throw new UsageError(`${options.host}:${options.port} is already in use.`, ['Pick another port with --listen.'])
+    if (e.code === 'EACCES') throw new UsageError(`Not allowed to listen on ${options.host}:${options.port}.`)
+    if (e.code === 'ENOENT') throw new UsageError(`File not found: ${e.path ?? e.message}.`)
+    throw error
+  }
+  announce(broker.url)
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      process.stderr.write(`${new Date().toISOString()} broker stopping (${signal})\n`)
+      resolve()
+    }
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+  })
+  await broker.close()
+}

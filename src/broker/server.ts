@@ -1,0 +1,70 @@
+// Starts the embedded broker: data folder, signing key, policy, HTTP(S) listener, sweeper.
+import { EventEmitter } from 'node:events'
+import { readFileSync } from 'node:fs'
+import { loadPolicyFile } from '../policy/load.js'
+import type { Policy } from '../policy/types.js'
+import type { BrokerContext } from './context.js'
+import { buildHttpApi } from './http.js'
+import { expireStaleRequests } from './requests.js'
+import { sweepExpired } from './sessions.js'
+import { loadOrCreateSigningKey } from './signing-key.js'
+import { Store } from './store.js'
+
+export interface BrokerOptions {
+  dataDir: string
+  policyFile: string
+  host: string
+  port: number
+  tlsCert?: string
+  tlsKey?: string
+  issuer?: string
+  log?: (line: string) => void
+}
+
+export interface RunningBroker {
+  url: string
+  ctx: BrokerContext
+  close(): Promise<void>
+}
+
+const SWEEP_INTERVAL_MS = 1000
+
+export async function startBroker(options: BrokerOptions): Promise<RunningBroker> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`))
+  const policy: Policy = loadPolicyFile(options.policyFile)
+  const store = new Store(options.dataDir)
+  const signingKey = await loadOrCreateSigningKey(options.dataDir)
+  const events = new EventEmitter()
+  events.setMaxListeners(0)
+  const ctx: BrokerContext = { store, signingKey, issuer: options.issuer ?? '', policy, events, now: Date.now }
+
+  const tls = options.tlsCert && options.tlsKey ? { cert: readFileSync(options.tlsCert), key: readFileSync(options.tlsKey) } : undefined
+  const app = buildHttpApi(ctx, log, tls)
+  await app.listen({ host: options.host, port: options.port })
+  const address = app.server.address() as { address: string; port: number }
+  const hostForUrl = address.address.includes(':') ? `[${address.address}]` : address.address
+  const url = `${tls ? 'https' : 'http'}://${hostForUrl}:${address.port}`
+  ctx.issuer = options.issuer ?? url
+
+  const sweeper = setInterval(() => {
+    try {
+      sweepExpired(ctx)
+      expireStaleRequests(ctx)
+      store.forgetExpiredAssertions(Math.floor(Date.now() / 1000))
+    } catch (error) {
+      log(`error: sweeper: ${(error as Error).message}`)
+    }
+  }, SWEEP_INTERVAL_MS)
+  sweeper.unref()
+
+  log(`broker listening on ${url} (data ${options.dataDir}, policy ${options.policyFile}, ${policy.rules.length} rules)`)
+  return {
+    url,
+    ctx,
+    async close() {
+      clearInterval(sweeper)
+      await app.close()
+      store.close()
+    },
+  }
+}

@@ -1,0 +1,154 @@
+// Sessions: issuing the credential of an approved request, handing it to the requesting device,
+// revoking, expiring, and token introspection (RFC 7662).
+import { createPublicKey, verify } from 'node:crypto'
+import type { CredentialClaims } from '../credentials/claims.js'
+import { signJwt } from '../util/jws.js'
+import { newId } from '../util/ids.js'
+import type { AccessRequest, Grant, IntrospectionResult } from '../wire/api.js'
+import { ApiError, forbidden, notFound } from './api-error.js'
+import { OVERSIGHT_ROLES, hasAnyRole, type Actor, type BrokerContext } from './context.js'
+import { publicSession, type SessionRecord } from './store.js'
+
+/** Creates the session of an approved request. Call inside the approving transaction. */
+export function openSession(ctx: BrokerContext, request: AccessRequest, cacheAllowed: boolean): SessionRecord {
+  const device = ctx.store.getDevice(request.deviceId)!
+  const issuedAtEpoch = Math.floor(ctx.now() / 1000)
+  const expiresAtEpoch = issuedAtEpoch + request.ttlSeconds
+  const session: SessionRecord = {
+    id: newId('ses'),
+    requestId: request.id,
+    user: request.user,
+    deviceId: request.deviceId,
+    asset: request.asset,
+    ticket: request.ticket,
+    scope: request.scope,
+    kind: request.kind,
+    jti: newId('jti'),
+    issuedAtEpoch,
+    expiresAtEpoch,
+    issuedAt: new Date(issuedAtEpoch * 1000).toISOString(),
+    expiresAt: new Date(expiresAtEpoch * 1000).toISOString(),
+    state: 'active',
+    cacheAllowed,
+  }
+  ctx.store.insertSession(session)
+  request.sessionId = session.id
+  ctx.store.appendAudit({
+    type: 'session.issued',
+    severity: request.kind === 'standard' ? 'info' : 'high',
+    actor: request.user,
+    sessionId: session.id,
+    requestId: request.id,
+    data: { asset: session.asset, scope: session.scope, ticket: session.ticket, kind: session.kind, expiresAt: session.expiresAt, deviceJkt: device.jkt },
+  })
+  return session
+}
+
+export function credentialFor(ctx: BrokerContext, session: SessionRecord): string {
+  const device = ctx.store.getDevice(session.deviceId)!
+  const claims: CredentialClaims = {
+    iss: ctx.issuer,
+    sub: session.user,
+    aud: session.asset,
+    sid: session.id,
+    scope: session.scope,
+    ticket: session.ticket,
+    kind: session.kind,
+    iat: session.issuedAtEpoch,
+    nbf: session.issuedAtEpoch,
+    exp: session.expiresAtEpoch,
+    jti: session.jti,
+    cnf: { jkt: device.jkt },
+  }
+  return signJwt(claims as unknown as Record<string, unknown>, ctx.signingKey.privateKey, { typ: 'JWT', kid: ctx.signingKey.kid })
+}
+
+/** The grant of a live session, for the device that requested it and nobody else. */
+export function grantFor(ctx: BrokerContext, actor: Actor, session: SessionRecord): Grant | undefined {
+  if (session.deviceId !== actor.deviceId || session.state !== 'active') return undefined
+  return {
+    session: publicSession(session),
+    credential: credentialFor(ctx, session),
+    expiresIn: Math.max(0, session.expiresAtEpoch - ctx.now() / 1000),
+  }
+}
+
+export function getSessionFor(ctx: BrokerContext, actor: Actor, id: string): SessionRecord {
+  const session = ctx.store.getSession(id, ctx.now() / 1000)
+  if (!session || (session.user !== actor.user.name && !hasAnyRole(actor.user, OVERSIGHT_ROLES))) throw notFound(`Session ${id}`)
+  return session
+}
+
+export function revokeSession(ctx: BrokerContext, actor: Actor, id: string, reason: string): SessionRecord {
+  const session = getSessionFor(ctx, actor, id)
+  if (session.user !== actor.user.name && !hasAnyRole(actor.user, OVERSIGHT_ROLES)) throw forbidden('Only the session owner, an admin or security can revoke it.')
+  ctx.store.transaction(() => {
+    if (ctx.store.endSession(id, 'revoked', actor.user.name, reason)) {
+      ctx.store.appendAudit({
+        type: 'session.revoked',
+        severity: session.kind === 'standard' ? 'info' : 'high',
+        actor: actor.user.name,
+        sessionId: id,
+        requestId: session.requestId,
+        data: { reason, deviceId: actor.deviceId },
+      })
+    }
+  })
+  return ctx.store.getSession(id, ctx.now() / 1000)!
+}
+
+/** Marks sessions past expiry as expired, with an audit record each. Introspection does not wait for this. */
+export function sweepExpired(ctx: BrokerContext): number {
+  const nowEpoch = ctx.now() / 1000
+  const ids = ctx.store.sessionsPastExpiry(nowEpoch)
+  if (ids.length === 0) return 0
+  ctx.store.transaction(() => {
+    for (const id of ids) {
+      if (ctx.store.endSession(id, 'expired', 'broker', 'ttl elapsed')) {
+        const session = ctx.store.getSession(id, nowEpoch)!
+        ctx.store.appendAudit({ type: 'session.expired', severity: session.kind === 'standard' ? 'info' : 'high', actor: 'broker', sessionId: id, requestId: session.requestId, data: {} })
+      }
+    }
+  })
+  return ids.length
+}
+
+let verifyKey: { kid: string; key: ReturnType<typeof createPublicKey> } | undefined
+
+/** RFC 7662: active only while the signature holds, the session is live and the token is in its time window. */
+export function introspect(ctx: BrokerContext, token: string, verifier: string): IntrospectionResult {
+  const inactive = { active: false }
+  const parts = token.split('.')
+  if (parts.length !== 3 || token.length > 8192) return inactive
+  if (verifyKey?.kid !== ctx.signingKey.kid) verifyKey = { kid: ctx.signingKey.kid, key: createPublicKey(ctx.signingKey.privateKey) }
+  let claims: CredentialClaims
+  try {
+    const head = JSON.parse(Buffer.from(parts[0], 'base64url').toString()) as { alg?: string; kid?: string }
+    if (head.alg !== 'EdDSA' || head.kid !== ctx.signingKey.kid) return inactive
+    if (!verify(null, Buffer.from(`${parts[0]}.${parts[1]}`), verifyKey.key, Buffer.from(parts[2], 'base64url'))) return inactive
+    claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString())
+  } catch {
+    return inactive
+  }
+  const nowEpoch = ctx.now() / 1000
+  const session = ctx.store.sessionByJti(claims.jti, nowEpoch)
+  if (!session || session.id !== claims.sid) return inactive
+  const active = session.state === 'active' && claims.exp > nowEpoch && claims.nbf <= nowEpoch + 5
+  ctx.store.transaction(() => {
+    if (active) ctx.store.markVerified(session.id)
+    ctx.store.appendAudit({
+      type: 'session.verified',
+      severity: session.kind === 'standard' ? 'info' : 'high',
+      actor: verifier,
+      sessionId: session.id,
+      requestId: session.requestId,
+      data: { active, state: session.state },
+    })
+  })
+  if (!active) return inactive
+  return { ...claims, active: true, token_type: 'Bearer', client_id: claims.sub, username: claims.sub }
+}
+
+export function assertCanSee(actor: Actor, owner: string): void {
+  if (owner !== actor.user.name && !hasAnyRole(actor.user, OVERSIGHT_ROLES)) throw new ApiError(404, 'not-found', 'Not found.')
+}

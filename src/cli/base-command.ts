@@ -1,0 +1,65 @@
+// The base of every command: shared flags with JIT_* twins, one CliContext, and error rendering
+// that maps each JitError to its exit code and next steps (JSON on stdout under --json).
+import { Command, Flags, Interfaces } from '@oclif/core'
+import { ExitCode, JitError, UsageError } from '../errors.js'
+import { CliContext } from './context.js'
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof JitCommand)['baseFlags'] & T['flags']>
+
+export abstract class JitCommand extends Command {
+  static enableJsonFlag = true
+
+  static baseFlags = {
+    profile: Flags.string({ env: 'JIT_PROFILE', default: 'default', helpGroup: 'GLOBAL', summary: 'Named profile (broker and device) to use.' }),
+    broker: Flags.string({ env: 'JIT_BROKER', helpGroup: 'GLOBAL', summary: 'Broker URL; overrides the profile.' }),
+    'ca-file': Flags.string({ env: 'JIT_CA_FILE', helpGroup: 'GLOBAL', summary: 'PEM file of the CA that signed the broker certificate.' }),
+    insecure: Flags.boolean({ env: 'JIT_INSECURE', helpGroup: 'GLOBAL', summary: 'Allow plain HTTP to a broker that is not on loopback.' }),
+    'no-prompt': Flags.boolean({ env: 'JIT_NO_PROMPT', helpGroup: 'GLOBAL', summary: 'Never prompt; fail with the flag to pass instead.' }),
+  }
+
+  #cli?: CliContext
+
+  protected cli(flags: { profile: string; broker?: string; 'ca-file'?: string; insecure?: boolean }): CliContext {
+    this.#cli ??= new CliContext({ profile: flags.profile, broker: flags.broker, caFile: flags['ca-file'], insecure: flags.insecure || undefined })
+    return this.#cli
+  }
+
+  /** Prompts are allowed only for a person at a terminal. */
+  protected canPrompt(flags: { 'no-prompt'?: boolean }): boolean {
+    return Boolean(process.stdin.isTTY && process.stdout.isTTY && !flags['no-prompt'] && !this.jsonEnabled())
+  }
+
+  protected async catch(error: Error & { oclif?: { exit?: number }; code?: string }): Promise<unknown> {
+    const jitError = toJitError(error)
+    process.exitCode = jitError.exitCode
+    if (this.jsonEnabled()) {
+      this.logJson({ error: jitError.toJSON() })
+      return undefined
+    }
+    const { ui } = await import('./output.js')
+    ui.fail(jitError.message)
+    const reasons = (jitError.details.reasons as string[] | undefined) ?? []
+    for (const reason of reasons) process.stderr.write(`    - ${reason}\n`)
+    for (const step of jitError.nextSteps) process.stderr.write(`  → ${step}\n`)
+    return undefined
+  }
+
+  protected async finally(error: Error | undefined): Promise<unknown> {
+    await this.#cli?.close()
+    return super.finally(error)
+  }
+}
+
+function toJitError(error: Error & { oclif?: { exit?: number }; code?: string }): JitError {
+  if (error instanceof JitError) return error
+  // oclif's own parse errors (unknown flag, missing value, bad option) are usage errors.
+  if (error.oclif?.exit === 2 || /^(Unexpected argument|Nonexistent flag|Missing required flag|Expected|The following error occurred|--)/m.test(error.message)) {
+    return new UsageError(error.message.split('\n')[0], ['See the command\'s --help for its flags and examples.'])
+  }
+  if (error.oclif?.exit !== undefined && error.oclif.exit !== 1) {
+    return Object.assign(new JitError(error.message), { exitCode: error.oclif.exit as ExitCode })
+  }
+  return new JitError(`Unexpected error: ${error.message}`, [
+    'This is a bug in jit. Please report it with the command you ran and this message (run with DEBUG=jit* for details).',
+  ])
+}

@@ -1,0 +1,60 @@
+// What a command needs to talk to the broker as this device: the resolved profile, the
+// keychain, the device key and a signed client. Everything is loaded lazily.
+import { BrokerClient } from '../client/broker-client.js'
+import { readProfile, type Profile } from '../config/config.js'
+import { CredentialCache } from '../credentials/cache.js'
+import { loadDeviceKey, type DeviceKey } from '../device/device-key.js'
+import { AuthError, UsageError } from '../errors.js'
+import { SystemKeychain, type Keychain } from '../keychain/keychain.js'
+
+export interface GlobalOptions {
+  profile: string
+  broker?: string
+  caFile?: string
+  insecure?: boolean
+}
+
+export class CliContext {
+  readonly profile: Profile
+  #key?: Promise<DeviceKey>
+  #client?: BrokerClient
+
+  constructor(readonly options: GlobalOptions, readonly keychain: Keychain = new SystemKeychain()) {
+    this.profile = readProfile(options.profile)
+  }
+
+  get brokerUrl(): string {
+    const url = this.options.broker ?? this.profile.broker
+    if (!url) throw new UsageError('No broker is configured.', ['Enroll first: jit login --broker URL --code CODE, or pass --broker / JIT_BROKER.'])
+    return url
+  }
+
+  get deviceId(): string {
+    if (!this.profile.deviceId) throw new AuthError(`This device is not enrolled (profile "${this.options.profile}").`, ['Enroll it: jit login --broker URL --code CODE'])
+    return this.profile.deviceId
+  }
+
+  /** An unsigned client, for enrollment and public endpoints. */
+  anonymousClient(broker = this.brokerUrl): BrokerClient {
+    return new BrokerClient({ broker, caFile: this.options.caFile ?? this.profile.caFile, insecure: this.options.insecure ?? this.profile.insecure })
+  }
+
+  deviceKey(): Promise<DeviceKey> {
+    this.#key ??= loadDeviceKey(this.keychain, this.deviceId)
+    return this.#key
+  }
+
+  /** A client that signs every call with this device's key. */
+  async client(): Promise<BrokerClient> {
+    if (!this.#client) this.#client = this.anonymousClient().withKey(await this.deviceKey())
+    return this.#client
+  }
+
+  cache(): CredentialCache {
+    return new CredentialCache(this.keychain, this.deviceId)
+  }
+
+  async close(): Promise<void> {
+    await this.#client?.close()
+  }
+}

@@ -1,0 +1,50 @@
+// Human output: chalk colours (chalk already honours NO_COLOR and non-TTY), cli-table3 tables.
+// Status lines go to stderr; data goes to stdout.
+import chalk from 'chalk'
+
+export const ui = {
+  ok: (text: string) => process.stderr.write(`${chalk.green('✔')} ${text}\n`),
+  info: (text: string) => process.stderr.write(`${chalk.cyan('›')} ${text}\n`),
+  warn: (text: string) => process.stderr.write(`${chalk.yellow('!')} ${chalk.yellow(text)}\n`),
+  fail: (text: string) => process.stderr.write(`${chalk.red('✖')} ${text}\n`),
+  step: (text: string) => process.stderr.write(`\n${chalk.bold(text)}\n`),
+  dim: (text: string) => chalk.dim(text),
+  bold: (text: string) => chalk.bold(text),
+}
+
+export async function table(head: string[], rows: (string | number)[][]): Promise<string> {
+  const { default: Table } = await import('cli-table3')
+  const t = new Table({ head: head.map((h) => chalk.bold(h)), style: { head: [], border: [] } })
+  t.push(...rows.map((row) => row.map(String)))
+  return t.toString()
+}
+
+export function timeLeft(expiresAtMs: number, now = Date.now()): string {
+  const seconds = Math.max(0, Math.round((expiresAtMs - now) / 1000))
+  if (seconds === 0) return 'expired'
+  const h = Math.floor(seconds / 3600)
+  const m = Math.floor((seconds % 3600) / 60)
+  const s = seconds % 60
+  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(s).padStart(2, '0')}s` : `${s}s`
+}
+
+/** A one-line progress indicator on stderr while waiting; silent when stderr is not a terminal. */
+export function spinner(text: string): { update(text: string): void; stop(): void } {
+  if (!process.stderr.isTTY) {
+    process.stderr.write(`${text}\n`)
+    return { update() {}, stop() {} }
+  }
+  const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏']
+  let i = 0
+  let current = text
+  const timer = setInterval(() => process.stderr.write(`\r${chalk.cyan(frames[i++ % frames.length])} ${current}\x1b[K`), 100)
+  return {
+    update(next: string) {
+      current = next
+    },
+    stop() {
+      clearInterval(timer)
+      process.stderr.write('\r\x1b[K')
+    },
+  }
+}

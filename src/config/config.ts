@@ -1,0 +1,48 @@
+// Where the CLI keeps its non-secret settings (broker URL, device id, user) per profile, and how
+// a setting is resolved: flag, then JIT_* environment variable, then this file.
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+
+export interface Profile {
+  broker?: string
+  deviceId?: string
+  user?: string
+  caFile?: string
+  insecure?: boolean
+}
+
+interface ConfigFile {
+  profiles: Record<string, Profile>
+}
+
+export function configDir(): string {
+  if (process.env.JIT_HOME) return process.env.JIT_HOME
+  return join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'jit')
+}
+
+const configPath = () => join(configDir(), 'config.json')
+
+function readConfig(): ConfigFile {
+  try {
+    const parsed = JSON.parse(readFileSync(configPath(), 'utf8')) as ConfigFile
+    return { profiles: parsed.profiles ?? {} }
+  } catch {
+    return { profiles: {} }
+  }
+}
+
+export function readProfile(name: string): Profile {
+  return readConfig().profiles[name] ?? {}
+}
+
+/** Writes atomically (temp file + rename) so a crash never leaves half a config. */
+export function writeProfile(name: string, profile: Profile | undefined): void {
+  const config = readConfig()
+  if (profile) config.profiles[name] = profile
+  else delete config.profiles[name]
+  mkdirSync(configDir(), { recursive: true, mode: 0o700 })
+  const tmp = `${configPath()}.${process.pid}.tmp`
+  writeFileSync(tmp, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 })
+  renameSync(tmp, configPath())
+}

@@ -1,0 +1,59 @@
+// The policy model after loading: plain data, already validated and with durations in seconds.
+
+export interface Who {
+  users?: string[]
+  roles?: string[]
+  orgs?: string[]
+}
+
+export interface ApprovalRule {
+  count: number
+  fromRoles: string[]
+}
+
+export interface Rule {
+  name: string
+  description?: string
+  who: Who
+  assets: string[]
+  scopes: string[]
+  maxTtlSeconds: number
+  approval: ApprovalRule | null
+  cache: boolean
+}
+
+export interface TicketFormat {
+  system: string
+  pattern: RegExp
+}
+
+export interface Policy {
+  ticketFormats: TicketFormat[]
+  rules: Rule[]
+  /** Where the policy came from, for messages. */
+  source: string
+}
+
+export interface Subject {
+  name: string
+  roles: string[]
+  org?: string
+}
+
+export interface DecisionInput {
+  user: Subject
+  asset: string
+  scope: string
+  ttlSeconds: number
+  ticket: string
+}
+
+export interface Decision {
+  allow: boolean
+  rule?: string
+  reasons: string[]
+  approvalsNeeded: number
+  approverRoles: string[]
+  cacheAllowed: boolean
+  maxTtlSeconds?: number
+}

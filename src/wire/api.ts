@@ -1,0 +1,188 @@
+// The wire format between the CLI and the broker, defined once: types for both sides and the
+// JSON schemas the broker validates bodies against.
+
+export const API_PREFIX = '/v1'
+export const DEVICE_AUTH_SCHEME = 'JIT-Device'
+/** How long a device assertion is accepted after it was made. */
+export const ASSERTION_MAX_AGE_SECONDS = 60
+
+export type RequestKind = 'standard' | 'break-glass' | 'drill'
+export type RequestState = 'pending' | 'approved' | 'denied' | 'cancelled' | 'expired'
+export type SessionState = 'active' | 'revoked' | 'expired'
+
+export interface Approval {
+  by: string
+  at: string
+  comment?: string
+}
+
+export interface AccessRequest {
+  id: string
+  user: string
+  deviceId: string
+  ticket: string
+  asset: string
+  scope: string
+  ttlSeconds: number
+  reason: string
+  kind: RequestKind
+  state: RequestState
+  createdAt: string
+  decidedAt?: string
+  decidedBy?: string
+  decisionComment?: string
+  rule?: string
+  reasons: string[]
+  approvalsNeeded: number
+  approverRoles: string[]
+  approvals: Approval[]
+  sessionId?: string
+}
+
+export interface SessionInfo {
+  id: string
+  requestId: string
+  user: string
+  deviceId: string
+  asset: string
+  ticket: string
+  scope: string
+  kind: RequestKind
+  issuedAt: string
+  expiresAt: string
+  state: SessionState
+  cacheAllowed: boolean
+  endedAt?: string
+  endedBy?: string
+  endReason?: string
+}
+
+/** An open session and its signed credential, handed only to the device that asked for it. */
+export interface Grant {
+  session: SessionInfo
+  credential: string
+  /** Seconds of validity left when the broker answered; the CLI trusts this over its own clock. */
+  expiresIn: number
+}
+
+export interface RequestResult {
+  request: AccessRequest
+  grant?: Grant
+}
+
+export interface CreateRequestBody {
+  ticket: string
+  asset: string
+  scope: string
+  ttlSeconds: number
+  reason: string
+  kind?: RequestKind
+}
+
+export interface EnrollBody {
+  code: string
+  publicKey: { kty: 'OKP'; crv: 'Ed25519'; x: string }
+  deviceName: string
+}
+
+export interface EnrollResult {
+  deviceId: string
+  user: string
+  roles: string[]
+}
+
+export interface WhoAmI {
+  user: string
+  roles: string[]
+  org?: string
+  deviceId: string
+  deviceName: string
+}
+
+export interface AuditEvent {
+  seq: number
+  at: string
+  type: string
+  severity: 'info' | 'high'
+  actor: string
+  sessionId?: string
+  requestId?: string
+  data: Record<string, unknown>
+  prevHash: string
+  hash: string
+}
+
+export interface AuditVerifyResult {
+  ok: boolean
+  events: number
+  firstBad?: { seq: number; problem: string }
+}
+
+export interface IntrospectionResult {
+  active: boolean
+  [claim: string]: unknown
+}
+
+/** application/problem+json, with the fields the CLI needs to pick an exit code and a next step. */
+export interface Problem {
+  type: string
+  title: string
+  status: number
+  detail: string
+  code: string
+  nextSteps?: string[]
+  reasons?: string[]
+  [extra: string]: unknown
+}
+
+const ID = { type: 'string', minLength: 1, maxLength: 200 } as const
+
+export const schemas = {
+  createRequest: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['ticket', 'asset', 'scope', 'ttlSeconds', 'reason'],
+    properties: {
+      ticket: ID,
+      asset: { type: 'string', minLength: 1, maxLength: 512 },
+      scope: { type: 'string', minLength: 1, maxLength: 64 },
+      ttlSeconds: { type: 'integer' },
+      reason: { type: 'string', minLength: 1, maxLength: 2000 },
+      kind: { type: 'string', enum: ['standard', 'break-glass', 'drill'] },
+    },
+  },
+  enroll: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['code', 'publicKey', 'deviceName'],
+    properties: {
+      code: { type: 'string', minLength: 8, maxLength: 128 },
+      deviceName: { type: 'string', minLength: 1, maxLength: 128 },
+      publicKey: {
+        type: 'object',
+        required: ['kty', 'crv', 'x'],
+        properties: {
+          kty: { const: 'OKP' },
+          crv: { const: 'Ed25519' },
+          x: { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$' },
+        },
+      },
+    },
+  },
+  comment: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { comment: { type: 'string', maxLength: 2000 } },
+  },
+  reason: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['reason'],
+    properties: { reason: { type: 'string', minLength: 1, maxLength: 2000 } },
+  },
+  optionalReason: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { reason: { type: 'string', minLength: 1, maxLength: 2000 } },
+  },
+} as const
