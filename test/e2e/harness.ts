@@ -1,0 +1,130 @@
+// End-to-end harness: a real broker process on a loopback port with a fresh data folder, real
+// CLI processes, each user with a config folder of their own, and the real OS keychain.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { addAsset, addUser, enrollmentCode, openStore } from '../../src/broker/admin.js'
+
+export const ROOT = resolve(import.meta.dirname, '../..')
+export const BIN = join(ROOT, 'bin/run.js')
+export const FIXTURE_POLICY = join(ROOT, 'test/fixtures/policy.yaml')
+export const PLC = 'plant-a/line-3/cell-2/plc-07'
+
+export interface CliResult {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+  json<T = any>(): T
+}
+
+export interface RunOptions {
+  home?: string
+  env?: Record<string, string>
+  input?: string
+  /** Called with the child once it runs, e.g. to send it a signal. */
+  onSpawn?: (child: ChildProcess) => void
+}
+
+export function tempDir(prefix = 'jit-e2e-'): string {
+  return mkdtempSync(join(tmpdir(), prefix))
+}
+
+export function jit(args: string[], options: RunOptions = {}): Promise<CliResult> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, NO_COLOR: '1', ...(options.home ? { JIT_HOME: options.home } : {}), ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    if (options.input !== undefined) child.stdin.end(options.input)
+    else child.stdin.end()
+    options.onSpawn?.(child)
+    child.on('close', (code, signal) =>
+      done({ code, signal, stdout, stderr, json: () => JSON.parse(stdout) }),
+    )
+  })
+}
+
+export interface TestBroker {
+  url: string
+  dataDir: string
+  process: ChildProcess
+  log(): string
+  stop(): Promise<void>
+  /** Adds a user and enrolls a device for them in a config folder of its own. */
+  enroll(name: string, roles: string[], org?: string): Promise<string>
+  addAsset(path: string, attributes?: Record<string, unknown>): void
+}
+
+export async function startBroker(options: { policy?: string; dataDir?: string; port?: number } = {}): Promise<TestBroker> {
+  const dataDir = options.dataDir ?? tempDir('jit-broker-')
+  const child = spawn(process.execPath, [BIN, 'broker', 'start', '--data', dataDir, '--policy', options.policy ?? FIXTURE_POLICY, '--listen', `127.0.0.1:${options.port ?? 0}`], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1' },
+  })
+  let log = ''
+  child.stderr.on('data', (d) => (log += d))
+  const url = await new Promise<string>((ok, fail) => {
+    let out = ''
+    child.stdout.on('data', (d) => {
+      out += d
+      const line = out.split('\n').find((l) => l.startsWith('http'))
+      if (line) ok(line.trim())
+    })
+    child.once('exit', (code) => fail(new Error(`broker exited ${code}: ${log}`)))
+  })
+  const exited = new Promise<void>((ok) => child.once('exit', () => ok()))
+  const broker: TestBroker = {
+    url,
+    dataDir,
+    process: child,
+    log: () => log,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+      await exited
+    },
+    async enroll(name, roles, org) {
+      const store = openStore(dataDir)
+      let code: string
+      try {
+        addUser(store, { name, roles, org, disabled: false })
+        code = enrollmentCode(store, name, 600).code
+      } finally {
+        store.close()
+      }
+      const home = tempDir(`jit-${name}-`)
+      const result = await jit(['login', '--broker', url, '--json'], { home, env: { JIT_ENROLL_CODE: code } })
+      if (result.code !== 0) throw new Error(`login of ${name} failed (${result.code ?? result.signal}, ${process.execPath}): ${result.stderr}${result.stdout}`)
+      return home
+    },
+    addAsset(path, attributes = { state: 'running' }) {
+      const store = openStore(dataDir)
+      try {
+        addAsset(store, { path, attributes })
+      } finally {
+        store.close()
+      }
+    },
+  }
+  broker.addAsset(PLC)
+  return broker
+}
+
+export function cleanup(...dirs: string[]): void {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+}
+
+/** Calls introspection as a registered verifier would. */
+export async function introspect(broker: TestBroker, token: string, verifierToken: string): Promise<{ active: boolean; [k: string]: unknown }> {
+  const response = await fetch(`${broker.url}/v1/introspect`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${verifierToken}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token }),
+  })
+  return (await response.json()) as { active: boolean }
+}
