@@ -1,0 +1,36 @@
+// jit quickstart as a newcomer runs it: one command, exit 0, a real session end to end, with
+// the OS keychain and without one.
+import { describe, expect, it } from 'vitest'
+import { SERVICE } from '../../src/keychain/keychain.js'
+import { cleanup, jit, tempDir } from './harness.js'
+
+const keytar = (await import('keytar')).default
+
+describe('jit quickstart', () => {
+  it('walks one real session with the OS keychain and prints one JSON document', async () => {
+    const home = tempDir()
+    const result = await jit(['quickstart', '--json'], { home })
+    expect(result.code).toBe(0)
+    const summary = result.json()
+    expect(summary).toMatchObject({ keychain: 'os', commandExitCode: 0, activeWhileRunning: true, activeAfterRevoke: false, auditIntact: true })
+    expect(summary.auditEvents).toBeGreaterThanOrEqual(7)
+    expect(result.stderr).toMatch(/gateway says active: true/)
+    // Nothing of the demo stays in the keychain: no credential, no demo device key.
+    const left = (await keytar.findCredentials(SERVICE)).map((c) => c.account)
+    expect(left.filter((a) => a.includes(summary.sessionId))).toEqual([])
+    expect(summary.deviceIds).toHaveLength(2)
+    for (const id of summary.deviceIds) expect(left).not.toContain(`device:${id}`)
+    cleanup(home, summary.dataDir)
+  })
+
+  it('explains a missing keychain and still completes, secrets in memory only', async () => {
+    const home = tempDir()
+    const result = await jit(['quickstart'], { home, env: { DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus' } })
+    expect(result.code).toBe(0)
+    expect(result.stderr).toMatch(/No OS keychain here/)
+    expect(result.stderr).toMatch(/gnome-keyring/)
+    expect(result.stderr).toMatch(/introspection now says active: false/)
+    expect(result.stderr).toMatch(/Audit chain intact: true/)
+    cleanup(home)
+  })
+})
