@@ -32,7 +32,9 @@ export class SystemKeychain implements Keychain {
   #keytar?: Promise<Keytar>
 
   async #lib(): Promise<Keytar> {
-    this.#keytar ??= import('keytar').then(
+    // An optional dependency: the specifier is a variable so the build never needs it present.
+    const moduleName = 'keytar'
+    this.#keytar ??= import(moduleName).then(
       (mod) => ((mod as { default?: Keytar }).default ?? (mod as unknown as Keytar)),
       () => {
         throw new KeychainError('The keychain module (keytar) is not installed or was not built on this machine.', [
