@@ -38,7 +38,7 @@ export class SystemKeychain implements Keychain {
       (mod) => ((mod as { default?: Keytar }).default ?? (mod as unknown as Keytar)),
       () => {
         throw new KeychainError('The keychain module (keytar) is not installed or was not built on this machine.', [
-          'Install the Secret Service headers and rebuild: sudo apt-get install libsecret-1-dev && npm rebuild keytar',
+          'Install the Secret Service headers, then reinstall so keytar builds: sudo apt-get install libsecret-1-dev && npm ci',
           ...HOW_TO_FIX.slice(2),
         ])
       },

@@ -1,0 +1,56 @@
+// jit audit verify --data on a real store: an edited, deleted or reordered record is found and named.
+import { readdirSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import { addUser, openStore } from '../../src/broker/admin.js'
+import { cleanup, jit, tempDir } from './harness.js'
+
+function storeWithEvents(n: number): string {
+  const dir = tempDir('jit-audit-')
+  const store = openStore(dir)
+  for (let i = 0; i < n; i++) addUser(store, { name: `user${i}`, roles: ['technician'], disabled: false })
+  store.close()
+  return dir
+}
+
+function tamper(dir: string, sql: string): void {
+  const store = openStore(dir)
+  store.db.exec(sql)
+  store.close()
+}
+
+describe('jit audit verify --data', () => {
+  it('an intact log verifies with exit 0', async () => {
+    const dir = storeWithEvents(5)
+    const result = await jit(['audit', 'verify', '--data', dir, '--json'])
+    expect(result.code).toBe(0)
+    expect(result.json()).toEqual({ ok: true, events: 5 })
+    cleanup(dir)
+  })
+
+  const cases = [
+    { name: 'an edited record', sql: `UPDATE audit SET actor = 'mallory' WHERE seq = 3`, seq: 3, problem: /edited/ },
+    { name: 'a deleted record', sql: 'DELETE FROM audit WHERE seq = 2', seq: 3, problem: /deleted/ },
+    { name: 'reordered records', sql: 'UPDATE audit SET seq = -1 WHERE seq = 2; UPDATE audit SET seq = 2 WHERE seq = 4; UPDATE audit SET seq = 4 WHERE seq = -1', seq: 2, problem: /link|deleted|reordered/ },
+  ]
+  for (const c of cases) {
+    it(`${c.name} is found and named`, async () => {
+      const dir = storeWithEvents(5)
+      tamper(dir, c.sql)
+      const result = await jit(['audit', 'verify', '--data', dir, '--json'])
+      expect(result.code).toBe(1)
+      const error = result.json().error
+      expect(error.firstBad.seq).toBe(c.seq)
+      expect(error.firstBad.problem).toMatch(c.problem)
+      expect(error.message).toMatch(new RegExp(`record ${c.seq}`))
+      cleanup(dir)
+    })
+  }
+
+  it('a folder without a broker store is bad input (exit 2) and creates nothing', async () => {
+    const dir = tempDir()
+    const result = await jit(['audit', 'verify', '--data', dir, '--json'])
+    expect(result.code).toBe(2)
+    expect(readdirSync(dir)).toEqual([])
+    cleanup(dir)
+  })
+})

@@ -1,0 +1,34 @@
+// The credential cache against the real Secret Service: an expired entry is purged the moment
+// the cache is read or listed.
+import { describe, expect, it } from 'vitest'
+import { CredentialCache } from '../../src/credentials/cache.js'
+import { SERVICE, SystemKeychain } from '../../src/keychain/keychain.js'
+import type { Grant } from '../../src/wire/api.js'
+
+const keytar = (await import('keytar')).default
+
+const grant = (id: string, expiresIn: number): Grant => ({
+  credential: `token-${id}`,
+  expiresIn,
+  session: { id, requestId: 'req_1', user: 'tess', deviceId: 'dev_kc', asset: 'plant-a/line-3/cell-2/plc-07', ticket: 'WO-104233', scope: 'diagnose', kind: 'standard', issuedAt: '', expiresAt: '', state: 'active', cacheAllowed: true },
+})
+
+describe('credential cache in the OS keychain', () => {
+  it('stores with expiry, purges expired entries on list and on read', async () => {
+    const device = `dev_kc${process.pid}`
+    let now = Date.now()
+    const cache = new CredentialCache(new SystemKeychain(), device, () => now)
+    await cache.put(grant('ses_live', 3600))
+    await cache.put(grant('ses_dying', 10))
+    const accounts = async () => (await keytar.findCredentials(SERVICE)).map((c) => c.account).filter((a) => a.startsWith(`cred:${device}:`)).sort()
+    expect(await accounts()).toEqual([`cred:${device}:ses_dying`, `cred:${device}:ses_live`])
+
+    now += 60_000
+    expect((await cache.list()).map((e) => e.session.id)).toEqual(['ses_live'])
+    expect(await accounts()).toEqual([`cred:${device}:ses_live`])
+
+    now += 3600_000
+    expect(await cache.get('ses_live')).toBeUndefined()
+    expect(await accounts()).toEqual([])
+  })
+})
