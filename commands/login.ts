@@ -3,6 +3,7 @@ import { JitCommand } from '../src/cli/base-command.js'
 import { UsageError } from '../src/errors.js'
 
 export default class Login extends JitCommand {
+  static reviewGate = false
   static summary = 'Enroll this device with a broker; the device key goes to the OS keychain.'
   static description = 'The one-time enrollment code comes from the operator (jit admin enroll-code). It can also be given as JIT_ENROLL_CODE or typed at the prompt, so it need not appear in your shell history.'
   static examples = ['<%= config.bin %> login --broker https://broker.plant-a.example:8443 --code ABCD-EFGH-JKLM-NPQR', 'JIT_ENROLL_CODE=... <%= config.bin %> login --broker http://127.0.0.1:8443']

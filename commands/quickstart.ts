@@ -2,6 +2,7 @@ import { JitCommand } from '../src/cli/base-command.js'
 import { JitError } from '../src/errors.js'
 
 export default class Quickstart extends JitCommand {
+  static reviewGate = false
   static summary = 'See jit work in one command: a demo broker, this device enrolled, one real session end to end.'
   static description = 'Starts a broker on a free loopback port with a small demo plant in a folder of its own, enrolls this device, and walks request → approval → cached credential → a command run with it → revoke → the audit trail. Your own profiles are not touched. Without an OS keychain it says so and keeps secrets in memory.'
   static examples = ['<%= config.bin %> quickstart', '<%= config.bin %> quickstart --json']

@@ -3,6 +3,7 @@ import { dataFlag, withStore } from '../../src/cli/admin-flags.js'
 import { JitCommand } from '../../src/cli/base-command.js'
 
 export default class AdminEnrollCode extends JitCommand {
+  static reviewGate = false
   static summary = 'Make a one-time enrollment code for a user\'s device. Hand it over out of band.'
   static examples = ['<%= config.bin %> admin enroll-code alice --data ./broker-data', '<%= config.bin %> admin enroll-code alice --valid 1h --data ./broker-data --json']
   static args = { user: Args.string({ required: true }) }

@@ -4,6 +4,7 @@ import { JitError } from '../../src/errors.js'
 import type { AuditVerifyResult } from '../../src/wire/api.js'
 
 export default class AuditVerify extends JitCommand {
+  static reviewGate = false
   static summary = 'Check the audit log\'s hash chain; names the first edited, deleted or reordered record.'
   static description = 'Asks the broker, or with --data reads a broker data folder directly (on the broker host, also when it is down). Exits 1 when the chain is broken.'
   static examples = ['<%= config.bin %> audit verify', '<%= config.bin %> audit verify --data /var/lib/jit']

@@ -3,6 +3,7 @@ import { JitCommand } from '../../src/cli/base-command.js'
 import { UsageError } from '../../src/errors.js'
 
 export default class BrokerStart extends JitCommand {
+  static reviewGate = false
   static summary = 'Run the broker (control plane) in the foreground.'
   static description = 'Embedded default: one process, a SQLite file and the signing key in --data. Logs go to stderr; stop with Ctrl-C or SIGTERM.'
   static examples = [
@@ -15,6 +16,8 @@ export default class BrokerStart extends JitCommand {
     listen: Flags.string({ env: 'JIT_LISTEN', default: '127.0.0.1:8443', summary: 'HOST:PORT to listen on (port 0 picks a free one).' }),
     'tls-cert': Flags.string({ env: 'JIT_TLS_CERT', dependsOn: ['tls-key'], summary: 'PEM certificate; with --tls-key the broker speaks HTTPS.' }),
     'tls-key': Flags.string({ env: 'JIT_TLS_KEY', dependsOn: ['tls-cert'], summary: 'PEM private key of the certificate.' }),
+    'notify-webhook': Flags.string({ env: 'JIT_NOTIFY_WEBHOOK', multiple: true, summary: 'URL that gets break-glass events as a plain JSON body (repeatable).' }),
+    'notify-chat-webhook': Flags.string({ env: 'JIT_NOTIFY_CHAT_WEBHOOK', multiple: true, summary: 'Slack-compatible incoming-webhook URL for break-glass events (repeatable).' }),
     issuer: Flags.string({ env: 'JIT_ISSUER', summary: 'Public URL of the broker, used as the credential issuer (default: the listen URL).' }),
   }
 
@@ -31,6 +34,20 @@ export default class BrokerStart extends JitCommand {
       tlsCert: flags['tls-cert'],
       tlsKey: flags['tls-key'],
       issuer: flags.issuer,
+      webhooks: [
+        ...(flags['notify-webhook'] ?? []).map((url) => ({ url: checkWebhook(url), style: 'json' as const })),
+        ...(flags['notify-chat-webhook'] ?? []).map((url) => ({ url: checkWebhook(url), style: 'chat' as const })),
+      ],
     }, (url) => (this.jsonEnabled() ? this.logJson({ url }) : process.stdout.write(`${url}\n`)))
   }
+}
+
+function checkWebhook(url: string): string {
+  try {
+    const parsed = new URL(url)
+    if (parsed.protocol === 'https:' || parsed.protocol === 'http:') return url
+  } catch {
+    // fall through to the usage error
+  }
+  throw new UsageError(`Webhook "${url}" is not an http(s) URL.`)
 }

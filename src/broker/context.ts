@@ -2,7 +2,8 @@
 import { EventEmitter } from 'node:events'
 import type { Policy } from '../policy/types.js'
 import type { SigningKey } from './signing-key.js'
-import type { Store, UserRecord } from './store.js'
+import type { Notifier } from '../breakglass/notifier.js'
+import type { ReviewStore, Store, UserRecord } from './store.js'
 
 export interface BrokerContext {
   store: Store
@@ -13,6 +14,9 @@ export interface BrokerContext {
   /** Emits `request:<id>` when a request changes state, for long-polling waiters. */
   events: EventEmitter
   now: () => number
+  /** Break-glass reviews and the notification outbox. */
+  reviews: ReviewStore
+  notifier: Notifier
 }
 
 /** The authenticated caller of an API call. */

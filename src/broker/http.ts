@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { verifyChain } from '../audit/chain.js'
+import { registerBreakGlassRoutes } from '../breakglass/routes.js'
 import { API_PREFIX, schemas, type CreateRequestBody, type EnrollBody, type Problem } from '../wire/api.js'
 import { ApiError, authFailed, badInput } from './api-error.js'
 import { OVERSIGHT_ROLES, hasAnyRole, type Actor, type BrokerContext } from './context.js'
@@ -121,6 +122,8 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
     if (typeof token !== 'string' || token.length === 0) throw badInput('Send the token to check as "token".')
     return introspect(ctx, token, verifier)
   })
+
+  registerBreakGlassRoutes(app, ctx, actorOf, API_PREFIX)
 
   app.get(`${API_PREFIX}/audit`, async (request) => {
     const actor = actorOf(request)

@@ -4,6 +4,7 @@ import { once } from 'node:events'
 import { isAssetPath } from '../policy/asset-pattern.js'
 import { evaluate, ticketSystem } from '../policy/evaluate.js'
 import { formatDuration } from '../util/ttl.js'
+import { assertNoReviewDue } from '../breakglass/reviews.js'
 import { newId, nowIso } from '../util/ids.js'
 import type { AccessRequest, CreateRequestBody, RequestResult } from '../wire/api.js'
 import { ApiError, badInput, conflict, forbidden, notFound } from './api-error.js'
@@ -29,6 +30,7 @@ export function createRequest(ctx: BrokerContext, actor: Actor, body: CreateRequ
   validate(ctx, body)
   const kind = body.kind ?? 'standard'
   if (kind !== 'standard') throw badInput(`Use jit break-glass or jit drill for ${kind} access.`)
+  assertNoReviewDue(ctx, actor)
   const decision = evaluate(ctx.policy, {
     user: { name: actor.user.name, roles: actor.user.roles, org: actor.user.org },
     asset: body.asset,

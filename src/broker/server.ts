@@ -1,6 +1,8 @@
 // Starts the embedded broker: data folder, signing key, policy, HTTP(S) listener, sweeper.
 import { EventEmitter } from 'node:events'
 import { readFileSync } from 'node:fs'
+import { Notifier, type WebhookTarget } from '../breakglass/notifier.js'
+import { flagOverdueReviews } from '../breakglass/reviews.js'
 import { loadPolicyFile } from '../policy/load.js'
 import type { Policy } from '../policy/types.js'
 import type { BrokerContext } from './context.js'
@@ -8,7 +10,7 @@ import { buildHttpApi } from './http.js'
 import { expireStaleRequests } from './requests.js'
 import { sweepExpired } from './sessions.js'
 import { loadOrCreateSigningKey } from './signing-key.js'
-import { Store } from './store.js'
+import { ReviewStore, Store } from './store.js'
 
 export interface BrokerOptions {
   dataDir: string
@@ -18,6 +20,8 @@ export interface BrokerOptions {
   tlsCert?: string
   tlsKey?: string
   issuer?: string
+  /** Where break-glass notifications go. */
+  webhooks?: WebhookTarget[]
   log?: (line: string) => void
 }
 
@@ -36,7 +40,9 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   const signingKey = await loadOrCreateSigningKey(options.dataDir)
   const events = new EventEmitter()
   events.setMaxListeners(0)
-  const ctx: BrokerContext = { store, signingKey, issuer: options.issuer ?? '', policy, events, now: Date.now }
+  const reviews = new ReviewStore(store)
+  const notifier = new Notifier(reviews, options.webhooks ?? [], log)
+  const ctx: BrokerContext = { store, signingKey, issuer: options.issuer ?? '', policy, events, now: Date.now, reviews, notifier }
 
   const tls = options.tlsCert && options.tlsKey ? { cert: readFileSync(options.tlsCert), key: readFileSync(options.tlsKey) } : undefined
   const app = buildHttpApi(ctx, log, tls)
@@ -50,6 +56,8 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     try {
       sweepExpired(ctx)
       expireStaleRequests(ctx)
+      flagOverdueReviews(ctx)
+      void notifier.deliverDue()
       store.forgetExpiredAssertions(Math.floor(Date.now() / 1000))
     } catch (error) {
       log(`error: sweeper: ${(error as Error).message}`)

@@ -1,6 +1,7 @@
 // Sessions: issuing the credential of an approved request, handing it to the requesting device,
 // revoking, expiring, and token introspection (RFC 7662).
 import { createPublicKey, verify } from 'node:crypto'
+import { onSessionEnded } from '../breakglass/lifecycle.js'
 import type { CredentialClaims } from '../credentials/claims.js'
 import { signJwt } from '../util/jws.js'
 import { newId } from '../util/ids.js'
@@ -92,8 +93,10 @@ export function revokeSession(ctx: BrokerContext, actor: Actor, id: string, reas
         requestId: session.requestId,
         data: { reason, deviceId: actor.deviceId },
       })
+      onSessionEnded(ctx, session, actor.user.name, reason)
     }
   })
+  ctx.notifier.kick()
   return ctx.store.getSession(id, ctx.now() / 1000)!
 }
 
@@ -107,9 +110,11 @@ export function sweepExpired(ctx: BrokerContext): number {
       if (ctx.store.endSession(id, 'expired', 'broker', 'ttl elapsed')) {
         const session = ctx.store.getSession(id, nowEpoch)!
         ctx.store.appendAudit({ type: 'session.expired', severity: session.kind === 'standard' ? 'info' : 'high', actor: 'broker', sessionId: id, requestId: session.requestId, data: {} })
+        onSessionEnded(ctx, session, 'broker', 'ttl elapsed')
       }
     }
   })
+  ctx.notifier.kick()
   return ids.length
 }
 

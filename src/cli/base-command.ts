@@ -17,7 +17,43 @@ export abstract class JitCommand extends Command {
     'no-prompt': Flags.boolean({ env: 'JIT_NO_PROMPT', helpGroup: 'GLOBAL', summary: 'Never prompt; fail with the flag to pass instead.' }),
   }
 
+  /** Whether a due break-glass review is asked for before this command runs. */
+  static reviewGate = true
+
   #cli?: CliContext
+
+  async init(): Promise<void> {
+    await super.init()
+    const ctor = this.constructor as typeof JitCommand
+    if (!ctor.reviewGate) return
+    const gate = await import('../breakglass/review-gate.js')
+    if (!gate.markerExists()) return
+    const { flags } = await this.parse(ctor)
+    await this.askForDueReviews(gate, flags as { profile: string; 'no-prompt'?: boolean })
+  }
+
+  /** The next command after a break-glass session asks for its review first (at a terminal). */
+  private async askForDueReviews(gate: typeof import('../breakglass/review-gate.js'), flags: { profile: string; 'no-prompt'?: boolean }): Promise<void> {
+    if (!gate.mayHaveDueReviews(flags.profile)) return
+    const cli = this.cli(flags)
+    let due
+    try {
+      due = await gate.dueReviews(cli)
+    } catch {
+      return // The broker enforces the gate itself; an unreachable broker is reported by the command.
+    }
+    if (due.length === 0) return
+    const { ui } = await import('./output.js')
+    if (!this.canPrompt(flags)) {
+      ui.warn(`Break-glass review ${due[0].id} is due; new sessions are blocked until it is filed: jit review ${due[0].id} --file review.yaml`)
+      return
+    }
+    const { promptReview } = await import('../breakglass/review-form.js')
+    for (const review of due) {
+      await gate.fileReview(cli, review.id, await promptReview(review))
+      ui.ok(`Review ${review.id} filed.`)
+    }
+  }
 
   protected cli(flags: { profile: string; broker?: string; 'ca-file'?: string; insecure?: boolean }): CliContext {
     this.#cli ??= new CliContext({ profile: flags.profile, broker: flags.broker, caFile: flags['ca-file'], insecure: flags.insecure || undefined })

@@ -69,6 +69,7 @@ export function parsePolicy(text: string, file = '<policy>'): Policy {
   }
 
   const raw = data as {
+    break_glass?: { who: Rule['who']; assets: string[]; scopes: string[]; max_ttl: string; notify?: string[]; review_due: string }
     tickets?: { formats?: { system: string; pattern: string }[] }
     rules: { name: string; description?: string; who: Rule['who']; assets: string[]; scopes: string[]; max_ttl: string; approval?: 'none' | { count: number; from_roles: string[] }; cache?: boolean }[]
   }
@@ -98,8 +99,26 @@ export function parsePolicy(text: string, file = '<policy>'): Policy {
     const approval = rule.approval === undefined || rule.approval === 'none' ? null : { count: rule.approval.count, fromRoles: rule.approval.from_roles }
     return { name: rule.name, description: rule.description, who: rule.who, assets: rule.assets, scopes: rule.scopes, maxTtlSeconds, approval, cache: rule.cache ?? true }
   })
+  const bg = raw.break_glass
+  const breakGlass = bg && {
+    who: bg.who,
+    assets: bg.assets,
+    scopes: bg.scopes,
+    maxTtlSeconds: safeDuration(bg.max_ttl, () => locate(['break_glass', 'max_ttl'], 'expected a duration such as 30m')),
+    notify: bg.notify ?? [],
+    reviewDueSeconds: safeDuration(bg.review_due, () => locate(['break_glass', 'review_due'], 'expected a duration such as 24h')),
+  }
   if (problems.length > 0) throw new PolicyLoadError(problems)
-  return { ticketFormats, rules, source: file }
+  return { ticketFormats, rules, breakGlass, source: file }
+}
+
+function safeDuration(text: string, onError: () => void): number {
+  try {
+    return parseDuration(text)
+  } catch {
+    onError()
+    return 0
+  }
 }
 
 /** Offset of the YAML node at path, or of its nearest existing parent. */

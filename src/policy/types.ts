@@ -27,9 +27,20 @@ export interface TicketFormat {
   pattern: RegExp
 }
 
+/** The emergency path; enforced by the break-glass flow, validated here. */
+export interface BreakGlassPolicy {
+  who: Who
+  assets: string[]
+  scopes: string[]
+  maxTtlSeconds: number
+  notify: string[]
+  reviewDueSeconds: number
+}
+
 export interface Policy {
   ticketFormats: TicketFormat[]
   rules: Rule[]
+  breakGlass?: BreakGlassPolicy
   /** Where the policy came from, for messages. */
   source: string
 }

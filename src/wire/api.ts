@@ -186,3 +186,80 @@ export const schemas = {
     properties: { reason: { type: 'string', minLength: 1, maxLength: 2000 } },
   },
 } as const
+
+// ---- break-glass and reviews -------------------------------------------------------------
+
+export interface BreakGlassBody {
+  asset: string
+  reason: string
+  incident?: string
+  scope?: string
+  ttlSeconds?: number
+  /** A rehearsal: the same path, tagged as a drill everywhere. */
+  drill?: boolean
+}
+
+export interface BreakGlassResult {
+  request: AccessRequest
+  grant: Grant
+  review: Review
+  /** Set when the asked TTL was cut to the policy's hard cap. */
+  cappedFrom?: number
+}
+
+/** The post-event report every break-glass session must get. */
+export interface ReviewAnswers {
+  whatWasDone: string
+  whyNotNormalPath: string
+  changesToAsset: string
+  rollbackNeeded: boolean
+  followUpTicket?: string
+}
+
+export type ReviewState = 'awaiting-end' | 'due' | 'filed' | 'signed-off'
+
+export interface Review {
+  id: string
+  sessionId: string
+  user: string
+  asset: string
+  kind: RequestKind
+  state: ReviewState
+  dueAt: string
+  overdue: boolean
+  answers?: ReviewAnswers
+  filedAt?: string
+  signedOffBy?: string
+  signedOffAt?: string
+  signOffComment?: string
+}
+
+const TEXT = { type: 'string', minLength: 1, maxLength: 4000 } as const
+
+export const breakGlassSchemas = {
+  open: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['asset', 'reason'],
+    properties: {
+      asset: { type: 'string', minLength: 1, maxLength: 512 },
+      reason: { type: 'string', minLength: 1, maxLength: 2000 },
+      incident: { type: 'string', minLength: 1, maxLength: 200 },
+      scope: { type: 'string', minLength: 1, maxLength: 64 },
+      ttlSeconds: { type: 'integer' },
+      drill: { type: 'boolean' },
+    },
+  },
+  review: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['whatWasDone', 'whyNotNormalPath', 'changesToAsset', 'rollbackNeeded'],
+    properties: {
+      whatWasDone: TEXT,
+      whyNotNormalPath: TEXT,
+      changesToAsset: TEXT,
+      rollbackNeeded: { type: 'boolean' },
+      followUpTicket: { type: 'string', minLength: 1, maxLength: 200 },
+    },
+  },
+} as const

@@ -3,6 +3,7 @@ import { dataFlag, withStore } from '../../../src/cli/admin-flags.js'
 import { JitCommand } from '../../../src/cli/base-command.js'
 
 export default class AdminAssetAdd extends JitCommand {
+  static reviewGate = false
   static summary = 'Add an asset to the inventory, or update it.'
   static examples = ['<%= config.bin %> admin asset add plant-a/line-3/cell-2/plc-07 --owner line-3-leads --safety-critical --data ./broker-data']
   static args = { path: Args.string({ required: true, description: 'Asset path: site/area/line/cell/asset' }) }

@@ -2,6 +2,7 @@ import { dataFlag, withStore } from '../../../src/cli/admin-flags.js'
 import { JitCommand } from '../../../src/cli/base-command.js'
 
 export default class AdminAssetList extends JitCommand {
+  static reviewGate = false
   static summary = 'List the asset inventory.'
   static examples = ['<%= config.bin %> admin asset list --data ./broker-data']
   static flags = { ...dataFlag }

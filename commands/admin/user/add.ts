@@ -3,6 +3,7 @@ import { dataFlag, withStore } from '../../../src/cli/admin-flags.js'
 import { JitCommand } from '../../../src/cli/base-command.js'
 
 export default class AdminUserAdd extends JitCommand {
+  static reviewGate = false
   static summary = 'Add a user, or change the roles of one.'
   static examples = ['<%= config.bin %> admin user add alice --role technician --data ./broker-data', '<%= config.bin %> admin user add vic --role vendor --org acme-automation --data ./broker-data']
   static args = { name: Args.string({ required: true }) }

@@ -2,6 +2,7 @@ import { dataFlag, withStore } from '../../../src/cli/admin-flags.js'
 import { JitCommand } from '../../../src/cli/base-command.js'
 
 export default class AdminUserList extends JitCommand {
+  static reviewGate = false
   static summary = 'List users and their roles.'
   static examples = ['<%= config.bin %> admin user list --data ./broker-data']
   static flags = { ...dataFlag }

@@ -3,6 +3,7 @@ import { dataFlag, withStore } from '../../../src/cli/admin-flags.js'
 import { JitCommand } from '../../../src/cli/base-command.js'
 
 export default class AdminVerifierAdd extends JitCommand {
+  static reviewGate = false
   static summary = 'Register a verifier (gateway, jump host) and print its introspection token once.'
   static examples = ['<%= config.bin %> admin verifier add gateway-line-3 --data ./broker-data']
   static args = { name: Args.string({ required: true }) }

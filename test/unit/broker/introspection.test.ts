@@ -9,7 +9,8 @@ import type { Actor, BrokerContext } from '../../../src/broker/context.js'
 import { createRequest } from '../../../src/broker/requests.js'
 import { introspect, revokeSession, sweepExpired } from '../../../src/broker/sessions.js'
 import { loadOrCreateSigningKey } from '../../../src/broker/signing-key.js'
-import { Store } from '../../../src/broker/store.js'
+import { ReviewStore, Store } from '../../../src/broker/store.js'
+import { Notifier } from '../../../src/breakglass/notifier.js'
 import { parsePolicy } from '../../../src/policy/load.js'
 
 const POLICY = `
@@ -31,7 +32,8 @@ beforeEach(async () => {
   store.upsertUser({ name: 'tess', roles: ['technician'], disabled: false })
   store.addDevice({ id: 'dev_t', user: 'tess', name: 'laptop', publicJwk: { kty: 'OKP', crv: 'Ed25519', x: 'A'.repeat(43) }, jkt: 'jkt-test', createdAt: '' })
   store.upsertAsset({ path: 'plant-a/line-3/plc-07', attributes: {} })
-  ctx = { store, signingKey: await loadOrCreateSigningKey(dir), issuer: 'http://broker.test', policy: parsePolicy(POLICY), events: new EventEmitter(), now: () => clock }
+  const reviews = new ReviewStore(store)
+  ctx = { store, signingKey: await loadOrCreateSigningKey(dir), issuer: 'http://broker.test', policy: parsePolicy(POLICY), events: new EventEmitter(), now: () => clock, reviews, notifier: new Notifier(reviews, [], () => {}) }
   tess = { user: store.getUser('tess')!, deviceId: 'dev_t' }
 })
 

@@ -1,0 +1,22 @@
+// What the end of a break-glass or drill session sets off: the review becomes due, and the
+// people the policy names hear of it. Called inside the transaction that ends the session.
+import type { BrokerContext } from '../broker/context.js'
+import type { SessionRecord } from '../broker/store.js'
+
+export function onSessionEnded(ctx: BrokerContext, session: SessionRecord, by: string, why: string): void {
+  if (session.kind === 'standard') return
+  const review = ctx.reviews.bySession(session.id, ctx.now() / 1000)
+  if (!review) return
+  ctx.store.appendAudit({ type: 'review.due', severity: 'high', actor: 'broker', sessionId: session.id, requestId: session.requestId, data: { reviewId: review.id, user: session.user, dueAt: new Date(review.dueAtEpoch * 1000).toISOString(), drill: session.kind === 'drill' } })
+  ctx.notifier.enqueue({
+    event: 'break-glass.ended',
+    drill: session.kind === 'drill',
+    user: session.user,
+    asset: session.asset,
+    sessionId: session.id,
+    ended: { by, why },
+    reviewId: review.id,
+    notify: ctx.policy.breakGlass?.notify ?? [],
+    at: new Date(ctx.now()).toISOString(),
+  })
+}
