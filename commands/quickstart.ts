@@ -11,7 +11,7 @@ export default class Quickstart extends JitCommand {
     await this.parse(Quickstart)
     const { quickstart } = await import('../src/quickstart/quickstart.js')
     const result = await quickstart({ quiet: this.jsonEnabled() })
-    if (!result.activeWhileRunning || result.activeAfterRevoke || !result.auditIntact) {
+    if (!result.activeWhileRunning || result.activeAfterRevoke || !result.auditIntact || result.breakGlass.reviewState !== 'filed' || !result.drill.passed) {
       throw new JitError('The quickstart session did not behave as it should (see above).', ['This is a bug in jit; please report the output.'], { result })
     }
     return result

@@ -1,5 +1,6 @@
 // `jit break-glass` on the CLI side: open, warn loudly, run the command (revoke on exit like
 // jit exec), then ask for the review at once, from a file or at the terminal.
+import { basename } from 'node:path'
 import type { CliContext } from '../cli/context.js'
 import type { ui as UI } from '../cli/output.js'
 import { runWithCredential, type RunResult } from '../sessions/run-with-credential.js'
@@ -56,7 +57,7 @@ export async function breakGlass(cli: CliContext, options: BreakGlassOptions): P
 
   outcome.run = await runWithCredential(cli, opened.grant, options.command, { cache: options.cache })
   outcome.exitCode = outcome.run.exitCode
-  say?.ok(`Break-glass session ${session.id} revoked; ${options.command[0]} ${outcome.run.signal ? `died of ${outcome.run.signal}` : `exited ${outcome.run.exitCode}`}.`)
+  say?.ok(`Break-glass session ${session.id} revoked; ${basename(options.command[0])} ${outcome.run.signal ? `died of ${outcome.run.signal}` : `exited ${outcome.run.exitCode}`}.`)
   if (outcome.run.revocationPending) {
     say?.warn('The broker could not be reached to revoke; the revocation is queued. File the review once it is confirmed: jit review')
     return outcome

@@ -28,6 +28,13 @@ rules:
     max_ttl: 30m
     approval: { count: 1, from_roles: [shift-lead] }
     cache: false
+break_glass:
+  who: { roles: [technician] }
+  assets: ['plant-a/line-3/**']
+  scopes: [control]
+  max_ttl: 15m
+  notify: ['role:security']
+  review_due: 24h
 `
 
 export const DEMO_ASSETS: { path: string; attributes: Record<string, unknown> }[] = [
@@ -50,3 +57,17 @@ export const DEMO_SESSION = {
   ttl: '15m',
   reason: 'Conveyor E42 fault: adjust the jam-detection timer',
 }
+
+export const DEMO_BREAK_GLASS = {
+  asset: 'plant-a/line-3/cell-2/robot-04',
+  reason: 'Robot 04 stopped the line at 03:10; shift lead not answering',
+  incident: 'INC0012345',
+}
+
+/** The review the demo files from a file, as an unattended run would. */
+export const DEMO_REVIEW = `what_was_done: Cleared fault F-217 and restarted the robot controller
+why_not_normal_path: Line 3 was down at night and no shift lead answered within 15 minutes
+changes_to_asset: None; fault cleared, no parameters changed
+rollback_needed: false
+follow_up_ticket: WO-104301
+`

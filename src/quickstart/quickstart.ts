@@ -16,7 +16,9 @@ import { MemoryKeychain, SystemKeychain, type Keychain } from '../keychain/keych
 import { submitRequest, waitForDecision } from '../sessions/request-access.js'
 import { runWithCredential } from '../sessions/run-with-credential.js'
 import type { AuditEvent, AuditVerifyResult, IntrospectionResult, RequestResult } from '../wire/api.js'
-import { DEMO_ASSETS, DEMO_POLICY, DEMO_SESSION, DEMO_USERS } from './demo-plant.js'
+import { breakGlass } from '../breakglass/break-glass.js'
+import { runDrill, type DrillReport } from '../breakglass/drill.js'
+import { DEMO_ASSETS, DEMO_BREAK_GLASS, DEMO_POLICY, DEMO_REVIEW, DEMO_SESSION, DEMO_USERS } from './demo-plant.js'
 
 export interface QuickstartResult {
   dataDir: string
@@ -31,6 +33,8 @@ export interface QuickstartResult {
   activeAfterRevoke: boolean
   auditEvents: number
   auditIntact: boolean
+  breakGlass: { sessionId: string; commandExitCode?: number; reviewState: string }
+  drill: Pick<DrillReport, 'passed' | 'steps' | 'timeToAccessMs' | 'totalMs'>
 }
 
 type Say = Record<'ok' | 'info' | 'warn' | 'step', (text: string) => void>
@@ -85,10 +89,28 @@ export async function quickstart(options: { quiet?: boolean } = {}): Promise<Qui
     const verify = await (await tess.client()).get<AuditVerifyResult>('/audit/verify')
     say.ok(`Audit chain intact: ${verify.ok} (${verify.events} records, each linked to the one before)`)
 
+    say.step('6. Break-glass: a robot stops line 3 at night and nobody answers')
+    const reviewFile = join(home, 'review.yaml')
+    writeFileSync(reviewFile, DEMO_REVIEW)
+    const emergency = await breakGlass(tess, {
+      ...DEMO_BREAK_GLASS,
+      cache: true,
+      command: [process.execPath, '--input-type=module', '-e', DEMO_TOOL],
+      reviewFile,
+      canPrompt: false,
+      say: options.quiet ? undefined : ui,
+    })
+    say.info('At a terminal jit asks the five review questions right here; the demo answers from a file, as a script would.')
+
+    say.step('7. A break-glass drill, unattended, as a scheduled job runs it')
+    const drill = await runDrill(tess, { asset: DEMO_BREAK_GLASS.asset, reason: 'monthly break-glass drill', reviewFile })
+    for (const s of drill.steps) say.info(`${s.ok ? 'pass' : 'FAIL'}  ${s.name.padEnd(38)} ${s.ms.toFixed(1).padStart(7)} ms`)
+    say.ok(`Drill ${drill.passed ? 'passed' : 'FAILED'}: access in ${drill.timeToAccessMs?.toFixed(0)} ms, whole drill ${drill.totalMs.toFixed(0)} ms`)
+
     await Promise.all([tess.close(), sam.close()])
     // The demo broker goes away with this process; so do the demo devices' keys.
     for (const cli of [tess, sam]) await keychain.delete(deviceAccount(cli.deviceId))
-    say.step('Done')
+    say.step("Done")
     say.info(`Try it yourself: jit broker start --data ${dataDir} --policy ${policyFile} --listen 127.0.0.1:8443`)
     return {
       dataDir,
@@ -102,6 +124,8 @@ export async function quickstart(options: { quiet?: boolean } = {}): Promise<Qui
       activeAfterRevoke: after.active,
       auditEvents: events.length,
       auditIntact: verify.ok,
+      breakGlass: { sessionId: emergency.session.id, commandExitCode: emergency.exitCode, reviewState: emergency.review.state },
+      drill: { passed: drill.passed, steps: drill.steps, timeToAccessMs: drill.timeToAccessMs, totalMs: drill.totalMs },
     }
   } finally {
     await broker.close()

@@ -14,6 +14,9 @@ describe('jit quickstart', () => {
     const summary = result.json()
     expect(summary).toMatchObject({ keychain: 'os', commandExitCode: 0, activeWhileRunning: true, activeAfterRevoke: false, auditIntact: true })
     expect(summary.auditEvents).toBeGreaterThanOrEqual(7)
+    expect(summary.breakGlass).toMatchObject({ commandExitCode: 0, reviewState: 'filed' })
+    expect(summary.drill.passed).toBe(true)
+    expect(summary.drill.steps).toHaveLength(6)
     expect(result.stderr).toMatch(/gateway says active: true/)
     // Nothing of the demo stays in the keychain: no credential, no demo device key.
     const left = (await keytar.findCredentials(SERVICE)).map((c) => c.account)

@@ -1,0 +1,97 @@
+// The post-event review as a person meets it: in a real terminal (tmux), right after a
+// break-glass command exits, and again when the next jit command asks for a due review first.
+import { execFileSync } from 'node:child_process'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { openStore } from '../../src/broker/admin.js'
+import { BIN, PLC, cleanup, jit, startBroker, type TestBroker } from './harness.js'
+
+const socket = `jit-test-${process.pid}`
+const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' })
+
+let broker: TestBroker
+let tess: string
+
+beforeAll(async () => {
+  broker = await startBroker()
+  tess = await broker.enroll('tess', ['technician'])
+})
+
+afterAll(async () => {
+  try {
+    tmux('kill-server')
+  } catch {
+    // already gone
+  }
+  await broker.stop()
+  cleanup(broker.dataDir, tess)
+})
+
+/** Starts a shell command in a fresh tmux window with this test's environment. */
+function startInTerminal(name: string, command: string): void {
+  const env = ['JIT_HOME', 'DBUS_SESSION_BUS_ADDRESS', 'PATH', 'XDG_DATA_HOME'].flatMap((key) => (process.env[key] || key === 'JIT_HOME' ? ['-e', `${key}=${key === 'JIT_HOME' ? tess : process.env[key]}`] : []))
+  tmux('new-session', '-d', '-s', name, '-x', '160', '-y', '50', ...env, `${command}; echo "EXIT=$?"; sleep 60`)
+}
+
+const screen = (name: string) => tmux('capture-pane', '-p', '-t', name, '-S', '-100')
+
+async function waitFor(name: string, pattern: RegExp, ms = 15000): Promise<string> {
+  const end = Date.now() + ms
+  for (;;) {
+    const text = screen(name)
+    if (pattern.test(text)) return text
+    if (Date.now() > end) throw new Error(`timed out waiting for ${pattern} on screen:\n${text}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+async function answer(name: string, question: RegExp, keys: string): Promise<void> {
+  await waitFor(name, question)
+  tmux('send-keys', '-t', name, '-l', keys)
+  tmux('send-keys', '-t', name, 'Enter')
+}
+
+function reviewsOf(user: string): { answers: string | null; filed_at: string | null }[] {
+  const store = openStore(broker.dataDir)
+  try {
+    return store.db.prepare('SELECT answers, filed_at FROM reviews WHERE user = ? ORDER BY rowid').all(user) as { answers: string | null; filed_at: string | null }[]
+  } finally {
+    store.close()
+  }
+}
+
+describe('interactive post-event review', () => {
+  it('is asked for right after the break-glass command exits, and filed', async () => {
+    startInTerminal('bg', `node ${BIN} break-glass --asset ${PLC} --reason "line 3 down" -- sh -c 'echo tool-ran; exit 4'`)
+    await waitFor('bg', /tool-ran/)
+    await answer('bg', /What was done on the asset\?/, 'restarted the PLC runtime')
+    await answer('bg', /Why could the normal approval path not be used\?/, 'no shift lead answered at 03:00')
+    await answer('bg', /What changed on the asset/, 'nothing persistent')
+    await answer('bg', /Is a rollback needed\?/, 'n')
+    await answer('bg', /Follow-up ticket/, 'WO-104300')
+    const text = await waitFor('bg', /EXIT=\d+/)
+    expect(text).toMatch(/Review rev_\S+ filed/)
+    expect(text).toMatch(/EXIT=4/) // the command's own exit code, after the review
+    const [review] = reviewsOf('tess')
+    expect(review.filed_at).not.toBeNull()
+    expect(JSON.parse(review.answers!)).toEqual({ whatWasDone: 'restarted the PLC runtime', whyNotNormalPath: 'no shift lead answered at 03:00', changesToAsset: 'nothing persistent', rollbackNeeded: false, followUpTicket: 'WO-104300' })
+  })
+
+  it('a review left unfiled is asked for first by the next jit command at a terminal', async () => {
+    // Unattended, the break-glass run cannot prompt: the review stays due.
+    const unattended = await jit(['break-glass', '--asset', PLC, '--reason', 'line 3 down again', '--', 'true'], { home: tess })
+    expect(unattended.code).toBe(0)
+    expect(unattended.stderr).toMatch(/File the review now/)
+    expect(reviewsOf('tess').filter((r) => r.filed_at === null)).toHaveLength(1)
+
+    startInTerminal('next', `node ${BIN} sessions`)
+    await answer('next', /What was done on the asset\?/, 'cleared a stuck jam sensor')
+    await answer('next', /Why could the normal approval path not be used\?/, 'night shift')
+    await answer('next', /What changed on the asset/, 'sensor recalibrated')
+    await answer('next', /Is a rollback needed\?/, 'y')
+    await answer('next', /Follow-up ticket/, '')
+    const text = await waitFor('next', /EXIT=\d+/)
+    expect(text).toMatch(/EXIT=0/)
+    expect(reviewsOf('tess').every((r) => r.filed_at !== null)).toBe(true)
+    expect(JSON.parse(reviewsOf('tess')[1].answers!)).toMatchObject({ rollbackNeeded: true, changesToAsset: 'sensor recalibrated' })
+  })
+})
