@@ -1,0 +1,79 @@
+// Device assertions against the broker's verifier, on a real store, with the clock moved.
+import { EventEmitter } from 'node:events'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { Notifier } from '../../../src/breakglass/notifier.js'
+import type { BrokerContext } from '../../../src/broker/context.js'
+import { authenticateDevice } from '../../../src/broker/device-auth.js'
+import { loadOrCreateSigningKey } from '../../../src/broker/signing-key.js'
+import { ReviewStore, Store } from '../../../src/broker/store.js'
+import { deviceAssertion, newDeviceKeyPair, type DeviceKey } from '../../../src/device/device-key.js'
+import { parsePolicy } from '../../../src/policy/load.js'
+
+let dir: string
+let ctx: BrokerContext
+let clock: number
+let key: DeviceKey
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'jit-unit-'))
+  clock = Date.now()
+  const store = new Store(dir)
+  store.upsertUser({ name: 'tess', roles: ['technician'], disabled: false })
+  const pair = newDeviceKeyPair()
+  const deviceId = `dev_${Math.random().toString(36).slice(2)}`
+  store.addDevice({ id: deviceId, user: 'tess', name: 'laptop', publicJwk: pair.publicJwk, jkt: 'jkt', createdAt: '' })
+  key = { deviceId, privateKey: pair.privateKey }
+  const reviews = new ReviewStore(store)
+  ctx = { store, signingKey: await loadOrCreateSigningKey(dir), issuer: '', policy: parsePolicy('version: 1\nrules: []\n'), events: new EventEmitter(), now: () => clock, reviews, notifier: new Notifier(reviews, [], () => {}) }
+})
+
+afterEach(() => {
+  vi.useRealTimers()
+  ctx.store.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+const auth = (header: string, method = 'GET', url = '/v1/whoami', body?: string) => () => authenticateDevice(ctx, header, method, url, body)
+
+describe('device assertions', () => {
+  it('a fresh assertion authenticates the device\'s user once', () => {
+    const header = deviceAssertion(key, 'GET', '/v1/whoami', undefined)
+    expect(auth(header)().user.name).toBe('tess')
+    expect(auth(header)).toThrow(/replay/)
+  })
+
+  it('an assertion older than a minute (plus skew) is refused as expired', () => {
+    const header = deviceAssertion(key, 'GET', '/v1/whoami', undefined)
+    clock += 95_000
+    expect(auth(header)).toThrow(/expired/)
+  })
+
+  it('an assertion from a clock far in the future is refused', () => {
+    vi.useFakeTimers({ now: clock + 10 * 60_000, toFake: ['Date'] })
+    const header = deviceAssertion(key, 'GET', '/v1/whoami', undefined)
+    vi.useRealTimers()
+    expect(auth(header)).toThrow(/clock/)
+  })
+
+  it('is bound to method, path and body', () => {
+    expect(auth(deviceAssertion(key, 'GET', '/v1/whoami', undefined), 'POST')).toThrow(/another call/)
+    expect(auth(deviceAssertion(key, 'GET', '/v1/whoami', undefined), 'GET', '/v1/sessions')).toThrow(/another call/)
+    expect(auth(deviceAssertion(key, 'POST', '/v1/requests', '{"scope":"read"}'), 'POST', '/v1/requests', '{"scope":"control"}')).toThrow(/body/)
+  })
+
+  it('a signature by another key, an unknown device or a deregistered one is refused', () => {
+    expect(auth(deviceAssertion({ ...key, privateKey: newDeviceKeyPair().privateKey }, 'GET', '/v1/whoami', undefined))).toThrow(/signature/)
+    expect(auth(deviceAssertion({ ...key, deviceId: 'dev_nobody' }, 'GET', '/v1/whoami', undefined))).toThrow(/not enrolled/)
+    ctx.store.revokeDevice(key.deviceId)
+    expect(auth(deviceAssertion(key, 'GET', '/v1/whoami', undefined))).toThrow(/deregistered/)
+  })
+
+  it('garbage in the header is refused, never thrown as anything but an auth failure', () => {
+    for (const header of ['', 'Bearer x', 'JIT-Device', 'JIT-Device a.b', 'JIT-Device a.b.c', 'JIT-Device e30.e30.AAAA']) {
+      expect(auth(header)).toThrow(expect.objectContaining({ status: 401, code: 'auth-failed' }))
+    }
+  })
+})
