@@ -1,39 +1,24 @@
 // Device assertions against the broker's verifier, on a real store, with the clock moved.
-import { EventEmitter } from 'node:events'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { Notifier } from '../../../src/breakglass/notifier.js'
 import type { BrokerContext } from '../../../src/broker/context.js'
 import { authenticateDevice } from '../../../src/broker/device-auth.js'
-import { loadOrCreateSigningKey } from '../../../src/broker/signing-key.js'
-import { ReviewStore, Store } from '../../../src/broker/store.js'
 import { deviceAssertion, newDeviceKeyPair, type DeviceKey } from '../../../src/device/device-key.js'
-import { parsePolicy } from '../../../src/policy/load.js'
+import { testContext, type TestContext } from './test-context.js'
 
-let dir: string
+let t: TestContext
 let ctx: BrokerContext
-let clock: number
 let key: DeviceKey
 
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'jit-unit-'))
-  clock = Date.now()
-  const store = new Store(dir)
-  store.upsertUser({ name: 'tess', roles: ['technician'], disabled: false })
+  t = await testContext('version: 1\nrules: []\n')
+  ctx = t.ctx
   const pair = newDeviceKeyPair()
-  const deviceId = `dev_${Math.random().toString(36).slice(2)}`
-  store.addDevice({ id: deviceId, user: 'tess', name: 'laptop', publicJwk: pair.publicJwk, jkt: 'jkt', createdAt: '' })
-  key = { deviceId, privateKey: pair.privateKey }
-  const reviews = new ReviewStore(store)
-  ctx = { store, signingKey: await loadOrCreateSigningKey(dir), issuer: '', policy: parsePolicy('version: 1\nrules: []\n'), events: new EventEmitter(), now: () => clock, reviews, notifier: new Notifier(reviews, [], () => {}) }
+  key = { deviceId: t.actor('tess', ['technician'], pair.publicJwk).deviceId, privateKey: pair.privateKey }
 })
 
 afterEach(() => {
   vi.useRealTimers()
-  ctx.store.close()
-  rmSync(dir, { recursive: true, force: true })
+  t.close()
 })
 
 const auth = (header: string, method = 'GET', url = '/v1/whoami', body?: string) => () => authenticateDevice(ctx, header, method, url, body)
@@ -47,12 +32,12 @@ describe('device assertions', () => {
 
   it('an assertion older than a minute (plus skew) is refused as expired', () => {
     const header = deviceAssertion(key, 'GET', '/v1/whoami', undefined)
-    clock += 95_000
+    t.clock.now += 95_000
     expect(auth(header)).toThrow(/expired/)
   })
 
   it('an assertion from a clock far in the future is refused', () => {
-    vi.useFakeTimers({ now: clock + 10 * 60_000, toFake: ['Date'] })
+    vi.useFakeTimers({ now: t.clock.now + 10 * 60_000, toFake: ['Date'] })
     const header = deviceAssertion(key, 'GET', '/v1/whoami', undefined)
     vi.useRealTimers()
     expect(auth(header)).toThrow(/clock/)

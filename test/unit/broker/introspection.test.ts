@@ -1,17 +1,10 @@
 // Expiry is enforced when a credential is checked, not by a sweeper: the broker's own request
 // and session functions on a real SQLite store, with the clock moved instead of waited for.
-import { EventEmitter } from 'node:events'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Actor, BrokerContext } from '../../../src/broker/context.js'
 import { createRequest } from '../../../src/broker/requests.js'
 import { introspect, revokeSession, sweepExpired } from '../../../src/broker/sessions.js'
-import { loadOrCreateSigningKey } from '../../../src/broker/signing-key.js'
-import { ReviewStore, Store } from '../../../src/broker/store.js'
-import { Notifier } from '../../../src/breakglass/notifier.js'
-import { parsePolicy } from '../../../src/policy/load.js'
+import { testContext, type TestContext } from './test-context.js'
 
 const POLICY = `
 version: 1
@@ -20,27 +13,18 @@ rules:
   - { name: diag, who: { roles: [technician] }, assets: ['plant-a/**'], scopes: [diagnose], max_ttl: 1h }
 `
 
-let dir: string
+let t: TestContext
 let ctx: BrokerContext
-let clock: number
 let tess: Actor
 
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'jit-unit-'))
-  clock = Date.parse('2026-11-23T10:00:00Z')
-  const store = new Store(dir)
-  store.upsertUser({ name: 'tess', roles: ['technician'], disabled: false })
-  store.addDevice({ id: 'dev_t', user: 'tess', name: 'laptop', publicJwk: { kty: 'OKP', crv: 'Ed25519', x: 'A'.repeat(43) }, jkt: 'jkt-test', createdAt: '' })
-  store.upsertAsset({ path: 'plant-a/line-3/plc-07', attributes: {} })
-  const reviews = new ReviewStore(store)
-  ctx = { store, signingKey: await loadOrCreateSigningKey(dir), issuer: 'http://broker.test', policy: parsePolicy(POLICY), events: new EventEmitter(), now: () => clock, reviews, notifier: new Notifier(reviews, [], () => {}) }
-  tess = { user: store.getUser('tess')!, deviceId: 'dev_t' }
+  t = await testContext(POLICY, Date.parse('2026-11-23T10:00:00Z'))
+  ctx = t.ctx
+  tess = t.actor('tess', ['technician'])
+  ctx.store.upsertAsset({ path: 'plant-a/line-3/plc-07', attributes: {} })
 })
 
-afterEach(() => {
-  ctx.store.close()
-  rmSync(dir, { recursive: true, force: true })
-})
+afterEach(() => t.close())
 
 const open = () => createRequest(ctx, tess, { ticket: 'WO-000001', asset: 'plant-a/line-3/plc-07', scope: 'diagnose', ttlSeconds: 600, reason: 'test' }).result.grant!
 
@@ -48,9 +32,9 @@ describe('introspection', () => {
   it('is active within the TTL and inactive the second exp passes, before any sweeper runs', () => {
     const grant = open()
     expect(introspect(ctx, grant.credential, 'verifier:test')).toMatchObject({ active: true, sub: 'tess', aud: 'plant-a/line-3/plc-07', scope: 'diagnose' })
-    clock += 599_000
+    t.clock.now += 599_000
     expect(introspect(ctx, grant.credential, 'verifier:test').active).toBe(true)
-    clock += 1_000
+    t.clock.now += 1_000
     expect(introspect(ctx, grant.credential, 'verifier:test')).toEqual({ active: false })
     // The sweeper then records the expiry in the audit log, once.
     expect(sweepExpired(ctx)).toBe(1)

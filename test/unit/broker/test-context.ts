@@ -1,0 +1,49 @@
+// A broker context on a real SQLite store in a temp folder, with a clock the test moves.
+import { EventEmitter } from 'node:events'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Notifier } from '../../../src/breakglass/notifier.js'
+import type { Actor, BrokerContext } from '../../../src/broker/context.js'
+import { loadOrCreateSigningKey } from '../../../src/broker/signing-key.js'
+import { ReviewStore, Store } from '../../../src/broker/store.js'
+import { parsePolicy } from '../../../src/policy/load.js'
+
+export interface TestContext {
+  ctx: BrokerContext
+  clock: { now: number }
+  /** Adds a user with one device; returns them as an API caller. */
+  actor(name: string, roles: string[], publicJwk?: { kty: 'OKP'; crv: 'Ed25519'; x: string }): Actor
+  close(): void
+}
+
+export async function testContext(policyYaml: string, startAt = Date.now()): Promise<TestContext> {
+  const dir = mkdtempSync(join(tmpdir(), 'jit-unit-'))
+  const clock = { now: startAt }
+  const store = new Store(dir)
+  const reviews = new ReviewStore(store)
+  const ctx: BrokerContext = {
+    store,
+    signingKey: await loadOrCreateSigningKey(dir),
+    issuer: 'http://broker.test',
+    policy: parsePolicy(policyYaml),
+    events: new EventEmitter(),
+    now: () => clock.now,
+    reviews,
+    notifier: new Notifier(reviews, [], () => {}),
+  }
+  return {
+    ctx,
+    clock,
+    actor(name, roles, publicJwk = { kty: 'OKP', crv: 'Ed25519', x: 'A'.repeat(43) }) {
+      store.upsertUser({ name, roles, disabled: false })
+      const deviceId = `dev_${name}_${Math.random().toString(36).slice(2, 8)}`
+      store.addDevice({ id: deviceId, user: name, name: 'laptop', publicJwk, jkt: `jkt-${name}`, createdAt: '' })
+      return { user: store.getUser(name)!, deviceId }
+    },
+    close() {
+      store.close()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
