@@ -71,6 +71,18 @@ export class AuthError extends JitError {
   readonly code = 'auth-failed'
 }
 
+/** A policy, inventory or cases file with mistakes; each problem has file, line and column. */
+export class PolicyInvalidError extends JitError {
+  readonly exitCode = ExitCode.usage
+  readonly code = 'policy-invalid'
+}
+
+/** `jit policy test`: some case decided otherwise than it expects. */
+export class PolicyTestFailedError extends JitError {
+  readonly exitCode = ExitCode.usage
+  readonly code = 'policy-test-failed'
+}
+
 /** Maps a broker problem `code` back to the CLI error type that carries the right exit code. */
 export function errorForProblem(problem: { code?: string; detail?: string; title?: string; reasons?: string[]; nextSteps?: string[] } & Record<string, unknown>): JitError {
   const message = problem.detail ?? problem.title ?? 'The broker refused the request.'
@@ -81,8 +93,12 @@ export function errorForProblem(problem: { code?: string; detail?: string; title
     case 'bad-input':
     case 'not-found':
       return new UsageError(message, next, extra)
-    case 'policy-denied':
-      return Object.assign(new PolicyDeniedError(message, problem.reasons ?? [], next), {})
+    case 'policy-denied': {
+      const denied = new PolicyDeniedError(message, problem.reasons ?? [], next)
+      // An exclusive-control refusal also names who holds the asset and until when.
+      Object.assign(denied.details, extra)
+      return denied
+    }
     case 'not-approved':
       return new NotApprovedError(message, next, extra)
     case 'review-required':

@@ -2,7 +2,10 @@
 // the broker host (filesystem access is the operator's credential); every change is audited.
 import { createHash, randomBytes } from 'node:crypto'
 import { isAssetPath } from '../policy/asset-pattern.js'
-import { UsageError } from '../errors.js'
+import { attributeProblems, loadInventoryFile, type AssetAttributes } from '../policy/inventory.js'
+import { PolicyLoadError } from '../policy/load.js'
+import { ASSET_STATES, type AssetState } from '../policy/types.js'
+import { PolicyInvalidError, UsageError } from '../errors.js'
 import { ApiError } from './api-error.js'
 import { makeEnrollmentCode } from './enrollment.js'
 import { Store, type AssetRecord, type UserRecord } from './store.js'
@@ -27,11 +30,49 @@ export function addUser(store: Store, user: UserRecord): UserRecord {
 
 export function addAsset(store: Store, asset: AssetRecord): AssetRecord {
   if (!isAssetPath(asset.path)) throw new UsageError(`"${asset.path}" is not an asset path (site/area/line/cell/asset, lower-case).`)
+  const problems = attributeProblems(asset.attributes as AssetAttributes)
+  if (problems.length > 0) throw new UsageError(`Asset ${asset.path}: ${problems.join('; ')}.`)
   store.transaction(() => {
     store.upsertAsset(asset)
     store.appendAudit({ type: 'asset.saved', actor: OPERATOR, data: { asset: asset.path, attributes: asset.attributes } })
   })
   return asset
+}
+
+/** Loads an inventory file and saves every asset in it, all or nothing. */
+export function importInventory(store: Store, file: string): { file: string; added: number; updated: number } {
+  let assets
+  try {
+    assets = loadInventoryFile(file)
+  } catch (error) {
+    if (!(error instanceof PolicyLoadError)) throw error
+    throw new PolicyInvalidError(`${file} has ${error.problems.length} problem(s); nothing was imported.`, ['Fix each line named above and import again.'], {
+      problems: error.problems,
+      reasons: error.problems.map((p) => `${p.file}:${p.line}:${p.column}: ${p.message}`),
+    })
+  }
+  let added = 0
+  store.transaction(() => {
+    for (const asset of assets) {
+      if (!store.getAsset(asset.path)) added++
+      store.upsertAsset(asset)
+    }
+    store.appendAudit({ type: 'inventory.imported', actor: OPERATOR, data: { file, assets: assets.length, added } })
+  })
+  return { file, added, updated: assets.length - added }
+}
+
+/** The hook a plant system or shift lead uses: running, maintenance, stopped or offline. */
+export function setAssetState(store: Store, path: string, state: string, reason?: string): { asset: string; state: AssetState; previous: string } {
+  if (!ASSET_STATES.includes(state as AssetState)) throw new UsageError(`"${state}" is not an asset state; use one of ${ASSET_STATES.join(', ')}.`)
+  return store.transaction(() => {
+    const asset = store.getAsset(path)
+    if (!asset) throw new UsageError(`Asset ${path} is not in the inventory.`, ['jit admin asset list shows the inventory.'])
+    const previous = String(asset.attributes.state ?? 'running')
+    store.upsertAsset({ path, attributes: { ...asset.attributes, state } })
+    store.appendAudit({ type: 'asset.state', actor: OPERATOR, data: { asset: path, state, previous, reason: reason ?? null } })
+    return { asset: path, state: state as AssetState, previous }
+  })
 }
 
 export function enrollmentCode(store: Store, user: string, validSeconds: number): { user: string; code: string; expiresAt: string } {

@@ -2,13 +2,16 @@
 // waiting for a decision (long-poll).
 import { once } from 'node:events'
 import { isAssetPath } from '../policy/asset-pattern.js'
-import { evaluate, ticketSystem } from '../policy/evaluate.js'
+import { approvalRefusals } from '../policy/approval.js'
+import { ticketSystem } from '../policy/evaluate.js'
+import type { Decision } from '../policy/types.js'
 import { formatDuration } from '../util/ttl.js'
 import { assertNoReviewDue } from '../breakglass/reviews.js'
 import { newId, nowIso } from '../util/ids.js'
 import type { AccessRequest, CreateRequestBody, RequestResult } from '../wire/api.js'
-import { ApiError, badInput, conflict, forbidden, notFound } from './api-error.js'
+import { badInput, conflict, forbidden, notFound } from './api-error.js'
 import { OVERSIGHT_ROLES, hasAnyRole, isVendor, type Actor, type BrokerContext } from './context.js'
+import { decide, decisionRecord, policyDenied } from './decide.js'
 import { MAX_TTL_SECONDS, MIN_TTL_SECONDS, PENDING_TIMEOUT_SECONDS, SCOPE_PATTERN } from './limits.js'
 import { grantFor, openSession } from './sessions.js'
 
@@ -31,13 +34,7 @@ export function createRequest(ctx: BrokerContext, actor: Actor, body: CreateRequ
   const kind = body.kind ?? 'standard'
   if (kind !== 'standard') throw badInput(`Use jit break-glass or jit drill for ${kind} access.`)
   assertNoReviewDue(ctx, actor)
-  const decision = evaluate(ctx.policy, {
-    user: { name: actor.user.name, roles: actor.user.roles, org: actor.user.org },
-    asset: body.asset,
-    scope: body.scope,
-    ttlSeconds: body.ttlSeconds,
-    ticket: body.ticket,
-  })
+  const decision = decide(ctx, actor.user, body)
   const request: AccessRequest = {
     id: newId('req'),
     user: actor.user.name,
@@ -67,7 +64,7 @@ export function createRequest(ctx: BrokerContext, actor: Actor, body: CreateRequ
       type: 'policy.decision',
       actor: 'broker',
       requestId: request.id,
-      data: { allow: decision.allow, rule: decision.rule ?? null, reasons: decision.reasons, approvalsNeeded: decision.approvalsNeeded },
+      data: decisionRecord(ctx, decision, 'request'),
     })
     if (request.state === 'denied') {
       request.decidedAt = request.createdAt
@@ -86,13 +83,7 @@ export function createRequest(ctx: BrokerContext, actor: Actor, body: CreateRequ
     ctx.store.saveRequest(request)
     return undefined
   })
-  if (request.state === 'denied') {
-    throw new ApiError(403, 'policy-denied', `Policy denies ${body.scope} on ${body.asset}.`, {
-      reasons: decision.reasons,
-      requestId: request.id,
-      nextSteps: ['Ask for a scope, asset or TTL the policy allows, or ask the policy owner: jit policy explain shows which rule applies.'],
-    })
-  }
+  if (request.state === 'denied') throw policyDenied(`Policy denies ${body.scope} on ${body.asset}.`, decision, request.id)
   return { status: session ? 201 : 202, result: { request, grant: session ? grantFor(ctx, actor, session) : undefined } }
 }
 
@@ -133,18 +124,27 @@ function pendingFor(ctx: BrokerContext, id: string): AccessRequest {
 }
 
 function assertMayDecide(actor: Actor, request: AccessRequest): void {
-  const reasons: string[] = []
-  if (request.user === actor.user.name) reasons.push('nobody approves or denies their own request')
-  if (isVendor(actor.user)) reasons.push('vendors approve nothing')
-  if (!hasAnyRole(actor.user, request.approverRoles)) reasons.push(`approval must come from: ${request.approverRoles.join(', ')}`)
-  if (request.approvals.some((a) => a.by === actor.user.name)) reasons.push('you have already approved this request')
+  const reasons = approvalRefusals(request, actor.user)
   if (reasons.length > 0) throw forbidden(`You cannot decide request ${request.id}.`, reasons)
 }
 
 export function approveRequest(ctx: BrokerContext, actor: Actor, id: string, comment: string | undefined): RequestResult {
+  let refused: Decision | undefined
   const request = ctx.store.transaction(() => {
     const request = pendingFor(ctx, id)
     assertMayDecide(actor, request)
+    let now: Decision | undefined
+    if (request.approvals.length + 1 >= request.approvalsNeeded) {
+      // Things change while a request waits (the window closes, the asset starts running,
+      // someone else takes exclusive control): the last approval decides again, as of now.
+      const requester = ctx.store.getUser(request.user)
+      now = requester ? decide(ctx, requester, request) : undefined
+      if (!now?.allow) {
+        refused = now ?? { allow: false, reasons: [`${request.user} no longer exists`], approvalsNeeded: 0, approverRoles: [], cacheAllowed: false }
+        ctx.store.appendAudit({ type: 'policy.decision', actor: 'broker', requestId: id, data: decisionRecord(ctx, refused, 'approval') })
+        return request
+      }
+    }
     request.approvals.push({ by: actor.user.name, at: nowIso(ctx.now()), comment })
     ctx.store.appendAudit({ type: 'request.approval', actor: actor.user.name, requestId: id, data: { comment: comment ?? null, count: request.approvals.length, needed: request.approvalsNeeded } })
     if (request.approvals.length >= request.approvalsNeeded) {
@@ -153,12 +153,12 @@ export function approveRequest(ctx: BrokerContext, actor: Actor, id: string, com
       request.decidedBy = request.approvals.map((a) => a.by).join(', ')
       request.decisionComment = comment
       ctx.store.appendAudit({ type: 'request.approved', actor: actor.user.name, requestId: id, data: { approvers: request.approvals.map((a) => a.by) } })
-      const rule = ctx.policy.rules.find((r) => r.name === request.rule)
-      openSession(ctx, request, rule?.cache ?? false)
+      openSession(ctx, request, now?.cacheAllowed ?? false)
     }
     ctx.store.saveRequest(request)
     return request
   })
+  if (refused) throw policyDenied(`Request ${id} cannot be approved now.`, refused, id)
   ctx.events.emit(`request:${id}`)
   return { request }
 }

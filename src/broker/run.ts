@@ -1,4 +1,5 @@
-// The broker as a foreground process: start, announce the URL on stdout, stop cleanly on signals.
+// The broker as a foreground process: start, announce the URL on stdout, reload the policy on
+// SIGHUP, stop cleanly on SIGINT/SIGTERM.
 import { PolicyLoadError } from '../policy/load.js'
 import { UsageError } from '../errors.js'
 import { startBroker, type BrokerOptions } from './server.js'
@@ -16,6 +17,8 @@ export async function runBrokerUntilStopped(options: BrokerOptions, announce: (u
     throw error
   }
   announce(broker.url)
+  const hangup = () => broker.reloadPolicy('SIGHUP')
+  process.on('SIGHUP', hangup)
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       process.stderr.write(`${new Date().toISOString()} broker stopping (${signal})\n`)
@@ -24,5 +27,6 @@ export async function runBrokerUntilStopped(options: BrokerOptions, announce: (u
     process.once('SIGINT', stop)
     process.once('SIGTERM', stop)
   })
+  process.off('SIGHUP', hangup)
   await broker.close()
 }

@@ -7,6 +7,7 @@ import { loadPolicyFile } from '../policy/load.js'
 import type { Policy } from '../policy/types.js'
 import type { BrokerContext } from './context.js'
 import { buildHttpApi } from './http.js'
+import { reloadablePolicy } from './policy-reload.js'
 import { expireStaleRequests } from './requests.js'
 import { sweepExpired } from './sessions.js'
 import { loadOrCreateSigningKey } from './signing-key.js'
@@ -23,11 +24,15 @@ export interface BrokerOptions {
   /** Where break-glass notifications go. */
   webhooks?: WebhookTarget[]
   log?: (line: string) => void
+  /** Reload the policy when its file changes (default true); SIGHUP reloads either way. */
+  watchPolicy?: boolean
 }
 
 export interface RunningBroker {
   url: string
   ctx: BrokerContext
+  /** Loads the policy file again; an invalid file leaves the current policy in force. */
+  reloadPolicy(trigger: string): boolean
   close(): Promise<void>
 }
 
@@ -64,12 +69,15 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     }
   }, SWEEP_INTERVAL_MS)
   sweeper.unref()
+  const policyReloader = reloadablePolicy(ctx, options.policyFile, log, { watch: options.watchPolicy ?? true })
 
   log(`broker listening on ${url} (data ${options.dataDir}, policy ${options.policyFile}, ${policy.rules.length} rules)`)
   return {
     url,
     ctx,
+    reloadPolicy: (trigger) => policyReloader.reload(trigger),
     async close() {
+      policyReloader.close()
       clearInterval(sweeper)
       await app.close()
       store.close()

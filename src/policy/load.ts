@@ -1,147 +1,192 @@
-// Loads a policy file: YAML → schema validation → semantic checks → a compiled Policy.
-// Every problem is reported with file, line and column and what was expected.
-import { readFileSync } from 'node:fs'
+// Loads a policy file: YAML → schema validation → semantic checks → a compiled Policy with its
+// rule index. Every problem is reported with file, line and column and what was expected; a
+// file with any problem yields no policy at all.
+import { createHash } from 'node:crypto'
 import { Ajv } from 'ajv'
-import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml'
 import { parseDuration } from '../util/ttl.js'
 import { assetPatternError } from './asset-pattern.js'
+import { buildRuleIndex } from './rule-index.js'
 import { policySchema } from './schema.js'
-import type { Policy, Rule } from './types.js'
+import type { AssetState, BreakGlassPolicy, Policy, Rule, Weekday, Who } from './types.js'
+import { WEEKDAYS } from './types.js'
+import { isTimeZone, parseClock } from './windows.js'
+import { parseYamlSource, readSourceFile, type Hint, type YamlPath, type YamlSource } from './yaml-source.js'
 
-export interface PolicyProblem {
-  file: string
-  line: number
-  column: number
-  message: string
-}
+export { PolicyLoadError, type PolicyProblem } from './yaml-source.js'
 
-export class PolicyLoadError extends Error {
-  constructor(readonly problems: PolicyProblem[]) {
-    super(problems.map((p) => `${p.file}:${p.line}:${p.column}: ${p.message}`).join('\n'))
-    this.name = 'PolicyLoadError'
+/** No rule grants longer than a week; break-glass is short by nature. */
+const RULE_TTL_CAP_SECONDS = 7 * 86400
+const BREAK_GLASS_TTL_CAP_SECONDS = 4 * 3600
+const REVIEW_DUE_CAP_SECONDS = 14 * 86400
+
+const validate = new Ajv({ allErrors: true, strict: false }).compile(policySchema)
+
+interface RawRule {
+  name: string
+  description?: string
+  who: Who
+  assets: string[]
+  asset_attributes?: { safety_critical?: boolean; owner?: string[] }
+  scopes: string[]
+  max_ttl: string
+  ticket?: { required?: boolean; systems?: string[] }
+  conditions?: {
+    asset_state?: AssetState[]
+    in_maintenance_window?: boolean
+    time_of_day?: { from: string; to: string; days?: Weekday[]; timezone?: string }
   }
+  approval?: 'none' | { count: number; from_roles?: string[]; from_owner_group?: boolean }
+  cache?: boolean
+  exclusive?: boolean
 }
 
-const ajv = new Ajv({ allErrors: true, strict: false })
-const validate = ajv.compile(policySchema)
+interface RawPolicy {
+  timezone?: string
+  tickets?: { formats?: { system: string; pattern: string }[] }
+  rules: RawRule[]
+  break_glass?: { who: Who; assets: string[]; scopes: string[]; max_ttl: string; notify: string[]; review_due: string }
+}
+
+const hint: Hint = (keyword, path) => {
+  const key = path.at(-1)
+  if (keyword === 'pattern' && (key === 'max_ttl' || key === 'review_due')) return 'expected a duration such as 30m, 2h or 1h30m'
+  if (keyword === 'pattern' && (key === 'from' || key === 'to')) return 'expected a clock time HH:MM, such as 06:00 or 22:30'
+  if (keyword === 'pattern' && key === 'name') return 'expected lower-case letters, digits and dashes'
+  if (keyword === 'oneOf' && key === 'approval') return 'expected "none" or { count, from_roles and/or from_owner_group }'
+  if (keyword === 'minProperties' && key === 'who') return 'name at least one of users, roles, orgs'
+  return undefined
+}
 
 export function loadPolicyFile(file: string): Policy {
-  let text: string
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch (error) {
-    throw new PolicyLoadError([{ file, line: 1, column: 1, message: `cannot read the file (${(error as NodeJS.ErrnoException).code ?? 'error'})` }])
-  }
-  return parsePolicy(text, file)
+  return parsePolicy(readSourceFile(file), file)
 }
 
 export function parsePolicy(text: string, file = '<policy>'): Policy {
-  const lineCounter = new LineCounter()
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
-  const at = (offset: number, message: string): PolicyProblem => {
-    const { line, col } = lineCounter.linePos(offset)
-    return { file, line, column: col, message }
+  const source = parseYamlSource<RawPolicy>(text, file, validate, hint)
+  const raw = source.data
+  const zone = (value: string | undefined, path: YamlPath) => {
+    if (value !== undefined && !isTimeZone(value)) source.report(path, `"${value}" is not a time zone; expected an IANA name such as Europe/Berlin`)
+    return value
   }
-  if (doc.errors.length > 0) throw new PolicyLoadError(doc.errors.map((e) => at(e.pos[0], e.message.split('\n')[0])))
+  const timeZone = zone(raw.timezone, ['timezone']) ?? 'UTC'
 
-  const data = doc.toJS() as unknown
-  const problems: PolicyProblem[] = []
-  const locate = (path: (string | number)[], message: string) => problems.push(at(offsetOf(doc, path), message))
-
-  if (!validate(data)) {
-    for (const error of dedupe(validate.errors ?? [])) {
-      const path = error.instancePath.split('/').slice(1).map((part) => (/^\d+$/.test(part) ? Number(part) : part.replace(/~1/g, '/').replace(/~0/g, '~')))
-      let message = error.message ?? 'is not valid'
-      if (error.keyword === 'additionalProperties') {
-        const extra = (error.params as { additionalProperty: string }).additionalProperty
-        path.push(extra)
-        message = `unknown key "${extra}"`
-      } else if (error.keyword === 'required') {
-        message = `missing "${(error.params as { missingProperty: string }).missingProperty}"`
-      } else if (error.keyword === 'pattern' && path.at(-1) === 'max_ttl') {
-        message = 'expected a duration such as 30m, 2h or 1h30m'
-      } else if (error.keyword === 'oneOf' && path.at(-1) === 'approval') {
-        message = 'expected "none" or { count, from_roles }'
-      }
-      locate(path, `${path.length ? path.join('.') + ': ' : ''}${message}`)
-    }
-    throw new PolicyLoadError(problems)
-  }
-
-  const raw = data as {
-    break_glass?: { who: Rule['who']; assets: string[]; scopes: string[]; max_ttl: string; notify?: string[]; review_due: string }
-    tickets?: { formats?: { system: string; pattern: string }[] }
-    rules: { name: string; description?: string; who: Rule['who']; assets: string[]; scopes: string[]; max_ttl: string; approval?: 'none' | { count: number; from_roles: string[] }; cache?: boolean }[]
-  }
   const ticketFormats = (raw.tickets?.formats ?? []).flatMap((format, i) => {
     try {
       return [{ system: format.system, pattern: new RegExp(format.pattern) }]
     } catch {
-      locate(['tickets', 'formats', i, 'pattern'], `not a valid regular expression: ${format.pattern}`)
+      source.report(['tickets', 'formats', i, 'pattern'], `not a valid regular expression: ${format.pattern}`)
       return []
     }
   })
+  const systems = new Set(ticketFormats.map((f) => f.system))
+
   const seen = new Set<string>()
-  const rules: Rule[] = raw.rules.map((rule, i) => {
-    if (seen.has(rule.name)) locate(['rules', i, 'name'], `rule name "${rule.name}" is used twice`)
-    seen.add(rule.name)
-    rule.assets.forEach((pattern, j) => {
-      const problem = assetPatternError(pattern)
-      if (problem) locate(['rules', i, 'assets', j], `asset pattern ${problem}`)
-    })
-    let maxTtlSeconds = 0
-    try {
-      maxTtlSeconds = parseDuration(rule.max_ttl)
-    } catch {
-      locate(['rules', i, 'max_ttl'], 'expected a duration such as 30m, 2h or 1h30m')
-    }
-    if (maxTtlSeconds === 0 || maxTtlSeconds > 7 * 86400) locate(['rules', i, 'max_ttl'], 'max_ttl must be more than 0 and at most 7d')
-    const approval = rule.approval === undefined || rule.approval === 'none' ? null : { count: rule.approval.count, fromRoles: rule.approval.from_roles }
-    return { name: rule.name, description: rule.description, who: rule.who, assets: rule.assets, scopes: rule.scopes, maxTtlSeconds, approval, cache: rule.cache ?? true }
-  })
-  const bg = raw.break_glass
-  const breakGlass = bg && {
-    who: bg.who,
-    assets: bg.assets,
-    scopes: bg.scopes,
-    maxTtlSeconds: safeDuration(bg.max_ttl, () => locate(['break_glass', 'max_ttl'], 'expected a duration such as 30m')),
-    notify: bg.notify ?? [],
-    reviewDueSeconds: safeDuration(bg.review_due, () => locate(['break_glass', 'review_due'], 'expected a duration such as 24h')),
+  const rules = raw.rules.map((rule, i) => compileRule(source, rule, i, { seen, systems, zone }))
+  const breakGlass = raw.break_glass ? compileBreakGlass(source, raw.break_glass) : undefined
+  source.done()
+  return {
+    ticketFormats,
+    rules,
+    breakGlass,
+    timeZone,
+    source: file,
+    digest: createHash('sha256').update(text).digest('hex'),
+    index: buildRuleIndex(rules),
   }
-  if (problems.length > 0) throw new PolicyLoadError(problems)
-  return { ticketFormats, rules, breakGlass, source: file }
 }
 
-function safeDuration(text: string, onError: () => void): number {
+function ttl(source: YamlSource<unknown>, text: string, path: YamlPath, cap: number, what: string): number {
+  let seconds = 0
   try {
-    return parseDuration(text)
+    seconds = parseDuration(text)
   } catch {
-    onError()
-    return 0
+    // The schema already reported the shape.
+  }
+  if (seconds <= 0 || seconds > cap) source.report(path, `${what} must be more than 0 and at most ${cap / 86400 >= 1 ? `${cap / 86400}d` : `${cap / 3600}h`}`)
+  return seconds
+}
+
+function patterns(source: YamlSource<unknown>, list: string[], path: YamlPath): void {
+  list.forEach((pattern, j) => {
+    const problem = assetPatternError(pattern)
+    if (problem) source.report([...path, j], `asset pattern ${problem}`)
+  })
+}
+
+function compileRule(
+  source: YamlSource<unknown>,
+  rule: RawRule,
+  i: number,
+  known: { seen: Set<string>; systems: Set<string>; zone: (value: string | undefined, path: YamlPath) => string | undefined },
+): Rule {
+  const at = (...path: YamlPath): YamlPath => ['rules', i, ...path]
+  if (known.seen.has(rule.name)) source.report(at('name'), `rule name "${rule.name}" is used twice`)
+  known.seen.add(rule.name)
+  patterns(source, rule.assets, at('assets'))
+  const maxTtlSeconds = ttl(source, rule.max_ttl, at('max_ttl'), RULE_TTL_CAP_SECONDS, 'max_ttl')
+
+  for (const [j, system] of (rule.ticket?.systems ?? []).entries()) {
+    if (!known.systems.has(system)) source.report(at('ticket', 'systems', j), `unknown ticket system "${system}"; tickets.formats names ${[...known.systems].join(', ') || 'none'}`)
+  }
+
+  const c = rule.conditions ?? {}
+  let timeOfDay: Rule['conditions']['timeOfDay']
+  if (c.time_of_day) {
+    const from = parseClock(c.time_of_day.from) ?? 0
+    const to = parseClock(c.time_of_day.to) ?? 0
+    if (from === to) source.report(at('conditions', 'time_of_day', 'to'), 'time_of_day must not start and end at the same time')
+    if (from === 1440) source.report(at('conditions', 'time_of_day', 'from'), 'time_of_day cannot start at 24:00; use 00:00')
+    timeOfDay = { from, to, days: c.time_of_day.days ?? [...WEEKDAYS], timeZone: known.zone(c.time_of_day.timezone, at('conditions', 'time_of_day', 'timezone')) }
+  }
+
+  let approval: Rule['approval'] = null
+  if (rule.approval !== undefined && rule.approval !== 'none') {
+    const fromRoles = rule.approval.from_roles ?? []
+    const fromOwnerGroup = rule.approval.from_owner_group ?? false
+    if (fromRoles.length === 0 && !fromOwnerGroup) source.report(at('approval'), 'say who approves: from_roles, from_owner_group: true, or both')
+    approval = { count: rule.approval.count, fromRoles, fromOwnerGroup }
+  }
+
+  return {
+    name: rule.name,
+    description: rule.description,
+    who: rule.who,
+    assets: rule.assets,
+    assetAttributes: rule.asset_attributes && { safetyCritical: rule.asset_attributes.safety_critical, owners: rule.asset_attributes.owner },
+    scopes: rule.scopes,
+    maxTtlSeconds,
+    ticket: { required: rule.ticket?.required ?? true, systems: rule.ticket?.systems ?? [] },
+    conditions: { assetState: c.asset_state, inMaintenanceWindow: c.in_maintenance_window, timeOfDay },
+    approval,
+    cache: rule.cache ?? true,
+    exclusive: rule.exclusive ?? false,
+    index: i,
+    line: source.lineOf(at()),
   }
 }
 
-/** Offset of the YAML node at path, or of its nearest existing parent. */
-function offsetOf(doc: Document, path: (string | number)[]): number {
-  for (let depth = path.length; depth >= 0; depth--) {
-    const node = depth === 0 ? doc.contents : doc.getIn(path.slice(0, depth), true)
-    if (node && typeof node === 'object' && 'range' in node && node.range) {
-      // For a missing key, point at the map that lacks it; for an unknown key, at the key itself.
-      if (depth === path.length && (isMap(node) || isSeq(node))) return node.range[0]
-      return (node.range as [number, number, number])[0]
-    }
-    const parent = depth > 0 ? doc.getIn(path.slice(0, depth - 1), true) : undefined
-    if (isMap(parent)) {
-      const pair = parent.items.find((item) => (item.key as { value?: unknown } | null)?.value === path[depth - 1])
-      const key = pair?.key as { range?: [number, number, number] } | undefined
-      if (key?.range) return key.range[0]
-    }
+function compileBreakGlass(source: YamlSource<unknown>, raw: NonNullable<RawPolicy['break_glass']>): BreakGlassPolicy {
+  patterns(source, raw.assets, ['break_glass', 'assets'])
+  raw.notify.forEach((target, j) => {
+    if (!validNotifyTarget(target)) source.report(['break_glass', 'notify', j], `"${target}" is not a notification target; expected mailto:someone@example.com, https://hooks.example.com/..., or role:NAME`)
+  })
+  return {
+    who: raw.who,
+    assets: raw.assets,
+    scopes: raw.scopes,
+    maxTtlSeconds: ttl(source, raw.max_ttl, ['break_glass', 'max_ttl'], BREAK_GLASS_TTL_CAP_SECONDS, 'break-glass max_ttl'),
+    notify: raw.notify,
+    reviewDueSeconds: ttl(source, raw.review_due, ['break_glass', 'review_due'], REVIEW_DUE_CAP_SECONDS, 'review_due'),
   }
-  return 0
 }
 
-function dedupe<T extends { instancePath: string; keyword: string }>(errors: T[]): T[] {
-  // oneOf failures also report each branch's error; keep the summary only.
-  const oneOfPaths = new Set(errors.filter((e) => e.keyword === 'oneOf').map((e) => e.instancePath))
-  return errors.filter((e) => e.keyword === 'oneOf' || !oneOfPaths.has(e.instancePath))
+function validNotifyTarget(target: string): boolean {
+  if (/^role:[a-z][a-z0-9._-]*$/.test(target)) return true
+  if (/^mailto:[^@\s]+@[^@\s]+\.[^@\s]+$/.test(target)) return true
+  if (!/^https?:\/\//.test(target)) return false
+  try {
+    return new URL(target).hostname.length > 0
+  } catch {
+    return false
+  }
 }

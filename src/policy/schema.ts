@@ -1,7 +1,19 @@
-// JSON schema of the policy file (YAML). Validation errors are mapped back to file positions.
+// JSON schema of the policy file (YAML). Validation errors are mapped back to file positions;
+// what a schema cannot say (regexes compile, time zones exist, names are unique) load.ts checks.
 
-const duration = { type: 'string', pattern: '^(?:\\d+d)?(?:\\d+h)?(?:\\d+m)?(?:\\d+s)?$', minLength: 2 }
-const names = { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 }
+export const duration = { type: 'string', pattern: '^(?:\\d+d)?(?:\\d+h)?(?:\\d+m)?(?:\\d+s)?$', minLength: 2 } as const
+export const names = { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 } as const
+export const clock = { type: 'string', pattern: '^(?:[01]\\d|2[0-3]):[0-5]\\d$|^24:00$' } as const
+export const weekdays = { type: 'array', items: { enum: ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] }, minItems: 1, uniqueItems: true } as const
+export const assetStates = { enum: ['running', 'maintenance', 'stopped', 'offline'] } as const
+export const timeZone = { type: 'string', minLength: 1 } as const
+
+const who = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  properties: { users: names, roles: names, orgs: names },
+} as const
 
 export const policySchema = {
   type: 'object',
@@ -9,6 +21,7 @@ export const policySchema = {
   required: ['version', 'rules'],
   properties: {
     version: { const: 1 },
+    timezone: timeZone,
     tickets: {
       type: 'object',
       additionalProperties: false,
@@ -19,7 +32,7 @@ export const policySchema = {
             type: 'object',
             additionalProperties: false,
             required: ['system', 'pattern'],
-            properties: { system: { type: 'string', minLength: 1 }, pattern: { type: 'string', minLength: 1 } },
+            properties: { system: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' }, pattern: { type: 'string', minLength: 1 } },
           },
         },
       },
@@ -46,28 +59,63 @@ export const policySchema = {
         properties: {
           name: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' },
           description: { type: 'string' },
-          who: {
+          who,
+          assets: names,
+          asset_attributes: {
             type: 'object',
             additionalProperties: false,
             minProperties: 1,
-            properties: { users: names, roles: names, orgs: names },
+            properties: { safety_critical: { type: 'boolean' }, owner: names },
           },
-          assets: names,
           scopes: names,
           max_ttl: duration,
+          ticket: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { required: { type: 'boolean' }, systems: names },
+          },
+          conditions: {
+            type: 'object',
+            additionalProperties: false,
+            minProperties: 1,
+            properties: {
+              asset_state: { type: 'array', items: assetStates, minItems: 1, uniqueItems: true },
+              in_maintenance_window: { type: 'boolean' },
+              time_of_day: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['from', 'to'],
+                properties: { from: clock, to: clock, days: weekdays, timezone: timeZone },
+              },
+            },
+          },
           approval: {
             oneOf: [
               { const: 'none' },
               {
                 type: 'object',
                 additionalProperties: false,
-                required: ['count', 'from_roles'],
-                properties: { count: { type: 'integer', minimum: 1, maximum: 5 }, from_roles: names },
+                required: ['count'],
+                properties: { count: { type: 'integer', minimum: 1, maximum: 5 }, from_roles: names, from_owner_group: { type: 'boolean' } },
               },
             ],
           },
           cache: { type: 'boolean' },
+          exclusive: { type: 'boolean' },
         },
+      },
+    },
+    break_glass: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['who', 'assets', 'scopes', 'max_ttl', 'notify', 'review_due'],
+      properties: {
+        who,
+        assets: names,
+        scopes: names,
+        max_ttl: duration,
+        notify: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
+        review_due: duration,
       },
     },
   },

@@ -1,4 +1,12 @@
-// The policy model after loading: plain data, already validated and with durations in seconds.
+// The policy model after loading: plain data, already validated, with durations in seconds and
+// clock times in minutes after midnight. Also the facts a decision is made on (who, which asset
+// in which state, when, who already holds it) and the decision itself.
+
+export const ASSET_STATES = ['running', 'maintenance', 'stopped', 'offline'] as const
+export type AssetState = (typeof ASSET_STATES)[number]
+
+export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const
+export type Weekday = (typeof WEEKDAYS)[number]
 
 export interface Who {
   users?: string[]
@@ -6,9 +14,57 @@ export interface Who {
   orgs?: string[]
 }
 
+/** A recurring stretch of local wall-clock time, e.g. Saturdays 02:00–06:00 Europe/Berlin. */
+export interface MaintenanceWindow {
+  days: Weekday[]
+  /** Minutes after local midnight; end <= start means the window runs past midnight. */
+  start: number
+  end: number
+  timeZone: string
+}
+
+/** What the inventory says about one asset. */
+export interface AssetFacts {
+  path: string
+  owner?: string
+  safetyCritical: boolean
+  state: AssetState
+  timeZone?: string
+  windows: MaintenanceWindow[]
+  /** Vendor organisations whose contract covers this asset. */
+  vendors: string[]
+}
+
 export interface ApprovalRule {
   count: number
   fromRoles: string[]
+  /** The asset's owner group (a role name) may approve too. */
+  fromOwnerGroup: boolean
+}
+
+export interface TicketRule {
+  required: boolean
+  /** Ticket systems accepted; empty means any known system. */
+  systems: string[]
+}
+
+export interface TimeOfDay {
+  days: Weekday[]
+  from: number
+  to: number
+  /** Unset: the asset's time zone, else the policy's. */
+  timeZone?: string
+}
+
+export interface Conditions {
+  assetState?: AssetState[]
+  inMaintenanceWindow?: boolean
+  timeOfDay?: TimeOfDay
+}
+
+export interface AssetAttributeFilter {
+  safetyCritical?: boolean
+  owners?: string[]
 }
 
 export interface Rule {
@@ -16,10 +72,18 @@ export interface Rule {
   description?: string
   who: Who
   assets: string[]
+  assetAttributes?: AssetAttributeFilter
   scopes: string[]
   maxTtlSeconds: number
+  ticket: TicketRule
+  conditions: Conditions
   approval: ApprovalRule | null
   cache: boolean
+  /** A session this rule opens holds its scope on the asset alone. */
+  exclusive: boolean
+  /** Position in the file, for first-match-wins order. */
+  index: number
+  line?: number
 }
 
 export interface TicketFormat {
@@ -41,8 +105,19 @@ export interface Policy {
   ticketFormats: TicketFormat[]
   rules: Rule[]
   breakGlass?: BreakGlassPolicy
+  /** Default time zone for time-of-day conditions when the asset has none. */
+  timeZone: string
   /** Where the policy came from, for messages. */
   source: string
+  /** sha256 of the file text: which policy made a decision, for the audit log. */
+  digest: string
+  /** Candidate lookup by asset path; built once at load. */
+  index: RuleIndex
+}
+
+export interface RuleIndex {
+  /** Rules whose asset patterns could match path, in file order. */
+  candidates(path: string): readonly Rule[]
 }
 
 export interface Subject {
@@ -51,12 +126,28 @@ export interface Subject {
   org?: string
 }
 
+/** Someone already holding a scope on the asset. */
+export interface Holder {
+  user: string
+  scope: string
+  sessionId?: string
+  /** ISO time the session ends. */
+  until: string
+}
+
 export interface DecisionInput {
   user: Subject
   asset: string
   scope: string
   ttlSeconds: number
-  ticket: string
+  /** No ticket: rules that require one do not match. */
+  ticket?: string
+  /** The inventory record; absent means the asset is unknown. */
+  facts?: AssetFacts
+  /** Time of the request, ms since the epoch; default now. */
+  at?: number
+  /** Active sessions on the asset, for exclusive scopes; a function is asked only when it matters. */
+  holders?: readonly Holder[] | (() => readonly Holder[])
 }
 
 export interface Decision {
@@ -67,4 +158,7 @@ export interface Decision {
   approverRoles: string[]
   cacheAllowed: boolean
   maxTtlSeconds?: number
+  exclusive?: boolean
+  /** Set when an exclusive scope is already held: the refusal names who and until when. */
+  heldBy?: Holder
 }

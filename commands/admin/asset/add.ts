@@ -1,22 +1,43 @@
 import { Args, Flags } from '@oclif/core'
 import { dataFlag, withStore } from '../../../src/cli/admin-flags.js'
 import { JitCommand } from '../../../src/cli/base-command.js'
+import { UsageError } from '../../../src/errors.js'
 
 export default class AdminAssetAdd extends JitCommand {
   static reviewGate = false
   static summary = 'Add an asset to the inventory, or update it.'
-  static examples = ['<%= config.bin %> admin asset add plant-a/line-3/cell-2/plc-07 --owner line-3-leads --safety-critical --data ./broker-data']
+  static description = 'For many assets at once, write an inventory file and use jit admin asset import.'
+  static examples = [
+    '<%= config.bin %> admin asset add plant-a/line-3/cell-2/plc-07 --owner line-3-leads --safety-critical --data ./broker-data',
+    '<%= config.bin %> admin asset add plant-a/line-3/cell-2/plc-07 --timezone Europe/Berlin --window "sat 02:00-06:00" --vendor acme-automation --data ./broker-data',
+  ]
   static args = { path: Args.string({ required: true, description: 'Asset path: site/area/line/cell/asset' }) }
   static flags = {
     ...dataFlag,
-    owner: Flags.string({ summary: 'Owner group.' }),
+    owner: Flags.string({ summary: 'Owner group (a role whose members may approve when a rule says so).' }),
     'safety-critical': Flags.boolean({ summary: 'Mark as safety-critical.' }),
     state: Flags.string({ options: ['running', 'maintenance', 'stopped', 'offline'], default: 'running' }),
+    timezone: Flags.string({ summary: 'Plant local time zone (IANA, e.g. Europe/Berlin), for maintenance windows.' }),
+    window: Flags.string({ multiple: true, summary: 'Recurring maintenance window in local time, e.g. "sat 02:00-06:00" or "fri,sat 22:00-02:00".' }),
+    vendor: Flags.string({ multiple: true, summary: 'Vendor organisation under contract for this asset.' }),
   }
 
   async run() {
     const { args, flags } = await this.parse(AdminAssetAdd)
-    const attributes = { owner: flags.owner, safetyCritical: flags['safety-critical'], state: flags.state }
+    const { parseWindowSpec } = await import('../../../src/policy/inventory.js')
+    const windows = (flags.window ?? []).map((spec) => {
+      const window = parseWindowSpec(spec)
+      if (!window) throw new UsageError(`--window "${spec}" is not a window.`, ['Write days and local times, e.g. "sat 02:00-06:00", "fri,sat 22:00-02:00" or "daily 00:00-04:00".'])
+      return window
+    })
+    const attributes = {
+      owner: flags.owner,
+      safetyCritical: flags['safety-critical'],
+      state: flags.state,
+      ...(flags.timezone ? { timezone: flags.timezone } : {}),
+      ...(windows.length ? { windows } : {}),
+      ...(flags.vendor ? { vendors: flags.vendor } : {}),
+    }
     const asset = await withStore(flags.data, (store, admin) => admin.addAsset(store, { path: args.path, attributes }))
     if (!this.jsonEnabled()) (await import('../../../src/cli/output.js')).ui.ok(`Saved asset ${asset.path}.`)
     return asset

@@ -1,0 +1,61 @@
+// The broker's side of a policy decision: gathers the facts (the requester, the asset as the
+// inventory has it now, the time, who holds the asset) and words the decision for the audit log
+// and for a refusal.
+import { evaluate } from '../policy/evaluate.js'
+import { factsOf } from '../policy/inventory.js'
+import type { Decision, Holder } from '../policy/types.js'
+import { ApiError } from './api-error.js'
+import type { BrokerContext } from './context.js'
+import type { UserRecord } from './store.js'
+
+export interface Asked {
+  asset: string
+  scope: string
+  ttlSeconds: number
+  ticket: string
+}
+
+export function decide(ctx: BrokerContext, user: UserRecord, asked: Asked): Decision {
+  const at = ctx.now()
+  const record = ctx.store.getAsset(asked.asset)
+  return evaluate(ctx.policy, {
+    user: { name: user.name, roles: user.roles, org: user.org },
+    asset: asked.asset,
+    scope: asked.scope,
+    ttlSeconds: asked.ttlSeconds,
+    ticket: asked.ticket,
+    facts: record && factsOf(record.path, record.attributes),
+    at,
+    holders: () => holdersOf(ctx, asked.asset, at),
+  })
+}
+
+function holdersOf(ctx: BrokerContext, asset: string, atMs: number): Holder[] {
+  return ctx.store.listSessions({ asset, activeOnly: true }, atMs / 1000).map((s) => ({ user: s.user, scope: s.scope, sessionId: s.id, until: s.expiresAt }))
+}
+
+/** The audit record's data: the matched rule, every reason, and which policy decided. */
+export function decisionRecord(ctx: BrokerContext, decision: Decision, stage: 'request' | 'approval'): Record<string, unknown> {
+  return {
+    allow: decision.allow,
+    rule: decision.rule ?? null,
+    reasons: decision.reasons,
+    approvalsNeeded: decision.approvalsNeeded,
+    approverRoles: decision.approverRoles,
+    stage,
+    policy: ctx.policy.digest.slice(0, 16),
+    ...(decision.heldBy ? { heldBy: decision.heldBy.user, heldUntil: decision.heldBy.until, heldSession: decision.heldBy.sessionId ?? null } : {}),
+  }
+}
+
+export function policyDenied(message: string, decision: Decision, requestId: string): ApiError {
+  const holder = decision.heldBy
+  return new ApiError(403, 'policy-denied', message, {
+    reasons: decision.reasons,
+    requestId,
+    ...(holder ? { holder: holder.user, until: holder.until } : {}),
+    nextSteps: holder
+      ? [`Wait until ${holder.until}, or ask ${holder.user} to end their session (jit revoke).`]
+      : ['Ask for a scope, asset or TTL the policy allows, or ask the policy owner: jit policy explain shows which rule applies.'],
+  })
+}
