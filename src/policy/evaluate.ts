@@ -6,7 +6,7 @@
 import { formatDuration } from '../util/ttl.js'
 import { matchesAsset } from './asset-pattern.js'
 import type { AssetFacts, Decision, DecisionInput, Holder, Policy, Rule, Subject } from './types.js'
-import { describeLocal, describeTimeOfDay, describeWindow, inTimeOfDay, inWindow } from './windows.js'
+import { describeClock, describeTimeOfDay, describeWindow, inTimeOfDay, inWindow } from './windows.js'
 
 export const isVendor = (user: Subject): boolean => user.org !== undefined || user.roles.includes('vendor')
 
@@ -99,7 +99,7 @@ function conditionMisses(policy: Policy, rule: Rule, facts: AssetFacts, at: numb
     if (facts.windows.length === 0) misses.push(`rule ${rule.name} allows this only in a maintenance window, and ${facts.path} has none`)
     else if (!facts.windows.some((w) => inWindow(w, at))) {
       const zone = facts.windows[0].timeZone
-      misses.push(`rule ${rule.name} allows this only in the maintenance window of ${facts.path} (${facts.windows.map(describeWindow).join('; ')}); it is ${describeLocal(at, zone)} there`)
+      misses.push(`rule ${rule.name} allows this only in the maintenance window of ${facts.path} (${facts.windows.map(describeWindow).join('; ')}); it is ${describeClock(at, zone)} there`)
     }
   } else if (inMaintenanceWindow === false && facts.windows.some((w) => inWindow(w, at))) {
     misses.push(`rule ${rule.name} does not apply during the maintenance window of ${facts.path}`)
@@ -107,7 +107,7 @@ function conditionMisses(policy: Policy, rule: Rule, facts: AssetFacts, at: numb
   if (timeOfDay) {
     const zone = timeOfDay.timeZone ?? facts.timeZone ?? policy.timeZone
     if (!inTimeOfDay(timeOfDay, zone, at)) {
-      misses.push(`rule ${rule.name} allows this only ${describeTimeOfDay(timeOfDay, zone)}; it is ${describeLocal(at, zone)} there`)
+      misses.push(`rule ${rule.name} allows this only ${describeTimeOfDay(timeOfDay, zone)}; it is ${describeClock(at, zone)} there`)
     }
   }
   return misses
@@ -134,14 +134,17 @@ const deny = (reasons: string[], extra: Partial<Decision> = {}): Decision => ({ 
 
 export function evaluate(policy: Policy, input: DecisionInput): Decision {
   const guards = guardReasons(policy, input)
+  // Rules about this person, asset and scope explain a denial best; failing those, the rules
+  // about this person and asset (they say which scopes there are).
   const nearMisses: string[] = []
+  const otherScopes: string[] = []
   for (const rule of policy.index.candidates(input.asset)) {
     // Cheap tests first: most candidates are for someone else or another part of the subtree.
     if (!whoMatches(rule, input.user) || !assetMatches(rule, input.asset)) continue
     const misses = ruleMisses(policy, rule, input)
     if (misses.length > 0) {
-      // A rule about this person and this asset explains the denial best.
-      nearMisses.push(...misses)
+      if (rule.scopes.includes(input.scope)) nearMisses.push(...misses)
+      else otherScopes.push(...misses)
       continue
     }
     if (guards.length > 0) return deny(guards, { rule: rule.name })
@@ -158,5 +161,5 @@ export function evaluate(policy: Policy, input: DecisionInput): Decision {
       exclusive: rule.exclusive,
     }
   }
-  return deny([...guards, `no rule lets ${input.user.name} have ${input.scope} on ${input.asset} (deny by default)`, ...nearMisses])
+  return deny([...guards, `no rule lets ${input.user.name} have ${input.scope} on ${input.asset} (deny by default)`, ...(nearMisses.length > 0 ? nearMisses : otherScopes)])
 }

@@ -3,6 +3,7 @@
 // plant-a → line-3). Walking an asset's path collects every rule filed along the way; the
 // full match (wildcards, who, scope, conditions) is then checked on those few. explain.ts
 // still walks every rule, to say why each one did not match.
+import { isLiteralSegment } from './asset-pattern.js'
 import type { Rule, RuleIndex } from './types.js'
 
 interface Node {
@@ -18,7 +19,7 @@ export function buildRuleIndex(rules: readonly Rule[]): RuleIndex {
     for (const pattern of rule.assets) {
       let node = root
       for (const segment of pattern.split('/')) {
-        if (segment === '*' || segment === '**') break
+        if (!isLiteralSegment(segment)) break
         let child = node.children.get(segment)
         if (!child) node.children.set(segment, (child = newNode()))
         node = child

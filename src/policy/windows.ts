@@ -85,7 +85,10 @@ export function describeTimeOfDay(span: TimeOfDay, timeZone: string): string {
   return `${describeDays(span.days)} ${formatClock(span.from)}–${formatClock(span.to)} ${timeZone}`
 }
 
-export function describeLocal(atMs: number, timeZone: string): string {
+/** "Tue 14:05": the local day and clock time. */
+export function describeClock(atMs: number, timeZone: string): string {
   const t = localTime(atMs, timeZone)
-  return `${cap(t.day)} ${formatClock(t.minute)} ${timeZone}`
+  return `${cap(t.day)} ${formatClock(t.minute)}`
 }
+
+export const describeLocal = (atMs: number, timeZone: string) => `${describeClock(atMs, timeZone)} ${timeZone}`
