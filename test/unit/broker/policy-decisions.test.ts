@@ -1,0 +1,200 @@
+// The policy inside the broker, on a real SQLite store: exclusive control, conditions checked
+// again at the last approval, every decision audited, TTL caps on real sessions, and
+// separation of duties under random approval attempts.
+import { EventEmitter } from 'node:events'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import fc from 'fast-check'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { importInventory, setAssetState } from '../../../src/broker/admin.js'
+import { ApiError } from '../../../src/broker/api-error.js'
+import type { Actor, BrokerContext } from '../../../src/broker/context.js'
+import { approveRequest, createRequest } from '../../../src/broker/requests.js'
+import { revokeSession } from '../../../src/broker/sessions.js'
+import { loadOrCreateSigningKey } from '../../../src/broker/signing-key.js'
+import { Store, type UserRecord } from '../../../src/broker/store.js'
+import { loadPolicyFile } from '../../../src/policy/load.js'
+
+const PLANT = join(import.meta.dirname, '../../fixtures/plant')
+const PLC = 'plant-a/line-3/cell-2/plc-07'
+const SATURDAY_WINDOW = Date.parse('2026-03-28T03:00:00+01:00')
+const TUESDAY = Date.parse('2026-03-24T14:00:00+01:00')
+
+let dir: string
+let ctx: BrokerContext
+let clock = SATURDAY_WINDOW
+const actors = new Map<string, Actor>()
+
+function actor(name: string, roles: string[], org?: string): Actor {
+  let a = actors.get(name)
+  if (!a) {
+    const user: UserRecord = { name, roles, org, disabled: false }
+    ctx.store.upsertUser(user)
+    const deviceId = `dev_${name}`
+    ctx.store.addDevice({ id: deviceId, user: name, name: 'test', publicJwk: { kty: 'OKP', crv: 'Ed25519', x: 'A'.repeat(43) }, jkt: 'B'.repeat(43), createdAt: new Date().toISOString() })
+    a = { user, deviceId }
+    actors.set(name, a)
+  }
+  return a
+}
+
+function refusal(fn: () => unknown): ApiError {
+  try {
+    fn()
+  } catch (error) {
+    expect(error).toBeInstanceOf(ApiError)
+    return error as ApiError
+  }
+  throw new Error('expected a refusal')
+}
+
+/** The tests move the clock back and forth: end every session on the PLC between them. */
+function releasePlc(): void {
+  for (const s of ctx.store.listSessions({ asset: PLC }, clock / 1000)) if (s.state === 'active' || s.expiresAtEpoch > clock / 1000) ctx.store.endSession(s.id, 'revoked', 'test', 'reset')
+}
+
+const ask = (who: Actor, scope: string, ttlSeconds = 1800, ticket = 'WO-104233') =>
+  createRequest(ctx, who, { ticket, asset: PLC, scope, ttlSeconds, reason: 'test' })
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'jit-policy-broker-'))
+  const store = new Store(dir)
+  importInventory(store, join(PLANT, 'inventory.yaml'))
+  ctx = { store, signingKey: await loadOrCreateSigningKey(dir), issuer: 'http://127.0.0.1', policy: loadPolicyFile(join(PLANT, 'policy.yaml')), events: new EventEmitter(), now: () => clock }
+})
+afterAll(() => {
+  ctx.store.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+describe('exclusive control', () => {
+  it('a second control session on the same PLC is refused, naming who holds it and until when', () => {
+    clock = SATURDAY_WINDOW
+    const alice = actor('alice', ['technician'])
+    const carl = actor('carl', ['technician'])
+    const lead = actor('lena', ['line-3-leads'])
+    const first = ask(alice, 'control')
+    expect(first.result.request.state).toBe('pending')
+    const approved = approveRequest(ctx, lead, first.result.request.id, 'ok')
+    expect(approved.request.state).toBe('approved')
+    const session = ctx.store.getSession(approved.request.sessionId!, clock / 1000)!
+
+    const second = refusal(() => ask(carl, 'control'))
+    expect(second.status).toBe(403)
+    expect(second.code).toBe('policy-denied')
+    expect(second.extra).toMatchObject({ holder: 'alice', until: session.expiresAt })
+    expect(second.extra.reasons).toEqual([`control on ${PLC} is exclusive and held by alice until ${session.expiresAt.replace('.000Z', 'Z')}`])
+    const audit = [...ctx.store.auditEvents({ requestId: second.extra.requestId as string })].find((e) => e.type === 'policy.decision')!
+    expect(audit.data).toMatchObject({ allow: false, rule: 'control-in-window', heldBy: 'alice', heldUntil: session.expiresAt, stage: 'request' })
+
+    // diagnose is not exclusive: carl may still look.
+    expect(ask(carl, 'diagnose').result.grant).toBeDefined()
+
+    revokeSession(ctx, alice, session.id, 'done')
+    expect(ask(carl, 'control').result.request.state).toBe('pending')
+  })
+
+  it('of two pending control requests, only the first approved opens; the other is refused at approval', () => {
+    clock = SATURDAY_WINDOW + 3600_000
+    const dora = actor('dora', ['technician'])
+    const erik = actor('erik', ['technician'])
+    const lead = actor('lena', ['line-3-leads'])
+    releasePlc()
+    const a = ask(dora, 'control').result.request
+    const b = ask(erik, 'control').result.request
+    expect(approveRequest(ctx, lead, a.id, undefined).request.state).toBe('approved')
+    const refused = refusal(() => approveRequest(ctx, lead, b.id, undefined))
+    expect(refused.code).toBe('policy-denied')
+    expect(refused.extra.holder).toBe('dora')
+    expect(ctx.store.getRequest(b.id)!.state).toBe('pending')
+    expect(ctx.store.getRequest(b.id)!.approvals).toEqual([])
+    const audits = [...ctx.store.auditEvents({ requestId: b.id })].filter((e) => e.type === 'policy.decision').map((e) => e.data.stage)
+    expect(audits).toEqual(['request', 'approval'])
+  })
+})
+
+describe('conditions are checked again at the last approval', () => {
+  it('a request made in the window cannot be approved after the window closed', () => {
+    clock = Date.parse('2026-03-28T05:50:00+01:00')
+    releasePlc()
+    const fred = actor('fred', ['technician'])
+    const request = ask(fred, 'control', 600).result.request
+    clock = Date.parse('2026-03-28T06:05:00+01:00')
+    const refused = refusal(() => approveRequest(ctx, actor('lena', ['line-3-leads']), request.id, undefined))
+    expect(refused.extra.reasons).toContain(`rule control-in-window allows this only in the maintenance window of ${PLC} (Sat 02:00–06:00 Europe/Berlin); it is Sat 06:05 there`)
+    expect(ctx.store.getRequest(request.id)!.state).toBe('pending')
+  })
+
+  it('set-state takes effect on the next decision', () => {
+    clock = TUESDAY
+    releasePlc()
+    const gina = actor('gina', ['technician'])
+    expect(refusal(() => ask(gina, 'control', 600)).extra.reasons).toContain(`rule control-line-stopped needs ${PLC} to be stopped or maintenance; it is running`)
+    setAssetState(ctx.store, PLC, 'stopped', 'line 3 down for WO-104233')
+    const pending = ask(gina, 'control', 600).result.request
+    expect(pending).toMatchObject({ state: 'pending', rule: 'control-line-stopped', approvalsNeeded: 2, approverRoles: ['shift-lead', 'line-3-leads'] })
+    // Two different approvers, from the role or the owner group.
+    expect(approveRequest(ctx, actor('bob', ['shift-lead']), pending.id, undefined).request.state).toBe('pending')
+    expect(refusal(() => approveRequest(ctx, actor('bob', ['shift-lead']), pending.id, undefined)).extra.reasons).toContain('you have already approved this request')
+    expect(approveRequest(ctx, actor('lena', ['line-3-leads']), pending.id, undefined).request.state).toBe('approved')
+    setAssetState(ctx.store, PLC, 'running')
+  })
+})
+
+describe('grants and approvals under random requests', () => {
+  it("no session ever outlives its rule's TTL cap", () => {
+    clock = TUESDAY
+    const hana = actor('hana', ['technician'])
+    fc.assert(
+      fc.property(fc.integer({ min: 60, max: 4 * 3600 }), fc.constantFrom('read', 'diagnose'), (ttl, scope) => {
+        let result
+        try {
+          result = ask(hana, scope, ttl).result
+        } catch (error) {
+          expect((error as ApiError).code).toBe('policy-denied')
+          expect(ttl).toBeGreaterThan(7200)
+          return
+        }
+        const session = ctx.store.getSession(result.grant!.session.id, clock / 1000)!
+        expect(session.expiresAtEpoch - session.issuedAtEpoch).toBe(ttl)
+        expect(ttl).toBeLessThanOrEqual(ctx.policy.rules.find((r) => r.name === result.request.rule)!.maxTtlSeconds)
+      }),
+      { numRuns: 60 },
+    )
+  })
+
+  it('no request is ever approved by its requester or by a vendor, whatever their roles', () => {
+    clock = TUESDAY
+    setAssetState(ctx.store, PLC, 'stopped')
+    const people = [
+      actor('ivan', ['technician', 'shift-lead', 'line-3-leads']),
+      actor('jo', ['shift-lead']),
+      actor('kim', ['line-3-leads']),
+      actor('vic', ['vendor', 'shift-lead', 'line-3-leads'], 'acme-automation'),
+      actor('val', ['shift-lead'], 'acme-automation'),
+      actor('tom', ['technician']),
+    ]
+    fc.assert(
+      fc.property(fc.constantFrom(people[0], people[5]), fc.array(fc.constantFrom(...people), { maxLength: 6 }), (requester, approvers) => {
+        releasePlc()
+        const request = ask(requester, 'control', 600).result.request
+        for (const approver of approvers) {
+          try {
+            approveRequest(ctx, approver, request.id, undefined)
+          } catch (error) {
+            expect(error).toBeInstanceOf(ApiError)
+          }
+        }
+        const final = ctx.store.getRequest(request.id)!
+        for (const approval of final.approvals) {
+          expect(approval.by).not.toBe(requester.user.name)
+          expect(['vic', 'val']).not.toContain(approval.by)
+        }
+        if (final.state === 'approved') expect(new Set(final.approvals.map((a) => a.by)).size).toBe(2)
+      }),
+      { numRuns: 80 },
+    )
+    setAssetState(ctx.store, PLC, 'running')
+  })
+})
