@@ -157,7 +157,7 @@ export function runCasesFile(casesFile: string, options: RunCasesOptions = {}): 
     const at = time(c.at, ['cases', i, 'at']) ?? defaultAt
     if (at === undefined) source.report(['cases', i], 'give the case a time: "at:" on the case or at the top of the file')
     const until = c.held_by ? time(c.held_by.until, ['cases', i, 'held_by', 'until']) : undefined
-    return { c, line: source.lineOf(['cases', i]), user: userRecord, asset, at, until }
+    return { c, line: source.lineOf(['cases', i]) ?? 0, user: userRecord, asset, at, until }
   })
   source.done()
 

@@ -94,6 +94,13 @@ describe('mistakes are reported where they are', () => {
     expect(problemsOf(text)).toEqual(problems)
   })
 
+  it('a JSON policy loads on the fast path, and its mistakes are still located', () => {
+    const doc = { version: 1, rules: [{ name: 'r1', who: { roles: ['a'] }, assets: ['plant-a/**'], scopes: ['read'], max_ttl: '1h' }] }
+    expect(parsePolicy(JSON.stringify(doc)).rules[0].maxTtlSeconds).toBe(3600)
+    doc.rules[0].assets = ['plant-a/**/x']
+    expect(problemsOf(JSON.stringify(doc, null, 2))).toEqual(['12:9: asset pattern "**" may only end a pattern'])
+  })
+
   it('the file name is part of every problem', () => {
     expect(() => parsePolicy('version: 1\n', 'site/policy.yaml')).toThrow(/^site\/policy.yaml:1:1: missing "rules"$/)
   })
