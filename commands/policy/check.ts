@@ -3,6 +3,7 @@ import { JitCommand } from '../../src/cli/base-command.js'
 import type { CheckResult } from '../../src/policy/tools.js'
 
 export default class PolicyCheck extends JitCommand {
+  static reviewGate = false
   static summary = 'Validate a policy file; every mistake is shown with file, line and column.'
   static description = 'Exit codes: 0 the policy is valid, 2 it has problems (each listed as FILE:LINE:COL: what was expected).'
   static examples = ['<%= config.bin %> policy check policy.yaml', '<%= config.bin %> policy check /etc/jit/policy.yaml --json']

@@ -3,6 +3,7 @@ import { JitCommand } from '../../src/cli/base-command.js'
 import type { Explanation } from '../../src/policy/explain.js'
 
 export default class PolicyExplain extends JitCommand {
+  static reviewGate = false
   static summary = 'Show which rule decides a request, and why each other rule about this person or asset does not.'
   static description = 'Users, assets and active sessions come from --data (the broker data folder) or --inventory; --role/--org describe a user who does not exist yet.'
   static examples = [

@@ -4,6 +4,7 @@ import { PolicyTestFailedError } from '../../src/errors.js'
 import type { CasesReport } from '../../src/policy/cases.js'
 
 export default class PolicyTest extends JitCommand {
+  static reviewGate = false
   static summary = 'Run a file of cases (request → expected allow/deny, rule, approvals, reasons) against a policy.'
   static description = [
     'Exit codes: 0 every case decided as expected; 2 a case did not (each difference is shown), or a file has mistakes.',

@@ -37,19 +37,6 @@ export const policySchema = {
         },
       },
     },
-    break_glass: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['who', 'assets', 'scopes', 'max_ttl', 'review_due'],
-      properties: {
-        who: { type: 'object', additionalProperties: false, minProperties: 1, properties: { users: names, roles: names, orgs: names } },
-        assets: names,
-        scopes: names,
-        max_ttl: duration,
-        notify: { type: 'array', items: { type: 'string', minLength: 1 } },
-        review_due: duration,
-      },
-    },
     rules: {
       type: 'array',
       items: {

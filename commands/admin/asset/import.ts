@@ -3,6 +3,7 @@ import { dataFlag, withStore } from '../../../src/cli/admin-flags.js'
 import { JitCommand } from '../../../src/cli/base-command.js'
 
 export default class AdminAssetImport extends JitCommand {
+  static reviewGate = false
   static summary = 'Load an inventory file (YAML) into the broker: every asset in it is added or updated, all or nothing.'
   static description = 'Exit codes: 0 imported, 2 the file has mistakes (each shown as FILE:LINE:COL) and nothing changed.'
   static examples = ['<%= config.bin %> admin asset import plant-a.yaml --data ./broker-data']

@@ -3,6 +3,7 @@ import { dataFlag, withStore } from '../../../src/cli/admin-flags.js'
 import { JitCommand } from '../../../src/cli/base-command.js'
 
 export default class AdminAssetSetState extends JitCommand {
+  static reviewGate = false
   static summary = 'Record the current state of an asset (running, maintenance, stopped, offline); the policy decides on it at once.'
   static examples = [
     '<%= config.bin %> admin asset set-state plant-a/line-3/cell-2/plc-07 maintenance --reason "line stopped for WO-104233" --data ./broker-data',

@@ -1,9 +1,7 @@
 // The policy inside the broker, on a real SQLite store: exclusive control, conditions checked
 // again at the last approval, every decision audited, TTL caps on real sessions, and
 // separation of duties under random approval attempts.
-import { EventEmitter } from 'node:events'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -12,16 +10,15 @@ import { ApiError } from '../../../src/broker/api-error.js'
 import type { Actor, BrokerContext } from '../../../src/broker/context.js'
 import { approveRequest, createRequest } from '../../../src/broker/requests.js'
 import { revokeSession } from '../../../src/broker/sessions.js'
-import { loadOrCreateSigningKey } from '../../../src/broker/signing-key.js'
-import { Store, type UserRecord } from '../../../src/broker/store.js'
-import { loadPolicyFile } from '../../../src/policy/load.js'
+import type { UserRecord } from '../../../src/broker/store.js'
+import { testContext, type TestContext } from './test-context.js'
 
 const PLANT = join(import.meta.dirname, '../../fixtures/plant')
 const PLC = 'plant-a/line-3/cell-2/plc-07'
 const SATURDAY_WINDOW = Date.parse('2026-03-28T03:00:00+01:00')
 const TUESDAY = Date.parse('2026-03-24T14:00:00+01:00')
 
-let dir: string
+let test: TestContext
 let ctx: BrokerContext
 let clock = SATURDAY_WINDOW
 const actors = new Map<string, Actor>()
@@ -58,15 +55,13 @@ const ask = (who: Actor, scope: string, ttlSeconds = 1800, ticket = 'WO-104233')
   createRequest(ctx, who, { ticket, asset: PLC, scope, ttlSeconds, reason: 'test' })
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'jit-policy-broker-'))
-  const store = new Store(dir)
-  importInventory(store, join(PLANT, 'inventory.yaml'))
-  ctx = { store, signingKey: await loadOrCreateSigningKey(dir), issuer: 'http://127.0.0.1', policy: loadPolicyFile(join(PLANT, 'policy.yaml')), events: new EventEmitter(), now: () => clock }
+  test = await testContext(readFileSync(join(PLANT, 'policy.yaml'), 'utf8'))
+  ctx = test.ctx
+  // The tests move this clock back and forth.
+  ctx.now = () => clock
+  importInventory(ctx.store, join(PLANT, 'inventory.yaml'))
 })
-afterAll(() => {
-  ctx.store.close()
-  rmSync(dir, { recursive: true, force: true })
-})
+afterAll(() => test.close())
 
 describe('exclusive control', () => {
   it('a second control session on the same PLC is refused, naming who holds it and until when', () => {

@@ -76,15 +76,15 @@ describe('mistakes are reported where they are', () => {
     { name: 'bad regular expression', text: rule('').replace("'^WO-[0-9]{6}$'", "'^WO-[0-9'"), problems: ['4:37: not a valid regular expression: ^WO-[0-9'] },
     {
       name: 'break-glass: TTL over the hard cap, bad notify target, missing review_due',
-      text: rule("break_glass:\n  who: { roles: [shift-lead] }\n  assets: ['plant-a/**']\n  max_ttl: 8h\n  notify: [security@example.com]\n"),
+      text: rule("break_glass:\n  who: { roles: [shift-lead] }\n  assets: ['plant-a/**']\n  scopes: [control]\n  max_ttl: 8h\n  notify: [security@example.com]\n"),
       problems: ['12:3: break_glass: missing "review_due"'],
     },
     {
       name: 'break-glass: TTL over the hard cap and a bad notify target',
-      text: rule("break_glass:\n  who: { roles: [shift-lead] }\n  assets: ['plant-a/**']\n  max_ttl: 8h\n  notify: [security@example.com, 'https://hooks.example.com/x']\n  review_due: 24h\n"),
+      text: rule("break_glass:\n  who: { roles: [shift-lead] }\n  assets: ['plant-a/**']\n  scopes: [control]\n  max_ttl: 8h\n  notify: [security@example.com, 'https://hooks.example.com/x']\n  review_due: 24h\n"),
       problems: [
-        '14:12: break-glass max_ttl must be more than 0 and at most 4h',
-        '15:12: "security@example.com" is not a notification target; expected mailto:someone@example.com, https://hooks.example.com/..., or role:NAME',
+        '15:12: break-glass max_ttl must be more than 0 and at most 4h',
+        '16:12: "security@example.com" is not a notification target; expected mailto:someone@example.com, https://hooks.example.com/..., or role:NAME',
       ],
     },
     { name: 'wrong version', text: rule('').replace('version: 1', 'version: 2'), problems: ['1:10: version: must be equal to constant'] },
