@@ -4,14 +4,16 @@ import { JitError } from '../src/errors.js'
 export default class Quickstart extends JitCommand {
   static reviewGate = false
   static summary = 'See jit work in one command: a demo broker, this device enrolled, one real session end to end.'
-  static description = 'Starts a broker on a free loopback port with a small demo plant in a folder of its own, enrolls this device, and walks request → approval → cached credential → a command run with it → revoke → the audit trail. Your own profiles are not touched. Without an OS keychain it says so and keeps secrets in memory.'
+  static description = 'Starts a broker on a free loopback port with a small demo plant in a folder of its own, enrolls this device, and walks request → approval → cached credential → a command run with it → revoke → the audit trail; then shows the policy at work (vendor contracts, maintenance windows, two approvers, exclusive control), break-glass and a drill. Your own profiles are not touched. Without an OS keychain it says so and keeps secrets in memory.'
   static examples = ['<%= config.bin %> quickstart', '<%= config.bin %> quickstart --json']
 
   async run() {
     await this.parse(Quickstart)
     const { quickstart } = await import('../src/quickstart/quickstart.js')
     const result = await quickstart({ quiet: this.jsonEnabled() })
-    if (!result.activeWhileRunning || result.activeAfterRevoke || !result.auditIntact || result.breakGlass.reviewState !== 'filed' || !result.drill.passed) {
+    const tour = result.policy
+    const policyShown = tour.twoApprovers.state === 'approved' && tour.twoApprovers.approvers.length === 2 && tour.exclusive.holder !== ''
+    if (!result.activeWhileRunning || result.activeAfterRevoke || !result.auditIntact || result.breakGlass.reviewState !== 'filed' || !result.drill.passed || !policyShown) {
       throw new JitError('The quickstart session did not behave as it should (see above).', ['This is a bug in jit; please report the output.'], { result })
     }
     return result

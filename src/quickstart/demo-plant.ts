@@ -1,4 +1,6 @@
-// The demo plant of `jit quickstart`: two lines, a few assets, people, and a policy.
+// The demo plant of `jit quickstart`: two lines, a few assets, people, and a policy that shows
+// maintenance windows, vendor contracts, two-person approval and exclusive control.
+import { localTime } from '../policy/windows.js'
 
 export const DEMO_POLICY = `# Demo policy of jit quickstart.
 version: 1
@@ -13,17 +15,30 @@ rules:
     assets: ['plant-a/line-1/**', 'plant-a/line-3/**']
     scopes: [read, diagnose]
     max_ttl: 2h
-  - name: technicians-control
-    description: Changing a controller needs a shift lead's approval.
+  - name: control-in-window
+    description: Control of a machine inside its maintenance window, with a shift lead's approval; one person at a time.
     who: { roles: [technician] }
     assets: ['plant-a/line-1/**', 'plant-a/line-3/**']
     scopes: [control]
     max_ttl: 1h
+    ticket: { systems: [workorder] }
+    conditions: { in_maintenance_window: true }
     approval: { count: 1, from_roles: [shift-lead] }
-  - name: vendor-line-3-diagnose
-    description: ACME may diagnose line 3 under contract, with approval, no caching.
+    exclusive: true
+  - name: control-line-stopped
+    description: Outside the window the line must be stopped, and two people agree (a shift lead and the machine's owner group).
+    who: { roles: [technician] }
+    assets: ['plant-a/line-1/**', 'plant-a/line-3/**']
+    scopes: [control]
+    max_ttl: 30m
+    ticket: { systems: [workorder] }
+    conditions: { asset_state: [stopped] }
+    approval: { count: 2, from_roles: [shift-lead], from_owner_group: true }
+    exclusive: true
+  - name: vendor-diagnose
+    description: Vendors may diagnose what their contract covers (the inventory says which assets), with approval, no caching.
     who: { orgs: [acme-automation] }
-    assets: ['plant-a/line-3/**']
+    assets: ['plant-a/**']
     scopes: [diagnose]
     max_ttl: 30m
     approval: { count: 1, from_roles: [shift-lead] }
@@ -37,18 +52,40 @@ break_glass:
   review_due: 24h
 `
 
-export const DEMO_ASSETS: { path: string; attributes: Record<string, unknown> }[] = [
-  { path: 'plant-a/line-1/cell-1/plc-01', attributes: { owner: 'line-1-leads', safetyCritical: false, state: 'running' } },
-  { path: 'plant-a/line-1/cell-2/hmi-02', attributes: { owner: 'line-1-leads', safetyCritical: false, state: 'running' } },
-  { path: 'plant-a/line-3/cell-2/plc-07', attributes: { owner: 'line-3-leads', safetyCritical: true, state: 'maintenance' } },
-  { path: 'plant-a/line-3/cell-2/robot-04', attributes: { owner: 'line-3-leads', safetyCritical: true, state: 'running' } },
-]
+/**
+ * The plant in this machine's time zone. A demo runs at any hour, so line 3's maintenance
+ * window is set around now and line 1's a few hours ahead: the tour shows both sides.
+ */
+export function demoAssets(nowMs = Date.now(), timezone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'): { path: string; attributes: Record<string, unknown> }[] {
+  const hour = Math.floor(localTime(nowMs, timezone).minute / 60)
+  const at = (offset: number) => `${String((hour + offset + 24) % 24).padStart(2, '0')}:00`
+  const daily = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat']
+  const line3Window = [{ days: daily, from: at(-1), to: at(3) }]
+  const line1Window = [{ days: daily, from: at(6), to: at(9) }]
+  return [
+    { path: DEMO_TOUR.line1Plc, attributes: { owner: 'line-1-leads', safetyCritical: true, state: 'running', timezone, windows: line1Window } },
+    { path: 'plant-a/line-1/cell-2/hmi-02', attributes: { owner: 'line-1-leads', safetyCritical: false, state: 'running', timezone } },
+    { path: 'plant-a/line-3/cell-2/plc-07', attributes: { owner: 'line-3-leads', safetyCritical: true, state: 'maintenance', timezone, windows: line3Window, vendors: ['acme-automation'] } },
+    { path: 'plant-a/line-3/cell-2/robot-04', attributes: { owner: 'line-3-leads', safetyCritical: true, state: 'running', timezone } },
+  ]
+}
 
 export const DEMO_USERS = {
   technician: { name: 'tess', roles: ['technician'] },
   approver: { name: 'sam', roles: ['shift-lead'] },
   vendor: { name: 'vic', roles: ['vendor'], org: 'acme-automation' },
+  owner: { name: 'olga', roles: ['line-1-leads'] },
+  colleague: { name: 'tom', roles: ['technician'] },
 } as const
+
+/** What the policy tour asks for. */
+export const DEMO_TOUR = {
+  line1Plc: 'plant-a/line-1/cell-1/plc-01',
+  /** ACME's contract covers plc-07, not the robot. */
+  outsideContract: 'plant-a/line-3/cell-2/robot-04',
+  underContract: 'plant-a/line-3/cell-2/plc-07',
+  ticket: 'WO-104240',
+}
 
 export const DEMO_SESSION = {
   ticket: 'WO-104233',

@@ -1,7 +1,7 @@
 // `jit quickstart`: the main job on the embedded default, in one command. Starts a broker on a
 // free loopback port with the demo plant in a folder of its own, enrolls this device, and walks
 // one real session: request → approval → cached credential → a command run with it → revoke →
-// the audit trail. It keeps its own config folder, so the user's profiles are never touched.
+// the audit trail; then the policy at work, break-glass and a drill. It keeps its own config folder, so the user's profiles are never touched.
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -18,7 +18,8 @@ import { runWithCredential } from '../sessions/run-with-credential.js'
 import type { AuditEvent, AuditVerifyResult, IntrospectionResult, RequestResult } from '../wire/api.js'
 import { breakGlass } from '../breakglass/break-glass.js'
 import { runDrill, type DrillReport } from '../breakglass/drill.js'
-import { DEMO_ASSETS, DEMO_BREAK_GLASS, DEMO_POLICY, DEMO_REVIEW, DEMO_SESSION, DEMO_USERS } from './demo-plant.js'
+import { DEMO_BREAK_GLASS, DEMO_POLICY, DEMO_REVIEW, DEMO_SESSION, DEMO_USERS, demoAssets } from './demo-plant.js'
+import { policyTour, type PolicyTour } from './policy-tour.js'
 
 export interface QuickstartResult {
   dataDir: string
@@ -33,6 +34,7 @@ export interface QuickstartResult {
   activeAfterRevoke: boolean
   auditEvents: number
   auditIntact: boolean
+  policy: PolicyTour
   breakGlass: { sessionId: string; commandExitCode?: number; reviewState: string }
   drill: Pick<DrillReport, 'passed' | 'steps' | 'timeToAccessMs' | 'totalMs'>
 }
@@ -54,17 +56,22 @@ export async function quickstart(options: { quiet?: boolean } = {}): Promise<Qui
   try {
     const store = broker.ctx.store
     for (const user of Object.values(DEMO_USERS)) addUser(store, { ...user, roles: [...user.roles], disabled: false })
-    for (const asset of DEMO_ASSETS) addAsset(store, asset)
+    const assets = demoAssets()
+    for (const asset of assets) addAsset(store, asset)
     say.ok(`Broker on ${broker.url}, data in ${dataDir}`)
-    say.info(`Plant: ${DEMO_ASSETS.length} assets on lines 1 and 3; people: tess (technician), sam (shift lead), vic (vendor, ACME)`)
+    say.info(`Plant: ${assets.length} assets on lines 1 and 3; people: tess and tom (technicians), sam (shift lead), olga (line 1 owner), vic (vendor, ACME)`)
 
     say.step('2. Enroll this device')
     const keychain = await pickKeychain(say)
     const tess = await enroll(broker, keychain, DEMO_USERS.technician.name, 'tess')
     const sam = await enroll(broker, keychain, DEMO_USERS.approver.name, 'sam')
-    say.ok(`Enrolled tess and sam; their device keys are in the ${keychain instanceof SystemKeychain ? 'OS keychain' : 'process memory (no keychain here)'}`)
+    const vic = await enroll(broker, keychain, DEMO_USERS.vendor.name, 'vic')
+    const olga = await enroll(broker, keychain, DEMO_USERS.owner.name, 'olga')
+    const tom = await enroll(broker, keychain, DEMO_USERS.colleague.name, 'tom')
+    const everyone = [tess, sam, vic, olga, tom]
+    say.ok(`Enrolled tess, sam, vic, olga and tom; their device keys are in the ${keychain instanceof SystemKeychain ? 'OS keychain' : 'process memory (no keychain here)'}`)
 
-    say.step('3. tess asks for control of a PLC; policy says a shift lead must approve')
+    say.step("3. tess asks for control of a PLC inside its maintenance window; policy says a shift lead must approve")
     const submitted: RequestResult = await submitRequest(tess, DEMO_SESSION)
     say.info(`Request ${submitted.request.id}: ${DEMO_SESSION.scope} on ${DEMO_SESSION.asset} for ${DEMO_SESSION.ttl}, ticket ${DEMO_SESSION.ticket} → ${submitted.request.state} (rule ${submitted.request.rule})`)
     const approval = (await sam.client()).post(`/requests/${submitted.request.id}/approve`, { comment: 'Line 3 is in maintenance; go ahead' })
@@ -89,7 +96,10 @@ export async function quickstart(options: { quiet?: boolean } = {}): Promise<Qui
     const verify = await (await tess.client()).get<AuditVerifyResult>('/audit/verify')
     say.ok(`Audit chain intact: ${verify.ok} (${verify.events} records, each linked to the one before)`)
 
-    say.step('6. Break-glass: a robot stops line 3 at night and nobody answers')
+    say.step('6. The policy at work: vendor contracts, maintenance windows, two approvers, one controller at a time')
+    const tour = await policyTour(broker, { tess, sam, vic, olga, tom }, say)
+
+    say.step('7. Break-glass: a robot stops line 3 at night and nobody answers')
     const reviewFile = join(home, 'review.yaml')
     writeFileSync(reviewFile, DEMO_REVIEW)
     const emergency = await breakGlass(tess, {
@@ -102,14 +112,14 @@ export async function quickstart(options: { quiet?: boolean } = {}): Promise<Qui
     })
     say.info('At a terminal jit asks the five review questions right here; the demo answers from a file, as a script would.')
 
-    say.step('7. A break-glass drill, unattended, as a scheduled job runs it')
+    say.step('8. A break-glass drill, unattended, as a scheduled job runs it')
     const drill = await runDrill(tess, { asset: DEMO_BREAK_GLASS.asset, reason: 'monthly break-glass drill', reviewFile })
     for (const s of drill.steps) say.info(`${s.ok ? 'pass' : 'FAIL'}  ${s.name.padEnd(38)} ${s.ms.toFixed(1).padStart(7)} ms`)
     say.ok(`Drill ${drill.passed ? 'passed' : 'FAILED'}: access in ${drill.timeToAccessMs?.toFixed(0)} ms, whole drill ${drill.totalMs.toFixed(0)} ms`)
 
-    await Promise.all([tess.close(), sam.close()])
+    await Promise.all(everyone.map((cli) => cli.close()))
     // The demo broker goes away with this process; so do the demo devices' keys.
-    for (const cli of [tess, sam]) await keychain.delete(deviceAccount(cli.deviceId))
+    for (const cli of everyone) await keychain.delete(deviceAccount(cli.deviceId))
     say.step("Done")
     say.info(`Try it yourself: jit broker start --data ${dataDir} --policy ${policyFile} --listen 127.0.0.1:8443`)
     return {
@@ -118,12 +128,13 @@ export async function quickstart(options: { quiet?: boolean } = {}): Promise<Qui
       keychain: keychain instanceof SystemKeychain ? 'os' : 'memory',
       requestId: submitted.request.id,
       sessionId: grant!.session.id,
-      deviceIds: [tess.deviceId, sam.deviceId],
+      deviceIds: everyone.map((cli) => cli.deviceId),
       commandExitCode: run.exitCode,
       activeWhileRunning,
       activeAfterRevoke: after.active,
       auditEvents: events.length,
       auditIntact: verify.ok,
+      policy: tour,
       breakGlass: { sessionId: emergency.session.id, commandExitCode: emergency.exitCode, reviewState: emergency.review.state },
       drill: { passed: drill.passed, steps: drill.steps, timeToAccessMs: drill.timeToAccessMs, totalMs: drill.totalMs },
     }

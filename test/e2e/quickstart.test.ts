@@ -18,10 +18,17 @@ describe('jit quickstart', () => {
     expect(summary.drill.passed).toBe(true)
     expect(summary.drill.steps).toHaveLength(6)
     expect(result.stderr).toMatch(/gateway says active: true/)
+    // The policy tour: a vendor outside its contract, control outside the window, two approvers, exclusive control.
+    expect(summary.policy.vendorOutsideContract).toContain('acme-automation has no contract for plant-a/line-3/cell-2/robot-04; vendors only reach assets their contract names')
+    expect(summary.policy.vendorUnderContract).toBe('pending')
+    expect(summary.policy.outsideWindow.join('\n')).toMatch(/rule control-in-window allows this only in the maintenance window of plant-a\/line-1\/cell-1\/plc-01/)
+    expect(summary.policy.twoApprovers).toEqual({ rule: 'control-line-stopped', approvers: ['sam', 'olga'], state: 'approved' })
+    expect(summary.policy.exclusive.holder).toBe('tess')
+    expect(summary.policy.exclusive.reasons[0]).toMatch(/^control on plant-a\/line-1\/cell-1\/plc-01 is exclusive and held by tess until /)
     // Nothing of the demo stays in the keychain: no credential, no demo device key.
     const left = (await keytar.findCredentials(SERVICE)).map((c) => c.account)
     expect(left.filter((a) => a.includes(summary.sessionId))).toEqual([])
-    expect(summary.deviceIds).toHaveLength(2)
+    expect(summary.deviceIds).toHaveLength(5)
     for (const id of summary.deviceIds) expect(left).not.toContain(`device:${id}`)
     cleanup(home, summary.dataDir)
   })
