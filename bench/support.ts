@@ -3,7 +3,7 @@
 // processes timed from spawn to exit.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { KeyObject } from 'node:crypto'
@@ -183,3 +183,18 @@ export async function keychainAvailable(): Promise<boolean> {
     return false
   }
 }
+
+/** CPU time (user + system) a process has used so far, in ms; undefined where /proc is missing. */
+export function processCpuMs(pid: number | undefined): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND
+  } catch {
+    return undefined
+  }
+}
+
+// Linux reports CPU time in USER_HZ ticks, 100 per second on every common build.
+const CLOCK_TICKS_PER_SECOND = 100

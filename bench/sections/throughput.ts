@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { Pool } from 'undici'
 import { deviceAssertion } from '../../dist/src/device/device-key.js'
 import { median, nowMs, percentile, type BenchRow, type Section } from '../lib.ts'
-import { ASSET, TICKET, startBrokerProcess } from '../support.ts'
+import { ASSET, TICKET, processCpuMs, startBrokerProcess } from '../support.ts'
 
 const PATH = '/v1/requests'
 const BODY = JSON.stringify({ ticket: TICKET, asset: ASSET, scope: 'diagnose', ttlSeconds: 1800, reason: 'bench' })
@@ -18,10 +18,12 @@ interface Run {
   p50: number
   p99: number
   grants: number
+  /** Broker CPU time per grant (user + system), in µs: steadier than rates on a shared machine. */
+  cpuMicros?: number
 }
 
 /** `total` requests, `concurrency` in flight at any time, each on a fresh signed assertion. */
-async function drive(pool: Pool, key: { deviceId: string; privateKey: unknown }, concurrency: number, total: number): Promise<Run> {
+async function drive(pool: Pool, key: { deviceId: string; privateKey: unknown }, concurrency: number, total: number, brokerPid?: number): Promise<Run> {
   // Signed before the clock starts: the broker still verifies each one (signature, body hash,
   // replay), but the load generator's own signing does not eat the cores the broker needs.
   const assertions = Array.from({ length: total }, () => deviceAssertion(key as never, 'POST', PATH, BODY))
@@ -37,10 +39,13 @@ async function drive(pool: Pool, key: { deviceId: string; privateKey: unknown },
       if (response.statusCode !== 201 || !text.includes('"credential":"')) throw new Error(`expected a grant (201), got HTTP ${response.statusCode}: ${text.slice(0, 300)}`)
     }
   }
+  const cpuBefore = processCpuMs(brokerPid)
   const start = nowMs()
   await Promise.all(Array.from({ length: concurrency }, worker))
   const seconds = (nowMs() - start) / 1000
-  return { grantsPerSecond: total / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), grants: total }
+  const cpuAfter = processCpuMs(brokerPid)
+  const cpuMicros = cpuBefore === undefined || cpuAfter === undefined ? undefined : ((cpuAfter - cpuBefore) * 1000) / total
+  return { grantsPerSecond: total / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), grants: total, cpuMicros }
 }
 
 const throughput: Section = async ({ quick, root }) => {
@@ -59,12 +64,13 @@ const throughput: Section = async ({ quick, root }) => {
     for (const { concurrency, total } of plan) {
       const runs: Run[] = []
       for (let i = 0; i < repetitions; i++) {
-        const run = await drive(pool, key, concurrency, total)
+        const run = await drive(pool, key, concurrency, total, broker.child.pid)
         runs.push(run)
         grants += run.grants
       }
       const rate = median(runs.map((r) => r.grantsPerSecond))
       const p99 = median(runs.map((r) => r.p99))
+      const cpu = runs.every((r) => r.cpuMicros !== undefined) ? `, broker CPU ${Math.round(median(runs.map((r) => r.cpuMicros!)))} µs/grant` : ''
       rows.push({
         section: 'throughput',
         name: `request → grant, concurrency ${concurrency}`,
@@ -74,7 +80,7 @@ const throughput: Section = async ({ quick, root }) => {
         p99,
         target: '5,000/s, p99 < 5 ms',
         met: rate >= 5000 && p99 < 5,
-        note: `median of ${repetitions} x ${total} requests; load generator on the same machine`,
+        note: `median of ${repetitions} x ${total} requests${cpu}; load generator on the same machine`,
       })
     }
     // Every acknowledged grant must be on disk with its audit trail: count them from the file.
