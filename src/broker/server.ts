@@ -51,6 +51,14 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
 
   const tls = options.tlsCert && options.tlsKey ? { cert: readFileSync(options.tlsCert), key: readFileSync(options.tlsKey) } : undefined
   const app = buildHttpApi(ctx, log, tls)
+  // Group commit: one fsync for all the transactions of an event-loop turn, and no reply
+  // (grant, read, error) leaves before what it may have seen is on disk.
+  store.enableGroupCommit()
+  app.addHook('onSend', (_request, _reply, payload, done) => {
+    const durable = store.whenDurable()
+    if (!durable) return done(null, payload)
+    durable.then(() => done(null, payload), (error: Error) => done(error))
+  })
   await app.listen({ host: options.host, port: options.port })
   const address = app.server.address() as { address: string; port: number }
   const hostForUrl = address.address.includes(':') ? `[${address.address}]` : address.address

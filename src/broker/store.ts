@@ -1,6 +1,12 @@
 // The broker's durable state in SQLite (node:sqlite): users, devices, enrollment codes, assets,
 // requests, sessions, the replay cache and the audit log. Every state change and its audit
 // record commit in one transaction; commits are durable (WAL, synchronous=FULL).
+//
+// Group commit (the running broker turns it on): the transactions of every request handled in
+// one turn of the event loop run as savepoints inside one IMMEDIATE transaction, committed with
+// one fsync at the end of that turn. Nothing is acknowledged before its commit: the HTTP layer
+// holds every reply until whenDurable() settles, and a failed commit fails every reply of the
+// group. Each request's own transaction still commits or rolls back as a whole (its savepoint).
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
@@ -51,6 +57,8 @@ CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, request_id TEXT NOT NU
 CREATE INDEX IF NOT EXISTS sessions_user ON sessions(user, state);
 CREATE INDEX IF NOT EXISTS sessions_asset ON sessions(asset, state);
 CREATE TABLE IF NOT EXISTS seen_assertions (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS seen_assertions_expiry ON seen_assertions(expires_at);
+CREATE INDEX IF NOT EXISTS sessions_expiry ON sessions(state, expires_at);
 CREATE TABLE IF NOT EXISTS verifiers (name TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, at TEXT NOT NULL, type TEXT NOT NULL, severity TEXT NOT NULL, actor TEXT NOT NULL, session_id TEXT, request_id TEXT, data TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS audit_session ON audit(session_id);
@@ -59,9 +67,19 @@ CREATE INDEX IF NOT EXISTS audit_request ON audit(request_id);
 
 type Row = Record<string, unknown>
 
+interface CommitGroup {
+  durable: Promise<void>
+  resolve(): void
+  reject(error: Error): void
+}
+
 export class Store {
   readonly db: DatabaseSync
   readonly #statements = new Map<string, StatementSync>()
+  #groupCommit = false
+  #group?: CommitGroup
+  /** The chain's tail, known only while this connection holds the write lock (inside a transaction). */
+  #auditTail?: { seq: number; hash: string }
 
   constructor(readonly dataDir: string) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 })
@@ -71,6 +89,7 @@ export class Store {
   }
 
   close(): void {
+    if (this.#group) this.#commitGroup()
     this.db.close()
   }
 
@@ -86,7 +105,9 @@ export class Store {
 
   /** Runs fn in one IMMEDIATE transaction: its writes and audit records commit together or not at all. */
   transaction<T>(fn: () => T): T {
+    if (this.#groupCommit) return this.#inGroup(fn)
     this.db.exec('BEGIN IMMEDIATE')
+    this.#auditTail = undefined
     try {
       const result = fn()
       this.db.exec('COMMIT')
@@ -94,14 +115,80 @@ export class Store {
     } catch (error) {
       this.db.exec('ROLLBACK')
       throw error
+    } finally {
+      this.#auditTail = undefined
     }
+  }
+
+  /** From now on, transactions of one event-loop turn share one commit (see the module header). */
+  enableGroupCommit(): void {
+    this.#groupCommit = true
+  }
+
+  /** Settles once everything written so far is on disk; undefined when nothing is waiting for a commit. */
+  whenDurable(): Promise<void> | undefined {
+    return this.#group?.durable
+  }
+
+  #openGroup(): void {
+    if (this.#group) return
+    this.db.exec('BEGIN IMMEDIATE')
+    this.#auditTail = undefined
+    let resolve!: () => void
+    let reject!: (error: Error) => void
+    const durable = new Promise<void>((ok, fail) => {
+      resolve = ok
+      reject = fail
+    })
+    // Nobody may be waiting (a sweeper-only group); the failure is still raised to the waiters there are.
+    durable.catch(() => {})
+    this.#group = { durable, resolve, reject }
+    setImmediate(() => this.#commitGroup())
+  }
+
+  #commitGroup(): void {
+    const group = this.#group
+    if (!group) return
+    this.#group = undefined
+    this.#auditTail = undefined
+    try {
+      this.db.exec('COMMIT')
+      group.resolve()
+    } catch (error) {
+      if (this.db.isTransaction) this.db.exec('ROLLBACK')
+      group.reject(error as Error)
+    }
+  }
+
+  #inGroup<T>(fn: () => T): T {
+    this.#openGroup()
+    this.db.exec('SAVEPOINT request')
+    try {
+      const result = fn()
+      this.db.exec('RELEASE request')
+      return result
+    } catch (error) {
+      this.db.exec('ROLLBACK TO request')
+      this.db.exec('RELEASE request')
+      this.#auditTail = undefined
+      throw error
+    }
+  }
+
+  /** A single write outside transaction(): joins the open group when group commit is on. */
+  #write<T>(fn: () => T): T {
+    if (this.#groupCommit) this.#openGroup()
+    return fn()
   }
 
   // ---- audit ----------------------------------------------------------------------------
 
   /** Appends to the hash chain. Call inside a transaction so the link to the last record holds. */
   appendAudit(event: NewAuditEvent, at = nowIso()): AuditEvent {
-    const last = this.#sql('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined
+    // Inside a transaction the write lock is ours, so no other process (jit admin) can append
+    // between two of our records: the tail read once stays true until the lock is released.
+    const inTransaction = this.db.isTransaction
+    const last = (inTransaction && this.#auditTail) || (this.#sql('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined)
     const body = {
       seq: (last?.seq ?? 0) + 1,
       at,
@@ -117,6 +204,7 @@ export class Store {
     this.#sql('INSERT INTO audit (seq, at, type, severity, actor, session_id, request_id, data, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?)').run(
       body.seq, at, body.type, body.severity, body.actor, body.sessionId ?? null, body.requestId ?? null, JSON.stringify(body.data), prevHash, hash,
     )
+    if (inTransaction) this.#auditTail = { seq: body.seq, hash }
     return { ...body, prevHash, hash }
   }
 
@@ -195,11 +283,11 @@ export class Store {
 
   /** Records an assertion id; false if it was seen before (a replay). */
   rememberAssertion(jti: string, expiresAtEpoch: number): boolean {
-    return this.#sql('INSERT OR IGNORE INTO seen_assertions (jti, expires_at) VALUES (?,?)').run(jti, expiresAtEpoch).changes > 0
+    return this.#write(() => this.#sql('INSERT OR IGNORE INTO seen_assertions (jti, expires_at) VALUES (?,?)').run(jti, expiresAtEpoch).changes > 0)
   }
 
   forgetExpiredAssertions(nowEpoch: number): void {
-    this.#sql('DELETE FROM seen_assertions WHERE expires_at < ?').run(nowEpoch)
+    this.#write(() => this.#sql('DELETE FROM seen_assertions WHERE expires_at < ?').run(nowEpoch))
   }
 
   addVerifier(name: string, tokenHash: string): void {
