@@ -16,12 +16,16 @@ export default class BrokerStart extends JitCommand {
     'tls-cert': Flags.string({ env: 'JIT_TLS_CERT', dependsOn: ['tls-key'], summary: 'PEM certificate; with --tls-key the broker speaks HTTPS.' }),
     'tls-key': Flags.string({ env: 'JIT_TLS_KEY', dependsOn: ['tls-cert'], summary: 'PEM private key of the certificate.' }),
     issuer: Flags.string({ env: 'JIT_ISSUER', summary: 'Public URL of the broker, used as the credential issuer (default: the listen URL).' }),
+    'heartbeat-grace': Flags.string({ env: 'JIT_HEARTBEAT_GRACE', default: '60s', summary: 'Revoke a jit exec / jit shell session this long after its heartbeats stop (e.g. 30s, 2m).' }),
   }
 
   async run() {
     const { flags } = await this.parse(BrokerStart)
     const match = /^(.*):(\d{1,5})$/.exec(flags.listen)
     if (!match || Number(match[2]) > 65535) throw new UsageError(`--listen "${flags.listen}" is not HOST:PORT.`)
+    const { parseDuration } = await import('../../src/util/ttl.js')
+    const heartbeatGraceSeconds = parseDuration(flags['heartbeat-grace'], '--heartbeat-grace')
+    if (heartbeatGraceSeconds < 1 || heartbeatGraceSeconds > 3600) throw new UsageError('--heartbeat-grace must be between 1s and 1h.')
     const { runBrokerUntilStopped } = await import('../../src/broker/run.js')
     await runBrokerUntilStopped({
       dataDir: flags.data,
@@ -31,6 +35,7 @@ export default class BrokerStart extends JitCommand {
       tlsCert: flags['tls-cert'],
       tlsKey: flags['tls-key'],
       issuer: flags.issuer,
+      heartbeatGraceSeconds,
     }, (url) => (this.jsonEnabled() ? this.logJson({ url }) : process.stdout.write(`${url}\n`)))
   }
 }

@@ -13,6 +13,15 @@ export interface BrokerContext {
   /** Emits `request:<id>` when a request changes state, for long-polling waiters. */
   events: EventEmitter
   now: () => number
+  /** The dead-man's switch of wrapped sessions; see heartbeat.ts. */
+  heartbeat?: HeartbeatSettings
+}
+
+export interface HeartbeatSettings {
+  /** Silence after which the broker revokes a session whose heartbeat is armed. */
+  graceSeconds: number
+  /** When this broker process started (epoch ms): silence is only counted while the broker was up to hear it. */
+  startedAtMs: number
 }
 
 /** The authenticated caller of an API call. */

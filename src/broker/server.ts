@@ -7,6 +7,7 @@ import type { BrokerContext } from './context.js'
 import { buildHttpApi } from './http.js'
 import { expireStaleRequests } from './requests.js'
 import { sweepExpired } from './sessions.js'
+import { DEFAULT_HEARTBEAT_GRACE_SECONDS, reapSilentSessions } from './heartbeat.js'
 import { loadOrCreateSigningKey } from './signing-key.js'
 import { Store } from './store.js'
 
@@ -19,6 +20,8 @@ export interface BrokerOptions {
   tlsKey?: string
   issuer?: string
   log?: (line: string) => void
+  /** Silence after which a wrapped session whose heartbeats stopped is revoked (default 60 s). */
+  heartbeatGraceSeconds?: number
 }
 
 export interface RunningBroker {
@@ -36,7 +39,8 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   const signingKey = await loadOrCreateSigningKey(options.dataDir)
   const events = new EventEmitter()
   events.setMaxListeners(0)
-  const ctx: BrokerContext = { store, signingKey, issuer: options.issuer ?? '', policy, events, now: Date.now }
+  const heartbeat = { graceSeconds: options.heartbeatGraceSeconds ?? DEFAULT_HEARTBEAT_GRACE_SECONDS, startedAtMs: Date.now() }
+  const ctx: BrokerContext = { store, signingKey, issuer: options.issuer ?? '', policy, events, now: Date.now, heartbeat }
 
   const tls = options.tlsCert && options.tlsKey ? { cert: readFileSync(options.tlsCert), key: readFileSync(options.tlsKey) } : undefined
   const app = buildHttpApi(ctx, log, tls)
@@ -49,6 +53,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   const sweeper = setInterval(() => {
     try {
       sweepExpired(ctx)
+      for (const id of reapSilentSessions(ctx)) log(`revoked ${id}: its heartbeats stopped`)
       expireStaleRequests(ctx)
       store.forgetExpiredAssertions(Math.floor(Date.now() / 1000))
     } catch (error) {
@@ -57,7 +62,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   }, SWEEP_INTERVAL_MS)
   sweeper.unref()
 
-  log(`broker listening on ${url} (data ${options.dataDir}, policy ${options.policyFile}, ${policy.rules.length} rules)`)
+  log(`broker listening on ${url} (data ${options.dataDir}, policy ${options.policyFile}, ${policy.rules.length} rules, heartbeat grace ${heartbeat.graceSeconds}s)`)
   return {
     url,
     ctx,

@@ -116,7 +116,7 @@ export function sweepExpired(ctx: BrokerContext): number {
 let verifyKey: { kid: string; key: ReturnType<typeof createPublicKey> } | undefined
 
 /** RFC 7662: active only while the signature holds, the session is live and the token is in its time window. */
-export function introspect(ctx: BrokerContext, token: string, verifier: string): IntrospectionResult {
+export function introspect(ctx: BrokerContext, token: string, verifier: string, options: { countAsUse?: boolean } = {}): IntrospectionResult {
   const inactive = { active: false }
   const parts = token.split('.')
   if (parts.length !== 3 || token.length > 8192) return inactive
@@ -135,7 +135,8 @@ export function introspect(ctx: BrokerContext, token: string, verifier: string):
   if (!session || session.id !== claims.sid) return inactive
   const active = session.state === 'active' && claims.exp > nowEpoch && claims.nbf <= nowEpoch + 5
   ctx.store.transaction(() => {
-    if (active) ctx.store.markVerified(session.id)
+    // A proof check by the owner is audited but is not a use of the credential by an asset.
+    if (active && options.countAsUse !== false) ctx.store.markVerified(session.id)
     ctx.store.appendAudit({
       type: 'session.verified',
       severity: session.kind === 'standard' ? 'info' : 'high',

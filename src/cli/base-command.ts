@@ -2,6 +2,8 @@
 // that maps each JitError to its exit code and next steps (JSON on stdout under --json).
 import { Command, Flags, Interfaces } from '@oclif/core'
 import { ExitCode, JitError, UsageError } from '../errors.js'
+import type { DrainResult } from '../sessions/journal-drain.js'
+import { hasPendingRevocations } from '../sessions/revocation-journal.js'
 import { CliContext } from './context.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof JitCommand)['baseFlags'] & T['flags']>
@@ -18,6 +20,20 @@ export abstract class JitCommand extends Command {
   }
 
   #cli?: CliContext
+  /** What the start-up retry of queued revocations did, when there were any. */
+  protected journalDrain?: DrainResult
+
+  /** Every run first retries revocations that could not reach the broker before; an empty journal costs one stat. */
+  async init(): Promise<void> {
+    await super.init()
+    if (this.id?.startsWith('broker') || this.id?.startsWith('admin') || !hasPendingRevocations()) return
+    const [{ drainJournal }, { ui }] = await Promise.all([import('../sessions/journal-drain.js'), import('./output.js')])
+    this.journalDrain = await drainJournal({ timeoutMs: 3000 })
+    for (const entry of this.journalDrain.confirmed) ui.ok(`Revoked ${entry.sessionId}, which was queued while the broker was unreachable.`)
+    if (this.journalDrain.pending.length > 0) {
+      ui.warn(`${this.journalDrain.pending.length} revocation(s) still pending (${this.journalDrain.pending.map((e) => `${e.sessionId}: ${e.problem}`).join('; ')}); jit retries on every run, or now with: jit revoke --pending`)
+    }
+  }
 
   protected cli(flags: { profile: string; broker?: string; 'ca-file'?: string; insecure?: boolean }): CliContext {
     this.#cli ??= new CliContext({ profile: flags.profile, broker: flags.broker, caFile: flags['ca-file'], insecure: flags.insecure || undefined })
