@@ -18,14 +18,14 @@ export async function startHeartbeat(client: BrokerClient, sessionId: string, ho
   const path = `/sessions/${encodeURIComponent(sessionId)}/heartbeat`
   const first = await client.post<HeartbeatResult>(path)
   if (first.state !== 'active') throw new NotApprovedError(`Session ${sessionId} ended before the command could start (${first.endReason ?? first.state}).`)
-  let intervalMs = first.intervalSeconds * 1000
+  let intervalMs = Math.round(first.intervalSeconds * 1000)
   let stopped = false
   let timer: NodeJS.Timeout | undefined
   const beat = async () => {
     if (stopped) return
     try {
       const result = await client.post<HeartbeatResult>(path, undefined, AbortSignal.timeout(intervalMs))
-      intervalMs = result.intervalSeconds * 1000
+      intervalMs = Math.round(result.intervalSeconds * 1000)
       if (result.state !== 'active' && !stopped) {
         stopped = true
         hooks.onEnded?.(result)
