@@ -24,7 +24,6 @@ export async function logout(cli: CliContext): Promise<LogoutResult> {
   const broker = cli.brokerUrl
   const client = await cli.client()
   const { revoked } = await client.post<DeregisterResult>('/device/deregister')
-  await cli.close()
   // Every session of this device ended with it, including any queued in the journal.
   for (const entry of readJournal()) if (entry.profile === cli.options.profile) removeFromJournal(entry.sessionId)
   writeProfile(cli.options.profile, { ...cli.profile, deviceId: undefined, user: undefined })
