@@ -6,8 +6,9 @@
 // writes its newline and takes the time; sh exits at once. From then on the bench asks introspection
 // back to back (one call in flight, each one a real, audited verification) until it says inactive.
 // So the figure includes sh's exit, jit noticing it, the revoke call and the broker's commit, plus
-// up to one introspection round trip of polling resolution (REVOKE_BENCH_TRACE=1 prints each poll). jit's own teardown (closing the client,
-// oclif, process exit) comes after the revoke and is reported separately.
+// up to one introspection round trip of polling resolution (REVOKE_BENCH_TRACE=1 prints each
+// poll). jit's own teardown (closing the client, oclif, process exit) comes after the revoke and
+// is reported separately.
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'

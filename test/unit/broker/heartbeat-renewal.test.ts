@@ -1,0 +1,126 @@
+// The broker's dead-man's switch and renewal caps, on a real SQLite store with an injected clock.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { EventEmitter } from 'node:events'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { DatabaseSync } from 'node:sqlite'
+import type { BrokerContext } from '../../../src/broker/context.js'
+import { reapSilentSessions, recordHeartbeat } from '../../../src/broker/heartbeat.js'
+import { renewSession } from '../../../src/broker/renewal.js'
+import { createRequest } from '../../../src/broker/requests.js'
+import { loadOrCreateSigningKey } from '../../../src/broker/signing-key.js'
+import { Store } from '../../../src/broker/store.js'
+import { loadPolicyFile } from '../../../src/policy/load.js'
+import { ApiError } from '../../../src/broker/api-error.js'
+
+const POLICY = resolve(import.meta.dirname, '../../fixtures/policy.yaml')
+let dir: string
+let ctx: BrokerContext
+let now: number
+const alice = { user: { name: 'alice', roles: ['technician'], disabled: false }, deviceId: 'dev_a' }
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'jit-unit-broker-'))
+  const store = new Store(dir)
+  store.upsertUser(alice.user)
+  store.addDevice({ id: 'dev_a', user: 'alice', name: 'laptop', publicJwk: { kty: 'OKP', crv: 'Ed25519', x: 'x'.repeat(43) }, jkt: 'jkt', createdAt: '' })
+  store.upsertAsset({ path: 'plant-a/line-3/cell-2/plc-07', attributes: {} })
+  now = Date.parse('2026-06-01T08:00:00Z')
+  ctx = { store, signingKey: await loadOrCreateSigningKey(dir), issuer: 'http://broker', policy: loadPolicyFile(POLICY), events: new EventEmitter(), now: () => now, heartbeat: { graceSeconds: 30, startedAtMs: now } }
+})
+afterEach(() => {
+  ctx.store.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+function open(ttlSeconds = 1200): string {
+  const { result } = createRequest(ctx, alice, { ticket: 'WO-104233', asset: 'plant-a/line-3/cell-2/plc-07', scope: 'diagnose', ttlSeconds, reason: 'r' })
+  return result.grant!.session.id
+}
+
+describe('heartbeat dead-man\'s switch', () => {
+  it('a session nobody beats for is never reaped; an armed one is, once silent past the grace', () => {
+    const quiet = open()
+    const watched = open()
+    expect(recordHeartbeat(ctx, alice, watched)).toMatchObject({ state: 'active', graceSeconds: 30, intervalSeconds: 10 })
+    now += 29_000
+    expect(reapSilentSessions(ctx)).toEqual([])
+    now += 2_000
+    expect(reapSilentSessions(ctx)).toEqual([watched])
+    expect(ctx.store.getSession(watched, now / 1000)).toMatchObject({ state: 'revoked', endedBy: 'broker', endReason: 'heartbeat lost: no heartbeat from device dev_a for 31s (grace 30s)' })
+    expect(ctx.store.getSession(quiet, now / 1000)!.state).toBe('active')
+    expect(recordHeartbeat(ctx, alice, watched)).toMatchObject({ state: 'revoked' })
+  })
+
+  it('beats keep it alive; a restarted broker counts silence only from its own start', () => {
+    const id = open()
+    recordHeartbeat(ctx, alice, id)
+    for (let i = 0; i < 10; i++) {
+      now += 10_000
+      recordHeartbeat(ctx, alice, id)
+      expect(reapSilentSessions(ctx)).toEqual([])
+    }
+    // Down for ten minutes, then back: the CLI gets grace from the restart to reach it again.
+    now += 600_000
+    ctx.heartbeat = { graceSeconds: 30, startedAtMs: now }
+    now += 25_000
+    expect(reapSilentSessions(ctx)).toEqual([])
+    now += 6_000
+    expect(reapSilentSessions(ctx)).toEqual([id])
+  })
+
+  it('only the device holding the session may beat for it', () => {
+    const id = open()
+    expect(() => recordHeartbeat(ctx, { ...alice, deviceId: 'dev_other' }, id)).toThrow(/Only the device/)
+  })
+})
+
+describe('renewal', () => {
+  it('within the rule\'s cap for the whole session; past it, refused with reasons and nothing changed', () => {
+    const id = open(1200)
+    now += 600_000
+    const grant = renewSession(ctx, alice, id, 3600)
+    expect(grant.expiresIn).toBe(3600)
+    // line3-diagnose: 2h in all. 10 minutes in, 1h50m more is the most.
+    expect(() => renewSession(ctx, alice, id, 6601)).toThrow(ApiError)
+    const refused = (() => {
+      try {
+        renewSession(ctx, alice, id, 7200)
+        return undefined
+      } catch (error) {
+        return error as ApiError
+      }
+    })()
+    expect(refused?.code).toBe('policy-denied')
+    expect(refused?.extra.reasons).toContain('rule line3-diagnose allows at most 2h; 2h10m was asked')
+    expect(renewSession(ctx, alice, id, 6600).expiresIn).toBe(6600)
+    expect([...ctx.store.auditEvents({ sessionId: id })].filter((e) => e.type === 'session.renewed')).toHaveLength(2)
+  })
+
+  it('a break-glass session never runs past the cap it was opened with', () => {
+    const id = open(1200)
+    ctx.store.db.prepare("UPDATE sessions SET kind = 'break-glass' WHERE id = ?").run(id)
+    now += 60_000
+    expect(() => renewSession(ctx, alice, id, 1200)).toThrow(/Policy does not allow renewing/)
+    expect(renewSession(ctx, alice, id, 1140).expiresIn).toBe(1140)
+  })
+})
+
+describe('store migration', () => {
+  it('a data folder from before heartbeats gets the column on open, its sessions intact', () => {
+    const old = mkdtempSync(join(tmpdir(), 'jit-unit-old-'))
+    const db = new DatabaseSync(join(old, 'broker.db'))
+    db.exec('CREATE TABLE sessions (id TEXT PRIMARY KEY, request_id TEXT NOT NULL, user TEXT NOT NULL, device_id TEXT NOT NULL, asset TEXT NOT NULL, ticket TEXT NOT NULL, scope TEXT NOT NULL, kind TEXT NOT NULL, jti TEXT NOT NULL UNIQUE, issued_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, cache_allowed INTEGER NOT NULL, state TEXT NOT NULL, ended_at TEXT, ended_by TEXT, end_reason TEXT, last_verified_at TEXT)')
+    db.exec("INSERT INTO sessions VALUES ('ses_old','req','alice','dev','a','t','read','standard','jti',1,4102444800,1,'active',NULL,NULL,NULL,NULL)")
+    db.close()
+    const store = new Store(old)
+    expect(store.getSession('ses_old')).toMatchObject({ state: 'active', heartbeatAtMs: undefined })
+    expect(store.recordHeartbeat('ses_old', 5)).toBe(true)
+    store.close()
+    const reopened = new Store(old) // opening again is a no-op
+    expect(reopened.getSession('ses_old')!.heartbeatAtMs).toBe(5)
+    reopened.close()
+    rmSync(old, { recursive: true, force: true })
+  })
+})
