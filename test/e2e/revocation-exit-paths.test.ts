@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { addVerifier, openStore } from '../../src/broker/admin.js'
 import { PLC, cleanup, introspect, jit, startBroker, tempDir, type TestBroker } from './harness.js'
-import { deviceIdOf, keychainAccounts, latestSessionOf, sessionRow, waitForFile } from './revocation-helpers.js'
+import { deviceIdOf, keychainHas, latestSessionOf, sessionRow, waitForFile } from './revocation-helpers.js'
 
 let broker: TestBroker
 let alice: string
@@ -34,7 +34,7 @@ async function expectRevokedByJit(token: string, sessionId: string, reason: RegE
   expect(row.state).toBe('revoked')
   expect(row.ended_by).toBe('alice')
   expect(row.end_reason).toMatch(reason)
-  expect(await keychainAccounts()).not.toContain(`cred:${deviceIdOf(alice)}:${sessionId}`)
+  expect(await keychainHas(`cred:${deviceIdOf(alice)}:${sessionId}`)).toBe(false)
   expect(existsSync(join(alice, 'revocation-journal.json'))).toBe(false)
 }
 
@@ -75,7 +75,7 @@ describe('jit exec revokes however the command ends', () => {
     expect(result.json().error.message).toMatch(/command not found/)
     const sid = latestSessionOf(broker, 'alice')
     expect(sessionRow(broker, sid)).toMatchObject({ state: 'revoked', ended_by: 'alice', end_reason: 'the command could not be started' })
-    expect(await keychainAccounts()).not.toContain(`cred:${deviceIdOf(alice)}:${sid}`)
+    expect(await keychainHas(`cred:${deviceIdOf(alice)}:${sid}`)).toBe(false)
   })
 
   it('--json: one document on stdout with the outcome, and no credential in it', async () => {

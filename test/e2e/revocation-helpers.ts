@@ -50,7 +50,11 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | fals
 
 export const waitForFile = (path: string, timeoutMs?: number) => waitFor(`file ${path}`, () => existsSync(path) && readFileSync(path, 'utf8').length > 0 && readFileSync(path, 'utf8'), timeoutMs)
 
-export async function keychainAccounts(): Promise<string[]> {
+/**
+ * Whether the keychain holds an account. An exact lookup, not a listing: keytar's findCredentials
+ * has crashed (SIGSEGV) when other processes deleted items while it enumerated them.
+ */
+export async function keychainHas(account: string): Promise<boolean> {
   const keytar = (await import('keytar')).default
-  return (await keytar.findCredentials(SERVICE)).map((c) => c.account)
+  return (await keytar.getPassword(SERVICE, account)) !== null
 }

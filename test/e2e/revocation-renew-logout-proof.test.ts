@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { addVerifier, openStore } from '../../src/broker/admin.js'
 import { PLC, cleanup, introspect, jit, startBroker, type TestBroker } from './harness.js'
-import { auditOf, deviceIdOf, keychainAccounts, sessionRow } from './revocation-helpers.js'
+import { auditOf, deviceIdOf, keychainHas, sessionRow } from './revocation-helpers.js'
 
 let broker: TestBroker
 let alice: string
@@ -104,7 +104,8 @@ describe('jit logout', () => {
       ids.push(opened.json().session.id)
       tokens.push((await jit(['credential', opened.json().session.id, '--format', 'raw'], { home: bob })).stdout.trim())
     }
-    expect((await keychainAccounts()).filter((a) => a.includes(deviceId))).toHaveLength(3)
+    const accounts = [`device:${deviceId}`, ...ids.map((id) => `cred:${deviceId}:${id}`)]
+    for (const account of accounts) expect(await keychainHas(account)).toBe(true)
     const { SystemKeychain } = await import('../../src/keychain/keychain.js')
     const { loadDeviceKey, deviceAssertion } = await import('../../src/device/device-key.js')
     const oldKey = await loadDeviceKey(new SystemKeychain(), deviceId)
@@ -115,7 +116,7 @@ describe('jit logout', () => {
     expect(out.json().revoked.map((s: { id: string }) => s.id).sort()).toEqual([...ids].sort())
     for (const token of tokens) expect((await introspect(broker, token, verifierToken)).active).toBe(false)
     for (const id of ids) expect(sessionRow(broker, id)).toMatchObject({ state: 'revoked', ended_by: 'bob', end_reason: 'device logged out' })
-    expect((await keychainAccounts()).filter((a) => a.includes(deviceId))).toEqual([])
+    for (const account of accounts) expect(await keychainHas(account)).toBe(false)
     expect(JSON.parse(readFileSync(join(bob, 'config.json'), 'utf8')).profiles.default.deviceId).toBeUndefined()
 
     const replayed = await fetch(`${broker.url}/v1/whoami`, { headers: { authorization: deviceAssertion(oldKey, 'GET', '/v1/whoami', undefined) } })
