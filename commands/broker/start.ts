@@ -19,12 +19,16 @@ export default class BrokerStart extends JitCommand {
     'notify-webhook': Flags.string({ env: 'JIT_NOTIFY_WEBHOOK', multiple: true, summary: 'URL that gets break-glass events as a plain JSON body (repeatable).' }),
     'notify-chat-webhook': Flags.string({ env: 'JIT_NOTIFY_CHAT_WEBHOOK', multiple: true, summary: 'Slack-compatible incoming-webhook URL for break-glass events (repeatable).' }),
     issuer: Flags.string({ env: 'JIT_ISSUER', summary: 'Public URL of the broker, used as the credential issuer (default: the listen URL).' }),
+    'heartbeat-grace': Flags.string({ env: 'JIT_HEARTBEAT_GRACE', default: '60s', summary: 'Revoke a jit exec / jit shell session this long after its heartbeats stop (e.g. 30s, 2m).' }),
   }
 
   async run() {
     const { flags } = await this.parse(BrokerStart)
     const match = /^(.*):(\d{1,5})$/.exec(flags.listen)
     if (!match || Number(match[2]) > 65535) throw new UsageError(`--listen "${flags.listen}" is not HOST:PORT.`)
+    const { parseDuration } = await import('../../src/util/ttl.js')
+    const heartbeatGraceSeconds = parseDuration(flags['heartbeat-grace'], '--heartbeat-grace')
+    if (heartbeatGraceSeconds < 1 || heartbeatGraceSeconds > 3600) throw new UsageError('--heartbeat-grace must be between 1s and 1h.')
     const { runBrokerUntilStopped } = await import('../../src/broker/run.js')
     await runBrokerUntilStopped({
       dataDir: flags.data,
@@ -38,6 +42,7 @@ export default class BrokerStart extends JitCommand {
         ...(flags['notify-webhook'] ?? []).map((url) => ({ url: checkWebhook(url), style: 'json' as const })),
         ...(flags['notify-chat-webhook'] ?? []).map((url) => ({ url: checkWebhook(url), style: 'chat' as const })),
       ],
+      heartbeatGraceSeconds,
     }, (url) => (this.jsonEnabled() ? this.logJson({ url }) : process.stdout.write(`${url}\n`)))
   }
 }

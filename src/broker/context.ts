@@ -17,6 +17,15 @@ export interface BrokerContext {
   /** Break-glass reviews and the notification outbox. */
   reviews: ReviewStore
   notifier: Notifier
+  /** The dead-man's switch of wrapped sessions; see heartbeat.ts. */
+  heartbeat?: HeartbeatSettings
+}
+
+export interface HeartbeatSettings {
+  /** Silence after which the broker revokes a session whose heartbeat is armed. */
+  graceSeconds: number
+  /** When this broker process started (epoch ms): silence is only counted while the broker was up to hear it. */
+  startedAtMs: number
 }
 
 /** The authenticated caller of an API call. */

@@ -13,6 +13,8 @@ export interface Asked {
   scope: string
   ttlSeconds: number
   ticket: string
+  /** A session being renewed does not block itself on an exclusive scope. */
+  renewing?: string
 }
 
 export function decide(ctx: BrokerContext, user: UserRecord, asked: Asked): Decision {
@@ -26,7 +28,7 @@ export function decide(ctx: BrokerContext, user: UserRecord, asked: Asked): Deci
     ticket: asked.ticket,
     facts: record && factsOf(record.path, record.attributes),
     at,
-    holders: () => holdersOf(ctx, asked.asset, at),
+    holders: () => holdersOf(ctx, asked.asset, at).filter((holder) => holder.sessionId !== asked.renewing),
   })
 }
 

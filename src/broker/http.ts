@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { verifyChain } from '../audit/chain.js'
 import { registerBreakGlassRoutes } from '../breakglass/routes.js'
-import { API_PREFIX, schemas, type CreateRequestBody, type EnrollBody, type Problem } from '../wire/api.js'
+import { API_PREFIX, schemas, type CreateRequestBody, type EnrollBody, type Problem, type RenewBody } from '../wire/api.js'
 import { ApiError, authFailed, badInput } from './api-error.js'
 import { OVERSIGHT_ROLES, hasAnyRole, type Actor, type BrokerContext } from './context.js'
 import { authenticateDevice } from './device-auth.js'
@@ -12,6 +12,10 @@ import { enrollDevice } from './enrollment.js'
 import { approveRequest, cancelRequest, createRequest, denyRequest, listRequestsFor, resultFor, getRequestFor, waitForRequest } from './requests.js'
 import { getSessionFor, grantFor, introspect, revokeSession } from './sessions.js'
 import { publicSession } from './store.js'
+import { deregisterDevice } from './deregistration.js'
+import { recordHeartbeat } from './heartbeat.js'
+import { renewSession } from './renewal.js'
+import { sessionProof } from './session-proof.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -103,7 +107,7 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
     const actor = actorOf(request)
     const all = (request.query as { all?: string }).all === 'true'
     const sessions = ctx.store.listSessions({ user: actor.user.name, activeOnly: !all }, ctx.now() / 1000)
-    return { sessions: sessions.map(publicSession) }
+    return { sessions: sessions.map(publicSession), now: new Date(ctx.now()).toISOString() }
   })
   app.get(`${API_PREFIX}/sessions/:id`, async (request) => {
     const actor = actorOf(request)
@@ -114,6 +118,23 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
     const actor = actorOf(request)
     const reason = (request.body as { reason?: string } | undefined)?.reason ?? 'revoked by user'
     return { session: publicSession(revokeSession(ctx, actor, (request.params as { id: string }).id, reason)) }
+  })
+
+  app.post(`${API_PREFIX}/sessions/:id/heartbeat`, async (request) => {
+    const actor = actorOf(request)
+    return recordHeartbeat(ctx, actor, (request.params as { id: string }).id)
+  })
+  app.post(`${API_PREFIX}/sessions/:id/renew`, { schema: { body: schemas.renew } }, async (request) => {
+    const actor = actorOf(request)
+    return renewSession(ctx, actor, (request.params as { id: string }).id, (request.body as RenewBody).ttlSeconds)
+  })
+  app.get(`${API_PREFIX}/sessions/:id/proof`, async (request) => {
+    const actor = actorOf(request)
+    return sessionProof(ctx, actor, (request.params as { id: string }).id)
+  })
+  app.post(`${API_PREFIX}/device/deregister`, async (request) => {
+    const actor = actorOf(request)
+    return deregisterDevice(ctx, actor)
   })
 
   app.post(`${API_PREFIX}/introspect`, async (request) => {

@@ -10,6 +10,7 @@ import { buildHttpApi } from './http.js'
 import { reloadablePolicy } from './policy-reload.js'
 import { expireStaleRequests } from './requests.js'
 import { sweepExpired } from './sessions.js'
+import { DEFAULT_HEARTBEAT_GRACE_SECONDS, reapSilentSessions } from './heartbeat.js'
 import { loadOrCreateSigningKey } from './signing-key.js'
 import { ReviewStore, Store } from './store.js'
 
@@ -26,6 +27,8 @@ export interface BrokerOptions {
   log?: (line: string) => void
   /** Reload the policy when its file changes (default true); SIGHUP reloads either way. */
   watchPolicy?: boolean
+  /** Silence after which a wrapped session whose heartbeats stopped is revoked (default 60 s). */
+  heartbeatGraceSeconds?: number
 }
 
 export interface RunningBroker {
@@ -47,7 +50,8 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   events.setMaxListeners(0)
   const reviews = new ReviewStore(store)
   const notifier = new Notifier(reviews, options.webhooks ?? [], log)
-  const ctx: BrokerContext = { store, signingKey, issuer: options.issuer ?? '', policy, events, now: Date.now, reviews, notifier }
+  const heartbeat = { graceSeconds: options.heartbeatGraceSeconds ?? DEFAULT_HEARTBEAT_GRACE_SECONDS, startedAtMs: Date.now() }
+  const ctx: BrokerContext = { store, signingKey, issuer: options.issuer ?? '', policy, events, now: Date.now, reviews, notifier, heartbeat }
 
   const tls = options.tlsCert && options.tlsKey ? { cert: readFileSync(options.tlsCert), key: readFileSync(options.tlsKey) } : undefined
   const app = buildHttpApi(ctx, log, tls)
@@ -68,6 +72,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   const sweeper = setInterval(() => {
     try {
       sweepExpired(ctx)
+      for (const id of reapSilentSessions(ctx)) log(`revoked ${id}: its heartbeats stopped`)
       expireStaleRequests(ctx)
       flagOverdueReviews(ctx)
       void notifier.deliverDue()
@@ -79,7 +84,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   sweeper.unref()
   const policyReloader = reloadablePolicy(ctx, options.policyFile, log, { watch: options.watchPolicy ?? true })
 
-  log(`broker listening on ${url} (data ${options.dataDir}, policy ${options.policyFile}, ${policy.rules.length} rules)`)
+  log(`broker listening on ${url} (data ${options.dataDir}, policy ${options.policyFile}, ${policy.rules.length} rules, heartbeat grace ${heartbeat.graceSeconds}s)`)
   return {
     url,
     ctx,

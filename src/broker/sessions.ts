@@ -80,21 +80,34 @@ export function getSessionFor(ctx: BrokerContext, actor: Actor, id: string): Ses
   return session
 }
 
+/**
+ * Ends an active session: the state change, its audit record, and what the end of a break-glass
+ * session sets off (its review falls due, notifications). Call inside a transaction; false if
+ * the session had already ended.
+ */
+export function endSessionRecorded(
+  ctx: BrokerContext,
+  session: SessionRecord,
+  end: { state: 'revoked' | 'expired'; by: string; reason: string; severity?: 'info' | 'high'; data?: Record<string, unknown> },
+): boolean {
+  if (!ctx.store.endSession(session.id, end.state, end.by, end.reason)) return false
+  ctx.store.appendAudit({
+    type: `session.${end.state}`,
+    severity: end.severity ?? (session.kind === 'standard' ? 'info' : 'high'),
+    actor: end.by,
+    sessionId: session.id,
+    requestId: session.requestId,
+    data: end.data ?? {},
+  })
+  onSessionEnded(ctx, session, end.by, end.reason)
+  return true
+}
+
 export function revokeSession(ctx: BrokerContext, actor: Actor, id: string, reason: string): SessionRecord {
   const session = getSessionFor(ctx, actor, id)
   if (session.user !== actor.user.name && !hasAnyRole(actor.user, OVERSIGHT_ROLES)) throw forbidden('Only the session owner, an admin or security can revoke it.')
   ctx.store.transaction(() => {
-    if (ctx.store.endSession(id, 'revoked', actor.user.name, reason)) {
-      ctx.store.appendAudit({
-        type: 'session.revoked',
-        severity: session.kind === 'standard' ? 'info' : 'high',
-        actor: actor.user.name,
-        sessionId: id,
-        requestId: session.requestId,
-        data: { reason, deviceId: actor.deviceId },
-      })
-      onSessionEnded(ctx, session, actor.user.name, reason)
-    }
+    endSessionRecorded(ctx, session, { state: 'revoked', by: actor.user.name, reason, data: { reason, deviceId: actor.deviceId } })
   })
   ctx.notifier.kick()
   return ctx.store.getSession(id, ctx.now() / 1000)!
@@ -107,11 +120,7 @@ export function sweepExpired(ctx: BrokerContext): number {
   if (ids.length === 0) return 0
   ctx.store.transaction(() => {
     for (const id of ids) {
-      if (ctx.store.endSession(id, 'expired', 'broker', 'ttl elapsed')) {
-        const session = ctx.store.getSession(id, nowEpoch)!
-        ctx.store.appendAudit({ type: 'session.expired', severity: session.kind === 'standard' ? 'info' : 'high', actor: 'broker', sessionId: id, requestId: session.requestId, data: {} })
-        onSessionEnded(ctx, session, 'broker', 'ttl elapsed')
-      }
+      endSessionRecorded(ctx, ctx.store.getSession(id, nowEpoch)!, { state: 'expired', by: 'broker', reason: 'ttl elapsed' })
     }
   })
   ctx.notifier.kick()
@@ -121,7 +130,7 @@ export function sweepExpired(ctx: BrokerContext): number {
 let verifyKey: { kid: string; key: ReturnType<typeof createPublicKey> } | undefined
 
 /** RFC 7662: active only while the signature holds, the session is live and the token is in its time window. */
-export function introspect(ctx: BrokerContext, token: string, verifier: string): IntrospectionResult {
+export function introspect(ctx: BrokerContext, token: string, verifier: string, options: { countAsUse?: boolean } = {}): IntrospectionResult {
   const inactive = { active: false }
   const parts = token.split('.')
   if (parts.length !== 3 || token.length > 8192) return inactive
@@ -140,7 +149,8 @@ export function introspect(ctx: BrokerContext, token: string, verifier: string):
   if (!session || session.id !== claims.sid) return inactive
   const active = session.state === 'active' && claims.exp > nowEpoch && claims.nbf <= nowEpoch + 5
   ctx.store.transaction(() => {
-    if (active) ctx.store.markVerified(session.id)
+    // A proof check by the owner is audited but is not a use of the credential by an asset.
+    if (active && options.countAsUse !== false) ctx.store.markVerified(session.id)
     ctx.store.appendAudit({
       type: 'session.verified',
       severity: session.kind === 'standard' ? 'info' : 'high',

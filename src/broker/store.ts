@@ -41,6 +41,8 @@ export interface SessionRecord extends SessionInfo {
   issuedAtEpoch: number
   expiresAtEpoch: number
   lastVerifiedAt?: string
+  /** When the wrapping CLI last sent a heartbeat (epoch ms); unset when nobody is watching the session. */
+  heartbeatAtMs?: number
 }
 
 export type NewAuditEvent = Pick<AuditEvent, 'type' | 'actor'> & Partial<Pick<AuditEvent, 'severity' | 'sessionId' | 'requestId' | 'data'>>
@@ -86,6 +88,13 @@ export class Store {
     this.db = new DatabaseSync(join(dataDir, 'broker.db'))
     this.db.exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;')
     this.db.exec(SCHEMA)
+    this.#migrate()
+  }
+
+  /** Columns added after the first release; a data folder from before gets them on open. */
+  #migrate(): void {
+    const columns = new Set((this.db.prepare('PRAGMA table_info(sessions)').all() as Row[]).map((row) => row.name as string))
+    if (!columns.has('heartbeat_at')) this.db.exec('ALTER TABLE sessions ADD COLUMN heartbeat_at INTEGER')
   }
 
   close(): void {
@@ -386,6 +395,21 @@ export class Store {
     this.#sql('UPDATE sessions SET last_verified_at = ? WHERE id = ?').run(nowIso(), id)
   }
 
+  /** Arms (first call) or feeds the dead-man's switch of an active session. */
+  recordHeartbeat(id: string, atMs: number): boolean {
+    return this.#sql("UPDATE sessions SET heartbeat_at = ? WHERE id = ? AND state = 'active'").run(atMs, id).changes > 0
+  }
+
+  /** Active sessions whose heartbeat is armed and older than cutoffMs. */
+  silentSessions(cutoffMs: number): string[] {
+    return (this.#sql("SELECT id FROM sessions WHERE state = 'active' AND heartbeat_at IS NOT NULL AND heartbeat_at < ?").all(cutoffMs) as Row[]).map((row) => row.id as string)
+  }
+
+  /** Moves the expiry of an active session; false if it had already ended. */
+  extendSession(id: string, expiresAtEpoch: number): boolean {
+    return this.#sql("UPDATE sessions SET expires_at = ? WHERE id = ? AND state = 'active'").run(expiresAtEpoch, id).changes > 0
+  }
+
   sessionByJti(jti: string, nowEpoch = Date.now() / 1000): SessionRecord | undefined {
     const row = this.#sql('SELECT * FROM sessions WHERE jti = ?').get(jti) as Row | undefined
     return row && toSession(row, nowEpoch)
@@ -417,6 +441,7 @@ function toSession(row: Row, nowEpoch: number): SessionRecord {
     endedBy: (row.ended_by as string) ?? undefined,
     endReason: (row.end_reason as string) ?? (state === 'expired' ? 'expired' : undefined),
     lastVerifiedAt: (row.last_verified_at as string) ?? undefined,
+    heartbeatAtMs: (row.heartbeat_at as number) ?? undefined,
   }
 }
 
@@ -436,7 +461,7 @@ function toAuditEvent(row: Row): AuditEvent {
 }
 
 export function publicSession(session: SessionRecord): SessionInfo {
-  const { jti: _jti, issuedAtEpoch: _i, expiresAtEpoch: _e, lastVerifiedAt: _l, ...info } = session
+  const { jti: _jti, issuedAtEpoch: _i, expiresAtEpoch: _e, lastVerifiedAt: _l, heartbeatAtMs: _h, ...info } = session
   return info
 }
 

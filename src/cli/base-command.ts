@@ -2,6 +2,8 @@
 // that maps each JitError to its exit code and next steps (JSON on stdout under --json).
 import { Command, Flags, Interfaces } from '@oclif/core'
 import { ExitCode, JitError, UsageError } from '../errors.js'
+import type { DrainResult } from '../sessions/journal-drain.js'
+import { hasPendingRevocations } from '../sessions/revocation-journal.js'
 import { CliContext } from './context.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof JitCommand)['baseFlags'] & T['flags']>
@@ -21,15 +23,32 @@ export abstract class JitCommand extends Command {
   static reviewGate = true
 
   #cli?: CliContext
+  /** What the start-up retry of queued revocations did, when there were any. */
+  protected journalDrain?: DrainResult
 
+  /**
+   * Before every command: retry revocations that could not reach the broker before, then ask for
+   * a due break-glass review. Both cost one stat when there is nothing to do.
+   */
   async init(): Promise<void> {
     await super.init()
+    await this.drainRevocationJournal()
     const ctor = this.constructor as typeof JitCommand
     if (!ctor.reviewGate) return
     const gate = await import('../breakglass/review-gate.js')
     if (!gate.markerExists()) return
     const { flags } = await this.parse(ctor)
     await this.askForDueReviews(gate, flags as { profile: string; 'no-prompt'?: boolean })
+  }
+
+  private async drainRevocationJournal(): Promise<void> {
+    if (this.id?.startsWith('broker') || this.id?.startsWith('admin') || !hasPendingRevocations()) return
+    const [{ drainJournal }, { ui }] = await Promise.all([import('../sessions/journal-drain.js'), import('./output.js')])
+    this.journalDrain = await drainJournal({ timeoutMs: 3000 })
+    for (const entry of this.journalDrain.confirmed) ui.ok(`Revoked ${entry.sessionId}, which was queued while the broker was unreachable.`)
+    if (this.journalDrain.pending.length > 0) {
+      ui.warn(`${this.journalDrain.pending.length} revocation(s) still pending (${this.journalDrain.pending.map((e) => `${e.sessionId}: ${e.problem}`).join('; ')}); jit retries on every run, or now with: jit revoke --pending`)
+    }
   }
 
   /** The next command after a break-glass session asks for its review first (at a terminal). */

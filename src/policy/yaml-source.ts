@@ -2,7 +2,7 @@
 // schema, and report every problem with file, line and column and what was expected.
 import { readFileSync } from 'node:fs'
 import type { ValidateFunction } from 'ajv'
-import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml'
+import { isMap, isSeq, LineCounter, parseDocument, type Document, visit } from 'yaml'
 
 export interface PolicyProblem {
   file: string
@@ -85,7 +85,21 @@ function parseLocated<T>(text: string, file: string, validate: ValidateFunction,
   }
   if (doc.errors.length > 0) throw new PolicyLoadError(doc.errors.map((e) => at(e.pos[0], e.message.split('\n')[0])))
 
-  const data = doc.toJS({ maxAliasCount: 100 }) as unknown
+  let data: unknown
+  try {
+    data = doc.toJS({ maxAliasCount: 100 })
+  } catch (error) {
+    // A "*" where text was meant starts an alias to an anchor that does not exist (or aliases
+    // multiply past the limit): report it where it stands, like any other mistake.
+    let offset = 0
+    visit(doc, {
+      Alias(_, node) {
+        offset = node.range?.[0] ?? 0
+        return visit.BREAK
+      },
+    })
+    throw new PolicyLoadError([at(offset, `${(error as Error).message.split('\n')[0]}; "*" starts a YAML alias: quote the value if it is text`)])
+  }
   const problems: PolicyProblem[] = []
   const report = (path: YamlPath, message: string, atKey = false) => problems.push(at(offsetOf(doc, path, atKey), message))
 

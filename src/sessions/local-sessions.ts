@@ -13,13 +13,22 @@ export interface SessionRow extends SessionInfo {
 
 export async function listMySessions(cli: CliContext): Promise<SessionRow[]> {
   const client = await cli.client()
-  const [{ sessions }, cached] = await Promise.all([client.get<{ sessions: SessionInfo[]; now?: string }>('/sessions'), cli.cache().list()])
+  const asked = performance.now()
+  const [{ sessions, now }, cached] = await Promise.all([client.get<{ sessions: SessionInfo[]; now?: string }>('/sessions'), cli.cache().list()])
   const cachedIds = new Set(cached.map((entry) => entry.session.id))
   // Cached entries of sessions the broker no longer lists as active are dead: drop them.
   const live = new Set(sessions.map((s) => s.id))
   await Promise.all(cached.filter((entry) => !live.has(entry.session.id)).map((entry) => cli.cache().delete(entry.session.id)))
-  const now = Date.now()
-  return sessions.map((session) => ({ ...session, cached: cachedIds.has(session.id), secondsLeft: Math.max(0, Math.round((Date.parse(session.expiresAt) - now) / 1000)) }))
+  return sessions.map((session) => ({ ...session, cached: cachedIds.has(session.id), secondsLeft: secondsLeft(session.expiresAt, now, asked) }))
+}
+
+/**
+ * Time left by the broker's clock: its expiry minus its own "now", less the time since we asked
+ * (monotonic). The laptop's wall clock plays no part; an old broker without `now` falls back to it.
+ */
+export function secondsLeft(expiresAt: string, brokerNow: string | undefined, askedAtMonotonicMs: number, monotonicNow = performance.now()): number {
+  const reference = brokerNow ? Date.parse(brokerNow) + (monotonicNow - askedAtMonotonicMs) : Date.now()
+  return Math.max(0, Math.floor((Date.parse(expiresAt) - reference) / 1000))
 }
 
 /** Revokes at the broker first, then forgets the cached credential; a failed revoke keeps nothing hidden. */

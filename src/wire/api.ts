@@ -123,6 +123,41 @@ export interface IntrospectionResult {
   [claim: string]: unknown
 }
 
+/** The broker's answer to a heartbeat of a wrapped session. */
+export interface HeartbeatResult {
+  sessionId: string
+  state: SessionState
+  endReason?: string
+  /** Seconds of validity left, by the broker's clock. */
+  expiresIn: number
+  /** Silence after which the broker revokes the session. */
+  graceSeconds: number
+  /** How often the CLI should beat. */
+  intervalSeconds: number
+}
+
+export interface RenewBody {
+  /** New time left from now; default: the session's original length. */
+  ttlSeconds?: number
+}
+
+/** Everything that shows a session began, was used, and ended: for `jit sessions show`. */
+export interface SessionProof {
+  session: SessionInfo & { lastVerifiedAt?: string }
+  /** The session's own audit events (issued, verified, renewed, revoked/expired), oldest first. */
+  events: AuditEvent[]
+  /** Introspection of the session's credential made by the broker just now, through the verifiers' code path. */
+  liveCheck: { active: boolean; checkedAt: string }
+  /** The broker's clock when it answered. */
+  now: string
+}
+
+export interface DeregisterResult {
+  deviceId: string
+  /** Sessions of this device that the deregistration ended. */
+  revoked: SessionInfo[]
+}
+
 /** application/problem+json, with the fields the CLI needs to pick an exit code and a next step. */
 export interface Problem {
   type: string
@@ -179,6 +214,11 @@ export const schemas = {
     additionalProperties: false,
     required: ['reason'],
     properties: { reason: { type: 'string', minLength: 1, maxLength: 2000 } },
+  },
+  renew: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { ttlSeconds: { type: 'integer' } },
   },
   optionalReason: {
     type: 'object',

@@ -61,9 +61,9 @@ export interface TestBroker {
   addAsset(path: string, attributes?: Record<string, unknown>): void
 }
 
-export async function startBroker(options: { policy?: string; dataDir?: string; port?: number } = {}): Promise<TestBroker> {
+export async function startBroker(options: { policy?: string; dataDir?: string; port?: number; args?: string[] } = {}): Promise<TestBroker> {
   const dataDir = options.dataDir ?? tempDir('jit-broker-')
-  const child = spawn(process.execPath, [BIN, 'broker', 'start', '--data', dataDir, '--policy', options.policy ?? FIXTURE_POLICY, '--listen', `127.0.0.1:${options.port ?? 0}`], {
+  const child = spawn(process.execPath, [BIN, 'broker', 'start', '--data', dataDir, '--policy', options.policy ?? FIXTURE_POLICY, '--listen', `127.0.0.1:${options.port ?? 0}`, ...(options.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NO_COLOR: '1' },
   })

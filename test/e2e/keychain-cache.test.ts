@@ -16,18 +16,19 @@ const grant = (id: string, expiresIn: number): Grant => ({
 describe('credential cache in the OS keychain', () => {
   it('stores with expiry, purges expired entries on list and on read', async () => {
     const device = `dev_kc${process.pid}`
-    let now = Date.now()
-    const cache = new CredentialCache(new SystemKeychain(), device, () => now)
+    const time = { ms: Date.now() }
+    const clock = { wallMs: () => time.ms, bootMs: () => time.ms, bootId: () => 'boot-1' }
+    const cache = new CredentialCache(new SystemKeychain(), device, clock)
     await cache.put(grant('ses_live', 3600))
     await cache.put(grant('ses_dying', 10))
     const accounts = async () => (await keytar.findCredentials(SERVICE)).map((c) => c.account).filter((a) => a.startsWith(`cred:${device}:`)).sort()
     expect(await accounts()).toEqual([`cred:${device}:ses_dying`, `cred:${device}:ses_live`])
 
-    now += 60_000
+    time.ms += 60_000
     expect((await cache.list()).map((e) => e.session.id)).toEqual(['ses_live'])
     expect(await accounts()).toEqual([`cred:${device}:ses_live`])
 
-    now += 3600_000
+    time.ms += 3600_000
     expect(await cache.get('ses_live')).toBeUndefined()
     expect(await accounts()).toEqual([])
   })

@@ -17,7 +17,7 @@ export interface TestContext {
   close(): void
 }
 
-export async function testContext(policyYaml: string, startAt = Date.now()): Promise<TestContext> {
+export async function testContext(policyYaml: string, startAt = Date.now(), extra: Partial<BrokerContext> = {}): Promise<TestContext> {
   const dir = mkdtempSync(join(tmpdir(), 'jit-unit-'))
   const clock = { now: startAt }
   const store = new Store(dir)
@@ -31,6 +31,7 @@ export async function testContext(policyYaml: string, startAt = Date.now()): Pro
     now: () => clock.now,
     reviews,
     notifier: new Notifier(reviews, [], () => {}),
+    ...extra,
   }
   return {
     ctx,

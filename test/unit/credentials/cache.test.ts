@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { CredentialCache, EXPIRY_MARGIN_MS } from '../../../src/credentials/cache.js'
+import { CredentialCache } from '../../../src/credentials/cache.js'
 import { MemoryKeychain } from '../../../src/keychain/keychain.js'
+import type { Clock } from '../../../src/util/clock.js'
 import type { Grant } from '../../../src/wire/api.js'
+
+/** Wall clock and time since boot moving together, as on a laptop whose clock is right. */
+function clockAt(time: { ms: number }): Clock {
+  return { wallMs: () => time.ms, bootMs: () => time.ms, bootId: () => 'boot-1' }
+}
 
 const grant = (id: string, expiresIn: number): Grant => ({
   credential: `token-${id}`,
@@ -9,35 +15,17 @@ const grant = (id: string, expiresIn: number): Grant => ({
   session: { id, requestId: 'req_1', user: 'tess', deviceId: 'dev_1', asset: 'plant-a/line-3/cell-2/plc-07', ticket: 'WO-104233', scope: 'diagnose', kind: 'standard', issuedAt: '', expiresAt: '', state: 'active', cacheAllowed: true },
 })
 
+// Expiry against the broker's expiresIn and the two clocks is in cache-clock.test.ts.
 describe('credential cache', () => {
-  it('expiry comes from the broker\'s expiresIn minus a margin, not from the wall clock of exp', async () => {
-    let now = 1_000_000
-    const cache = new CredentialCache(new MemoryKeychain(), 'dev_1', () => now)
-    const entry = await cache.put(grant('ses_a', 60))
-    expect(entry.expiresAtMs).toBe(1_000_000 + 60_000 - EXPIRY_MARGIN_MS)
-    now += 60_000 - EXPIRY_MARGIN_MS - 1
-    expect((await cache.get('ses_a'))?.credential).toBe('token-ses_a')
-  })
-
-  it('an expired entry is deleted when read, and never returned', async () => {
-    let now = 0
-    const keychain = new MemoryKeychain()
-    const cache = new CredentialCache(keychain, 'dev_1', () => now)
-    await cache.put(grant('ses_a', 10))
-    now = 10_000
-    expect(await cache.get('ses_a')).toBeUndefined()
-    expect(await keychain.list('cred:')).toEqual([])
-  })
-
   it('listing deletes every expired entry and returns only live ones of this device', async () => {
-    let now = 0
+    const time = { ms: 0 }
     const keychain = new MemoryKeychain()
-    const cache = new CredentialCache(keychain, 'dev_1', () => now)
-    const other = new CredentialCache(keychain, 'dev_2', () => now)
+    const cache = new CredentialCache(keychain, 'dev_1', clockAt(time))
+    const other = new CredentialCache(keychain, 'dev_2', clockAt(time))
     await cache.put(grant('ses_short', 10))
     await cache.put(grant('ses_long', 3600))
     await other.put(grant('ses_other', 3600))
-    now = 20_000
+    time.ms = 20_000
     expect((await cache.list()).map((e) => e.session.id)).toEqual(['ses_long'])
     expect((await keychain.list('cred:')).map((e) => e.account).sort()).toEqual(['cred:dev_1:ses_long', 'cred:dev_2:ses_other'])
   })

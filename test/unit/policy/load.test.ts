@@ -108,6 +108,17 @@ describe('mistakes are reported where they are', () => {
 
 describe('no policy text crashes the loader', () => {
   const good = rule("    conditions: { time_of_day: { from: '06:00', to: '22:00' }, in_maintenance_window: true }\n    approval: { count: 1, from_owner_group: true }")
+  it('a stray "*" (a YAML alias to nothing) is a located error, not a crash', () => {
+    // Found by the property below: a cut that leaves `*$'` where a quoted pattern was.
+    const text = "version: 1\ntickets:\n  formats:\n    - { system: workorder,*$' }\nrules: []\n"
+    expect(() => parsePolicy(text, 'p.yaml')).toThrow(PolicyLoadError)
+    try {
+      parsePolicy(text, 'p.yaml')
+    } catch (error) {
+      expect((error as PolicyLoadError).problems[0]).toMatchObject({ line: 4, message: expect.stringMatching(/alias/) })
+    }
+  })
+
   it('random damage to a valid policy yields a policy or a PolicyLoadError, nothing else', () => {
     fc.assert(
       fc.property(fc.nat(good.length), fc.nat(40), fc.string({ maxLength: 12 }), (at, cut, insert) => {

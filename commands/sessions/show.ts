@@ -1,0 +1,30 @@
+import { Args } from '@oclif/core'
+import { JitCommand } from '../../src/cli/base-command.js'
+import type { SessionStory } from '../../src/sessions/session-proof.js'
+
+export default class SessionsShow extends JitCommand {
+  static summary = 'Prove what happened to a session: issued, each verification by an asset, how it ended, and a live check that it is inactive now.'
+  static examples = ['<%= config.bin %> sessions show ses_4f...', '<%= config.bin %> sessions show ses_4f... --json']
+  static args = { id: Args.string({ required: true, description: 'Session id' }) }
+
+  async run(): Promise<SessionStory> {
+    const { args, flags } = await this.parse(SessionsShow)
+    const { sessionStory } = await import('../../src/sessions/session-proof.js')
+    const story = await sessionStory(this.cli(flags), args.id)
+    if (!this.jsonEnabled()) {
+      const { ui, timeLeft } = await import('../../src/cli/output.js')
+      const s = story.session
+      this.log(`${ui.bold(s.id)}  ${s.scope} on ${s.asset}  ticket ${s.ticket}  (${s.kind}, ${s.user})`)
+      this.log(`  issued      ${story.issued?.at ?? s.issuedAt}${story.issued ? ` to ${story.issued.by}` : ''}, expiry ${s.expiresAt}`)
+      if (story.verifications.length === 0) this.log('  verified    never, by any asset')
+      for (const v of story.verifications) this.log(`  verified    ${v.at} by ${v.by}: ${v.active ? 'active' : 'refused (inactive)'}`)
+      for (const r of story.renewals) this.log(`  renewed     ${r.at} by ${r.by}, to ${r.to}`)
+      if (story.ended) this.log(`  ended       ${story.ended.at}: ${story.ended.state} by ${story.ended.by}, ${story.ended.reason}`)
+      else this.log(`  live        ${timeLeft(story.secondsLeft * 1000, 0)} left`)
+      const check = `introspection at ${story.liveCheck.checkedAt} says active: ${story.liveCheck.active}`
+      if (story.liveCheck.active) ui.warn(`Live check: ${check}. The credential still works.`)
+      else ui.ok(`Live check: ${check}. The credential no longer works anywhere.`)
+    }
+    return story
+  }
+}

@@ -1,0 +1,20 @@
+// The proof that a session ended: its record, its whole audit story (issued, each verification by
+// an asset, renewals, how it ended) and a live introspection of its credential made just now through
+// the same code path the verifiers use. The credential is re-derived (signatures are deterministic),
+// never stored, and never leaves the broker here.
+import type { SessionProof } from '../wire/api.js'
+import type { Actor, BrokerContext } from './context.js'
+import { credentialFor, getSessionFor, introspect } from './sessions.js'
+import { publicSession } from './store.js'
+
+export function sessionProof(ctx: BrokerContext, actor: Actor, id: string): SessionProof {
+  const session = getSessionFor(ctx, actor, id)
+  const live = introspect(ctx, credentialFor(ctx, session), `proof:${actor.user.name}`, { countAsUse: false })
+  const now = new Date(ctx.now()).toISOString()
+  return {
+    session: { ...publicSession(session), lastVerifiedAt: session.lastVerifiedAt },
+    events: [...ctx.store.auditEvents({ sessionId: id })],
+    liveCheck: { active: live.active, checkedAt: now },
+    now,
+  }
+}

@@ -1,0 +1,65 @@
+// The keychain goes away in the middle of a wrapped session (the Secret Service stops): jit
+// cannot remove the cached credential, says so (exit 6), never falls back to a file, and the
+// session is revoked at the broker all the same.
+import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { addUser, addVerifier, enrollmentCode, openStore } from '../../src/broker/admin.js'
+import { PLC, cleanup, introspect, jit, startBroker, tempDir, type TestBroker } from './harness.js'
+import { startPrivateKeyring, type PrivateKeyring } from './private-keyring.js'
+import { sessionRow, waitForFile } from './revocation-helpers.js'
+
+let broker: TestBroker
+let keyring: PrivateKeyring
+let carol: string
+let verifierToken: string
+
+beforeAll(async () => {
+  broker = await startBroker()
+  keyring = await startPrivateKeyring()
+  const store = openStore(broker.dataDir)
+  addUser(store, { name: 'carol', roles: ['technician'], disabled: false })
+  const { code } = enrollmentCode(store, 'carol', 600)
+  verifierToken = addVerifier(store, 'gateway-line-3').token
+  store.close()
+  carol = tempDir('jit-carol-')
+  const login = await jit(['login', '--broker', broker.url], { home: carol, env: { ...keyring.env, JIT_ENROLL_CODE: code } })
+  expect(login.code).toBe(0)
+})
+
+afterAll(async () => {
+  await keyring.stop()
+  await broker.stop()
+  cleanup(broker.dataDir, carol)
+})
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => (statSync(join(dir, name)).isDirectory() ? filesUnder(join(dir, name)) : [join(dir, name)]))
+}
+
+describe('the keychain disappears mid-session', () => {
+  it('exit 6 with how to fix it, no plaintext anywhere, and the session revoked', async () => {
+    const out = tempDir()
+    const script = `printf %s "$JIT_SESSION_ID" > ${out}/sid; printf %s "$JIT_TOKEN" > ${out}/token; while [ ! -e ${out}/go ]; do sleep 0.05; done; exit 0`
+    const running = jit(['exec', '--ticket', 'WO-104233', '--asset', PLC, '--scope', 'diagnose', '--json', '--', 'sh', '-c', script], { home: carol, env: keyring.env })
+    const token = await waitForFile(join(out, 'token'))
+    const sid = readFileSync(join(out, 'sid'), 'utf8')
+    expect((await introspect(broker, token, verifierToken)).active).toBe(true)
+
+    await keyring.stop() // the Secret Service is gone while the command still runs
+    const { writeFileSync } = await import('node:fs')
+    writeFileSync(join(out, 'go'), '1')
+    const result = await running
+    expect(result.code).toBe(6)
+    const error = result.json().error
+    expect(error.code).toBe('keychain-unavailable')
+    expect(error.nextSteps.join(' ')).toMatch(/Secret Service|--no-cache/)
+    expect(result.stdout + result.stderr).not.toContain(token)
+
+    // Revoked anyway, by jit (not by a heartbeat timeout), and no copy of the credential in a file.
+    expect((await introspect(broker, token, verifierToken)).active).toBe(false)
+    expect(sessionRow(broker, sid)).toMatchObject({ state: 'revoked', ended_by: 'carol', end_reason: 'command ended (exit 0)' })
+    for (const file of filesUnder(carol)) expect(readFileSync(file, 'utf8')).not.toContain(token.split('.')[2])
+    cleanup(out)
+  })
+})

@@ -1,0 +1,124 @@
+// The broker's dead-man's switch and renewal caps, on a real SQLite store with an injected clock.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { DatabaseSync } from 'node:sqlite'
+import type { Actor, BrokerContext } from '../../../src/broker/context.js'
+import { openBreakGlass } from '../../../src/breakglass/grant.js'
+import { reapSilentSessions, recordHeartbeat } from '../../../src/broker/heartbeat.js'
+import { renewSession } from '../../../src/broker/renewal.js'
+import { createRequest } from '../../../src/broker/requests.js'
+import { Store } from '../../../src/broker/store.js'
+import { testContext, type TestContext } from './test-context.js'
+import { ApiError } from '../../../src/broker/api-error.js'
+
+const POLICY = readFileSync(resolve(import.meta.dirname, '../../fixtures/policy.yaml'), 'utf8')
+let t: TestContext
+let ctx: BrokerContext
+let now: number
+let alice: Actor
+
+beforeEach(async () => {
+  const start = Date.parse('2026-06-01T08:00:00Z')
+  t = await testContext(POLICY, start, { heartbeat: { graceSeconds: 30, startedAtMs: start } })
+  ctx = t.ctx
+  ctx.now = () => now
+  now = start
+  alice = t.actor('alice', ['technician'])
+  ctx.store.upsertAsset({ path: 'plant-a/line-3/cell-2/plc-07', attributes: {} })
+})
+afterEach(() => t.close())
+
+function open(ttlSeconds = 1200): string {
+  const { result } = createRequest(ctx, alice, { ticket: 'WO-104233', asset: 'plant-a/line-3/cell-2/plc-07', scope: 'diagnose', ttlSeconds, reason: 'r' })
+  return result.grant!.session.id
+}
+
+describe('heartbeat dead-man\'s switch', () => {
+  it('a session nobody beats for is never reaped; an armed one is, once silent past the grace', () => {
+    const quiet = open()
+    const watched = open()
+    expect(recordHeartbeat(ctx, alice, watched)).toMatchObject({ state: 'active', graceSeconds: 30, intervalSeconds: 10 })
+    now += 29_000
+    expect(reapSilentSessions(ctx)).toEqual([])
+    now += 2_000
+    expect(reapSilentSessions(ctx)).toEqual([watched])
+    expect(ctx.store.getSession(watched, now / 1000)).toMatchObject({ state: 'revoked', endedBy: 'broker', endReason: `heartbeat lost: no heartbeat from device ${alice.deviceId} for 31s (grace 30s)` })
+    expect(ctx.store.getSession(quiet, now / 1000)!.state).toBe('active')
+    expect(recordHeartbeat(ctx, alice, watched)).toMatchObject({ state: 'revoked' })
+  })
+
+  it('beats keep it alive; a restarted broker counts silence only from its own start', () => {
+    const id = open()
+    recordHeartbeat(ctx, alice, id)
+    for (let i = 0; i < 10; i++) {
+      now += 10_000
+      recordHeartbeat(ctx, alice, id)
+      expect(reapSilentSessions(ctx)).toEqual([])
+    }
+    // Down for ten minutes, then back: the CLI gets grace from the restart to reach it again.
+    now += 600_000
+    ctx.heartbeat = { graceSeconds: 30, startedAtMs: now }
+    now += 25_000
+    expect(reapSilentSessions(ctx)).toEqual([])
+    now += 6_000
+    expect(reapSilentSessions(ctx)).toEqual([id])
+  })
+
+  it('only the device holding the session may beat for it', () => {
+    const id = open()
+    expect(() => recordHeartbeat(ctx, { ...alice, deviceId: 'dev_other' }, id)).toThrow(/Only the device/)
+  })
+})
+
+describe('renewal', () => {
+  it('within the rule\'s cap for the whole session; past it, refused with reasons and nothing changed', () => {
+    const id = open(1200)
+    now += 600_000
+    const grant = renewSession(ctx, alice, id, 3600)
+    expect(grant.expiresIn).toBe(3600)
+    // line3-diagnose: 2h in all. 10 minutes in, 1h50m more is the most.
+    expect(() => renewSession(ctx, alice, id, 6601)).toThrow(ApiError)
+    const refused = (() => {
+      try {
+        renewSession(ctx, alice, id, 7200)
+        return undefined
+      } catch (error) {
+        return error as ApiError
+      }
+    })()
+    expect(refused?.code).toBe('policy-denied')
+    expect(refused?.extra.reasons).toContain('rule line3-diagnose allows at most 2h; 2h10m was asked')
+    expect(renewSession(ctx, alice, id, 6600).expiresIn).toBe(6600)
+    expect([...ctx.store.auditEvents({ sessionId: id })].filter((e) => e.type === 'session.renewed')).toHaveLength(2)
+  })
+
+  it('a break-glass session is never renewed past the policy\'s hard cap (15m in the fixture)', () => {
+    const opened = openBreakGlass(ctx, alice, { asset: 'plant-a/line-3/cell-2/plc-07', reason: 'line down', ttlSeconds: 600 })
+    const id = opened.grant.session.id
+    now += 60_000
+    expect(() => renewSession(ctx, alice, id, 900)).toThrow(/Policy does not allow renewing/)
+    expect(ctx.store.getSession(id, now / 1000)!.expiresAtEpoch - ctx.store.getSession(id, now / 1000)!.issuedAtEpoch).toBe(600)
+    expect(renewSession(ctx, alice, id, 840).expiresIn).toBe(840)
+    expect([...ctx.store.auditEvents({ sessionId: id })].find((e) => e.type === 'session.renewed')!.severity).toBe('high')
+  })
+})
+
+describe('store migration', () => {
+  it('a data folder from before heartbeats gets the column on open, its sessions intact', () => {
+    const old = mkdtempSync(join(tmpdir(), 'jit-unit-old-'))
+    const db = new DatabaseSync(join(old, 'broker.db'))
+    db.exec('CREATE TABLE sessions (id TEXT PRIMARY KEY, request_id TEXT NOT NULL, user TEXT NOT NULL, device_id TEXT NOT NULL, asset TEXT NOT NULL, ticket TEXT NOT NULL, scope TEXT NOT NULL, kind TEXT NOT NULL, jti TEXT NOT NULL UNIQUE, issued_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, cache_allowed INTEGER NOT NULL, state TEXT NOT NULL, ended_at TEXT, ended_by TEXT, end_reason TEXT, last_verified_at TEXT)')
+    db.exec("INSERT INTO sessions VALUES ('ses_old','req','alice','dev','a','t','read','standard','jti',1,4102444800,1,'active',NULL,NULL,NULL,NULL)")
+    db.close()
+    const store = new Store(old)
+    expect(store.getSession('ses_old')).toMatchObject({ state: 'active', heartbeatAtMs: undefined })
+    expect(store.recordHeartbeat('ses_old', 5)).toBe(true)
+    store.close()
+    const reopened = new Store(old) // opening again is a no-op
+    expect(reopened.getSession('ses_old')!.heartbeatAtMs).toBe(5)
+    reopened.close()
+    rmSync(old, { recursive: true, force: true })
+  })
+})
