@@ -14,50 +14,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { nowMs, percentile, type BenchOptions, type BenchRow, type Section } from '../lib.ts'
+import { addVerifier, openStore } from '../../dist/src/broker/admin.js'
+import { ASSET, startBrokerProcess, type BrokerProcess } from '../support.ts'
 
-const ASSET = 'plant-a/line-3/cell-2/plc-07'
 const TARGET_P50_MS = 20
-
-interface Broker {
-  url: string
-  dataDir: string
-  stop(): Promise<void>
-}
-
-async function startBroker(root: string, dataDir: string): Promise<Broker> {
-  const child = spawn(process.execPath, [join(root, 'bin/run.js'), 'broker', 'start', '--data', dataDir, '--policy', join(root, 'test/fixtures/policy.yaml'), '--listen', '127.0.0.1:0'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1' },
-  })
-  child.stderr!.resume()
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = ''
-    child.stdout!.on('data', (d) => {
-      out += d
-      const line = out.split('\n').find((l) => l.startsWith('http'))
-      if (line) resolve(line.trim())
-    })
-    child.once('exit', (code) => reject(new Error(`broker exited ${code}`)))
-  })
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  return {
-    url,
-    dataDir,
-    async stop() {
-      child.kill('SIGTERM')
-      await exited
-    },
-  }
-}
-
-function runJit(root: string, home: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(root, 'bin/run.js'), ...args], { env: { ...process.env, NO_COLOR: '1', JIT_HOME: home, ...env }, stdio: ['ignore', 'ignore', 'pipe'] })
-    let stderr = ''
-    child.stderr!.on('data', (d) => (stderr += d))
-    child.once('close', (code) => resolve({ code, stderr }))
-  })
-}
 
 async function waitForFile(path: string, timeoutMs = 20_000): Promise<string> {
   const deadline = Date.now() + timeoutMs
@@ -79,7 +39,7 @@ interface Sample {
   polls: number
 }
 
-async function oneRun(root: string, home: string, broker: Broker, verifierToken: string, out: string): Promise<Sample> {
+async function oneRun(root: string, home: string, broker: BrokerProcess, verifierToken: string, out: string): Promise<Sample> {
   rmSync(join(out, 'token'), { force: true })
   const script = `printf %s "$JIT_TOKEN" > ${out}/token; read line; exit 0`
   const child = spawn(process.execPath, [join(root, 'bin/run.js'), 'exec', '--ticket', 'WO-104233', '--asset', ASSET, '--scope', 'diagnose', '--ttl', '10m', '--', 'sh', '-c', script], {
@@ -128,21 +88,17 @@ const revoke: Section = async (options: BenchOptions): Promise<BenchRow[]> => {
   const root = options.root
   const runs = options.quick ? 3 : 100
   const warmup = options.quick ? 1 : 5
-  const dataDir = mkdtempSync(join(tmpdir(), 'jit-bench-revoke-broker-'))
-  const home = mkdtempSync(join(tmpdir(), 'jit-bench-revoke-home-'))
   const out = mkdtempSync(join(tmpdir(), 'jit-bench-revoke-out-'))
-  const broker = await startBroker(root, dataDir)
+  const broker = await startBrokerProcess(root)
+  let home: string | undefined
   try {
-    const { openStore, addUser, enrollmentCode, addVerifier, addAsset } = await import(join(root, 'dist/src/broker/admin.js'))
-    const store = openStore(dataDir)
-    addAsset(store, { path: ASSET, attributes: { state: 'running' } })
-    addUser(store, { name: 'bench', roles: ['technician'], disabled: false })
-    const { code } = enrollmentCode(store, 'bench', 600)
-    const verifierToken = addVerifier(store, 'bench-gateway').token as string
+    const store = openStore(broker.dataDir)
+    const verifierToken = addVerifier(store, 'bench-gateway').token
     store.close()
-    const login = await runJit(root, home, ['login', '--broker', broker.url], { JIT_ENROLL_CODE: code })
-    if (login.code !== 0) {
-      return [{ section: 'revoke', name: 'command exit → introspection inactive', value: Number.NaN, unit: 'ms', target: `p50 < ${TARGET_P50_MS} ms`, note: `skipped: jit login failed (is a keychain running? npm run bench runs inside one): ${login.stderr.trim().split('\n')[0]}` }]
+    try {
+      home = await broker.loginCli('bench', root)
+    } catch (error) {
+      return [{ section: 'revoke', name: 'command exit → introspection inactive', value: Number.NaN, unit: 'ms', target: `p50 < ${TARGET_P50_MS} ms`, note: `skipped: jit login failed (is a keychain running? npm run bench runs inside one): ${(error as Error).message.split('\n')[0]}` }]
     }
     const samples: Sample[] = []
     for (let i = 0; i < warmup + runs; i++) {
@@ -177,7 +133,7 @@ const revoke: Section = async (options: BenchOptions): Promise<BenchRow[]> => {
     ]
   } finally {
     await broker.stop()
-    for (const dir of [dataDir, home, out]) rmSync(dir, { recursive: true, force: true })
+    for (const dir of [home, out]) if (dir) rmSync(dir, { recursive: true, force: true })
   }
 }
 

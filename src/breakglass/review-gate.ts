@@ -1,10 +1,8 @@
 // The CLI half of the review gate. This device remembers that it opened break-glass sessions
 // (ids only, in a small file), so the next jit command can ask for a due review first without
 // a broker call on every start. The broker enforces the gate itself, for every device.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
 import type { CliContext } from '../cli/context.js'
-import { configDir } from '../config/config.js'
+import { ListFile } from '../config/state-file.js'
 import type { Review, ReviewAnswers } from '../wire/api.js'
 
 interface Marker {
@@ -12,32 +10,21 @@ interface Marker {
   reviewId: string
 }
 
-const markerPath = () => join(configDir(), 'reviews-due.json')
-
-function readMarkers(): Marker[] {
-  try {
-    return JSON.parse(readFileSync(markerPath(), 'utf8')) as Marker[]
-  } catch {
-    return []
-  }
-}
-
-function writeMarkers(markers: Marker[]): void {
-  mkdirSync(configDir(), { recursive: true, mode: 0o700 })
-  writeFileSync(markerPath(), `${JSON.stringify(markers)}\n`, { mode: 0o600 })
-}
+const markers = new ListFile<Marker>('reviews-due.json')
+const readMarkers = () => markers.read()
+const writeMarkers = (entries: Marker[]) => markers.write(entries)
 
 export function rememberReview(profile: string, reviewId: string): void {
   writeMarkers([...readMarkers().filter((m) => m.reviewId !== reviewId), { profile, reviewId }])
 }
 
 export function markerExists(): boolean {
-  return existsSync(markerPath())
+  return markers.exists()
 }
 
 /** Cheap: true only when this device opened break-glass sessions whose reviews may be due. */
 export function mayHaveDueReviews(profile: string): boolean {
-  return existsSync(markerPath()) && readMarkers().some((m) => m.profile === profile)
+  return markers.exists() && readMarkers().some((m) => m.profile === profile)
 }
 
 /** Asks the broker which reviews are due now, and forgets markers of reviews already filed. */

@@ -1,8 +1,9 @@
 // Where the CLI keeps its non-secret settings (broker URL, device id, user) per profile, and how
 // a setting is resolved: flag, then JIT_* environment variable, then this file.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
+import { writePrivateFile } from './state-file.js'
 
 export interface Profile {
   broker?: string
@@ -41,8 +42,5 @@ export function writeProfile(name: string, profile: Profile | undefined): void {
   const config = readConfig()
   if (profile) config.profiles[name] = profile
   else delete config.profiles[name]
-  mkdirSync(configDir(), { recursive: true, mode: 0o700 })
-  const tmp = `${configPath()}.${process.pid}.tmp`
-  writeFileSync(tmp, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 })
-  renameSync(tmp, configPath())
+  writePrivateFile(configPath(), `${JSON.stringify(config, null, 2)}\n`)
 }

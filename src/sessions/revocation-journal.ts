@@ -1,9 +1,7 @@
 // Session ids whose revocation could not reach the broker. Never a credential: only the id,
 // the broker and when. Retried on every later jit run until the broker confirms. An empty journal
 // is no file at all, so the cold start of every command pays one failed stat for it.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { configDir } from '../config/config.js'
+import { ListFile } from '../config/state-file.js'
 import { BrokerUnreachableError, JitError } from '../errors.js'
 
 export interface PendingRevocation {
@@ -14,31 +12,20 @@ export interface PendingRevocation {
   since: string
 }
 
-export const journalPath = () => join(configDir(), 'revocation-journal.json')
+const journal = new ListFile<PendingRevocation>('revocation-journal.json')
+
+export const journalPath = () => journal.path
 
 /** Cheap enough for every start-up: no read, no parse. */
 export function hasPendingRevocations(): boolean {
-  return existsSync(journalPath())
+  return journal.exists()
 }
 
 export function readJournal(): PendingRevocation[] {
-  try {
-    return JSON.parse(readFileSync(journalPath(), 'utf8')) as PendingRevocation[]
-  } catch {
-    return []
-  }
+  return journal.read()
 }
 
-function writeJournal(entries: PendingRevocation[]): void {
-  if (entries.length === 0) {
-    rmSync(journalPath(), { force: true })
-    return
-  }
-  mkdirSync(configDir(), { recursive: true, mode: 0o700 })
-  const tmp = `${journalPath()}.${process.pid}.tmp`
-  writeFileSync(tmp, `${JSON.stringify(entries, null, 2)}\n`, { mode: 0o600 })
-  renameSync(tmp, journalPath())
-}
+const writeJournal = (entries: PendingRevocation[]) => journal.write(entries)
 
 export function addToJournal(entry: PendingRevocation): void {
   writeJournal([...readJournal().filter((e) => e.sessionId !== entry.sessionId), entry])

@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { addVerifier, openStore } from '../../src/broker/admin.js'
+import { openStore } from '../../src/broker/admin.js'
 import { PLC, cleanup, introspect, jit, startBroker, tempDir, type TestBroker } from './harness.js'
 
 let broker: TestBroker
@@ -20,9 +20,7 @@ async function enroll(name: string, roles: string[]): Promise<string> {
 beforeAll(async () => {
   broker = await startBroker()
   broker.addAsset('plant-a/line-1/cell-1/plc-01')
-  const store = openStore(broker.dataDir)
-  verifierToken = addVerifier(store, 'gateway').token
-  store.close()
+  verifierToken = broker.addVerifier('gateway')
   files = tempDir()
   reviewFile = join(files, 'review.yaml')
   writeFileSync(reviewFile, 'what_was_done: restarted the PLC runtime\nwhy_not_normal_path: no shift lead reachable at 03:00\nchanges_to_asset: none\nrollback_needed: false\nfollow_up_ticket: WO-104299\n')

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createRemoteJWKSet, jwtVerify } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { addVerifier, openStore } from '../../src/broker/admin.js'
+import { openStore } from '../../src/broker/admin.js'
 import { SERVICE } from '../../src/keychain/keychain.js'
 import { PLC, cleanup, introspect, jit, startBroker, tempDir, type TestBroker } from './harness.js'
 
@@ -38,9 +38,7 @@ beforeAll(async () => {
   broker = await startBroker()
   alice = await broker.enroll('alice', ['technician'])
   bob = await broker.enroll('bob', ['shift-lead'])
-  const store = openStore(broker.dataDir)
-  verifierToken = addVerifier(store, 'gateway-line-3').token
-  store.close()
+  verifierToken = broker.addVerifier('gateway-line-3')
 })
 
 afterAll(async () => {

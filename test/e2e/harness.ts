@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { addAsset, addUser, enrollmentCode, openStore } from '../../src/broker/admin.js'
+import { addAsset, addUser, addVerifier, enrollmentCode, openStore } from '../../src/broker/admin.js'
 
 export const ROOT = resolve(import.meta.dirname, '../..')
 export const BIN = join(ROOT, 'bin/run.js')
@@ -59,6 +59,8 @@ export interface TestBroker {
   /** Adds a user and enrolls a device for them in a config folder of its own. */
   enroll(name: string, roles: string[], org?: string): Promise<string>
   addAsset(path: string, attributes?: Record<string, unknown>): void
+  /** Registers a verifier (an asset's gateway) and returns its introspection token. */
+  addVerifier(name?: string): string
 }
 
 export async function startBroker(options: { policy?: string; dataDir?: string; port?: number; args?: string[] } = {}): Promise<TestBroker> {
@@ -101,6 +103,14 @@ export async function startBroker(options: { policy?: string; dataDir?: string; 
       const result = await jit(['login', '--broker', url, '--json'], { home, env: { JIT_ENROLL_CODE: code } })
       if (result.code !== 0) throw new Error(`login of ${name} failed (${result.code ?? result.signal}, ${process.execPath}): ${result.stderr}${result.stdout}`)
       return home
+    },
+    addVerifier(name = 'gateway-line-3') {
+      const store = openStore(dataDir)
+      try {
+        return addVerifier(store, name).token
+      } finally {
+        store.close()
+      }
     },
     addAsset(path, attributes = { state: 'running' }) {
       const store = openStore(dataDir)

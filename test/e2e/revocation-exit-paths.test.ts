@@ -4,7 +4,6 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { addVerifier, openStore } from '../../src/broker/admin.js'
 import { PLC, cleanup, introspect, jit, startBroker, tempDir, type TestBroker } from './harness.js'
 import { deviceIdOf, keychainHas, latestSessionOf, sessionRow, waitForFile } from './revocation-helpers.js'
 
@@ -18,9 +17,7 @@ const access = ['--ticket', 'WO-104233', '--asset', PLC, '--scope', 'diagnose', 
 beforeAll(async () => {
   broker = await startBroker()
   alice = await broker.enroll('alice', ['technician'])
-  const store = openStore(broker.dataDir)
-  verifierToken = addVerifier(store, 'gateway-line-3').token
-  store.close()
+  verifierToken = broker.addVerifier('gateway-line-3')
 })
 
 afterAll(async () => {

@@ -3,7 +3,6 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { addVerifier, openStore } from '../../src/broker/admin.js'
 import { PLC, cleanup, introspect, jit, startBroker, type TestBroker } from './harness.js'
 import { auditOf, deviceIdOf, keychainHas, sessionRow } from './revocation-helpers.js'
 
@@ -15,9 +14,7 @@ const access = ['--ticket', 'WO-104233', '--asset', PLC, '--scope', 'diagnose']
 beforeAll(async () => {
   broker = await startBroker()
   alice = await broker.enroll('alice', ['technician'])
-  const store = openStore(broker.dataDir)
-  verifierToken = addVerifier(store, 'gateway-line-3').token
-  store.close()
+  verifierToken = broker.addVerifier('gateway-line-3')
 })
 
 afterAll(async () => {

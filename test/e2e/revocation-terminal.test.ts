@@ -5,7 +5,6 @@ import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { addVerifier, openStore } from '../../src/broker/admin.js'
 import { BIN, PLC, cleanup, introspect, startBroker, tempDir, type TestBroker } from './harness.js'
 import { sessionRow, waitFor, waitForFile } from './revocation-helpers.js'
 
@@ -44,9 +43,7 @@ beforeAll(async () => {
   tmux('new-session', '-d', '-s', 'keep', 'sleep 600')
   broker = await startBroker()
   alice = await broker.enroll('alice', ['technician'])
-  const store = openStore(broker.dataDir)
-  verifierToken = addVerifier(store, 'gateway-line-3').token
-  store.close()
+  verifierToken = broker.addVerifier('gateway-line-3')
 })
 
 afterAll(async () => {
