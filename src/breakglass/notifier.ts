@@ -3,7 +3,7 @@
 // delivered in the background and retried with backoff: a failed notification is logged and
 // retried, and never blocks the emergency.
 import { request } from 'undici'
-import type { ReviewStore } from '../broker/store.js'
+import type { ReviewStore } from './review-store.js'
 import { nowIso } from '../util/ids.js'
 
 export interface WebhookTarget {

@@ -2,7 +2,7 @@
 // the session's owner, sign-off by security (never one's own), and flagging overdue reviews.
 import { ApiError, forbidden, notFound } from '../broker/api-error.js'
 import { OVERSIGHT_ROLES, hasAnyRole, type Actor, type BrokerContext } from '../broker/context.js'
-import type { ReviewRecord } from '../broker/store.js'
+import type { ReviewRecord } from './review-store.js'
 import { nowIso } from '../util/ids.js'
 import type { Review, ReviewAnswers } from '../wire/api.js'
 

@@ -12,7 +12,8 @@ import { expireStaleRequests } from './requests.js'
 import { sweepExpired } from './sessions.js'
 import { DEFAULT_HEARTBEAT_GRACE_SECONDS, reapSilentSessions } from './heartbeat.js'
 import { loadOrCreateSigningKey } from './signing-key.js'
-import { ReviewStore, Store } from './store.js'
+import { ReviewStore } from '../breakglass/review-store.js'
+import { Store } from './store.js'
 
 export interface BrokerOptions {
   dataDir: string

@@ -6,7 +6,8 @@ import { join } from 'node:path'
 import { Notifier } from '../../../src/breakglass/notifier.js'
 import type { Actor, BrokerContext } from '../../../src/broker/context.js'
 import { loadOrCreateSigningKey } from '../../../src/broker/signing-key.js'
-import { ReviewStore, Store } from '../../../src/broker/store.js'
+import { ReviewStore } from '../../../src/breakglass/review-store.js'
+import { Store } from '../../../src/broker/store.js'
 import { parsePolicy } from '../../../src/policy/load.js'
 
 export interface TestContext {
