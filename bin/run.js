@@ -11,5 +11,5 @@ if (major < 22) {
 // folder; NODE_DISABLE_COMPILE_CACHE=1 turns it off): a quarter less start-up time.
 const { enableCompileCache } = await import('node:module')
 enableCompileCache?.()
-const { run } = await import('../dist/src/cli/main.js')
+const { run } = await import('../dist/bundle/src/cli/main.js')
 await run(process.argv.slice(2), import.meta.url)

@@ -1,6 +1,6 @@
 // What a command needs to talk to the broker as this device: the resolved profile, the
 // keychain, the device key and a signed client. Everything is loaded lazily.
-import { BrokerClient } from '../client/broker-client.js'
+import { BrokerClient, loadHttpClient } from '../client/broker-client.js'
 import { readProfile, type Profile } from '../config/config.js'
 import { CredentialCache } from '../credentials/cache.js'
 import { loadDeviceKey, type DeviceKey } from '../device/device-key.js'
@@ -46,7 +46,12 @@ export class CliContext {
 
   /** A client that signs every call with this device's key. */
   async client(): Promise<BrokerClient> {
-    if (!this.#client) this.#client = this.anonymousClient().withKey(await this.deviceKey())
+    if (!this.#client) {
+      const anonymous = this.anonymousClient()
+      // The keychain answers on a thread of its own: load the HTTP client meanwhile.
+      const [key] = await Promise.all([this.deviceKey(), loadHttpClient()])
+      this.#client ??= anonymous.withKey(key)
+    }
     return this.#client
   }
 

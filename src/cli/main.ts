@@ -7,6 +7,6 @@ export async function run(argv: string[], entry: string): Promise<void> {
     process.stdout.write(`jit/${pkg.version} ${process.platform}-${process.arch} node-${process.version}\n`)
     return
   }
-  const { execute } = await import('@oclif/core')
-  await execute({ args: argv, dir: entry })
+  const { runOclif } = await import('./oclif.js')
+  await runOclif(argv, entry)
 }

@@ -1,7 +1,7 @@
 // Talks to the broker over HTTP(S) with undici. Signs every call with the device key, maps
 // connection and TLS failures to exit 5 and problem documents to the matching JitError.
 import { readFileSync } from 'node:fs'
-import { Agent, request, type Dispatcher } from 'undici'
+import type { Dispatcher } from 'undici'
 import { BrokerUnreachableError, JitError, UsageError, errorForProblem } from '../errors.js'
 import { deviceAssertion, type DeviceKey } from '../device/device-key.js'
 import { API_PREFIX, type Problem } from '../wire/api.js'
@@ -30,21 +30,38 @@ export function checkBrokerUrl(broker: string, insecure: boolean | undefined): U
   return url
 }
 
+let undici: Promise<typeof import('./http.js')> | undefined
+
+/**
+ * undici, loaded on first use: after Node itself it is the biggest part of the CLI's start-up,
+ * so a command that never calls the broker does not load it, and one that does can load it
+ * while the keychain looks up the device key (see CliContext.client).
+ */
+export function loadHttpClient(): Promise<typeof import('./http.js')> {
+  undici ??= import('./http.js')
+  return undici
+}
+
 export class BrokerClient {
   readonly base: URL
-  readonly #dispatcher: Dispatcher
+  readonly #ca?: Buffer
+  #dispatcher?: Promise<Dispatcher>
 
   constructor(readonly options: ClientOptions, readonly key?: DeviceKey) {
     this.base = checkBrokerUrl(options.broker, options.insecure)
-    let ca: Buffer | undefined
     if (options.caFile) {
       try {
-        ca = readFileSync(options.caFile)
+        this.#ca = readFileSync(options.caFile)
       } catch {
         throw new UsageError(`Cannot read the CA file ${options.caFile}.`)
       }
     }
-    this.#dispatcher = new Agent({ connect: ca ? { ca } : {}, keepAliveTimeout: 10_000, headersTimeout: 60_000, bodyTimeout: 60_000 })
+  }
+
+  #agent(): Promise<Dispatcher> {
+    const ca = this.#ca
+    this.#dispatcher ??= loadHttpClient().then(({ Agent }) => new Agent({ connect: ca ? { ca } : {}, keepAliveTimeout: 10_000, headersTimeout: 60_000, bodyTimeout: 60_000 }))
+    return this.#dispatcher
   }
 
   withKey(key: DeviceKey): BrokerClient {
@@ -67,9 +84,10 @@ export class BrokerClient {
     const headers: Record<string, string> = { accept: 'application/json' }
     if (payload !== undefined) headers['content-type'] = 'application/json'
     if (this.key) headers.authorization = deviceAssertion(this.key, method, `${url.pathname}${url.search}`, payload)
+    const [{ request }, dispatcher] = await Promise.all([loadHttpClient(), this.#agent()])
     let response: Dispatcher.ResponseData
     try {
-      response = await request(url, { method: method as Dispatcher.HttpMethod, headers, body: payload, dispatcher: this.#dispatcher, signal })
+      response = await request(url, { method: method as Dispatcher.HttpMethod, headers, body: payload, dispatcher, signal })
     } catch (error) {
       if ((error as Error).name === 'AbortError') throw error
       throw unreachable(this.base, error as NodeJS.ErrnoException)
@@ -90,7 +108,7 @@ export class BrokerClient {
   }
 
   async close(): Promise<void> {
-    await this.#dispatcher.close()
+    if (this.#dispatcher) await (await this.#dispatcher).close()
   }
 }
 
