@@ -9,7 +9,7 @@ import { newDeviceKeyPair, saveDeviceKey } from './device-key.js'
 export async function login(cli: CliContext, broker: string, code: string, deviceName = hostname()): Promise<EnrollResult & { broker: string }> {
   const client = cli.anonymousClient(broker)
   // Fail on a missing keychain before the one-time code is spent.
-  await cli.keychain.list('device:')
+  await cli.keychain.probe()
   const { privateKey, publicJwk } = newDeviceKeyPair()
   const result = await client.post<EnrollResult>('/enroll', { code: code.trim(), publicKey: publicJwk, deviceName })
   await client.close()

@@ -5,6 +5,8 @@
 import { KeychainError } from '../errors.js'
 
 export interface Keychain {
+  /** Throws a KeychainError when no keychain answers; reads one account, enumerates nothing. */
+  probe(): Promise<void>
   get(account: string): Promise<string | null>
   set(account: string, secret: string): Promise<void>
   delete(account: string): Promise<boolean>
@@ -64,6 +66,10 @@ export class SystemKeychain implements Keychain {
     }
   }
 
+  async probe() {
+    await this.#call('read', (k) => k.getPassword(SERVICE, 'probe'))
+  }
+
   get(account: string) {
     return this.#call('read', (k) => k.getPassword(SERVICE, account))
   }
@@ -85,6 +91,8 @@ export class SystemKeychain implements Keychain {
 /** Holds secrets for the life of one process only: unit tests, and a demo on a machine without a keychain. */
 export class MemoryKeychain implements Keychain {
   readonly #entries = new Map<string, string>()
+
+  async probe() {}
 
   async get(account: string) {
     return this.#entries.get(account) ?? null

@@ -154,7 +154,7 @@ process.exit(answer.active ? 0 : 1)
 async function pickKeychain(say: Say): Promise<Keychain> {
   const system = new SystemKeychain()
   try {
-    await system.list('device:')
+    await system.probe()
     return system
   } catch (error) {
     if (!(error instanceof KeychainError)) throw error
