@@ -9,7 +9,11 @@ if (major < 22) {
 }
 // Node keeps the compiled code of jit and its modules on disk between runs (in the OS temp
 // folder; NODE_DISABLE_COMPILE_CACHE=1 turns it off): a quarter less start-up time.
-const { enableCompileCache } = await import('node:module')
-enableCompileCache?.()
-const { run } = await import('../dist/bundle/src/cli/main.js')
-await run(process.argv.slice(2), import.meta.url)
+// No top-level await: when a reader closes the pipe early (jit ... | head) the last write never
+// drains, and a pending top-level await would turn a clean exit into Node's exit code 13.
+import('node:module')
+  .then(({ enableCompileCache }) => {
+    enableCompileCache?.()
+    return import('../dist/bundle/src/cli/main.js')
+  })
+  .then(({ run }) => run(process.argv.slice(2), import.meta.url))
