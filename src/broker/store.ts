@@ -10,7 +10,8 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { GENESIS_HASH, hashEvent } from '../audit/chain.js'
+import { GENESIS_HASH, hashEventWithData } from '../audit/chain.js'
+import { canonicalJson } from '../util/canonical-json.js'
 import { nowIso } from '../util/ids.js'
 import type { AccessRequest, Approval, AuditEvent, RequestKind, RequestState, SessionInfo, SessionState } from '../wire/api.js'
 
@@ -75,6 +76,8 @@ interface CommitGroup {
 
 export class Store {
   readonly db: DatabaseSync
+  /** The SQLite file. */
+  readonly file: string
   readonly #statements = new Map<string, StatementSync>()
   #groupCommit = false
   #group?: CommitGroup
@@ -83,7 +86,8 @@ export class Store {
 
   constructor(readonly dataDir: string) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 })
-    this.db = new DatabaseSync(join(dataDir, 'broker.db'))
+    this.file = join(dataDir, 'broker.db')
+    this.db = new DatabaseSync(this.file)
     this.db.exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;')
     this.db.exec(SCHEMA)
   }
@@ -200,9 +204,11 @@ export class Store {
       data: event.data ?? {},
     }
     const prevHash = last?.hash ?? GENESIS_HASH
-    const hash = hashEvent(prevHash, body)
+    // Stored as the very text the hash covers (canonical JSON), so verifying needs no parsing.
+    const dataJson = canonicalJson(body.data)
+    const hash = hashEventWithData(prevHash, body, dataJson)
     this.#sql('INSERT INTO audit (seq, at, type, severity, actor, session_id, request_id, data, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?)').run(
-      body.seq, at, body.type, body.severity, body.actor, body.sessionId ?? null, body.requestId ?? null, JSON.stringify(body.data), prevHash, hash,
+      body.seq, at, body.type, body.severity, body.actor, body.sessionId ?? null, body.requestId ?? null, dataJson, prevHash, hash,
     )
     if (inTransaction) this.#auditTail = { seq: body.seq, hash }
     return { ...body, prevHash, hash }
