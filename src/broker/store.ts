@@ -83,6 +83,7 @@ export class Store {
   #group?: CommitGroup
   /** The chain's tail, known only while this connection holds the write lock (inside a transaction). */
   #auditTail?: { seq: number; hash: string }
+  readonly #deviceJkts = new Map<string, string>()
 
   constructor(readonly dataDir: string) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 })
@@ -281,6 +282,18 @@ export class Store {
       id: row.id as string, user: row.user as string, name: row.name as string, publicJwk: JSON.parse(row.public_jwk as string), jkt: row.jkt as string,
       createdAt: row.created_at as string, revokedAt: (row.revoked_at as string) ?? undefined,
     }
+  }
+
+  /** A device's key thumbprint: fixed at enrollment, so it is remembered (revocation is never read from here). */
+  deviceJkt(id: string): string {
+    let jkt = this.#deviceJkts.get(id)
+    if (jkt === undefined) {
+      jkt = (this.#sql('SELECT jkt FROM devices WHERE id = ?').get(id) as Row | undefined)?.jkt as string | undefined
+      if (jkt === undefined) throw new Error(`No device ${id}.`)
+      if (this.#deviceJkts.size >= 10_000) this.#deviceJkts.clear()
+      this.#deviceJkts.set(id, jkt)
+    }
+    return jkt
   }
 
   revokeDevice(id: string): boolean {
@@ -504,21 +517,33 @@ function toReview(row: Row): ReviewRecord {
 }
 
 export class ReviewStore {
+  readonly #statements = new Map<string, StatementSync>()
+
   constructor(readonly store: Store) {
     store.db.exec(REVIEW_SCHEMA)
   }
 
+  /** Prepared once, reused: every new request asks whether a review is due. */
+  #sql(text: string): StatementSync {
+    let statement = this.#statements.get(text)
+    if (!statement) {
+      statement = this.store.db.prepare(text)
+      this.#statements.set(text, statement)
+    }
+    return statement
+  }
+
   insert(review: Pick<ReviewRecord, 'id' | 'sessionId' | 'user' | 'asset' | 'kind' | 'dueAtEpoch'>): void {
-    this.store.db.prepare('INSERT INTO reviews (id, session_id, user, asset, kind, due_at) VALUES (?,?,?,?,?,?)').run(review.id, review.sessionId, review.user, review.asset, review.kind, review.dueAtEpoch)
+    this.#sql('INSERT INTO reviews (id, session_id, user, asset, kind, due_at) VALUES (?,?,?,?,?,?)').run(review.id, review.sessionId, review.user, review.asset, review.kind, review.dueAtEpoch)
   }
 
   get(id: string, nowEpoch: number): ReviewRecord | undefined {
-    const row = this.store.db.prepare(`${REVIEW_SELECT} WHERE r.id = ?`).get(nowEpoch, id) as Row | undefined
+    const row = this.#sql(`${REVIEW_SELECT} WHERE r.id = ?`).get(nowEpoch, id) as Row | undefined
     return row && toReview(row)
   }
 
   bySession(sessionId: string, nowEpoch: number): ReviewRecord | undefined {
-    const row = this.store.db.prepare(`${REVIEW_SELECT} WHERE r.session_id = ?`).get(nowEpoch, sessionId) as Row | undefined
+    const row = this.#sql(`${REVIEW_SELECT} WHERE r.session_id = ?`).get(nowEpoch, sessionId) as Row | undefined
     return row && toReview(row)
   }
 
@@ -532,32 +557,32 @@ export class ReviewStore {
     if (filter.unfiledOnly) where.push('r.filed_at IS NULL')
     if (filter.filedNotSignedOff) where.push('r.filed_at IS NOT NULL AND r.signed_off_at IS NULL')
     const sql = `${REVIEW_SELECT} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY r.due_at LIMIT 500`
-    return (this.store.db.prepare(sql).all(...params) as Row[]).map(toReview)
+    return (this.#sql(sql).all(...params) as Row[]).map(toReview)
   }
 
   file(id: string, answers: string, at: string): boolean {
-    return this.store.db.prepare('UPDATE reviews SET answers = ?, filed_at = ? WHERE id = ? AND filed_at IS NULL').run(answers, at, id).changes > 0
+    return this.#sql('UPDATE reviews SET answers = ?, filed_at = ? WHERE id = ? AND filed_at IS NULL').run(answers, at, id).changes > 0
   }
 
   signOff(id: string, by: string, comment: string | undefined, at: string): boolean {
-    return this.store.db.prepare('UPDATE reviews SET signed_off_by = ?, signed_off_at = ?, sign_off_comment = ? WHERE id = ? AND filed_at IS NOT NULL AND signed_off_at IS NULL').run(by, at, comment ?? null, id).changes > 0
+    return this.#sql('UPDATE reviews SET signed_off_by = ?, signed_off_at = ?, sign_off_comment = ? WHERE id = ? AND filed_at IS NOT NULL AND signed_off_at IS NULL').run(by, at, comment ?? null, id).changes > 0
   }
 
   /** Unfiled reviews past their due time that have not been flagged yet. */
   newlyOverdue(nowEpoch: number): ReviewRecord[] {
-    return (this.store.db.prepare(`${REVIEW_SELECT} WHERE r.filed_at IS NULL AND r.overdue_flagged = 0 AND r.due_at <= ?`).all(nowEpoch, nowEpoch) as Row[]).map(toReview)
+    return (this.#sql(`${REVIEW_SELECT} WHERE r.filed_at IS NULL AND r.overdue_flagged = 0 AND r.due_at <= ?`).all(nowEpoch, nowEpoch) as Row[]).map(toReview)
   }
 
   flagOverdue(id: string): void {
-    this.store.db.prepare('UPDATE reviews SET overdue_flagged = 1 WHERE id = ?').run(id)
+    this.#sql('UPDATE reviews SET overdue_flagged = 1 WHERE id = ?').run(id)
   }
 
   enqueue(target: string, body: string, nowEpoch: number): void {
-    this.store.db.prepare('INSERT INTO outbox (target, body, next_attempt_at) VALUES (?,?,?)').run(target, body, nowEpoch)
+    this.#sql('INSERT INTO outbox (target, body, next_attempt_at) VALUES (?,?,?)').run(target, body, nowEpoch)
   }
 
   dueNotifications(nowEpoch: number, limit = 50): OutboxRecord[] {
-    return (this.store.db.prepare('SELECT * FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= ? ORDER BY id LIMIT ?').all(nowEpoch, limit) as Row[]).map((row) => ({
+    return (this.#sql('SELECT * FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= ? ORDER BY id LIMIT ?').all(nowEpoch, limit) as Row[]).map((row) => ({
       id: row.id as number,
       target: row.target as string,
       body: row.body as string,
@@ -567,10 +592,10 @@ export class ReviewStore {
   }
 
   delivered(id: number, at: string): void {
-    this.store.db.prepare('UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?').run(at, id)
+    this.#sql('UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?').run(at, id)
   }
 
   failed(id: number, error: string, nextAttemptAt: number): void {
-    this.store.db.prepare('UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?').run(error.slice(0, 500), nextAttemptAt, id)
+    this.#sql('UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?').run(error.slice(0, 500), nextAttemptAt, id)
   }
 }
