@@ -154,12 +154,20 @@ export async function verifyAuditLog(file: string): Promise<AuditVerifyResult> {
   } finally {
     db.close()
   }
-  return combineRanges(await Promise.all(ranges.map(([after, upTo]) => checkRangeOnWorker(file, after, upTo))))
+  const workers: Worker[] = []
+  try {
+    return combineRanges(await Promise.all(ranges.map(([after, upTo]) => checkRangeOnWorker(workers, file, after, upTo))))
+  } catch (error) {
+    // One range failed (the file went away, a lock timed out): the others need not finish.
+    for (const worker of workers) void worker.terminate()
+    throw error
+  }
 }
 
-function checkRangeOnWorker(file: string, after: number, upTo: number): Promise<RangeCheck> {
+function checkRangeOnWorker(workers: Worker[], file: string, after: number, upTo: number): Promise<RangeCheck> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL('./verify-worker.js', import.meta.url), { workerData: { file, after, upTo } })
+    workers.push(worker)
     let answered = false
     worker.once('message', (result: RangeCheck) => {
       answered = true

@@ -1,7 +1,8 @@
 import { randomFillSync } from 'node:crypto'
 
 // Random bytes are drawn a few kilobytes at a time: one call per id costs more than the id.
-const pool = Buffer.allocUnsafe(6 * 512)
+// Not from Node's shared small-buffer pool (allocUnsafe): random bytes kept in a buffer of their own.
+const pool = Buffer.alloc(6 * 512)
 let poolOffset = pool.length
 
 /**
