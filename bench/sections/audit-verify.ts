@@ -1,11 +1,10 @@
-// `jit audit verify` on a log of a million events. The log is written straight into a fresh
-// store (hashes computed with the chain's own hashEvent, inserted in one transaction), shaped
-// like the broker's fast path: request.created, policy.decision, request.approved,
-// session.issued, again and again. Then the chain is walked in process (verifyChain over
-// store.auditEvents()) and by the CLI (`jit audit verify --data DIR`), start to exit.
+// `jit audit verify` on a log of a million events. The log is written into a fresh store
+// through the store's own appendAudit (as the broker writes it), shaped like the broker's fast
+// path: request.created, policy.decision, request.approved, session.issued, again and again.
+// Then the chain is verified in process (verifyAuditLog over the file, as the broker's
+// /v1/audit/verify does) and by the CLI (`jit audit verify --data DIR`), start to exit.
 import { join } from 'node:path'
-import { GENESIS_HASH, hashEvent } from '../../dist/src/audit/chain.js'
-import { verifyChain } from '../../dist/src/audit/chain.js'
+import { verifyAuditLog } from '../../dist/src/audit/verify-log.js'
 import { Store } from '../../dist/src/broker/store.js'
 import { median, nowMs, type Section } from '../lib.ts'
 import { ASSET, TICKET, removeDirs, tempDir, timedRun } from '../support.ts'
@@ -26,23 +25,20 @@ function fastPathEvent(seq: number, at: string): { type: string; actor: string; 
   }
 }
 
-/** Writes `count` chained events into a fresh data folder, the way appendAudit would. */
+/** Writes `count` chained events into a fresh data folder through the store's own appendAudit. */
 export function writeAuditLog(dataDir: string, count: number): void {
   const store = new Store(dataDir)
   try {
-    const insert = store.db.prepare('INSERT INTO audit (seq, at, type, severity, actor, session_id, request_id, data, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?)')
     const base = Date.parse('2026-01-05T06:00:00.000Z')
-    let prevHash = GENESIS_HASH
-    store.db.exec('BEGIN IMMEDIATE')
-    for (let seq = 1; seq <= count; seq++) {
-      const at = new Date(base + seq * 7).toISOString()
-      const event = fastPathEvent(seq, at)
-      const body = { seq, at, type: event.type, severity: 'info', actor: event.actor, sessionId: event.sessionId, requestId: event.requestId, data: event.data }
-      const hash = hashEvent(prevHash, body)
-      insert.run(seq, at, body.type, body.severity, body.actor, body.sessionId ?? null, body.requestId, JSON.stringify(body.data), prevHash, hash)
-      prevHash = hash
+    // Transactions of 10,000 records: the tail is read once per transaction, as in the broker.
+    for (let from = 1; from <= count; from += 10_000) {
+      store.transaction(() => {
+        for (let seq = from; seq < Math.min(from + 10_000, count + 1); seq++) {
+          const at = new Date(base + seq * 7).toISOString()
+          store.appendAudit(fastPathEvent(seq, at), at)
+        }
+      })
     }
-    store.db.exec('COMMIT')
   } finally {
     store.close()
   }
@@ -59,15 +55,10 @@ const auditVerify: Section = async ({ quick, root }) => {
 
     const inProcess: number[] = []
     for (let i = 0; i < repetitions; i++) {
-      const store = new Store(dataDir)
-      try {
-        const start = nowMs()
-        const result = verifyChain(store.auditEvents())
-        inProcess.push(nowMs() - start)
-        if (!result.ok || result.events !== events) throw new Error(`verifyChain said ${JSON.stringify(result)}`)
-      } finally {
-        store.close()
-      }
+      const start = nowMs()
+      const result = await verifyAuditLog(join(dataDir, 'broker.db'))
+      inProcess.push(nowMs() - start)
+      if (!result.ok || result.events !== events) throw new Error(`verifyAuditLog said ${JSON.stringify(result)}`)
     }
 
     const cli: number[] = []
@@ -82,7 +73,7 @@ const auditVerify: Section = async ({ quick, root }) => {
     const inProcessRate = events / (median(inProcess) / 1000)
     const cliRate = events / (median(cli) / 1000)
     return [
-      { section: 'audit-verify', name: `verifyChain, ${size}`, value: inProcessRate, unit: 'events/s', target: '>= 500,000 events/s', met: inProcessRate >= 500_000, note: `median of ${repetitions}; ${Math.round(median(inProcess))} ms per walk` },
+      { section: 'audit-verify', name: `verifyAuditLog, ${size}`, value: inProcessRate, unit: 'events/s', target: '>= 500,000 events/s', met: inProcessRate >= 500_000, note: `median of ${repetitions}; ${Math.round(median(inProcess))} ms per walk` },
       { section: 'audit-verify', name: `jit audit verify --data, ${size}`, value: cliRate, unit: 'events/s', target: '>= 500,000 events/s', met: cliRate >= 500_000, note: `median of ${repetitions}; ${Math.round(median(cli))} ms start to exit; log written in ${writeSeconds.toFixed(1)} s` },
     ]
   } finally {

@@ -10,18 +10,26 @@ export const GENESIS_HASH = '0'.repeat(64)
 export type AuditBody = Omit<AuditEvent, 'hash' | 'prevHash'>
 
 export function hashEvent(prevHash: string, body: AuditBody): string {
-  return hash('sha256', `${prevHash}\n${eventContent(body)}`, 'hex')
+  return hashEventWithData(prevHash, body, body.data === undefined ? undefined : canonicalJson(body.data))
+}
+
+/**
+ * hashEvent with the record's data already written as canonical JSON (`dataJson`): the store
+ * keeps exactly that text, so a verifier can hash the stored bytes without parsing them.
+ */
+export function hashEventWithData(prevHash: string, body: Omit<AuditBody, 'data'>, dataJson: string | undefined): string {
+  return hash('sha256', `${prevHash}\n${eventContent(body, dataJson)}`, 'hex')
 }
 
 /**
  * canonicalJson of the record's fields, written out in their sorted order: the same bytes,
  * without sorting the same eight keys again for each of a million records.
  */
-function eventContent(body: AuditBody): string {
+function eventContent(body: Omit<AuditBody, 'data'>, dataJson: string | undefined): string {
   let content = ''
   if (body.actor !== undefined) content += `,"actor":${canonicalJson(body.actor)}`
   if (body.at !== undefined) content += `,"at":${canonicalJson(body.at)}`
-  if (body.data !== undefined) content += `,"data":${canonicalJson(body.data)}`
+  if (dataJson !== undefined) content += `,"data":${dataJson}`
   if (body.requestId !== undefined) content += `,"requestId":${canonicalJson(body.requestId)}`
   if (body.seq !== undefined) content += `,"seq":${canonicalJson(body.seq)}`
   if (body.sessionId !== undefined) content += `,"sessionId":${canonicalJson(body.sessionId)}`
@@ -29,6 +37,13 @@ function eventContent(body: AuditBody): string {
   if (body.type !== undefined) content += `,"type":${canonicalJson(body.type)}`
   return `{${content.slice(1)}}`
 }
+
+/** What verification says of the first record that does not fit the chain. */
+export const CHAIN_PROBLEMS = {
+  seq: (expectedSeq: number) => `expected record ${expectedSeq} here: a record was deleted or moved`,
+  link: 'does not link to the record before it: records were deleted or reordered',
+  hash: 'content does not match its hash: the record was edited',
+} as const
 
 /** Walks events in order and names the first one that does not fit the chain. */
 export function verifyChain(events: Iterable<AuditEvent>): AuditVerifyResult {
@@ -38,13 +53,13 @@ export function verifyChain(events: Iterable<AuditEvent>): AuditVerifyResult {
   for (const event of events) {
     count++
     if (event.seq !== expectedSeq) {
-      return { ok: false, events: count, firstBad: { seq: event.seq, problem: `expected record ${expectedSeq} here: a record was deleted or moved` } }
+      return { ok: false, events: count, firstBad: { seq: event.seq, problem: CHAIN_PROBLEMS.seq(expectedSeq) } }
     }
     if (event.prevHash !== prevHash) {
-      return { ok: false, events: count, firstBad: { seq: event.seq, problem: 'does not link to the record before it: records were deleted or reordered' } }
+      return { ok: false, events: count, firstBad: { seq: event.seq, problem: CHAIN_PROBLEMS.link } }
     }
     if (hashEvent(prevHash, event) !== event.hash) {
-      return { ok: false, events: count, firstBad: { seq: event.seq, problem: 'content does not match its hash: the record was edited' } }
+      return { ok: false, events: count, firstBad: { seq: event.seq, problem: CHAIN_PROBLEMS.hash } }
     }
     prevHash = event.hash
     expectedSeq++

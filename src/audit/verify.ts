@@ -4,14 +4,12 @@ import { join } from 'node:path'
 import { Store } from '../broker/store.js'
 import { UsageError } from '../errors.js'
 import type { AuditVerifyResult } from '../wire/api.js'
-import { verifyChain } from './chain.js'
+import { verifyAuditLog } from './verify-log.js'
 
-export function verifyAudit(dataDir: string): AuditVerifyResult {
-  if (!existsSync(join(dataDir, 'broker.db'))) throw new UsageError(`No broker data in ${dataDir}.`)
-  const store = new Store(dataDir)
-  try {
-    return verifyChain(store.auditEvents())
-  } finally {
-    store.close()
-  }
+export async function verifyAudit(dataDir: string): Promise<AuditVerifyResult> {
+  const file = join(dataDir, 'broker.db')
+  if (!existsSync(file)) throw new UsageError(`No broker data in ${dataDir}.`)
+  // Opened as the broker opens it first: a store without an audit table yet has an empty log.
+  new Store(dataDir).close()
+  return verifyAuditLog(file)
 }

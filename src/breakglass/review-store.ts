@@ -61,16 +61,16 @@ export class ReviewStore {
   }
 
   insert(review: Pick<ReviewRecord, 'id' | 'sessionId' | 'user' | 'asset' | 'kind' | 'dueAtEpoch'>): void {
-    this.store.db.prepare('INSERT INTO reviews (id, session_id, user, asset, kind, due_at) VALUES (?,?,?,?,?,?)').run(review.id, review.sessionId, review.user, review.asset, review.kind, review.dueAtEpoch)
+    this.store.statement('INSERT INTO reviews (id, session_id, user, asset, kind, due_at) VALUES (?,?,?,?,?,?)').run(review.id, review.sessionId, review.user, review.asset, review.kind, review.dueAtEpoch)
   }
 
   get(id: string, nowEpoch: number): ReviewRecord | undefined {
-    const row = this.store.db.prepare(`${REVIEW_SELECT} WHERE r.id = ?`).get(nowEpoch, id) as Row | undefined
+    const row = this.store.statement(`${REVIEW_SELECT} WHERE r.id = ?`).get(nowEpoch, id) as Row | undefined
     return row && toReview(row)
   }
 
   bySession(sessionId: string, nowEpoch: number): ReviewRecord | undefined {
-    const row = this.store.db.prepare(`${REVIEW_SELECT} WHERE r.session_id = ?`).get(nowEpoch, sessionId) as Row | undefined
+    const row = this.store.statement(`${REVIEW_SELECT} WHERE r.session_id = ?`).get(nowEpoch, sessionId) as Row | undefined
     return row && toReview(row)
   }
 
@@ -84,32 +84,32 @@ export class ReviewStore {
     if (filter.unfiledOnly) where.push('r.filed_at IS NULL')
     if (filter.filedNotSignedOff) where.push('r.filed_at IS NOT NULL AND r.signed_off_at IS NULL')
     const sql = `${REVIEW_SELECT} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY r.due_at LIMIT 500`
-    return (this.store.db.prepare(sql).all(...params) as Row[]).map(toReview)
+    return (this.store.statement(sql).all(...params) as Row[]).map(toReview)
   }
 
   file(id: string, answers: string, at: string): boolean {
-    return this.store.db.prepare('UPDATE reviews SET answers = ?, filed_at = ? WHERE id = ? AND filed_at IS NULL').run(answers, at, id).changes > 0
+    return this.store.statement('UPDATE reviews SET answers = ?, filed_at = ? WHERE id = ? AND filed_at IS NULL').run(answers, at, id).changes > 0
   }
 
   signOff(id: string, by: string, comment: string | undefined, at: string): boolean {
-    return this.store.db.prepare('UPDATE reviews SET signed_off_by = ?, signed_off_at = ?, sign_off_comment = ? WHERE id = ? AND filed_at IS NOT NULL AND signed_off_at IS NULL').run(by, at, comment ?? null, id).changes > 0
+    return this.store.statement('UPDATE reviews SET signed_off_by = ?, signed_off_at = ?, sign_off_comment = ? WHERE id = ? AND filed_at IS NOT NULL AND signed_off_at IS NULL').run(by, at, comment ?? null, id).changes > 0
   }
 
   /** Unfiled reviews past their due time that have not been flagged yet. */
   newlyOverdue(nowEpoch: number): ReviewRecord[] {
-    return (this.store.db.prepare(`${REVIEW_SELECT} WHERE r.filed_at IS NULL AND r.overdue_flagged = 0 AND r.due_at <= ?`).all(nowEpoch, nowEpoch) as Row[]).map(toReview)
+    return (this.store.statement(`${REVIEW_SELECT} WHERE r.filed_at IS NULL AND r.overdue_flagged = 0 AND r.due_at <= ?`).all(nowEpoch, nowEpoch) as Row[]).map(toReview)
   }
 
   flagOverdue(id: string): void {
-    this.store.db.prepare('UPDATE reviews SET overdue_flagged = 1 WHERE id = ?').run(id)
+    this.store.statement('UPDATE reviews SET overdue_flagged = 1 WHERE id = ?').run(id)
   }
 
   enqueue(target: string, body: string, nowEpoch: number): void {
-    this.store.db.prepare('INSERT INTO outbox (target, body, next_attempt_at) VALUES (?,?,?)').run(target, body, nowEpoch)
+    this.store.statement('INSERT INTO outbox (target, body, next_attempt_at) VALUES (?,?,?)').run(target, body, nowEpoch)
   }
 
   dueNotifications(nowEpoch: number, limit = 50): OutboxRecord[] {
-    return (this.store.db.prepare('SELECT * FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= ? ORDER BY id LIMIT ?').all(nowEpoch, limit) as Row[]).map((row) => ({
+    return (this.store.statement('SELECT * FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= ? ORDER BY id LIMIT ?').all(nowEpoch, limit) as Row[]).map((row) => ({
       id: row.id as number,
       target: row.target as string,
       body: row.body as string,
@@ -119,10 +119,10 @@ export class ReviewStore {
   }
 
   delivered(id: number, at: string): void {
-    this.store.db.prepare('UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?').run(at, id)
+    this.store.statement('UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?').run(at, id)
   }
 
   failed(id: number, error: string, nextAttemptAt: number): void {
-    this.store.db.prepare('UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?').run(error.slice(0, 500), nextAttemptAt, id)
+    this.store.statement('UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?').run(error.slice(0, 500), nextAttemptAt, id)
   }
 }

@@ -2,7 +2,7 @@
 // return its result; every failure leaves as application/problem+json without internals.
 import { createHash } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
-import { verifyChain } from '../audit/chain.js'
+import { verifyAuditLog } from '../audit/verify-log.js'
 import { registerBreakGlassRoutes } from '../breakglass/routes.js'
 import { API_PREFIX, schemas, type CreateRequestBody, type EnrollBody, type Problem, type RenewBody } from '../wire/api.js'
 import { ApiError, authFailed, badInput } from './api-error.js'
@@ -157,7 +157,7 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
   })
   app.get(`${API_PREFIX}/audit/verify`, async (request) => {
     actorOf(request)
-    return verifyChain(ctx.store.auditEvents())
+    return verifyAuditLog(ctx.store.file)
   })
 
   return app

@@ -12,7 +12,7 @@ import { publicSession, type SessionRecord } from './store.js'
 
 /** Creates the session of an approved request. Call inside the approving transaction. */
 export function openSession(ctx: BrokerContext, request: AccessRequest, cacheAllowed: boolean): SessionRecord {
-  const device = ctx.store.getDevice(request.deviceId)!
+  const deviceJkt = ctx.store.deviceJkt(request.deviceId)
   const issuedAtEpoch = Math.floor(ctx.now() / 1000)
   const expiresAtEpoch = issuedAtEpoch + request.ttlSeconds
   const session: SessionRecord = {
@@ -40,13 +40,12 @@ export function openSession(ctx: BrokerContext, request: AccessRequest, cacheAll
     actor: request.user,
     sessionId: session.id,
     requestId: request.id,
-    data: { asset: session.asset, scope: session.scope, ticket: session.ticket, kind: session.kind, expiresAt: session.expiresAt, deviceJkt: device.jkt },
+    data: { asset: session.asset, scope: session.scope, ticket: session.ticket, kind: session.kind, expiresAt: session.expiresAt, deviceJkt },
   })
   return session
 }
 
 export function credentialFor(ctx: BrokerContext, session: SessionRecord): string {
-  const device = ctx.store.getDevice(session.deviceId)!
   const claims: CredentialClaims = {
     iss: ctx.issuer,
     sub: session.user,
@@ -59,7 +58,7 @@ export function credentialFor(ctx: BrokerContext, session: SessionRecord): strin
     nbf: session.issuedAtEpoch,
     exp: session.expiresAtEpoch,
     jti: session.jti,
-    cnf: { jkt: device.jkt },
+    cnf: { jkt: ctx.store.deviceJkt(session.deviceId) },
   }
   return signJwt(claims as unknown as Record<string, unknown>, ctx.signingKey.privateKey, { typ: 'JWT', kid: ctx.signingKey.kid })
 }

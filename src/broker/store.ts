@@ -10,7 +10,8 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { GENESIS_HASH, hashEvent } from '../audit/chain.js'
+import { GENESIS_HASH, hashEventWithData } from '../audit/chain.js'
+import { canonicalJson } from '../util/canonical-json.js'
 import { nowIso } from '../util/ids.js'
 import type { AccessRequest, Approval, AuditEvent, RequestKind, RequestState, SessionInfo, SessionState } from '../wire/api.js'
 
@@ -77,15 +78,19 @@ interface CommitGroup {
 
 export class Store {
   readonly db: DatabaseSync
+  /** The SQLite file. */
+  readonly file: string
   readonly #statements = new Map<string, StatementSync>()
   #groupCommit = false
   #group?: CommitGroup
   /** The chain's tail, known only while this connection holds the write lock (inside a transaction). */
   #auditTail?: { seq: number; hash: string }
+  readonly #deviceJkts = new Map<string, string>()
 
   constructor(readonly dataDir: string) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 })
-    this.db = new DatabaseSync(join(dataDir, 'broker.db'))
+    this.file = join(dataDir, 'broker.db')
+    this.db = new DatabaseSync(this.file)
     this.db.exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;')
     this.db.exec(SCHEMA)
     this.#migrate()
@@ -103,6 +108,10 @@ export class Store {
   }
 
   /** Prepared once, reused: the hot path never re-parses SQL. */
+  statement(text: string): StatementSync {
+    return this.#sql(text)
+  }
+
   #sql(text: string): StatementSync {
     let statement = this.#statements.get(text)
     if (!statement) {
@@ -209,9 +218,11 @@ export class Store {
       data: event.data ?? {},
     }
     const prevHash = last?.hash ?? GENESIS_HASH
-    const hash = hashEvent(prevHash, body)
+    // Stored as the very text the hash covers (canonical JSON), so verifying needs no parsing.
+    const dataJson = canonicalJson(body.data)
+    const hash = hashEventWithData(prevHash, body, dataJson)
     this.#sql('INSERT INTO audit (seq, at, type, severity, actor, session_id, request_id, data, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?)').run(
-      body.seq, at, body.type, body.severity, body.actor, body.sessionId ?? null, body.requestId ?? null, JSON.stringify(body.data), prevHash, hash,
+      body.seq, at, body.type, body.severity, body.actor, body.sessionId ?? null, body.requestId ?? null, dataJson, prevHash, hash,
     )
     if (inTransaction) this.#auditTail = { seq: body.seq, hash }
     return { ...body, prevHash, hash }
@@ -284,6 +295,18 @@ export class Store {
       id: row.id as string, user: row.user as string, name: row.name as string, publicJwk: JSON.parse(row.public_jwk as string), jkt: row.jkt as string,
       createdAt: row.created_at as string, revokedAt: (row.revoked_at as string) ?? undefined,
     }
+  }
+
+  /** A device's key thumbprint: fixed at enrollment, so it is remembered (revocation is never read from here). */
+  deviceJkt(id: string): string {
+    let jkt = this.#deviceJkts.get(id)
+    if (jkt === undefined) {
+      jkt = (this.#sql('SELECT jkt FROM devices WHERE id = ?').get(id) as Row | undefined)?.jkt as string | undefined
+      if (jkt === undefined) throw new Error(`No device ${id}.`)
+      if (this.#deviceJkts.size >= 10_000) this.#deviceJkts.clear()
+      this.#deviceJkts.set(id, jkt)
+    }
+    return jkt
   }
 
   revokeDevice(id: string): boolean {
