@@ -12,7 +12,7 @@
 import { hash as digest } from 'node:crypto'
 import { availableParallelism } from 'node:os'
 import { DatabaseSync } from 'node:sqlite'
-import { Worker } from 'node:worker_threads'
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads'
 import { canonicalJson } from '../util/canonical-json.js'
 import type { AuditVerifyResult } from '../wire/api.js'
 import { CHAIN_PROBLEMS, GENESIS_HASH, hashEventWithData } from './chain.js'
@@ -166,7 +166,8 @@ export async function verifyAuditLog(file: string): Promise<AuditVerifyResult> {
 
 function checkRangeOnWorker(workers: Worker[], file: string, after: number, upTo: number): Promise<RangeCheck> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./verify-worker.js', import.meta.url), { workerData: { file, after, upTo } })
+    // The worker runs this very module: see the end of the file.
+    const worker = new Worker(new URL(import.meta.url), { workerData: { job: RANGE_JOB, file, after, upTo } })
     workers.push(worker)
     let answered = false
     worker.once('message', (result: RangeCheck) => {
@@ -178,4 +179,18 @@ function checkRangeOnWorker(workers: Worker[], file: string, after: number, upTo
       if (!answered) reject(new Error(`The audit verification worker stopped (exit code ${code}) before it answered.`))
     })
   })
+}
+
+// A worker started by checkRangeOnWorker runs this module (whichever file holds it: the compiled
+// module, or a chunk of the bundled CLI, where a path relative to this file would not exist) and
+// checks its one range. Kept last so everything above is defined when it runs.
+const RANGE_JOB = 'jit-audit-range'
+if (!isMainThread && (workerData as { job?: string } | null)?.job === RANGE_JOB) {
+  const { file, after, upTo } = workerData as { file: string; after: number; upTo: number }
+  const db = openLog(file)
+  try {
+    parentPort!.postMessage(checkRange(db, after, upTo))
+  } finally {
+    db.close()
+  }
 }

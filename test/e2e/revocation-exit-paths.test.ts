@@ -103,7 +103,8 @@ describe('jit shell', () => {
     const result = await jit(['shell', ...access], {
       home: alice,
       env: { SHELL: '/bin/sh' },
-      input: `printf %s "$JIT_TOKEN" > ${out}/token\nprintf %s "$JIT_SESSION_ID" > ${out}/sid\n${LONG}\n`,
+      // The token file is the signal to strike, so it is written last: sh may die right after it.
+      input: `printf %s "$JIT_SESSION_ID" > ${out}/sid\nprintf %s "$JIT_TOKEN" > ${out}/token\n${LONG}\n`,
       onSpawn: (child) => void waitForFile(join(out, 'token')).then(() => child.kill('SIGTERM')),
     })
     expect(result.code).toBe(143)
