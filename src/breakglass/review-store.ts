@@ -100,6 +100,11 @@ export class ReviewStore {
     return (this.store.statement(`${REVIEW_SELECT} WHERE r.filed_at IS NULL AND r.overdue_flagged = 0 AND r.due_at <= ?`).all(nowEpoch, nowEpoch) as Row[]).map(toReview)
   }
 
+  /** Brings the due time forward (never back): a review is due review_due after its session ends. */
+  dueBy(id: string, dueAtEpoch: number): void {
+    this.store.statement('UPDATE reviews SET due_at = min(due_at, ?) WHERE id = ?').run(dueAtEpoch, id)
+  }
+
   flagOverdue(id: string): void {
     this.store.statement('UPDATE reviews SET overdue_flagged = 1 WHERE id = ?').run(id)
   }

@@ -60,6 +60,17 @@ describe('reviews', () => {
     expect(() => assertNoReviewDue(ctx, tess)).not.toThrow()
   })
 
+  it('a session revoked early brings its review\'s due time forward to review_due after the end', () => {
+    const opened = openBreakGlass(ctx, tess, { asset: 'plant-a/line-3/plc-07', reason: 'line down' })
+    expect(Date.parse(opened.review.dueAt)).toBe(t.clock.now + 10 * 60_000 + 60 * 60_000)
+    t.clock.now += 2 * 60_000
+    revokeSession(ctx, tess, opened.grant.session.id, 'fixed it')
+    const [due] = listReviews(ctx, tess, {})
+    expect(Date.parse(due.dueAt)).toBe(t.clock.now + 60 * 60_000)
+    t.clock.now += 60 * 60_000 + 1000
+    expect(flagOverdueReviews(ctx)).toBe(1)
+  })
+
   it('a review cannot be filed while its session is still open', () => {
     const opened = openBreakGlass(ctx, tess, { asset: 'plant-a/line-3/plc-07', reason: 'line down' })
     expect(() => fileReview(ctx, tess, opened.review.id, ANSWERS)).toThrow(/still open/)
