@@ -5,10 +5,7 @@ import { join } from 'node:path'
 import { createRemoteJWKSet, jwtVerify } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openStore } from '../../src/broker/admin.js'
-import { SERVICE } from '../../src/keychain/keychain.js'
-import { PLC, cleanup, introspect, jit, startBroker, tempDir, type TestBroker } from './harness.js'
-
-const keytar = (await import('keytar')).default
+import { PLC, cleanup, introspect, jit, keychainHas, startBroker, tempDir, type TestBroker } from './harness.js'
 
 let broker: TestBroker
 let alice: string
@@ -18,10 +15,6 @@ const access = ['--ticket', 'WO-104233', '--asset', PLC]
 
 function deviceIdOf(home: string): string {
   return JSON.parse(readFileSync(join(home, 'config.json'), 'utf8')).profiles.default.deviceId
-}
-
-async function keychainAccounts(): Promise<string[]> {
-  return (await keytar.findCredentials(SERVICE)).map((c) => c.account)
 }
 
 function storeCounts(): { requests: number; sessions: number; audit: number } {
@@ -74,7 +67,7 @@ describe('request → approval by a second user → exec → revoke', () => {
 
     // The credential lives in the Secret Service while the session does.
     const account = `cred:${deviceIdOf(alice)}:${session.id}`
-    expect(await keychainAccounts()).toContain(account)
+    expect(await keychainHas(account)).toBe(true)
 
     const raw = await jit(['credential', session.id, '--format', 'raw'], { home: alice })
     const token = raw.stdout.trim()
@@ -90,7 +83,7 @@ describe('request → approval by a second user → exec → revoke', () => {
     const revoked = await jit(['revoke', session.id, '--json'], { home: alice })
     expect(revoked.code).toBe(0)
     expect((await introspect(broker, token, verifierToken)).active).toBe(false)
-    expect(await keychainAccounts()).not.toContain(account)
+    expect(await keychainHas(account)).toBe(false)
     // The first, never-approved request is still pending; cancel it.
     expect((await jit(['cancel', requestId, '--json'], { home: alice })).json().request.state).toBe('cancelled')
   })
@@ -104,7 +97,7 @@ describe('request → approval by a second user → exec → revoke', () => {
     const sid = readFileSync(join(out, 'sid'), 'utf8')
     expect(token.split('.')).toHaveLength(3)
     expect((await introspect(broker, token, verifierToken)).active).toBe(false)
-    expect(await keychainAccounts()).not.toContain(`cred:${deviceIdOf(alice)}:${sid}`)
+    expect(await keychainHas(`cred:${deviceIdOf(alice)}:${sid}`)).toBe(false)
     cleanup(out)
   })
 })

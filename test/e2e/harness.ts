@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { addAsset, addUser, addVerifier, enrollmentCode, openStore } from '../../src/broker/admin.js'
+import { SERVICE } from '../../src/keychain/keychain.js'
 
 export const ROOT = resolve(import.meta.dirname, '../..')
 export const BIN = join(ROOT, 'bin/run.js')
@@ -137,4 +138,13 @@ export async function introspect(broker: TestBroker, token: string, verifierToke
     body: new URLSearchParams({ token }),
   })
   return (await response.json()) as { active: boolean }
+}
+
+/**
+ * Whether the keychain holds an account. An exact lookup, not a listing: keytar's findCredentials
+ * has crashed (SIGSEGV) when other processes deleted items while it enumerated them.
+ */
+export async function keychainHas(account: string): Promise<boolean> {
+  const keytar = (await import('keytar')).default
+  return (await keytar.getPassword(SERVICE, account)) !== null
 }

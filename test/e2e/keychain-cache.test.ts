@@ -2,10 +2,9 @@
 // the cache is read or listed.
 import { describe, expect, it } from 'vitest'
 import { CredentialCache } from '../../src/credentials/cache.js'
-import { SERVICE, SystemKeychain } from '../../src/keychain/keychain.js'
+import { SystemKeychain } from '../../src/keychain/keychain.js'
 import type { Grant } from '../../src/wire/api.js'
-
-const keytar = (await import('keytar')).default
+import { keychainHas } from './harness.js'
 
 const grant = (id: string, expiresIn: number): Grant => ({
   credential: `token-${id}`,
@@ -21,15 +20,15 @@ describe('credential cache in the OS keychain', () => {
     const cache = new CredentialCache(new SystemKeychain(), device, clock)
     await cache.put(grant('ses_live', 3600))
     await cache.put(grant('ses_dying', 10))
-    const accounts = async () => (await keytar.findCredentials(SERVICE)).map((c) => c.account).filter((a) => a.startsWith(`cred:${device}:`)).sort()
-    expect(await accounts()).toEqual([`cred:${device}:ses_dying`, `cred:${device}:ses_live`])
+    const held = async () => ({ live: await keychainHas(`cred:${device}:ses_live`), dying: await keychainHas(`cred:${device}:ses_dying`) })
+    expect(await held()).toEqual({ live: true, dying: true })
 
     time.ms += 60_000
     expect((await cache.list()).map((e) => e.session.id)).toEqual(['ses_live'])
-    expect(await accounts()).toEqual([`cred:${device}:ses_live`])
+    expect(await held()).toEqual({ live: true, dying: false })
 
     time.ms += 3600_000
     expect(await cache.get('ses_live')).toBeUndefined()
-    expect(await accounts()).toEqual([])
+    expect(await held()).toEqual({ live: false, dying: false })
   })
 })

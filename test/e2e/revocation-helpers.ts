@@ -50,11 +50,4 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | fals
 
 export const waitForFile = (path: string, timeoutMs?: number) => waitFor(`file ${path}`, () => existsSync(path) && readFileSync(path, 'utf8').length > 0 && readFileSync(path, 'utf8'), timeoutMs)
 
-/**
- * Whether the keychain holds an account. An exact lookup, not a listing: keytar's findCredentials
- * has crashed (SIGSEGV) when other processes deleted items while it enumerated them.
- */
-export async function keychainHas(account: string): Promise<boolean> {
-  const keytar = (await import('keytar')).default
-  return (await keytar.getPassword(SERVICE, account)) !== null
-}
+export { keychainHas } from './harness.js'
