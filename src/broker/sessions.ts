@@ -6,7 +6,7 @@ import type { CredentialClaims } from '../credentials/claims.js'
 import { signJwt } from '../util/jws.js'
 import { newId } from '../util/ids.js'
 import type { AccessRequest, Grant, IntrospectionResult } from '../wire/api.js'
-import { ApiError, forbidden, notFound } from './api-error.js'
+import { forbidden, notFound } from './api-error.js'
 import { OVERSIGHT_ROLES, hasAnyRole, type Actor, type BrokerContext } from './context.js'
 import { publicSession, type SessionRecord } from './store.js'
 
@@ -161,8 +161,4 @@ export function introspect(ctx: BrokerContext, token: string, verifier: string, 
   })
   if (!active) return inactive
   return { ...claims, active: true, token_type: 'Bearer', client_id: claims.sub, username: claims.sub }
-}
-
-export function assertCanSee(actor: Actor, owner: string): void {
-  if (owner !== actor.user.name && !hasAnyRole(actor.user, OVERSIGHT_ROLES)) throw new ApiError(404, 'not-found', 'Not found.')
 }

@@ -19,6 +19,18 @@ function tamper(dir: string, sql: string): void {
   store.close()
 }
 
+/** Tampers with the log in dir, then checks jit audit verify names the first bad record (exit 1). */
+async function expectTamperingFound(dir: string, c: { sql: string; seq: number; problem: RegExp }): Promise<void> {
+  tamper(dir, c.sql)
+  const result = await jit(['audit', 'verify', '--data', dir, '--json'])
+  expect(result.code).toBe(1)
+  const error = result.json().error
+  expect(error.firstBad.seq).toBe(c.seq)
+  expect(error.firstBad.problem).toMatch(c.problem)
+  expect(error.message).toMatch(new RegExp(`record ${c.seq}`))
+  cleanup(dir)
+}
+
 describe('jit audit verify --data', () => {
   it('an intact log verifies with exit 0', async () => {
     const dir = storeWithEvents(5)
@@ -35,15 +47,7 @@ describe('jit audit verify --data', () => {
   ]
   for (const c of cases) {
     it(`${c.name} is found and named`, async () => {
-      const dir = storeWithEvents(5)
-      tamper(dir, c.sql)
-      const result = await jit(['audit', 'verify', '--data', dir, '--json'])
-      expect(result.code).toBe(1)
-      const error = result.json().error
-      expect(error.firstBad.seq).toBe(c.seq)
-      expect(error.firstBad.problem).toMatch(c.problem)
-      expect(error.message).toMatch(new RegExp(`record ${c.seq}`))
-      cleanup(dir)
+      await expectTamperingFound(storeWithEvents(5), c)
     })
   }
 
@@ -86,14 +90,7 @@ describe('jit audit verify --data on a log checked in parallel', () => {
   ]
   for (const c of cases) {
     it(`${c.name} is found and named`, async () => {
-      const dir = largeStore()
-      tamper(dir, c.sql)
-      const result = await jit(['audit', 'verify', '--data', dir, '--json'])
-      expect(result.code).toBe(1)
-      const error = result.json().error
-      expect(error.firstBad.seq).toBe(c.seq)
-      expect(error.firstBad.problem).toMatch(c.problem)
-      cleanup(dir)
+      await expectTamperingFound(largeStore(), c)
     })
   }
 })
