@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { KeyObject } from 'node:crypto'
 import { addAsset, addUser, enrollmentCode, openStore } from '../dist/src/broker/admin.js'
-import { newDeviceKeyPair } from '../dist/src/device/device-key.js'
+import { newDeviceKeyPair } from '../dist/src/cli/device/device-key.js'
 import { median, nowMs } from './lib.ts'
 
 export const ASSET = 'plant-a/line-3/cell-2/plc-07'

@@ -24,7 +24,7 @@ export default class BreakGlass extends JitCommand {
     const { flags, argv } = await this.parse(BreakGlass)
     const command = argv as string[]
     if (flags['review-file'] && command.length === 0) throw new UsageError('--review-file goes with a command after --: the review is filed when it ends.')
-    const { breakGlass } = await import('../src/breakglass/break-glass.js')
+    const { breakGlass } = await import('../src/cli/breakglass/break-glass.js')
     const { ui } = await import('../src/cli/output.js')
     const quiet = this.jsonEnabled()
     const result = await breakGlass(this.cli(flags), {

@@ -9,7 +9,7 @@ export default class Credential extends JitCommand {
 
   async run() {
     const { args, flags } = await this.parse(Credential)
-    const { cachedCredential, credentialEnv } = await import('../src/sessions/local-sessions.js')
+    const { cachedCredential, credentialEnv } = await import('../src/cli/sessions/local-sessions.js')
     const entry = await cachedCredential(this.cli(flags), args.id)
     const env = credentialEnv(entry)
     if (this.jsonEnabled() || flags.format === 'json') {

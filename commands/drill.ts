@@ -16,7 +16,7 @@ export default class Drill extends JitCommand {
 
   async run() {
     const { flags } = await this.parse(Drill)
-    const { runDrill } = await import('../src/breakglass/drill.js')
+    const { runDrill } = await import('../src/cli/breakglass/drill.js')
     const report = await runDrill(this.cli(flags), { asset: flags.asset, reason: flags.reason, reviewFile: flags['review-file'], scope: flags.scope, probe: flags.probe?.split(' ').filter(Boolean) })
     if (!this.jsonEnabled()) {
       const { table, ui } = await import('../src/cli/output.js')

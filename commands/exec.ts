@@ -22,7 +22,7 @@ export default class Exec extends JitCommand {
     const { flags, argv } = await this.parse(Exec)
     const command = argv as string[]
     if (command.length === 0) throw new UsageError('No command to run.', ['Put it after --, e.g. jit exec --ticket ... -- plc-tool status'])
-    const { openAndRun } = await import('../src/cli/wrapped.js')
+    const { openAndRun } = await import('../src/cli/sessions/wrapped.js')
     const result = await openAndRun(this.cli(flags), command, {
       ...flags,
       reason: flags.reason ?? `jit exec: ${command.join(' ')}`.slice(0, 500),

@@ -22,7 +22,7 @@ export default class Login extends JitCommand {
       code = await password({ message: 'Enrollment code' })
     }
     if (!code) throw new UsageError('An enrollment code is needed.', ['Pass --code CODE or set JIT_ENROLL_CODE.'])
-    const { login } = await import('../src/device/login.js')
+    const { login } = await import('../src/cli/device/login.js')
     const result = await login(this.cli(flags), broker, code, flags['device-name'])
     if (!this.jsonEnabled()) {
       const { ui } = await import('../src/cli/output.js')

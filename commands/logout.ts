@@ -1,5 +1,5 @@
 import { JitCommand } from '../src/cli/base-command.js'
-import type { LogoutResult } from '../src/device/logout.js'
+import type { LogoutResult } from '../src/cli/device/logout.js'
 
 export default class Logout extends JitCommand {
   static summary = 'Revoke my active sessions on this device, clear its cached credentials and device key, and deregister it.'
@@ -8,7 +8,7 @@ export default class Logout extends JitCommand {
 
   async run(): Promise<LogoutResult> {
     const { flags } = await this.parse(Logout)
-    const { logout } = await import('../src/device/logout.js')
+    const { logout } = await import('../src/cli/device/logout.js')
     const result = await logout(this.cli(flags))
     if (!this.jsonEnabled()) {
       const { ui } = await import('../src/cli/output.js')

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core'
 import { JitCommand } from '../src/cli/base-command.js'
-import type { RenewResult } from '../src/sessions/renew.js'
+import type { RenewResult } from '../src/cli/sessions/renew.js'
 
 export default class Renew extends JitCommand {
   static summary = 'Give a session more time, within what the policy allows for the whole session.'
@@ -11,7 +11,7 @@ export default class Renew extends JitCommand {
 
   async run(): Promise<RenewResult> {
     const { args, flags } = await this.parse(Renew)
-    const { renewSession } = await import('../src/sessions/renew.js')
+    const { renewSession } = await import('../src/cli/sessions/renew.js')
     const result = await renewSession(this.cli(flags), args.id, flags.ttl)
     if (!this.jsonEnabled()) {
       const { ui, timeLeft } = await import('../src/cli/output.js')

@@ -21,7 +21,7 @@ export default class Request extends JitCommand {
     if (!flags.reason) throw new UsageError('Say why you need the access: --reason "..."')
     const cli = this.cli(flags)
     const [{ requestAccess }, { ui, spinner, timeLeft }, { parseDuration }] = await Promise.all([
-      import('../src/sessions/request-access.js'),
+      import('../src/cli/sessions/request-access.js'),
       import('../src/cli/output.js'),
       import('../src/util/ttl.js'),
     ])

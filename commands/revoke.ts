@@ -17,7 +17,7 @@ export default class Revoke extends JitCommand {
     const { args, flags } = await this.parse(Revoke)
     if (flags.pending) return this.pending(Boolean(args.id))
     if (!args.id === !flags.all) throw new UsageError('Name one session id, or pass --all (or --pending).')
-    const { revokeSessions } = await import('../src/sessions/local-sessions.js')
+    const { revokeSessions } = await import('../src/cli/sessions/local-sessions.js')
     const revoked = await revokeSessions(this.cli(flags), { id: args.id, all: flags.all }, flags.reason)
     if (!this.jsonEnabled()) {
       const { ui } = await import('../src/cli/output.js')
@@ -29,7 +29,7 @@ export default class Revoke extends JitCommand {
 
   private async pending(withId: boolean) {
     if (withId) throw new UsageError('--pending takes no session id: it retries every queued revocation.')
-    const { drainJournal } = await import('../src/sessions/journal-drain.js')
+    const { drainJournal } = await import('../src/cli/sessions/journal-drain.js')
     // The start of this run has retried them already; whatever is left is tried once more.
     const now = await drainJournal()
     const confirmed = [...(this.journalDrain?.confirmed ?? []), ...now.confirmed]

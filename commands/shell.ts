@@ -18,7 +18,7 @@ export default class Shell extends JitCommand {
 
   async run() {
     const { flags } = await this.parse(Shell)
-    const [{ openAndRun }, { userShell }] = await Promise.all([import('../src/cli/wrapped.js'), import('../src/sessions/run-with-credential.js')])
+    const [{ openAndRun }, { userShell }] = await Promise.all([import('../src/cli/sessions/wrapped.js'), import('../src/cli/sessions/run-with-credential.js')])
     const result = await openAndRun(this.cli(flags), userShell(), {
       ...flags,
       reason: flags.reason ?? 'jit shell',

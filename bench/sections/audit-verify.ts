@@ -5,7 +5,7 @@
 // /v1/audit/verify does) and by the CLI (`jit audit verify --data DIR`), start to exit.
 import { join } from 'node:path'
 import { verifyAuditLog } from '../../dist/src/audit/verify-log.js'
-import { Store } from '../../dist/src/broker/store.js'
+import { Store } from '../../dist/src/broker/store/sqlite-store.js'
 import { median, nowMs, type Section } from '../lib.ts'
 import { ASSET, TICKET, removeDirs, tempDir, timedRun } from '../support.ts'
 

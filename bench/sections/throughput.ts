@@ -6,7 +6,7 @@
 import { DatabaseSync } from 'node:sqlite'
 import { join } from 'node:path'
 import { Pool } from 'undici'
-import { deviceAssertion } from '../../dist/src/device/device-key.js'
+import { deviceAssertion } from '../../dist/src/cli/device/device-key.js'
 import { median, nowMs, percentile, type BenchRow, type Section } from '../lib.ts'
 import { ASSET, TICKET, processCpuMs, startBrokerProcess } from '../support.ts'
 

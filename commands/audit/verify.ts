@@ -12,7 +12,7 @@ export default class AuditVerify extends JitCommand {
 
   async run(): Promise<AuditVerifyResult> {
     const { flags } = await this.parse(AuditVerify)
-    const { verifyAudit } = await import('../../src/audit/verify.js')
+    const { verifyAudit } = await import('../../src/broker/audit-verify.js')
     const result = flags.data ? await verifyAudit(flags.data) : await (await this.cli(flags).client()).get<AuditVerifyResult>('/audit/verify')
     if (!result.ok) {
       throw new JitError(`Audit chain broken at record ${result.firstBad!.seq}: ${result.firstBad!.problem}.`, ['Treat the log after this point as untrusted and investigate who had write access to the store.'], { ...result })

@@ -27,8 +27,9 @@ export default class PolicyExplain extends JitCommand {
   async run(): Promise<Explanation> {
     const { flags } = await this.parse(PolicyExplain)
     const { explainAccess } = await import('../../src/policy/tools.js')
+    const known = flags.data ? (await import('../../src/broker/admin.js')).knownFacts(flags.data, flags.user, flags.asset) : undefined
     const result = await explainAccess({
-      policyFile: flags.policy, dataDir: flags.data, inventoryFile: flags.inventory, user: flags.user, roles: flags.role, org: flags.org,
+      policyFile: flags.policy, known, inventoryFile: flags.inventory, user: flags.user, roles: flags.role, org: flags.org,
       asset: flags.asset, scope: flags.scope, ticket: flags.ticket, ttl: flags.ttl, at: flags.at,
     })
     if (!this.jsonEnabled()) {

@@ -14,7 +14,7 @@ export default class ReviewFile extends JitCommand {
   async run(): Promise<{ review: Review }> {
     const { args, flags } = await this.parse(ReviewFile)
     const cli = this.cli(flags)
-    const [{ dueReviews, fileReview }, { readReviewFile, promptReview }] = await Promise.all([import('../../src/breakglass/review-gate.js'), import('../../src/breakglass/review-form.js')])
+    const [{ dueReviews, fileReview }, { readReviewFile, promptReview }] = await Promise.all([import('../../src/cli/breakglass/due-review-prompt.js'), import('../../src/cli/breakglass/review-form.js')])
     const answersFromFile = flags.file ? readReviewFile(flags.file) : undefined
     if (!answersFromFile && !this.canPrompt(flags)) {
       throw new UsageError('A review needs answers: this run cannot prompt.', ['Pass them in a file: jit review ID --file review.yaml'])

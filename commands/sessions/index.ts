@@ -1,6 +1,6 @@
 import { JitCommand } from '../../src/cli/base-command.js'
-import type { SessionRow } from '../../src/sessions/local-sessions.js'
-import { readJournal, type PendingRevocation } from '../../src/sessions/revocation-journal.js'
+import type { SessionRow } from '../../src/cli/sessions/local-sessions.js'
+import { readJournal, type PendingRevocation } from '../../src/cli/sessions/revocation-journal.js'
 
 export default class Sessions extends JitCommand {
   static summary = 'My active sessions: asset, ticket, scope, time left, cached on this device or not.'
@@ -9,7 +9,7 @@ export default class Sessions extends JitCommand {
 
   async run(): Promise<{ sessions: SessionRow[]; pendingRevocations: PendingRevocation[] }> {
     const { flags } = await this.parse(Sessions)
-    const [{ listMySessions }, { table, ui, timeLeft }] = await Promise.all([import('../../src/sessions/local-sessions.js'), import('../../src/cli/output.js')])
+    const [{ listMySessions }, { table, ui, timeLeft }] = await Promise.all([import('../../src/cli/sessions/local-sessions.js'), import('../../src/cli/output.js')])
     // Shown before asking the broker, so that they are seen even when it cannot be reached.
     const pendingRevocations = readJournal()
     if (!this.jsonEnabled()) {

@@ -1,6 +1,6 @@
 import { Args } from '@oclif/core'
 import { JitCommand } from '../../src/cli/base-command.js'
-import type { SessionStory } from '../../src/sessions/session-proof.js'
+import type { SessionStory } from '../../src/cli/sessions/session-proof.js'
 
 export default class SessionsShow extends JitCommand {
   static summary = 'Prove what happened to a session: issued, each verification by an asset, how it ended, and a live check that it is inactive now.'
@@ -9,7 +9,7 @@ export default class SessionsShow extends JitCommand {
 
   async run(): Promise<SessionStory> {
     const { args, flags } = await this.parse(SessionsShow)
-    const { sessionStory } = await import('../../src/sessions/session-proof.js')
+    const { sessionStory } = await import('../../src/cli/sessions/session-proof.js')
     const story = await sessionStory(this.cli(flags), args.id)
     if (!this.jsonEnabled()) {
       const { ui, timeLeft } = await import('../../src/cli/output.js')

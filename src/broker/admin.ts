@@ -1,14 +1,17 @@
 // Operator tasks on a broker's data folder: users, assets, enrollment codes, verifiers. Run on
 // the broker host (filesystem access is the operator's credential); every change is audited.
 import { createHash, randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { isAssetPath } from '../policy/asset-pattern.js'
-import { attributeProblems, loadInventoryFile, type AssetAttributes } from '../policy/inventory.js'
+import { attributeProblems, factsOf, loadInventoryFile, type AssetAttributes } from '../policy/inventory.js'
 import { PolicyLoadError } from '../policy/load.js'
+import type { KnownFacts } from '../policy/tools.js'
 import { ASSET_STATES, type AssetState } from '../policy/types.js'
 import { PolicyInvalidError, UsageError } from '../errors.js'
 import { ApiError } from './api-error.js'
 import { makeEnrollmentCode } from './enrollment.js'
-import { Store, type AssetRecord, type UserRecord } from './store.js'
+import { Store, type AssetRecord, type UserRecord } from './store/sqlite-store.js'
 
 const NAME = /^[a-z][a-z0-9._-]{0,63}$/
 const OPERATOR = `operator:${process.env.USER ?? 'local'}`
@@ -93,4 +96,23 @@ export function addVerifier(store: Store, name: string): { name: string; token: 
     store.appendAudit({ type: 'verifier.added', actor: OPERATOR, data: { verifier: name } })
   })
   return { name, token }
+}
+
+/** What the data folder knows for jit policy explain: the user, the asset and who holds it at a time. */
+export function knownFacts(dataDir: string, userName: string, assetPath: string): (at: number) => KnownFacts {
+  if (!existsSync(join(dataDir, 'broker.db'))) throw new UsageError(`${dataDir} is not a broker data folder (no broker.db).`)
+  return (at) => {
+    const store = openStore(dataDir)
+    try {
+      const user = store.getUser(userName)
+      const asset = store.getAsset(assetPath)
+      return {
+        user: user && { name: user.name, roles: user.roles, org: user.org },
+        asset: asset && factsOf(asset.path, asset.attributes),
+        holders: store.listSessions({ asset: assetPath, activeOnly: true }, at / 1000).map((s) => ({ user: s.user, scope: s.scope, sessionId: s.id, until: s.expiresAt })),
+      }
+    } finally {
+      store.close()
+    }
+  }
 }

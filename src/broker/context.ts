@@ -2,9 +2,9 @@
 import { EventEmitter } from 'node:events'
 import type { Policy } from '../policy/types.js'
 import type { SigningKey } from './signing-key.js'
-import type { Notifier } from '../breakglass/notifier.js'
-import type { ReviewStore } from '../breakglass/review-store.js'
-import type { Store, UserRecord } from './store.js'
+import type { Notifier } from './notifier.js'
+import type { ReviewStore } from './breakglass/review-store.js'
+import type { Store, UserRecord } from './store/sqlite-store.js'
 
 export interface BrokerContext {
   store: Store

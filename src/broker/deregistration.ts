@@ -4,7 +4,7 @@ import type { DeregisterResult } from '../wire/api.js'
 import type { Actor, BrokerContext } from './context.js'
 import { forgetDeviceKey } from './device-auth.js'
 import { endSessionRecorded } from './sessions.js'
-import { publicSession } from './store.js'
+import { publicSession } from './store/sqlite-store.js'
 
 export function deregisterDevice(ctx: BrokerContext, actor: Actor): DeregisterResult {
   const reason = 'device logged out'

@@ -5,7 +5,7 @@ import { newId, nowIso } from '../util/ids.js'
 import type { EnrollBody, EnrollResult } from '../wire/api.js'
 import { authFailed, badInput } from './api-error.js'
 import type { BrokerContext } from './context.js'
-import type { Store } from './store.js'
+import type { Store } from './store/sqlite-store.js'
 
 const ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789'
 

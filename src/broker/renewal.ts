@@ -7,7 +7,7 @@ import type { Grant } from '../wire/api.js'
 import { ApiError, badInput, conflict, forbidden } from './api-error.js'
 import type { Actor, BrokerContext } from './context.js'
 import { decide } from './decide.js'
-import { MAX_TTL_SECONDS, MIN_TTL_SECONDS } from './limits.js'
+import { MAX_TTL_SECONDS, MIN_TTL_SECONDS } from '../wire/limits.js'
 import { getSessionFor, grantFor } from './sessions.js'
 
 export function renewSession(ctx: BrokerContext, actor: Actor, id: string, ttlSeconds: number | undefined): Grant {

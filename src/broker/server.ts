@@ -1,8 +1,8 @@
 // Starts the embedded broker: data folder, signing key, policy, HTTP(S) listener, sweeper.
 import { EventEmitter } from 'node:events'
 import { readFileSync } from 'node:fs'
-import { Notifier, type WebhookTarget } from '../breakglass/notifier.js'
-import { flagOverdueReviews } from '../breakglass/reviews.js'
+import { Notifier, type WebhookTarget } from './notifier.js'
+import { flagOverdueReviews } from './breakglass/reviews.js'
 import { loadPolicyFile } from '../policy/load.js'
 import type { Policy } from '../policy/types.js'
 import type { BrokerContext } from './context.js'
@@ -12,8 +12,8 @@ import { expireStaleRequests } from './requests.js'
 import { sweepExpired } from './sessions.js'
 import { DEFAULT_HEARTBEAT_GRACE_SECONDS, reapSilentSessions } from './heartbeat.js'
 import { loadOrCreateSigningKey } from './signing-key.js'
-import { ReviewStore } from '../breakglass/review-store.js'
-import { Store } from './store.js'
+import { ReviewStore } from './breakglass/review-store.js'
+import { Store } from './store/sqlite-store.js'
 
 export interface BrokerOptions {
   dataDir: string

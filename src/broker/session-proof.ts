@@ -5,7 +5,7 @@
 import type { SessionProof } from '../wire/api.js'
 import type { Actor, BrokerContext } from './context.js'
 import { credentialFor, getSessionFor, introspect } from './sessions.js'
-import { publicSession } from './store.js'
+import { publicSession } from './store/sqlite-store.js'
 
 export function sessionProof(ctx: BrokerContext, actor: Actor, id: string): SessionProof {
   const session = getSessionFor(ctx, actor, id)

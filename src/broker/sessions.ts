@@ -1,14 +1,14 @@
 // Sessions: issuing the credential of an approved request, handing it to the requesting device,
 // revoking, expiring, and token introspection (RFC 7662).
 import { createPublicKey, verify } from 'node:crypto'
-import { onSessionEnded } from '../breakglass/lifecycle.js'
-import type { CredentialClaims } from '../credentials/claims.js'
+import { onSessionEnded } from './breakglass/lifecycle.js'
+import type { CredentialClaims } from '../wire/claims.js'
 import { signJwt } from '../util/jws.js'
 import { newId } from '../util/ids.js'
 import type { AccessRequest, Grant, IntrospectionResult } from '../wire/api.js'
 import { forbidden, notFound } from './api-error.js'
 import { OVERSIGHT_ROLES, hasAnyRole, type Actor, type BrokerContext } from './context.js'
-import { publicSession, type SessionRecord } from './store.js'
+import { publicSession, type SessionRecord } from './store/sqlite-store.js'
 
 /** Creates the session of an approved request. Call inside the approving transaction. */
 export function openSession(ctx: BrokerContext, request: AccessRequest, cacheAllowed: boolean): SessionRecord {

@@ -2,8 +2,8 @@
 // that maps each JitError to its exit code and next steps (JSON on stdout under --json).
 import { Command, Flags, Interfaces } from '@oclif/core'
 import { ExitCode, JitError, UsageError } from '../errors.js'
-import type { DrainResult } from '../sessions/journal-drain.js'
-import { hasPendingRevocations } from '../sessions/revocation-journal.js'
+import type { DrainResult } from './sessions/journal-drain.js'
+import { hasPendingRevocations } from './sessions/revocation-journal.js'
 import { CliContext } from './context.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof JitCommand)['baseFlags'] & T['flags']>
@@ -35,7 +35,7 @@ export abstract class JitCommand extends Command {
     await this.drainRevocationJournal()
     const ctor = this.constructor as typeof JitCommand
     if (!ctor.reviewGate) return
-    const gate = await import('../breakglass/review-gate.js')
+    const gate = await import('./breakglass/due-review-prompt.js')
     if (!gate.markerExists()) return
     const { flags } = await this.parse(ctor)
     await this.askForDueReviews(gate, flags as { profile: string; 'no-prompt'?: boolean })
@@ -43,7 +43,7 @@ export abstract class JitCommand extends Command {
 
   private async drainRevocationJournal(): Promise<void> {
     if (this.id?.startsWith('broker') || this.id?.startsWith('admin') || !hasPendingRevocations()) return
-    const [{ drainJournal }, { ui }] = await Promise.all([import('../sessions/journal-drain.js'), import('./output.js')])
+    const [{ drainJournal }, { ui }] = await Promise.all([import('./sessions/journal-drain.js'), import('./output.js')])
     this.journalDrain = await drainJournal({ timeoutMs: 3000 })
     for (const entry of this.journalDrain.confirmed) ui.ok(`Revoked ${entry.sessionId}, which was queued while the broker was unreachable.`)
     if (this.journalDrain.pending.length > 0) {
@@ -52,7 +52,7 @@ export abstract class JitCommand extends Command {
   }
 
   /** The next command after a break-glass session asks for its review first (at a terminal). */
-  private async askForDueReviews(gate: typeof import('../breakglass/review-gate.js'), flags: { profile: string; 'no-prompt'?: boolean }): Promise<void> {
+  private async askForDueReviews(gate: typeof import('./breakglass/due-review-prompt.js'), flags: { profile: string; 'no-prompt'?: boolean }): Promise<void> {
     if (!gate.mayHaveDueReviews(flags.profile)) return
     const cli = this.cli(flags)
     let due
@@ -67,7 +67,7 @@ export abstract class JitCommand extends Command {
       ui.warn(`Break-glass review ${due[0].id} is due; new sessions are blocked until it is filed: jit review ${due[0].id} --file review.yaml`)
       return
     }
-    const { promptReview } = await import('../breakglass/review-form.js')
+    const { promptReview } = await import('./breakglass/review-form.js')
     for (const review of due) {
       await gate.fileReview(cli, review.id, await promptReview(review))
       ui.ok(`Review ${review.id} filed.`)

@@ -1,11 +1,11 @@
 // What a command needs to talk to the broker as this device: the resolved profile, the
 // keychain, the device key and a signed client. Everything is loaded lazily.
-import { BrokerClient, loadHttpClient } from '../client/broker-client.js'
-import { readProfile, type Profile } from '../config/config.js'
-import { CredentialCache } from '../credentials/cache.js'
-import { loadDeviceKey, type DeviceKey } from '../device/device-key.js'
+import { BrokerClient, loadHttpClient } from './broker-client/broker-client.js'
+import { readProfile, type Profile } from './config/config.js'
+import { CredentialCache } from './keychain/credential-cache.js'
+import { loadDeviceKey, type DeviceKey } from './device/device-key.js'
 import { AuthError, UsageError } from '../errors.js'
-import { SystemKeychain, type Keychain } from '../keychain/keychain.js'
+import { SystemKeychain, type Keychain } from './keychain/keychain.js'
 
 export interface GlobalOptions {
   profile: string

@@ -1,8 +1,6 @@
 // What `jit policy check | test | explain` do, offline, on files (and, for explain, optionally
 // the broker's data folder for users, assets and who holds what). File mistakes surface as
 // PolicyInvalidError (exit 2) with one line per problem: file:line:col: what was expected.
-import { existsSync } from 'node:fs'
-import { join } from 'node:path'
 import { PolicyInvalidError, UsageError } from '../errors.js'
 import { parseDuration } from '../util/ttl.js'
 import { isAssetPath } from './asset-pattern.js'
@@ -53,8 +51,8 @@ export function testPolicy(casesFile: string, options: RunCasesOptions): CasesRe
 
 export interface ExplainOptions {
   policyFile: string
-  /** The broker data folder: users, assets and active sessions come from there. */
-  dataDir?: string
+  /** Users, assets and active sessions as a broker knows them at a time (e.g. from its data folder). */
+  known?: (at: number) => KnownFacts
   inventoryFile?: string
   user: string
   roles?: string[]
@@ -64,6 +62,13 @@ export interface ExplainOptions {
   ticket?: string
   ttl: string
   at?: string
+}
+
+/** What a broker's data folder knows about the user and the asset (read by the broker wing). */
+export interface KnownFacts {
+  user?: Subject
+  asset?: AssetFacts
+  holders: Holder[]
 }
 
 export async function explainAccess(options: ExplainOptions): Promise<Explanation> {
@@ -83,19 +88,11 @@ export async function explainAccess(options: ExplainOptions): Promise<Explanatio
     const asset = loading(() => loadInventoryFile(options.inventoryFile!)).find((a) => a.path === options.asset)
     if (asset) facts = factsOf(asset.path, asset.attributes)
   }
-  if (options.dataDir) {
-    if (!existsSync(join(options.dataDir, 'broker.db'))) throw new UsageError(`${options.dataDir} is not a broker data folder (no broker.db).`)
-    const { openStore } = await import('../broker/admin.js')
-    const store = openStore(options.dataDir)
-    try {
-      const user = store.getUser(options.user)
-      if (!subject && user) subject = { name: user.name, roles: user.roles, org: user.org }
-      const asset = facts ? undefined : store.getAsset(options.asset)
-      if (asset) facts = factsOf(asset.path, asset.attributes)
-      holders = store.listSessions({ asset: options.asset, activeOnly: true }, at / 1000).map((s) => ({ user: s.user, scope: s.scope, sessionId: s.id, until: s.expiresAt }))
-    } finally {
-      store.close()
-    }
+  if (options.known) {
+    const known = options.known(at)
+    subject ??= known.user
+    facts ??= known.asset
+    holders = known.holders
   }
   if (!subject) {
     throw new UsageError(`Who is ${options.user}? Their roles are not known.`, ['Pass --role (and --org for a vendor), or --data DIR to read the user from the broker.'])

@@ -5,7 +5,7 @@ import { setAssetState } from '../broker/admin.js'
 import type { RunningBroker } from '../broker/server.js'
 import type { CliContext } from '../cli/context.js'
 import { JitError, PolicyDeniedError } from '../errors.js'
-import { submitRequest } from '../sessions/request-access.js'
+import { submitRequest } from '../cli/sessions/request-access.js'
 import type { RequestResult, SessionInfo } from '../wire/api.js'
 import { DEMO_TOUR } from './demo-plant.js'
 

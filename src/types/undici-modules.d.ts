@@ -1,4 +1,4 @@
-// Types for the two undici modules src/client/http.ts loads directly (undici types only its index).
+// Types for the two undici modules src/cli/broker-client/http.ts loads directly (undici types only its index).
 declare module 'undici/lib/dispatcher/agent.js' {
   import { Agent } from 'undici'
   export default Agent

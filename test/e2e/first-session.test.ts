@@ -202,8 +202,8 @@ describe('bad input changes nothing', () => {
 
 describe('device authentication', () => {
   it('a replayed signed request is refused', async () => {
-    const { SystemKeychain } = await import('../../src/keychain/keychain.js')
-    const { loadDeviceKey, deviceAssertion } = await import('../../src/device/device-key.js')
+    const { SystemKeychain } = await import('../../src/cli/keychain/keychain.js')
+    const { loadDeviceKey, deviceAssertion } = await import('../../src/cli/device/device-key.js')
     const key = await loadDeviceKey(new SystemKeychain(), deviceIdOf(alice))
     const header = deviceAssertion(key, 'GET', '/v1/whoami', undefined)
     const first = await fetch(`${broker.url}/v1/whoami`, { headers: { authorization: header } })
@@ -214,8 +214,8 @@ describe('device authentication', () => {
   })
 
   it('an assertion for one call cannot be used for another, nor with a forged key', async () => {
-    const { SystemKeychain } = await import('../../src/keychain/keychain.js')
-    const { loadDeviceKey, deviceAssertion, newDeviceKeyPair } = await import('../../src/device/device-key.js')
+    const { SystemKeychain } = await import('../../src/cli/keychain/keychain.js')
+    const { loadDeviceKey, deviceAssertion, newDeviceKeyPair } = await import('../../src/cli/device/device-key.js')
     const key = await loadDeviceKey(new SystemKeychain(), deviceIdOf(alice))
     const other = await fetch(`${broker.url}/v1/sessions`, { headers: { authorization: deviceAssertion(key, 'GET', '/v1/whoami', undefined) } })
     expect(other.status).toBe(401)

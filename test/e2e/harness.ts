@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { addAsset, addUser, addVerifier, enrollmentCode, openStore } from '../../src/broker/admin.js'
-import { SERVICE } from '../../src/keychain/keychain.js'
+import { SERVICE } from '../../src/cli/keychain/keychain.js'
 
 export const ROOT = resolve(import.meta.dirname, '../..')
 export const BIN = join(ROOT, 'bin/run.js')

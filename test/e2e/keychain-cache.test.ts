@@ -1,8 +1,8 @@
 // The credential cache against the real Secret Service: an expired entry is purged the moment
 // the cache is read or listed.
 import { describe, expect, it } from 'vitest'
-import { CredentialCache } from '../../src/credentials/cache.js'
-import { SystemKeychain } from '../../src/keychain/keychain.js'
+import { CredentialCache } from '../../src/cli/keychain/credential-cache.js'
+import { SystemKeychain } from '../../src/cli/keychain/keychain.js'
 import type { Grant } from '../../src/wire/api.js'
 import { keychainHas } from './harness.js'
 

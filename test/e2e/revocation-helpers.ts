@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { openStore } from '../../src/broker/admin.js'
-import { SERVICE } from '../../src/keychain/keychain.js'
+import { SERVICE } from '../../src/cli/keychain/keychain.js'
 import type { AuditEvent } from '../../src/wire/api.js'
 import type { TestBroker } from './harness.js'
 

@@ -103,8 +103,8 @@ describe('jit logout', () => {
     }
     const accounts = [`device:${deviceId}`, ...ids.map((id) => `cred:${deviceId}:${id}`)]
     for (const account of accounts) expect(await keychainHas(account)).toBe(true)
-    const { SystemKeychain } = await import('../../src/keychain/keychain.js')
-    const { loadDeviceKey, deviceAssertion } = await import('../../src/device/device-key.js')
+    const { SystemKeychain } = await import('../../src/cli/keychain/keychain.js')
+    const { loadDeviceKey, deviceAssertion } = await import('../../src/cli/device/device-key.js')
     const oldKey = await loadDeviceKey(new SystemKeychain(), deviceId)
 
     const out = await jit(['logout', '--json'], { home: bob })

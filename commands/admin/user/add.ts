@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core'
-import { dataFlag, withStore } from '../../../src/cli/admin-flags.js'
+import { dataFlag, withStore } from '../../../src/broker/operator.js'
 import { JitCommand } from '../../../src/cli/base-command.js'
 
 export default class AdminUserAdd extends JitCommand {

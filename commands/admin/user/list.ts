@@ -1,4 +1,4 @@
-import { dataFlag, withStore } from '../../../src/cli/admin-flags.js'
+import { dataFlag, withStore } from '../../../src/broker/operator.js'
 import { JitCommand } from '../../../src/cli/base-command.js'
 
 export default class AdminUserList extends JitCommand {

@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { BrokerContext } from '../../../src/broker/context.js'
 import { authenticateDevice } from '../../../src/broker/device-auth.js'
-import { deviceAssertion, newDeviceKeyPair, type DeviceKey } from '../../../src/device/device-key.js'
+import { deviceAssertion, newDeviceKeyPair, type DeviceKey } from '../../../src/cli/device/device-key.js'
 import { testContext, type TestContext } from './test-context.js'
 
 let t: TestContext

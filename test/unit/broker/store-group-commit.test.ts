@@ -5,7 +5,7 @@ import { DatabaseSync } from 'node:sqlite'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { verifyChain } from '../../../src/audit/chain.js'
-import { Store } from '../../../src/broker/store.js'
+import { Store } from '../../../src/broker/store/sqlite-store.js'
 import { cleanup, tempDir } from '../../e2e/harness.js'
 
 const dirs: string[] = []

@@ -1,0 +1,103 @@
+// Opening break-glass access: no approver, but only who and where the policy's break-glass
+// section allows, for at most its hard TTL cap, with a review created and notifications queued
+// in the same transaction, every event tagged high severity.
+import { ApiError, badInput } from '../api-error.js'
+import type { Actor, BrokerContext } from '../context.js'
+import { MIN_TTL_SECONDS } from '../../wire/limits.js'
+import { openSession, grantFor } from '../sessions.js'
+import { isAssetPath, matchesAsset } from '../../policy/asset-pattern.js'
+import { ticketSystem } from '../../policy/evaluate.js'
+import type { BreakGlassPolicy } from '../../policy/types.js'
+import { formatDuration } from '../../util/ttl.js'
+import { newId, nowIso } from '../../util/ids.js'
+import type { AccessRequest, BreakGlassBody, BreakGlassResult } from '../../wire/api.js'
+import { assertNoReviewDue, toReview } from './reviews.js'
+
+function refusal(reasons: string[]): ApiError {
+  return new ApiError(403, 'policy-denied', 'Break-glass is not allowed here.', {
+    reasons,
+    nextSteps: ['Use the normal path (jit request) or call the asset owner; the break-glass section of the policy names who and where.'],
+  })
+}
+
+function whoMisses(policy: BreakGlassPolicy, actor: Actor): boolean {
+  const { users, roles, orgs } = policy.who
+  return !(users?.includes(actor.user.name) || roles?.some((r) => actor.user.roles.includes(r)) || (actor.user.org !== undefined && orgs?.includes(actor.user.org)))
+}
+
+export function openBreakGlass(ctx: BrokerContext, actor: Actor, body: BreakGlassBody): BreakGlassResult {
+  const kind = body.drill ? 'drill' : 'break-glass'
+  if (!isAssetPath(body.asset)) throw badInput(`"${body.asset}" is not an asset path (like site/area/line/cell/asset).`)
+  if (!ctx.store.getAsset(body.asset)) throw badInput(`Asset ${body.asset} is not in the inventory.`)
+  if (body.incident !== undefined && !ticketSystem(ctx.policy, body.incident)) throw badInput(`Incident "${body.incident}" is not a ticket id this broker knows.`)
+  if (body.ttlSeconds !== undefined && (!Number.isInteger(body.ttlSeconds) || body.ttlSeconds < MIN_TTL_SECONDS)) {
+    throw badInput(`TTL must be at least ${formatDuration(MIN_TTL_SECONDS)}.`)
+  }
+  assertNoReviewDue(ctx, actor)
+  const policy = ctx.policy.breakGlass
+  if (!policy) throw refusal(['this broker\'s policy has no break-glass section'])
+  const scope = body.scope ?? policy.scopes[0]
+  const reasons: string[] = []
+  if (whoMisses(policy, actor)) reasons.push(`break-glass is not for ${actor.user.name} (${actor.user.roles.join(', ')})`)
+  if (!policy.assets.some((pattern) => matchesAsset(pattern, body.asset))) reasons.push(`break-glass does not cover ${body.asset}`)
+  if (!policy.scopes.includes(scope)) reasons.push(`break-glass allows ${policy.scopes.join(', ')}, not ${scope}`)
+  if (reasons.length > 0) {
+    ctx.store.audit({ type: `${kind}.refused`, severity: 'high', actor: actor.user.name, data: { asset: body.asset, scope, reasons } })
+    throw refusal(reasons)
+  }
+  const asked = body.ttlSeconds ?? policy.maxTtlSeconds
+  const ttlSeconds = Math.min(asked, policy.maxTtlSeconds)
+  const request: AccessRequest = {
+    id: newId('req'),
+    user: actor.user.name,
+    deviceId: actor.deviceId,
+    ticket: body.incident ?? 'none',
+    asset: body.asset,
+    scope,
+    ttlSeconds,
+    reason: body.reason,
+    kind,
+    state: 'approved',
+    createdAt: nowIso(ctx.now()),
+    decidedAt: nowIso(ctx.now()),
+    decidedBy: kind,
+    reasons: [],
+    approvalsNeeded: 0,
+    approverRoles: [],
+    approvals: [],
+  }
+  const { session, review } = ctx.store.transaction(() => {
+    ctx.store.appendAudit({
+      type: `${kind}.opened`,
+      severity: 'high',
+      actor: actor.user.name,
+      requestId: request.id,
+      data: { asset: body.asset, scope, ttlSeconds, reason: body.reason, incident: body.incident ?? null, cappedFrom: asked > ttlSeconds ? asked : null, deviceId: actor.deviceId },
+    })
+    const session = openSession(ctx, request, true)
+    ctx.store.saveRequest(request)
+    const reviewId = newId('rev')
+    ctx.reviews.insert({ id: reviewId, sessionId: session.id, user: actor.user.name, asset: body.asset, kind, dueAtEpoch: session.expiresAtEpoch + policy.reviewDueSeconds })
+    ctx.notifier.enqueue({
+      event: 'break-glass.opened',
+      drill: kind === 'drill',
+      user: actor.user.name,
+      asset: body.asset,
+      sessionId: session.id,
+      reason: body.reason,
+      incident: body.incident,
+      expiresAt: session.expiresAt,
+      reviewId,
+      notify: policy.notify,
+      at: nowIso(ctx.now()),
+    })
+    return { session, review: ctx.reviews.get(reviewId, ctx.now() / 1000)! }
+  })
+  ctx.notifier.kick()
+  return {
+    request,
+    grant: grantFor(ctx, actor, session)!,
+    review: toReview(review, ctx.now() / 1000),
+    cappedFrom: asked > ttlSeconds ? asked : undefined,
+  }
+}

@@ -1,0 +1,100 @@
+// Post-event reviews: the gate that blocks every new session while a review is due, filing by
+// the session's owner, sign-off by security (never one's own), and flagging overdue reviews.
+import { ApiError, forbidden, notFound } from '../api-error.js'
+import { OVERSIGHT_ROLES, hasAnyRole, type Actor, type BrokerContext } from '../context.js'
+import type { ReviewRecord } from './review-store.js'
+import { nowIso } from '../../util/ids.js'
+import type { Review, ReviewAnswers } from '../../wire/api.js'
+
+export const SIGN_OFF_ROLE = 'security'
+
+export function toReview(record: ReviewRecord, nowEpoch: number): Review {
+  const state = record.signedOffAt ? 'signed-off' : record.filedAt ? 'filed' : record.sessionEnded ? 'due' : 'awaiting-end'
+  return {
+    id: record.id,
+    sessionId: record.sessionId,
+    user: record.user,
+    asset: record.asset,
+    kind: record.kind,
+    state,
+    dueAt: new Date(record.dueAtEpoch * 1000).toISOString(),
+    overdue: !record.filedAt && nowEpoch > record.dueAtEpoch,
+    answers: record.answers ? (JSON.parse(record.answers) as ReviewAnswers) : undefined,
+    filedAt: record.filedAt,
+    signedOffBy: record.signedOffBy,
+    signedOffAt: record.signedOffAt,
+    signOffComment: record.signOffComment,
+  }
+}
+
+/** Reviews the user must file before anything else: their break-glass sessions that have ended. */
+export function requiredReviews(ctx: BrokerContext, user: string): Review[] {
+  const now = ctx.now() / 1000
+  return ctx.reviews.list({ user, unfiledOnly: true }, now).filter((r) => r.sessionEnded).map((r) => toReview(r, now))
+}
+
+/** The gate: no new session of any kind, from any device, while a review is due. */
+export function assertNoReviewDue(ctx: BrokerContext, actor: Actor): void {
+  const [due] = requiredReviews(ctx, actor.user.name)
+  if (!due) return
+  throw new ApiError(403, 'review-required', `A post-event review of your break-glass session on ${due.asset} is ${due.overdue ? 'overdue' : 'due'}; no new session until it is filed.`, {
+    reviewId: due.id,
+    nextSteps: [`File it: jit review ${due.id}   (or unattended: jit review ${due.id} --file review.yaml)`],
+  })
+}
+
+export function listReviews(ctx: BrokerContext, actor: Actor, filter: { pending?: boolean; overdue?: boolean }): Review[] {
+  const now = ctx.now() / 1000
+  const all = hasAnyRole(actor.user, [...OVERSIGHT_ROLES, SIGN_OFF_ROLE])
+  const records = ctx.reviews.list({ user: all ? undefined : actor.user.name, filedNotSignedOff: filter.pending, unfiledOnly: filter.overdue }, now)
+  return records.map((r) => toReview(r, now)).filter((r) => !filter.overdue || r.overdue)
+}
+
+function reviewFor(ctx: BrokerContext, actor: Actor, id: string): ReviewRecord {
+  const record = ctx.reviews.get(id, ctx.now() / 1000)
+  if (!record || (record.user !== actor.user.name && !hasAnyRole(actor.user, [...OVERSIGHT_ROLES, SIGN_OFF_ROLE]))) throw notFound(`Review ${id}`)
+  return record
+}
+
+export function fileReview(ctx: BrokerContext, actor: Actor, id: string, answers: ReviewAnswers): Review {
+  const record = reviewFor(ctx, actor, id)
+  if (record.user !== actor.user.name) throw forbidden('Only the person who used break-glass files its review.')
+  if (record.filedAt) throw new ApiError(409, 'bad-input', `Review ${id} was already filed.`)
+  if (!record.sessionEnded) throw new ApiError(409, 'bad-input', `The session of review ${id} is still open; end it first (jit revoke ${record.sessionId}).`)
+  ctx.store.transaction(() => {
+    ctx.reviews.file(id, JSON.stringify(answers), nowIso(ctx.now()))
+    ctx.store.appendAudit({ type: 'review.filed', severity: 'high', actor: actor.user.name, sessionId: record.sessionId, data: { reviewId: id, rollbackNeeded: answers.rollbackNeeded, followUpTicket: answers.followUpTicket ?? null, drill: record.kind === 'drill' } })
+  })
+  return toReview(ctx.reviews.get(id, ctx.now() / 1000)!, ctx.now() / 1000)
+}
+
+export function signOffReview(ctx: BrokerContext, actor: Actor, id: string, comment: string | undefined): Review {
+  const record = reviewFor(ctx, actor, id)
+  const reasons: string[] = []
+  if (!actor.user.roles.includes(SIGN_OFF_ROLE)) reasons.push(`sign-off needs the ${SIGN_OFF_ROLE} role`)
+  if (record.user === actor.user.name) reasons.push('nobody signs off their own review')
+  if (reasons.length > 0) throw forbidden(`You cannot sign off review ${id}.`, reasons)
+  if (!record.filedAt) throw new ApiError(409, 'bad-input', `Review ${id} has not been filed yet.`)
+  if (record.signedOffAt) throw new ApiError(409, 'bad-input', `Review ${id} was already signed off by ${record.signedOffBy}.`)
+  ctx.store.transaction(() => {
+    ctx.reviews.signOff(id, actor.user.name, comment, nowIso(ctx.now()))
+    ctx.store.appendAudit({ type: 'review.signed-off', severity: 'high', actor: actor.user.name, sessionId: record.sessionId, data: { reviewId: id, user: record.user, comment: comment ?? null } })
+  })
+  return toReview(ctx.reviews.get(id, ctx.now() / 1000)!, ctx.now() / 1000)
+}
+
+/** Flags reviews that passed their due time, once each, in the audit log and to the notify list. */
+export function flagOverdueReviews(ctx: BrokerContext): number {
+  const now = ctx.now() / 1000
+  const overdue = ctx.reviews.newlyOverdue(now)
+  if (overdue.length === 0) return 0
+  ctx.store.transaction(() => {
+    for (const review of overdue) {
+      ctx.reviews.flagOverdue(review.id)
+      ctx.store.appendAudit({ type: 'review.overdue', severity: 'high', actor: 'broker', sessionId: review.sessionId, data: { reviewId: review.id, user: review.user, dueAt: new Date(review.dueAtEpoch * 1000).toISOString() } })
+      ctx.notifier.enqueue({ event: 'review.overdue', drill: review.kind === 'drill', user: review.user, asset: review.asset, sessionId: review.sessionId, reviewId: review.id, notify: ctx.policy.breakGlass?.notify ?? [], at: nowIso(ctx.now()) })
+    }
+  })
+  ctx.notifier.kick()
+  return overdue.length
+}

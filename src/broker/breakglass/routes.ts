@@ -1,0 +1,26 @@
+// The break-glass and review endpoints of the broker's HTTP API.
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { Actor, BrokerContext } from '../context.js'
+import { breakGlassSchemas, schemas, type BreakGlassBody, type ReviewAnswers } from '../../wire/api.js'
+import { openBreakGlass } from './grant.js'
+import { fileReview, listReviews, requiredReviews, signOffReview } from './reviews.js'
+
+export function registerBreakGlassRoutes(app: FastifyInstance, ctx: BrokerContext, actorOf: (request: FastifyRequest) => Actor, prefix: string): void {
+  app.post(`${prefix}/break-glass`, { schema: { body: breakGlassSchemas.open } }, async (request, reply) => {
+    const result = openBreakGlass(ctx, actorOf(request), request.body as BreakGlassBody)
+    reply.code(201)
+    return result
+  })
+  app.get(`${prefix}/reviews`, async (request) => {
+    const query = request.query as { pending?: string; overdue?: string; required?: string }
+    const actor = actorOf(request)
+    if (query.required === 'true') return { reviews: requiredReviews(ctx, actor.user.name) }
+    return { reviews: listReviews(ctx, actor, { pending: query.pending === 'true', overdue: query.overdue === 'true' }) }
+  })
+  app.post(`${prefix}/reviews/:id`, { schema: { body: breakGlassSchemas.review } }, async (request) => {
+    return { review: fileReview(ctx, actorOf(request), (request.params as { id: string }).id, request.body as ReviewAnswers) }
+  })
+  app.post(`${prefix}/reviews/:id/sign-off`, { schema: { body: schemas.comment } }, async (request) => {
+    return { review: signOffReview(ctx, actorOf(request), (request.params as { id: string }).id, (request.body as { comment?: string }).comment) }
+  })
+}

@@ -1,0 +1,15 @@
+// The data folder flag of every operator command, and a way to use the store and close it.
+import { Flags } from '@oclif/core'
+import type { Store } from './store/sqlite-store.js'
+
+export const dataFlag = { data: Flags.string({ env: 'JIT_DATA', required: true, summary: 'The broker data folder (operator commands run on the broker host).' }) }
+
+export async function withStore<T>(dataDir: string, fn: (store: Store, admin: typeof import('./admin.js')) => T): Promise<T> {
+  const admin = await import('./admin.js')
+  const store = admin.openStore(dataDir)
+  try {
+    return fn(store, admin)
+  } finally {
+    store.close()
+  }
+}

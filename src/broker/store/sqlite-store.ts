@@ -1,0 +1,491 @@
+// The broker's durable state in SQLite (node:sqlite): users, devices, enrollment codes, assets,
+// requests, sessions, the replay cache and the audit log. Every state change and its audit
+// record commit in one transaction; commits are durable (WAL, synchronous=FULL).
+//
+// Group commit (the running broker turns it on): the transactions of every request handled in
+// one turn of the event loop run as savepoints inside one IMMEDIATE transaction, committed with
+// one fsync at the end of that turn. Nothing is acknowledged before its commit: the HTTP layer
+// holds every reply until whenDurable() settles, and a failed commit fails every reply of the
+// group. Each request's own transaction still commits or rolls back as a whole (its savepoint).
+import { DatabaseSync, type StatementSync } from 'node:sqlite'
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { GENESIS_HASH, hashEventWithData } from '../../audit/chain.js'
+import { canonicalJson } from '../../util/canonical-json.js'
+import { nowIso } from '../../util/ids.js'
+import type { AccessRequest, Approval, AuditEvent, RequestKind, RequestState, SessionInfo, SessionState } from '../../wire/api.js'
+
+export interface UserRecord {
+  name: string
+  roles: string[]
+  org?: string
+  disabled: boolean
+}
+
+export interface DeviceRecord {
+  id: string
+  user: string
+  name: string
+  publicJwk: { kty: 'OKP'; crv: 'Ed25519'; x: string }
+  jkt: string
+  createdAt: string
+  revokedAt?: string
+}
+
+export interface AssetRecord {
+  path: string
+  attributes: Record<string, unknown>
+}
+
+export interface SessionRecord extends SessionInfo {
+  jti: string
+  issuedAtEpoch: number
+  expiresAtEpoch: number
+  lastVerifiedAt?: string
+  /** When the wrapping CLI last sent a heartbeat (epoch ms); unset when nobody is watching the session. */
+  heartbeatAtMs?: number
+}
+
+export type NewAuditEvent = Pick<AuditEvent, 'type' | 'actor'> & Partial<Pick<AuditEvent, 'severity' | 'sessionId' | 'requestId' | 'data'>>
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, roles TEXT NOT NULL, org TEXT, disabled INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS enrollment_codes (code_hash TEXT PRIMARY KEY, user TEXT NOT NULL REFERENCES users(name), expires_at INTEGER NOT NULL, used_at TEXT);
+CREATE TABLE IF NOT EXISTS devices (id TEXT PRIMARY KEY, user TEXT NOT NULL REFERENCES users(name), name TEXT NOT NULL, public_jwk TEXT NOT NULL, jkt TEXT NOT NULL, created_at TEXT NOT NULL, revoked_at TEXT);
+CREATE TABLE IF NOT EXISTS assets (path TEXT PRIMARY KEY, attributes TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS requests (id TEXT PRIMARY KEY, body TEXT NOT NULL, user TEXT NOT NULL, state TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS requests_user ON requests(user, created_at);
+CREATE INDEX IF NOT EXISTS requests_state ON requests(state);
+CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, request_id TEXT NOT NULL, user TEXT NOT NULL, device_id TEXT NOT NULL, asset TEXT NOT NULL, ticket TEXT NOT NULL, scope TEXT NOT NULL, kind TEXT NOT NULL, jti TEXT NOT NULL UNIQUE, issued_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, cache_allowed INTEGER NOT NULL, state TEXT NOT NULL, ended_at TEXT, ended_by TEXT, end_reason TEXT, last_verified_at TEXT);
+CREATE INDEX IF NOT EXISTS sessions_user ON sessions(user, state);
+CREATE INDEX IF NOT EXISTS sessions_asset ON sessions(asset, state);
+CREATE TABLE IF NOT EXISTS seen_assertions (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS seen_assertions_expiry ON seen_assertions(expires_at);
+CREATE INDEX IF NOT EXISTS sessions_expiry ON sessions(state, expires_at);
+CREATE TABLE IF NOT EXISTS verifiers (name TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, at TEXT NOT NULL, type TEXT NOT NULL, severity TEXT NOT NULL, actor TEXT NOT NULL, session_id TEXT, request_id TEXT, data TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_session ON audit(session_id);
+CREATE INDEX IF NOT EXISTS audit_request ON audit(request_id);
+`
+
+export type Row = Record<string, unknown>
+
+interface CommitGroup {
+  durable: Promise<void>
+  resolve(): void
+  reject(error: Error): void
+}
+
+export class Store {
+  readonly db: DatabaseSync
+  /** The SQLite file. */
+  readonly file: string
+  readonly #statements = new Map<string, StatementSync>()
+  #groupCommit = false
+  #group?: CommitGroup
+  /** The chain's tail, known only while this connection holds the write lock (inside a transaction). */
+  #auditTail?: { seq: number; hash: string }
+  readonly #deviceJkts = new Map<string, string>()
+
+  constructor(readonly dataDir: string) {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+    this.file = join(dataDir, 'broker.db')
+    this.db = new DatabaseSync(this.file)
+    this.db.exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;')
+    this.db.exec(SCHEMA)
+    this.#migrate()
+  }
+
+  /** Columns added after the first release; a data folder from before gets them on open. */
+  #migrate(): void {
+    const columns = new Set((this.db.prepare('PRAGMA table_info(sessions)').all() as Row[]).map((row) => row.name as string))
+    if (!columns.has('heartbeat_at')) this.db.exec('ALTER TABLE sessions ADD COLUMN heartbeat_at INTEGER')
+  }
+
+  close(): void {
+    if (this.#group) this.#commitGroup()
+    this.db.close()
+  }
+
+  /** Prepared once, reused: the hot path never re-parses SQL. */
+  statement(text: string): StatementSync {
+    return this.#sql(text)
+  }
+
+  #sql(text: string): StatementSync {
+    let statement = this.#statements.get(text)
+    if (!statement) {
+      statement = this.db.prepare(text)
+      this.#statements.set(text, statement)
+    }
+    return statement
+  }
+
+  /** Runs fn in one IMMEDIATE transaction: its writes and audit records commit together or not at all. */
+  transaction<T>(fn: () => T): T {
+    if (this.#groupCommit) return this.#inGroup(fn)
+    this.db.exec('BEGIN IMMEDIATE')
+    this.#auditTail = undefined
+    try {
+      const result = fn()
+      this.db.exec('COMMIT')
+      return result
+    } catch (error) {
+      this.db.exec('ROLLBACK')
+      throw error
+    } finally {
+      this.#auditTail = undefined
+    }
+  }
+
+  /** From now on, transactions of one event-loop turn share one commit (see the module header). */
+  enableGroupCommit(): void {
+    this.#groupCommit = true
+  }
+
+  /** Settles once everything written so far is on disk; undefined when nothing is waiting for a commit. */
+  whenDurable(): Promise<void> | undefined {
+    return this.#group?.durable
+  }
+
+  #openGroup(): void {
+    if (this.#group) return
+    this.db.exec('BEGIN IMMEDIATE')
+    this.#auditTail = undefined
+    let resolve!: () => void
+    let reject!: (error: Error) => void
+    const durable = new Promise<void>((ok, fail) => {
+      resolve = ok
+      reject = fail
+    })
+    // Nobody may be waiting (a sweeper-only group); the failure is still raised to the waiters there are.
+    durable.catch(() => {})
+    this.#group = { durable, resolve, reject }
+    setImmediate(() => this.#commitGroup())
+  }
+
+  #commitGroup(): void {
+    const group = this.#group
+    if (!group) return
+    this.#group = undefined
+    this.#auditTail = undefined
+    try {
+      this.db.exec('COMMIT')
+      group.resolve()
+    } catch (error) {
+      if (this.db.isTransaction) this.db.exec('ROLLBACK')
+      group.reject(error as Error)
+    }
+  }
+
+  #inGroup<T>(fn: () => T): T {
+    this.#openGroup()
+    this.db.exec('SAVEPOINT request')
+    try {
+      const result = fn()
+      this.db.exec('RELEASE request')
+      return result
+    } catch (error) {
+      this.db.exec('ROLLBACK TO request')
+      this.db.exec('RELEASE request')
+      this.#auditTail = undefined
+      throw error
+    }
+  }
+
+  /** A single write outside transaction(): joins the open group when group commit is on. */
+  #write<T>(fn: () => T): T {
+    if (this.#groupCommit) this.#openGroup()
+    return fn()
+  }
+
+  // ---- audit ----------------------------------------------------------------------------
+
+  /** Appends to the hash chain. Call inside a transaction so the link to the last record holds. */
+  appendAudit(event: NewAuditEvent, at = nowIso()): AuditEvent {
+    // Inside a transaction the write lock is ours, so no other process (jit admin) can append
+    // between two of our records: the tail read once stays true until the lock is released.
+    const inTransaction = this.db.isTransaction
+    const last = (inTransaction && this.#auditTail) || (this.#sql('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined)
+    const body = {
+      seq: (last?.seq ?? 0) + 1,
+      at,
+      type: event.type,
+      severity: event.severity ?? 'info',
+      actor: event.actor,
+      sessionId: event.sessionId,
+      requestId: event.requestId,
+      data: event.data ?? {},
+    }
+    const prevHash = last?.hash ?? GENESIS_HASH
+    // Stored as the very text the hash covers (canonical JSON), so verifying needs no parsing.
+    const dataJson = canonicalJson(body.data)
+    const hash = hashEventWithData(prevHash, body, dataJson)
+    this.#sql('INSERT INTO audit (seq, at, type, severity, actor, session_id, request_id, data, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?)').run(
+      body.seq, at, body.type, body.severity, body.actor, body.sessionId ?? null, body.requestId ?? null, dataJson, prevHash, hash,
+    )
+    if (inTransaction) this.#auditTail = { seq: body.seq, hash }
+    return { ...body, prevHash, hash }
+  }
+
+  /** Audited write outside any other transaction. */
+  audit(event: NewAuditEvent): AuditEvent {
+    return this.transaction(() => this.appendAudit(event))
+  }
+
+  *auditEvents(filter: { sessionId?: string; requestId?: string; actor?: string; since?: string; limit?: number } = {}): Generator<AuditEvent> {
+    const where: string[] = []
+    const params: (string | number)[] = []
+    if (filter.sessionId) {
+      where.push('(session_id = ? OR request_id = (SELECT request_id FROM sessions WHERE id = ?))')
+      params.push(filter.sessionId, filter.sessionId)
+    }
+    if (filter.requestId) {
+      where.push('request_id = ?')
+      params.push(filter.requestId)
+    }
+    if (filter.actor) {
+      where.push('(actor = ? OR request_id IN (SELECT id FROM requests WHERE user = ?))')
+      params.push(filter.actor, filter.actor)
+    }
+    if (filter.since) {
+      where.push('at >= ?')
+      params.push(filter.since)
+    }
+    const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq${filter.limit ? ` LIMIT ${Math.floor(filter.limit)}` : ''}`
+    for (const row of this.db.prepare(sql).iterate(...params) as Iterable<Row>) yield toAuditEvent(row)
+  }
+
+  // ---- users, devices, enrollment -----------------------------------------------------------
+
+  upsertUser(user: UserRecord): void {
+    this.#sql('INSERT INTO users (name, roles, org, disabled, created_at) VALUES (?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET roles=excluded.roles, org=excluded.org, disabled=excluded.disabled').run(
+      user.name, JSON.stringify(user.roles), user.org ?? null, user.disabled ? 1 : 0, nowIso(),
+    )
+  }
+
+  getUser(name: string): UserRecord | undefined {
+    const row = this.#sql('SELECT * FROM users WHERE name = ?').get(name) as Row | undefined
+    return row && { name: row.name as string, roles: JSON.parse(row.roles as string), org: (row.org as string) ?? undefined, disabled: row.disabled === 1 }
+  }
+
+  listUsers(): UserRecord[] {
+    return (this.#sql('SELECT name FROM users ORDER BY name').all() as Row[]).map((row) => this.getUser(row.name as string)!)
+  }
+
+  addEnrollmentCode(codeHash: string, user: string, expiresAtEpoch: number): void {
+    this.#sql('INSERT INTO enrollment_codes (code_hash, user, expires_at) VALUES (?,?,?)').run(codeHash, user, expiresAtEpoch)
+  }
+
+  /** Marks a code used and returns its user, or undefined if it is unknown, used or expired. */
+  consumeEnrollmentCode(codeHash: string, nowEpoch: number): string | undefined {
+    const row = this.#sql('UPDATE enrollment_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL AND expires_at > ? RETURNING user').get(nowIso(), codeHash, nowEpoch) as Row | undefined
+    return row?.user as string | undefined
+  }
+
+  addDevice(device: DeviceRecord): void {
+    this.#sql('INSERT INTO devices (id, user, name, public_jwk, jkt, created_at) VALUES (?,?,?,?,?,?)').run(
+      device.id, device.user, device.name, JSON.stringify(device.publicJwk), device.jkt, device.createdAt,
+    )
+  }
+
+  getDevice(id: string): DeviceRecord | undefined {
+    const row = this.#sql('SELECT * FROM devices WHERE id = ?').get(id) as Row | undefined
+    return row && {
+      id: row.id as string, user: row.user as string, name: row.name as string, publicJwk: JSON.parse(row.public_jwk as string), jkt: row.jkt as string,
+      createdAt: row.created_at as string, revokedAt: (row.revoked_at as string) ?? undefined,
+    }
+  }
+
+  /** A device's key thumbprint: fixed at enrollment, so it is remembered (revocation is never read from here). */
+  deviceJkt(id: string): string {
+    let jkt = this.#deviceJkts.get(id)
+    if (jkt === undefined) {
+      jkt = (this.#sql('SELECT jkt FROM devices WHERE id = ?').get(id) as Row | undefined)?.jkt as string | undefined
+      if (jkt === undefined) throw new Error(`No device ${id}.`)
+      if (this.#deviceJkts.size >= 10_000) this.#deviceJkts.clear()
+      this.#deviceJkts.set(id, jkt)
+    }
+    return jkt
+  }
+
+  revokeDevice(id: string): boolean {
+    return this.#sql('UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(nowIso(), id).changes > 0
+  }
+
+  /** Records an assertion id; false if it was seen before (a replay). */
+  rememberAssertion(jti: string, expiresAtEpoch: number): boolean {
+    return this.#write(() => this.#sql('INSERT OR IGNORE INTO seen_assertions (jti, expires_at) VALUES (?,?)').run(jti, expiresAtEpoch).changes > 0)
+  }
+
+  forgetExpiredAssertions(nowEpoch: number): void {
+    this.#write(() => this.#sql('DELETE FROM seen_assertions WHERE expires_at < ?').run(nowEpoch))
+  }
+
+  addVerifier(name: string, tokenHash: string): void {
+    this.#sql('INSERT INTO verifiers (name, token_hash, created_at) VALUES (?,?,?)').run(name, tokenHash, nowIso())
+  }
+
+  verifierByTokenHash(tokenHash: string): string | undefined {
+    return (this.#sql('SELECT name FROM verifiers WHERE token_hash = ?').get(tokenHash) as Row | undefined)?.name as string | undefined
+  }
+
+  // ---- assets ---------------------------------------------------------------------------------
+
+  upsertAsset(asset: AssetRecord): void {
+    this.#sql('INSERT INTO assets (path, attributes) VALUES (?,?) ON CONFLICT(path) DO UPDATE SET attributes=excluded.attributes').run(asset.path, JSON.stringify(asset.attributes))
+  }
+
+  getAsset(path: string): AssetRecord | undefined {
+    const row = this.#sql('SELECT * FROM assets WHERE path = ?').get(path) as Row | undefined
+    return row && { path: row.path as string, attributes: JSON.parse(row.attributes as string) }
+  }
+
+  listAssets(): AssetRecord[] {
+    return (this.#sql('SELECT * FROM assets ORDER BY path').all() as Row[]).map((row) => ({ path: row.path as string, attributes: JSON.parse(row.attributes as string) }))
+  }
+
+  // ---- requests -------------------------------------------------------------------------------
+
+  saveRequest(request: AccessRequest): void {
+    this.#sql('INSERT INTO requests (id, body, user, state, created_at) VALUES (?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET body=excluded.body, state=excluded.state').run(
+      request.id, JSON.stringify(request), request.user, request.state, request.createdAt,
+    )
+  }
+
+  getRequest(id: string): AccessRequest | undefined {
+    const row = this.#sql('SELECT body FROM requests WHERE id = ?').get(id) as Row | undefined
+    return row && JSON.parse(row.body as string)
+  }
+
+  listRequests(filter: { user?: string; state?: RequestState; limit?: number }): AccessRequest[] {
+    const where: string[] = []
+    const params: string[] = []
+    if (filter.user) {
+      where.push('user = ?')
+      params.push(filter.user)
+    }
+    if (filter.state) {
+      where.push('state = ?')
+      params.push(filter.state)
+    }
+    const sql = `SELECT body FROM requests ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC LIMIT ${Math.floor(filter.limit ?? 200)}`
+    return (this.#sql(sql).all(...params) as Row[]).map((row) => JSON.parse(row.body as string))
+  }
+
+  // ---- sessions -------------------------------------------------------------------------------
+
+  insertSession(session: SessionRecord): void {
+    this.#sql('INSERT INTO sessions (id, request_id, user, device_id, asset, ticket, scope, kind, jti, issued_at, expires_at, cache_allowed, state) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)').run(
+      session.id, session.requestId, session.user, session.deviceId, session.asset, session.ticket, session.scope, session.kind, session.jti,
+      session.issuedAtEpoch, session.expiresAtEpoch, session.cacheAllowed ? 1 : 0, 'active',
+    )
+  }
+
+  getSession(id: string, nowEpoch = Date.now() / 1000): SessionRecord | undefined {
+    const row = this.#sql('SELECT * FROM sessions WHERE id = ?').get(id) as Row | undefined
+    return row && toSession(row, nowEpoch)
+  }
+
+  listSessions(filter: { user?: string; deviceId?: string; asset?: string; activeOnly?: boolean }, nowEpoch = Date.now() / 1000): SessionRecord[] {
+    const where: string[] = []
+    const params: (string | number)[] = []
+    for (const [column, value] of [['user', filter.user], ['device_id', filter.deviceId], ['asset', filter.asset]] as const) {
+      if (value) {
+        where.push(`${column} = ?`)
+        params.push(value)
+      }
+    }
+    if (filter.activeOnly) {
+      where.push("state = 'active' AND expires_at > ?")
+      params.push(nowEpoch)
+    }
+    const sql = `SELECT * FROM sessions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY issued_at DESC LIMIT 500`
+    return (this.#sql(sql).all(...params) as Row[]).map((row) => toSession(row, nowEpoch))
+  }
+
+  /** Ends an active session; false if it had already ended. */
+  endSession(id: string, state: Exclude<SessionState, 'active'>, by: string, reason: string): boolean {
+    return this.#sql("UPDATE sessions SET state = ?, ended_at = ?, ended_by = ?, end_reason = ? WHERE id = ? AND state = 'active'").run(state, nowIso(), by, reason, id).changes > 0
+  }
+
+  /** Sessions past their expiry that nobody has marked yet. */
+  sessionsPastExpiry(nowEpoch: number): string[] {
+    return (this.#sql("SELECT id FROM sessions WHERE state = 'active' AND expires_at <= ?").all(nowEpoch) as Row[]).map((row) => row.id as string)
+  }
+
+  markVerified(id: string): void {
+    this.#sql('UPDATE sessions SET last_verified_at = ? WHERE id = ?').run(nowIso(), id)
+  }
+
+  /** Arms (first call) or feeds the dead-man's switch of an active session. */
+  recordHeartbeat(id: string, atMs: number): boolean {
+    return this.#sql("UPDATE sessions SET heartbeat_at = ? WHERE id = ? AND state = 'active'").run(atMs, id).changes > 0
+  }
+
+  /** Active sessions whose heartbeat is armed and older than cutoffMs. */
+  silentSessions(cutoffMs: number): string[] {
+    return (this.#sql("SELECT id FROM sessions WHERE state = 'active' AND heartbeat_at IS NOT NULL AND heartbeat_at < ?").all(cutoffMs) as Row[]).map((row) => row.id as string)
+  }
+
+  /** Moves the expiry of an active session; false if it had already ended. */
+  extendSession(id: string, expiresAtEpoch: number): boolean {
+    return this.#sql("UPDATE sessions SET expires_at = ? WHERE id = ? AND state = 'active'").run(expiresAtEpoch, id).changes > 0
+  }
+
+  sessionByJti(jti: string, nowEpoch = Date.now() / 1000): SessionRecord | undefined {
+    const row = this.#sql('SELECT * FROM sessions WHERE jti = ?').get(jti) as Row | undefined
+    return row && toSession(row, nowEpoch)
+  }
+}
+
+function toSession(row: Row, nowEpoch: number): SessionRecord {
+  const expiresAtEpoch = row.expires_at as number
+  let state = row.state as SessionState
+  // Expiry is a fact of time, not of a sweeper having run.
+  if (state === 'active' && expiresAtEpoch <= nowEpoch) state = 'expired'
+  return {
+    id: row.id as string,
+    requestId: row.request_id as string,
+    user: row.user as string,
+    deviceId: row.device_id as string,
+    asset: row.asset as string,
+    ticket: row.ticket as string,
+    scope: row.scope as string,
+    kind: row.kind as RequestKind,
+    jti: row.jti as string,
+    issuedAtEpoch: row.issued_at as number,
+    expiresAtEpoch,
+    issuedAt: nowIso((row.issued_at as number) * 1000),
+    expiresAt: nowIso(expiresAtEpoch * 1000),
+    state,
+    cacheAllowed: row.cache_allowed === 1,
+    endedAt: (row.ended_at as string) ?? (state === 'expired' ? nowIso(expiresAtEpoch * 1000) : undefined),
+    endedBy: (row.ended_by as string) ?? undefined,
+    endReason: (row.end_reason as string) ?? (state === 'expired' ? 'expired' : undefined),
+    lastVerifiedAt: (row.last_verified_at as string) ?? undefined,
+    heartbeatAtMs: (row.heartbeat_at as number) ?? undefined,
+  }
+}
+
+function toAuditEvent(row: Row): AuditEvent {
+  return {
+    seq: row.seq as number,
+    at: row.at as string,
+    type: row.type as string,
+    severity: row.severity as 'info' | 'high',
+    actor: row.actor as string,
+    sessionId: (row.session_id as string) ?? undefined,
+    requestId: (row.request_id as string) ?? undefined,
+    data: JSON.parse(row.data as string),
+    prevHash: row.prev_hash as string,
+    hash: row.hash as string,
+  }
+}
+
+export function publicSession(session: SessionRecord): SessionInfo {
+  const { jti: _jti, issuedAtEpoch: _i, expiresAtEpoch: _e, lastVerifiedAt: _l, heartbeatAtMs: _h, ...info } = session
+  return info
+}
+
+export type { Approval }

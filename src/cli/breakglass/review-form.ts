@@ -1,0 +1,64 @@
+// The post-event review as a person answers it: interactively (inquirer, at a terminal) or from
+// a YAML/JSON file for unattended runs. Either way the same fields, the same checks.
+import { readFileSync } from 'node:fs'
+import { parse } from 'yaml'
+import { UsageError } from '../../errors.js'
+import type { Review, ReviewAnswers } from '../../wire/api.js'
+
+const FIELDS: Record<string, keyof ReviewAnswers> = {
+  whatwasdone: 'whatWasDone',
+  whynotnormalpath: 'whyNotNormalPath',
+  changestoasset: 'changesToAsset',
+  rollbackneeded: 'rollbackNeeded',
+  followupticket: 'followUpTicket',
+}
+
+/** Reads answers from a file; accepts what_was_done or whatWasDone style keys. */
+export function readReviewFile(file: string): ReviewAnswers {
+  let raw: unknown
+  try {
+    raw = parse(readFileSync(file, 'utf8'))
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    throw new UsageError(code ? `Cannot read the review file ${file} (${code}).` : `The review file ${file} is not valid YAML or JSON.`)
+  }
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new UsageError(`The review file ${file} must be a mapping of answers.`, [exampleHint])
+  const answers: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(raw)) {
+    const field = FIELDS[key.replace(/[_-]/g, '').toLowerCase()]
+    if (!field) throw new UsageError(`The review file has an unknown field "${key}".`, [exampleHint])
+    answers[field] = value
+  }
+  return checkAnswers(answers, file)
+}
+
+const exampleHint = 'Expected: what_was_done, why_not_normal_path, changes_to_asset, rollback_needed (true/false), follow_up_ticket (optional).'
+
+export function checkAnswers(answers: Record<string, unknown>, where = 'the review'): ReviewAnswers {
+  const missing = (['whatWasDone', 'whyNotNormalPath', 'changesToAsset'] as const).filter((k) => typeof answers[k] !== 'string' || !(answers[k] as string).trim())
+  if (missing.length > 0) throw new UsageError(`${where} leaves out: ${missing.join(', ')}.`, [exampleHint])
+  if (typeof answers.rollbackNeeded !== 'boolean') throw new UsageError(`${where}: rollback_needed must be true or false.`, [exampleHint])
+  if (answers.followUpTicket !== undefined && (typeof answers.followUpTicket !== 'string' || !answers.followUpTicket.trim())) {
+    throw new UsageError(`${where}: follow_up_ticket must be a ticket id, or left out.`)
+  }
+  return {
+    whatWasDone: (answers.whatWasDone as string).trim(),
+    whyNotNormalPath: (answers.whyNotNormalPath as string).trim(),
+    changesToAsset: (answers.changesToAsset as string).trim(),
+    rollbackNeeded: answers.rollbackNeeded as boolean,
+    followUpTicket: (answers.followUpTicket as string | undefined)?.trim(),
+  }
+}
+
+/** Asks the five questions at the terminal. */
+export async function promptReview(review: Pick<Review, 'id' | 'asset' | 'sessionId'>): Promise<ReviewAnswers> {
+  const { input, confirm } = await import('@inquirer/prompts')
+  process.stderr.write(`\nPost-event review ${review.id} for break-glass on ${review.asset} (session ${review.sessionId}). It is mandatory.\n`)
+  const required = (value: string) => (value.trim() ? true : 'An answer is needed.')
+  const whatWasDone = await input({ message: 'What was done on the asset?', validate: required })
+  const whyNotNormalPath = await input({ message: 'Why could the normal approval path not be used?', validate: required })
+  const changesToAsset = await input({ message: 'What changed on the asset (settings, firmware, wiring)?', validate: required })
+  const rollbackNeeded = await confirm({ message: 'Is a rollback needed?', default: false })
+  const followUp = await input({ message: 'Follow-up ticket (leave empty if none):' })
+  return checkAnswers({ whatWasDone, whyNotNormalPath, changesToAsset, rollbackNeeded, followUpTicket: followUp.trim() || undefined })
+}

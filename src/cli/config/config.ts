@@ -1,0 +1,46 @@
+// Where the CLI keeps its non-secret settings (broker URL, device id, user) per profile, and how
+// a setting is resolved: flag, then JIT_* environment variable, then this file.
+import { readFileSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import { writePrivateFile } from './private-file.js'
+
+export interface Profile {
+  broker?: string
+  deviceId?: string
+  user?: string
+  caFile?: string
+  insecure?: boolean
+}
+
+interface ConfigFile {
+  profiles: Record<string, Profile>
+}
+
+export function configDir(): string {
+  if (process.env.JIT_HOME) return process.env.JIT_HOME
+  return join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'jit')
+}
+
+const configPath = () => join(configDir(), 'config.json')
+
+function readConfig(): ConfigFile {
+  try {
+    const parsed = JSON.parse(readFileSync(configPath(), 'utf8')) as ConfigFile
+    return { profiles: parsed.profiles ?? {} }
+  } catch {
+    return { profiles: {} }
+  }
+}
+
+export function readProfile(name: string): Profile {
+  return readConfig().profiles[name] ?? {}
+}
+
+/** Writes atomically (temp file + rename) so a crash never leaves half a config. */
+export function writeProfile(name: string, profile: Profile | undefined): void {
+  const config = readConfig()
+  if (profile) config.profiles[name] = profile
+  else delete config.profiles[name]
+  writePrivateFile(configPath(), `${JSON.stringify(config, null, 2)}\n`)
+}

@@ -1,0 +1,26 @@
+// Enrollment: make a device key, register its public half with a one-time code, keep the
+// private half in the OS keychain, remember broker and device id in the profile.
+import { hostname } from 'node:os'
+import type { CliContext } from '../context.js'
+import { writeProfile } from '../config/config.js'
+import type { EnrollResult } from '../../wire/api.js'
+import { newDeviceKeyPair, saveDeviceKey } from './device-key.js'
+
+export async function login(cli: CliContext, broker: string, code: string, deviceName = hostname()): Promise<EnrollResult & { broker: string }> {
+  const client = cli.anonymousClient(broker)
+  // Fail on a missing keychain before the one-time code is spent.
+  await cli.keychain.probe()
+  const { privateKey, publicJwk } = newDeviceKeyPair()
+  const result = await client.post<EnrollResult>('/enroll', { code: code.trim(), publicKey: publicJwk, deviceName })
+  await client.close()
+  await saveDeviceKey(cli.keychain, result.deviceId, privateKey)
+  writeProfile(cli.options.profile, {
+    ...cli.profile,
+    broker: client.base.origin,
+    deviceId: result.deviceId,
+    user: result.user,
+    caFile: cli.options.caFile ?? cli.profile.caFile,
+    insecure: cli.options.insecure ?? cli.profile.insecure,
+  })
+  return { ...result, broker: client.base.origin }
+}

@@ -1,0 +1,66 @@
+// My sessions as this device sees them: the broker's list joined with the credential cache,
+// revoking one or all, and reading a cached credential back.
+import type { CliContext } from '../context.js'
+import type { CachedCredential } from '../keychain/credential-cache.js'
+import { UsageError } from '../../errors.js'
+import type { Grant, SessionInfo } from '../../wire/api.js'
+
+export interface SessionRow extends SessionInfo {
+  cached: boolean
+  /** Seconds left, from the broker's own clock. */
+  secondsLeft: number
+}
+
+export async function listMySessions(cli: CliContext): Promise<SessionRow[]> {
+  const client = await cli.client()
+  const asked = performance.now()
+  const [{ sessions, now }, cached] = await Promise.all([client.get<{ sessions: SessionInfo[]; now?: string }>('/sessions'), cli.cache().list()])
+  const cachedIds = new Set(cached.map((entry) => entry.session.id))
+  // Cached entries of sessions the broker no longer lists as active are dead: drop them.
+  const live = new Set(sessions.map((s) => s.id))
+  await Promise.all(cached.filter((entry) => !live.has(entry.session.id)).map((entry) => cli.cache().delete(entry.session.id)))
+  return sessions.map((session) => ({ ...session, cached: cachedIds.has(session.id), secondsLeft: secondsLeft(session.expiresAt, now, asked) }))
+}
+
+/**
+ * Time left by the broker's clock: its expiry minus its own "now", less the time since we asked
+ * (monotonic). The laptop's wall clock plays no part; an old broker without `now` falls back to it.
+ */
+export function secondsLeft(expiresAt: string, brokerNow: string | undefined, askedAtMonotonicMs: number, monotonicNow = performance.now()): number {
+  const reference = brokerNow ? Date.parse(brokerNow) + (monotonicNow - askedAtMonotonicMs) : Date.now()
+  return Math.max(0, Math.floor((Date.parse(expiresAt) - reference) / 1000))
+}
+
+/** Revokes at the broker first, then forgets the cached credential; a failed revoke keeps nothing hidden. */
+export async function revokeSessions(cli: CliContext, target: { id?: string; all?: boolean }, reason = 'revoked by user'): Promise<SessionInfo[]> {
+  const client = await cli.client()
+  const ids = target.all ? (await client.get<{ sessions: SessionInfo[] }>('/sessions')).sessions.filter((s) => s.deviceId === cli.deviceId).map((s) => s.id) : [target.id!]
+  const revoked: SessionInfo[] = []
+  for (const id of ids) {
+    const { session } = await client.post<{ session: SessionInfo }>(`/sessions/${encodeURIComponent(id)}/revoke`, { reason })
+    await cli.cache().delete(id)
+    revoked.push(session)
+  }
+  return revoked
+}
+
+export async function cachedCredential(cli: CliContext, sessionId: string): Promise<CachedCredential> {
+  const entry = await cli.cache().get(sessionId)
+  if (!entry) {
+    throw new UsageError(`No cached credential for ${sessionId} on this device (never cached, expired or revoked).`, [
+      'List what is cached with: jit sessions',
+    ])
+  }
+  return entry
+}
+
+export function credentialEnv(grant: Pick<Grant, 'session' | 'credential'>): Record<string, string> {
+  return {
+    JIT_TOKEN: grant.credential,
+    JIT_SESSION_ID: grant.session.id,
+    JIT_ASSET: grant.session.asset,
+    JIT_SCOPE: grant.session.scope,
+    JIT_TICKET: grant.session.ticket,
+    JIT_EXPIRES_AT: grant.session.expiresAt,
+  }
+}

@@ -1,0 +1,181 @@
+// Runs a command with a session's credential in its environment and revokes the session when
+// the command ends, however it ends: normal or non-zero exit, a signal (Ctrl-C, SIGTERM, SIGHUP
+// when the terminal closes), a crash, or an error inside jit. From the moment the session is in
+// hand until it is revoked, signals aimed at jit cannot kill it: they go to the command (or, before
+// it starts, keep it from starting); jit waits for it, revokes, then reports the command's own exit
+// code (128+N for signal N). While the command runs, heartbeats keep the broker's dead-man's
+// switch fed, so a jit that is killed outright is revoked by the broker after the grace period.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { constants } from 'node:os'
+import type { CliContext } from '../context.js'
+import { JitError, KeychainError, UsageError } from '../../errors.js'
+import type { Grant, HeartbeatResult } from '../../wire/api.js'
+import { startHeartbeat, type HeartbeatLoop } from './heartbeat.js'
+import { credentialEnv } from './local-sessions.js'
+import { addToJournal, isUnconfirmed, removeFromJournal } from './revocation-journal.js'
+
+export interface RunResult {
+  sessionId: string
+  exitCode: number
+  signal?: string
+  cached: boolean
+  revoked: boolean
+  /** Set when the broker could not be reached: the revocation waits in the journal. */
+  revocationPending: boolean
+}
+
+export interface RunOptions {
+  cache: boolean
+  onStarted?: () => void
+  /** The broker ended the session while the command still ran (revoked elsewhere, expired, heartbeats lost). */
+  onEndedElsewhere?: (result: HeartbeatResult) => void
+}
+
+const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const
+/** A hung broker must not keep jit (and the terminal) waiting long after the command is done. */
+const REVOKE_TIMEOUT_MS = 10_000
+
+export async function runWithCredential(cli: CliContext, grant: Grant, argv: string[], options: RunOptions): Promise<RunResult> {
+  const result: RunResult = { sessionId: grant.session.id, exitCode: 1, cached: false, revoked: false, revocationPending: false }
+  const guard = guardProcess()
+  let heartbeat: HeartbeatLoop | undefined
+  let cacheTouched = false
+  let started = false
+  try {
+    if (argv.length === 0) throw new UsageError('No command to run.', ['Put it after --, e.g. jit exec ... -- ssh plc-07'])
+    heartbeat = await startHeartbeat(await cli.client(), grant.session.id, { onEnded: (r) => options.onEndedElsewhere?.(r) })
+    if (options.cache && grant.session.cacheAllowed) {
+      cacheTouched = true
+      await cli.cache().put(grant)
+      result.cached = true
+    }
+    if (guard.firstSignal) {
+      // Interrupted before the command started: it never runs, and the session ends now.
+      Object.assign(result, { exitCode: exitCodeFor(guard.firstSignal), signal: guard.firstSignal })
+      return result
+    }
+    const onSpawn = () => {
+      started = true
+      options.onStarted?.()
+    }
+    Object.assign(result, await runChild(argv, { ...process.env, ...credentialEnv(grant) }, guard, onSpawn))
+    return result
+  } finally {
+    heartbeat?.stop()
+    const reason = result.signal && !started ? `interrupted before the command started (${result.signal})`
+      : started ? `command ended (${result.signal ?? `exit ${result.exitCode}`})` : 'the command could not be started'
+    try {
+      await endSession(cli, grant.session.id, reason, result, { cache: cacheTouched })
+    } finally {
+      guard.dispose()
+    }
+    // Something inside jit failed while the command ran; the session is revoked by now, so say so.
+    if (guard.fatal) throw new JitError(`Unexpected error inside jit while the command ran: ${guard.fatal.message}. The session was ${result.revoked ? 'revoked' : 'queued for revocation'}.`)
+  }
+}
+
+/** Revokes at the broker and drops the cached credential, both at once; an unreachable broker goes to the journal. */
+export async function endSession(cli: CliContext, sessionId: string, reason: string, result: Pick<RunResult, 'revoked' | 'revocationPending'>, options: { cache?: boolean } = {}): Promise<void> {
+  const revoke = (async () => {
+    const client = await cli.client()
+    await client.post(`/sessions/${encodeURIComponent(sessionId)}/revoke`, { reason }, AbortSignal.timeout(REVOKE_TIMEOUT_MS))
+  })()
+  const forget = options.cache === false ? Promise.resolve(false) : cli.cache().delete(sessionId)
+  const [revoked, forgotten] = await Promise.allSettled([revoke, forget])
+  if (revoked.status === 'fulfilled') {
+    result.revoked = true
+    removeFromJournal(sessionId)
+  } else if (isUnconfirmed(revoked.reason)) {
+    addToJournal({ sessionId, profile: cli.options.profile, broker: cli.brokerUrl, reason, since: new Date().toISOString() })
+    result.revocationPending = true
+  } else {
+    throw revoked.reason
+  }
+  if (forgotten.status === 'rejected') {
+    const error = forgotten.reason as Error
+    throw error instanceof KeychainError ? error : new KeychainError(`Could not remove the cached credential: ${error.message}`)
+  }
+}
+
+/** The shell for `jit shell`: the user's own, else /bin/sh. */
+export function userShell(): string[] {
+  return [process.env.SHELL || '/bin/sh']
+}
+
+interface ProcessGuard {
+  readonly firstSignal?: NodeJS.Signals
+  readonly fatal?: Error
+  attach(child: ChildProcess): void
+  dispose(): void
+}
+
+/**
+ * Holds jit up until the session is revoked: catches the forwarded signals (so their default
+ * action, death, never skips revocation), output errors on a terminal that went away (EIO, EPIPE),
+ * and any uncaught error, which is remembered and reported after revocation.
+ */
+function guardProcess(): ProcessGuard {
+  let child: ChildProcess | undefined
+  let firstSignal: NodeJS.Signals | undefined
+  let fatal: Error | undefined
+  const onSignal = (signal: NodeJS.Signals) => {
+    firstSignal ??= signal
+    if (!child || child.exitCode !== null || child.signalCode !== null) return
+    // At a terminal, Ctrl-C already reaches the command (same foreground process group);
+    // forwarding it again would hit the command twice. Anything else aimed at jit is forwarded.
+    if (signal === 'SIGINT' && process.stdin.isTTY) return
+    child.kill(signal)
+  }
+  const listeners = FORWARDED.map((signal) => [signal, () => onSignal(signal)] as const)
+  const onOutputError = () => {}
+  const onFatal = (error: unknown) => {
+    fatal ??= error instanceof Error ? error : new Error(String(error))
+  }
+  for (const [signal, listener] of listeners) process.on(signal, listener)
+  process.stdout.on('error', onOutputError)
+  process.stderr.on('error', onOutputError)
+  process.on('uncaughtException', onFatal)
+  process.on('unhandledRejection', onFatal)
+  return {
+    get firstSignal() {
+      return firstSignal
+    },
+    get fatal() {
+      return fatal
+    },
+    attach(c) {
+      child = c
+    },
+    dispose() {
+      for (const [signal, listener] of listeners) process.removeListener(signal, listener)
+      process.removeListener('uncaughtException', onFatal)
+      process.removeListener('unhandledRejection', onFatal)
+      // Output errors stay swallowed: after a hang-up there is nobody to tell, and a late EIO must not crash jit.
+    },
+  }
+}
+
+function exitCodeFor(signal: NodeJS.Signals): number {
+  return 128 + (constants.signals[signal] ?? 0)
+}
+
+function runChild(argv: string[], env: NodeJS.ProcessEnv, guard: ProcessGuard, onStarted?: () => void): Promise<{ exitCode: number; signal?: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0], argv.slice(1), { stdio: 'inherit', env })
+    guard.attach(child)
+    child.once('spawn', () => {
+      try {
+        onStarted?.()
+      } catch {
+        // A status line that cannot be written is no reason to stop the command.
+      }
+    })
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      reject(new UsageError(`Cannot run ${argv[0]}: ${error.code === 'ENOENT' ? 'command not found' : error.message}.`))
+    })
+    child.once('exit', (code, signal) => {
+      if (signal) resolve({ exitCode: exitCodeFor(signal), signal })
+      else resolve({ exitCode: code ?? 1 })
+    })
+  })
+}

@@ -1,0 +1,44 @@
+// What `jit exec` and `jit shell` share: open a session (waiting for approval with a spinner),
+// run the command with its credential, and tell the person how it ended. Status goes to stderr.
+import type { AccessParams } from './request-access.js'
+import type { RunResult } from './run-with-credential.js'
+import type { CliContext } from '../context.js'
+
+export interface WrappedOptions extends AccessParams {
+  timeout: string
+  noCache: boolean
+  quiet: boolean
+  /** How the command is named in status lines ("plc-tool", "a subshell"). */
+  label: string
+  /** Said once the command runs, e.g. how to leave a subshell. */
+  hint?: string
+}
+
+export async function openAndRun(cli: CliContext, argv: string[], options: WrappedOptions): Promise<RunResult> {
+  const [{ requestAccess }, { runWithCredential }, { ui, spinner }, { parseDuration }] = await Promise.all([
+    import('./request-access.js'),
+    import('./run-with-credential.js'),
+    import('../output.js'),
+    import('../../util/ttl.js'),
+  ])
+  const say = (fn: () => void) => options.quiet || fn()
+  let wait: ReturnType<typeof spinner> | undefined
+  const { grant } = await requestAccess(cli, options, {
+    timeoutSeconds: parseDuration(options.timeout, 'timeout'),
+    onPending: ({ request }) => {
+      wait = spinner(`Waiting for approval of ${request.id}; Ctrl-C cancels`)
+    },
+    onDone: () => wait?.stop(),
+  })
+  const result = await runWithCredential(cli, grant!, argv, {
+    cache: !options.noCache,
+    onStarted: () => say(() => ui.info(`Session ${grant!.session.id} open (${grant!.session.scope} on ${grant!.session.asset}); running ${options.label}${options.hint ? `. ${options.hint}` : ''}`)),
+    onEndedElsewhere: (r) => ui.warn(`The broker ended session ${r.sessionId} while ${options.label} was still running (${r.endReason ?? r.state}); its credential no longer works.`),
+  })
+  say(() => {
+    const how = result.signal ? `died of ${result.signal}` : `exited ${result.exitCode}`
+    if (result.revoked) ui.ok(`Revoked session ${result.sessionId}; ${options.label} ${how}.`)
+    if (result.revocationPending) ui.warn(`Broker unreachable: revocation of ${result.sessionId} is queued and will be retried on every jit run (or now: jit revoke --pending). ${options.label} ${how}.`)
+  })
+  return result
+}
