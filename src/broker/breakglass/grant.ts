@@ -11,7 +11,8 @@ import type { BreakGlassPolicy } from '../../policy/types.js'
 import { formatDuration } from '../../util/ttl.js'
 import { newId, nowIso } from '../../util/ids.js'
 import type { AccessRequest, BreakGlassBody, BreakGlassResult } from '../../wire/api.js'
-import { assertNoReviewDue, toReview } from './reviews.js'
+import { assertNoReviewDue } from '../gate.js'
+import { toReview } from './reviews.js'
 
 function refusal(reasons: string[]): ApiError {
   return new ApiError(403, 'policy-denied', 'Break-glass is not allowed here.', {

@@ -1,5 +1,5 @@
-// Post-event reviews: the gate that blocks every new session while a review is due, filing by
-// the session's owner, sign-off by security (never one's own), and flagging overdue reviews.
+// Post-event reviews: which are due (the gate in ../gate.ts refuses new sessions while one is),
+// filing by the session's owner, sign-off by security (never one's own), and flagging overdue reviews.
 import { ApiError, forbidden, notFound } from '../api-error.js'
 import { OVERSIGHT_ROLES, hasAnyRole, type Actor, type BrokerContext } from '../context.js'
 import type { ReviewRecord } from './review-store.js'
@@ -31,16 +31,6 @@ export function toReview(record: ReviewRecord, nowEpoch: number): Review {
 export function requiredReviews(ctx: BrokerContext, user: string): Review[] {
   const now = ctx.now() / 1000
   return ctx.reviews.list({ user, unfiledOnly: true }, now).filter((r) => r.sessionEnded).map((r) => toReview(r, now))
-}
-
-/** The gate: no new session of any kind, from any device, while a review is due. */
-export function assertNoReviewDue(ctx: BrokerContext, actor: Actor): void {
-  const [due] = requiredReviews(ctx, actor.user.name)
-  if (!due) return
-  throw new ApiError(403, 'review-required', `A post-event review of your break-glass session on ${due.asset} is ${due.overdue ? 'overdue' : 'due'}; no new session until it is filed.`, {
-    reviewId: due.id,
-    nextSteps: [`File it: jit review ${due.id}   (or unattended: jit review ${due.id} --file review.yaml)`],
-  })
 }
 
 export function listReviews(ctx: BrokerContext, actor: Actor, filter: { pending?: boolean; overdue?: boolean }): Review[] {
