@@ -175,8 +175,8 @@ export const requestArgs = (ttl = '30m') => ['request', '--ticket', TICKET, '--a
 /** True when a real OS keychain answers (the bench runs inside scripts/with-keyring.sh). */
 export async function keychainAvailable(): Promise<boolean> {
   try {
-    const keytar = ((await import('keytar')) as { default: { findCredentials(service: string): Promise<unknown[]> } }).default
-    const answered = keytar.findCredentials('jit').then(() => true)
+    const { AsyncEntry } = await import('@napi-rs/keyring')
+    const answered = new AsyncEntry('jit', 'probe').getPassword().then(() => true)
     const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5000).unref())
     return await Promise.race([answered, timeout])
   } catch {

@@ -140,11 +140,8 @@ export async function introspect(broker: TestBroker, token: string, verifierToke
   return (await response.json()) as { active: boolean }
 }
 
-/**
- * Whether the keychain holds an account. An exact lookup, not a listing: keytar's findCredentials
- * has crashed (SIGSEGV) when other processes deleted items while it enumerated them.
- */
+/** Whether the keychain holds an account: an exact lookup in the real Secret Service. */
 export async function keychainHas(account: string): Promise<boolean> {
-  const keytar = (await import('keytar')).default
-  return (await keytar.getPassword(SERVICE, account)) !== null
+  const { AsyncEntry } = await import('@napi-rs/keyring')
+  return (await new AsyncEntry(SERVICE, account).getPassword()) !== null
 }

@@ -1,4 +1,4 @@
-// The OS keychain behind a small interface. The system implementation uses keytar (macOS
+// The OS keychain behind a small interface. The system implementation uses @napi-rs/keyring (macOS
 // Keychain, Windows Credential Manager, Secret Service on Linux), loaded lazily, with a timeout
 // on every native call so a locked keyring cannot hang the CLI. Failures are KeychainErrors
 // (exit 6); nothing ever falls back to a file.
@@ -23,43 +23,44 @@ const HOW_TO_FIX = [
   'jit exec and jit shell also run without caching: add --no-cache.',
 ]
 
-interface Keytar {
-  getPassword(service: string, account: string): Promise<string | null>
-  setPassword(service: string, account: string, password: string): Promise<void>
-  deletePassword(service: string, account: string): Promise<boolean>
-  findCredentials(service: string): Promise<{ account: string; password: string }[]>
-}
+type Keyring = typeof import('@napi-rs/keyring')
+
+// On Linux the binding would fall back to the kernel's keyutils store when no Secret Service
+// answers: a per-login-session store that is not the user's keychain. Pin the Secret Service so
+// a missing or locked keyring is reported (exit 6) instead of quietly using another store.
+const ENTRY_OPTIONS = { linux: { store: 'secret-service' as const } }
 
 export class SystemKeychain implements Keychain {
-  #keytar?: Promise<Keytar>
+  #keyring?: Promise<Keyring>
 
-  async #lib(): Promise<Keytar> {
-    // An optional dependency: the specifier is a variable so the build never needs it present.
-    const moduleName = 'keytar'
-    this.#keytar ??= import(moduleName).then(
-      (mod) => ((mod as { default?: Keytar }).default ?? (mod as unknown as Keytar)),
-      () => {
-        throw new KeychainError('The keychain module (keytar) is not installed or was not built on this machine.', [
-          'Install the Secret Service headers, then reinstall so keytar builds: sudo apt-get install libsecret-1-dev && npm ci',
-          ...HOW_TO_FIX.slice(2),
-        ])
-      },
-    )
-    return this.#keytar
+  async #lib(): Promise<Keyring> {
+    // A regular dependency with prebuilt binaries from the npm registry; loaded only by the
+    // commands that touch the keychain.
+    this.#keyring ??= import('@napi-rs/keyring').catch(() => {
+      throw new KeychainError('The keychain module (@napi-rs/keyring) is missing or has no binary for this platform.', [
+        'Reinstall jit from the package registry (npm ci); the binding ships prebuilt for Linux, macOS and Windows.',
+        ...HOW_TO_FIX.slice(2),
+      ])
+    })
+    return this.#keyring
   }
 
-  async #call<T>(what: string, fn: (keytar: Keytar) => Promise<T>): Promise<T> {
-    const keytar = await this.#lib()
+  async #call<T>(what: string, fn: (keyring: Keyring, signal: AbortSignal) => Promise<T>): Promise<T> {
+    const keyring = await this.#lib()
+    const abort = new AbortController()
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new KeychainError(`The OS keychain did not answer within ${CALL_TIMEOUT_MS / 1000}s (${what}); it may be locked.`, HOW_TO_FIX)), CALL_TIMEOUT_MS)
+      timer = setTimeout(() => {
+        abort.abort()
+        reject(new KeychainError(`The OS keychain did not answer within ${CALL_TIMEOUT_MS / 1000}s (${what}); it may be locked.`, HOW_TO_FIX))
+      }, CALL_TIMEOUT_MS)
       timer.unref()
     })
     try {
-      return await Promise.race([fn(keytar), timeout])
+      return await Promise.race([fn(keyring, abort.signal), timeout])
     } catch (error) {
       if (error instanceof KeychainError) throw error
-      // keytar's native errors describe the keyring, never the secret.
+      // The binding's errors describe the keyring, never the secret.
       throw new KeychainError(`The OS keychain is unavailable (${what}): ${(error as Error).message}`, HOW_TO_FIX)
     } finally {
       clearTimeout(timer)
@@ -67,23 +68,23 @@ export class SystemKeychain implements Keychain {
   }
 
   async probe() {
-    await this.#call('read', (k) => k.getPassword(SERVICE, 'probe'))
+    await this.get('probe')
   }
 
   get(account: string) {
-    return this.#call('read', (k) => k.getPassword(SERVICE, account))
+    return this.#call('read', (k, signal) => new k.AsyncEntry(SERVICE, account, ENTRY_OPTIONS).getPassword(signal))
   }
 
   set(account: string, secret: string) {
-    return this.#call('write', (k) => k.setPassword(SERVICE, account, secret))
+    return this.#call('write', (k, signal) => new k.AsyncEntry(SERVICE, account, ENTRY_OPTIONS).setPassword(secret, signal))
   }
 
   delete(account: string) {
-    return this.#call('delete', (k) => k.deletePassword(SERVICE, account))
+    return this.#call('delete', (k, signal) => new k.AsyncEntry(SERVICE, account, ENTRY_OPTIONS).deletePassword(signal))
   }
 
   async list(prefix: string) {
-    const all = await this.#call('list', (k) => k.findCredentials(SERVICE))
+    const all = await this.#call('list', (k, signal) => k.findCredentialsAsync(SERVICE, undefined, signal))
     return all.filter((c) => c.account.startsWith(prefix)).map((c) => ({ account: c.account, secret: c.password }))
   }
 }

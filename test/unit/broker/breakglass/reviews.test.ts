@@ -2,7 +2,8 @@
 // with the clock moved instead of waited for.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { openBreakGlass } from '../../../../src/broker/breakglass/grant.js'
-import { assertNoReviewDue, fileReview, flagOverdueReviews, listReviews } from '../../../../src/broker/breakglass/reviews.js'
+import { assertNoReviewDue } from '../../../../src/broker/gate.js'
+import { fileReview, flagOverdueReviews, listReviews } from '../../../../src/broker/breakglass/reviews.js'
 import type { Actor, BrokerContext } from '../../../../src/broker/context.js'
 import { revokeSession, sweepExpired } from '../../../../src/broker/sessions.js'
 import { testContext, type TestContext } from '../test-context.js'
