@@ -29,6 +29,20 @@ export interface RunOptions {
   onStarted?: () => void
   /** The broker ended the session while the command still ran (revoked elsewhere, expired, heartbeats lost). */
   onEndedElsewhere?: (result: HeartbeatResult) => void
+  /**
+   * What the command needs beyond the credential (jit ssh: a certificate in an agent of its own),
+   * made once the session is armed. Its argv and environment replace the default ones; dispose
+   * runs on every exit path, before the session ends.
+   */
+  prepare?: (grant: Grant) => Promise<PreparedCommand>
+  /** false for a session this run only borrows (jit ssh on an existing session): no heartbeat, no revoke. */
+  ownsSession?: boolean
+}
+
+export interface PreparedCommand {
+  argv?: string[]
+  env?: NodeJS.ProcessEnv
+  dispose(): Promise<void>
 }
 
 const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const
@@ -39,11 +53,13 @@ export async function runWithCredential(cli: CliContext, grant: Grant, argv: str
   const result: RunResult = { sessionId: grant.session.id, exitCode: 1, cached: false, revoked: false, revocationPending: false }
   const guard = guardProcess()
   let heartbeat: HeartbeatLoop | undefined
+  let prepared: PreparedCommand | undefined
   let cacheTouched = false
   let started = false
+  const owns = options.ownsSession !== false
   try {
     if (argv.length === 0) throw new UsageError('No command to run.', ['Put it after --, e.g. jit exec ... -- ssh plc-07'])
-    heartbeat = await startHeartbeat(await cli.client(), grant.session.id, { onEnded: (r) => options.onEndedElsewhere?.(r) })
+    if (owns) heartbeat = await startHeartbeat(await cli.client(), grant.session.id, { onEnded: (r) => options.onEndedElsewhere?.(r) })
     if (options.cache && grant.session.cacheAllowed) {
       cacheTouched = true
       await cli.cache().put(grant)
@@ -54,23 +70,34 @@ export async function runWithCredential(cli: CliContext, grant: Grant, argv: str
       Object.assign(result, { exitCode: exitCodeFor(guard.firstSignal), signal: guard.firstSignal })
       return result
     }
+    if (options.prepare) {
+      prepared = await options.prepare(grant)
+      if (guard.firstSignal) {
+        Object.assign(result, { exitCode: exitCodeFor(guard.firstSignal), signal: guard.firstSignal })
+        return result
+      }
+    }
     const onSpawn = () => {
       started = true
       options.onStarted?.()
     }
-    Object.assign(result, await runChild(argv, { ...process.env, ...credentialEnv(grant) }, guard, onSpawn))
+    Object.assign(result, await runChild(prepared?.argv ?? argv, prepared?.env ?? { ...process.env, ...credentialEnv(grant) }, guard, onSpawn))
     return result
   } finally {
     heartbeat?.stop()
     const reason = result.signal && !started ? `interrupted before the command started (${result.signal})`
       : started ? `command ended (${result.signal ?? `exit ${result.exitCode}`})` : 'the command could not be started'
     try {
-      await endSession(cli, grant.session.id, reason, result, { cache: cacheTouched })
+      try {
+        await prepared?.dispose()
+      } finally {
+        if (owns) await endSession(cli, grant.session.id, reason, result, { cache: cacheTouched })
+      }
     } finally {
       guard.dispose()
     }
     // Something inside jit failed while the command ran; the session is revoked by now, so say so.
-    if (guard.fatal) throw new JitError(`Unexpected error inside jit while the command ran: ${guard.fatal.message}. The session was ${result.revoked ? 'revoked' : 'queued for revocation'}.`)
+    if (guard.fatal) throw new JitError(`Unexpected error inside jit while the command ran: ${guard.fatal.message}. ${owns ? `The session was ${result.revoked ? 'revoked' : 'queued for revocation'}.` : 'The session was left as it was (this run did not open it).'}`)
   }
 }
 
