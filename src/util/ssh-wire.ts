@@ -86,7 +86,8 @@ export class SshFormatError extends Error {}
 
 /** The SSH public key blob of an Ed25519 key: string "ssh-ed25519", string key (32 bytes). */
 export function ed25519Blob(key: KeyObject): Buffer {
-  const raw = Buffer.from(createPublicKey(key).export({ format: 'jwk' }).x as string, 'base64url')
+  const publicKey = key.type === 'public' ? key : createPublicKey(key)
+  const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x as string, 'base64url')
   return new SshWriter().string(ED25519).string(raw).toBuffer()
 }
 

@@ -29,7 +29,8 @@ export function issueSshCertificate(ctx: BrokerContext, ca: SshAuthority, actor:
   if (session.state !== 'active' || session.expiresAtEpoch <= nowEpoch) throw conflict(`Session ${session.id} is not active (${session.state}).`)
   const target = sshTargetOf(ctx.store.getAsset(session.asset)?.attributes)
   if (!target) {
-    throw new ApiError(409, 'no-ssh', `Asset ${session.asset} has no SSH endpoint with principals.`, {
+    // bad-input (exit 2 at the CLI): the caller named an asset that cannot be reached over SSH.
+    throw new ApiError(422, 'bad-input', `Asset ${session.asset} has no SSH endpoint with principals.`, {
       nextSteps: ['The operator sets its ssh host and principals in the inventory (ssh: { host, principals }).'],
     })
   }
