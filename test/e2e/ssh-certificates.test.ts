@@ -160,7 +160,7 @@ describe('jit ssh', () => {
     expect(result.stdout).toBe('')
     expect(result.stderr).toMatch(/Permission denied/)
     const sid = latestSessionOf(broker, 'alice')
-    await waitFor('sshd to log the refusal', () => new RegExp(`Certificate invalid: name is not a listed principal\\nFailed publickey for ${ME} .* ID ${sid} `).test(sshd.log()))
+    await waitFor('sshd to log the refusal', () => new RegExp(`Certificate invalid: name is not a listed principal\r?\nFailed publickey for ${ME} .* ID ${sid} `).test(sshd.log()))
     expect(sessionRow(broker, sid).state).toBe('revoked')
     expectNothingLeft(result.tmp)
   })
