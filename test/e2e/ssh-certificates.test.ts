@@ -30,9 +30,14 @@ let alice: string
 beforeAll(async () => {
   broker = await startBroker()
   alice = await broker.enroll('alice', ['technician'])
-  const caPub = await (await fetch(`${broker.url}/v1/ssh/ca.pub`)).text()
-  const krl = Buffer.from(await (await fetch(`${broker.url}/v1/ssh/krl`)).arrayBuffer())
-  sshd = await startSshd({ caPub, krl })
+  // The host's files as the operator makes them on the broker host.
+  const out = tempDir('jit-ssh-ca-export-')
+  const exported = await jit(['admin', 'ssh-ca', 'export', '--out', out, '--data', broker.dataDir, '--json'])
+  expect(exported.code).toBe(0)
+  const caPub = readFileSync(join(out, 'trusted-user-ca-keys.pub'), 'utf8')
+  expect(caPub).toBe(await (await fetch(`${broker.url}/v1/ssh/ca.pub`)).text())
+  sshd = await startSshd({ caPub, krl: readFileSync(join(out, 'revoked-keys.krl')) })
+  cleanup(out)
   broker.addAsset(JUMP, { state: 'running', ssh: { host: `127.0.0.1:${sshd.port}`, principals: [ME] } })
   // Another asset on the same host, whose certificates name another principal.
   broker.addAsset(HMI, { state: 'running', ssh: { host: '127.0.0.1', port: sshd.port, principals: ['hmi-maint'] } })
@@ -254,3 +259,42 @@ describe('sshd and the broker\'s CA', () => {
   })
 })
 
+
+describe('jit admin ssh-ca', () => {
+  it('export refuses a data folder without an SSH CA, and creates none there', async () => {
+    const empty = tempDir('jit-no-broker-')
+    const out = tempDir('jit-ssh-ca-export-')
+    const result = await jit(['admin', 'ssh-ca', 'export', '--out', out, '--data', empty, '--json'])
+    expect(result.code).toBe(2)
+    expect(result.json().error.message).toMatch(/holds no SSH CA key/)
+    expect(leftIn(empty)).toEqual([])
+    expect(leftIn(out)).toEqual([])
+    cleanup(empty, out)
+  })
+
+  it('rotate: the running broker signs with the new key; hosts trust both until the old certificates expire', async () => {
+    const before = await (await fetch(`${broker.url}/v1/ssh/ca.pub`)).text()
+    const rotated = await jit(['admin', 'ssh-ca', 'rotate', '--data', broker.dataDir, '--json'])
+    expect(rotated.code).toBe(0)
+    const { current, previous } = rotated.json()
+    expect(before).toContain(previous)
+    const after = await (await fetch(`${broker.url}/v1/ssh/ca.pub`)).text()
+    expect(after.trim().split('\n')).toHaveLength(2)
+    expect(after).toContain(current)
+    expect(after).toContain(previous)
+    // A host that still trusts only the old key refuses certificates of the new one ...
+    const stale = await jitSsh([JUMP, '--ticket', TICKET, '--scope', 'diagnose', '--', 'echo', 'ok'])
+    expect(stale.code).toBe(255)
+    // ... and accepts them once it has the new TrustedUserCAKeys.
+    writeFileSync(sshd.caFile, after)
+    const fresh = await jitSsh([JUMP, '--ticket', TICKET, '--scope', 'diagnose', '--', 'echo', 'ok'])
+    expect(fresh.stdout).toBe('ok\n')
+    await waitFor('sshd to accept the new CA', () => sshd.log().includes(`signed by ED25519 CA ${current}`))
+    // A second rotation inside the overlap would drop a key that hosts still need.
+    const again = await jit(['admin', 'ssh-ca', 'rotate', '--data', broker.dataDir, '--json'])
+    expect(again.code).toBe(2)
+    expect(again.json().error.message).toMatch(/still has certificates valid until/)
+    expectNothingLeft(stale.tmp)
+    expectNothingLeft(fresh.tmp)
+  })
+})
