@@ -28,7 +28,8 @@ let sshd: TestSshd
 let alice: string
 
 beforeAll(async () => {
-  broker = await startBroker()
+  // A short grace: heartbeats every second, so the broker's word on a session reaches jit quickly.
+  broker = await startBroker({ args: ['--heartbeat-grace', '3s'] })
   alice = await broker.enroll('alice', ['technician'])
   // The host's files as the operator makes them on the broker host.
   const out = tempDir('jit-ssh-ca-export-')
@@ -156,6 +157,51 @@ describe('jit ssh', () => {
     // ssh itself catches SIGTERM and exits 255; jit reports ssh's own code.
     expect(result.code).toBe(255)
     expect(sessionRow(broker, latestSessionOf(broker, 'alice'))).toMatchObject({ state: 'revoked', end_reason: 'command ended (exit 255)' })
+    expectNothingLeft(tmp)
+  })
+
+  it('a revoke from elsewhere ends the running ssh (heard through the heartbeat); nothing left', async () => {
+    const tmp = tempDir('jit-ssh-tmp-')
+    let revokedAt = 0
+    const result = await jit(['ssh', JUMP, ...SSH_OPTIONS, '--ticket', TICKET, '--scope', 'diagnose', '--', 'echo started; sleep 60'], {
+      home: alice,
+      env: { TMPDIR: tmp },
+      onSpawn: (child) => {
+        child.stdout!.once('data', async () => {
+          const sid = latestSessionOf(broker, 'alice')
+          expect((await jit(['revoke', sid], { home: alice })).code).toBe(0)
+          revokedAt = Date.now()
+        })
+      },
+    })
+    // ssh was ended by jit (SIGTERM: ssh exits 255) long before the remote sleep would have.
+    expect(result.code).toBe(255)
+    expect(Date.now() - revokedAt).toBeLessThan(15_000)
+    expect(result.stderr).toMatch(/The broker ended session ses_\S+ while ssh to plant-a\/line-3\/cell-2\/jump-01 was still running/)
+    expectNothingLeft(tmp)
+  })
+
+  it('jit killed outright: its socket folder (no key in it) is removed by the next run, and the broker reaps the session', async () => {
+    const tmp = tempDir('jit-ssh-tmp-')
+    let during: ReturnType<typeof leftIn> = []
+    const killed = await jit(['ssh', JUMP, ...SSH_OPTIONS, '--ticket', TICKET, '--scope', 'diagnose', '--', 'echo started; sleep 1'], {
+      home: alice,
+      env: { TMPDIR: tmp },
+      onSpawn: (child) => {
+        child.stdout!.once('data', () => {
+          during = leftIn(tmp)
+          child.kill('SIGKILL')
+        })
+      },
+    })
+    expect(killed.signal).toBe('SIGKILL')
+    const sid = latestSessionOf(broker, 'alice')
+    expect(leftIn(tmp).map((f) => f.kind).sort()).toEqual(['dir', 'socket'])
+    expect(leftIn(tmp)).toEqual(during)
+    await waitFor('the broker to reap the silent session', () => sessionRow(broker, sid).state === 'revoked', 20_000)
+    expect(sessionRow(broker, sid).end_reason).toMatch(/heartbeat lost/)
+    const next = await jit(['ssh', JUMP, ...SSH_OPTIONS, '--ticket', TICKET, '--scope', 'diagnose', '--', 'echo', 'ok'], { home: alice, env: { TMPDIR: tmp } })
+    expect(next.stdout).toBe('ok\n')
     expectNothingLeft(tmp)
   })
 

@@ -37,6 +37,8 @@ export interface RunOptions {
   prepare?: (grant: Grant) => Promise<PreparedCommand>
   /** false for a session this run only borrows (jit ssh on an existing session): no heartbeat, no revoke. */
   ownsSession?: boolean
+  /** The command is of no use once the broker ends the session (ssh with its certificate): end it then (SIGTERM). */
+  stopWhenSessionEnds?: boolean
 }
 
 export interface PreparedCommand {
@@ -59,7 +61,11 @@ export async function runWithCredential(cli: CliContext, grant: Grant, argv: str
   const owns = options.ownsSession !== false
   try {
     if (argv.length === 0) throw new UsageError('No command to run.', ['Put it after --, e.g. jit exec ... -- ssh plc-07'])
-    if (owns) heartbeat = await startHeartbeat(await cli.client(), grant.session.id, { onEnded: (r) => options.onEndedElsewhere?.(r) })
+    const onEnded = (r: HeartbeatResult) => {
+      if (options.stopWhenSessionEnds) guard.stopChild('SIGTERM')
+      options.onEndedElsewhere?.(r)
+    }
+    if (owns) heartbeat = await startHeartbeat(await cli.client(), grant.session.id, { onEnded })
     if (options.cache && grant.session.cacheAllowed) {
       cacheTouched = true
       await cli.cache().put(grant)
@@ -133,6 +139,8 @@ interface ProcessGuard {
   readonly firstSignal?: NodeJS.Signals
   readonly fatal?: Error
   attach(child: ChildProcess): void
+  /** Sends the running command a signal of jit's own (not a forwarded one). */
+  stopChild(signal: NodeJS.Signals): void
   dispose(): void
 }
 
@@ -172,6 +180,9 @@ function guardProcess(): ProcessGuard {
     },
     attach(c) {
       child = c
+    },
+    stopChild(signal) {
+      if (child && child.exitCode === null && child.signalCode === null) child.kill(signal)
     },
     dispose() {
       for (const [signal, listener] of listeners) process.removeListener(signal, listener)

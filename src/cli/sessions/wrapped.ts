@@ -14,6 +14,7 @@ export interface WrappedOptions extends AccessParams {
   hint?: string
   /** Sets up the command once the session is armed (see RunOptions.prepare). */
   prepare?: RunOptions['prepare']
+  stopWhenSessionEnds?: boolean
 }
 
 export async function openAndRun(cli: CliContext, argv: string[], options: WrappedOptions): Promise<RunResult> {
@@ -35,6 +36,7 @@ export async function openAndRun(cli: CliContext, argv: string[], options: Wrapp
   const result = await runWithCredential(cli, grant!, argv, {
     cache: !options.noCache,
     prepare: options.prepare,
+    stopWhenSessionEnds: options.stopWhenSessionEnds,
     onStarted: () => say(() => ui.info(`Session ${grant!.session.id} open (${grant!.session.scope} on ${grant!.session.asset}); running ${options.label}${options.hint ? `. ${options.hint}` : ''}`)),
     onEndedElsewhere: (r) => ui.warn(`The broker ended session ${r.sessionId} while ${options.label} was still running (${r.endReason ?? r.state}); its credential no longer works.`),
   })

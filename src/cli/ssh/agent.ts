@@ -3,7 +3,7 @@
 // everything else (adding, removing, locking, extensions). Its socket lives in a private 0700
 // folder that close() removes; nothing of the key ever touches the disk.
 import { sign, type KeyObject } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
 import { createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -33,9 +33,12 @@ export interface RunningAgent {
   close(): Promise<void>
 }
 
+const DIR_PREFIX = 'jit-ssh-'
+
 export async function startAgent(identity: AgentIdentity): Promise<RunningAgent> {
+  await removeStaleAgentDirs()
   // mkdtemp makes the folder 0700: only this user can reach the socket.
-  const dir = await mkdtemp(join(tmpdir(), `jit-ssh-${process.pid}-`))
+  const dir = await mkdtemp(join(tmpdir(), `${DIR_PREFIX}${process.pid}-`))
   const socketPath = join(dir, 'agent.sock')
   const sockets = new Set<Socket>()
   const server: Server = createServer((socket) => {
@@ -65,6 +68,41 @@ export async function startAgent(identity: AgentIdentity): Promise<RunningAgent>
       })()
       return closed
     },
+  }
+}
+
+/**
+ * A jit killed outright (SIGKILL, power loss) cannot remove its socket folder. It never held a key
+ * (the key lived in that process's memory only), but the next run tidies it away: folders of
+ * this user whose jit process is gone.
+ */
+export async function removeStaleAgentDirs(): Promise<void> {
+  const uid = process.getuid?.()
+  let names: string[]
+  try {
+    names = await readdir(tmpdir())
+  } catch {
+    return
+  }
+  for (const name of names) {
+    const pid = /^jit-ssh-(\d+)-/.exec(name)?.[1]
+    if (!pid || Number(pid) === process.pid || processAlive(Number(pid))) continue
+    const path = join(tmpdir(), name)
+    try {
+      if (uid !== undefined && (await stat(path)).uid !== uid) continue
+      await rm(path, { recursive: true, force: true })
+    } catch {
+      // Gone already, or not ours to remove.
+    }
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
 

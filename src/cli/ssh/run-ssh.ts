@@ -67,6 +67,8 @@ export async function runSsh(cli: CliContext, params: SshParams): Promise<SshRes
       quiet: params.quiet,
       label,
       prepare,
+      // Without a gateway, nothing else cuts an open connection when the session is revoked.
+      stopWhenSessionEnds: true,
     })
   } else {
     const [{ runWithCredential }, { ui }] = await Promise.all([import('../sessions/run-with-credential.js'), import('../output.js')])
