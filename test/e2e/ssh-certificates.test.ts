@@ -39,7 +39,8 @@ beforeAll(async () => {
   expect(caPub).toBe(await (await fetch(`${broker.url}/v1/ssh/ca.pub`)).text())
   sshd = await startSshd({ caPub, krl: readFileSync(join(out, 'revoked-keys.krl')) })
   cleanup(out)
-  broker.addAsset(JUMP, { state: 'running', ssh: { host: `127.0.0.1:${sshd.port}`, principals: [ME] } })
+  const added = await jit(['admin', 'asset', 'add', JUMP, '--ssh-host', `127.0.0.1:${sshd.port}`, '--ssh-principal', ME, '--data', broker.dataDir])
+  expect(added.code).toBe(0)
   // Another asset on the same host, whose certificates name another principal.
   broker.addAsset(HMI, { state: 'running', ssh: { host: '127.0.0.1', port: sshd.port, principals: ['hmi-maint'] } })
 }, 60_000)
