@@ -12,7 +12,8 @@ export default class Ssh extends JitCommand {
   static strict = false
   static args = { asset: Args.string({ required: true, description: 'Asset path, e.g. plant-a/line-3/cell-2/jump-01.' }) }
   static flags = {
-    ticket: Flags.string({ env: 'JIT_TICKET', dependsOn: ['scope'], summary: 'Open a new session for this work order (with --scope).' }),
+    // No JIT_TICKET twin: inside jit exec it is set, and it must not turn a borrowed session into a new one.
+    ticket: Flags.string({ dependsOn: ['scope'], summary: 'Open a new session for this work order (with --scope).' }),
     scope: Flags.string({ dependsOn: ['ticket'], summary: 'What you need to do, e.g. diagnose, control (with --ticket).' }),
     ttl: Flags.string({ default: '30m', summary: 'How long a new session should last (e.g. 30m, 2h).' }),
     reason: Flags.string({ summary: 'Why you need the access (default: the remote command).' }),
