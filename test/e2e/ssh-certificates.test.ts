@@ -319,29 +319,35 @@ describe('jit admin ssh-ca', () => {
     cleanup(empty, out)
   })
 
-  it('rotate: the running broker signs with the new key; hosts trust both until the old certificates expire', async () => {
-    const before = await (await fetch(`${broker.url}/v1/ssh/ca.pub`)).text()
-    const rotated = await jit(['admin', 'ssh-ca', 'rotate', '--data', broker.dataDir, '--json'])
-    expect(rotated.code).toBe(0)
-    const { current, previous } = rotated.json()
-    expect(before).toContain(previous)
-    const after = await (await fetch(`${broker.url}/v1/ssh/ca.pub`)).text()
-    expect(after.trim().split('\n')).toHaveLength(2)
-    expect(after).toContain(current)
-    expect(after).toContain(previous)
-    // A host that still trusts only the old key refuses certificates of the new one ...
-    const stale = await jitSsh([JUMP, '--ticket', TICKET, '--scope', 'diagnose', '--', 'echo', 'ok'])
-    expect(stale.code).toBe(255)
-    // ... and accepts them once it has the new TrustedUserCAKeys.
-    writeFileSync(sshd.caFile, after)
-    const fresh = await jitSsh([JUMP, '--ticket', TICKET, '--scope', 'diagnose', '--', 'echo', 'ok'])
-    expect(fresh.stdout).toBe('ok\n')
-    await waitFor('sshd to accept the new CA', () => sshd.log().includes(`signed by ED25519 CA ${current}`))
-    // A second rotation inside the overlap would drop a key that hosts still need.
-    const again = await jit(['admin', 'ssh-ca', 'rotate', '--data', broker.dataDir, '--json'])
+  it('rotate: the next key is published first, then signs on the running broker; at no point does sshd refuse a login', async () => {
+    const caPub = async () => (await fetch(`${broker.url}/v1/ssh/ca.pub`)).text()
+    const login = async () => {
+      const result = await jitSsh([JUMP, '--ticket', TICKET, '--scope', 'diagnose', '--', 'echo', 'ok'])
+      expect(result.stdout).toBe('ok\n')
+      expectNothingLeft(result.tmp)
+    }
+    const announced = await jit(['admin', 'ssh-ca', 'rotate', '--data', broker.dataDir, '--json'])
+    expect(announced.code).toBe(0)
+    const { current: old, next } = announced.json()
+    const both = await caPub()
+    expect(both.trim().split('\n').map((line) => line.split(' ').pop())).toEqual([old, next])
+    // The old key still signs; the host fetches the announced one meanwhile.
+    await login()
+    writeFileSync(sshd.caFile, both)
+    await login()
+
+    const activated = await jit(['admin', 'ssh-ca', 'rotate', '--activate', '--data', broker.dataDir, '--json'])
+    expect(activated.code).toBe(0)
+    expect(activated.json()).toMatchObject({ step: 'activated', current: next, previous: old })
+    // The running broker signs with the new key at once, and the host already trusts it.
+    await login()
+    await waitFor('sshd to accept a certificate of the new CA', () => sshd.log().includes(`signed by ED25519 CA ${next}`))
+    expect((await caPub()).trim().split('\n').map((line) => line.split(' ').pop())).toEqual([next, old])
+
+    // Announcing again is fine; activating inside the overlap would drop a key hosts still need.
+    expect((await jit(['admin', 'ssh-ca', 'rotate', '--data', broker.dataDir])).code).toBe(0)
+    const again = await jit(['admin', 'ssh-ca', 'rotate', '--activate', '--data', broker.dataDir, '--json'])
     expect(again.code).toBe(2)
     expect(again.json().error.message).toMatch(/still has certificates valid until/)
-    expectNothingLeft(stale.tmp)
-    expectNothingLeft(fresh.tmp)
   })
 })

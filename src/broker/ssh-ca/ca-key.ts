@@ -1,7 +1,8 @@
 // The broker's SSH certificate authority key: Ed25519, created on first start beside the token
-// signing key in the data folder (0600). Rotation keeps the previous key's public half published
-// (ca.pub, the KRL) until the last certificate it signed has expired, so hosts that trust both
-// during the overlap never refuse a valid certificate.
+// signing key in the data folder (0600). Rotation overlaps on both sides, so that no host that
+// refreshes its files in time ever refuses a valid certificate: a next key is published first
+// (hosts learn to trust it) and signs only once activated; the previous key then stays published
+// (ca.pub, the KRL) until the last certificate it signed has expired.
 import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto'
 import { chmodSync, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -19,6 +20,7 @@ export interface SshCaKey {
 
 export const CA_KEY_FILE = 'ssh-ca-key.pem'
 export const PREVIOUS_CA_KEY_FILE = 'ssh-ca-key.previous.pem'
+export const NEXT_CA_KEY_FILE = 'ssh-ca-key.next.pem'
 
 export function loadOrCreateSshCaKey(dataDir: string): SshCaKey {
   const path = join(dataDir, CA_KEY_FILE)
@@ -32,13 +34,25 @@ export function loadPreviousSshCaKey(dataDir: string): SshCaKey | undefined {
   return existsSync(path) ? readKey(path) : undefined
 }
 
-/** Makes a new current key; the current one becomes the previous one (an older previous one is dropped). */
-export function rotateSshCaKey(dataDir: string): { current: SshCaKey; previous: SshCaKey } {
+/** The key announced for the next rotation, if any: published, not yet signing. */
+export function loadNextSshCaKey(dataDir: string): SshCaKey | undefined {
+  const path = join(dataDir, NEXT_CA_KEY_FILE)
+  return existsSync(path) ? readKey(path) : undefined
+}
+
+/** Makes the next key (published from now on, signing nothing yet); the one already announced if there is one. */
+export function prepareNextSshCaKey(dataDir: string): SshCaKey {
+  const path = join(dataDir, NEXT_CA_KEY_FILE)
+  if (!existsSync(path)) writeNewKey(path)
+  return readKey(path)
+}
+
+/** The next key signs from now on; the current one becomes the previous one (an older previous one is dropped). */
+export function activateNextSshCaKey(dataDir: string): { current: SshCaKey; previous: SshCaKey } {
   const path = join(dataDir, CA_KEY_FILE)
   const previousPath = join(dataDir, PREVIOUS_CA_KEY_FILE)
-  loadOrCreateSshCaKey(dataDir)
   renameSync(path, previousPath)
-  writeNewKey(path)
+  renameSync(join(dataDir, NEXT_CA_KEY_FILE), path)
   return { current: readKey(path), previous: readKey(previousPath) }
 }
 

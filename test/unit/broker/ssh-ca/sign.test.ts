@@ -12,7 +12,7 @@ import type { Actor, BrokerContext } from '../../../../src/broker/context.js'
 import { createRequest } from '../../../../src/broker/requests.js'
 import { revokeSession } from '../../../../src/broker/sessions.js'
 import { SshAuthority } from '../../../../src/broker/ssh-ca/authority.js'
-import { rotateSshCaKey } from '../../../../src/broker/ssh-ca/ca-key.js'
+import { activateNextCaKey, announceNextCaKey } from '../../../../src/broker/ssh-ca/host-files.js'
 import { KrlPublisher } from '../../../../src/broker/ssh-ca/krl.js'
 import { BACKDATE_SECONDS, issueSshCertificate } from '../../../../src/broker/ssh-ca/sign.js'
 import { ed25519Blob, publicKeyLine } from '../../../../src/util/ssh-wire.js'
@@ -163,23 +163,43 @@ describe('the KRL', () => {
 })
 
 describe('rotation', () => {
-  it('signs with the new key at once and keeps the old one trusted and in the KRL while its certificates live', async () => {
-    const old = ca.current()
+  const fingerprints = () => ca.trusted(Math.floor(ctx.now() / 1000)).map((k) => k.fingerprint)
+
+  it('announces the next key before it signs, then keeps the old key trusted and in the KRL while its certificates live', async () => {
+    const old = ca.current().fingerprint
     const before = open()
     const oldCert = sign(before.id)
-    const { current } = rotateSshCaKey(ctx.store.dataDir)
-    expect(ca.current().fingerprint).toBe(current.fingerprint)
-    expect(ca.current().fingerprint).not.toBe(old.fingerprint)
-    const nowEpoch = () => Math.floor(ctx.now() / 1000)
-    expect(ca.trusted(nowEpoch()).map((k) => k.fingerprint)).toEqual([current.fingerprint, old.fingerprint])
-    expect(sign(open().id).caFingerprint).toBe(current.fingerprint)
+    const { next } = announceNextCaKey(ctx.store, 'operator:test')
+    // Published at once, signing nothing yet: hosts can learn it before any certificate needs it.
+    expect(fingerprints()).toEqual([old, next])
+    expect(sign(open().id).caFingerprint).toBe(old)
+    expect(announceNextCaKey(ctx.store, 'operator:test').next).toBe(next)
+
+    const activated = activateNextCaKey(ctx.store, 'operator:test', ctx.now)
+    expect(activated).toMatchObject({ step: 'activated', current: next, previous: old, previousTrustedUntil: before.expiresAt })
+    expect(sign(open().id).caFingerprint).toBe(next)
+    expect(fingerprints()).toEqual([next, old])
 
     revokeSession(ctx, tess, before.id, 'done')
     const text = krlText(await new KrlPublisher(ctx.store, ca, ctx.now).current())
-    expect(text).toContain(`# CA key ssh-ed25519 ${old.fingerprint}\nserial: ${oldCert.serial}`)
+    expect(text).toContain(`# CA key ssh-ed25519 ${old}\nserial: ${oldCert.serial}`)
+
+    // Another rotation may be announced, but not activated while the old key's certificates live.
+    const third = announceNextCaKey(ctx.store, 'operator:test').next!
+    expect(fingerprints()).toEqual([next, third, old])
+    expect(() => activateNextCaKey(ctx.store, 'operator:test', ctx.now)).toThrow(/still has certificates valid until/)
 
     t.clock.now += 601_000
-    expect(ca.trusted(nowEpoch()).map((k) => k.fingerprint)).toEqual([current.fingerprint])
+    expect(fingerprints()).toEqual([next, third])
+    expect(activateNextCaKey(ctx.store, 'operator:test', ctx.now)).toMatchObject({ current: third, previous: next })
+    expect(eventsOf('ssh.ca.next-announced').map((e) => e.data.next)).toEqual([next, third])
+    expect(eventsOf('ssh.ca.rotated').map((e) => e.data.current)).toEqual([next, third])
+  })
+
+  it('activating with no announced key is refused and changes nothing', () => {
+    const current = ca.current().fingerprint
+    expect(() => activateNextCaKey(ctx.store, 'operator:test', ctx.now)).toThrow(/No next SSH CA key/)
+    expect(fingerprints()).toEqual([current])
   })
 })
 
