@@ -14,7 +14,7 @@ export default class AdminSshCaExport extends JitCommand {
 
   async run() {
     const { flags } = await this.parse(AdminSshCaExport)
-    const [{ openStore }, { exportHostFiles, requireSshCa }] = await Promise.all([import('../../../src/broker/admin.js'), import('../../../src/broker/ssh-ca/host-files.js')])
+    const [{ openStore }, { exportHostFiles, requireSshCa }] = await Promise.all([import('../../../src/broker/admin.js'), import('../../../src/broker/ssh-ca/admin.js')])
     requireSshCa(flags.data)
     const store = openStore(flags.data)
     let result

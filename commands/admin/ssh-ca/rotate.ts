@@ -14,7 +14,7 @@ export default class AdminSshCaRotate extends JitCommand {
 
   async run() {
     const { flags } = await this.parse(AdminSshCaRotate)
-    const [rotation, { OPERATOR }] = await Promise.all([import('../../../src/broker/ssh-ca/host-files.js'), import('../../../src/broker/admin.js')])
+    const [rotation, { OPERATOR }] = await Promise.all([import('../../../src/broker/ssh-ca/admin.js'), import('../../../src/broker/admin.js')])
     rotation.requireSshCa(flags.data)
     const result = await withStore(flags.data, (store) => (flags.activate ? rotation.activateNextCaKey(store, OPERATOR) : rotation.announceNextCaKey(store, OPERATOR)))
     if (!this.jsonEnabled()) {
