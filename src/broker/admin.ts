@@ -14,7 +14,7 @@ import { makeEnrollmentCode } from './enrollment.js'
 import { Store, type AssetRecord, type UserRecord } from './store/sqlite-store.js'
 
 const NAME = /^[a-z][a-z0-9._-]{0,63}$/
-const OPERATOR = `operator:${process.env.USER ?? 'local'}`
+export const OPERATOR = `operator:${process.env.USER ?? 'local'}`
 
 export function openStore(dataDir: string): Store {
   return new Store(dataDir)

@@ -10,6 +10,7 @@ export default class AdminAssetAdd extends JitCommand {
   static examples = [
     '<%= config.bin %> admin asset add plant-a/line-3/cell-2/plc-07 --owner line-3-leads --safety-critical --data ./broker-data',
     '<%= config.bin %> admin asset add plant-a/line-3/cell-2/plc-07 --timezone Europe/Berlin --window "sat 02:00-06:00" --vendor acme-automation --data ./broker-data',
+    '<%= config.bin %> admin asset add plant-a/line-3/cell-2/jump-01 --ssh-host jump-01.plant-a.example:22 --ssh-principal maint --data ./broker-data',
   ]
   static args = { path: Args.string({ required: true, description: 'Asset path: site/area/line/cell/asset' }) }
   static flags = {
@@ -20,6 +21,8 @@ export default class AdminAssetAdd extends JitCommand {
     timezone: Flags.string({ summary: 'Plant local time zone (IANA, e.g. Europe/Berlin), for maintenance windows.' }),
     window: Flags.string({ multiple: true, summary: 'Recurring maintenance window in local time, e.g. "sat 02:00-06:00" or "fri,sat 22:00-02:00".' }),
     vendor: Flags.string({ multiple: true, summary: 'Vendor organisation under contract for this asset.' }),
+    'ssh-host': Flags.string({ dependsOn: ['ssh-principal'], summary: 'SSH endpoint for jit ssh: HOST or HOST:PORT.' }),
+    'ssh-principal': Flags.string({ multiple: true, dependsOn: ['ssh-host'], summary: 'Account a jit ssh certificate may log in as (the first is the default login).' }),
   }
 
   async run() {
@@ -37,6 +40,11 @@ export default class AdminAssetAdd extends JitCommand {
       ...(flags.timezone ? { timezone: flags.timezone } : {}),
       ...(windows.length ? { windows } : {}),
       ...(flags.vendor ? { vendors: flags.vendor } : {}),
+      ...(flags['ssh-host'] ? { ssh: { host: flags['ssh-host'], principals: flags['ssh-principal'] } } : {}),
+    }
+    if (attributes.ssh) {
+      const { sshTargetOf } = await import('../../../src/broker/ssh-ca/target.js')
+      if (!sshTargetOf(attributes)) throw new UsageError(`--ssh-host "${flags['ssh-host']}" with principals ${JSON.stringify(flags['ssh-principal'])} is not an SSH endpoint.`, ['Give HOST or HOST:PORT and account names, e.g. --ssh-host jump-01.plant-a.example:22 --ssh-principal maint'])
     }
     const asset = await withStore(flags.data, (store, admin) => admin.addAsset(store, { path: args.path, attributes }))
     if (!this.jsonEnabled()) (await import('../../../src/cli/output.js')).ui.ok(`Saved asset ${asset.path}.`)

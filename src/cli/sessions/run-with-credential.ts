@@ -29,6 +29,22 @@ export interface RunOptions {
   onStarted?: () => void
   /** The broker ended the session while the command still ran (revoked elsewhere, expired, heartbeats lost). */
   onEndedElsewhere?: (result: HeartbeatResult) => void
+  /**
+   * What the command needs beyond the credential (jit ssh: a certificate in an agent of its own),
+   * made once the session is armed. Its argv and environment replace the default ones; dispose
+   * runs on every exit path, before the session ends.
+   */
+  prepare?: (grant: Grant) => Promise<PreparedCommand>
+  /** false for a session this run only borrows (jit ssh on an existing session): no heartbeat, no revoke. */
+  ownsSession?: boolean
+  /** The command is of no use once the broker ends the session (ssh with its certificate): end it then (SIGTERM). */
+  stopWhenSessionEnds?: boolean
+}
+
+export interface PreparedCommand {
+  argv?: string[]
+  env?: NodeJS.ProcessEnv
+  dispose(): Promise<void>
 }
 
 const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const
@@ -39,11 +55,17 @@ export async function runWithCredential(cli: CliContext, grant: Grant, argv: str
   const result: RunResult = { sessionId: grant.session.id, exitCode: 1, cached: false, revoked: false, revocationPending: false }
   const guard = guardProcess()
   let heartbeat: HeartbeatLoop | undefined
+  let prepared: PreparedCommand | undefined
   let cacheTouched = false
   let started = false
+  const owns = options.ownsSession !== false
   try {
     if (argv.length === 0) throw new UsageError('No command to run.', ['Put it after --, e.g. jit exec ... -- ssh plc-07'])
-    heartbeat = await startHeartbeat(await cli.client(), grant.session.id, { onEnded: (r) => options.onEndedElsewhere?.(r) })
+    const onEnded = (r: HeartbeatResult) => {
+      if (options.stopWhenSessionEnds) guard.stopChild('SIGTERM')
+      options.onEndedElsewhere?.(r)
+    }
+    if (owns) heartbeat = await startHeartbeat(await cli.client(), grant.session.id, { onEnded })
     if (options.cache && grant.session.cacheAllowed) {
       cacheTouched = true
       await cli.cache().put(grant)
@@ -54,23 +76,34 @@ export async function runWithCredential(cli: CliContext, grant: Grant, argv: str
       Object.assign(result, { exitCode: exitCodeFor(guard.firstSignal), signal: guard.firstSignal })
       return result
     }
+    if (options.prepare) {
+      prepared = await options.prepare(grant)
+      if (guard.firstSignal) {
+        Object.assign(result, { exitCode: exitCodeFor(guard.firstSignal), signal: guard.firstSignal })
+        return result
+      }
+    }
     const onSpawn = () => {
       started = true
       options.onStarted?.()
     }
-    Object.assign(result, await runChild(argv, { ...process.env, ...credentialEnv(grant) }, guard, onSpawn))
+    Object.assign(result, await runChild(prepared?.argv ?? argv, prepared?.env ?? { ...process.env, ...credentialEnv(grant) }, guard, onSpawn))
     return result
   } finally {
     heartbeat?.stop()
     const reason = result.signal && !started ? `interrupted before the command started (${result.signal})`
       : started ? `command ended (${result.signal ?? `exit ${result.exitCode}`})` : 'the command could not be started'
     try {
-      await endSession(cli, grant.session.id, reason, result, { cache: cacheTouched })
+      try {
+        await prepared?.dispose()
+      } finally {
+        if (owns) await endSession(cli, grant.session.id, reason, result, { cache: cacheTouched })
+      }
     } finally {
       guard.dispose()
     }
     // Something inside jit failed while the command ran; the session is revoked by now, so say so.
-    if (guard.fatal) throw new JitError(`Unexpected error inside jit while the command ran: ${guard.fatal.message}. The session was ${result.revoked ? 'revoked' : 'queued for revocation'}.`)
+    if (guard.fatal) throw new JitError(`Unexpected error inside jit while the command ran: ${guard.fatal.message}. ${owns ? `The session was ${result.revoked ? 'revoked' : 'queued for revocation'}.` : 'The session was left as it was (this run did not open it).'}`)
   }
 }
 
@@ -106,6 +139,8 @@ interface ProcessGuard {
   readonly firstSignal?: NodeJS.Signals
   readonly fatal?: Error
   attach(child: ChildProcess): void
+  /** Sends the running command a signal of jit's own (not a forwarded one). */
+  stopChild(signal: NodeJS.Signals): void
   dispose(): void
 }
 
@@ -145,6 +180,9 @@ function guardProcess(): ProcessGuard {
     },
     attach(c) {
       child = c
+    },
+    stopChild(signal) {
+      if (child && child.exitCode === null && child.signalCode === null) child.kill(signal)
     },
     dispose() {
       for (const [signal, listener] of listeners) process.removeListener(signal, listener)

@@ -1,7 +1,7 @@
 // What `jit exec` and `jit shell` share: open a session (waiting for approval with a spinner),
 // run the command with its credential, and tell the person how it ended. Status goes to stderr.
 import type { AccessParams } from './request-access.js'
-import type { RunResult } from './run-with-credential.js'
+import type { RunOptions, RunResult } from './run-with-credential.js'
 import type { CliContext } from '../context.js'
 
 export interface WrappedOptions extends AccessParams {
@@ -12,6 +12,9 @@ export interface WrappedOptions extends AccessParams {
   label: string
   /** Said once the command runs, e.g. how to leave a subshell. */
   hint?: string
+  /** Sets up the command once the session is armed (see RunOptions.prepare). */
+  prepare?: RunOptions['prepare']
+  stopWhenSessionEnds?: boolean
 }
 
 export async function openAndRun(cli: CliContext, argv: string[], options: WrappedOptions): Promise<RunResult> {
@@ -32,6 +35,8 @@ export async function openAndRun(cli: CliContext, argv: string[], options: Wrapp
   })
   const result = await runWithCredential(cli, grant!, argv, {
     cache: !options.noCache,
+    prepare: options.prepare,
+    stopWhenSessionEnds: options.stopWhenSessionEnds,
     onStarted: () => say(() => ui.info(`Session ${grant!.session.id} open (${grant!.session.scope} on ${grant!.session.asset}); running ${options.label}${options.hint ? `. ${options.hint}` : ''}`)),
     onEndedElsewhere: (r) => ui.warn(`The broker ended session ${r.sessionId} while ${options.label} was still running (${r.endReason ?? r.state}); its credential no longer works.`),
   })

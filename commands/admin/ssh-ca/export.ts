@@ -1,0 +1,33 @@
+import { Flags } from '@oclif/core'
+import { dataFlag } from '../../../src/broker/operator.js'
+import { JitCommand } from '../../../src/cli/base-command.js'
+
+export default class AdminSshCaExport extends JitCommand {
+  static reviewGate = false
+  static summary = 'Write the files an SSH host needs to trust jit certificates: TrustedUserCAKeys and RevokedKeys.'
+  static description = 'Writes trusted-user-ca-keys.pub (the broker\'s SSH CA public keys) and revoked-keys.krl (an OpenSSH KRL of every revoked certificate that has not expired) into --out, each replaced whole. Point sshd_config at them (see the README); hosts can also fetch both from the broker: GET /v1/ssh/ca.pub and GET /v1/ssh/krl.'
+  static examples = ['<%= config.bin %> admin ssh-ca export --out /etc/ssh/jit --data ./broker-data']
+  static flags = {
+    ...dataFlag,
+    out: Flags.string({ required: true, summary: 'Folder to write the two files into (created if missing).' }),
+  }
+
+  async run() {
+    const { flags } = await this.parse(AdminSshCaExport)
+    const [{ openStore }, { exportHostFiles, requireSshCa }] = await Promise.all([import('../../../src/broker/admin.js'), import('../../../src/broker/ssh-ca/admin.js')])
+    requireSshCa(flags.data)
+    const store = openStore(flags.data)
+    let result
+    try {
+      result = await exportHostFiles(store, flags.out)
+    } finally {
+      store.close()
+    }
+    if (!this.jsonEnabled()) {
+      const { ui } = await import('../../../src/cli/output.js')
+      ui.ok(`Wrote ${result.trustedUserCaKeys} (${result.caFingerprints.join(', ')}) and ${result.revokedKeys} (${result.revokedCertificates} revoked certificate(s)).`)
+      ui.info(`In sshd_config: TrustedUserCAKeys ${result.trustedUserCaKeys} and RevokedKeys ${result.revokedKeys}`)
+    }
+    return result
+  }
+}

@@ -1,0 +1,38 @@
+// The SSH certificate endpoints: the signing request of `jit ssh` and the broker's answer.
+
+export const SSH_CA_PUB_PATH = '/ssh/ca.pub'
+export const SSH_KRL_PATH = '/ssh/krl'
+export const SSH_CERTIFICATES_PATH = '/ssh/certificates'
+
+export interface SshCertificateBody {
+  sessionId: string
+  /** The ephemeral key to certify, as an authorized_keys line: "ssh-ed25519 AAAA...". */
+  publicKey: string
+}
+
+export interface SshCertificateResult {
+  /** "ssh-ed25519-cert-v01@openssh.com AAAA... KEY_ID", as ssh-keygen -s writes it. */
+  certificate: string
+  serial: number
+  keyId: string
+  principals: string[]
+  validAfter: string
+  validBefore: string
+  extensions: string[]
+  caFingerprint: string
+  /** Where to connect, from the asset's ssh attributes. */
+  host: string
+  port: number
+}
+
+export const sshSchemas = {
+  certificate: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['sessionId', 'publicKey'],
+    properties: {
+      sessionId: { type: 'string', minLength: 1, maxLength: 100 },
+      publicKey: { type: 'string', minLength: 1, maxLength: 2000 },
+    },
+  },
+} as const
