@@ -26,7 +26,12 @@ export async function saveDeviceKey(keychain: Keychain, deviceId: string, privat
 export async function loadDeviceKey(keychain: Keychain, deviceId: string | undefined): Promise<DeviceKey> {
   if (!deviceId) throw new AuthError('This device is not enrolled.', ['Enroll it: jit login --broker URL --code CODE'])
   const pem = await keychain.get(deviceAccount(deviceId))
-  if (!pem) throw new AuthError('The device key is missing from the OS keychain.', ['Enroll this device again: jit login --broker URL --code CODE'])
+  if (!pem) {
+    // A locked keychain can answer "nothing there" to a read. Only one that can store right now
+    // (else a KeychainError, exit 6, with how to unlock) has truly lost the key.
+    await keychain.probe()
+    throw new AuthError('The device key is missing from the OS keychain.', ['Enroll this device again: jit login --broker URL --code CODE'])
+  }
   return { deviceId, privateKey: createPrivateKey(pem) }
 }
 

@@ -15,10 +15,10 @@ export async function listMySessions(cli: CliContext): Promise<SessionRow[]> {
   const client = await cli.client()
   const asked = performance.now()
   const [{ sessions, now }, cached] = await Promise.all([client.get<{ sessions: SessionInfo[]; now?: string }>('/sessions'), cli.cache().list()])
-  const cachedIds = new Set(cached.map((entry) => entry.session.id))
+  const cachedIds = new Set(cached.map((entry) => entry.sessionId))
   // Cached entries of sessions the broker no longer lists as active are dead: drop them.
   const live = new Set(sessions.map((s) => s.id))
-  await Promise.all(cached.filter((entry) => !live.has(entry.session.id)).map((entry) => cli.cache().delete(entry.session.id)))
+  for (const entry of cached.filter((e) => !live.has(e.sessionId))) await cli.cache().delete(entry.sessionId)
   return sessions.map((session) => ({ ...session, cached: cachedIds.has(session.id), secondsLeft: secondsLeft(session.expiresAt, now, asked) }))
 }
 
