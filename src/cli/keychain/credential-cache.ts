@@ -6,7 +6,7 @@
 // (ids and deadlines, no secrets), so listing never enumerates the keychain, and every change
 // happens under the cache lock shared by all jit processes.
 import type { Keychain } from './keychain.js'
-import { putInIndex, readIndex, removeFromIndex, withCacheLock, type IndexEntry } from './session-index.js'
+import { markEnded, putInIndex, readIndex, removeFromIndex, withCacheLock, type IndexEntry } from './session-index.js'
 import { systemClock, type Clock } from '../../util/clock.js'
 import type { Grant, SessionInfo } from '../../wire/api.js'
 
@@ -79,6 +79,10 @@ export class CredentialCache {
 
   async get(sessionId: string): Promise<CachedCredential | undefined> {
     return withCacheLock(async () => {
+      if (this.#mine().find((e) => e.sessionId === sessionId)?.ended) {
+        await this.#forget(sessionId)
+        return undefined
+      }
       const raw = await this.keychain.get(this.#account(sessionId))
       const entry = raw === null ? undefined : parse(raw)
       if (entry && !this.isExpired(entry)) return entry
@@ -88,32 +92,47 @@ export class CredentialCache {
   }
 
   /**
-   * This device's cached sessions, from the index: no keychain read, nothing enumerated. An
-   * expired one is purged on the way (its item deleted from the keychain, then from the index).
+   * This device's cached sessions, from the index: no keychain read, nothing enumerated. One that
+   * expired or ended is purged on the way (its item deleted from the keychain, then from the index).
    */
   async list(): Promise<CachedEntry[]> {
     return withCacheLock(async () => {
       const live: CachedEntry[] = []
-      for (const entry of readIndex().filter((e) => e.deviceId === this.deviceId)) {
-        if (this.isExpired(entry)) await this.#forget(entry.sessionId)
+      for (const entry of this.#mine()) {
+        if (entry.ended || this.isExpired(entry)) await this.#forget(entry.sessionId)
         else live.push(entry)
       }
       return live
     })
   }
 
-  /** Removed from the keychain, then from the index: if the keychain fails, the index still knows to purge it. */
+  /**
+   * Removed from the keychain, then from the index. The session has ended: if the keychain fails
+   * (locked, gone), the index marks the entry ended, and the next read of the cache purges it
+   * instead of handing out the credential.
+   */
   async delete(sessionId: string): Promise<boolean> {
-    return withCacheLock(() => this.#forget(sessionId))
+    return withCacheLock(async () => {
+      try {
+        return await this.#forget(sessionId)
+      } catch (error) {
+        markEnded(this.deviceId, sessionId)
+        throw error
+      }
+    })
   }
 
   /** Every entry of this device (logout); returns how many there were. */
   async clear(): Promise<number> {
     return withCacheLock(async () => {
-      const mine = readIndex().filter((e) => e.deviceId === this.deviceId)
+      const mine = this.#mine()
       for (const entry of mine) await this.#forget(entry.sessionId)
       return mine.length
     })
+  }
+
+  #mine(): IndexEntry[] {
+    return readIndex().filter((e) => e.deviceId === this.deviceId)
   }
 
   async #forget(sessionId: string): Promise<boolean> {

@@ -14,6 +14,8 @@ export interface IndexEntry {
   expiresAtMs: number
   expiresAtBootMs?: number
   bootId?: string
+  /** The session ended but its keychain item could not be deleted: purge it at the next read. */
+  ended?: boolean
 }
 
 const file = new ListFile<IndexEntry>('cached-sessions.json')
@@ -37,6 +39,13 @@ export function readIndex(): IndexEntry[] {
 /** Call only while holding the cache lock. */
 export function putInIndex(entry: IndexEntry): void {
   file.write([...readIndex().filter((e) => !same(e, entry)), entry])
+}
+
+/** Call only while holding the cache lock. */
+export function markEnded(deviceId: string, sessionId: string): void {
+  const entries = readIndex()
+  const entry = entries.find((e) => same(e, { deviceId, sessionId }))
+  if (entry && !entry.ended) file.write(entries.map((e) => (e === entry ? { ...e, ended: true } : e)))
 }
 
 /** Call only while holding the cache lock. */

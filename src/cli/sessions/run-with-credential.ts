@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { constants } from 'node:os'
 import type { CliContext } from '../context.js'
-import { JitError, KeychainError, UsageError } from '../../errors.js'
+import { JitError, UsageError } from '../../errors.js'
 import type { Grant, HeartbeatResult } from '../../wire/api.js'
 import { startHeartbeat, type HeartbeatLoop } from './heartbeat.js'
 import { credentialEnv } from './local-sessions.js'
@@ -22,6 +22,12 @@ export interface RunResult {
   revoked: boolean
   /** Set when the broker could not be reached: the revocation waits in the journal. */
   revocationPending: boolean
+  /**
+   * Set when the cached credential could not be removed from the keychain (locked or gone). The
+   * session is revoked (or queued), so the credential is dead; the session index keeps its id and
+   * the next jit run that reaches the keychain deletes it.
+   */
+  cacheLeftBehind?: string
 }
 
 export interface RunOptions {
@@ -75,7 +81,7 @@ export async function runWithCredential(cli: CliContext, grant: Grant, argv: str
 }
 
 /** Revokes at the broker and drops the cached credential, both at once; an unreachable broker goes to the journal. */
-export async function endSession(cli: CliContext, sessionId: string, reason: string, result: Pick<RunResult, 'revoked' | 'revocationPending'>, options: { cache?: boolean } = {}): Promise<void> {
+export async function endSession(cli: CliContext, sessionId: string, reason: string, result: Pick<RunResult, 'revoked' | 'revocationPending' | 'cacheLeftBehind'>, options: { cache?: boolean } = {}): Promise<void> {
   const revoke = (async () => {
     const client = await cli.client()
     await client.post(`/sessions/${encodeURIComponent(sessionId)}/revoke`, { reason }, AbortSignal.timeout(REVOKE_TIMEOUT_MS))
@@ -91,10 +97,9 @@ export async function endSession(cli: CliContext, sessionId: string, reason: str
   } else {
     throw revoked.reason
   }
-  if (forgotten.status === 'rejected') {
-    const error = forgotten.reason as Error
-    throw error instanceof KeychainError ? error : new KeychainError(`Could not remove the cached credential: ${error.message}`)
-  }
+  // The command's own exit code stays the answer: a keychain that locked or went away while it
+  // ran is reported beside it, not instead of it.
+  if (forgotten.status === 'rejected') result.cacheLeftBehind = (forgotten.reason as Error).message
 }
 
 /** The shell for `jit shell`: the user's own, else /bin/sh. */

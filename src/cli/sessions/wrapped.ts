@@ -35,6 +35,9 @@ export async function openAndRun(cli: CliContext, argv: string[], options: Wrapp
     onStarted: () => say(() => ui.info(`Session ${grant!.session.id} open (${grant!.session.scope} on ${grant!.session.asset}); running ${options.label}${options.hint ? `. ${options.hint}` : ''}`)),
     onEndedElsewhere: (r) => ui.warn(`The broker ended session ${r.sessionId} while ${options.label} was still running (${r.endReason ?? r.state}); its credential no longer works.`),
   })
+  if (result.cacheLeftBehind) {
+    ui.warn(`Could not remove the cached credential of ${result.sessionId} from the OS keychain (${result.cacheLeftBehind}). The session is ${result.revoked ? 'revoked' : 'queued for revocation'}, so the credential no longer works; jit deletes it on the next run that can reach the keychain.`)
+  }
   say(() => {
     const how = result.signal ? `died of ${result.signal}` : `exited ${result.exitCode}`
     if (result.revoked) ui.ok(`Revoked session ${result.sessionId}; ${options.label} ${how}.`)

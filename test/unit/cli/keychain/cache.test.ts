@@ -68,22 +68,28 @@ describe('credential cache', () => {
     expect(readFileSync(sessionIndexPath(), 'utf8')).not.toContain('token-')
   })
 
-  it('an item the keychain could not delete stays indexed, and is purged on the next read once it expires', async () => {
-    const time = { ms: 0 }
+  it('an ended session whose item the keychain could not delete is purged on the next read, never handed out', async () => {
     const keychain = new MemoryKeychain()
-    const cache = new CredentialCache(keychain, 'dev_1', clockAt(time))
-    await cache.put(grant('ses_left', 60))
+    const cache = new CredentialCache(keychain, 'dev_1')
+    await cache.put(grant('ses_left', 3600))
+    await cache.put(grant('ses_other', 3600))
     const del = keychain.delete.bind(keychain)
     keychain.delete = async () => {
       throw new KeychainError('The OS keychain is locked (delete)')
     }
     await expect(cache.delete('ses_left')).rejects.toThrow(/locked/)
-    keychain.delete = del
-    expect(keychain.accounts()).toEqual(['cred:dev_1:ses_left'])
+    keychain.delete = del // unlocked again
+    expect(keychain.accounts()).toContain('cred:dev_1:ses_left')
+    expect(await cache.get('ses_left')).toBeUndefined()
+    expect(keychain.accounts()).toEqual(['cred:dev_1:ses_other'])
+
+    // The same through a listing, and once expired.
+    const time = { ms: 0 }
+    const timed = new CredentialCache(keychain, 'dev_1', clockAt(time))
+    await timed.put(grant('ses_short', 60))
     time.ms = 61_000
-    expect(await cache.list()).toEqual([])
-    expect(keychain.accounts()).toEqual([])
-    expect(existsSync(sessionIndexPath())).toBe(false)
+    expect((await timed.list()).map((e) => e.sessionId)).toEqual(['ses_other'])
+    expect(keychain.accounts()).toEqual(['cred:dev_1:ses_other'])
   })
 
   it('a failed store leaves nothing in the index', async () => {
