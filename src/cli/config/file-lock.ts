@@ -26,6 +26,25 @@ export async function withFileLock<T>(lockPath: string, fn: () => Promise<T> | T
   }
 }
 
+/**
+ * Runs fn holding the lock if nobody else holds it (a stale lock counts as free); returns
+ * { ran: false } at once otherwise. For work that one process may do for all of them.
+ */
+export async function tryFileLock<T>(lockPath: string, fn: () => Promise<T> | T, options: Pick<LockOptions, 'staleMs'> = {}): Promise<{ ran: true; value: T } | { ran: false }> {
+  const release = await acquire(lockPath, { ...DEFAULTS, ...options, timeoutMs: 0 }).catch((error: unknown) => {
+    if (error instanceof LockBusyError) return undefined
+    throw error
+  })
+  if (!release) return { ran: false }
+  try {
+    return { ran: true, value: await fn() }
+  } finally {
+    release()
+  }
+}
+
+class LockBusyError extends JitError {}
+
 async function acquire(lockPath: string, options: Required<LockOptions>): Promise<() => void> {
   mkdirSync(dirname(lockPath), { recursive: true, mode: 0o700 })
   const owner = `${process.pid} ${randomBytes(6).toString('hex')}`
@@ -37,8 +56,8 @@ async function acquire(lockPath: string, options: Required<LockOptions>): Promis
       breakStale(lockPath, stale)
       continue
     }
-    if (performance.now() > deadline) {
-      throw new JitError(`Another jit process has held ${lockPath} for more than ${options.timeoutMs / 1000}s.`, [
+    if (performance.now() >= deadline) {
+      throw new LockBusyError(`Another jit process has held ${lockPath} for more than ${options.timeoutMs / 1000}s.`, [
         'Wait for the other jit command to finish and try again; if none is running, delete that file.',
       ])
     }

@@ -25,7 +25,7 @@ export async function logout(cli: CliContext): Promise<LogoutResult> {
   const client = await cli.client()
   const { revoked } = await client.post<DeregisterResult>('/device/deregister')
   // Every session of this device ended with it, including any queued in the journal.
-  for (const entry of readJournal()) if (entry.profile === cli.options.profile) removeFromJournal(entry.sessionId)
+  for (const entry of readJournal()) if (entry.profile === cli.options.profile) await removeFromJournal(entry.sessionId)
   writeProfile(cli.options.profile, { ...cli.profile, deviceId: undefined, user: undefined })
   try {
     const credentialsCleared = await cli.cache().clear()

@@ -90,9 +90,9 @@ export async function endSession(cli: CliContext, sessionId: string, reason: str
   const [revoked, forgotten] = await Promise.allSettled([revoke, forget])
   if (revoked.status === 'fulfilled') {
     result.revoked = true
-    removeFromJournal(sessionId)
+    await removeFromJournal(sessionId)
   } else if (isUnconfirmed(revoked.reason)) {
-    addToJournal({ sessionId, profile: cli.options.profile, broker: cli.brokerUrl, reason, since: new Date().toISOString() })
+    await addToJournal({ sessionId, profile: cli.options.profile, broker: cli.brokerUrl, reason, since: new Date().toISOString() })
     result.revocationPending = true
   } else {
     throw revoked.reason
