@@ -36,9 +36,12 @@ export async function loadDeviceKey(keychain: Keychain, deviceId: string | undef
 }
 
 
-/** The Authorization header for one call: bound to method, path and body, valid for a minute, used once. */
-export function deviceAssertion(key: DeviceKey, method: string, pathAndQuery: string, body: string | undefined): string {
-  const iat = Math.floor(Date.now() / 1000)
+/**
+ * The Authorization header for one call: bound to method, path and body, valid for a minute, used
+ * once. nowMs is the broker's time as this process knows it (see BrokerClock).
+ */
+export function deviceAssertion(key: DeviceKey, method: string, pathAndQuery: string, body: string | undefined, nowMs = Date.now()): string {
+  const iat = Math.floor(nowMs / 1000)
   const claims = {
     iss: key.deviceId,
     iat,
