@@ -89,7 +89,9 @@ export class BrokerClient {
       return await this.#send<T>(method, path, body, signal)
     } catch (error) {
       const offset = error instanceof JitError ? error.details.offsetSeconds : undefined
-      if (!this.key || typeof offset !== 'number' || this.clock.offsetMs !== 0) throw error
+      // Learned anew on every such refusal (once per call), so a device clock that NTP sets right
+      // while a long jit exec runs does not leave it signing with a stale offset.
+      if (!this.key || typeof offset !== 'number') throw error
       const corrected = this.clock.learn((error as JitError).details.brokerTime, Date.now())
       if (corrected === undefined) {
         throw new AuthError(`${(error as JitError).message} That is more than jit corrects by itself (${MAX_CORRECTED_SKEW_SECONDS / 60} min).`, (error as JitError).nextSteps, (error as JitError).details)
