@@ -127,4 +127,17 @@ describe('a locked keychain', () => {
     expect(existsSync(join(erin, 'cached-sessions.json'))).toBe(false)
     cleanup(out)
   }, 60_000)
+
+  it('a device key truly gone from a keychain that answers: exit 9 and enroll again (the one case for that advice)', async () => {
+    const kai = tempDir('jit-kai-')
+    expect((await run(['login', '--broker', broker.url], kai, { JIT_ENROLL_CODE: codeFor('kai') })).code).toBe(0)
+    const { AsyncEntry } = await import('@napi-rs/keyring')
+    Object.assign(process.env, keyring.env)
+    expect(await new AsyncEntry(SERVICE, `device:${deviceIdOf(kai)}`, { linux: { store: 'secret-service' } }).deletePassword()).toBe(true)
+    const result = await run(['sessions'], kai)
+    expect(result.code).toBe(9)
+    expect(result.json().error.message).toMatch(/device key is missing/)
+    expect(result.json().error.nextSteps.join(' ')).toMatch(/jit login/)
+    cleanup(kai)
+  }, 30_000)
 })
