@@ -24,10 +24,15 @@ export interface RunResult {
   revocationPending: boolean
   /**
    * Set when the cached credential could not be removed from the keychain (locked or gone). The
-   * session is revoked (or queued), so the credential is dead; the session index keeps its id and
-   * the next jit run that reaches the keychain deletes it.
+   * session is revoked (or queued), so the credential is dead; the session index marks it ended,
+   * and the next read of the cache deletes it instead of handing it out.
    */
   cacheLeftBehind?: string
+}
+
+/** The warning for a credential the keychain would not let go of (stderr, beside the command's exit code). */
+export function cacheLeftBehindWarning(result: Pick<RunResult, 'sessionId' | 'revoked' | 'cacheLeftBehind'>): string {
+  return `Could not remove the cached credential of ${result.sessionId} from the OS keychain (${result.cacheLeftBehind}). The session is ${result.revoked ? 'revoked' : 'queued for revocation'}, so the credential no longer works; the next read of the cache (jit sessions, jit credential) deletes it.`
 }
 
 export interface RunOptions {
