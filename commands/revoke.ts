@@ -31,7 +31,7 @@ export default class Revoke extends JitCommand {
     if (withId) throw new UsageError('--pending takes no session id: it retries every queued revocation.')
     const { drainJournal } = await import('../src/cli/sessions/journal-drain.js')
     // The start of this run has retried them already; whatever is left is tried once more.
-    const now = await drainJournal()
+    const now = await drainJournal({ wait: true })
     const confirmed = [...(this.journalDrain?.confirmed ?? []), ...now.confirmed]
     if (!this.jsonEnabled()) {
       const { ui } = await import('../src/cli/output.js')

@@ -1,10 +1,11 @@
 #!/bin/sh
 # Installs the system packages the test suite starts for real: a Secret Service keychain
-# (gnome-keyring on a private D-Bus bus), tmux for terminal tests, PostgreSQL and OpenSSH.
+# (gnome-keyring on a private D-Bus bus; gdbus, from libglib2.0-bin, locks it), tmux for
+# terminal tests, PostgreSQL and OpenSSH, and faketime to run jit with a wrong clock.
 # Debian/Ubuntu; does nothing when they are all present.
 set -e
 need=""
-for pkg in gnome-keyring dbus tmux postgresql openssh-server openssh-client; do
+for pkg in gnome-keyring dbus libglib2.0-bin tmux postgresql openssh-server openssh-client faketime; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need="$need $pkg"
 done
 # sshd started as root (the SSH certificate tests) wants its privilege separation folder.

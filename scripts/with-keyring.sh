@@ -6,7 +6,7 @@ set -e
 if [ -n "${JIT_KEYRING_READY:-}" ]; then exec "$@"; fi
 if ! command -v dbus-run-session >/dev/null 2>&1 || ! command -v gnome-keyring-daemon >/dev/null 2>&1; then
   echo "with-keyring: dbus-run-session and gnome-keyring-daemon are needed for the keychain tests." >&2
-  echo "  Debian/Ubuntu: sudo apt-get install dbus gnome-keyring libsecret-1-dev" >&2
+  echo "  Debian/Ubuntu: sudo apt-get install dbus gnome-keyring" >&2
   exit 1
 fi
 keyring_home=$(mktemp -d "${TMPDIR:-/tmp}/jit-keyring.XXXXXX")

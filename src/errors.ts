@@ -88,7 +88,7 @@ export function errorForProblem(problem: { code?: string; detail?: string; title
   const message = problem.detail ?? problem.title ?? 'The broker refused the request.'
   const next = problem.nextSteps ?? []
   const extra: Record<string, unknown> = {}
-  for (const key of ['requestId', 'holder', 'until', 'reviewId'] as const) if (problem[key] !== undefined) extra[key] = problem[key]
+  for (const key of ['requestId', 'holder', 'until', 'reviewId', 'clock', 'offsetSeconds', 'brokerTime'] as const) if (problem[key] !== undefined) extra[key] = problem[key]
   switch (problem.code) {
     case 'bad-input':
     case 'not-found':

@@ -25,8 +25,12 @@ export interface BrokerContext {
 export interface HeartbeatSettings {
   /** Silence after which the broker revokes a session whose heartbeat is armed. */
   graceSeconds: number
-  /** When this broker process started (epoch ms): silence is only counted while the broker was up to hear it. */
-  startedAtMs: number
+  /**
+   * The monotonic clock silence is measured on, in ms (the broker's: process.hrtime). Silence is
+   * counted only from when these settings were made (the broker's start) and while the broker
+   * itself ran; see heartbeat.ts.
+   */
+  monotonicMs: () => number
 }
 
 /** The authenticated caller of an API call. */

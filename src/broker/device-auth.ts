@@ -4,9 +4,9 @@
 import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto'
 import { ASSERTION_MAX_AGE_SECONDS, DEVICE_AUTH_SCHEME } from '../wire/api.js'
 import { authFailed } from './api-error.js'
+import { CLOCK_SKEW_SECONDS, clockSkewRefusal } from './clock-skew.js'
 import type { Actor, BrokerContext } from './context.js'
 
-const CLOCK_SKEW_SECONDS = 30
 const keyCache = new Map<string, KeyObject>()
 
 export interface AssertionClaims {
@@ -50,9 +50,8 @@ export function authenticateDevice(ctx: BrokerContext, header: string | undefine
   }
   const now = ctx.now() / 1000
   if (claims.iss !== device.id || typeof claims.jti !== 'string' || claims.jti.length < 16) throw authFailed('The device assertion is malformed.')
-  if (!(claims.exp > now - CLOCK_SKEW_SECONDS) || !(claims.iat < now + CLOCK_SKEW_SECONDS) || claims.exp - claims.iat > ASSERTION_MAX_AGE_SECONDS) {
-    throw authFailed('The device assertion has expired or its time is wrong; check this computer\'s clock.')
-  }
+  if (!(claims.exp - claims.iat <= ASSERTION_MAX_AGE_SECONDS)) throw authFailed('The device assertion is malformed.')
+  if (!(claims.exp > now - CLOCK_SKEW_SECONDS) || !(claims.iat < now + CLOCK_SKEW_SECONDS)) throw clockSkewRefusal(claims.iat, now)
   if (claims.htm !== method || claims.htu !== url) throw authFailed('The device assertion was made for another call.')
   if (claims.bh !== bodyHash(rawBody)) throw authFailed('The device assertion does not match the request body.')
   if (!ctx.store.rememberAssertion(claims.jti, Math.ceil(claims.exp + CLOCK_SKEW_SECONDS))) throw authFailed('This signed request was already used once (replay refused).')

@@ -10,7 +10,8 @@ import { buildHttpApi } from './http.js'
 import { reloadablePolicy } from './policy-reload.js'
 import { expireStaleRequests } from './requests.js'
 import { sweepExpired } from './sessions.js'
-import { DEFAULT_HEARTBEAT_GRACE_SECONDS, reapSilentSessions } from './heartbeat.js'
+import { DEFAULT_HEARTBEAT_GRACE_SECONDS, reapSilentSessions, startHeartbeatWatch } from './heartbeat.js'
+import { nowMs as monotonicNowMs } from '../util/clock.js'
 import { loadOrCreateSigningKey } from './signing-key.js'
 import { ReviewStore } from './breakglass/review-store.js'
 import { Store } from './store/sqlite-store.js'
@@ -51,8 +52,9 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   events.setMaxListeners(0)
   const reviews = new ReviewStore(store)
   const notifier = new Notifier(reviews, options.webhooks ?? [], log)
-  const heartbeat = { graceSeconds: options.heartbeatGraceSeconds ?? DEFAULT_HEARTBEAT_GRACE_SECONDS, startedAtMs: Date.now() }
+  const heartbeat = { graceSeconds: options.heartbeatGraceSeconds ?? DEFAULT_HEARTBEAT_GRACE_SECONDS, monotonicMs: monotonicNowMs }
   const ctx: BrokerContext = { store, signingKey, issuer: options.issuer ?? '', policy, events, now: Date.now, reviews, notifier, heartbeat }
+  startHeartbeatWatch(ctx)
 
   const tls = options.tlsCert && options.tlsKey ? { cert: readFileSync(options.tlsCert), key: readFileSync(options.tlsKey) } : undefined
   const app = buildHttpApi(ctx, log, tls)
@@ -73,7 +75,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   const sweeper = setInterval(() => {
     try {
       sweepExpired(ctx)
-      for (const id of reapSilentSessions(ctx)) log(`revoked ${id}: its heartbeats stopped`)
+      for (const id of reapSilentSessions(ctx, log, SWEEP_INTERVAL_MS)) log(`revoked ${id}: its heartbeats stopped`)
       expireStaleRequests(ctx)
       flagOverdueReviews(ctx)
       void notifier.deliverDue()

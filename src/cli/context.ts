@@ -36,7 +36,7 @@ export class CliContext {
 
   /** An unsigned client, for enrollment and public endpoints. */
   anonymousClient(broker = this.brokerUrl): BrokerClient {
-    return new BrokerClient({ broker, caFile: this.options.caFile ?? this.profile.caFile, insecure: this.options.insecure ?? this.profile.insecure })
+    return new BrokerClient({ broker, caFile: this.options.caFile ?? this.profile.caFile, insecure: this.options.insecure ?? this.profile.insecure, onClockCorrected: warnClockCorrected })
   }
 
   deviceKey(): Promise<DeviceKey> {
@@ -62,4 +62,10 @@ export class CliContext {
   async close(): Promise<void> {
     await this.#client?.close()
   }
+}
+
+async function warnClockCorrected(offsetSeconds: number): Promise<void> {
+  const { ui } = await import('./output.js')
+  const direction = offsetSeconds > 0 ? 'behind' : 'ahead of'
+  ui.warn(`This computer's clock is ${Math.abs(offsetSeconds)}s ${direction} the broker's; jit signs its requests with the broker's time. Set the clock right (timedatectl set-ntp true / sntp / w32tm /resync).`)
 }

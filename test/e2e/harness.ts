@@ -64,11 +64,11 @@ export interface TestBroker {
   addVerifier(name?: string): string
 }
 
-export async function startBroker(options: { policy?: string; dataDir?: string; port?: number; args?: string[] } = {}): Promise<TestBroker> {
+export async function startBroker(options: { policy?: string; dataDir?: string; port?: number; args?: string[]; env?: Record<string, string> } = {}): Promise<TestBroker> {
   const dataDir = options.dataDir ?? tempDir('jit-broker-')
   const child = spawn(process.execPath, [BIN, 'broker', 'start', '--data', dataDir, '--policy', options.policy ?? FIXTURE_POLICY, '--listen', `127.0.0.1:${options.port ?? 0}`, ...(options.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1' },
+    env: { ...process.env, NO_COLOR: '1', ...options.env },
   })
   let log = ''
   child.stderr.on('data', (d) => (log += d))

@@ -3,7 +3,7 @@
 import { basename } from 'node:path'
 import type { CliContext } from '../context.js'
 import type { ui as UI } from '../output.js'
-import { runWithCredential, type RunResult } from '../sessions/run-with-credential.js'
+import { cacheLeftBehindWarning, runWithCredential, type RunResult } from '../sessions/run-with-credential.js'
 import { formatDuration, parseDuration } from '../../util/ttl.js'
 import type { BreakGlassResult, Review } from '../../wire/api.js'
 import { readReviewFile, promptReview } from './review-form.js'
@@ -57,6 +57,7 @@ export async function breakGlass(cli: CliContext, options: BreakGlassOptions): P
 
   outcome.run = await runWithCredential(cli, opened.grant, options.command, { cache: options.cache })
   outcome.exitCode = outcome.run.exitCode
+  if (outcome.run.cacheLeftBehind) (say ?? (await import('../output.js')).ui).warn(cacheLeftBehindWarning(outcome.run))
   say?.ok(`Break-glass session ${session.id} revoked; ${basename(options.command[0])} ${outcome.run.signal ? `died of ${outcome.run.signal}` : `exited ${outcome.run.exitCode}`}.`)
   if (outcome.run.revocationPending) {
     say?.warn('The broker could not be reached to revoke; the revocation is queued. File the review once it is confirmed: jit review')

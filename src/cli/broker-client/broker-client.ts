@@ -2,14 +2,17 @@
 // connection and TLS failures to exit 5 and problem documents to the matching JitError.
 import { readFileSync } from 'node:fs'
 import type { Dispatcher } from 'undici'
-import { BrokerUnreachableError, JitError, UsageError, errorForProblem } from '../../errors.js'
+import { AuthError, BrokerUnreachableError, JitError, UsageError, errorForProblem } from '../../errors.js'
 import { deviceAssertion, type DeviceKey } from '../device/device-key.js'
 import { API_PREFIX, type Problem } from '../../wire/api.js'
+import { BrokerClock, MAX_CORRECTED_SKEW_SECONDS } from './broker-clock.js'
 
 export interface ClientOptions {
   broker: string
   caFile?: string
   insecure?: boolean
+  /** Told once when the device clock is off and requests are signed with the broker's time instead. */
+  onClockCorrected?: (offsetSeconds: number) => void | Promise<void>
 }
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]', '::1'])
@@ -47,7 +50,7 @@ export class BrokerClient {
   readonly #ca?: Buffer
   #dispatcher?: Promise<Dispatcher>
 
-  constructor(readonly options: ClientOptions, readonly key?: DeviceKey) {
+  constructor(readonly options: ClientOptions, readonly key?: DeviceKey, readonly clock = new BrokerClock()) {
     this.base = checkBrokerUrl(options.broker, options.insecure)
     if (options.caFile) {
       try {
@@ -65,7 +68,7 @@ export class BrokerClient {
   }
 
   withKey(key: DeviceKey): BrokerClient {
-    return new BrokerClient(this.options, key)
+    return new BrokerClient(this.options, key, this.clock)
   }
 
   get<T>(path: string, signal?: AbortSignal): Promise<T> {
@@ -76,14 +79,35 @@ export class BrokerClient {
     return this.call<T>('POST', path, body ?? {}, signal)
   }
 
-  /** An API call under /v1 (or an absolute path), signed when this client has a device key. */
+  /**
+   * An API call under /v1 (or an absolute path), signed when this client has a device key. A
+   * signed call refused for the device's clock is sent once more, signed with the broker's time,
+   * when the offset is small enough to correct (the refused call did nothing at the broker).
+   */
   async call<T>(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<T> {
+    try {
+      return await this.#send<T>(method, path, body, signal)
+    } catch (error) {
+      const offset = error instanceof JitError ? error.details.offsetSeconds : undefined
+      // Learned anew on every such refusal (once per call), so a device clock that NTP sets right
+      // while a long jit exec runs does not leave it signing with a stale offset.
+      if (!this.key || typeof offset !== 'number') throw error
+      const corrected = this.clock.learn((error as JitError).details.brokerTime, Date.now())
+      if (corrected === undefined) {
+        throw new AuthError(`${(error as JitError).message} That is more than jit corrects by itself (${MAX_CORRECTED_SKEW_SECONDS / 60} min).`, (error as JitError).nextSteps, (error as JitError).details)
+      }
+      await this.options.onClockCorrected?.(corrected)
+      return this.#send<T>(method, path, body, signal)
+    }
+  }
+
+  async #send<T>(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<T> {
     const pathAndQuery = path.startsWith('/') && !path.startsWith(API_PREFIX) && !path.startsWith('/.well-known') && !path.startsWith('/healthz') ? `${API_PREFIX}${path}` : path
     const url = new URL(pathAndQuery, this.base)
     const payload = body === undefined ? undefined : JSON.stringify(body)
     const headers: Record<string, string> = { accept: 'application/json' }
     if (payload !== undefined) headers['content-type'] = 'application/json'
-    if (this.key) headers.authorization = deviceAssertion(this.key, method, `${url.pathname}${url.search}`, payload)
+    if (this.key) headers.authorization = deviceAssertion(this.key, method, `${url.pathname}${url.search}`, payload, this.clock.nowMs())
     const [{ request }, dispatcher] = await Promise.all([loadHttpClient(), this.#agent()])
     let response: Dispatcher.ResponseData
     try {

@@ -26,14 +26,22 @@ export async function saveDeviceKey(keychain: Keychain, deviceId: string, privat
 export async function loadDeviceKey(keychain: Keychain, deviceId: string | undefined): Promise<DeviceKey> {
   if (!deviceId) throw new AuthError('This device is not enrolled.', ['Enroll it: jit login --broker URL --code CODE'])
   const pem = await keychain.get(deviceAccount(deviceId))
-  if (!pem) throw new AuthError('The device key is missing from the OS keychain.', ['Enroll this device again: jit login --broker URL --code CODE'])
+  if (!pem) {
+    // A locked keychain can answer "nothing there" to a read. Only one that can store right now
+    // (else a KeychainError, exit 6, with how to unlock) has truly lost the key.
+    await keychain.probe()
+    throw new AuthError('The device key is missing from the OS keychain.', ['Enroll this device again: jit login --broker URL --code CODE'])
+  }
   return { deviceId, privateKey: createPrivateKey(pem) }
 }
 
 
-/** The Authorization header for one call: bound to method, path and body, valid for a minute, used once. */
-export function deviceAssertion(key: DeviceKey, method: string, pathAndQuery: string, body: string | undefined): string {
-  const iat = Math.floor(Date.now() / 1000)
+/**
+ * The Authorization header for one call: bound to method, path and body, valid for a minute, used
+ * once. nowMs is the broker's time as this process knows it (see BrokerClock).
+ */
+export function deviceAssertion(key: DeviceKey, method: string, pathAndQuery: string, body: string | undefined, nowMs = Date.now()): string {
+  const iat = Math.floor(nowMs / 1000)
   const claims = {
     iss: key.deviceId,
     iat,

@@ -8,7 +8,8 @@ import { newDeviceKeyPair, saveDeviceKey } from './device-key.js'
 
 export async function login(cli: CliContext, broker: string, code: string, deviceName = hostname()): Promise<EnrollResult & { broker: string }> {
   const client = cli.anonymousClient(broker)
-  // Fail on a missing keychain before the one-time code is spent.
+  // Fail on a missing or locked keychain before the one-time code is spent: the probe stores an
+  // item, reads it back and deletes it (a locked keychain can still answer a read).
   await cli.keychain.probe()
   const { privateKey, publicJwk } = newDeviceKeyPair()
   const result = await client.post<EnrollResult>('/enroll', { code: code.trim(), publicKey: publicJwk, deviceName })

@@ -25,13 +25,12 @@ export async function logout(cli: CliContext): Promise<LogoutResult> {
   const client = await cli.client()
   const { revoked } = await client.post<DeregisterResult>('/device/deregister')
   // Every session of this device ended with it, including any queued in the journal.
-  for (const entry of readJournal()) if (entry.profile === cli.options.profile) removeFromJournal(entry.sessionId)
+  for (const entry of readJournal()) if (entry.profile === cli.options.profile) await removeFromJournal(entry.sessionId)
   writeProfile(cli.options.profile, { ...cli.profile, deviceId: undefined, user: undefined })
   try {
-    const entries = await cli.keychain.list(`cred:${deviceId}:`)
-    for (const { account } of entries) await cli.keychain.delete(account)
+    const credentialsCleared = await cli.cache().clear()
     const deviceKeyDeleted = await cli.keychain.delete(deviceAccount(deviceId))
-    return { deviceId, user: cli.profile.user, broker, revoked, credentialsCleared: entries.length, deviceKeyDeleted }
+    return { deviceId, user: cli.profile.user, broker, revoked, credentialsCleared, deviceKeyDeleted }
   } catch (error) {
     const e = error instanceof KeychainError ? error : new KeychainError((error as Error).message)
     throw new KeychainError(`Logged out at the broker (the device key no longer works), but the keychain could not be cleaned: ${e.message}`, e.nextSteps)

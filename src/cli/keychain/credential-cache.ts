@@ -2,20 +2,29 @@
 // entry is deleted the moment anything reads or lists the cache, and is never returned. Expiry is
 // the broker's `expiresIn` (not the laptop's reading of `exp`) counted on two clocks, the wall clock
 // and time since boot; the entry is gone as soon as either says so, so a laptop clock that is wrong
-// or set back cannot keep a credential alive.
+// or set back cannot keep a credential alive. Which entries exist is kept in the session index
+// (ids and deadlines, no secrets), so listing never enumerates the keychain, and every change
+// happens under the cache lock shared by all jit processes.
 import type { Keychain } from './keychain.js'
+import { markEnded, putInIndex, readIndex, removeFromIndex, withCacheLock, type IndexEntry } from './session-index.js'
 import { systemClock, type Clock } from '../../util/clock.js'
 import type { Grant, SessionInfo } from '../../wire/api.js'
 
-export interface CachedCredential {
-  session: SessionInfo
-  credential: string
+interface Deadline {
   /** Local epoch ms after which the entry counts as gone (broker's expiresIn minus a margin). */
   expiresAtMs: number
   /** The same deadline in ms since boot, valid while bootId is the current boot. */
   expiresAtBootMs?: number
   bootId?: string
 }
+
+export interface CachedCredential extends Deadline {
+  session: SessionInfo
+  credential: string
+}
+
+/** What listing the cache tells: which session, until when; never the credential. */
+export type CachedEntry = IndexEntry
 
 /** Treat a credential as gone a little before the broker does, so it never fails mid-use. */
 export const EXPIRY_MARGIN_MS = 5000
@@ -40,47 +49,96 @@ export class CredentialCache {
   }
 
   /** Gone once either clock has passed its deadline; after a reboot only the wall clock is left to ask. */
-  isExpired(entry: CachedCredential): boolean {
+  isExpired(entry: Deadline): boolean {
     if (entry.expiresAtMs <= this.clock.wallMs()) return true
     return entry.bootId === this.clock.bootId() && entry.expiresAtBootMs !== undefined && entry.expiresAtBootMs <= this.clock.bootMs()
   }
 
   /** Milliseconds the entry still counts as live (0 when gone). */
-  msLeft(entry: CachedCredential): number {
+  msLeft(entry: Deadline): number {
     if (this.isExpired(entry)) return 0
     const wall = entry.expiresAtMs - this.clock.wallMs()
     return entry.bootId === this.clock.bootId() && entry.expiresAtBootMs !== undefined ? Math.min(wall, entry.expiresAtBootMs - this.clock.bootMs()) : wall
   }
 
+  /** Indexed first, then stored: an item in the keychain is always one the index knows of. */
   async put(grant: Grant): Promise<CachedCredential> {
     const entry = this.entryFor(grant)
-    await this.keychain.set(this.#account(grant.session.id), JSON.stringify(entry))
+    const sessionId = grant.session.id
+    await withCacheLock(async () => {
+      putInIndex({ deviceId: this.deviceId, sessionId, expiresAtMs: entry.expiresAtMs, expiresAtBootMs: entry.expiresAtBootMs, bootId: entry.bootId })
+      try {
+        await this.keychain.set(this.#account(sessionId), JSON.stringify(entry))
+      } catch (error) {
+        removeFromIndex(this.deviceId, sessionId)
+        throw error
+      }
+    })
     return entry
   }
 
   async get(sessionId: string): Promise<CachedCredential | undefined> {
-    const raw = await this.keychain.get(this.#account(sessionId))
-    if (raw === null) return undefined
-    const entry = parse(raw)
-    if (!entry || this.isExpired(entry)) {
-      await this.keychain.delete(this.#account(sessionId))
+    return withCacheLock(async () => {
+      if (this.#mine().find((e) => e.sessionId === sessionId)?.ended) {
+        await this.#forget(sessionId)
+        return undefined
+      }
+      const raw = await this.keychain.get(this.#account(sessionId))
+      const entry = raw === null ? undefined : parse(raw)
+      if (entry && !this.isExpired(entry)) return entry
+      await this.#forget(sessionId)
       return undefined
-    }
-    return entry
+    })
   }
 
-  async list(): Promise<CachedCredential[]> {
-    const live: CachedCredential[] = []
-    for (const { account, secret } of await this.keychain.list(`cred:${this.deviceId}:`)) {
-      const entry = parse(secret)
-      if (!entry || this.isExpired(entry)) await this.keychain.delete(account)
-      else live.push(entry)
-    }
-    return live
+  /**
+   * This device's cached sessions, from the index: no keychain read, nothing enumerated. One that
+   * expired or ended is purged on the way (its item deleted from the keychain, then from the index).
+   */
+  async list(): Promise<CachedEntry[]> {
+    return withCacheLock(async () => {
+      const live: CachedEntry[] = []
+      for (const entry of this.#mine()) {
+        if (entry.ended || this.isExpired(entry)) await this.#forget(entry.sessionId)
+        else live.push(entry)
+      }
+      return live
+    })
   }
 
+  /**
+   * Removed from the keychain, then from the index. The session has ended: if the keychain fails
+   * (locked, gone), the index marks the entry ended, and the next read of the cache purges it
+   * instead of handing out the credential.
+   */
   async delete(sessionId: string): Promise<boolean> {
-    return this.keychain.delete(this.#account(sessionId))
+    return withCacheLock(async () => {
+      try {
+        return await this.#forget(sessionId)
+      } catch (error) {
+        markEnded(this.deviceId, sessionId)
+        throw error
+      }
+    })
+  }
+
+  /** Every entry of this device (logout); returns how many there were. */
+  async clear(): Promise<number> {
+    return withCacheLock(async () => {
+      const mine = this.#mine()
+      for (const entry of mine) await this.#forget(entry.sessionId)
+      return mine.length
+    })
+  }
+
+  #mine(): IndexEntry[] {
+    return readIndex().filter((e) => e.deviceId === this.deviceId)
+  }
+
+  async #forget(sessionId: string): Promise<boolean> {
+    const deleted = await this.keychain.delete(this.#account(sessionId))
+    removeFromIndex(this.deviceId, sessionId)
+    return deleted
   }
 }
 

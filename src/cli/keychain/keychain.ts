@@ -4,14 +4,14 @@
 // (exit 6); nothing ever falls back to a file.
 import { KeychainError } from '../../errors.js'
 
+// Nothing here enumerates the keychain: a listing races with other processes adding and deleting
+// items (and crashed the old binding). What is cached is known from the session index instead.
 export interface Keychain {
-  /** Throws a KeychainError when no keychain answers; reads one account, enumerates nothing. */
+  /** Throws a KeychainError unless the keychain can store: writes, reads back and deletes a probe item. */
   probe(): Promise<void>
   get(account: string): Promise<string | null>
   set(account: string, secret: string): Promise<void>
   delete(account: string): Promise<boolean>
-  /** Accounts (and secrets) whose name starts with prefix. */
-  list(prefix: string): Promise<{ account: string; secret: string }[]>
 }
 
 export const SERVICE = 'jit'
@@ -22,6 +22,23 @@ const HOW_TO_FIX = [
   'on a headless box run inside one: dbus-run-session -- sh -c \'echo -n PASS | gnome-keyring-daemon --unlock --components=secrets; jit ...\'',
   'jit exec and jit shell also run without caching: add --no-cache.',
 ]
+
+/** How to unlock, per platform: the keychain is there but locked (screen lock, timeout, fresh login). */
+export const HOW_TO_UNLOCK = [
+  'Linux (gnome-keyring): unlock the "login" keyring in Passwords and Keys (seahorse), or from a shell: echo -n PASS | gnome-keyring-daemon --replace --unlock --components=secrets',
+  'macOS: security unlock-keychain ~/Library/Keychains/login.keychain-db',
+  'Windows: the Credential Manager opens with your Windows sign-in; sign in as this user (not over a runas/service account).',
+  'Then run the command again. jit never falls back to a file.',
+]
+
+// Secret Service: "unlock prompt was dismissed"; macOS: "User interaction is not allowed" (errSecInteractionNotAllowed).
+const LOCKED = /\block|unlock|prompt|interaction is not allowed/i
+
+/** One KeychainError per way the keychain can fail: locked (how to unlock) or not answering (how to get one). */
+export function keychainFailure(what: string, message: string): KeychainError {
+  if (LOCKED.test(message)) return new KeychainError(`The OS keychain is locked (${what}): ${message}`, HOW_TO_UNLOCK, { keychain: 'locked' })
+  return new KeychainError(`The OS keychain is unavailable (${what}): ${message}`, HOW_TO_FIX, { keychain: 'unavailable' })
+}
 
 type Keyring = typeof import('@napi-rs/keyring')
 
@@ -52,7 +69,7 @@ export class SystemKeychain implements Keychain {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         abort.abort()
-        reject(new KeychainError(`The OS keychain did not answer within ${CALL_TIMEOUT_MS / 1000}s (${what}); it may be locked.`, HOW_TO_FIX))
+        reject(new KeychainError(`The OS keychain did not answer within ${CALL_TIMEOUT_MS / 1000}s (${what}); it may be locked.`, [...HOW_TO_UNLOCK.slice(0, 3), ...HOW_TO_FIX]))
       }, CALL_TIMEOUT_MS)
       timer.unref()
     })
@@ -61,14 +78,14 @@ export class SystemKeychain implements Keychain {
     } catch (error) {
       if (error instanceof KeychainError) throw error
       // The binding's errors describe the keyring, never the secret.
-      throw new KeychainError(`The OS keychain is unavailable (${what}): ${(error as Error).message}`, HOW_TO_FIX)
+      throw keychainFailure(what, (error as Error).message)
     } finally {
       clearTimeout(timer)
     }
   }
 
   async probe() {
-    await this.get('probe')
+    await probeByRoundTrip(this)
   }
 
   get(account: string) {
@@ -82,18 +99,28 @@ export class SystemKeychain implements Keychain {
   delete(account: string) {
     return this.#call('delete', (k, signal) => new k.AsyncEntry(SERVICE, account, ENTRY_OPTIONS).deletePassword(signal))
   }
+}
 
-  async list(prefix: string) {
-    const all = await this.#call('list', (k, signal) => k.findCredentialsAsync(SERVICE, undefined, signal))
-    return all.filter((c) => c.account.startsWith(prefix)).map((c) => ({ account: c.account, secret: c.password }))
-  }
+/**
+ * A locked Secret Service answers a read of an absent item with "nothing there", so a read alone
+ * proves nothing; storing proves the keychain is usable: write, read back and delete a probe item.
+ */
+async function probeByRoundTrip(keychain: Keychain): Promise<void> {
+  const account = `probe:${process.pid}:${Date.now()}`
+  const value = 'jit keychain probe'
+  await keychain.set(account, value)
+  const back = await keychain.get(account)
+  await keychain.delete(account)
+  if (back !== value) throw new KeychainError('The OS keychain accepted an item but did not give it back.', HOW_TO_FIX, { keychain: 'unavailable' })
 }
 
 /** Holds secrets for the life of one process only: unit tests, and a demo on a machine without a keychain. */
 export class MemoryKeychain implements Keychain {
   readonly #entries = new Map<string, string>()
 
-  async probe() {}
+  async probe() {
+    await probeByRoundTrip(this)
+  }
 
   async get(account: string) {
     return this.#entries.get(account) ?? null
@@ -107,7 +134,8 @@ export class MemoryKeychain implements Keychain {
     return this.#entries.delete(account)
   }
 
-  async list(prefix: string) {
-    return [...this.#entries].filter(([account]) => account.startsWith(prefix)).map(([account, secret]) => ({ account, secret }))
+  /** What it holds, for tests. */
+  accounts(): string[] {
+    return [...this.#entries.keys()]
   }
 }

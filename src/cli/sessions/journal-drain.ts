@@ -4,7 +4,7 @@
 import { CliContext } from '../context.js'
 import { UsageError } from '../../errors.js'
 import type { Keychain } from '../keychain/keychain.js'
-import { isUnconfirmed, readJournal, removeFromJournal, type PendingRevocation } from './revocation-journal.js'
+import { isUnconfirmed, readJournal, removeFromJournal, withDrainLock, type PendingRevocation } from './revocation-journal.js'
 
 export interface DrainResult {
   /** Revoked now (or found already ended) by the broker. */
@@ -13,7 +13,18 @@ export interface DrainResult {
   pending: (PendingRevocation & { problem: string })[]
 }
 
-export async function drainJournal(options: { timeoutMs?: number; keychain?: Keychain } = {}): Promise<DrainResult> {
+export interface DrainOptions {
+  timeoutMs?: number
+  keychain?: Keychain
+  /** Wait for another process's drain to finish, then drain (jit revoke --pending); else skip while one runs (start-up). */
+  wait?: boolean
+}
+
+export async function drainJournal(options: DrainOptions = {}): Promise<DrainResult> {
+  return (await withDrainLock(() => drainNow(options), options.wait ?? false)) ?? { confirmed: [], pending: [] }
+}
+
+async function drainNow(options: DrainOptions): Promise<DrainResult> {
   const result: DrainResult = { confirmed: [], pending: [] }
   const contexts = new Map<string, CliContext>()
   // One silent broker costs one timeout per run, not one per queued session.
@@ -33,12 +44,12 @@ export async function drainJournal(options: { timeoutMs?: number; keychain?: Key
       try {
         const client = await cli.client()
         await client.post(`/sessions/${encodeURIComponent(entry.sessionId)}/revoke`, { reason: `${entry.reason}; confirmed from the revocation journal` }, AbortSignal.timeout(options.timeoutMs ?? 5000))
-        removeFromJournal(entry.sessionId)
+        await removeFromJournal(entry.sessionId)
         result.confirmed.push(entry)
       } catch (error) {
         // The broker answered that it has no such session: there is nothing left to revoke.
         if (error instanceof UsageError && /not found/i.test(error.message)) {
-          removeFromJournal(entry.sessionId)
+          await removeFromJournal(entry.sessionId)
           result.confirmed.push(entry)
           continue
         }

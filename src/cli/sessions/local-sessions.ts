@@ -2,7 +2,8 @@
 // revoking one or all, and reading a cached credential back.
 import type { CliContext } from '../context.js'
 import type { CachedCredential } from '../keychain/credential-cache.js'
-import { UsageError } from '../../errors.js'
+import { BrokerUnreachableError, UsageError } from '../../errors.js'
+import { addToJournal, isUnconfirmed } from './revocation-journal.js'
 import type { Grant, SessionInfo } from '../../wire/api.js'
 
 export interface SessionRow extends SessionInfo {
@@ -15,10 +16,10 @@ export async function listMySessions(cli: CliContext): Promise<SessionRow[]> {
   const client = await cli.client()
   const asked = performance.now()
   const [{ sessions, now }, cached] = await Promise.all([client.get<{ sessions: SessionInfo[]; now?: string }>('/sessions'), cli.cache().list()])
-  const cachedIds = new Set(cached.map((entry) => entry.session.id))
+  const cachedIds = new Set(cached.map((entry) => entry.sessionId))
   // Cached entries of sessions the broker no longer lists as active are dead: drop them.
   const live = new Set(sessions.map((s) => s.id))
-  await Promise.all(cached.filter((entry) => !live.has(entry.session.id)).map((entry) => cli.cache().delete(entry.session.id)))
+  for (const entry of cached.filter((e) => !live.has(e.sessionId))) await cli.cache().delete(entry.sessionId)
   return sessions.map((session) => ({ ...session, cached: cachedIds.has(session.id), secondsLeft: secondsLeft(session.expiresAt, now, asked) }))
 }
 
@@ -31,13 +32,28 @@ export function secondsLeft(expiresAt: string, brokerNow: string | undefined, as
   return Math.max(0, Math.floor((Date.parse(expiresAt) - reference) / 1000))
 }
 
-/** Revokes at the broker first, then forgets the cached credential; a failed revoke keeps nothing hidden. */
+/**
+ * Revokes at the broker first, then forgets the cached credential; a failed revoke keeps nothing
+ * hidden. A broker that does not answer gets the id queued in the revocation journal (retried on
+ * every jit run), the local copy is forgotten all the same, and the error says it was queued.
+ */
 export async function revokeSessions(cli: CliContext, target: { id?: string; all?: boolean }, reason = 'revoked by user'): Promise<SessionInfo[]> {
   const client = await cli.client()
   const ids = target.all ? (await client.get<{ sessions: SessionInfo[] }>('/sessions')).sessions.filter((s) => s.deviceId === cli.deviceId).map((s) => s.id) : [target.id!]
   const revoked: SessionInfo[] = []
   for (const id of ids) {
-    const { session } = await client.post<{ session: SessionInfo }>(`/sessions/${encodeURIComponent(id)}/revoke`, { reason })
+    let session: SessionInfo
+    try {
+      session = (await client.post<{ session: SessionInfo }>(`/sessions/${encodeURIComponent(id)}/revoke`, { reason })).session
+    } catch (error) {
+      if (!isUnconfirmed(error)) throw error
+      await addToJournal({ sessionId: id, profile: cli.options.profile, broker: cli.brokerUrl, reason, since: new Date().toISOString() })
+      await cli.cache().delete(id)
+      throw new BrokerUnreachableError(`The broker did not answer: revocation of ${id} is queued in the revocation journal${revoked.length > 0 ? ` (revoked before it: ${revoked.map((s) => s.id).join(', ')})` : ''}.`, [
+        'jit retries it at the start of every run; retry now with: jit revoke --pending',
+        'Until the broker confirms, the session may still be usable by whoever holds its credential.',
+      ], { queued: [id], revoked: revoked.map((s) => s.id) })
+    }
     await cli.cache().delete(id)
     revoked.push(session)
   }

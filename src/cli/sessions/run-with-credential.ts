@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { constants } from 'node:os'
 import type { CliContext } from '../context.js'
-import { JitError, KeychainError, UsageError } from '../../errors.js'
+import { JitError, UsageError } from '../../errors.js'
 import type { Grant, HeartbeatResult } from '../../wire/api.js'
 import { startHeartbeat, type HeartbeatLoop } from './heartbeat.js'
 import { credentialEnv } from './local-sessions.js'
@@ -22,6 +22,17 @@ export interface RunResult {
   revoked: boolean
   /** Set when the broker could not be reached: the revocation waits in the journal. */
   revocationPending: boolean
+  /**
+   * Set when the cached credential could not be removed from the keychain (locked or gone). The
+   * session is revoked (or queued), so the credential is dead; the session index marks it ended,
+   * and the next read of the cache deletes it instead of handing it out.
+   */
+  cacheLeftBehind?: string
+}
+
+/** The warning for a credential the keychain would not let go of (stderr, beside the command's exit code). */
+export function cacheLeftBehindWarning(result: Pick<RunResult, 'sessionId' | 'revoked' | 'cacheLeftBehind'>): string {
+  return `Could not remove the cached credential of ${result.sessionId} from the OS keychain (${result.cacheLeftBehind}). The session is ${result.revoked ? 'revoked' : 'queued for revocation'}, so the credential no longer works; the next read of the cache (jit sessions, jit credential) deletes it.`
 }
 
 export interface RunOptions {
@@ -108,7 +119,7 @@ export async function runWithCredential(cli: CliContext, grant: Grant, argv: str
 }
 
 /** Revokes at the broker and drops the cached credential, both at once; an unreachable broker goes to the journal. */
-export async function endSession(cli: CliContext, sessionId: string, reason: string, result: Pick<RunResult, 'revoked' | 'revocationPending'>, options: { cache?: boolean } = {}): Promise<void> {
+export async function endSession(cli: CliContext, sessionId: string, reason: string, result: Pick<RunResult, 'revoked' | 'revocationPending' | 'cacheLeftBehind'>, options: { cache?: boolean } = {}): Promise<void> {
   const revoke = (async () => {
     const client = await cli.client()
     await client.post(`/sessions/${encodeURIComponent(sessionId)}/revoke`, { reason }, AbortSignal.timeout(REVOKE_TIMEOUT_MS))
@@ -117,17 +128,16 @@ export async function endSession(cli: CliContext, sessionId: string, reason: str
   const [revoked, forgotten] = await Promise.allSettled([revoke, forget])
   if (revoked.status === 'fulfilled') {
     result.revoked = true
-    removeFromJournal(sessionId)
+    await removeFromJournal(sessionId)
   } else if (isUnconfirmed(revoked.reason)) {
-    addToJournal({ sessionId, profile: cli.options.profile, broker: cli.brokerUrl, reason, since: new Date().toISOString() })
+    await addToJournal({ sessionId, profile: cli.options.profile, broker: cli.brokerUrl, reason, since: new Date().toISOString() })
     result.revocationPending = true
   } else {
     throw revoked.reason
   }
-  if (forgotten.status === 'rejected') {
-    const error = forgotten.reason as Error
-    throw error instanceof KeychainError ? error : new KeychainError(`Could not remove the cached credential: ${error.message}`)
-  }
+  // The command's own exit code stays the answer: a keychain that locked or went away while it
+  // ran is reported beside it, not instead of it.
+  if (forgotten.status === 'rejected') result.cacheLeftBehind = (forgotten.reason as Error).message
 }
 
 /** The shell for `jit shell`: the user's own, else /bin/sh. */

@@ -18,7 +18,7 @@ export interface WrappedOptions extends AccessParams {
 }
 
 export async function openAndRun(cli: CliContext, argv: string[], options: WrappedOptions): Promise<RunResult> {
-  const [{ requestAccess }, { runWithCredential }, { ui, spinner }, { parseDuration }] = await Promise.all([
+  const [{ requestAccess }, { runWithCredential, cacheLeftBehindWarning }, { ui, spinner }, { parseDuration }] = await Promise.all([
     import('./request-access.js'),
     import('./run-with-credential.js'),
     import('../output.js'),
@@ -40,6 +40,7 @@ export async function openAndRun(cli: CliContext, argv: string[], options: Wrapp
     onStarted: () => say(() => ui.info(`Session ${grant!.session.id} open (${grant!.session.scope} on ${grant!.session.asset}); running ${options.label}${options.hint ? `. ${options.hint}` : ''}`)),
     onEndedElsewhere: (r) => ui.warn(`The broker ended session ${r.sessionId} while ${options.label} was still running (${r.endReason ?? r.state}); its credential no longer works.`),
   })
+  if (result.cacheLeftBehind) ui.warn(cacheLeftBehindWarning(result))
   say(() => {
     const how = result.signal ? `died of ${result.signal}` : `exited ${result.exitCode}`
     if (result.revoked) ui.ok(`Revoked session ${result.sessionId}; ${options.label} ${how}.`)

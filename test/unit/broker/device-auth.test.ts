@@ -1,5 +1,6 @@
 // Device assertions against the broker's verifier, on a real store, with the clock moved.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import type { ApiError } from '../../../src/broker/api-error.js'
 import type { BrokerContext } from '../../../src/broker/context.js'
 import { authenticateDevice } from '../../../src/broker/device-auth.js'
 import { deviceAssertion, newDeviceKeyPair, type DeviceKey } from '../../../src/cli/device/device-key.js'
@@ -30,17 +31,24 @@ describe('device assertions', () => {
     expect(auth(header)).toThrow(/replay/)
   })
 
-  it('an assertion older than a minute (plus skew) is refused as expired', () => {
-    const header = deviceAssertion(key, 'GET', '/v1/whoami', undefined)
+  it('an assertion older than a minute (plus skew) is refused, naming the clock, the offset and the broker\'s time', () => {
+    t.clock.now = Math.floor(t.clock.now / 1000) * 1000 // whole seconds, so the offset is exact
+    const header = deviceAssertion(key, 'GET', '/v1/whoami', undefined, t.clock.now)
     t.clock.now += 95_000
-    expect(auth(header)).toThrow(/expired/)
+    expect(auth(header)).toThrow(/clock is 95s behind the broker's clock .*outside the time the broker accepts/)
+    try {
+      auth(header)()
+    } catch (error) {
+      expect((error as ApiError).extra).toMatchObject({ offsetSeconds: -95, brokerTime: new Date(t.clock.now).toISOString() })
+      expect((error as ApiError).extra.nextSteps!.join(' ')).not.toMatch(/jit login/)
+    }
   })
 
   it('an assertion from a clock far in the future is refused', () => {
     vi.useFakeTimers({ now: t.clock.now + 10 * 60_000, toFake: ['Date'] })
     const header = deviceAssertion(key, 'GET', '/v1/whoami', undefined)
     vi.useRealTimers()
-    expect(auth(header)).toThrow(/clock/)
+    expect(auth(header)).toThrow(/clock is (599|600)s ahead of the broker's clock/)
   })
 
   it('is bound to method, path and body', () => {

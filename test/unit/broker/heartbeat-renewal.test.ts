@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { DatabaseSync } from 'node:sqlite'
 import type { Actor, BrokerContext } from '../../../src/broker/context.js'
 import { openBreakGlass } from '../../../src/broker/breakglass/grant.js'
-import { reapSilentSessions, recordHeartbeat } from '../../../src/broker/heartbeat.js'
+import { reapSilentSessions, recordHeartbeat, startHeartbeatWatch } from '../../../src/broker/heartbeat.js'
 import { renewSession } from '../../../src/broker/renewal.js'
 import { createRequest } from '../../../src/broker/requests.js'
 import { Store } from '../../../src/broker/store/sqlite-store.js'
@@ -21,10 +21,12 @@ let alice: Actor
 
 beforeEach(async () => {
   const start = Date.parse('2026-06-01T08:00:00Z')
-  t = await testContext(POLICY, start, { heartbeat: { graceSeconds: 30, startedAtMs: start } })
+  // The monotonic clock runs with the wall clock here, unless a test steps one of them.
+  t = await testContext(POLICY, start, { heartbeat: { graceSeconds: 30, monotonicMs: () => now } })
   ctx = t.ctx
   ctx.now = () => now
   now = start
+  startHeartbeatWatch(ctx)
   alice = t.actor('alice', ['technician'])
   ctx.store.upsertAsset({ path: 'plant-a/line-3/cell-2/plc-07', attributes: {} })
 })
@@ -59,11 +61,53 @@ describe('heartbeat dead-man\'s switch', () => {
     }
     // Down for ten minutes, then back: the CLI gets grace from the restart to reach it again.
     now += 600_000
-    ctx.heartbeat = { graceSeconds: 30, startedAtMs: now }
+    ctx.heartbeat = { graceSeconds: 30, monotonicMs: () => now }
+    startHeartbeatWatch(ctx)
     now += 25_000
     expect(reapSilentSessions(ctx)).toEqual([])
     now += 6_000
     expect(reapSilentSessions(ctx)).toEqual([id])
+  })
+
+  it('after a stall of the broker itself (twice the grace), every session gets a full grace; a dead one is reaped after it', () => {
+    const live = open()
+    const dead = open()
+    now += 31_000 // past the start-up grace
+    for (const id of [live, dead]) recordHeartbeat(ctx, alice, id)
+    reapSilentSessions(ctx)
+    now += 60_000 // SIGSTOP: no sweep, no heartbeat read
+    expect(reapSilentSessions(ctx)).toEqual([])
+    // The queued heartbeat of the live session is read after the first sweep; the dead one sends none.
+    recordHeartbeat(ctx, alice, live)
+    for (let i = 0; i < 3; i++) {
+      now += 10_000
+      recordHeartbeat(ctx, alice, live)
+      expect(reapSilentSessions(ctx)).toEqual([])
+    }
+    now += 1_000
+    expect(reapSilentSessions(ctx)).toEqual([dead])
+    expect(ctx.store.getSession(live, now / 1000)!.state).toBe('active')
+  })
+
+  it('a wall clock stepped forward or back changes nothing: silence is counted on the monotonic clock', () => {
+    let mono = 0
+    ctx.heartbeat = { graceSeconds: 30, monotonicMs: () => mono }
+    startHeartbeatWatch(ctx)
+    const beating = open()
+    const silent = open()
+    recordHeartbeat(ctx, alice, silent)
+    const step = (ms: number, wallStep = 0) => {
+      mono += ms
+      now += ms + wallStep
+    }
+    for (let i = 0; i < 3; i++) {
+      step(10_000, i === 1 ? 75_000 : 0) // +75 s step of the wall clock in the middle
+      recordHeartbeat(ctx, alice, beating)
+      expect(reapSilentSessions(ctx)).toEqual([])
+    }
+    step(1_000, -3_600_000) // and an hour back: the silent session is still reaped on time
+    expect(reapSilentSessions(ctx)).toEqual([silent])
+    expect(ctx.store.getSession(beating, now / 1000)!.state).toBe('active')
   })
 
   it('only the device holding the session may beat for it', () => {

@@ -1,6 +1,9 @@
 // The cache's sense of time: the broker's expiresIn counted on the wall clock and on time since
 // boot; whichever runs out first ends the entry, so a wall clock set back keeps nothing alive.
-import { describe, expect, it } from 'vitest'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { CredentialCache, EXPIRY_MARGIN_MS } from '../../../../src/cli/keychain/credential-cache.js'
 import { MemoryKeychain } from '../../../../src/cli/keychain/keychain.js'
 import type { Clock } from '../../../../src/util/clock.js'
@@ -16,6 +19,17 @@ const grant = (expiresIn: number): Grant => ({
   session: { id: 'ses_1', requestId: 'req_1', user: 'alice', deviceId: 'dev_1', asset: 'plant-a/l/c/a', ticket: 'WO-1', scope: 'read', kind: 'standard', issuedAt: '', expiresAt: '2001-01-01T00:00:00Z', state: 'active', cacheAllowed: true },
   credential: 'a.b.c',
   expiresIn,
+})
+
+// The session index lives beside the config: a folder of the test's own.
+let home: string
+beforeEach(() => {
+  home = mkdtempSync(join(tmpdir(), 'jit-cache-'))
+  process.env.JIT_HOME = home
+})
+afterEach(() => {
+  delete process.env.JIT_HOME
+  rmSync(home, { recursive: true, force: true })
 })
 
 describe('credential cache expiry', () => {
@@ -37,7 +51,7 @@ describe('credential cache expiry', () => {
     clock.wall += 1
     clock.boot += 1
     expect(await cache.get('ses_1')).toBeUndefined()
-    expect(await keychain.list('')).toEqual([])
+    expect(keychain.accounts()).toEqual([])
   })
 
   it('a wall clock set back cannot keep an entry alive: time since boot still runs', async () => {
