@@ -76,6 +76,7 @@ const hint: Hint = (keyword, path) => {
   if (keyword === 'pattern' && key === 'name') return 'expected lower-case letters, digits and dashes'
   if (keyword === 'oneOf' && key === 'approval') return 'expected "none" or { count, from_roles and/or from_owner_group }'
   if (keyword === 'minProperties' && key === 'who') return 'name at least one of users, roles, orgs'
+  if (key === 'bearer' || key === 'password' || key === 'webhook_secret') return 'expected { env: VARIABLE } or { file: PATH }: a credential is named in the policy, never written in it'
   return undefined
 }
 

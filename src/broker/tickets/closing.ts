@@ -85,12 +85,15 @@ const TICK_MS = 1000
 
 /** Runs the register sweep every second and each external system's poll at its poll_interval. */
 export function startTicketWatch(ctx: BrokerContext, log: (line: string) => void): { stop(): void } {
+  registerOf(ctx.store) // its tables exist from the start
   const lastPoll = new Map<string, number>()
+  const startedAt = ctx.now()
   let polling = false
+  // A session's ticket was checked when it opened: the first poll comes one interval later.
   const due = (system: string) => {
     const interval = (ctx.policy.ticketSystems[system]?.pollIntervalSeconds ?? 30) * 1000
     const now = ctx.now()
-    if (now - (lastPoll.get(system) ?? 0) < interval) return false
+    if (now - (lastPoll.get(system) ?? startedAt) < interval) return false
     lastPoll.set(system, now)
     return true
   }

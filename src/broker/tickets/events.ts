@@ -14,10 +14,6 @@ import { TicketSystemUnreachable } from './connector.js'
 import { registerOf, ticketLookups } from './lookups.js'
 import { readSecret } from './secrets.js'
 
-const SCHEMA = `CREATE TABLE IF NOT EXISTS ticket_events (system TEXT NOT NULL, event_id TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (system, event_id));`
-
-const prepared = new WeakSet<object>()
-
 function sameSignature(given: string, expected: string): boolean {
   // Hashing first gives equal lengths, so the comparison's time says nothing about the secret.
   const digest = (text: string) => createHash('sha256').update(text).digest()
@@ -47,10 +43,6 @@ export function acceptTicketEvent(ctx: BrokerContext, event: TicketEvent, rawBod
   const known = builtin ? register.get(event.ticket) !== undefined : ctx.store.statement('SELECT 1 FROM sessions WHERE ticket = ? LIMIT 1').get(event.ticket) !== undefined
   if (!known) refuse(new ApiError(404, 'not-found', `Ticket ${event.ticket} is unknown to this broker; nothing changed.`))
 
-  if (!prepared.has(ctx.store)) {
-    ctx.store.db.exec(SCHEMA)
-    prepared.add(ctx.store)
-  }
   const by = `ticket-system:${event.system}`
   let endedSessions: string[] = []
   try {

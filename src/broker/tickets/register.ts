@@ -11,6 +11,7 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS ticket_register (id TEXT PRIMARY KEY, asset TEXT NOT NULL, assignee TEXT, org TEXT, title TEXT, state TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, updated_by TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS ticket_register_state ON ticket_register(state);
 CREATE INDEX IF NOT EXISTS sessions_ticket ON sessions(ticket, state);
+CREATE TABLE IF NOT EXISTS ticket_events (system TEXT NOT NULL, event_id TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (system, event_id));
 `
 
 const NAME = /^[a-z][a-z0-9._-]{0,63}$/
