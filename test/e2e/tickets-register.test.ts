@@ -89,7 +89,7 @@ afterAll(async () => {
 describe('a request is checked against the work order', () => {
   it.each([
     ['unknown', 'WO-199999', PLC, 'ticket WO-199999 does not exist in the workorder ticket system'],
-    ['closed', 'WO-100004', PLC, 'ticket WO-100004 is closed (closed); access needs an open ticket'],
+    ['closed', 'WO-100004', PLC, 'ticket WO-100004 is closed; access needs an open ticket'],
     ['assigned to someone else', 'WO-100002', PLC, 'ticket WO-100002 is assigned to bob, not to alice'],
     ['for another asset', 'WO-100003', PLC, `ticket WO-100003 is for ${LINE1}, not ${PLC} (nor its line or cell)`],
   ])('refuses a %s work order with its reason (exit 3)', async (_what, ticket, asset, reason) => {

@@ -40,7 +40,8 @@ export function ticketFailures(ticket: TicketFacts, user: Subject, asset: string
 
 function openFailure(ticket: TicketFacts): string | undefined {
   if (ticket.open) return undefined
-  return `ticket ${ticket.id} is closed (${ticket.state}); access needs an open ticket`
+  const said = ticket.state && ticket.state.toLowerCase() !== 'closed' ? ` (${ticket.state})` : ''
+  return `ticket ${ticket.id} is closed${said}; access needs an open ticket`
 }
 
 /** The asset itself, or a line or cell above it: a ticket for a whole site or area is too broad. */
