@@ -6,6 +6,7 @@
 // follows the matched rule's on_unreachable: deny (default) or allow with a note for the audit.
 import { isVendor, ticketSystem } from '../../policy/evaluate.js'
 import type { Decision, Subject, TicketSystemConfig } from '../../policy/types.js'
+import { TICKET_ID_PATTERN } from '../../wire/tickets.js'
 import type { BrokerContext } from '../context.js'
 import { TicketSystemUnreachable, type TicketFacts } from './connector.js'
 import { ticketLookups } from './lookups.js'
@@ -22,6 +23,8 @@ export async function checkTicket(ctx: BrokerContext, user: Subject, ticket: str
   const system = ticketSystem(ctx.policy, ticket)
   const config = system ? ctx.policy.ticketSystems[system] : undefined
   if (!system || !config) return UNCHECKED
+  // A loose format in the policy must not let query syntax (ServiceNow's ^, a path's /) reach a ticket system.
+  if (!TICKET_ID_PATTERN.test(ticket)) return { kind: 'checked', system, ticket, failures: [`"${ticket}" is not a ticket id the ${system} ticket system can look up (letters, digits, . _ -)`] }
   try {
     const lookup = await ticketLookups(ctx).lookup(system, ticket)
     if (!lookup) return UNCHECKED
