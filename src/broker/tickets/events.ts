@@ -6,6 +6,7 @@
 // broker's log says why). An accepted close ends the ticket's sessions in the same transaction.
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { ticketSystem } from '../../policy/evaluate.js'
+import { printable } from '../../util/printable.js'
 import { TICKET_EVENT_TOLERANCE_SECONDS, signTicketEvent, type TicketEvent, type TicketEventResult } from '../../wire/tickets.js'
 import { ApiError, authFailed, badInput } from '../api-error.js'
 import type { BrokerContext } from '../context.js'
@@ -22,7 +23,8 @@ function sameSignature(given: string, expected: string): boolean {
 
 export function acceptTicketEvent(ctx: BrokerContext, event: TicketEvent, rawBody: string, signature: string | undefined, log: (line: string) => void): TicketEventResult {
   const refuse = (error: ApiError): never => {
-    log(`tickets: refused an event for ${event.system}/${event.ticket}: ${error.message}`)
+    // The ticket id is the sender's text: a newline in it must not forge a line of the broker's log.
+    log(`tickets: refused an event for ${event.system}/${printable(event.ticket)}: ${printable(error.message)}`)
     throw error
   }
   const config = ctx.policy.ticketSystems[event.system]
