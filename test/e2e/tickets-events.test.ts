@@ -5,6 +5,7 @@
 // replayed event, an unknown ticket or a system without a secret is refused and changes nothing.
 import { randomUUID } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
 import { join } from 'node:path'
 import nock from 'nock'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -12,6 +13,8 @@ import { createRequest } from '../../src/broker/requests.js'
 import { startBroker, type RunningBroker } from '../../src/broker/server.js'
 import type { Actor } from '../../src/broker/context.js'
 import { checkTicket } from '../../src/broker/tickets/check.js'
+import { enrollmentCode } from '../../src/broker/admin.js'
+import { deviceAssertion, newDeviceKeyPair } from '../../src/cli/device/device-key.js'
 import { registerOf } from '../../src/broker/tickets/lookups.js'
 import { TICKET_SIGNATURE_HEADER, signTicketEvent, type TicketEvent } from '../../src/wire/tickets.js'
 import { PLC, cleanup, tempDir } from './harness.js'
@@ -21,7 +24,7 @@ const JIRA = 'https://plant-a.atlassian.example'
 const WO_SECRET = 'wo-shared-secret-3f9a'
 const MAINT_SECRET = 'maint-shared-secret-8b21'
 
-const POLICY = `
+const POLICY = (incidentUrl: string) => `
 version: 1
 tickets:
   formats:
@@ -29,6 +32,7 @@ tickets:
     - { system: change, pattern: '^CHG[0-9]{7}$' }
     - { system: maint, pattern: '^MNT-[0-9]+$' }
     - { system: legacy, pattern: '^LG[0-9]{4}$' }
+    - { system: incident, pattern: '^INC[0-9]{7}$' }
   systems:
     workorder: { connector: builtin, webhook_secret: { env: JIT_TEST_WO_SECRET } }
     change:
@@ -46,17 +50,28 @@ tickets:
       webhook_secret: { env: JIT_TEST_MAINT_SECRET }
       poll_interval: 10m
     legacy: { connector: builtin }
+    incident: { connector: http, url_template: '${incidentUrl}/incidents/{id}', state_path: state, asset_path: asset, timeout: 10s }
 rules:
   - name: line3-diagnose
     who: { roles: [technician] }
     assets: ['plant-a/line-3/**']
     scopes: [diagnose]
     max_ttl: 2h
+break_glass:
+  who: { roles: [technician] }
+  assets: ['plant-a/line-3/**']
+  scopes: [control]
+  max_ttl: 15m
+  notify: ['role:security']
+  review_due: 24h
 `
 
 const home = tempDir('jit-ticket-events-')
 let broker: RunningBroker
 let alice: Actor
+/** An incident system that takes every call and never answers; it counts the calls. */
+let silent: Server
+let silentCalls = 0
 
 function snRow(state: string, active: string) {
   return { number: 'CHG0030001', state, active, short_description: 'PLC firmware', 'assigned_to.user_name': 'alice', 'assigned_to.email': 'alice@plant-a.example', 'assignment_group.name': 'Line 3', 'cmdb_ci.name': PLC }
@@ -107,8 +122,10 @@ beforeAll(async () => {
   nock.disableNetConnect()
   nock.enableNetConnect('127.0.0.1')
   Object.assign(process.env, { JIT_TEST_WO_SECRET: WO_SECRET, JIT_TEST_MAINT_SECRET: MAINT_SECRET, JIT_TEST_SN_TOKEN: 'sn-token', JIT_TEST_JIRA_TOKEN: 'jira-token' })
+  silent = createServer(() => silentCalls++)
+  await new Promise<void>((ready) => silent.listen(0, '127.0.0.1', ready))
   const policyFile = join(home, 'policy.yaml')
-  writeFileSync(policyFile, POLICY)
+  writeFileSync(policyFile, POLICY(`http://127.0.0.1:${(silent.address() as { port: number }).port}`))
   broker = await startBroker({ dataDir: join(home, 'data'), policyFile, host: '127.0.0.1', port: 0, log: () => {}, watchPolicy: false })
   const store = broker.ctx.store
   store.upsertAsset({ path: PLC, attributes: { state: 'running' } })
@@ -130,6 +147,8 @@ afterEach(() => {
 afterAll(async () => {
   nock.enableNetConnect()
   await broker.close()
+  silent.closeAllConnections()
+  silent.close()
   cleanup(home)
 })
 
@@ -224,5 +243,26 @@ describe('the poll, as a backstop', () => {
     expect(Date.now() - started).toBeLessThan(10_000)
     expect(polled.isDone()).toBe(true)
     expect(endData(session)).toMatchObject({ cause: 'ticket-closed', ticket: 'CHG0030001', via: 'poll', ticketState: 'closed' })
+  })
+})
+
+describe('break-glass', () => {
+  it('never waits for a ticket system, even one that does not answer', async () => {
+    broker.ctx.store.upsertUser({ name: 'bob', roles: ['technician'], disabled: false })
+    const { code } = enrollmentCode(broker.ctx.store, 'bob', 600)
+    const { privateKey, publicJwk } = newDeviceKeyPair()
+    const enrolled = await fetch(`${broker.url}/v1/enroll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code, publicKey: publicJwk, deviceName: 'bob-laptop' }) })
+    expect(enrolled.status).toBe(201)
+    const key = { deviceId: ((await enrolled.json()) as { deviceId: string }).deviceId, privateKey }
+    const body = JSON.stringify({ asset: PLC, reason: 'line 3 down, nobody answers', incident: 'INC0012345' })
+    const started = Date.now()
+    const response = await fetch(`${broker.url}/v1/break-glass`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: deviceAssertion(key, 'POST', '/v1/break-glass', body) },
+      body,
+    })
+    expect(response.status).toBe(201)
+    expect(Date.now() - started).toBeLessThan(5_000)
+    expect(silentCalls).toBe(0)
   })
 })
