@@ -2,6 +2,7 @@
 // the keychain, SQLite on disk. A request is refused for an unknown, closed, unassigned or
 // other-asset work order, each with its reason; closing the work order ends its session (over
 // the API and on the data folder); reopening it opens nothing.
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openStore } from '../../src/broker/admin.js'
@@ -167,6 +168,13 @@ describe('closing the work order ends access', () => {
     const active = await jit(['sessions', '--json'], { home: alice })
     expect(active.json().sessions.filter((s: { ticket: string }) => s.ticket === 'WO-100001')).toEqual([])
     expect((await jit(ask('WO-100001'), { home: alice })).code).toBe(0)
+  })
+
+  it('refuses a folder that is not a broker data folder, and creates nothing there', async () => {
+    const result = await jit(['admin', 'ticket', 'list', '--data', join(broker.dataDir, 'nope'), '--json'])
+    expect(result.code).toBe(2)
+    expect(result.json().error.message).toBe(`${join(broker.dataDir, 'nope')} is not a broker data folder (no broker.db).`)
+    expect(existsSync(join(broker.dataDir, 'nope'))).toBe(false)
   })
 
   it('refuses an unknown ticket to close, and changes nothing', async () => {

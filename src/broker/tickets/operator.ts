@@ -1,6 +1,8 @@
 // The register on the data folder, for `jit admin ticket … --data DIR` on the broker host
 // (filesystem access is the operator's credential). Closing here ends the ticket's sessions
 // through the running broker's sweep, within a second.
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { UsageError } from '../../errors.js'
 import type { AddTicketBody, RegisterTicket, RegisterTicketState, TicketChangeResult } from '../../wire/tickets.js'
 import { ApiError } from '../api-error.js'
@@ -10,6 +12,8 @@ import { addRegisterTicket, listRegisterTickets, setRegisterTicketState } from '
 const OPERATOR = `operator:${process.env.USER ?? 'local'}`
 
 function onDataFolder<T>(dataDir: string, fn: (store: Store) => T): T {
+  // A mistyped folder must not become a new, empty broker database that the broker never reads.
+  if (!existsSync(join(dataDir, 'broker.db'))) throw new UsageError(`${dataDir} is not a broker data folder (no broker.db).`, ['Pass the folder the broker was started with (jit broker start --data DIR).'])
   const store = new Store(dataDir)
   try {
     return fn(store)
