@@ -51,14 +51,17 @@ export class ServiceNowConnector implements Connector {
   async lookupMany(ids: string[]): Promise<Map<string, Lookup>> {
     const found = new Map<string, Lookup>(ids.map((id) => [id, notFound]))
     const auth = authorization(this.config.auth!)
-    let url: string | undefined = this.#url(`numberIN${ids.join(',')}`, PAGE_SIZE)
-    for (let page = 0; url && page < MAX_PAGES; page++) {
-      const answer = await getJson(url, { authorization: auth, timeoutMs: this.config.timeoutSeconds * 1000, accept404: true })
-      if (answer.status === 404) break
-      for (const record of this.#records(answer.body)) {
-        if (typeof record.number === 'string' && found.has(record.number)) found.set(record.number, { found: true, ticket: this.#facts(record) })
+    // A bounded query string per call: the ids go in batches of a page each.
+    for (let start = 0; start < ids.length; start += PAGE_SIZE) {
+      let url: string | undefined = this.#url(`numberIN${ids.slice(start, start + PAGE_SIZE).join(',')}`, PAGE_SIZE)
+      for (let page = 0; url && page < MAX_PAGES; page++) {
+        const answer = await getJson(url, { authorization: auth, timeoutMs: this.config.timeoutSeconds * 1000, accept404: true })
+        if (answer.status === 404) break
+        for (const record of this.#records(answer.body)) {
+          if (typeof record.number === 'string' && found.has(record.number)) found.set(record.number, { found: true, ticket: this.#facts(record) })
+        }
+        url = nextLink(answer.headers.link, this.config.url!)
       }
-      url = nextLink(answer.headers.link, this.config.url!)
     }
     return found
   }
