@@ -46,6 +46,7 @@ export function decisionRecord(ctx: BrokerContext, decision: Decision, stage: 'r
     approverRoles: decision.approverRoles,
     stage,
     policy: ctx.policy.digest.slice(0, 16),
+    ...(decision.notes ? { notes: decision.notes } : {}),
     ...(decision.heldBy ? { heldBy: decision.heldBy.user, heldUntil: decision.heldBy.until, heldSession: decision.heldBy.sessionId ?? null } : {}),
   }
 }

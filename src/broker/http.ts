@@ -17,6 +17,8 @@ import { deregisterDevice } from './deregistration.js'
 import { recordHeartbeat } from './heartbeat.js'
 import { renewSession } from './renewal.js'
 import { sessionProof } from './session-proof.js'
+import { checkTicket, ticketOfRequest, ticketOfSession } from './tickets/check.js'
+import { registerTicketRoutes } from './tickets/routes.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -70,7 +72,8 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
 
   app.post(`${API_PREFIX}/requests`, { schema: { body: schemas.createRequest } }, async (request, reply) => {
     const actor = actorOf(request)
-    const { status, result } = createRequest(ctx, actor, request.body as CreateRequestBody)
+    const body = request.body as CreateRequestBody
+    const { status, result } = createRequest(ctx, actor, body, await checkTicket(ctx, actor.user, body.ticket, body.asset))
     reply.code(status)
     return result
   })
@@ -93,7 +96,8 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
 
   app.post(`${API_PREFIX}/requests/:id/approve`, { schema: { body: schemas.comment } }, async (request) => {
     const actor = actorOf(request)
-    return approveRequest(ctx, actor, (request.params as { id: string }).id, (request.body as { comment?: string }).comment)
+    const id = (request.params as { id: string }).id
+    return approveRequest(ctx, actor, id, (request.body as { comment?: string }).comment, await ticketOfRequest(ctx, id))
   })
   app.post(`${API_PREFIX}/requests/:id/deny`, { schema: { body: schemas.reason } }, async (request) => {
     const actor = actorOf(request)
@@ -127,7 +131,8 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
   })
   app.post(`${API_PREFIX}/sessions/:id/renew`, { schema: { body: schemas.renew } }, async (request) => {
     const actor = actorOf(request)
-    return renewSession(ctx, actor, (request.params as { id: string }).id, (request.body as RenewBody).ttlSeconds)
+    const id = (request.params as { id: string }).id
+    return renewSession(ctx, actor, id, (request.body as RenewBody).ttlSeconds, await ticketOfSession(ctx, actor, id))
   })
   app.get(`${API_PREFIX}/sessions/:id/proof`, async (request) => {
     const actor = actorOf(request)
@@ -147,6 +152,7 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
 
   registerBreakGlassRoutes(app, ctx, actorOf, API_PREFIX)
   registerSshRoutes(app, ctx, actorOf, API_PREFIX)
+  registerTicketRoutes(app, ctx, actorOf, API_PREFIX, log)
 
   app.get(`${API_PREFIX}/audit`, async (request) => {
     const actor = actorOf(request)

@@ -9,8 +9,10 @@ import type { Actor, BrokerContext } from './context.js'
 import { decide } from './decide.js'
 import { MAX_TTL_SECONDS, MIN_TTL_SECONDS } from '../wire/limits.js'
 import { getSessionFor, grantFor } from './sessions.js'
+import { withTicketVerdict, type TicketVerdict } from './tickets/check.js'
 
-export function renewSession(ctx: BrokerContext, actor: Actor, id: string, ttlSeconds: number | undefined): Grant {
+/** `ticket`: the ticket's verdict, looked up before this synchronous call (see tickets/check.ts). */
+export function renewSession(ctx: BrokerContext, actor: Actor, id: string, ttlSeconds: number | undefined, ticket?: TicketVerdict): Grant {
   const session = getSessionFor(ctx, actor, id)
   // The renewed credential is bound to the device that holds the session; nobody else gets it.
   if (session.user !== actor.user.name || session.deviceId !== actor.deviceId) throw forbidden('Only the device that holds a session can renew it.')
@@ -25,6 +27,7 @@ export function renewSession(ctx: BrokerContext, actor: Actor, id: string, ttlSe
   const totalSeconds = expiresAtEpoch - session.issuedAtEpoch
   const whole = `renewing for ${formatDuration(ttl)} would make session ${id} ${formatDuration(totalSeconds)} long in all`
   let rule = request.rule ?? null
+  let notes: string[] | undefined
   if (session.kind !== 'standard') {
     // The break-glass hard cap as the policy has it now; with no break-glass section left, what was granted.
     const cap = ctx.policy.breakGlass?.maxTtlSeconds ?? request.ttlSeconds
@@ -32,9 +35,10 @@ export function renewSession(ctx: BrokerContext, actor: Actor, id: string, ttlSe
       throw denied(id, [whole, `a ${session.kind} session never runs past the break-glass hard cap (${formatDuration(cap)})`])
     }
   } else {
-    const decision = decide(ctx, actor.user, { asset: session.asset, scope: session.scope, ttlSeconds: totalSeconds, ticket: session.ticket, renewing: session.id })
+    const decision = withTicketVerdict(ctx, decide(ctx, actor.user, { asset: session.asset, scope: session.scope, ttlSeconds: totalSeconds, ticket: session.ticket, renewing: session.id }), ticket, session.ticket)
     if (!decision.allow) throw denied(id, [whole, ...decision.reasons])
     rule = decision.rule ?? null
+    notes = decision.notes
   }
   const from = session.expiresAt
   ctx.store.transaction(() => {
@@ -45,7 +49,7 @@ export function renewSession(ctx: BrokerContext, actor: Actor, id: string, ttlSe
       actor: actor.user.name,
       sessionId: id,
       requestId: session.requestId,
-      data: { from, to: new Date(expiresAtEpoch * 1000).toISOString(), ttlSeconds: ttl, totalSeconds, rule, deviceId: actor.deviceId },
+      data: { from, to: new Date(expiresAtEpoch * 1000).toISOString(), ttlSeconds: ttl, totalSeconds, rule, deviceId: actor.deviceId, ...(notes ? { notes } : {}) },
     })
   })
   return grantFor(ctx, actor, ctx.store.getSession(id, ctx.now() / 1000)!)!

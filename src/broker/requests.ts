@@ -14,6 +14,7 @@ import { OVERSIGHT_ROLES, hasAnyRole, isVendor, type Actor, type BrokerContext }
 import { decide, decisionRecord, policyDenied } from './decide.js'
 import { MAX_TTL_SECONDS, MIN_TTL_SECONDS, PENDING_TIMEOUT_SECONDS, SCOPE_PATTERN } from '../wire/limits.js'
 import { grantFor, openSession } from './sessions.js'
+import { withTicketVerdict, type TicketVerdict } from './tickets/check.js'
 
 /** Checks the shape of a request against facts, before any policy: bad input changes nothing. */
 function validate(ctx: BrokerContext, body: CreateRequestBody): void {
@@ -29,12 +30,13 @@ function validate(ctx: BrokerContext, body: CreateRequestBody): void {
   }
 }
 
-export function createRequest(ctx: BrokerContext, actor: Actor, body: CreateRequestBody): { status: number; result: RequestResult } {
+/** `ticket`: the ticket's verdict, looked up before this synchronous call (see tickets/check.ts). */
+export function createRequest(ctx: BrokerContext, actor: Actor, body: CreateRequestBody, ticket?: TicketVerdict): { status: number; result: RequestResult } {
   validate(ctx, body)
   const kind = body.kind ?? 'standard'
   if (kind !== 'standard') throw badInput(`Use jit break-glass or jit drill for ${kind} access.`)
   assertNoReviewDue(ctx, actor)
-  const decision = decide(ctx, actor.user, body)
+  const decision = withTicketVerdict(ctx, decide(ctx, actor.user, body), ticket, body.ticket)
   const request: AccessRequest = {
     id: newId('req'),
     user: actor.user.name,
@@ -128,7 +130,7 @@ function assertMayDecide(actor: Actor, request: AccessRequest): void {
   if (reasons.length > 0) throw forbidden(`You cannot decide request ${request.id}.`, reasons)
 }
 
-export function approveRequest(ctx: BrokerContext, actor: Actor, id: string, comment: string | undefined): RequestResult {
+export function approveRequest(ctx: BrokerContext, actor: Actor, id: string, comment: string | undefined, ticket?: TicketVerdict): RequestResult {
   let refused: Decision | undefined
   const request = ctx.store.transaction(() => {
     const request = pendingFor(ctx, id)
@@ -138,12 +140,13 @@ export function approveRequest(ctx: BrokerContext, actor: Actor, id: string, com
       // Things change while a request waits (the window closes, the asset starts running,
       // someone else takes exclusive control): the last approval decides again, as of now.
       const requester = ctx.store.getUser(request.user)
-      now = requester ? decide(ctx, requester, request) : undefined
+      now = requester ? withTicketVerdict(ctx, decide(ctx, requester, request), ticket, request.ticket) : undefined
       if (!now?.allow) {
         refused = now ?? { allow: false, reasons: [`${request.user} no longer exists`], approvalsNeeded: 0, approverRoles: [], cacheAllowed: false }
         ctx.store.appendAudit({ type: 'policy.decision', actor: 'broker', requestId: id, data: decisionRecord(ctx, refused, 'approval') })
         return request
       }
+      if (now.notes) ctx.store.appendAudit({ type: 'policy.decision', actor: 'broker', requestId: id, data: decisionRecord(ctx, now, 'approval') })
     }
     request.approvals.push({ by: actor.user.name, at: nowIso(ctx.now()), comment })
     ctx.store.appendAudit({ type: 'request.approval', actor: actor.user.name, requestId: id, data: { comment: comment ?? null, count: request.approvals.length, needed: request.approvalsNeeded } })

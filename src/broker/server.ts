@@ -15,6 +15,7 @@ import { nowMs as monotonicNowMs } from '../util/clock.js'
 import { loadOrCreateSigningKey } from './signing-key.js'
 import { ReviewStore } from './breakglass/review-store.js'
 import { Store } from './store/sqlite-store.js'
+import { startTicketWatch } from './tickets/closing.js'
 
 export interface BrokerOptions {
   dataDir: string
@@ -85,6 +86,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     }
   }, SWEEP_INTERVAL_MS)
   sweeper.unref()
+  const ticketWatch = startTicketWatch(ctx, log)
   const policyReloader = reloadablePolicy(ctx, options.policyFile, log, { watch: options.watchPolicy ?? true })
 
   log(`broker listening on ${url} (data ${options.dataDir}, policy ${options.policyFile}, ${policy.rules.length} rules, heartbeat grace ${heartbeat.graceSeconds}s)`)
@@ -95,6 +97,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     async close() {
       policyReloader.close()
       clearInterval(sweeper)
+      ticketWatch.stop()
       await app.close()
       store.close()
     },

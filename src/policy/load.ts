@@ -7,7 +7,7 @@ import { parseDuration } from '../util/ttl.js'
 import { assetPatternError } from './asset-pattern.js'
 import { buildRuleIndex } from './rule-index.js'
 import { policySchema } from './schema.js'
-import type { AssetState, BreakGlassPolicy, Policy, Rule, Weekday, Who } from './types.js'
+import type { AssetState, BreakGlassPolicy, ConnectorAuth, Policy, Rule, SecretRef, TicketSystemConfig, Weekday, Who } from './types.js'
 import { WEEKDAYS } from './types.js'
 import { isTimeZone, parseClock } from './windows.js'
 import { parseYamlSource, readSourceFile, type Hint, type YamlPath, type YamlSource } from './yaml-source.js'
@@ -29,7 +29,7 @@ interface RawRule {
   asset_attributes?: { safety_critical?: boolean; owner?: string[] }
   scopes: string[]
   max_ttl: string
-  ticket?: { required?: boolean; systems?: string[] }
+  ticket?: { required?: boolean; systems?: string[]; on_unreachable?: 'deny' | 'allow' }
   conditions?: {
     asset_state?: AssetState[]
     in_maintenance_window?: boolean
@@ -40,9 +40,31 @@ interface RawRule {
   exclusive?: boolean
 }
 
+interface RawTicketSystem {
+  connector: TicketSystemConfig['connector']
+  cache_ttl?: string
+  poll_interval?: string
+  timeout?: string
+  webhook_secret?: SecretRef
+  url?: string
+  auth?: ConnectorAuth
+  table?: TicketSystemConfig['table']
+  closed_states?: string[]
+  open_states?: string[]
+  asset_field?: string
+  org_field?: string
+  user_format?: string
+  url_template?: string
+  state_path?: string
+  assignee_path?: string
+  org_path?: string
+  asset_path?: string
+  title_path?: string
+}
+
 interface RawPolicy {
   timezone?: string
-  tickets?: { formats?: { system: string; pattern: string }[] }
+  tickets?: { formats?: { system: string; pattern: string }[]; systems?: Record<string, RawTicketSystem> }
   rules: RawRule[]
   break_glass?: { who: Who; assets: string[]; scopes: string[]; max_ttl: string; notify: string[]; review_due: string }
 }
@@ -54,6 +76,7 @@ const hint: Hint = (keyword, path) => {
   if (keyword === 'pattern' && key === 'name') return 'expected lower-case letters, digits and dashes'
   if (keyword === 'oneOf' && key === 'approval') return 'expected "none" or { count, from_roles and/or from_owner_group }'
   if (keyword === 'minProperties' && key === 'who') return 'name at least one of users, roles, orgs'
+  if (key === 'bearer' || key === 'password' || key === 'webhook_secret') return 'expected { env: VARIABLE } or { file: PATH }: a credential is named in the policy, never written in it'
   return undefined
 }
 
@@ -79,6 +102,7 @@ export function parsePolicy(text: string, file = '<policy>'): Policy {
     }
   })
   const systems = new Set(ticketFormats.map((f) => f.system))
+  const ticketSystems = compileTicketSystems(source, raw.tickets?.systems ?? {}, systems)
 
   const seen = new Set<string>()
   const rules = raw.rules.map((rule, i) => compileRule(source, rule, i, { seen, systems, zone }))
@@ -86,6 +110,7 @@ export function parsePolicy(text: string, file = '<policy>'): Policy {
   source.done()
   return {
     ticketFormats,
+    ticketSystems,
     rules,
     breakGlass,
     timeZone,
@@ -155,7 +180,7 @@ function compileRule(
     assetAttributes: rule.asset_attributes && { safetyCritical: rule.asset_attributes.safety_critical, owners: rule.asset_attributes.owner },
     scopes: rule.scopes,
     maxTtlSeconds,
-    ticket: { required: rule.ticket?.required ?? true, systems: rule.ticket?.systems ?? [] },
+    ticket: { required: rule.ticket?.required ?? true, systems: rule.ticket?.systems ?? [], onUnreachable: rule.ticket?.on_unreachable ?? 'deny' },
     conditions: { assetState: c.asset_state, inMaintenanceWindow: c.in_maintenance_window, timeOfDay },
     approval,
     cache: rule.cache ?? true,
@@ -163,6 +188,64 @@ function compileRule(
     index: i,
     line: source.lineOf(at()),
   }
+}
+
+/** Lookups are reused at most this long: a closed ticket must not keep opening sessions. */
+const CACHE_TTL_CAP_SECONDS = 600
+const POLL_INTERVAL_CAP_SECONDS = 600
+const TIMEOUT_CAP_SECONDS = 60
+
+/** What each connector cannot work without. */
+const CONNECTOR_NEEDS: Record<TicketSystemConfig['connector'], (keyof RawTicketSystem)[]> = {
+  builtin: [],
+  servicenow: ['url', 'auth', 'table'],
+  jira: ['url', 'auth', 'asset_field'],
+  http: ['url_template', 'state_path', 'asset_path'],
+}
+
+function compileTicketSystems(source: YamlSource<unknown>, raw: Record<string, RawTicketSystem>, known: Set<string>): Record<string, TicketSystemConfig> {
+  const compiled: Record<string, TicketSystemConfig> = {}
+  for (const [system, r] of Object.entries(raw)) {
+    const at = (...path: YamlPath): YamlPath => ['tickets', 'systems', system, ...path]
+    if (!known.has(system)) source.report(at(), `ticket system "${system}" has no format; tickets.formats names ${[...known].join(', ') || 'none'}`)
+    for (const key of CONNECTOR_NEEDS[r.connector] ?? []) {
+      if (r[key] === undefined) source.report(at(), `the ${r.connector} connector needs ${key}`)
+    }
+    const seconds = (text: string | undefined, key: string, fallback: number, cap: number, min = 0) => {
+      if (text === undefined) return fallback
+      let value = -1
+      try {
+        value = parseDuration(text)
+      } catch {
+        // The schema already reported the shape.
+      }
+      if (value < min || value > cap) source.report(at(key), `${key} must be between ${min}s and ${cap}s`)
+      return value
+    }
+    compiled[system] = {
+      system,
+      connector: r.connector,
+      cacheTtlSeconds: seconds(r.cache_ttl, 'cache_ttl', 30, CACHE_TTL_CAP_SECONDS),
+      pollIntervalSeconds: seconds(r.poll_interval, 'poll_interval', 30, POLL_INTERVAL_CAP_SECONDS, 1),
+      timeoutSeconds: seconds(r.timeout, 'timeout', 5, TIMEOUT_CAP_SECONDS, 1),
+      webhookSecret: r.webhook_secret,
+      url: r.url?.replace(/\/+$/, ''),
+      auth: r.auth,
+      table: r.table,
+      closedStates: r.closed_states,
+      openStates: r.open_states,
+      assetField: r.asset_field,
+      orgField: r.org_field,
+      userFormat: r.user_format ?? '{user}',
+      urlTemplate: r.url_template,
+      statePath: r.state_path,
+      assigneePath: r.assignee_path,
+      orgPath: r.org_path,
+      assetPath: r.asset_path,
+      titlePath: r.title_path,
+    }
+  }
+  return compiled
 }
 
 function compileBreakGlass(source: YamlSource<unknown>, raw: NonNullable<RawPolicy['break_glass']>): BreakGlassPolicy {

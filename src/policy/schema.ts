@@ -8,6 +8,60 @@ export const weekdays = { type: 'array', items: { enum: ['sun', 'mon', 'tue', 'w
 export const assetStates = { enum: ['running', 'maintenance', 'stopped', 'offline'] } as const
 export const timeZone = { type: 'string', minLength: 1 } as const
 
+/** A credential named in the policy, never written in it: an environment variable or a file. */
+const secretRef = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  maxProperties: 1,
+  properties: { env: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }, file: { type: 'string', minLength: 1 } },
+} as const
+
+const connectorAuth = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  maxProperties: 1,
+  properties: {
+    basic: { type: 'object', additionalProperties: false, required: ['username', 'password'], properties: { username: { type: 'string', minLength: 1 }, password: secretRef } },
+    bearer: secretRef,
+  },
+} as const
+
+const httpsUrl = { type: 'string', pattern: '^https?://[^\\s]+$' } as const
+
+/** Per ticket system (keyed by the system name of tickets.formats): how jit reaches it. */
+const ticketSystemsSchema = {
+  type: 'object',
+  propertyNames: { pattern: '^[a-z0-9][a-z0-9-]*$' },
+  additionalProperties: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['connector'],
+    properties: {
+      connector: { enum: ['builtin', 'servicenow', 'jira', 'http'] },
+      cache_ttl: duration,
+      poll_interval: duration,
+      timeout: duration,
+      webhook_secret: secretRef,
+      url: httpsUrl,
+      auth: connectorAuth,
+      table: { enum: ['incident', 'change_request', 'wm_order'] },
+      closed_states: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
+      open_states: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
+      asset_field: { type: 'string', minLength: 1 },
+      org_field: { type: 'string', minLength: 1 },
+      user_format: { type: 'string', pattern: '\\{user\\}' },
+      url_template: { type: 'string', pattern: '^https?://[^\\s]*\\{id\\}' },
+      state_path: { type: 'string', minLength: 1 },
+      assignee_path: { type: 'string', minLength: 1 },
+      org_path: { type: 'string', minLength: 1 },
+      asset_path: { type: 'string', minLength: 1 },
+      title_path: { type: 'string', minLength: 1 },
+    },
+  },
+} as const
+
 const who = {
   type: 'object',
   additionalProperties: false,
@@ -35,6 +89,7 @@ export const policySchema = {
             properties: { system: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' }, pattern: { type: 'string', minLength: 1 } },
           },
         },
+        systems: ticketSystemsSchema,
       },
     },
     rules: {
@@ -59,7 +114,7 @@ export const policySchema = {
           ticket: {
             type: 'object',
             additionalProperties: false,
-            properties: { required: { type: 'boolean' }, systems: names },
+            properties: { required: { type: 'boolean' }, systems: names, on_unreachable: { enum: ['deny', 'allow'] } },
           },
           conditions: {
             type: 'object',

@@ -46,6 +46,45 @@ export interface TicketRule {
   required: boolean
   /** Ticket systems accepted; empty means any known system. */
   systems: string[]
+  /** When the ticket's system cannot be reached: refuse (the default) or allow with a note in the audit trail. */
+  onUnreachable: 'deny' | 'allow'
+}
+
+/** A credential the policy names but never holds: read from the environment or a file when used. */
+export type SecretRef = { env: string } | { file: string }
+
+export type ConnectorAuth = { basic: { username: string; password: SecretRef } } | { bearer: SecretRef }
+
+/** How jit reaches one ticket system (tickets.systems in the policy file). */
+export interface TicketSystemConfig {
+  system: string
+  connector: 'builtin' | 'servicenow' | 'jira' | 'http'
+  /** How long a lookup answer is reused; 0 means never. */
+  cacheTtlSeconds: number
+  /** How often the tickets of open sessions are looked up again (external systems). */
+  pollIntervalSeconds: number
+  /** Per-call timeout of an external system. */
+  timeoutSeconds: number
+  /** Shared secret of signed ticket events (POST /v1/tickets/events). */
+  webhookSecret?: SecretRef
+  url?: string
+  auth?: ConnectorAuth
+  /** ServiceNow: incident, change_request or wm_order. */
+  table?: 'incident' | 'change_request' | 'wm_order'
+  closedStates?: string[]
+  openStates?: string[]
+  /** Where the asset path is (ServiceNow: a dot-walked field; Jira: a field id). */
+  assetField?: string
+  orgField?: string
+  /** How a jit user name appears as an assignee in that system, e.g. "{user}@plant.example". */
+  userFormat: string
+  /** Generic HTTP connector: the URL ({id} is the ticket) and where things are in its JSON answer. */
+  urlTemplate?: string
+  statePath?: string
+  assigneePath?: string
+  orgPath?: string
+  assetPath?: string
+  titlePath?: string
 }
 
 export interface TimeOfDay {
@@ -103,6 +142,8 @@ export interface BreakGlassPolicy {
 
 export interface Policy {
   ticketFormats: TicketFormat[]
+  /** Ticket systems with a connector; a system not named here is checked for its format only. */
+  ticketSystems: Record<string, TicketSystemConfig>
   rules: Rule[]
   breakGlass?: BreakGlassPolicy
   /** Default time zone for time-of-day conditions when the asset has none. */
@@ -161,4 +202,6 @@ export interface Decision {
   exclusive?: boolean
   /** Set when an exclusive scope is already held: the refusal names who and until when. */
   heldBy?: Holder
+  /** What the audit trail must note about an allowed decision (e.g. a ticket system that could not be reached). */
+  notes?: string[]
 }

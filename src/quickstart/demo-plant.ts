@@ -8,6 +8,10 @@ tickets:
   formats:
     - { system: workorder, pattern: '^WO-[0-9]{6}$' }
     - { system: incident, pattern: '^INC[0-9]{7}$' }
+  systems:
+    # Work orders live in the broker's own register (jit admin ticket add|close|list): a request
+    # needs an open one, for the asset or its line or cell, assigned to the requester.
+    workorder: { connector: builtin }
 rules:
   - name: technicians-diagnose
     description: Technicians may read and diagnose anything on both lines, 2h at most.
@@ -84,8 +88,21 @@ export const DEMO_TOUR = {
   /** ACME's contract covers plc-07, not the robot. */
   outsideContract: 'plant-a/line-3/cell-2/robot-04',
   underContract: 'plant-a/line-3/cell-2/plc-07',
-  ticket: 'WO-104240',
+  /** Each person's work order for the tour (the register checks whom a work order is assigned to). */
+  tickets: { vic: 'WO-104240', tess: 'WO-104241', tom: 'WO-104242' },
 }
+
+/** A work order that was closed last week: a request for it is refused. */
+export const DEMO_CLOSED_TICKET = 'WO-104199'
+
+/** The demo's work orders in the built-in register. */
+export const DEMO_TICKETS: { id: string; asset: string; assignee?: string; org?: string; title: string; closed?: boolean }[] = [
+  { id: 'WO-104233', asset: 'plant-a/line-3/cell-2/plc-07', assignee: 'tess', title: 'Conveyor E42 fault: jam-detection timer' },
+  { id: 'WO-104240', asset: 'plant-a/line-3', org: 'acme-automation', title: 'ACME: PLC diagnostics on line 3' },
+  { id: 'WO-104241', asset: 'plant-a/line-1/cell-1', assignee: 'tess', title: 'Line 1 cell 1: recipe change' },
+  { id: 'WO-104242', asset: 'plant-a/line-1', assignee: 'tom', title: 'Line 1: sensor swap' },
+  { id: DEMO_CLOSED_TICKET, asset: 'plant-a/line-3/cell-2/plc-07', assignee: 'tess', title: 'Firmware update (done)', closed: true },
+]
 
 export const DEMO_SESSION = {
   ticket: 'WO-104233',

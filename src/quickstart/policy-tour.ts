@@ -27,7 +27,7 @@ export interface TourPeople {
 }
 
 /** The refusal a request meets; the tour fails loudly if the policy let it through. */
-async function refused(cli: CliContext, params: Parameters<typeof submitRequest>[1]): Promise<PolicyDeniedError> {
+export async function refused(cli: CliContext, params: Parameters<typeof submitRequest>[1]): Promise<PolicyDeniedError> {
   try {
     await submitRequest(cli, params)
   } catch (error) {
@@ -38,23 +38,24 @@ async function refused(cli: CliContext, params: Parameters<typeof submitRequest>
 }
 
 export async function policyTour(broker: RunningBroker, people: TourPeople, say: Say): Promise<PolicyTour> {
-  const ask = { ticket: DEMO_TOUR.ticket, ttl: '20m', reason: 'quickstart policy tour' }
+  const ask = { ttl: '20m', reason: 'quickstart policy tour' }
+  const { vic, tess, tom } = DEMO_TOUR.tickets
   const show = (reasons: string[]) => reasons.filter((r) => !r.includes('deny by default')).forEach((r) => say.info(`  refused: ${r}`))
 
   say.info('vic (ACME, a vendor) asks to diagnose the robot; ACME’s contract names only plc-07')
-  const vendor = await refused(people.vic, { ...ask, asset: DEMO_TOUR.outsideContract, scope: 'diagnose' })
+  const vendor = await refused(people.vic, { ...ask, ticket: vic, asset: DEMO_TOUR.outsideContract, scope: 'diagnose' })
   show(vendor.reasons)
-  const contracted = await submitRequest(people.vic, { ...ask, asset: DEMO_TOUR.underContract, scope: 'diagnose' })
+  const contracted = await submitRequest(people.vic, { ...ask, ticket: vic, asset: DEMO_TOUR.underContract, scope: 'diagnose' })
   say.ok(`On plc-07, under contract: ${contracted.request.state}, waiting for a shift lead (rule ${contracted.request.rule}); vic cancels it`)
   await (await people.vic.client()).post(`/requests/${contracted.request.id}/cancel`, {})
 
   say.info("tess asks for control of line 1's PLC, whose maintenance window is hours away")
-  const outside = await refused(people.tess, { ...ask, asset: DEMO_TOUR.line1Plc, scope: 'control' })
+  const outside = await refused(people.tess, { ...ask, ticket: tess, asset: DEMO_TOUR.line1Plc, scope: 'control' })
   show(outside.reasons)
 
   setAssetState(broker.ctx.store, DEMO_TOUR.line1Plc, 'stopped', 'quickstart: line 1 stopped for the tour')
   say.info('The shift records line 1 as stopped (jit admin asset set-state … stopped); tess asks again')
-  const pending: RequestResult = await submitRequest(people.tess, { ...ask, asset: DEMO_TOUR.line1Plc, scope: 'control' })
+  const pending: RequestResult = await submitRequest(people.tess, { ...ask, ticket: tess, asset: DEMO_TOUR.line1Plc, scope: 'control' })
   say.info(`→ ${pending.request.state}: ${pending.request.approvalsNeeded} approvals from ${pending.request.approverRoles.join(' or ')} (rule ${pending.request.rule})`)
   const id = pending.request.id
   await (await people.sam.client()).post(`/requests/${id}/approve`, { comment: 'line 1 is down, go ahead' })
@@ -63,7 +64,7 @@ export async function policyTour(broker: RunningBroker, people: TourPeople, say:
   say.ok(`Approved by ${approvers.join(' and ')}; tess holds control of plc-01`)
 
   say.info('tom, another technician, asks for control of the same PLC while tess holds it')
-  const second = await refused(people.tom, { ...ask, asset: DEMO_TOUR.line1Plc, scope: 'control' })
+  const second = await refused(people.tom, { ...ask, ticket: tom, asset: DEMO_TOUR.line1Plc, scope: 'control' })
   show(second.reasons)
   const holder = String(second.details.holder ?? '')
   const until = String(second.details.until ?? '')

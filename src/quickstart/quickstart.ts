@@ -20,6 +20,7 @@ import { breakGlass } from '../cli/breakglass/break-glass.js'
 import { runDrill, type DrillReport } from '../cli/breakglass/drill.js'
 import { DEMO_BREAK_GLASS, DEMO_POLICY, DEMO_REVIEW, DEMO_SESSION, DEMO_USERS, demoAssets } from './demo-plant.js'
 import { policyTour, type PolicyTour } from './policy-tour.js'
+import { registerDemoTickets, ticketTour, type TicketTour } from './ticket-tour.js'
 
 export interface QuickstartResult {
   dataDir: string
@@ -37,6 +38,7 @@ export interface QuickstartResult {
   policy: PolicyTour
   breakGlass: { sessionId: string; commandExitCode?: number; reviewState: string }
   drill: Pick<DrillReport, 'passed' | 'steps' | 'timeToAccessMs' | 'totalMs'>
+  tickets: TicketTour
 }
 
 type Say = Record<'ok' | 'info' | 'warn' | 'step', (text: string) => void>
@@ -58,6 +60,7 @@ export async function quickstart(options: { quiet?: boolean } = {}): Promise<Qui
     for (const user of Object.values(DEMO_USERS)) addUser(store, { ...user, roles: [...user.roles], disabled: false })
     const assets = demoAssets()
     for (const asset of assets) addAsset(store, asset)
+    registerDemoTickets(broker)
     say.ok(`Broker on ${broker.url}, data in ${dataDir}`)
     say.info(`Plant: ${assets.length} assets on lines 1 and 3; people: tess and tom (technicians), sam (shift lead), olga (line 1 owner), vic (vendor, ACME)`)
 
@@ -117,6 +120,9 @@ export async function quickstart(options: { quiet?: boolean } = {}): Promise<Qui
     for (const s of drill.steps) say.info(`${s.ok ? 'pass' : 'FAIL'}  ${s.name.padEnd(38)} ${s.ms.toFixed(1).padStart(7)} ms`)
     say.ok(`Drill ${drill.passed ? 'passed' : 'FAILED'}: access in ${drill.timeToAccessMs?.toFixed(0)} ms, whole drill ${drill.totalMs.toFixed(0)} ms`)
 
+    say.step('9. Work orders govern access: a closed one opens nothing, and closing one ends its sessions')
+    const tickets = await ticketTour(broker, tess, verifier, say)
+
     await Promise.all(everyone.map((cli) => cli.close()))
     // The demo broker goes away with this process; so do the demo devices' keys.
     for (const cli of everyone) await keychain.delete(deviceAccount(cli.deviceId))
@@ -137,6 +143,7 @@ export async function quickstart(options: { quiet?: boolean } = {}): Promise<Qui
       policy: tour,
       breakGlass: { sessionId: emergency.session.id, commandExitCode: emergency.exitCode, reviewState: emergency.review.state },
       drill: { passed: drill.passed, steps: drill.steps, timeToAccessMs: drill.timeToAccessMs, totalMs: drill.totalMs },
+      tickets,
     }
   } finally {
     await broker.close()

@@ -22,6 +22,10 @@ describe('jit quickstart', () => {
     expect(summary.policy.twoApprovers).toEqual({ rule: 'control-line-stopped', approvers: ['sam', 'olga'], state: 'approved' })
     expect(summary.policy.exclusive.holder).toBe('tess')
     expect(summary.policy.exclusive.reasons[0]).toMatch(/^control on plant-a\/line-1\/cell-1\/plc-01 is exclusive and held by tess until /)
+    // Work orders: a closed one is refused, closing an open one ends its session.
+    expect(summary.tickets.refusedClosed).toEqual(['ticket WO-104199 is closed; access needs an open ticket'])
+    expect(summary.tickets.endedByClose).toMatchObject({ ticket: 'WO-104233', activeAfter: false })
+    expect(summary.tickets.endedByClose.endedSessions).toEqual([summary.tickets.endedByClose.sessionId])
     // Nothing of the demo stays in the keychain: no credential, no demo device key.
     expect(summary.deviceIds).toHaveLength(5)
     for (const id of summary.deviceIds) {

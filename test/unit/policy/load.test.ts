@@ -47,7 +47,7 @@ describe('valid policies', () => {
     })
     const window = plant.rules.find((r) => r.name === 'night-watch')!
     expect(window.conditions.timeOfDay).toEqual({ from: 22 * 60, to: 6 * 60, days: ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'], timeZone: undefined })
-    expect(window.ticket).toEqual({ required: false, systems: [] })
+    expect(window.ticket).toEqual({ required: false, systems: [], onUnreachable: 'deny' })
     expect(plant.digest).toMatch(/^[0-9a-f]{64}$/)
   })
 

@@ -1,0 +1,121 @@
+// Closing a ticket ends access: every active session opened for it ends through
+// endSessionRecorded with cause 'ticket-closed'. Three paths lead here: the register (closed
+// through the API at once; closed on the data folder by another process, seen by the sweep
+// below within a second), a signed event from the ticket system (events.ts), and the poll of
+// open sessions' tickets as a backstop. A reopened ticket opens nothing by itself.
+//
+// Break-glass and drill sessions are not ended by a ticket: they were opened without one (an
+// incident id is only a note there) and end by their own hard cap and review.
+import { ticketSystem } from '../../policy/evaluate.js'
+import type { BrokerContext } from '../context.js'
+import { endSessionRecorded } from '../sessions.js'
+import type { Row } from '../store/sqlite-store.js'
+import type { Lookup } from './connector.js'
+import { TicketSystemUnreachable } from './connector.js'
+import { registerOf, ticketLookups } from './lookups.js'
+
+export type ClosedVia = 'register' | 'webhook' | 'poll'
+
+/** Ends the active standard sessions of a ticket. Call inside a transaction; returns the ended ids. */
+export function endSessionsForTicket(ctx: BrokerContext, ticket: string, end: { by: string; via: ClosedVia; state?: string }): string[] {
+  const nowEpoch = ctx.now() / 1000
+  const ids = (ctx.store.statement("SELECT id FROM sessions WHERE ticket = ? AND state = 'active' AND kind = 'standard' AND expires_at > ?").all(ticket, nowEpoch) as Row[]).map((row) => row.id as string)
+  const ended: string[] = []
+  for (const id of ids) {
+    const session = ctx.store.getSession(id, nowEpoch)!
+    const reason = `ticket ${ticket} ${end.state === 'cancelled' ? 'was cancelled' : end.state === 'missing' ? 'no longer exists' : 'was closed'}`
+    if (endSessionRecorded(ctx, session, { state: 'revoked', by: end.by, reason, data: { cause: 'ticket-closed', ticket, via: end.via, ...(end.state ? { ticketState: end.state } : {}) } })) ended.push(id)
+  }
+  return ended
+}
+
+/** Sessions of register tickets that were closed on the data folder, by a process other than this broker. */
+export function sweepClosedRegisterTickets(ctx: BrokerContext): string[] {
+  const found = registerOf(ctx.store).sessionsOfClosedTickets(ctx.now() / 1000)
+  const tickets = [...new Set(found.map((f) => f.ticket))].filter((ticket) => isBuiltin(ctx, ticket))
+  if (tickets.length === 0) return []
+  return ctx.store.transaction(() => tickets.flatMap((ticket) => endSessionsForTicket(ctx, ticket, { by: 'broker', via: 'register', state: 'closed' })))
+}
+
+function isBuiltin(ctx: BrokerContext, ticket: string): boolean {
+  const system = ticketSystem(ctx.policy, ticket)
+  return system !== undefined && ctx.policy.ticketSystems[system]?.connector === 'builtin'
+}
+
+/** The tickets of active standard sessions, by external ticket system. */
+function openTicketsBySystem(ctx: BrokerContext): Map<string, string[]> {
+  const rows = ctx.store.statement("SELECT DISTINCT ticket FROM sessions WHERE state = 'active' AND kind = 'standard' AND expires_at > ?").all(ctx.now() / 1000) as Row[]
+  const bySystem = new Map<string, string[]>()
+  for (const { ticket } of rows as { ticket: string }[]) {
+    const system = ticketSystem(ctx.policy, ticket)
+    const config = system ? ctx.policy.ticketSystems[system] : undefined
+    if (!system || !config || config.connector === 'builtin') continue
+    bySystem.set(system, [...(bySystem.get(system) ?? []), ticket])
+  }
+  return bySystem
+}
+
+/** Asks each due external system about the tickets of open sessions; ends those closed or gone. */
+export async function pollTicketSystems(ctx: BrokerContext, due: (system: string) => boolean, log: (line: string) => void): Promise<string[]> {
+  const ended: string[] = []
+  for (const [system, tickets] of openTicketsBySystem(ctx)) {
+    if (!due(system)) continue
+    const lookups = ticketLookups(ctx)
+    const connector = lookups.connector(system)
+    if (!connector) continue
+    let answers: Map<string, Lookup>
+    try {
+      answers = connector.lookupMany ? await connector.lookupMany(tickets) : new Map(await Promise.all(tickets.map(async (t) => [t, await connector.lookup(t)] as const)))
+    } catch (error) {
+      if (!(error instanceof TicketSystemUnreachable)) throw error
+      log(`tickets: poll of ${system} failed: ${error.message}; open sessions stay until it answers or their ticket closes`)
+      continue
+    }
+    for (const [ticket, lookup] of answers) {
+      lookups.remember(system, ticket, lookup)
+      if (lookup.found && lookup.ticket.open) continue
+      const state = lookup.found ? 'closed' : 'missing'
+      ended.push(...ctx.store.transaction(() => endSessionsForTicket(ctx, ticket, { by: 'broker', via: 'poll', state })))
+    }
+  }
+  return ended
+}
+
+const TICK_MS = 1000
+
+/** Runs the register sweep every second and each external system's poll at its poll_interval. */
+export function startTicketWatch(ctx: BrokerContext, log: (line: string) => void): { stop(): void } {
+  registerOf(ctx.store) // its tables exist from the start
+  const lastPoll = new Map<string, number>()
+  const startedAt = ctx.now()
+  let polling = false
+  // A session's ticket was checked when it opened: the first poll comes one interval later.
+  const due = (system: string) => {
+    const interval = (ctx.policy.ticketSystems[system]?.pollIntervalSeconds ?? 30) * 1000
+    const now = ctx.now()
+    if (now - (lastPoll.get(system) ?? startedAt) < interval) return false
+    lastPoll.set(system, now)
+    return true
+  }
+  const timer = setInterval(() => {
+    try {
+      const swept = sweepClosedRegisterTickets(ctx)
+      if (swept.length > 0) {
+        ctx.notifier.kick()
+        log(`tickets: ended ${swept.join(', ')}: their work order was closed`)
+      }
+    } catch (error) {
+      log(`error: tickets: register sweep: ${(error as Error).message}`)
+    }
+    if (polling) return
+    polling = true
+    pollTicketSystems(ctx, due, log)
+      .then((ended) => {
+        if (ended.length > 0) log(`tickets: ended ${ended.join(', ')}: the ticket system says their ticket is closed`)
+      })
+      .catch((error: Error) => log(`error: tickets: poll: ${error.message}`))
+      .finally(() => (polling = false))
+  }, TICK_MS)
+  timer.unref()
+  return { stop: () => clearInterval(timer) }
+}

@@ -1,0 +1,33 @@
+// The register on the data folder, for `jit admin ticket … --data DIR` on the broker host
+// (filesystem access is the operator's credential). Closing here ends the ticket's sessions
+// through the running broker's sweep, within a second.
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { UsageError } from '../../errors.js'
+import type { AddTicketBody, RegisterTicket, RegisterTicketState, TicketChangeResult } from '../../wire/tickets.js'
+import { ApiError } from '../api-error.js'
+import { Store } from '../store/sqlite-store.js'
+import { addRegisterTicket, listRegisterTickets, setRegisterTicketState } from './register-ops.js'
+
+const OPERATOR = `operator:${process.env.USER ?? 'local'}`
+
+function onDataFolder<T>(dataDir: string, fn: (store: Store) => T): T {
+  // A mistyped folder must not become a new, empty broker database that the broker never reads.
+  if (!existsSync(join(dataDir, 'broker.db'))) throw new UsageError(`${dataDir} is not a broker data folder (no broker.db).`, ['Pass the folder the broker was started with (jit broker start --data DIR).'])
+  const store = new Store(dataDir)
+  try {
+    return fn(store)
+  } catch (error) {
+    if (error instanceof ApiError) throw new UsageError(error.message, error.extra.nextSteps ?? [])
+    throw error
+  } finally {
+    store.close()
+  }
+}
+
+export const registerOnDataFolder = {
+  add: (dataDir: string, body: AddTicketBody): RegisterTicket => onDataFolder(dataDir, (store) => addRegisterTicket(store, body, OPERATOR)),
+  setState: (dataDir: string, id: string, state: RegisterTicketState, reason?: string): TicketChangeResult =>
+    onDataFolder(dataDir, (store) => setRegisterTicketState({ store }, id, state, OPERATOR, reason)),
+  list: (dataDir: string, state?: RegisterTicketState): RegisterTicket[] => onDataFolder(dataDir, (store) => listRegisterTickets(store, state)),
+}
