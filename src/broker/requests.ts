@@ -6,12 +6,12 @@ import { approvalRefusals } from '../policy/approval.js'
 import { ticketSystem } from '../policy/evaluate.js'
 import type { Decision } from '../policy/types.js'
 import { formatDuration } from '../util/ttl.js'
-import { assertNoReviewDue } from './gate.js'
+import { sessionGate } from './gate.js'
 import { newId, nowIso } from '../util/ids.js'
 import type { AccessRequest, CreateRequestBody, RequestResult } from '../wire/api.js'
 import { badInput, conflict, forbidden, notFound } from './api-error.js'
 import { OVERSIGHT_ROLES, hasAnyRole, isVendor, type Actor, type BrokerContext } from './context.js'
-import { decide, decisionRecord, policyDenied } from './decide.js'
+import { decisionRecord, policyDenied } from './decide.js'
 import { MAX_TTL_SECONDS, MIN_TTL_SECONDS, PENDING_TIMEOUT_SECONDS, SCOPE_PATTERN } from '../wire/limits.js'
 import { grantFor, openSession } from './sessions.js'
 
@@ -33,8 +33,7 @@ export function createRequest(ctx: BrokerContext, actor: Actor, body: CreateRequ
   validate(ctx, body)
   const kind = body.kind ?? 'standard'
   if (kind !== 'standard') throw badInput(`Use jit break-glass or jit drill for ${kind} access.`)
-  assertNoReviewDue(ctx, actor)
-  const decision = decide(ctx, actor.user, body)
+  const decision = sessionGate(ctx, { path: 'request', kind: 'standard', user: actor.user.name, deviceId: actor.deviceId, asked: body })
   const request: AccessRequest = {
     id: newId('req'),
     user: actor.user.name,
@@ -137,10 +136,9 @@ export function approveRequest(ctx: BrokerContext, actor: Actor, id: string, com
     if (request.approvals.length + 1 >= request.approvalsNeeded) {
       // Things change while a request waits (the window closes, the asset starts running,
       // someone else takes exclusive control): the last approval decides again, as of now.
-      const requester = ctx.store.getUser(request.user)
-      now = requester ? decide(ctx, requester, request) : undefined
-      if (!now?.allow) {
-        refused = now ?? { allow: false, reasons: [`${request.user} no longer exists`], approvalsNeeded: 0, approverRoles: [], cacheAllowed: false }
+      now = sessionGate(ctx, { path: 'approval', kind: 'standard', user: request.user, deviceId: request.deviceId, asked: request })
+      if (!now.allow) {
+        refused = now
         ctx.store.appendAudit({ type: 'policy.decision', actor: 'broker', requestId: id, data: decisionRecord(ctx, refused, 'approval') })
         return request
       }
