@@ -33,6 +33,6 @@ export async function enrollDevice(ctx: BrokerContext, body: EnrollBody): Promis
     const deviceId = newId('dev')
     ctx.store.addDevice({ id: deviceId, user, name: body.deviceName, publicJwk: body.publicKey, jkt, createdAt: nowIso() })
     ctx.store.appendAudit({ type: 'device.enrolled', actor: user, data: { deviceId, deviceName: body.deviceName, jkt } })
-    return { deviceId, user, roles: ctx.store.getUser(user)!.roles }
+    return { deviceId, user, roles: ctx.store.getUser(user)!.roles, issuer: ctx.issuer }
   })
 }

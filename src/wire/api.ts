@@ -89,6 +89,8 @@ export interface EnrollResult {
   deviceId: string
   user: string
   roles: string[]
+  /** The broker's issuer: every device assertion names it, and the broker refuses one made for another. */
+  issuer: string
 }
 
 export interface WhoAmI {

@@ -10,6 +10,8 @@ export interface ClientOptions {
   broker: string
   caFile?: string
   insecure?: boolean
+  /** The broker's issuer, named in every signed call; required to sign. */
+  audience?: string
 }
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]', '::1'])
@@ -83,7 +85,7 @@ export class BrokerClient {
     const payload = body === undefined ? undefined : JSON.stringify(body)
     const headers: Record<string, string> = { accept: 'application/json' }
     if (payload !== undefined) headers['content-type'] = 'application/json'
-    if (this.key) headers.authorization = deviceAssertion(this.key, method, `${url.pathname}${url.search}`, payload)
+    if (this.key) headers.authorization = deviceAssertion(this.key, method, `${url.pathname}${url.search}`, payload, this.options.audience ?? this.base.origin)
     const [{ request }, dispatcher] = await Promise.all([loadHttpClient(), this.#agent()])
     let response: Dispatcher.ResponseData
     try {
