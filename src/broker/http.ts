@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { verifyAuditLog } from '../audit/verify-log.js'
 import { registerBreakGlassRoutes } from './breakglass/routes.js'
-import { API_PREFIX, schemas, type CreateRequestBody, type EnrollBody, type Problem, type RenewBody } from '../wire/api.js'
+import { API_PREFIX, DEVICE_AUTH_SCHEME, schemas, type CreateRequestBody, type EnrollBody, type Problem, type RenewBody } from '../wire/api.js'
 import { ApiError, authFailed, badInput } from './api-error.js'
 import { OVERSIGHT_ROLES, hasAnyRole, type Actor, type BrokerContext } from './context.js'
 import { authenticateDevice } from './device-auth.js'
@@ -137,11 +137,12 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
     return deregisterDevice(ctx, actor)
   })
 
-  app.post(`${API_PREFIX}/introspect`, async (request) => {
-    const verifier = verifierOf(ctx, request) ?? `device:${actorOf(request).user.name}`
-    const token = (request.body as { token?: unknown } | undefined)?.token
-    if (typeof token !== 'string' || token.length === 0) throw badInput('Send the token to check as "token".')
-    return introspect(ctx, token, verifier)
+  // Verifiers only: an enrolled device must not read another user's claims, nor count as an asset.
+  app.post(`${API_PREFIX}/introspect`, { schema: { body: schemas.introspect } }, async (request) => {
+    const verifier = verifierOf(ctx, request)
+    const body = request.body as { token: string; proof?: string; challenge?: string }
+    if ((body.proof === undefined) !== (body.challenge === undefined)) throw badInput('Send a proof of possession with the challenge it answers ("proof" and "challenge"), or neither.')
+    return introspect(ctx, body.token, verifier, body.proof !== undefined ? { proof: body.proof, challenge: body.challenge! } : undefined)
   })
 
   registerBreakGlassRoutes(app, ctx, actorOf, API_PREFIX)
@@ -163,13 +164,19 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
   return app
 }
 
-/** A verifier (gateway, jump host) authenticates introspection calls with its bearer token. */
-function verifierOf(ctx: BrokerContext, request: FastifyRequest): string | undefined {
+/** A verifier (gateway, jump host) authenticates introspection calls with its bearer token; its name. */
+function verifierOf(ctx: BrokerContext, request: FastifyRequest): string {
   const header = request.headers.authorization
-  if (!header?.startsWith('Bearer ')) return undefined
+  if (header?.startsWith(`${DEVICE_AUTH_SCHEME} `)) {
+    throw new ApiError(403, 'forbidden', 'Introspection answers verifiers (gateways, jump hosts) only, not devices.', {
+      reasons: ['introspection answers verifiers only'],
+      nextSteps: ['To check your own session: jit sessions show ID.'],
+    })
+  }
+  if (!header?.startsWith('Bearer ')) throw authFailed('Introspection needs a verifier token (Authorization: Bearer ...).')
   const name = ctx.store.verifierByTokenHash(createHash('sha256').update(header.slice(7).trim()).digest('hex'))
   if (!name) throw authFailed('Unknown verifier token.')
-  return `verifier:${name}`
+  return name
 }
 
 function toApiError(error: unknown, log: (line: string) => void, request: FastifyRequest): ApiError {

@@ -122,6 +122,8 @@ export interface AuditVerifyResult {
 
 export interface IntrospectionResult {
   active: boolean
+  /** Present when the verifier sent a proof of possession: whether it proved the holder has the device key `cnf` names. */
+  possession?: { verified: boolean; reason?: string }
   [claim: string]: unknown
 }
 
@@ -226,6 +228,18 @@ export const schemas = {
     type: 'object',
     additionalProperties: false,
     properties: { reason: { type: 'string', minLength: 1, maxLength: 2000 } },
+  },
+  /** RFC 7662 (form or JSON), with an optional proof of possession (src/wire/possession.ts) and the challenge it answers. */
+  introspect: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['token'],
+    properties: {
+      token: { type: 'string', minLength: 1, maxLength: 8192 },
+      token_type_hint: { type: 'string', maxLength: 64 },
+      proof: { type: 'string', minLength: 1, maxLength: 4096 },
+      challenge: { type: 'string', minLength: 16, maxLength: 256 },
+    },
   },
 } as const
 

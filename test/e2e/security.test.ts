@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { FIXTURE_POLICY, PLC, cleanup, jit, startBroker, tempDir, type TestBroker } from './harness.js'
+import { openStore } from '../../src/broker/admin.js'
+import { FIXTURE_POLICY, PLC, cleanup, introspect, jit, startBroker, tempDir, type TestBroker } from './harness.js'
 
 let broker: TestBroker
 let policyDir: string
@@ -62,13 +63,57 @@ describe('device assertions are bound to the enrolled broker', () => {
   it('an assertion captured by another server is refused by the real broker', async () => {
     const { SystemKeychain } = await import('../../src/cli/keychain/keychain.js')
     const { loadDeviceKey, deviceAssertion } = await import('../../src/cli/device/device-key.js')
-    const deviceId = JSON.parse(readFileSync(join(tess, 'config.json'), 'utf8')).profiles.default.deviceId
+    const deviceId = JSON.parse(readFileSync(join(tess, 'config.json'), 'utf8')).profiles.default.deviceId as string
     const key = await loadDeviceKey(new SystemKeychain(), deviceId)
     const body = JSON.stringify({ ticket: 'WO-104233', asset: PLC, scope: 'diagnose', ttlSeconds: 600, reason: 'r' })
     const forFake = deviceAssertion(key, 'POST', '/v1/requests', body, 'http://127.0.0.1:1')
     const replayed = await fetch(`${broker.url}/v1/requests`, { method: 'POST', headers: { authorization: forFake, 'content-type': 'application/json' }, body })
     expect(replayed.status).toBe(401)
     expect(((await replayed.json()) as { detail: string }).detail).toMatch(/another broker/)
+  })
+})
+
+async function signedFetch(home: string, method: string, path: string, body?: string): Promise<Response> {
+  const { SystemKeychain } = await import('../../src/cli/keychain/keychain.js')
+  const { loadDeviceKey, deviceAssertion } = await import('../../src/cli/device/device-key.js')
+  const deviceId = JSON.parse(readFileSync(join(home, 'config.json'), 'utf8')).profiles.default.deviceId
+  const key = await loadDeviceKey(new SystemKeychain(), deviceId)
+  const headers: Record<string, string> = { authorization: deviceAssertion(key, method, path, body, broker.url) }
+  if (body !== undefined) headers['content-type'] = 'application/json'
+  return fetch(`${broker.url}${path}`, { method, headers, body })
+}
+
+function lastVerifiedAt(sessionId: string): string | null {
+  const store = openStore(broker.dataDir)
+  try {
+    return (store.db.prepare('SELECT last_verified_at FROM sessions WHERE id = ?').get(sessionId) as { last_verified_at: string | null }).last_verified_at
+  } finally {
+    store.close()
+  }
+}
+
+describe('credentials are device-bound: introspection answers verifiers only', () => {
+  it('no enrolled device (another user\'s, nor the owner\'s) can introspect; only a verifier\'s check sets "last verified"', async () => {
+    const opened = await jit(['request', ...access, '--scope', 'read', '--ttl', '10m', '--reason', 'r', '--json'], { home: tess })
+    expect(opened.code, opened.stderr).toBe(0)
+    const sessionId = opened.json().session.id as string
+    const token = (await jit(['credential', sessionId, '--format', 'raw'], { home: tess })).stdout.trim()
+    const body = JSON.stringify({ token })
+    for (const home of [tom, tess]) {
+      const answer = await signedFetch(home, 'POST', '/v1/introspect', body)
+      expect(answer.status).toBe(403)
+      const problem = (await answer.json()) as { detail: string; sub?: string }
+      expect(problem.detail).toMatch(/verifiers .* only/)
+      expect(problem.sub).toBeUndefined()
+    }
+    expect(lastVerifiedAt(sessionId)).toBeNull()
+    // The owner's own live check does not count either.
+    expect((await jit(['sessions', 'show', sessionId, '--json'], { home: tess })).json().liveCheck.active).toBe(true)
+    expect(lastVerifiedAt(sessionId)).toBeNull()
+    const token2 = broker.addVerifier('gateway-sec')
+    expect((await introspect(broker, token, token2)).active).toBe(true)
+    expect(lastVerifiedAt(sessionId)).not.toBeNull()
+    expect((await jit(['revoke', sessionId], { home: tess })).code).toBe(0)
   })
 })
 
