@@ -117,6 +117,24 @@ describe('credentials are device-bound: introspection answers verifiers only', (
   })
 })
 
+describe('terminal injection', () => {
+  it('escape sequences in a reason are shown, not obeyed, in the approver\'s jit requests --pending', async () => {
+    // Erase the line, move up, and paint a harmless-looking "read" row over a control request.
+    const reason = 'tuning\x1b[2K\r\x1b[1A| req_x | read | 10m |\u202e'
+    const pending = await jit(['request', ...access, '--scope', 'control', '--ttl', '10m', '--reason', reason, '--no-wait', '--json'], { home: tess })
+    expect(pending.code, pending.stderr).toBe(8)
+    const id = pending.json().error.requestId as string
+    const shown = await jit(['requests', '--pending'], { home: lead })
+    expect(shown.code).toBe(0)
+    expect(shown.stdout).toContain(id)
+    expect(shown.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/)
+    expect(shown.stdout).toContain('tuning\\x1b[2K\\x0d\\x1b[1A')
+    // The data itself is kept as sent.
+    expect((await jit(['requests', '--pending', '--json'], { home: lead })).json().requests.find((r: { id: string }) => r.id === id).reason).toBe(reason)
+    expect((await jit(['cancel', id], { home: tess })).code).toBe(0)
+  })
+})
+
 describe('one gate', () => {
   it('break-glass does not open a second control session on a PLC held exclusively', async () => {
     // The control rule needs a shift lead and is exclusive; tom gets control through it.
