@@ -2,7 +2,7 @@
 // return its result; every failure leaves as application/problem+json without internals.
 import { createHash } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
-import { verifyAuditLog } from '../audit/verify-log.js'
+import { registerAuditRoutes } from './audit-routes.js'
 import { registerBreakGlassRoutes } from './breakglass/routes.js'
 import { API_PREFIX, DEVICE_AUTH_SCHEME, schemas, type CreateRequestBody, type EnrollBody, type Problem, type RenewBody } from '../wire/api.js'
 import { ApiError, authFailed, badInput } from './api-error.js'
@@ -156,10 +156,7 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
     const events = [...ctx.store.auditEvents({ sessionId: query.session, since: query.since, actor: oversight || query.session ? undefined : actor.user.name, limit })]
     return { events }
   })
-  app.get(`${API_PREFIX}/audit/verify`, async (request) => {
-    actorOf(request)
-    return verifyAuditLog(ctx.store.file)
-  })
+  registerAuditRoutes(app, ctx, actorOf, (request) => verifierOf(ctx, request), API_PREFIX)
 
   return app
 }

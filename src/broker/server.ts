@@ -13,6 +13,7 @@ import { sweepExpired } from './sessions.js'
 import { DEFAULT_HEARTBEAT_GRACE_SECONDS, reapSilentSessions } from './heartbeat.js'
 import { loadOrCreateSigningKey } from './signing-key.js'
 import { ReviewStore } from './breakglass/review-store.js'
+import { checkpointIfDue } from './audit-anchor.js'
 import { Store } from './store/sqlite-store.js'
 
 export interface BrokerOptions {
@@ -78,6 +79,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       flagOverdueReviews(ctx)
       void notifier.deliverDue()
       store.forgetExpiredAssertions(Math.floor(Date.now() / 1000))
+      checkpointIfDue(store, signingKey, ctx.issuer, Date.now())
     } catch (error) {
       log(`error: sweeper: ${(error as Error).message}`)
     }

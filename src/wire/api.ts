@@ -118,6 +118,13 @@ export interface AuditVerifyResult {
   ok: boolean
   events: number
   firstBad?: { seq: number; problem: string }
+  /** The chain's last record as verified. */
+  head?: { seq: number; hash: string }
+  /** How many signed checkpoints the chain was checked against, and the newest of them. */
+  anchors?: number
+  anchoredAt?: { seq: number; at: string }
+  /** The newest signed checkpoint, for the caller to keep and check the next run against. */
+  checkpoint?: string
 }
 
 export interface IntrospectionResult {

@@ -100,6 +100,10 @@ export class Store {
   #migrate(): void {
     const columns = new Set((this.db.prepare('PRAGMA table_info(sessions)').all() as Row[]).map((row) => row.name as string))
     if (!columns.has('heartbeat_at')) this.db.exec('ALTER TABLE sessions ADD COLUMN heartbeat_at INTEGER')
+    // The highest sequence number ever written: deleting the newest records never makes the
+    // broker hand their numbers out again, and verification sees that they are gone.
+    this.db.exec('CREATE TABLE IF NOT EXISTS audit_high_water (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL)')
+    this.db.exec('INSERT OR IGNORE INTO audit_high_water (id, seq) SELECT 1, COALESCE(max(seq), 0) FROM audit')
   }
 
   close(): void {
@@ -206,7 +210,7 @@ export class Store {
     // Inside a transaction the write lock is ours, so no other process (jit admin) can append
     // between two of our records: the tail read once stays true until the lock is released.
     const inTransaction = this.db.isTransaction
-    const last = (inTransaction && this.#auditTail) || (this.#sql('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined)
+    const last = (inTransaction && this.#auditTail) || this.#readAuditTail()
     const body = {
       seq: (last?.seq ?? 0) + 1,
       at,
@@ -224,8 +228,17 @@ export class Store {
     this.#sql('INSERT INTO audit (seq, at, type, severity, actor, session_id, request_id, data, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?)').run(
       body.seq, at, body.type, body.severity, body.actor, body.sessionId ?? null, body.requestId ?? null, dataJson, prevHash, hash,
     )
+    this.#sql('UPDATE audit_high_water SET seq = ? WHERE id = 1').run(body.seq)
     if (inTransaction) this.#auditTail = { seq: body.seq, hash }
     return { ...body, prevHash, hash }
+  }
+
+  /** The chain's last record, numbered past the highest sequence number ever written. */
+  #readAuditTail(): { seq: number; hash: string } | undefined {
+    const tail = this.#sql('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined
+    const high = (this.#sql('SELECT seq FROM audit_high_water WHERE id = 1').get() as { seq: number } | undefined)?.seq ?? 0
+    if (!tail && high === 0) return undefined
+    return { seq: Math.max(tail?.seq ?? 0, high), hash: tail?.hash ?? GENESIS_HASH }
   }
 
   /** Audited write outside any other transaction. */

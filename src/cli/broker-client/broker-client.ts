@@ -78,8 +78,13 @@ export class BrokerClient {
     return this.call<T>('POST', path, body ?? {}, signal)
   }
 
+  /** A signed GET whose answer is text (an export), not JSON; failures as for call(). */
+  async getText(path: string): Promise<string> {
+    return this.call<string>('GET', path, undefined, undefined, true)
+  }
+
   /** An API call under /v1 (or an absolute path), signed when this client has a device key. */
-  async call<T>(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<T> {
+  async call<T>(method: string, path: string, body: unknown, signal?: AbortSignal, asText = false): Promise<T> {
     const pathAndQuery = path.startsWith('/') && !path.startsWith(API_PREFIX) && !path.startsWith('/.well-known') && !path.startsWith('/healthz') ? `${API_PREFIX}${path}` : path
     const url = new URL(pathAndQuery, this.base)
     const payload = body === undefined ? undefined : JSON.stringify(body)
@@ -95,6 +100,7 @@ export class BrokerClient {
       throw unreachable(this.base, error as NodeJS.ErrnoException)
     }
     const text = await response.body.text()
+    if (asText && response.statusCode < 400) return text as T
     let data: unknown
     try {
       data = text.length > 0 ? JSON.parse(text) : {}
