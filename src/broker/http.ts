@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { registerAuditRoutes } from './audit-routes.js'
+import { registerAdminRoutes } from './admin-routes.js'
 import { registerBreakGlassRoutes } from './breakglass/routes.js'
 import { API_PREFIX, DEVICE_AUTH_SCHEME, schemas, type CreateRequestBody, type EnrollBody, type Problem, type RenewBody } from '../wire/api.js'
 import { ApiError, authFailed, badInput } from './api-error.js'
@@ -157,6 +158,7 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
     return { events }
   })
   registerAuditRoutes(app, ctx, actorOf, (request) => verifierOf(ctx, request), API_PREFIX)
+  registerAdminRoutes(app, ctx, actorOf, API_PREFIX)
 
   return app
 }

@@ -339,6 +339,28 @@ export class Store {
     this.#sql('INSERT INTO verifiers (name, token_hash, created_at) VALUES (?,?,?)').run(name, tokenHash, nowIso())
   }
 
+  listVerifiers(): { name: string; createdAt: string }[] {
+    return (this.#sql('SELECT name, created_at FROM verifiers ORDER BY name').all() as Row[]).map((row) => ({ name: row.name as string, createdAt: row.created_at as string }))
+  }
+
+  replaceVerifierToken(name: string, tokenHash: string): boolean {
+    return this.#sql('UPDATE verifiers SET token_hash = ? WHERE name = ?').run(tokenHash, name).changes > 0
+  }
+
+  removeVerifier(name: string): boolean {
+    return this.#sql('DELETE FROM verifiers WHERE name = ?').run(name).changes > 0
+  }
+
+  listDevices(user?: string): DeviceRecord[] {
+    const rows = (user ? this.#sql('SELECT id FROM devices WHERE user = ? ORDER BY created_at').all(user) : this.#sql('SELECT id FROM devices ORDER BY user, created_at').all()) as Row[]
+    return rows.map((row) => this.getDevice(row.id as string)!)
+  }
+
+  /** Marks every unused code of a user used, so none of them enrolls anything; how many there were. */
+  revokeUnusedEnrollmentCodes(user: string): number {
+    return this.#sql("UPDATE enrollment_codes SET used_at = 'revoked:' || ? WHERE user = ? AND used_at IS NULL").run(nowIso(), user).changes as number
+  }
+
   verifierByTokenHash(tokenHash: string): string | undefined {
     return (this.#sql('SELECT name FROM verifiers WHERE token_hash = ?').get(tokenHash) as Row | undefined)?.name as string | undefined
   }
