@@ -9,10 +9,10 @@ import { formatDuration } from '../util/ttl.js'
 import { sessionGate } from './gate.js'
 import { newId, nowIso } from '../util/ids.js'
 import type { AccessRequest, CreateRequestBody, RequestResult } from '../wire/api.js'
-import { badInput, conflict, forbidden, notFound } from './api-error.js'
+import { ApiError, badInput, conflict, forbidden, notFound } from './api-error.js'
 import { OVERSIGHT_ROLES, hasAnyRole, isVendor, type Actor, type BrokerContext } from './context.js'
 import { decisionRecord, policyDenied } from './decide.js'
-import { MAX_TTL_SECONDS, MIN_TTL_SECONDS, PENDING_TIMEOUT_SECONDS, SCOPE_PATTERN } from '../wire/limits.js'
+import { MAX_PENDING_PER_USER, MAX_TTL_SECONDS, MIN_TTL_SECONDS, PENDING_TIMEOUT_SECONDS, SCOPE_PATTERN } from '../wire/limits.js'
 import { grantFor, openSession } from './sessions.js'
 
 /** Checks the shape of a request against facts, before any policy: bad input changes nothing. */
@@ -34,6 +34,7 @@ export function createRequest(ctx: BrokerContext, actor: Actor, body: CreateRequ
   const kind = body.kind ?? 'standard'
   if (kind !== 'standard') throw badInput(`Use jit break-glass or jit drill for ${kind} access.`)
   const decision = sessionGate(ctx, { path: 'request', kind: 'standard', user: actor.user.name, deviceId: actor.deviceId, asked: body })
+  if (decision.allow && decision.approvalsNeeded > 0) assertPendingRoom(ctx, actor)
   const request: AccessRequest = {
     id: newId('req'),
     user: actor.user.name,
@@ -84,6 +85,14 @@ export function createRequest(ctx: BrokerContext, actor: Actor, body: CreateRequ
   })
   if (request.state === 'denied') throw policyDenied(`Policy denies ${body.scope} on ${body.asset}.`, decision, request.id)
   return { status: session ? 201 : 202, result: { request, grant: session ? grantFor(ctx, actor, session) : undefined } }
+}
+
+/** A user may have at most MAX_PENDING_PER_USER requests waiting for approval. */
+function assertPendingRoom(ctx: BrokerContext, actor: Actor): void {
+  if (ctx.store.listRequests({ user: actor.user.name, state: 'pending', limit: MAX_PENDING_PER_USER }).length < MAX_PENDING_PER_USER) return
+  throw new ApiError(429, 'bad-input', `You already have ${MAX_PENDING_PER_USER} requests waiting for approval; no more until some are decided.`, {
+    nextSteps: ['See them: jit requests', 'Withdraw the ones you no longer need: jit cancel ID'],
+  })
 }
 
 export function getRequestFor(ctx: BrokerContext, actor: Actor, id: string): AccessRequest {

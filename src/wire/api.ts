@@ -205,7 +205,9 @@ export const schemas = {
       code: { type: 'string', minLength: 8, maxLength: 128 },
       deviceName: { type: 'string', minLength: 1, maxLength: 128 },
       publicKey: {
+        // Only the public members of an Ed25519 key: a private `d`, or anything else, is refused.
         type: 'object',
+        additionalProperties: false,
         required: ['kty', 'crv', 'x'],
         properties: {
           kty: { const: 'OKP' },
@@ -231,6 +233,8 @@ export const schemas = {
     additionalProperties: false,
     properties: { ttlSeconds: { type: 'integer' } },
   },
+  /** POSTs that take no input: anything sent is refused, not ignored. */
+  empty: { type: 'object', additionalProperties: false, properties: {} },
   optionalReason: {
     type: 'object',
     additionalProperties: false,

@@ -8,7 +8,7 @@
 // holds every reply until whenDurable() settles, and a failed commit fails every reply of the
 // group. Each request's own transaction still commits or rolls back as a whole (its savepoint).
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
-import { mkdirSync } from 'node:fs'
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { GENESIS_HASH, hashEventWithData } from '../../audit/chain.js'
 import { canonicalJson } from '../../util/canonical-json.js'
@@ -90,6 +90,7 @@ export class Store {
   constructor(readonly dataDir: string) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 })
     this.file = join(dataDir, 'broker.db')
+    keepPrivate(dataDir, this.file)
     this.db = new DatabaseSync(this.file)
     this.db.exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;')
     this.db.exec(SCHEMA)
@@ -471,6 +472,19 @@ export class Store {
   sessionByJti(jti: string, nowEpoch = Date.now() / 1000): SessionRecord | undefined {
     const row = this.#sql('SELECT * FROM sessions WHERE jti = ?').get(jti) as Row | undefined
     return row && toSession(row, nowEpoch)
+  }
+}
+
+/**
+ * The data folder is the operator's alone (0700) and its database files are 0600, also when the
+ * folder already existed with looser modes. The database file is created 0600 before SQLite opens
+ * it, and SQLite gives its -wal and -shm files the mode of the database file.
+ */
+function keepPrivate(dataDir: string, file: string): void {
+  chmodSync(dataDir, 0o700)
+  closeSync(openSync(file, 'a', 0o600))
+  for (const path of [file, `${file}-wal`, `${file}-shm`]) {
+    if (existsSync(path) && (statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600)
   }
 }
 

@@ -1,6 +1,7 @@
 // Talks to the broker over HTTP(S) with undici. Signs every call with the device key, maps
 // connection and TLS failures to exit 5 and problem documents to the matching JitError.
 import { readFileSync } from 'node:fs'
+import { isIPv4, isIPv6 } from 'node:net'
 import type { Dispatcher } from 'undici'
 import { BrokerUnreachableError, JitError, UsageError, errorForProblem } from '../../errors.js'
 import { deviceAssertion, type DeviceKey } from '../device/device-key.js'
@@ -14,7 +15,13 @@ export interface ClientOptions {
   audience?: string
 }
 
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]', '::1'])
+/** Loopback by address, not by how a name starts: 127.0.0.0/8, ::1 and localhost (never 127.example.net). */
+function isLoopback(hostname: string): boolean {
+  if (hostname === 'localhost') return true
+  const host = hostname.replace(/^\[|\]$/g, '')
+  if (isIPv4(host)) return host.startsWith('127.')
+  return isIPv6(host) && host === '::1'
+}
 
 export function checkBrokerUrl(broker: string, insecure: boolean | undefined): URL {
   let url: URL
@@ -24,7 +31,7 @@ export function checkBrokerUrl(broker: string, insecure: boolean | undefined): U
     throw new UsageError(`"${broker}" is not a URL.`, ['Give the broker as https://host:port.'])
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new UsageError(`The broker URL must use https (got ${url.protocol}).`)
-  if (url.protocol === 'http:' && !LOOPBACK.has(url.hostname) && !url.hostname.startsWith('127.') && !insecure) {
+  if (url.protocol === 'http:' && !isLoopback(url.hostname) && !insecure) {
     throw new UsageError(`Refusing plain HTTP to ${url.host}: credentials would cross the network unencrypted.`, [
       'Use https://, or pass --insecure if you really mean it.',
     ])
