@@ -17,9 +17,16 @@ export const CHECKPOINT_INTERVAL_SECONDS = 60
 
 const SCHEMA = 'CREATE TABLE IF NOT EXISTS audit_checkpoints (seq INTEGER PRIMARY KEY, hash TEXT NOT NULL, at TEXT NOT NULL, jws TEXT NOT NULL)'
 
+const ready = new WeakSet<object>()
+
 function ensureSchema(db: DatabaseSync | Store['db']): void {
+  if (ready.has(db)) return
   db.exec(SCHEMA)
+  ready.add(db)
 }
+
+/** When the sweeper last failed to sign (records that do not check): it tries again, and says so, once an interval. */
+const failedAt = new WeakMap<Store, number>()
 
 export interface StoredCheckpoint {
   seq: number
@@ -69,9 +76,17 @@ export function checkpointHead(store: Store, key: SigningKey, issuer: string, at
 
 /** The sweeper's periodic checkpoint: only when the chain grew and the last one is old enough. */
 export function checkpointIfDue(store: Store, key: SigningKey, issuer: string, atMs: number): void {
+  const interval = CHECKPOINT_INTERVAL_SECONDS * 1000
   const last = latestCheckpoint(store)
-  if (last && Date.parse(last.at) > atMs - CHECKPOINT_INTERVAL_SECONDS * 1000) return
-  checkpointHead(store, key, issuer, atMs)
+  if (last && Date.parse(last.at) > atMs - interval) return
+  if ((failedAt.get(store) ?? -Infinity) > atMs - interval) return
+  try {
+    checkpointHead(store, key, issuer, atMs)
+    failedAt.delete(store)
+  } catch (error) {
+    failedAt.set(store, atMs)
+    throw error
+  }
 }
 
 export interface AnchoredVerifyOptions {
