@@ -65,6 +65,18 @@ describe('jit audit verify through the broker', () => {
   })
 })
 
+describe('checkpoints for verifiers', () => {
+  it('a verifier (and any enrolled device) can fetch the newest signed checkpoint to keep; an unknown token cannot', async () => {
+    const token = broker.addVerifier('gateway-anchor')
+    const answer = await fetch(`${broker.url}/v1/audit/checkpoints/latest`, { headers: { authorization: `Bearer ${token}` } })
+    expect(answer.status).toBe(200)
+    const { checkpoint } = (await answer.json()) as { checkpoint: { seq: number; jws: string } }
+    expect(checkpoint.seq).toBeGreaterThan(0)
+    expect(checkpoint.jws.split('.')).toHaveLength(3)
+    expect((await fetch(`${broker.url}/v1/audit/checkpoints/latest`, { headers: { authorization: 'Bearer jitv_nope' } })).status).toBe(401)
+  })
+})
+
 describe('jit audit verify --data', () => {
   it('keeps the checkpoint it signed and finds a truncation on the next run (exit 10)', async () => {
     const home = tempDir('jit-auditor-')

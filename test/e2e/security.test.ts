@@ -135,6 +135,29 @@ describe('terminal injection', () => {
   })
 })
 
+describe('proof of possession at introspection', () => {
+  it('the holder\'s device key proves possession; a stolen token with another key does not', async () => {
+    const { SystemKeychain } = await import('../../src/cli/keychain/keychain.js')
+    const { loadDeviceKey, newDeviceKeyPair } = await import('../../src/cli/device/device-key.js')
+    const { signPossession } = await import('../../src/wire/possession.js')
+    const opened = await jit(['request', ...access, '--scope', 'read', '--ttl', '10m', '--reason', 'r', '--json'], { home: tess })
+    const sessionId = opened.json().session.id as string
+    const token = (await jit(['credential', sessionId, '--format', 'raw'], { home: tess })).stdout.trim()
+    const deviceId = JSON.parse(readFileSync(join(tess, 'config.json'), 'utf8')).profiles.default.deviceId as string
+    const key = await loadDeviceKey(new SystemKeychain(), deviceId)
+    const verifierToken = broker.addVerifier('gateway-pop')
+    const challenge = 'x'.repeat(32)
+    const ask = async (privateKey: import('node:crypto').KeyObject) => {
+      const proof = signPossession(privateKey, { token, challenge, audience: 'gateway-pop', nowEpoch: Date.now() / 1000 })
+      const response = await fetch(`${broker.url}/v1/introspect`, { method: 'POST', headers: { authorization: `Bearer ${verifierToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ token, proof, challenge }) })
+      return (await response.json()) as { active: boolean; possession?: { verified: boolean } }
+    }
+    expect(await ask(key.privateKey)).toMatchObject({ active: true, possession: { verified: true } })
+    expect(await ask(newDeviceKeyPair().privateKey)).toMatchObject({ active: true, possession: { verified: false } })
+    expect((await jit(['revoke', sessionId], { home: tess })).code).toBe(0)
+  })
+})
+
 describe('one gate', () => {
   it('break-glass does not open a second control session on a PLC held exclusively', async () => {
     // The control rule needs a shift lead and is exclusive; tom gets control through it.
