@@ -107,11 +107,13 @@ export async function verifyAnchored(file: string, options: AnchoredVerifyOption
   const chain = await verifyAuditLog(file, { offMainThread: options.offMainThread })
   if (!chain.ok) return chain
   const db = new DatabaseSync(file, { readOnly: true })
+  // One snapshot for everything read below; the broker may append meanwhile.
+  db.exec('BEGIN')
   try {
-    const tail = db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined
-    const lastSeq = tail?.seq ?? 0
-    const head = tail && { seq: tail.seq, hash: tail.hash }
-    const broken = (firstBad: { seq: number; problem: string }): AuditVerifyResult => ({ ok: false, events: chain.events, firstBad, head })
+    const lastSeq = (db.prepare('SELECT max(seq) AS seq FROM audit').get() as { seq: number | null }).seq ?? 0
+    // The head is the last record the walk checked (seqs 1..events when it passed), not one appended since.
+    const head = chain.events > 0 ? (db.prepare('SELECT seq, hash FROM audit WHERE seq = ?').get(chain.events) as { seq: number; hash: string } | undefined) : undefined
+    const broken = (firstBad: { seq: number; problem: string }): AuditVerifyResult => ({ ok: false, events: chain.events, firstBad, head: head && { seq: head.seq, hash: head.hash } })
     const hasTable = (name: string) => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined
     const high = hasTable('audit_high_water') ? ((db.prepare('SELECT seq FROM audit_high_water WHERE id = 1').get() as { seq: number } | undefined)?.seq ?? 0) : 0
     if (high > lastSeq) return broken({ seq: lastSeq + 1, problem: `the broker wrote records up to ${high}, the log ends at ${lastSeq}: the newest records were deleted` })
@@ -127,8 +129,9 @@ export async function verifyAnchored(file: string, options: AnchoredVerifyOption
       if (mismatch) return broken(mismatch)
       if (!newest || checkpoint.seq > newest.seq) newest = checkpoint
     }
-    return { ...chain, head, anchoredAt: newest && { seq: newest.seq, at: newest.at }, anchors: anchors.length }
+    return { ...chain, head: head && { seq: head.seq, hash: head.hash }, anchoredAt: newest && { seq: newest.seq, at: newest.at }, anchors: anchors.length }
   } finally {
+    db.exec('ROLLBACK')
     db.close()
   }
 }

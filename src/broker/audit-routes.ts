@@ -2,7 +2,9 @@
 // caller holds, then a checkpoint of the verified head handed back), checkpoints, and the export.
 // Verification and export are for admin and security only, and verification runs on a worker
 // thread: the broker keeps answering while a large log is walked.
+import { DatabaseSync } from 'node:sqlite'
 import { Readable } from 'node:stream'
+import type { AuditEvent } from '../wire/api.js'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { exportLines, type ExportFormat } from '../audit/export.js'
 import { badInput, forbidden } from './api-error.js'
@@ -10,6 +12,34 @@ import { checkpointHead, latestCheckpoint, listCheckpoints, publicKeyOf, verifyA
 import { OVERSIGHT_ROLES, hasAnyRole, type Actor, type BrokerContext } from './context.js'
 
 const MAX_ANCHORS = 8
+
+/**
+ * The whole log, read through a read-only connection of its own: a long export streams while
+ * the broker keeps writing on its connection, and sees one snapshot from start to end.
+ */
+function* readAuditLog(file: string): Generator<AuditEvent> {
+  const db = new DatabaseSync(file, { readOnly: true })
+  db.exec('BEGIN')
+  try {
+    for (const row of db.prepare('SELECT * FROM audit ORDER BY seq').iterate() as Iterable<Record<string, unknown>>) {
+      yield {
+        seq: row.seq as number,
+        at: row.at as string,
+        type: row.type as string,
+        severity: row.severity as AuditEvent['severity'],
+        actor: row.actor as string,
+        sessionId: (row.session_id as string | null) ?? undefined,
+        requestId: (row.request_id as string | null) ?? undefined,
+        data: JSON.parse(row.data as string),
+        prevHash: row.prev_hash as string,
+        hash: row.hash as string,
+      }
+    }
+  } finally {
+    db.exec('ROLLBACK')
+    db.close()
+  }
+}
 
 export function registerAuditRoutes(
   app: FastifyInstance,
@@ -55,6 +85,6 @@ export function registerAuditRoutes(
     const format = (request.query as { format: ExportFormat }).format
     const checkpoints = listCheckpoints(ctx.store)
     reply.type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson')
-    return Readable.from(exportLines(format, { issuer: ctx.issuer, jwk: ctx.signingKey.publicJwk }, ctx.store.auditEvents(), checkpoints))
+    return Readable.from(exportLines(format, { issuer: ctx.issuer, jwk: ctx.signingKey.publicJwk }, readAuditLog(ctx.store.file), checkpoints))
   })
 }

@@ -138,6 +138,7 @@ function assertMayDecide(actor: Actor, request: AccessRequest): void {
 
 export function approveRequest(ctx: BrokerContext, actor: Actor, id: string, comment: string | undefined): RequestResult {
   let refused: Decision | undefined
+  let gateRefusal: ApiError | undefined
   const request = ctx.store.transaction(() => {
     const request = pendingFor(ctx, id)
     assertMayDecide(actor, request)
@@ -145,7 +146,16 @@ export function approveRequest(ctx: BrokerContext, actor: Actor, id: string, com
     if (request.approvals.length + 1 >= request.approvalsNeeded) {
       // Things change while a request waits (the window closes, the asset starts running,
       // someone else takes exclusive control): the last approval decides again, as of now.
-      now = sessionGate(ctx, { path: 'approval', kind: 'standard', user: request.user, deviceId: request.deviceId, asked: request })
+      try {
+        now = sessionGate(ctx, { path: 'approval', kind: 'standard', user: request.user, deviceId: request.deviceId, asked: request })
+      } catch (error) {
+        // Refused by the gate before the rules (standing, review): recorded like a policy refusal.
+        if (!(error instanceof ApiError)) throw error
+        gateRefusal = error
+        const reasons = error.extra.reasons ?? [error.message]
+        ctx.store.appendAudit({ type: 'policy.decision', actor: 'broker', requestId: id, data: { allow: false, reasons, stage: 'approval', gate: error.code, policy: ctx.policy.digest.slice(0, 16) } })
+        return request
+      }
       if (!now.allow) {
         refused = now
         ctx.store.appendAudit({ type: 'policy.decision', actor: 'broker', requestId: id, data: decisionRecord(ctx, refused, 'approval') })
@@ -165,6 +175,7 @@ export function approveRequest(ctx: BrokerContext, actor: Actor, id: string, com
     ctx.store.saveRequest(request)
     return request
   })
+  if (gateRefusal) throw gateRefusal
   if (refused) throw policyDenied(`Request ${id} cannot be approved now.`, refused, id)
   ctx.events.emit(`request:${id}`)
   return { request }

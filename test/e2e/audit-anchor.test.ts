@@ -68,9 +68,15 @@ describe('jit audit verify through the broker', () => {
 describe('checkpoints for verifiers', () => {
   it('a verifier (and any enrolled device) can fetch the newest signed checkpoint to keep; an unknown token cannot', async () => {
     const token = broker.addVerifier('gateway-anchor')
-    const answer = await fetch(`${broker.url}/v1/audit/checkpoints/latest`, { headers: { authorization: `Bearer ${token}` } })
-    expect(answer.status).toBe(200)
-    const { checkpoint } = (await answer.json()) as { checkpoint: { seq: number; jws: string } }
+    // The broker was just restarted: its sweeper signs the head within a second or so.
+    let checkpoint: { seq: number; jws: string } | undefined
+    for (let i = 0; i < 50 && !checkpoint; i++) {
+      const answer = await fetch(`${broker.url}/v1/audit/checkpoints/latest`, { headers: { authorization: `Bearer ${token}` } })
+      expect(answer.status).toBe(200)
+      checkpoint = ((await answer.json()) as { checkpoint?: { seq: number; jws: string } }).checkpoint
+      if (!checkpoint) await new Promise((r) => setTimeout(r, 200))
+    }
+    if (!checkpoint) throw new Error(`no checkpoint signed: ${broker.log()}`)
     expect(checkpoint.seq).toBeGreaterThan(0)
     expect(checkpoint.jws.split('.')).toHaveLength(3)
     expect((await fetch(`${broker.url}/v1/audit/checkpoints/latest`, { headers: { authorization: 'Bearer jitv_nope' } })).status).toBe(401)

@@ -120,6 +120,8 @@ describe('the session gate', () => {
     makeReviewDue()
     expect(refusal(() => approveRequest(ctx, lead, id, undefined))).toMatch(/review of tess's break-glass session .* is due/)
     expect(ctx.store.getRequest(id)!.state).toBe('pending')
+    const decisions = [...ctx.store.auditEvents({ requestId: id })].filter((e) => e.type === 'policy.decision' && e.data.stage === 'approval')
+    expect(decisions).toEqual([expect.objectContaining({ data: expect.objectContaining({ allow: false, gate: 'policy-denied', reasons: [expect.stringMatching(/review of tess's break-glass session/)] }) })])
     const [due] = requiredReviews(ctx, 'tess')
     fileReview(ctx, tess, due.id, { whatWasDone: 'a', whyNotNormalPath: 'b', changesToAsset: 'c', rollbackNeeded: false })
     expect(approveRequest(ctx, lead, id, undefined).request.state).toBe('approved')
