@@ -165,6 +165,11 @@ export async function verifyAuditLog(file: string, options: { offMainThread?: bo
   }
 }
 
+/** checkRange on a worker thread of its own: the caller's event loop keeps running meanwhile. */
+export function checkRangeOffThread(file: string, after: number, upTo: number): Promise<RangeCheck> {
+  return checkRangeOnWorker([], file, after, upTo)
+}
+
 function checkRangeOnWorker(workers: Worker[], file: string, after: number, upTo: number): Promise<RangeCheck> {
   return new Promise((resolve, reject) => {
     // The worker runs this very module: see the end of the file.

@@ -6,7 +6,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto'
 import { DatabaseSync } from 'node:sqlite'
 import { checkpointMismatch, readCheckpoint, signCheckpoint, type Checkpoint } from '../audit/checkpoint.js'
-import { checkRange, verifyAuditLog } from '../audit/verify-log.js'
+import { checkRange, checkRangeOffThread, verifyAuditLog } from '../audit/verify-log.js'
 import { nowIso } from '../util/ids.js'
 import type { AuditVerifyResult } from '../wire/api.js'
 import type { SigningKey } from './signing-key.js'
@@ -74,19 +74,35 @@ export function checkpointHead(store: Store, key: SigningKey, issuer: string, at
   return { seq: head.seq, hash: head.hash, at, jws }
 }
 
-/** The sweeper's periodic checkpoint: only when the chain grew and the last one is old enough. */
-export function checkpointIfDue(store: Store, key: SigningKey, issuer: string, atMs: number): void {
+const inFlight = new WeakSet<Store>()
+
+/**
+ * The sweeper's periodic checkpoint, when the chain grew and the last one is old enough. The
+ * records since the last checkpoint (all of them, the first time) are checked on a worker
+ * thread, as committed, so the broker never stops answering for it; the head that check ended
+ * on is then signed. A failure is reported through `log`, and tried again an interval later.
+ */
+export function checkpointIfDue(store: Store, key: SigningKey, issuer: string, atMs: number, log: (line: string) => void): void {
   const interval = CHECKPOINT_INTERVAL_SECONDS * 1000
+  if (inFlight.has(store) || (failedAt.get(store) ?? -Infinity) > atMs - interval) return
   const last = latestCheckpoint(store)
   if (last && Date.parse(last.at) > atMs - interval) return
-  if ((failedAt.get(store) ?? -Infinity) > atMs - interval) return
-  try {
-    checkpointHead(store, key, issuer, atMs)
-    failedAt.delete(store)
-  } catch (error) {
-    failedAt.set(store, atMs)
-    throw error
-  }
+  inFlight.add(store)
+  checkRangeOffThread(store.file, last?.seq ?? 0, Number.MAX_SAFE_INTEGER)
+    .then((since) => {
+      if (since.rows === 0 && !since.bad) return
+      const linked = last ? since.firstPrevHash === last.hash && since.firstSeq === last.seq + 1 : since.firstSeq === 1
+      if (since.bad || !linked) throw new Error(`the audit records after ${last?.seq ?? 0} do not check; no checkpoint signed (run jit audit verify)`)
+      if (!store.db.isOpen) return
+      checkpointHead(store, key, issuer, Date.now(), { seq: (last?.seq ?? 0) + since.rows, hash: since.lastHash as string })
+      failedAt.delete(store)
+    })
+    .catch((error: Error) => {
+      if (!store.db.isOpen) return
+      failedAt.set(store, Date.now())
+      log(`error: audit checkpoint: ${error.message}`)
+    })
+    .finally(() => inFlight.delete(store))
 }
 
 export interface AnchoredVerifyOptions {

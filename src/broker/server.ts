@@ -79,7 +79,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       flagOverdueReviews(ctx)
       void notifier.deliverDue()
       store.forgetExpiredAssertions(Math.floor(Date.now() / 1000))
-      checkpointIfDue(store, signingKey, ctx.issuer, Date.now())
+      checkpointIfDue(store, signingKey, ctx.issuer, Date.now(), log)
     } catch (error) {
       log(`error: sweeper: ${(error as Error).message}`)
     }
