@@ -12,6 +12,7 @@ export const ExitCode = {
   reviewBlocked: 7,
   pending: 8,
   auth: 9,
+  auditBroken: 10,
 } as const
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
 
@@ -69,6 +70,12 @@ export class PendingError extends JitError {
 export class AuthError extends JitError {
   readonly exitCode = ExitCode.auth
   readonly code = 'auth-failed'
+}
+
+/** `jit audit verify`: the audit chain does not check (edited, deleted, reordered, truncated or rewritten records). */
+export class AuditChainBrokenError extends JitError {
+  readonly exitCode = ExitCode.auditBroken
+  readonly code = 'audit-chain-broken'
 }
 
 /** A policy, inventory or cases file with mistakes; each problem has file, line and column. */

@@ -23,10 +23,10 @@ interface Run {
 }
 
 /** `total` requests, `concurrency` in flight at any time, each on a fresh signed assertion. */
-async function drive(pool: Pool, key: { deviceId: string; privateKey: unknown }, concurrency: number, total: number, brokerPid?: number): Promise<Run> {
+async function drive(pool: Pool, key: { deviceId: string; privateKey: unknown; audience: string }, concurrency: number, total: number, brokerPid?: number): Promise<Run> {
   // Signed before the clock starts: the broker still verifies each one (signature, body hash,
   // replay), but the load generator's own signing does not eat the cores the broker needs.
-  const assertions = Array.from({ length: total }, () => deviceAssertion(key as never, 'POST', PATH, BODY))
+  const assertions = Array.from({ length: total }, () => deviceAssertion(key as never, 'POST', PATH, BODY, key.audience))
   const latencies: number[] = []
   let next = 0
   const worker = async () => {
@@ -52,7 +52,7 @@ const throughput: Section = async ({ quick, root }) => {
   const broker = await startBrokerProcess(root)
   const pool = new Pool(broker.url, { connections: 64, pipelining: 1, keepAliveTimeout: 30_000 })
   try {
-    const key = await broker.enrollDevice('tech-load')
+    const key = { ...(await broker.enrollDevice('tech-load')), audience: broker.url }
     let grants = (await drive(pool, key, 16, quick ? 20 : 500)).grants // warm-up: JIT, statement cache, connections
     const plan = [
       { concurrency: 1, total: quick ? 30 : 1500 },

@@ -1,23 +1,56 @@
 import { Flags } from '@oclif/core'
+import { readFileSync } from 'node:fs'
 import { JitCommand } from '../../src/cli/base-command.js'
-import { JitError } from '../../src/errors.js'
+import { AuditChainBrokenError, UsageError } from '../../src/errors.js'
 import type { AuditVerifyResult } from '../../src/wire/api.js'
 
 export default class AuditVerify extends JitCommand {
   static reviewGate = false
-  static summary = 'Check the audit log\'s hash chain; names the first edited, deleted or reordered record.'
-  static description = 'Asks the broker, or with --data reads a broker data folder directly (on the broker host, also when it is down). Exits 1 when the chain is broken.'
-  static examples = ['<%= config.bin %> audit verify', '<%= config.bin %> audit verify --data /var/lib/jit']
-  static flags = { data: Flags.string({ env: 'JIT_DATA', summary: 'Verify this broker data folder directly.' }) }
+  static summary = 'Check the audit log: its hash chain, and that it still fits every signed checkpoint (none of the newest records deleted, nothing rewritten).'
+  static description = [
+    'Asks the broker (admin or security), or with --data reads a broker data folder directly (on the broker host, also when it is down), or with --file checks a `jit audit export --format jsonl` copy on its own.',
+    'The newest checkpoint seen is kept in the config folder and checked on the next run; --checkpoint adds one held elsewhere.',
+    'Exits 10 when the chain is broken.',
+  ].join(' ')
+  static examples = ['<%= config.bin %> audit verify', '<%= config.bin %> audit verify --data /var/lib/jit', '<%= config.bin %> audit verify --file audit.jsonl --checkpoint held.jws']
+  static flags = {
+    data: Flags.string({ env: 'JIT_DATA', summary: 'Verify this broker data folder directly.', exclusive: ['file'] }),
+    file: Flags.string({ summary: 'Verify a JSON-lines export on its own.', exclusive: ['data'] }),
+    checkpoint: Flags.string({ summary: 'A file holding a signed checkpoint (compact JWS) kept outside the database.' }),
+  }
 
   async run(): Promise<AuditVerifyResult> {
     const { flags } = await this.parse(AuditVerify)
-    const { verifyAudit } = await import('../../src/broker/audit-verify.js')
-    const result = flags.data ? await verifyAudit(flags.data) : await (await this.cli(flags).client()).get<AuditVerifyResult>('/audit/verify')
-    if (!result.ok) {
-      throw new JitError(`Audit chain broken at record ${result.firstBad!.seq}: ${result.firstBad!.problem}.`, ['Treat the log after this point as untrusted and investigate who had write access to the store.'], { ...result })
+    const extra = flags.checkpoint ? [readText(flags.checkpoint).trim()] : []
+    let result: AuditVerifyResult
+    if (flags.file) {
+      const { verifyExport } = await import('../../src/audit/export.js')
+      result = verifyExport(readText(flags.file))
+    } else if (flags.data) {
+      const [{ verifyAudit, dataFolderKid }, held] = await Promise.all([import('../../src/broker/audit-verify.js'), import('../../src/cli/audit/held-checkpoints.js')])
+      const kid = await dataFolderKid(flags.data)
+      const kept = kid ? held.heldCheckpoint(kid) : undefined
+      result = await verifyAudit(flags.data, [...extra, ...(kept ? [kept] : [])])
+      if (result.ok && kid && result.checkpoint) held.keepCheckpoint(kid, result.checkpoint)
+    } else {
+      const { verifyThroughBroker } = await import('../../src/cli/audit/verify-remote.js')
+      result = await verifyThroughBroker(this.cli(flags), extra)
     }
-    if (!this.jsonEnabled()) (await import('../../src/cli/output.js')).ui.ok(`Audit chain intact: ${result.events} records.`)
+    if (!result.ok) {
+      throw new AuditChainBrokenError(`Audit chain broken at record ${result.firstBad!.seq}: ${result.firstBad!.problem}.`, ['Treat the log after this point as untrusted and investigate who had write access to the store.'], { ...result })
+    }
+    if (!this.jsonEnabled()) {
+      const anchored = result.anchoredAt ? `, fits the checkpoint of record ${result.anchoredAt.seq} signed at ${result.anchoredAt.at}` : ', no signed checkpoint yet'
+      ;(await import('../../src/cli/output.js')).ui.ok(`Audit chain intact: ${result.events} records${anchored}.`)
+    }
     return result
+  }
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8')
+  } catch {
+    throw new UsageError(`Cannot read ${file}.`)
   }
 }

@@ -13,13 +13,14 @@ export default class SessionsShow extends JitCommand {
     const story = await sessionStory(this.cli(flags), args.id)
     if (!this.jsonEnabled()) {
       const { ui, timeLeft } = await import('../../src/cli/output.js')
+      const { printable } = await import('../../src/util/printable.js')
       const s = story.session
-      this.log(`${ui.bold(s.id)}  ${s.scope} on ${s.asset}  ticket ${s.ticket}  (${s.kind}, ${s.user})`)
+      this.log(`${ui.bold(s.id)}  ${s.scope} on ${s.asset}  ticket ${printable(s.ticket)}  (${s.kind}, ${s.user})`)
       this.log(`  issued      ${story.issued?.at ?? s.issuedAt}${story.issued ? ` to ${story.issued.by}` : ''}, expiry ${s.expiresAt}`)
       if (story.verifications.length === 0) this.log('  verified    never, by any asset')
       for (const v of story.verifications) this.log(`  verified    ${v.at} by ${v.by}: ${v.active ? 'active' : 'refused (inactive)'}`)
       for (const r of story.renewals) this.log(`  renewed     ${r.at} by ${r.by}, to ${r.to}`)
-      if (story.ended) this.log(`  ended       ${story.ended.at}: ${story.ended.state} by ${story.ended.by}, ${story.ended.reason}`)
+      if (story.ended) this.log(`  ended       ${story.ended.at}: ${story.ended.state} by ${story.ended.by}, ${printable(story.ended.reason)}`)
       else this.log(`  live        ${timeLeft(story.secondsLeft * 1000, 0)} left`)
       const check = `introspection at ${story.liveCheck.checkedAt} says active: ${story.liveCheck.active}`
       if (story.liveCheck.active) ui.warn(`Live check: ${check}. The credential still works.`)

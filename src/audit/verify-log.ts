@@ -140,9 +140,10 @@ export function combineRanges(ranges: RangeCheck[]): AuditVerifyResult {
 
 /**
  * Verifies the audit log of a broker's database file, read through connections of its own:
- * the records committed when it starts. Large logs are checked on worker threads.
+ * the records committed when it starts. Large logs are checked on worker threads; with
+ * `offMainThread` (the broker, which must keep answering meanwhile) every log is.
  */
-export async function verifyAuditLog(file: string): Promise<AuditVerifyResult> {
+export async function verifyAuditLog(file: string, options: { offMainThread?: boolean } = {}): Promise<AuditVerifyResult> {
   const db = openLog(file)
   let ranges: [number, number][]
   try {
@@ -150,7 +151,7 @@ export async function verifyAuditLog(file: string): Promise<AuditVerifyResult> {
     if (lo === null || hi === null) return { ok: true, events: 0 }
     const threads = hi - lo + 1 >= PARALLEL_FROM ? Math.min(availableParallelism(), MAX_THREADS) : 1
     ranges = planRanges(lo, hi, threads)
-    if (ranges.length === 1) return combineRanges([checkRange(db, ...ranges[0])])
+    if (ranges.length === 1 && !options.offMainThread) return combineRanges([checkRange(db, ...ranges[0])])
   } finally {
     db.close()
   }
@@ -162,6 +163,11 @@ export async function verifyAuditLog(file: string): Promise<AuditVerifyResult> {
     for (const worker of workers) void worker.terminate()
     throw error
   }
+}
+
+/** checkRange on a worker thread of its own: the caller's event loop keeps running meanwhile. */
+export function checkRangeOffThread(file: string, after: number, upTo: number): Promise<RangeCheck> {
+  return checkRangeOnWorker([], file, after, upTo)
 }
 
 function checkRangeOnWorker(workers: Worker[], file: string, after: number, upTo: number): Promise<RangeCheck> {

@@ -1,16 +1,20 @@
-// Operator tasks on a broker's data folder: users, assets, enrollment codes, verifiers. Run on
+// Operator tasks on a broker's data folder: users, assets, enrollment codes, verifiers, offboarding. Run on
 // the broker host (filesystem access is the operator's credential); every change is audited.
-import { createHash, randomBytes } from 'node:crypto'
+import { EventEmitter } from 'node:events'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { isAssetPath } from '../policy/asset-pattern.js'
 import { attributeProblems, factsOf, loadInventoryFile, type AssetAttributes } from '../policy/inventory.js'
-import { PolicyLoadError } from '../policy/load.js'
+import { PolicyLoadError, parsePolicy } from '../policy/load.js'
 import type { KnownFacts } from '../policy/tools.js'
 import { ASSET_STATES, type AssetState } from '../policy/types.js'
 import { PolicyInvalidError, UsageError } from '../errors.js'
 import { ApiError } from './api-error.js'
+import { ReviewStore } from './breakglass/review-store.js'
+import type { BrokerContext } from './context.js'
 import { makeEnrollmentCode } from './enrollment.js'
+import { Notifier } from './notifier.js'
+import * as offboarding from './offboarding.js'
 import { Store, type AssetRecord, type UserRecord } from './store/sqlite-store.js'
 
 const NAME = /^[a-z][a-z0-9._-]{0,63}$/
@@ -89,13 +93,44 @@ export function enrollmentCode(store: Store, user: string, validSeconds: number)
 
 /** A bearer token for a verifier (gateway, jump host) to call introspection. Shown once; only its hash is kept. */
 export function addVerifier(store: Store, name: string): { name: string; token: string } {
-  if (!NAME.test(name)) throw new UsageError(`"${name}" is not a verifier name.`)
-  const token = `jitv_${randomBytes(24).toString('base64url')}`
-  store.transaction(() => {
-    store.addVerifier(name, createHash('sha256').update(token).digest('hex'))
-    store.appendAudit({ type: 'verifier.added', actor: OPERATOR, data: { verifier: name } })
-  })
-  return { name, token }
+  return asOperator(store, (ctx) => offboarding.addVerifier(ctx, OPERATOR, name))
+}
+
+// ---- offboarding, on the data folder (the same functions the admin API calls) ----------------
+
+export const disableUser = (store: Store, name: string, reason?: string) => asOperator(store, (ctx) => offboarding.disableUser(ctx, OPERATOR, name, reason))
+export const enableUser = (store: Store, name: string) => asOperator(store, (ctx) => offboarding.enableUser(ctx, OPERATOR, name))
+export const listDevices = (store: Store, user?: string) => asOperator(store, (ctx) => offboarding.listDevices(ctx, user))
+export const revokeDevice = (store: Store, deviceId: string, reason?: string) => asOperator(store, (ctx) => offboarding.revokeDevice(ctx, OPERATOR, deviceId, reason))
+export const revokeEnrollmentCodes = (store: Store, user: string) => asOperator(store, (ctx) => offboarding.revokeEnrollmentCodes(ctx, OPERATOR, user))
+export const listVerifiers = (store: Store) => asOperator(store, (ctx) => offboarding.listVerifiers(ctx))
+export const rotateVerifier = (store: Store, name: string) => asOperator(store, (ctx) => offboarding.rotateVerifier(ctx, OPERATOR, name))
+export const removeVerifier = (store: Store, name: string) => asOperator(store, (ctx) => offboarding.removeVerifier(ctx, OPERATOR, name))
+
+/**
+ * Runs a broker function on the data folder as the operator. A running broker sees the change at
+ * once (it reads users, devices and sessions from the store on every call). Break-glass sessions
+ * ended here have their reviews fall due as opened; notifications go out only from the broker,
+ * so prefer the admin API when one is running.
+ */
+function asOperator<T>(store: Store, fn: (ctx: BrokerContext) => T): T {
+  const reviews = new ReviewStore(store)
+  const ctx: BrokerContext = {
+    store,
+    signingKey: undefined as never,
+    issuer: '',
+    policy: parsePolicy('version: 1\nrules: []\n'),
+    events: new EventEmitter(),
+    now: Date.now,
+    reviews,
+    notifier: new Notifier(reviews, [], () => {}),
+  }
+  try {
+    return fn(ctx)
+  } catch (error) {
+    if (error instanceof ApiError && error.status < 500) throw new UsageError(error.message, error.extra.nextSteps ?? [])
+    throw error
+  }
 }
 
 /** What the data folder knows for jit policy explain: the user, the asset and who holds it at a time. */

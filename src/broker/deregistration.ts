@@ -1,23 +1,11 @@
-// Deregistering a device (jit logout): every active session of the device ends, then the device
-// itself, in one transaction. Any later call signed with its key is refused (device-auth.ts).
+// Deregistering a device (jit logout): every active session of the device ends, its pending
+// requests are cancelled, then the device itself is revoked, in one transaction (offboarding.ts).
+// Any later call signed with its key is refused (device-auth.ts).
 import type { DeregisterResult } from '../wire/api.js'
 import type { Actor, BrokerContext } from './context.js'
-import { forgetDeviceKey } from './device-auth.js'
-import { endSessionRecorded } from './sessions.js'
-import { publicSession } from './store/sqlite-store.js'
+import { revokeDevice } from './offboarding.js'
 
-export function deregisterDevice(ctx: BrokerContext, actor: Actor): DeregisterResult {
-  const reason = 'device logged out'
-  const ended = ctx.store.transaction(() => {
-    const ids: string[] = []
-    for (const session of ctx.store.listSessions({ deviceId: actor.deviceId, activeOnly: true }, ctx.now() / 1000)) {
-      if (endSessionRecorded(ctx, session, { state: 'revoked', by: actor.user.name, reason, data: { reason, deviceId: actor.deviceId } })) ids.push(session.id)
-    }
-    ctx.store.revokeDevice(actor.deviceId)
-    ctx.store.appendAudit({ type: 'device.deregistered', actor: actor.user.name, data: { deviceId: actor.deviceId, sessionsRevoked: ids } })
-    return ids
-  })
-  forgetDeviceKey(actor.deviceId)
-  ctx.notifier.kick()
-  return { deviceId: actor.deviceId, revoked: ended.map((id) => publicSession(ctx.store.getSession(id, ctx.now() / 1000)!)) }
+export function deregisterDevice(ctx: BrokerContext, actor: Actor): DeregisterResult & { requestsCancelled: string[] } {
+  const result = revokeDevice(ctx, actor.user.name, actor.deviceId, 'device logged out', 'logout')
+  return { deviceId: actor.deviceId, revoked: result.sessionsEnded, requestsCancelled: result.requestsCancelled }
 }

@@ -1,5 +1,5 @@
 // Verifies the short-lived assertion that a device signs for every API call: signature by the
-// enrolled device key, method, path and body hash bound, at most ASSERTION_MAX_AGE_SECONDS old,
+// enrolled device key, made for this broker (its issuer), method, path and body hash bound, at most ASSERTION_MAX_AGE_SECONDS old,
 // and a unique id that is never accepted twice.
 import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto'
 import { ASSERTION_MAX_AGE_SECONDS, DEVICE_AUTH_SCHEME } from '../wire/api.js'
@@ -11,6 +11,8 @@ const keyCache = new Map<string, KeyObject>()
 
 export interface AssertionClaims {
   iss: string
+  /** The broker the assertion is meant for: its issuer. */
+  aud: string
   iat: number
   exp: number
   jti: string
@@ -52,6 +54,7 @@ export function authenticateDevice(ctx: BrokerContext, header: string | undefine
   if (claims.iss !== device.id || typeof claims.jti !== 'string' || claims.jti.length < 16) throw authFailed('The device assertion is malformed.')
   if (!(claims.exp - claims.iat <= ASSERTION_MAX_AGE_SECONDS)) throw authFailed('The device assertion is malformed.')
   if (!(claims.exp > now - CLOCK_SKEW_SECONDS) || !(claims.iat < now + CLOCK_SKEW_SECONDS)) throw clockSkewRefusal(claims.iat, now)
+  if (claims.aud !== ctx.issuer) throw authFailed(`The device assertion was made for another broker (${typeof claims.aud === 'string' ? claims.aud.slice(0, 200) : 'none named'}), not ${ctx.issuer}.`)
   if (claims.htm !== method || claims.htu !== url) throw authFailed('The device assertion was made for another call.')
   if (claims.bh !== bodyHash(rawBody)) throw authFailed('The device assertion does not match the request body.')
   if (!ctx.store.rememberAssertion(claims.jti, Math.ceil(claims.exp + CLOCK_SKEW_SECONDS))) throw authFailed('This signed request was already used once (replay refused).')

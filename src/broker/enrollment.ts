@@ -26,13 +26,15 @@ export function makeEnrollmentCode(store: Store, user: string, validSeconds: num
 }
 
 export async function enrollDevice(ctx: BrokerContext, body: EnrollBody): Promise<EnrollResult> {
-  const jkt = await calculateJwkThumbprint(body.publicKey)
+  // Kept as exactly the three members the thumbprint covers (the schema refuses any other).
+  const publicKey = { kty: body.publicKey.kty, crv: body.publicKey.crv, x: body.publicKey.x }
+  const jkt = await calculateJwkThumbprint(publicKey)
   return ctx.store.transaction(() => {
     const user = ctx.store.consumeEnrollmentCode(hashCode(body.code), Math.floor(ctx.now() / 1000))
     if (!user) throw authFailed('This enrollment code is unknown, already used or expired. Ask the operator for a new one.')
     const deviceId = newId('dev')
-    ctx.store.addDevice({ id: deviceId, user, name: body.deviceName, publicJwk: body.publicKey, jkt, createdAt: nowIso() })
+    ctx.store.addDevice({ id: deviceId, user, name: body.deviceName, publicJwk: publicKey, jkt, createdAt: nowIso() })
     ctx.store.appendAudit({ type: 'device.enrolled', actor: user, data: { deviceId, deviceName: body.deviceName, jkt } })
-    return { deviceId, user, roles: ctx.store.getUser(user)!.roles }
+    return { deviceId, user, roles: ctx.store.getUser(user)!.roles, issuer: ctx.issuer }
   })
 }

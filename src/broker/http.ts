@@ -2,10 +2,11 @@
 // return its result; every failure leaves as application/problem+json without internals.
 import { createHash } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
-import { verifyAuditLog } from '../audit/verify-log.js'
+import { registerAuditRoutes } from './audit-routes.js'
+import { registerAdminRoutes } from './admin-routes.js'
 import { registerBreakGlassRoutes } from './breakglass/routes.js'
 import { registerSshRoutes } from './ssh-ca/routes.js'
-import { API_PREFIX, schemas, type CreateRequestBody, type EnrollBody, type Problem, type RenewBody } from '../wire/api.js'
+import { API_PREFIX, DEVICE_AUTH_SCHEME, schemas, type CreateRequestBody, type EnrollBody, type Problem, type RenewBody } from '../wire/api.js'
 import { ApiError, authFailed, badInput } from './api-error.js'
 import { OVERSIGHT_ROLES, hasAnyRole, type Actor, type BrokerContext } from './context.js'
 import { authenticateDevice } from './device-auth.js'
@@ -28,10 +29,42 @@ declare module 'fastify' {
 
 const MAX_WAIT_SECONDS = 30
 
-export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tls?: { cert: Buffer; key: Buffer }): FastifyInstance {
+/** How long a caller may take: to send headers, to send the whole request (a slow body), and to stay idle on a connection (past the longest long-poll). */
+export interface HttpLimits {
+  headersTimeoutMs: number
+  requestTimeoutMs: number
+  idleTimeoutMs: number
+  /** How often Node checks requests against those timeouts. */
+  checkIntervalMs: number
+}
+
+export const HTTP_LIMITS: HttpLimits = { headersTimeoutMs: 10_000, requestTimeoutMs: 15_000, idleTimeoutMs: (MAX_WAIT_SECONDS + 30) * 1000, checkIntervalMs: 1000 }
+
+export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tls?: { cert: Buffer; key: Buffer }, limits: HttpLimits = HTTP_LIMITS): FastifyInstance {
+  const server = { headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.requestTimeoutMs, connectionsCheckingInterval: limits.checkIntervalMs }
+  const options = {
+    logger: false,
+    bodyLimit: 64 * 1024,
+    return503OnClosing: true,
+    requestTimeout: limits.requestTimeoutMs,
+    connectionTimeout: limits.idleTimeoutMs,
+    // Bodies are checked as sent: an unknown key or a wrong type is refused, never dropped or coerced.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
+  } as const
   const app = (tls
-    ? Fastify({ logger: false, bodyLimit: 64 * 1024, return503OnClosing: true, https: tls })
-    : Fastify({ logger: false, bodyLimit: 64 * 1024, return503OnClosing: true })) as unknown as FastifyInstance
+    ? Fastify({ ...options, https: { ...tls, ...server } })
+    : Fastify({ ...options, http: server })) as unknown as FastifyInstance
+
+  // A parameter given twice (?since=a&since=b) is a mistake or a probe, never an array to pass on.
+  app.addHook('onRequest', async (request) => {
+    const query = request.url.indexOf('?')
+    if (query < 0) return
+    const seen = new Set<string>()
+    for (const key of new URLSearchParams(request.url.slice(query + 1)).keys()) {
+      if (seen.has(key)) throw badInput(`Query parameter "${key.slice(0, 64)}" is given more than once.`)
+      seen.add(key)
+    }
+  })
 
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     request.rawBody = body as string
@@ -103,7 +136,7 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
     const actor = actorOf(request)
     return denyRequest(ctx, actor, (request.params as { id: string }).id, (request.body as { reason: string }).reason)
   })
-  app.post(`${API_PREFIX}/requests/:id/cancel`, async (request) => {
+  app.post(`${API_PREFIX}/requests/:id/cancel`, { schema: { body: schemas.empty } }, async (request) => {
     const actor = actorOf(request)
     return cancelRequest(ctx, actor, (request.params as { id: string }).id)
   })
@@ -125,7 +158,7 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
     return { session: publicSession(revokeSession(ctx, actor, (request.params as { id: string }).id, reason)) }
   })
 
-  app.post(`${API_PREFIX}/sessions/:id/heartbeat`, async (request) => {
+  app.post(`${API_PREFIX}/sessions/:id/heartbeat`, { schema: { body: schemas.empty } }, async (request) => {
     const actor = actorOf(request)
     return recordHeartbeat(ctx, actor, (request.params as { id: string }).id)
   })
@@ -138,16 +171,17 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
     const actor = actorOf(request)
     return sessionProof(ctx, actor, (request.params as { id: string }).id)
   })
-  app.post(`${API_PREFIX}/device/deregister`, async (request) => {
+  app.post(`${API_PREFIX}/device/deregister`, { schema: { body: schemas.empty } }, async (request) => {
     const actor = actorOf(request)
     return deregisterDevice(ctx, actor)
   })
 
-  app.post(`${API_PREFIX}/introspect`, async (request) => {
-    const verifier = verifierOf(ctx, request) ?? `device:${actorOf(request).user.name}`
-    const token = (request.body as { token?: unknown } | undefined)?.token
-    if (typeof token !== 'string' || token.length === 0) throw badInput('Send the token to check as "token".')
-    return introspect(ctx, token, verifier)
+  // Verifiers only: an enrolled device must not read another user's claims, nor count as an asset.
+  app.post(`${API_PREFIX}/introspect`, { schema: { body: schemas.introspect } }, async (request) => {
+    const verifier = verifierOf(ctx, request)
+    const body = request.body as { token: string; proof?: string; challenge?: string }
+    if ((body.proof === undefined) !== (body.challenge === undefined)) throw badInput('Send a proof of possession with the challenge it answers ("proof" and "challenge"), or neither.')
+    return introspect(ctx, body.token, verifier, body.proof !== undefined ? { proof: body.proof, challenge: body.challenge! } : undefined)
   })
 
   registerBreakGlassRoutes(app, ctx, actorOf, API_PREFIX)
@@ -163,34 +197,45 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
     const events = [...ctx.store.auditEvents({ sessionId: query.session, since: query.since, actor: oversight || query.session ? undefined : actor.user.name, limit })]
     return { events }
   })
-  app.get(`${API_PREFIX}/audit/verify`, async (request) => {
-    actorOf(request)
-    return verifyAuditLog(ctx.store.file)
-  })
+  registerAuditRoutes(app, ctx, actorOf, (request) => verifierOf(ctx, request), API_PREFIX)
+  registerAdminRoutes(app, ctx, actorOf, API_PREFIX)
 
   return app
 }
 
-/** A verifier (gateway, jump host) authenticates introspection calls with its bearer token. */
-function verifierOf(ctx: BrokerContext, request: FastifyRequest): string | undefined {
+/** A verifier (gateway, jump host) authenticates introspection calls with its bearer token; its name. */
+function verifierOf(ctx: BrokerContext, request: FastifyRequest): string {
   const header = request.headers.authorization
-  if (!header?.startsWith('Bearer ')) return undefined
+  if (header?.startsWith(`${DEVICE_AUTH_SCHEME} `)) {
+    throw new ApiError(403, 'forbidden', 'Introspection answers verifiers (gateways, jump hosts) only, not devices.', {
+      reasons: ['introspection answers verifiers only'],
+      nextSteps: ['To check your own session: jit sessions show ID.'],
+    })
+  }
+  if (!header?.startsWith('Bearer ')) throw authFailed('Introspection needs a verifier token (Authorization: Bearer ...).')
   const name = ctx.store.verifierByTokenHash(createHash('sha256').update(header.slice(7).trim()).digest('hex'))
   if (!name) throw authFailed('Unknown verifier token.')
-  return `verifier:${name}`
+  return name
 }
 
 function toApiError(error: unknown, log: (line: string) => void, request: FastifyRequest): ApiError {
   if (error instanceof ApiError) return error
-  const e = error as { validation?: { instancePath: string; message?: string }[]; statusCode?: number; code?: string; message?: string }
+  const e = error as { validation?: { instancePath: string; keyword?: string; message?: string; params?: Record<string, unknown> }[]; statusCode?: number; code?: string; message?: string }
   if (e.validation) {
-    const detail = e.validation.map((v) => `${v.instancePath.slice(1) || 'body'} ${v.message ?? 'is invalid'}`).join('; ')
-    return badInput(`The request is not valid: ${detail}.`)
+    return badInput(`The request is not valid: ${e.validation.map(describeViolation).join('; ')}.`)
   }
   if (e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return badInput('Send a JSON body (content-type: application/json).')
   if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) return new ApiError(e.statusCode, 'bad-input', 'The request is not valid.')
   log(`error: ${request.method} ${request.url.split('?')[0]}: ${e.message ?? String(error)}`)
   return new ApiError(500, 'internal', 'The broker failed to handle this call; the operator can find details in its log.')
+}
+
+/** One schema violation, naming the field: `ttlSeconds must be integer`, `unknown field "color"`. */
+function describeViolation(v: { instancePath: string; keyword?: string; message?: string; params?: Record<string, unknown> }): string {
+  const at = v.instancePath.slice(1).replace(/\//g, '.')
+  if (v.keyword === 'additionalProperties') return `unknown field "${String(v.params?.additionalProperty).slice(0, 64)}"${at ? ` in ${at}` : ''}`
+  if (v.keyword === 'required') return `missing field "${String(v.params?.missingProperty)}"${at ? ` in ${at}` : ''}`
+  return `${at || 'body'} ${v.message ?? 'is invalid'}`
 }
 
 function sendProblem(reply: FastifyReply, error: ApiError): FastifyReply {

@@ -5,6 +5,7 @@
 import { request } from 'undici'
 import type { ReviewStore } from './breakglass/review-store.js'
 import { nowIso } from '../util/ids.js'
+import { printable } from '../util/printable.js'
 
 export interface WebhookTarget {
   url: string
@@ -84,8 +85,24 @@ export class Notifier {
   }
 }
 
-function render(notice: BreakGlassNotice, style: WebhookTarget['style']): unknown {
+/**
+ * Chat shows what users typed (the reason, the incident) to everyone in the channel: control
+ * characters are made visible and the characters chat markup gives meaning to (Slack's
+ * &, <, >) are escaped, so a reason cannot ping @channel, fake a link or rewrite the message.
+ */
+function chatText(text: unknown): string {
+  return printable(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+}
+
+export function render(notice: BreakGlassNotice, style: WebhookTarget['style']): unknown {
   if (style === 'json') return notice
+  const n = Object.fromEntries(Object.entries(notice).map(([key, value]) => [key, typeof value === 'string' ? chatText(value) : value])) as unknown as BreakGlassNotice
+  if (notice.ended) n.ended = { by: chatText(notice.ended.by), why: chatText(notice.ended.why) }
+  n.notify = notice.notify.map(chatText)
+  return renderChat(n)
+}
+
+function renderChat(notice: BreakGlassNotice): unknown {
   const tag = notice.drill ? '[DRILL] ' : ''
   const what =
     notice.event === 'break-glass.opened'

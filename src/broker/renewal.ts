@@ -6,10 +6,10 @@ import { formatDuration } from '../util/ttl.js'
 import type { Grant } from '../wire/api.js'
 import { ApiError, badInput, conflict, forbidden } from './api-error.js'
 import type { Actor, BrokerContext } from './context.js'
-import { decide } from './decide.js'
+import { sessionGate } from './gate.js'
 import { MAX_TTL_SECONDS, MIN_TTL_SECONDS } from '../wire/limits.js'
 import { getSessionFor, grantFor } from './sessions.js'
-import { withTicketVerdict, type TicketVerdict } from './tickets/check.js'
+import type { TicketVerdict } from './tickets/check.js'
 
 /** `ticket`: the ticket's verdict, looked up before this synchronous call (see tickets/check.ts). */
 export function renewSession(ctx: BrokerContext, actor: Actor, id: string, ttlSeconds: number | undefined, ticket?: TicketVerdict): Grant {
@@ -28,14 +28,16 @@ export function renewSession(ctx: BrokerContext, actor: Actor, id: string, ttlSe
   const whole = `renewing for ${formatDuration(ttl)} would make session ${id} ${formatDuration(totalSeconds)} long in all`
   let rule = request.rule ?? null
   let notes: string[] | undefined
+  const asked = { asset: session.asset, scope: session.scope, ttlSeconds: totalSeconds, ticket: session.ticket, renewing: session.id }
   if (session.kind !== 'standard') {
+    sessionGate(ctx, { path: 'renewal', kind: session.kind, user: session.user, deviceId: session.deviceId, asked })
     // The break-glass hard cap as the policy has it now; with no break-glass section left, what was granted.
     const cap = ctx.policy.breakGlass?.maxTtlSeconds ?? request.ttlSeconds
     if (totalSeconds > cap) {
       throw denied(id, [whole, `a ${session.kind} session never runs past the break-glass hard cap (${formatDuration(cap)})`])
     }
   } else {
-    const decision = withTicketVerdict(ctx, decide(ctx, actor.user, { asset: session.asset, scope: session.scope, ttlSeconds: totalSeconds, ticket: session.ticket, renewing: session.id }), ticket, session.ticket)
+    const decision = sessionGate(ctx, { path: 'renewal', kind: 'standard', user: session.user, deviceId: session.deviceId, asked, ticket })
     if (!decision.allow) throw denied(id, [whole, ...decision.reasons])
     rule = decision.rule ?? null
     notes = decision.notes

@@ -6,15 +6,15 @@ import { approvalRefusals } from '../policy/approval.js'
 import { ticketSystem } from '../policy/evaluate.js'
 import type { Decision } from '../policy/types.js'
 import { formatDuration } from '../util/ttl.js'
-import { assertNoReviewDue } from './gate.js'
+import { sessionGate } from './gate.js'
 import { newId, nowIso } from '../util/ids.js'
 import type { AccessRequest, CreateRequestBody, RequestResult } from '../wire/api.js'
-import { badInput, conflict, forbidden, notFound } from './api-error.js'
+import { ApiError, badInput, conflict, forbidden, notFound } from './api-error.js'
 import { OVERSIGHT_ROLES, hasAnyRole, isVendor, type Actor, type BrokerContext } from './context.js'
-import { decide, decisionRecord, policyDenied } from './decide.js'
-import { MAX_TTL_SECONDS, MIN_TTL_SECONDS, PENDING_TIMEOUT_SECONDS, SCOPE_PATTERN } from '../wire/limits.js'
+import { decisionRecord, policyDenied } from './decide.js'
+import { MAX_PENDING_PER_USER, MAX_TTL_SECONDS, MIN_TTL_SECONDS, PENDING_TIMEOUT_SECONDS, SCOPE_PATTERN } from '../wire/limits.js'
 import { grantFor, openSession } from './sessions.js'
-import { withTicketVerdict, type TicketVerdict } from './tickets/check.js'
+import type { TicketVerdict } from './tickets/check.js'
 
 /** Checks the shape of a request against facts, before any policy: bad input changes nothing. */
 function validate(ctx: BrokerContext, body: CreateRequestBody): void {
@@ -35,8 +35,8 @@ export function createRequest(ctx: BrokerContext, actor: Actor, body: CreateRequ
   validate(ctx, body)
   const kind = body.kind ?? 'standard'
   if (kind !== 'standard') throw badInput(`Use jit break-glass or jit drill for ${kind} access.`)
-  assertNoReviewDue(ctx, actor)
-  const decision = withTicketVerdict(ctx, decide(ctx, actor.user, body), ticket, body.ticket)
+  const decision = sessionGate(ctx, { path: 'request', kind: 'standard', user: actor.user.name, deviceId: actor.deviceId, asked: body, ticket })
+  if (decision.allow && decision.approvalsNeeded > 0) assertPendingRoom(ctx, actor)
   const request: AccessRequest = {
     id: newId('req'),
     user: actor.user.name,
@@ -89,6 +89,14 @@ export function createRequest(ctx: BrokerContext, actor: Actor, body: CreateRequ
   return { status: session ? 201 : 202, result: { request, grant: session ? grantFor(ctx, actor, session) : undefined } }
 }
 
+/** A user may have at most MAX_PENDING_PER_USER requests waiting for approval. */
+function assertPendingRoom(ctx: BrokerContext, actor: Actor): void {
+  if (ctx.store.listRequests({ user: actor.user.name, state: 'pending', limit: MAX_PENDING_PER_USER }).length < MAX_PENDING_PER_USER) return
+  throw new ApiError(429, 'bad-input', `You already have ${MAX_PENDING_PER_USER} requests waiting for approval; no more until some are decided.`, {
+    nextSteps: ['See them: jit requests', 'Withdraw the ones you no longer need: jit cancel ID'],
+  })
+}
+
 export function getRequestFor(ctx: BrokerContext, actor: Actor, id: string): AccessRequest {
   const request = ctx.store.getRequest(id)
   if (!request) throw notFound(`Request ${id}`)
@@ -132,6 +140,7 @@ function assertMayDecide(actor: Actor, request: AccessRequest): void {
 
 export function approveRequest(ctx: BrokerContext, actor: Actor, id: string, comment: string | undefined, ticket?: TicketVerdict): RequestResult {
   let refused: Decision | undefined
+  let gateRefusal: ApiError | undefined
   const request = ctx.store.transaction(() => {
     const request = pendingFor(ctx, id)
     assertMayDecide(actor, request)
@@ -139,10 +148,18 @@ export function approveRequest(ctx: BrokerContext, actor: Actor, id: string, com
     if (request.approvals.length + 1 >= request.approvalsNeeded) {
       // Things change while a request waits (the window closes, the asset starts running,
       // someone else takes exclusive control): the last approval decides again, as of now.
-      const requester = ctx.store.getUser(request.user)
-      now = requester ? withTicketVerdict(ctx, decide(ctx, requester, request), ticket, request.ticket) : undefined
-      if (!now?.allow) {
-        refused = now ?? { allow: false, reasons: [`${request.user} no longer exists`], approvalsNeeded: 0, approverRoles: [], cacheAllowed: false }
+      try {
+        now = sessionGate(ctx, { path: 'approval', kind: 'standard', user: request.user, deviceId: request.deviceId, asked: request, ticket })
+      } catch (error) {
+        // Refused by the gate before the rules (standing, review): recorded like a policy refusal.
+        if (!(error instanceof ApiError)) throw error
+        gateRefusal = error
+        const reasons = error.extra.reasons ?? [error.message]
+        ctx.store.appendAudit({ type: 'policy.decision', actor: 'broker', requestId: id, data: { allow: false, reasons, stage: 'approval', gate: error.code, policy: ctx.policy.digest.slice(0, 16) } })
+        return request
+      }
+      if (!now.allow) {
+        refused = now
         ctx.store.appendAudit({ type: 'policy.decision', actor: 'broker', requestId: id, data: decisionRecord(ctx, refused, 'approval') })
         return request
       }
@@ -161,6 +178,7 @@ export function approveRequest(ctx: BrokerContext, actor: Actor, id: string, com
     ctx.store.saveRequest(request)
     return request
   })
+  if (gateRefusal) throw gateRefusal
   if (refused) throw policyDenied(`Request ${id} cannot be approved now.`, refused, id)
   ctx.events.emit(`request:${id}`)
   return { request }

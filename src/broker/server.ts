@@ -14,6 +14,7 @@ import { DEFAULT_HEARTBEAT_GRACE_SECONDS, reapSilentSessions, startHeartbeatWatc
 import { nowMs as monotonicNowMs } from '../util/clock.js'
 import { loadOrCreateSigningKey } from './signing-key.js'
 import { ReviewStore } from './breakglass/review-store.js'
+import { checkpointIfDue } from './audit-anchor.js'
 import { Store } from './store/sqlite-store.js'
 import { startTicketWatch } from './tickets/closing.js'
 
@@ -81,6 +82,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       flagOverdueReviews(ctx)
       void notifier.deliverDue()
       store.forgetExpiredAssertions(Math.floor(Date.now() / 1000))
+      checkpointIfDue(store, signingKey, ctx.issuer, Date.now(), log)
     } catch (error) {
       log(`error: sweeper: ${(error as Error).message}`)
     }

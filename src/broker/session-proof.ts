@@ -1,15 +1,16 @@
 // The proof that a session ended: its record, its whole audit story (issued, each verification by
-// an asset, renewals, how it ended) and a live introspection of its credential made just now through
-// the same code path the verifiers use. The credential is re-derived (signatures are deterministic),
+// an asset, renewals, how it ended) and a live check of its credential made just now through
+// the same checks introspection makes for verifiers, without counting as a verification. The credential is re-derived (signatures are deterministic),
 // never stored, and never leaves the broker here.
 import type { SessionProof } from '../wire/api.js'
 import type { Actor, BrokerContext } from './context.js'
-import { credentialFor, getSessionFor, introspect } from './sessions.js'
+import { checkCredential, credentialFor, getSessionFor } from './sessions.js'
 import { publicSession } from './store/sqlite-store.js'
 
 export function sessionProof(ctx: BrokerContext, actor: Actor, id: string): SessionProof {
   const session = getSessionFor(ctx, actor, id)
-  const live = introspect(ctx, credentialFor(ctx, session), `proof:${actor.user.name}`, { countAsUse: false })
+  // The owner's own check: neither a use by an asset (last verified) nor an audit record.
+  const live = checkCredential(ctx, credentialFor(ctx, session))
   const now = new Date(ctx.now()).toISOString()
   return {
     session: { ...publicSession(session), lastVerifiedAt: session.lastVerifiedAt },

@@ -1,5 +1,5 @@
 // Sessions: issuing the credential of an approved request, handing it to the requesting device,
-// revoking, expiring, and token introspection (RFC 7662).
+// revoking, expiring, and token introspection (RFC 7662) for verifiers.
 import { createPublicKey, verify } from 'node:crypto'
 import { onSessionEnded } from './breakglass/lifecycle.js'
 import type { CredentialClaims } from '../wire/claims.js'
@@ -9,6 +9,8 @@ import type { AccessRequest, Grant, IntrospectionResult } from '../wire/api.js'
 import { forbidden, notFound } from './api-error.js'
 import { OVERSIGHT_ROLES, hasAnyRole, type Actor, type BrokerContext } from './context.js'
 import { publicSession, type SessionRecord } from './store/sqlite-store.js'
+import { recordVerification } from './verifications.js'
+import { verifyPossession } from '../wire/possession.js'
 
 /** Creates the session of an approved request. Call inside the approving transaction. */
 export function openSession(ctx: BrokerContext, request: AccessRequest, cacheAllowed: boolean): SessionRecord {
@@ -128,37 +130,43 @@ export function sweepExpired(ctx: BrokerContext): number {
 
 let verifyKey: { kid: string; key: ReturnType<typeof createPublicKey> } | undefined
 
-/** RFC 7662: active only while the signature holds, the session is live and the token is in its time window. */
-export function introspect(ctx: BrokerContext, token: string, verifier: string, options: { countAsUse?: boolean } = {}): IntrospectionResult {
-  const inactive = { active: false }
+/** A credential as the broker checks it: signed by this broker, its session live, inside its time window. Writes nothing. */
+export function checkCredential(ctx: BrokerContext, token: string): { active: boolean; claims?: CredentialClaims; session?: SessionRecord } {
   const parts = token.split('.')
-  if (parts.length !== 3 || token.length > 8192) return inactive
+  if (parts.length !== 3 || token.length > 8192) return { active: false }
   if (verifyKey?.kid !== ctx.signingKey.kid) verifyKey = { kid: ctx.signingKey.kid, key: createPublicKey(ctx.signingKey.privateKey) }
   let claims: CredentialClaims
   try {
     const head = JSON.parse(Buffer.from(parts[0], 'base64url').toString()) as { alg?: string; kid?: string }
-    if (head.alg !== 'EdDSA' || head.kid !== ctx.signingKey.kid) return inactive
-    if (!verify(null, Buffer.from(`${parts[0]}.${parts[1]}`), verifyKey.key, Buffer.from(parts[2], 'base64url'))) return inactive
+    if (head.alg !== 'EdDSA' || head.kid !== ctx.signingKey.kid) return { active: false }
+    if (!verify(null, Buffer.from(`${parts[0]}.${parts[1]}`), verifyKey.key, Buffer.from(parts[2], 'base64url'))) return { active: false }
     claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString())
   } catch {
-    return inactive
+    return { active: false }
   }
   const nowEpoch = ctx.now() / 1000
   const session = ctx.store.sessionByJti(claims.jti, nowEpoch)
-  if (!session || session.id !== claims.sid) return inactive
-  const active = session.state === 'active' && claims.exp > nowEpoch && claims.nbf <= nowEpoch + 5
-  ctx.store.transaction(() => {
-    // A proof check by the owner is audited but is not a use of the credential by an asset.
-    if (active && options.countAsUse !== false) ctx.store.markVerified(session.id)
-    ctx.store.appendAudit({
-      type: 'session.verified',
-      severity: session.kind === 'standard' ? 'info' : 'high',
-      actor: verifier,
-      sessionId: session.id,
-      requestId: session.requestId,
-      data: { active, state: session.state },
-    })
-  })
-  if (!active) return inactive
-  return { ...claims, active: true, token_type: 'Bearer', client_id: claims.sub, username: claims.sub }
+  if (!session || session.id !== claims.sid) return { active: false }
+  return { active: session.state === 'active' && claims.exp > nowEpoch && claims.nbf <= nowEpoch + 5, claims, session }
+}
+
+/**
+ * RFC 7662, for verifiers only (`verifier` is the registered verifier's name): active only while
+ * the signature holds, the session is live and the token is in its time window. With a proof of
+ * possession (and the challenge the verifier gave the holder), also whether the holder proved it
+ * has the device key the credential is bound to (`cnf.jkt`); a verifier that asked must refuse
+ * when `possession.verified` is false.
+ */
+export function introspect(ctx: BrokerContext, token: string, verifier: string, pop?: { proof: string; challenge: string }): IntrospectionResult {
+  const { active, claims, session } = checkCredential(ctx, token)
+  let possession: { verified: boolean; reason?: string } | undefined
+  if (pop && claims) {
+    const verdict = verifyPossession(pop.proof, { token, jkt: claims.cnf.jkt, challenge: pop.challenge, audience: verifier, nowEpoch: ctx.now() / 1000 })
+    possession = verdict.ok ? { verified: true } : { verified: false, reason: verdict.reason }
+  } else if (pop) {
+    possession = { verified: false, reason: 'the credential is not one this broker issued' }
+  }
+  if (session) recordVerification(ctx, session, verifier, active, possession ? { possession: possession.verified } : {})
+  if (!active || !claims) return possession ? { active: false, possession } : { active: false }
+  return { ...claims, active: true, token_type: 'Bearer', client_id: claims.sub, username: claims.sub, ...(possession ? { possession } : {}) }
 }

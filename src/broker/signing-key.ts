@@ -13,6 +13,12 @@ export interface SigningKey {
 
 const FILE = 'signing-key.pem'
 
+/** The data folder's signing key, if it has one (never creates it). */
+export async function readSigningKey(dataDir: string): Promise<SigningKey | undefined> {
+  if (!existsSync(join(dataDir, FILE))) return undefined
+  return loadOrCreateSigningKey(dataDir)
+}
+
 export async function loadOrCreateSigningKey(dataDir: string): Promise<SigningKey> {
   const path = join(dataDir, FILE)
   if (!existsSync(path)) {

@@ -92,10 +92,12 @@ export abstract class JitCommand extends Command {
       return undefined
     }
     const { ui } = await import('./output.js')
-    ui.fail(jitError.message)
+    // Refusals quote what was asked (a ticket id, a reason): shown as sent, never interpreted.
+    const { printable } = await import('../util/printable.js')
+    ui.fail(printable(jitError.message))
     const reasons = (jitError.details.reasons as string[] | undefined) ?? []
-    for (const reason of reasons) process.stderr.write(`    - ${reason}\n`)
-    for (const step of jitError.nextSteps) process.stderr.write(`  → ${step}\n`)
+    for (const reason of reasons) process.stderr.write(`    - ${printable(reason)}\n`)
+    for (const step of jitError.nextSteps) process.stderr.write(`  → ${printable(step)}\n`)
     return undefined
   }
 

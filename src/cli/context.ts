@@ -44,15 +44,33 @@ export class CliContext {
     return this.#key
   }
 
-  /** A client that signs every call with this device's key. */
+  /**
+   * A client that signs every call with this device's key, for the broker this device enrolled
+   * with and no other: an assertion names that broker, so one signed for a server we were merely
+   * pointed at (--broker, JIT_BROKER) could be replayed against the real broker.
+   */
   async client(): Promise<BrokerClient> {
     if (!this.#client) {
-      const anonymous = this.anonymousClient()
+      const enrolled = this.enrolledBroker()
+      const anonymous = this.anonymousClient(enrolled)
       // The keychain answers on a thread of its own: load the HTTP client meanwhile.
       const [key] = await Promise.all([this.deviceKey(), loadHttpClient()])
-      this.#client ??= anonymous.withKey(key)
+      this.#client ??= new BrokerClient({ ...anonymous.options, audience: this.profile.issuer ?? enrolled }, key)
     }
     return this.#client
+  }
+
+  /** The enrolled broker's URL; a different --broker / JIT_BROKER is refused rather than signed for. */
+  enrolledBroker(): string {
+    const enrolled = this.profile.broker
+    if (!enrolled || !this.profile.deviceId) return this.brokerUrl
+    if (this.options.broker !== undefined && originOf(this.options.broker) !== originOf(enrolled)) {
+      throw new AuthError(`This device is enrolled with ${enrolled} (profile "${this.options.profile}"); it signs only for that broker, not ${this.options.broker}.`, [
+        `To use ${this.options.broker}, enroll a profile for it: jit login --profile NAME --broker ${this.options.broker} --code CODE, then pass --profile NAME.`,
+        'Or drop --broker / unset JIT_BROKER to use the enrolled broker.',
+      ])
+    }
+    return enrolled
   }
 
   cache(): CredentialCache {
@@ -68,4 +86,12 @@ async function warnClockCorrected(offsetSeconds: number): Promise<void> {
   const { ui } = await import('./output.js')
   const direction = offsetSeconds > 0 ? 'behind' : 'ahead of'
   ui.warn(`This computer's clock is ${Math.abs(offsetSeconds)}s ${direction} the broker's; jit signs its requests with the broker's time. Set the clock right (timedatectl set-ntp true / sntp / w32tm /resync).`)
+}
+
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin
+  } catch {
+    return url
+  }
 }

@@ -1,6 +1,7 @@
 // Human output: chalk colours (chalk already honours NO_COLOR and non-TTY), cli-table3 tables.
 // Status lines go to stderr; data goes to stdout.
 import chalk from 'chalk'
+import { printable } from '../util/printable.js'
 
 export const ui = {
   ok: (text: string) => process.stderr.write(`${chalk.green('✔')} ${text}\n`),
@@ -12,10 +13,11 @@ export const ui = {
   bold: (text: string) => chalk.bold(text),
 }
 
+/** A table of data: every cell may hold text someone else typed, so each is made printable (src/util/printable.ts). */
 export async function table(head: string[], rows: (string | number)[][]): Promise<string> {
   const { default: Table } = await import('cli-table3')
   const t = new Table({ head: head.map((h) => chalk.bold(h)), style: { head: [], border: [] } })
-  t.push(...rows.map((row) => row.map(String)))
+  t.push(...rows.map((row) => row.map(printable)))
   return t.toString()
 }
 

@@ -89,6 +89,8 @@ export interface EnrollResult {
   deviceId: string
   user: string
   roles: string[]
+  /** The broker's issuer: every device assertion names it, and the broker refuses one made for another. */
+  issuer: string
 }
 
 export interface WhoAmI {
@@ -116,10 +118,19 @@ export interface AuditVerifyResult {
   ok: boolean
   events: number
   firstBad?: { seq: number; problem: string }
+  /** The chain's last record as verified. */
+  head?: { seq: number; hash: string }
+  /** How many signed checkpoints the chain was checked against, and the newest of them. */
+  anchors?: number
+  anchoredAt?: { seq: number; at: string }
+  /** The newest signed checkpoint, for the caller to keep and check the next run against. */
+  checkpoint?: string
 }
 
 export interface IntrospectionResult {
   active: boolean
+  /** Present when the verifier sent a proof of possession: whether it proved the holder has the device key `cnf` names. */
+  possession?: { verified: boolean; reason?: string }
   [claim: string]: unknown
 }
 
@@ -194,7 +205,9 @@ export const schemas = {
       code: { type: 'string', minLength: 8, maxLength: 128 },
       deviceName: { type: 'string', minLength: 1, maxLength: 128 },
       publicKey: {
+        // Only the public members of an Ed25519 key: a private `d`, or anything else, is refused.
         type: 'object',
+        additionalProperties: false,
         required: ['kty', 'crv', 'x'],
         properties: {
           kty: { const: 'OKP' },
@@ -220,10 +233,24 @@ export const schemas = {
     additionalProperties: false,
     properties: { ttlSeconds: { type: 'integer' } },
   },
+  /** POSTs that take no input: anything sent is refused, not ignored. */
+  empty: { type: 'object', additionalProperties: false, properties: {} },
   optionalReason: {
     type: 'object',
     additionalProperties: false,
     properties: { reason: { type: 'string', minLength: 1, maxLength: 2000 } },
+  },
+  /** RFC 7662 (form or JSON), with an optional proof of possession (src/wire/possession.ts) and the challenge it answers. */
+  introspect: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['token'],
+    properties: {
+      token: { type: 'string', minLength: 1, maxLength: 8192 },
+      token_type_hint: { type: 'string', maxLength: 64 },
+      proof: { type: 'string', minLength: 1, maxLength: 4096 },
+      challenge: { type: 'string', minLength: 16, maxLength: 256 },
+    },
   },
 } as const
 

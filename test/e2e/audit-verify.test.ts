@@ -19,12 +19,13 @@ function tamper(dir: string, sql: string): void {
   store.close()
 }
 
-/** Tampers with the log in dir, then checks jit audit verify names the first bad record (exit 1). */
+/** Tampers with the log in dir, then checks jit audit verify names the first bad record (exit 10). */
 async function expectTamperingFound(dir: string, c: { sql: string; seq: number; problem: RegExp }): Promise<void> {
   tamper(dir, c.sql)
-  const result = await jit(['audit', 'verify', '--data', dir, '--json'])
-  expect(result.code).toBe(1)
+  const result = await jit(['audit', 'verify', '--data', dir, '--json'], { home: dir })
+  expect(result.code).toBe(10)
   const error = result.json().error
+  expect(error.code).toBe('audit-chain-broken')
   expect(error.firstBad.seq).toBe(c.seq)
   expect(error.firstBad.problem).toMatch(c.problem)
   expect(error.message).toMatch(new RegExp(`record ${c.seq}`))
@@ -36,7 +37,7 @@ describe('jit audit verify --data', () => {
     const dir = storeWithEvents(5)
     const result = await jit(['audit', 'verify', '--data', dir, '--json'])
     expect(result.code).toBe(0)
-    expect(result.json()).toEqual({ ok: true, events: 5 })
+    expect(result.json()).toMatchObject({ ok: true, events: 5 })
     cleanup(dir)
   })
 
@@ -76,7 +77,7 @@ describe('jit audit verify --data on a log checked in parallel', () => {
     const dir = largeStore()
     const result = await jit(['audit', 'verify', '--data', dir, '--json'])
     expect(result.code).toBe(0)
-    expect(result.json()).toEqual({ ok: true, events: EVENTS })
+    expect(result.json()).toMatchObject({ ok: true, events: EVENTS })
     cleanup(dir)
   })
 

@@ -205,7 +205,7 @@ describe('device authentication', () => {
     const { SystemKeychain } = await import('../../src/cli/keychain/keychain.js')
     const { loadDeviceKey, deviceAssertion } = await import('../../src/cli/device/device-key.js')
     const key = await loadDeviceKey(new SystemKeychain(), deviceIdOf(alice))
-    const header = deviceAssertion(key, 'GET', '/v1/whoami', undefined)
+    const header = deviceAssertion(key, 'GET', '/v1/whoami', undefined, broker.url)
     const first = await fetch(`${broker.url}/v1/whoami`, { headers: { authorization: header } })
     expect(first.status).toBe(200)
     const replay = await fetch(`${broker.url}/v1/whoami`, { headers: { authorization: header } })
@@ -217,9 +217,9 @@ describe('device authentication', () => {
     const { SystemKeychain } = await import('../../src/cli/keychain/keychain.js')
     const { loadDeviceKey, deviceAssertion, newDeviceKeyPair } = await import('../../src/cli/device/device-key.js')
     const key = await loadDeviceKey(new SystemKeychain(), deviceIdOf(alice))
-    const other = await fetch(`${broker.url}/v1/sessions`, { headers: { authorization: deviceAssertion(key, 'GET', '/v1/whoami', undefined) } })
+    const other = await fetch(`${broker.url}/v1/sessions`, { headers: { authorization: deviceAssertion(key, 'GET', '/v1/whoami', undefined, broker.url) } })
     expect(other.status).toBe(401)
-    const forged = deviceAssertion({ deviceId: key.deviceId, privateKey: newDeviceKeyPair().privateKey }, 'GET', '/v1/whoami', undefined)
+    const forged = deviceAssertion({ deviceId: key.deviceId, privateKey: newDeviceKeyPair().privateKey }, 'GET', '/v1/whoami', undefined, broker.url)
     expect((await fetch(`${broker.url}/v1/whoami`, { headers: { authorization: forged } })).status).toBe(401)
   })
 
@@ -245,7 +245,9 @@ describe('device authentication', () => {
   })
 
   it('the audit chain over everything above verifies', async () => {
-    const result = await jit(['audit', 'verify', '--json'], { home: alice })
+    // The whole log is for admin and security (and the operator, on the data folder).
+    expect((await jit(['audit', 'verify', '--json'], { home: alice })).code).toBe(3)
+    const result = await jit(['audit', 'verify', '--data', broker.dataDir, '--json'], { home: alice })
     expect(result.code).toBe(0)
     expect(result.json()).toMatchObject({ ok: true })
     expect(result.json().events).toBeGreaterThan(20)

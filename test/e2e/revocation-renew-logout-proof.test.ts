@@ -116,7 +116,7 @@ describe('jit logout', () => {
     for (const account of accounts) expect(await keychainHas(account)).toBe(false)
     expect(JSON.parse(readFileSync(join(bob, 'config.json'), 'utf8')).profiles.default.deviceId).toBeUndefined()
 
-    const replayed = await fetch(`${broker.url}/v1/whoami`, { headers: { authorization: deviceAssertion(oldKey, 'GET', '/v1/whoami', undefined) } })
+    const replayed = await fetch(`${broker.url}/v1/whoami`, { headers: { authorization: deviceAssertion(oldKey, 'GET', '/v1/whoami', undefined, broker.url) } })
     expect(replayed.status).toBe(401)
     expect(((await replayed.json()) as { detail: string }).detail).toMatch(/deregistered/)
     expect((await jit(['whoami', '--json'], { home: bob })).code).toBe(9)

@@ -94,7 +94,7 @@ async function asAlice(method: string, path: string, body: unknown): Promise<{ s
   const payload = JSON.stringify(body)
   const response = await fetch(`${broker.url}${path}`, {
     method,
-    headers: { 'content-type': 'application/json', authorization: deviceAssertion(key, method, path, payload) },
+    headers: { 'content-type': 'application/json', authorization: deviceAssertion(key, method, path, payload, broker.url) },
     body: payload,
   })
   return { status: response.status, body: await response.json() }

@@ -258,7 +258,7 @@ describe('break-glass', () => {
     const started = Date.now()
     const response = await fetch(`${broker.url}/v1/break-glass`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: deviceAssertion(key, 'POST', '/v1/break-glass', body) },
+      headers: { 'content-type': 'application/json', authorization: deviceAssertion(key, 'POST', '/v1/break-glass', body, broker.url) },
       body,
     })
     expect(response.status).toBe(201)

@@ -127,7 +127,7 @@ describe('a request is checked against the work order', () => {
     expect(added.code, added.stderr).toBe(0)
     const list = await jit(['admin', 'ticket', 'list', '--state', 'open'], { home: planner })
     expect(list.code).toBe(0)
-    expect(list.stdout).toContain('jam\\u001b[2J\\u000dtimer')
+    expect(list.stdout).toContain('jam\\x1b[2J\\x0dtimer')
     expect(list.stdout).not.toContain('\u001b')
     expect(added.stderr).not.toContain('\u001b')
   })

@@ -11,7 +11,7 @@ import type { BreakGlassPolicy } from '../../policy/types.js'
 import { formatDuration } from '../../util/ttl.js'
 import { newId, nowIso } from '../../util/ids.js'
 import type { AccessRequest, BreakGlassBody, BreakGlassResult } from '../../wire/api.js'
-import { assertNoReviewDue } from '../gate.js'
+import { sessionGate } from '../gate.js'
 import { toReview } from './reviews.js'
 
 function refusal(reasons: string[]): ApiError {
@@ -34,10 +34,19 @@ export function openBreakGlass(ctx: BrokerContext, actor: Actor, body: BreakGlas
   if (body.ttlSeconds !== undefined && (!Number.isInteger(body.ttlSeconds) || body.ttlSeconds < MIN_TTL_SECONDS)) {
     throw badInput(`TTL must be at least ${formatDuration(MIN_TTL_SECONDS)}.`)
   }
-  assertNoReviewDue(ctx, actor)
   const policy = ctx.policy.breakGlass
   if (!policy) throw refusal(['this broker\'s policy has no break-glass section'])
   const scope = body.scope ?? policy.scopes[0]
+  const asked = body.ttlSeconds ?? policy.maxTtlSeconds
+  const ttlSeconds = Math.min(asked, policy.maxTtlSeconds)
+  try {
+    sessionGate(ctx, { path: kind, kind, user: actor.user.name, deviceId: actor.deviceId, asked: { asset: body.asset, scope, ttlSeconds, ticket: body.incident ?? 'none' } })
+  } catch (error) {
+    if (error instanceof ApiError && error.code === 'policy-denied') {
+      ctx.store.audit({ type: `${kind}.refused`, severity: 'high', actor: actor.user.name, data: { asset: body.asset, scope, reasons: error.extra.reasons ?? [] } })
+    }
+    throw error
+  }
   const reasons: string[] = []
   if (whoMisses(policy, actor)) reasons.push(`break-glass is not for ${actor.user.name} (${actor.user.roles.join(', ')})`)
   if (!policy.assets.some((pattern) => matchesAsset(pattern, body.asset))) reasons.push(`break-glass does not cover ${body.asset}`)
@@ -46,8 +55,6 @@ export function openBreakGlass(ctx: BrokerContext, actor: Actor, body: BreakGlas
     ctx.store.audit({ type: `${kind}.refused`, severity: 'high', actor: actor.user.name, data: { asset: body.asset, scope, reasons } })
     throw refusal(reasons)
   }
-  const asked = body.ttlSeconds ?? policy.maxTtlSeconds
-  const ttlSeconds = Math.min(asked, policy.maxTtlSeconds)
   const request: AccessRequest = {
     id: newId('req'),
     user: actor.user.name,

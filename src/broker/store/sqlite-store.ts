@@ -8,7 +8,7 @@
 // holds every reply until whenDurable() settles, and a failed commit fails every reply of the
 // group. Each request's own transaction still commits or rolls back as a whole (its savepoint).
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
-import { mkdirSync } from 'node:fs'
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { GENESIS_HASH, hashEventWithData } from '../../audit/chain.js'
 import { canonicalJson } from '../../util/canonical-json.js'
@@ -90,6 +90,7 @@ export class Store {
   constructor(readonly dataDir: string) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 })
     this.file = join(dataDir, 'broker.db')
+    keepPrivate(dataDir, this.file)
     this.db = new DatabaseSync(this.file)
     this.db.exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;')
     this.db.exec(SCHEMA)
@@ -100,6 +101,10 @@ export class Store {
   #migrate(): void {
     const columns = new Set((this.db.prepare('PRAGMA table_info(sessions)').all() as Row[]).map((row) => row.name as string))
     if (!columns.has('heartbeat_at')) this.db.exec('ALTER TABLE sessions ADD COLUMN heartbeat_at INTEGER')
+    // The highest sequence number ever written: deleting the newest records never makes the
+    // broker hand their numbers out again, and verification sees that they are gone.
+    this.db.exec('CREATE TABLE IF NOT EXISTS audit_high_water (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL)')
+    this.db.exec('INSERT OR IGNORE INTO audit_high_water (id, seq) SELECT 1, COALESCE(max(seq), 0) FROM audit')
   }
 
   close(): void {
@@ -206,7 +211,7 @@ export class Store {
     // Inside a transaction the write lock is ours, so no other process (jit admin) can append
     // between two of our records: the tail read once stays true until the lock is released.
     const inTransaction = this.db.isTransaction
-    const last = (inTransaction && this.#auditTail) || (this.#sql('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined)
+    const last = (inTransaction && this.#auditTail) || this.#readAuditTail()
     const body = {
       seq: (last?.seq ?? 0) + 1,
       at,
@@ -224,8 +229,17 @@ export class Store {
     this.#sql('INSERT INTO audit (seq, at, type, severity, actor, session_id, request_id, data, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?)').run(
       body.seq, at, body.type, body.severity, body.actor, body.sessionId ?? null, body.requestId ?? null, dataJson, prevHash, hash,
     )
+    this.#sql('UPDATE audit_high_water SET seq = ? WHERE id = 1').run(body.seq)
     if (inTransaction) this.#auditTail = { seq: body.seq, hash }
     return { ...body, prevHash, hash }
+  }
+
+  /** The chain's last record, numbered past the highest sequence number ever written. */
+  #readAuditTail(): { seq: number; hash: string } | undefined {
+    const tail = this.#sql('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined
+    const high = (this.#sql('SELECT seq FROM audit_high_water WHERE id = 1').get() as { seq: number } | undefined)?.seq ?? 0
+    if (!tail && high === 0) return undefined
+    return { seq: Math.max(tail?.seq ?? 0, high), hash: tail?.hash ?? GENESIS_HASH }
   }
 
   /** Audited write outside any other transaction. */
@@ -324,6 +338,28 @@ export class Store {
 
   addVerifier(name: string, tokenHash: string): void {
     this.#sql('INSERT INTO verifiers (name, token_hash, created_at) VALUES (?,?,?)').run(name, tokenHash, nowIso())
+  }
+
+  listVerifiers(): { name: string; createdAt: string }[] {
+    return (this.#sql('SELECT name, created_at FROM verifiers ORDER BY name').all() as Row[]).map((row) => ({ name: row.name as string, createdAt: row.created_at as string }))
+  }
+
+  replaceVerifierToken(name: string, tokenHash: string): boolean {
+    return this.#sql('UPDATE verifiers SET token_hash = ? WHERE name = ?').run(tokenHash, name).changes > 0
+  }
+
+  removeVerifier(name: string): boolean {
+    return this.#sql('DELETE FROM verifiers WHERE name = ?').run(name).changes > 0
+  }
+
+  listDevices(user?: string): DeviceRecord[] {
+    const rows = (user ? this.#sql('SELECT id FROM devices WHERE user = ? ORDER BY created_at').all(user) : this.#sql('SELECT id FROM devices ORDER BY user, created_at').all()) as Row[]
+    return rows.map((row) => this.getDevice(row.id as string)!)
+  }
+
+  /** Marks every unused code of a user used, so none of them enrolls anything; how many there were. */
+  revokeUnusedEnrollmentCodes(user: string): number {
+    return this.#sql("UPDATE enrollment_codes SET used_at = 'revoked:' || ? WHERE user = ? AND used_at IS NULL").run(nowIso(), user).changes as number
   }
 
   verifierByTokenHash(tokenHash: string): string | undefined {
@@ -436,6 +472,19 @@ export class Store {
   sessionByJti(jti: string, nowEpoch = Date.now() / 1000): SessionRecord | undefined {
     const row = this.#sql('SELECT * FROM sessions WHERE jti = ?').get(jti) as Row | undefined
     return row && toSession(row, nowEpoch)
+  }
+}
+
+/**
+ * The data folder is the operator's alone (0700) and its database files are 0600, also when the
+ * folder already existed with looser modes. The database file is created 0600 before SQLite opens
+ * it, and SQLite gives its -wal and -shm files the mode of the database file.
+ */
+function keepPrivate(dataDir: string, file: string): void {
+  chmodSync(dataDir, 0o700)
+  closeSync(openSync(file, 'a', 0o600))
+  for (const path of [file, `${file}-wal`, `${file}-shm`]) {
+    if (existsSync(path) && (statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600)
   }
 }
 

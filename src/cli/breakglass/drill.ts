@@ -4,7 +4,7 @@
 import type { CliContext } from '../context.js'
 import { JitError } from '../../errors.js'
 import { nowMs } from '../../util/clock.js'
-import type { BreakGlassResult, IntrospectionResult, ReviewAnswers } from '../../wire/api.js'
+import type { BreakGlassResult, ReviewAnswers, SessionProof } from '../../wire/api.js'
 import { fileReview } from './due-review-prompt.js'
 import { readReviewFile } from './review-form.js'
 
@@ -63,7 +63,9 @@ export async function runDrill(cli: CliContext, options: DrillOptions): Promise<
   }
 
   const client = await cli.client()
-  const introspect = () => client.post<IntrospectionResult>('/introspect', { token: opened!.grant.credential })
+  // The session's live check: the broker checks the credential as introspection does for
+  // verifiers (a device may not introspect, and its own check is not a use by an asset).
+  const introspect = async () => ({ ...(await client.get<SessionProof>(`/sessions/${encodeURIComponent(opened!.grant.session.id)}/proof`)).liveCheck, kind: opened!.grant.session.kind })
   const isOpen = () => opened !== undefined
 
   await step('read review file', async () => {

@@ -1,6 +1,7 @@
 // Talks to the broker over HTTP(S) with undici. Signs every call with the device key, maps
 // connection and TLS failures to exit 5 and problem documents to the matching JitError.
 import { readFileSync } from 'node:fs'
+import { isIPv4, isIPv6 } from 'node:net'
 import type { Dispatcher } from 'undici'
 import { AuthError, BrokerUnreachableError, JitError, UsageError, errorForProblem } from '../../errors.js'
 import { deviceAssertion, type DeviceKey } from '../device/device-key.js'
@@ -13,9 +14,17 @@ export interface ClientOptions {
   insecure?: boolean
   /** Told once when the device clock is off and requests are signed with the broker's time instead. */
   onClockCorrected?: (offsetSeconds: number) => void | Promise<void>
+  /** The broker's issuer, named in every signed call; required to sign. */
+  audience?: string
 }
 
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]', '::1'])
+/** Loopback by address, not by how a name starts: 127.0.0.0/8, ::1 and localhost (never 127.example.net). */
+function isLoopback(hostname: string): boolean {
+  if (hostname === 'localhost') return true
+  const host = hostname.replace(/^\[|\]$/g, '')
+  if (isIPv4(host)) return host.startsWith('127.')
+  return isIPv6(host) && host === '::1'
+}
 
 export function checkBrokerUrl(broker: string, insecure: boolean | undefined): URL {
   let url: URL
@@ -25,7 +34,7 @@ export function checkBrokerUrl(broker: string, insecure: boolean | undefined): U
     throw new UsageError(`"${broker}" is not a URL.`, ['Give the broker as https://host:port.'])
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new UsageError(`The broker URL must use https (got ${url.protocol}).`)
-  if (url.protocol === 'http:' && !LOOPBACK.has(url.hostname) && !url.hostname.startsWith('127.') && !insecure) {
+  if (url.protocol === 'http:' && !isLoopback(url.hostname) && !insecure) {
     throw new UsageError(`Refusing plain HTTP to ${url.host}: credentials would cross the network unencrypted.`, [
       'Use https://, or pass --insecure if you really mean it.',
     ])
@@ -79,14 +88,19 @@ export class BrokerClient {
     return this.call<T>('POST', path, body ?? {}, signal)
   }
 
+  /** A signed GET whose answer is text (an export), not JSON; failures as for call(). */
+  async getText(path: string): Promise<string> {
+    return this.call<string>('GET', path, undefined, undefined, true)
+  }
+
   /**
    * An API call under /v1 (or an absolute path), signed when this client has a device key. A
    * signed call refused for the device's clock is sent once more, signed with the broker's time,
    * when the offset is small enough to correct (the refused call did nothing at the broker).
    */
-  async call<T>(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<T> {
+  async call<T>(method: string, path: string, body: unknown, signal?: AbortSignal, asText = false): Promise<T> {
     try {
-      return await this.#send<T>(method, path, body, signal)
+      return await this.#send<T>(method, path, body, signal, asText)
     } catch (error) {
       const offset = error instanceof JitError ? error.details.offsetSeconds : undefined
       // Learned anew on every such refusal (once per call), so a device clock that NTP sets right
@@ -97,17 +111,17 @@ export class BrokerClient {
         throw new AuthError(`${(error as JitError).message} That is more than jit corrects by itself (${MAX_CORRECTED_SKEW_SECONDS / 60} min).`, (error as JitError).nextSteps, (error as JitError).details)
       }
       await this.options.onClockCorrected?.(corrected)
-      return this.#send<T>(method, path, body, signal)
+      return this.#send<T>(method, path, body, signal, asText)
     }
   }
 
-  async #send<T>(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<T> {
+  async #send<T>(method: string, path: string, body: unknown, signal: AbortSignal | undefined, asText: boolean): Promise<T> {
     const pathAndQuery = path.startsWith('/') && !path.startsWith(API_PREFIX) && !path.startsWith('/.well-known') && !path.startsWith('/healthz') ? `${API_PREFIX}${path}` : path
     const url = new URL(pathAndQuery, this.base)
     const payload = body === undefined ? undefined : JSON.stringify(body)
     const headers: Record<string, string> = { accept: 'application/json' }
     if (payload !== undefined) headers['content-type'] = 'application/json'
-    if (this.key) headers.authorization = deviceAssertion(this.key, method, `${url.pathname}${url.search}`, payload, this.clock.nowMs())
+    if (this.key) headers.authorization = deviceAssertion(this.key, method, `${url.pathname}${url.search}`, payload, this.options.audience ?? this.base.origin, this.clock.nowMs())
     const [{ request }, dispatcher] = await Promise.all([loadHttpClient(), this.#agent()])
     let response: Dispatcher.ResponseData
     try {
@@ -117,6 +131,7 @@ export class BrokerClient {
       throw unreachable(this.base, error as NodeJS.ErrnoException)
     }
     const text = await response.body.text()
+    if (asText && response.statusCode < 400) return text as T
     let data: unknown
     try {
       data = text.length > 0 ? JSON.parse(text) : {}

@@ -7,6 +7,8 @@ import { writePrivateFile } from './private-file.js'
 
 export interface Profile {
   broker?: string
+  /** The issuer the broker named at enrollment: the audience of every device assertion. */
+  issuer?: string
   deviceId?: string
   user?: string
   caFile?: string

@@ -37,13 +37,15 @@ export async function loadDeviceKey(keychain: Keychain, deviceId: string | undef
 
 
 /**
- * The Authorization header for one call: bound to method, path and body, valid for a minute, used
- * once. nowMs is the broker's time as this process knows it (see BrokerClock).
+ * The Authorization header for one call: bound to the broker it is meant for (`audience`, the
+ * issuer the broker named at enrollment), method, path and body; valid for a minute, used once.
+ * nowMs is the broker's time as this process knows it (see BrokerClock).
  */
-export function deviceAssertion(key: DeviceKey, method: string, pathAndQuery: string, body: string | undefined, nowMs = Date.now()): string {
+export function deviceAssertion(key: DeviceKey, method: string, pathAndQuery: string, body: string | undefined, audience: string, nowMs = Date.now()): string {
   const iat = Math.floor(nowMs / 1000)
   const claims = {
     iss: key.deviceId,
+    aud: audience,
     iat,
     exp: iat + ASSERTION_MAX_AGE_SECONDS,
     jti: randomBytes(16).toString('base64url'),

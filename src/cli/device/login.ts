@@ -18,6 +18,7 @@ export async function login(cli: CliContext, broker: string, code: string, devic
   writeProfile(cli.options.profile, {
     ...cli.profile,
     broker: client.base.origin,
+    issuer: result.issuer,
     deviceId: result.deviceId,
     user: result.user,
     caFile: cli.options.caFile ?? cli.profile.caFile,

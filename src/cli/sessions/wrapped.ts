@@ -1,5 +1,6 @@
 // What `jit exec` and `jit shell` share: open a session (waiting for approval with a spinner),
 // run the command with its credential, and tell the person how it ended. Status goes to stderr.
+import { printable } from '../../util/printable.js'
 import type { AccessParams } from './request-access.js'
 import type { RunOptions, RunResult } from './run-with-credential.js'
 import type { CliContext } from '../context.js'
@@ -38,7 +39,7 @@ export async function openAndRun(cli: CliContext, argv: string[], options: Wrapp
     prepare: options.prepare,
     stopWhenSessionEnds: options.stopWhenSessionEnds,
     onStarted: () => say(() => ui.info(`Session ${grant!.session.id} open (${grant!.session.scope} on ${grant!.session.asset}); running ${options.label}${options.hint ? `. ${options.hint}` : ''}`)),
-    onEndedElsewhere: (r) => ui.warn(`The broker ended session ${r.sessionId} while ${options.label} was still running (${r.endReason ?? r.state}); its credential no longer works.`),
+    onEndedElsewhere: (r) => ui.warn(`The broker ended session ${r.sessionId} while ${options.label} was still running (${printable(r.endReason ?? r.state)}); its credential no longer works.`),
   })
   if (result.cacheLeftBehind) ui.warn(cacheLeftBehindWarning(result))
   say(() => {

@@ -9,6 +9,7 @@ import { testContext, type TestContext } from './test-context.js'
 let t: TestContext
 let ctx: BrokerContext
 let key: DeviceKey
+const ISSUER = 'http://broker.test'
 
 beforeEach(async () => {
   t = await testContext('version: 1\nrules: []\n')
@@ -26,14 +27,14 @@ const auth = (header: string, method = 'GET', url = '/v1/whoami', body?: string)
 
 describe('device assertions', () => {
   it('a fresh assertion authenticates the device\'s user once', () => {
-    const header = deviceAssertion(key, 'GET', '/v1/whoami', undefined)
+    const header = deviceAssertion(key, 'GET', '/v1/whoami', undefined, ISSUER)
     expect(auth(header)().user.name).toBe('tess')
     expect(auth(header)).toThrow(/replay/)
   })
 
   it('an assertion older than a minute (plus skew) is refused, naming the clock, the offset and the broker\'s time', () => {
     t.clock.now = Math.floor(t.clock.now / 1000) * 1000 // whole seconds, so the offset is exact
-    const header = deviceAssertion(key, 'GET', '/v1/whoami', undefined, t.clock.now)
+    const header = deviceAssertion(key, 'GET', '/v1/whoami', undefined, ISSUER, t.clock.now)
     t.clock.now += 95_000
     expect(auth(header)).toThrow(/clock is 95s behind the broker's clock .*outside the time the broker accepts/)
     try {
@@ -46,22 +47,29 @@ describe('device assertions', () => {
 
   it('an assertion from a clock far in the future is refused', () => {
     vi.useFakeTimers({ now: t.clock.now + 10 * 60_000, toFake: ['Date'] })
-    const header = deviceAssertion(key, 'GET', '/v1/whoami', undefined)
+    const header = deviceAssertion(key, 'GET', '/v1/whoami', undefined, ISSUER)
     vi.useRealTimers()
     expect(auth(header)).toThrow(/clock is (599|600)s ahead of the broker's clock/)
   })
 
   it('is bound to method, path and body', () => {
-    expect(auth(deviceAssertion(key, 'GET', '/v1/whoami', undefined), 'POST')).toThrow(/another call/)
-    expect(auth(deviceAssertion(key, 'GET', '/v1/whoami', undefined), 'GET', '/v1/sessions')).toThrow(/another call/)
-    expect(auth(deviceAssertion(key, 'POST', '/v1/requests', '{"scope":"read"}'), 'POST', '/v1/requests', '{"scope":"control"}')).toThrow(/body/)
+    expect(auth(deviceAssertion(key, 'GET', '/v1/whoami', undefined, ISSUER), 'POST')).toThrow(/another call/)
+    expect(auth(deviceAssertion(key, 'GET', '/v1/whoami', undefined, ISSUER), 'GET', '/v1/sessions')).toThrow(/another call/)
+    expect(auth(deviceAssertion(key, 'POST', '/v1/requests', '{"scope":"read"}', ISSUER), 'POST', '/v1/requests', '{"scope":"control"}')).toThrow(/body/)
+  })
+
+  it('is bound to the broker it was made for: one made for another broker is refused', () => {
+    // What a fake broker a user was pointed at (--broker) would capture and replay here.
+    expect(auth(deviceAssertion(key, 'GET', '/v1/whoami', undefined, 'https://fake-broker.example'))).toThrow(/another broker/)
+    expect(auth(deviceAssertion(key, 'GET', '/v1/whoami', undefined, `${ISSUER}/`))).toThrow(/another broker/)
+    expect(auth(deviceAssertion(key, 'GET', '/v1/whoami', undefined, ISSUER))().user.name).toBe('tess')
   })
 
   it('a signature by another key, an unknown device or a deregistered one is refused', () => {
-    expect(auth(deviceAssertion({ ...key, privateKey: newDeviceKeyPair().privateKey }, 'GET', '/v1/whoami', undefined))).toThrow(/signature/)
-    expect(auth(deviceAssertion({ ...key, deviceId: 'dev_nobody' }, 'GET', '/v1/whoami', undefined))).toThrow(/not enrolled/)
+    expect(auth(deviceAssertion({ ...key, privateKey: newDeviceKeyPair().privateKey }, 'GET', '/v1/whoami', undefined, ISSUER))).toThrow(/signature/)
+    expect(auth(deviceAssertion({ ...key, deviceId: 'dev_nobody' }, 'GET', '/v1/whoami', undefined, ISSUER))).toThrow(/not enrolled/)
     ctx.store.revokeDevice(key.deviceId)
-    expect(auth(deviceAssertion(key, 'GET', '/v1/whoami', undefined))).toThrow(/deregistered/)
+    expect(auth(deviceAssertion(key, 'GET', '/v1/whoami', undefined, ISSUER))).toThrow(/deregistered/)
   })
 
   it('garbage in the header is refused, never thrown as anything but an auth failure', () => {

@@ -4,6 +4,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Actor, BrokerContext } from '../../../src/broker/context.js'
 import { createRequest } from '../../../src/broker/requests.js'
 import { introspect, revokeSession, sweepExpired } from '../../../src/broker/sessions.js'
+import { sessionProof } from '../../../src/broker/session-proof.js'
+import { verificationsOf } from '../../../src/broker/verifications.js'
+import { newDeviceKeyPair } from '../../../src/cli/device/device-key.js'
+import { jwkThumbprint, signPossession } from '../../../src/wire/possession.js'
 import { testContext, type TestContext } from './test-context.js'
 
 const POLICY = `
@@ -31,11 +35,11 @@ const open = () => createRequest(ctx, tess, { ticket: 'WO-000001', asset: 'plant
 describe('introspection', () => {
   it('is active within the TTL and inactive the second exp passes, before any sweeper runs', () => {
     const grant = open()
-    expect(introspect(ctx, grant.credential, 'verifier:test')).toMatchObject({ active: true, sub: 'tess', aud: 'plant-a/line-3/plc-07', scope: 'diagnose' })
+    expect(introspect(ctx, grant.credential, 'test')).toMatchObject({ active: true, sub: 'tess', aud: 'plant-a/line-3/plc-07', scope: 'diagnose' })
     t.clock.now += 599_000
-    expect(introspect(ctx, grant.credential, 'verifier:test').active).toBe(true)
+    expect(introspect(ctx, grant.credential, 'test').active).toBe(true)
     t.clock.now += 1_000
-    expect(introspect(ctx, grant.credential, 'verifier:test')).toEqual({ active: false })
+    expect(introspect(ctx, grant.credential, 'test')).toEqual({ active: false })
     // The sweeper then records the expiry in the audit log, once.
     expect(sweepExpired(ctx)).toBe(1)
     expect(sweepExpired(ctx)).toBe(0)
@@ -45,7 +49,7 @@ describe('introspection', () => {
   it('is inactive right after revoke', () => {
     const grant = open()
     revokeSession(ctx, tess, grant.session.id, 'done')
-    expect(introspect(ctx, grant.credential, 'verifier:test')).toEqual({ active: false })
+    expect(introspect(ctx, grant.credential, 'test')).toEqual({ active: false })
   })
 
   it('a token with a changed claim or a foreign signature is inactive', () => {
@@ -53,16 +57,51 @@ describe('introspection', () => {
     const [head, body, sig] = grant.credential.split('.')
     const claims = JSON.parse(Buffer.from(body, 'base64url').toString())
     const widened = Buffer.from(JSON.stringify({ ...claims, scope: 'control' })).toString('base64url')
-    expect(introspect(ctx, `${head}.${widened}.${sig}`, 'verifier:test').active).toBe(false)
-    expect(introspect(ctx, 'not-a-token', 'verifier:test').active).toBe(false)
+    expect(introspect(ctx, `${head}.${widened}.${sig}`, 'test').active).toBe(false)
+    expect(introspect(ctx, 'not-a-token', 'test').active).toBe(false)
   })
 
-  it('every check is recorded against the session, with who asked', () => {
+  it('checks are kept per session and verifier as an aggregate; the audit log gets the first check and each change of answer, not a record per call', () => {
     const grant = open()
-    introspect(ctx, grant.credential, 'verifier:gateway-3')
+    const before = [...ctx.store.auditEvents()].length
+    for (let i = 0; i < 50; i++) introspect(ctx, grant.credential, 'gateway-3')
+    introspect(ctx, grant.credential, 'jump-host')
+    revokeSession(ctx, tess, grant.session.id, 'done')
+    for (let i = 0; i < 50; i++) introspect(ctx, grant.credential, 'gateway-3')
     const verified = [...ctx.store.auditEvents({ sessionId: grant.session.id })].filter((e) => e.type === 'session.verified')
-    expect(verified).toHaveLength(1)
-    expect(verified[0]).toMatchObject({ actor: 'verifier:gateway-3', data: { active: true } })
+    expect(verified.map((e) => [e.actor, e.data.active])).toEqual([['verifier:gateway-3', true], ['verifier:jump-host', true], ['verifier:gateway-3', false]])
+    // 101 checks and a revocation: four new records (three verifications, the revocation).
+    expect([...ctx.store.auditEvents()].length - before).toBe(3 + 1)
+    expect(verificationsOf(ctx.store, grant.session.id)).toEqual([
+      expect.objectContaining({ verifier: 'gateway-3', checks: 100, lastActive: false }),
+      expect.objectContaining({ verifier: 'jump-host', checks: 1, lastActive: true }),
+    ])
     expect(ctx.store.getSession(grant.session.id)!.lastVerifiedAt).toBeDefined()
+  })
+
+  it('the owner\'s own live check (session proof) neither counts as verified by an asset nor writes an audit record', () => {
+    const grant = open()
+    const before = [...ctx.store.auditEvents()].length
+    expect(sessionProof(ctx, tess, grant.session.id).liveCheck.active).toBe(true)
+    expect(sessionProof(ctx, tess, grant.session.id).liveCheck.active).toBe(true)
+    expect([...ctx.store.auditEvents()].length).toBe(before)
+    expect(ctx.store.getSession(grant.session.id)!.lastVerifiedAt).toBeUndefined()
+  })
+
+  it('with a proof of possession: verified only for the device key cnf names, this challenge and this verifier', () => {
+    const pair = newDeviceKeyPair()
+    const vic = t.actor('vic', ['technician'], pair.publicJwk)
+    // The test context's jkt is a placeholder; the real one is the key's RFC 7638 thumbprint.
+    ctx.store.db.prepare('UPDATE devices SET jkt = ? WHERE id = ?').run(jwkThumbprint(pair.publicJwk), vic.deviceId)
+    const grant = createRequest(ctx, vic, { ticket: 'WO-000001', asset: 'plant-a/line-3/plc-07', scope: 'diagnose', ttlSeconds: 600, reason: 'test' }).result.grant!
+    const challenge = 'c'.repeat(32)
+    const nowEpoch = ctx.now() / 1000
+    const proof = signPossession(pair.privateKey, { token: grant.credential, challenge, audience: 'gateway-3', nowEpoch })
+    expect(introspect(ctx, grant.credential, 'gateway-3', { proof, challenge })).toMatchObject({ active: true, possession: { verified: true } })
+    // A stolen token with the thief's own key, a replay to another verifier, another challenge.
+    const thief = signPossession(newDeviceKeyPair().privateKey, { token: grant.credential, challenge, audience: 'gateway-3', nowEpoch })
+    expect(introspect(ctx, grant.credential, 'gateway-3', { proof: thief, challenge }).possession).toEqual({ verified: false, reason: expect.stringMatching(/key other than/) })
+    expect(introspect(ctx, grant.credential, 'jump-host', { proof, challenge }).possession).toEqual({ verified: false, reason: expect.stringMatching(/another verifier/) })
+    expect(introspect(ctx, grant.credential, 'gateway-3', { proof, challenge: 'd'.repeat(32) }).possession).toEqual({ verified: false, reason: expect.stringMatching(/another challenge/) })
   })
 })

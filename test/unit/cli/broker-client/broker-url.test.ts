@@ -11,6 +11,10 @@ describe('checkBrokerUrl', () => {
 
   it('refuses plain http off loopback unless told --insecure', () => {
     expect(() => checkBrokerUrl('http://10.0.0.5:8443', false)).toThrow(/Refusing plain HTTP/)
+    // Names that merely start like a loopback address are names, resolved by whoever runs DNS.
+    for (const url of ['http://127.example.net:8443', 'http://127.0.0.1.nip.io', 'http://localhost.evil.example', 'http://[::ffff:10.0.0.5]']) {
+      expect(() => checkBrokerUrl(url, false), url).toThrow(/Refusing plain HTTP/)
+    }
     expect(checkBrokerUrl('http://10.0.0.5:8443', true).protocol).toBe('http:')
   })
 

@@ -1,0 +1,23 @@
+import { Args } from '@oclif/core'
+import { dataOrApiFlag, withStore } from '../../../src/broker/operator.js'
+import { JitCommand } from '../../../src/cli/base-command.js'
+
+export default class AdminVerifierRotate extends JitCommand {
+  static reviewGate = false
+  static summary = 'Give a verifier a new introspection token and print it once; the old token stops working now.'
+  static examples = ['<%= config.bin %> admin verifier rotate gateway-line-3 > token.txt']
+  static args = { name: Args.string({ required: true }) }
+  static flags = { ...dataOrApiFlag }
+
+  async run(): Promise<{ name: string; token: string }> {
+    const { args, flags } = await this.parse(AdminVerifierRotate)
+    const result = flags.data
+      ? await withStore(flags.data, (store, admin) => admin.rotateVerifier(store, args.name))
+      : await (await this.cli(flags).client()).post<{ name: string; token: string }>(`/admin/verifiers/${encodeURIComponent(args.name)}/rotate`, {})
+    if (!this.jsonEnabled()) {
+      this.log(result.token)
+      ;(await import('../../../src/cli/output.js')).ui.info(`Verifier ${result.name}: new token above, shown only now; the old one no longer works.`)
+    }
+    return result
+  }
+}

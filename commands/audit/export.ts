@@ -1,0 +1,39 @@
+import { writeFileSync } from 'node:fs'
+import { Flags } from '@oclif/core'
+import { JitCommand } from '../../src/cli/base-command.js'
+import { UsageError } from '../../src/errors.js'
+
+export default class AuditExport extends JitCommand {
+  static reviewGate = false
+  static summary = 'Export the whole audit log for a SIEM, with the broker\'s signed checkpoints, as JSON lines or CSV.'
+  static description = 'Through the broker (admin or security), or with --data from a broker data folder. A JSON-lines copy verifies on its own: jit audit verify --file FILE.'
+  static examples = ['<%= config.bin %> audit export --format jsonl --output audit.jsonl', '<%= config.bin %> audit export --format csv --data /var/lib/jit > audit.csv']
+  static flags = {
+    format: Flags.string({ options: ['jsonl', 'csv'], required: true, summary: 'jsonl (one JSON document per line) or csv.' }),
+    output: Flags.string({ summary: 'Write to this file (0600) instead of stdout.' }),
+    data: Flags.string({ env: 'JIT_DATA', summary: 'Export this broker data folder directly.' }),
+  }
+
+  async run(): Promise<{ format: string; output?: string; bytes: number }> {
+    const { flags } = await this.parse(AuditExport)
+    const format = flags.format as 'jsonl' | 'csv'
+    const chunks: string[] = []
+    if (flags.data) {
+      const { exportDataFolder } = await import('../../src/broker/audit-export.js')
+      await exportDataFolder(flags.data, format, (chunk) => chunks.push(chunk))
+    } else {
+      chunks.push(await (await this.cli(flags).client()).getText(`/audit/export?format=${format}`))
+    }
+    const text = chunks.join('')
+    if (flags.output) {
+      try {
+        writeFileSync(flags.output, text, { mode: 0o600, flag: 'wx' })
+      } catch (error) {
+        throw new UsageError(`Cannot write ${flags.output} (${(error as NodeJS.ErrnoException).code ?? 'error'}); it must not exist yet.`)
+      }
+    } else if (!this.jsonEnabled()) {
+      process.stdout.write(text)
+    }
+    return { format, output: flags.output, bytes: Buffer.byteLength(text) }
+  }
+}

@@ -1,0 +1,141 @@
+// Offboarding: disabling a user, revoking a device, revoking unused enrollment codes, rotating
+// or removing a verifier. Each ends at once what it should (the sessions of the user or device,
+// through endSessionRecorded with the cause named; their pending requests, cancelled), each is
+// audited, and each works the same from the admin API and on the data folder (admin.ts).
+import { createHash, randomBytes } from 'node:crypto'
+import { nowIso } from '../util/ids.js'
+import type { AccessRequest, SessionInfo } from '../wire/api.js'
+import { badInput, conflict, notFound } from './api-error.js'
+import type { BrokerContext } from './context.js'
+import { forgetDeviceKey } from './device-auth.js'
+import { endSessionRecorded } from './sessions.js'
+import { publicSession, type DeviceRecord } from './store/sqlite-store.js'
+
+export type EndCause = 'user-disabled' | 'device-revoked' | 'logout'
+
+export interface Offboarded {
+  sessionsEnded: SessionInfo[]
+  requestsCancelled: string[]
+}
+
+/** Ends the active sessions and cancels the pending requests of a user (or of one device). Call inside a transaction. */
+export function endAccessOf(ctx: BrokerContext, who: { user: string; deviceId?: string }, by: string, cause: EndCause, reason: string): { sessions: string[]; requests: AccessRequest[] } {
+  const nowEpoch = ctx.now() / 1000
+  const sessions: string[] = []
+  for (const session of ctx.store.listSessions({ user: who.user, deviceId: who.deviceId, activeOnly: true }, nowEpoch)) {
+    if (endSessionRecorded(ctx, session, { state: 'revoked', by, reason, severity: cause === 'logout' ? undefined : 'high', data: { cause, reason, deviceId: session.deviceId } })) sessions.push(session.id)
+  }
+  const requests: AccessRequest[] = []
+  for (const request of ctx.store.listRequests({ user: who.user, state: 'pending', limit: 10_000 })) {
+    if (who.deviceId && request.deviceId !== who.deviceId) continue
+    Object.assign(request, { state: 'cancelled', decidedAt: nowIso(ctx.now()), decidedBy: by, decisionComment: reason })
+    ctx.store.appendAudit({ type: 'request.cancelled', actor: by, requestId: request.id, data: { cause, reason } })
+    ctx.store.saveRequest(request)
+    requests.push(request)
+  }
+  return { sessions, requests }
+}
+
+function finish(ctx: BrokerContext, ended: { sessions: string[]; requests: AccessRequest[] }): Offboarded {
+  for (const request of ended.requests) ctx.events.emit(`request:${request.id}`)
+  ctx.notifier.kick()
+  const nowEpoch = ctx.now() / 1000
+  return { sessionsEnded: ended.sessions.map((id) => publicSession(ctx.store.getSession(id, nowEpoch)!)), requestsCancelled: ended.requests.map((r) => r.id) }
+}
+
+export function disableUser(ctx: BrokerContext, by: string, name: string, reason = 'user disabled'): Offboarded & { user: string; disabled: true } {
+  const ended = ctx.store.transaction(() => {
+    const user = ctx.store.getUser(name)
+    if (!user) throw notFound(`User ${name}`)
+    ctx.store.upsertUser({ ...user, disabled: true })
+    const ended = endAccessOf(ctx, { user: name }, by, 'user-disabled', reason)
+    ctx.store.appendAudit({ type: 'user.disabled', severity: 'high', actor: by, data: { user: name, reason, sessionsEnded: ended.sessions, requestsCancelled: ended.requests.map((r) => r.id) } })
+    return ended
+  })
+  return { user: name, disabled: true, ...finish(ctx, ended) }
+}
+
+export function enableUser(ctx: BrokerContext, by: string, name: string): { user: string; disabled: false } {
+  ctx.store.transaction(() => {
+    const user = ctx.store.getUser(name)
+    if (!user) throw notFound(`User ${name}`)
+    if (!user.disabled) throw conflict(`User ${name} is not disabled.`)
+    ctx.store.upsertUser({ ...user, disabled: false })
+    ctx.store.appendAudit({ type: 'user.enabled', severity: 'high', actor: by, data: { user: name } })
+  })
+  return { user: name, disabled: false }
+}
+
+export type DeviceListing = Omit<DeviceRecord, 'publicJwk'>
+
+export function listDevices(ctx: BrokerContext, user?: string): DeviceListing[] {
+  return ctx.store.listDevices(user).map(({ publicJwk: _key, ...device }) => device)
+}
+
+/** A stolen laptop: its sessions end, its pending requests are cancelled, every later call signed with its key is refused. */
+export function revokeDevice(ctx: BrokerContext, by: string, deviceId: string, reason = 'device revoked', cause: EndCause = 'device-revoked'): Offboarded & { deviceId: string; user: string } {
+  const { ended, user } = ctx.store.transaction(() => {
+    const device = ctx.store.getDevice(deviceId)
+    if (!device) throw notFound(`Device ${deviceId}`)
+    if (device.revokedAt) throw conflict(`Device ${deviceId} was already revoked at ${device.revokedAt}.`)
+    const ended = endAccessOf(ctx, { user: device.user, deviceId }, by, cause, reason)
+    ctx.store.revokeDevice(deviceId)
+    ctx.store.appendAudit({
+      type: cause === 'logout' ? 'device.deregistered' : 'device.revoked',
+      severity: cause === 'logout' ? 'info' : 'high',
+      actor: by,
+      data: { deviceId, user: device.user, reason, sessionsRevoked: ended.sessions, requestsCancelled: ended.requests.map((r) => r.id) },
+    })
+    return { ended, user: device.user }
+  })
+  forgetDeviceKey(deviceId)
+  return { deviceId, user, ...finish(ctx, ended) }
+}
+
+/** Every unused enrollment code of a user stops working. */
+export function revokeEnrollmentCodes(ctx: BrokerContext, by: string, user: string): { user: string; revoked: number } {
+  return ctx.store.transaction(() => {
+    if (!ctx.store.getUser(user)) throw notFound(`User ${user}`)
+    const revoked = ctx.store.revokeUnusedEnrollmentCodes(user)
+    ctx.store.appendAudit({ type: 'enrollment.codes-revoked', severity: 'high', actor: by, data: { user, revoked } })
+    return { user, revoked }
+  })
+}
+
+const VERIFIER_NAME = /^[a-z][a-z0-9._-]{0,63}$/
+const newVerifierToken = () => `jitv_${randomBytes(24).toString('base64url')}`
+const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex')
+
+/** A bearer token for a verifier (gateway, jump host) to call introspection. Shown once; only its hash is kept. */
+export function addVerifier(ctx: BrokerContext, by: string, name: string): { name: string; token: string } {
+  if (!VERIFIER_NAME.test(name)) throw badInput(`"${name}" is not a verifier name (lower-case letters, digits, . _ -).`)
+  const token = newVerifierToken()
+  ctx.store.transaction(() => {
+    if (ctx.store.listVerifiers().some((v) => v.name === name)) throw conflict(`Verifier ${name} already exists.`, { nextSteps: [`Give it a new token: jit admin verifier rotate ${name}`, `Or remove it first: jit admin verifier remove ${name}`] })
+    ctx.store.addVerifier(name, tokenHash(token))
+    ctx.store.appendAudit({ type: 'verifier.added', actor: by, data: { verifier: name } })
+  })
+  return { name, token }
+}
+
+export function listVerifiers(ctx: BrokerContext): { name: string; createdAt: string }[] {
+  return ctx.store.listVerifiers()
+}
+
+/** A new token for a verifier; the old one stops working at once. */
+export function rotateVerifier(ctx: BrokerContext, by: string, name: string): { name: string; token: string } {
+  const token = newVerifierToken()
+  ctx.store.transaction(() => {
+    if (!ctx.store.replaceVerifierToken(name, tokenHash(token))) throw notFound(`Verifier ${name}`)
+    ctx.store.appendAudit({ type: 'verifier.rotated', severity: 'high', actor: by, data: { verifier: name } })
+  })
+  return { name, token }
+}
+
+export function removeVerifier(ctx: BrokerContext, by: string, name: string): { name: string; removed: true } {
+  ctx.store.transaction(() => {
+    if (!ctx.store.removeVerifier(name)) throw notFound(`Verifier ${name}`)
+    ctx.store.appendAudit({ type: 'verifier.removed', severity: 'high', actor: by, data: { verifier: name } })
+  })
+  return { name, removed: true }
+}

@@ -1,0 +1,106 @@
+// The anchored audit chain: sequence numbers never reused, signed checkpoints, and verification
+// that finds deleted newest records and a chain rewritten with the public recipe, given a
+// checkpoint held outside the database. A real SQLite store; the broker's own functions.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { hashEvent, GENESIS_HASH } from '../../../src/audit/chain.js'
+import { exportLines, verifyExport } from '../../../src/audit/export.js'
+import { checkpointHead, listCheckpoints, publicKeyOf, verifyAnchored } from '../../../src/broker/audit-anchor.js'
+import type { BrokerContext } from '../../../src/broker/context.js'
+import { testContext, type TestContext } from '../broker/test-context.js'
+
+let t: TestContext
+let ctx: BrokerContext
+
+beforeEach(async () => {
+  t = await testContext('version: 1\nrules: []\n')
+  ctx = t.ctx
+})
+afterEach(() => t.close())
+
+const append = (n: number) => {
+  for (let i = 0; i < n; i++) ctx.store.audit({ type: 'test.event', actor: 'tess', data: { i } })
+}
+const seqs = () => [...ctx.store.auditEvents()].map((e) => e.seq)
+const verify = (anchors: string[] = []) => verifyAnchored(ctx.store.file, { publicKey: publicKeyOf(ctx.signingKey), kid: ctx.signingKey.kid, anchors })
+const checkpoint = () => checkpointHead(ctx.store, ctx.signingKey, ctx.issuer, ctx.now())!.jws
+const sql = (text: string) => ctx.store.db.exec(text)
+
+/** What an insider with the database file and the public recipe does: rewrite a record and every hash after it. */
+function rewriteFrom(seq: number, actor: string): void {
+  const events = [...ctx.store.auditEvents()]
+  let prev = seq === 1 ? GENESIS_HASH : events[seq - 2].hash
+  for (const event of events.slice(seq - 1)) {
+    const body = { ...event, actor: event.seq === seq ? actor : event.actor }
+    const hash = hashEvent(prev, body)
+    ctx.store.db.prepare('UPDATE audit SET actor = ?, prev_hash = ?, hash = ? WHERE seq = ?').run(body.actor, prev, hash, event.seq)
+    prev = hash
+  }
+}
+
+describe('anchored audit chain', () => {
+  it('deleting the newest records never makes the broker reuse their sequence numbers, and verification sees the gap', async () => {
+    append(5)
+    sql('DELETE FROM audit WHERE seq >= 4')
+    expect((await verify()).firstBad?.problem).toMatch(/wrote records up to 5, the log ends at 3/)
+    append(1)
+    expect(seqs()).toEqual([1, 2, 3, 6])
+    const result = await verify()
+    expect(result.ok).toBe(false)
+    expect(result.firstBad).toEqual({ seq: 6, problem: expect.stringMatching(/expected record 4 here/) })
+  })
+
+  it('a checkpoint held outside the database finds deleted newest records, even with the high-water mark and the stored checkpoints put back in line', async () => {
+    append(5)
+    const held = checkpoint()
+    append(2)
+    expect(await verify([held])).toMatchObject({ ok: true, events: 7, anchors: 2, anchoredAt: { seq: 5 } })
+    sql('DELETE FROM audit WHERE seq >= 4; UPDATE audit_high_water SET seq = 3; DELETE FROM audit_checkpoints')
+    expect((await verify()).ok).toBe(true) // nothing inside the database shows it any more
+    const result = await verify([held])
+    expect(result).toMatchObject({ ok: false, firstBad: { seq: 4, problem: expect.stringMatching(/covers record 5: the newest records were deleted/) } })
+  })
+
+  it('a chain rewritten with the public recipe (every later hash recomputed) fails against a held checkpoint and the stored one', async () => {
+    append(6)
+    const held = checkpoint()
+    rewriteFrom(2, 'mallory')
+    expect((await verify()).firstBad).toEqual({ seq: 6, problem: expect.stringMatching(/rewritten/) })
+    sql('DELETE FROM audit_checkpoints')
+    expect((await verify()).ok).toBe(true)
+    expect((await verify([held])).firstBad).toEqual({ seq: 6, problem: expect.stringMatching(/does not match the checkpoint signed at .*: the chain up to here was rewritten/) })
+  })
+
+  it('a checkpoint by another key is refused; a tampered chain is never signed', async () => {
+    append(3)
+    const other = await testContext('version: 1\nrules: []\n')
+    try {
+      other.ctx.store.audit({ type: 'x', actor: 'y' })
+      const foreign = checkpointHead(other.ctx.store, other.ctx.signingKey, 'other', Date.now())!.jws
+      expect((await verify([foreign])).firstBad?.problem).toMatch(/signed by another key/)
+    } finally {
+      other.close()
+    }
+    checkpoint()
+    append(2)
+    sql("UPDATE audit SET actor = 'mallory' WHERE seq = 5")
+    expect(() => checkpoint()).toThrow(/do not check/)
+    expect(listCheckpoints(ctx.store).map((c) => c.seq)).toEqual([3])
+  })
+
+  it('a JSON-lines export carries the checkpoints and verifies on its own; a truncated or edited copy does not', () => {
+    append(4)
+    checkpoint()
+    const text = [...exportLines('jsonl', { issuer: ctx.issuer, jwk: ctx.signingKey.publicJwk }, ctx.store.auditEvents(), listCheckpoints(ctx.store))].join('')
+    expect(verifyExport(text)).toMatchObject({ ok: true, events: 4, anchors: 1, anchoredAt: { seq: 4 } })
+    expect(verifyExport(text, ctx.signingKey.kid).ok).toBe(true)
+    expect(verifyExport(text, 'another-kid').firstBad?.problem).toMatch(/not the expected/)
+    const lines = text.trimEnd().split('\n')
+    const truncated = [...lines.slice(0, 4), lines[5]].join('\n') // events 1-3 and the checkpoint of 4
+    expect(verifyExport(truncated).firstBad?.problem).toMatch(/newest records were deleted/)
+    expect(verifyExport(text.replace('"actor":"tess"', '"actor":"mallory"')).firstBad?.problem).toMatch(/edited/)
+    const csv = [...exportLines('csv', { issuer: ctx.issuer, jwk: ctx.signingKey.publicJwk }, ctx.store.auditEvents(), listCheckpoints(ctx.store))].join('')
+    expect(csv.split('\n')[0]).toBe('record,seq,at,type,severity,actor,session_id,request_id,data,prev_hash,hash,checkpoint')
+    expect(csv).toMatch(/^checkpoint,4,/m)
+    expect(csv).toContain('"{""i"":0}"')
+  })
+})
