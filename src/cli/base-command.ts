@@ -34,6 +34,7 @@ export abstract class JitCommand extends Command {
     await super.init()
     await this.drainRevocationJournal()
     const ctor = this.constructor as typeof JitCommand
+    await this.tellDecidedRequests(ctor)
     if (!ctor.reviewGate) return
     const gate = await import('./breakglass/due-review-prompt.js')
     if (!gate.markerExists()) return
@@ -49,6 +50,23 @@ export abstract class JitCommand extends Command {
     if (this.journalDrain.pending.length > 0) {
       ui.warn(`${this.journalDrain.pending.length} revocation(s) still pending (${this.journalDrain.pending.map((e) => `${e.sessionId}: ${e.problem}`).join('; ')}); jit retries on every run, or now with: jit revoke --pending`)
     }
+  }
+
+  /** Requests left pending with --no-wait: the next command says once each is decided. */
+  private async tellDecidedRequests(ctor: typeof JitCommand): Promise<void> {
+    if (this.id?.startsWith('broker') || this.id?.startsWith('admin') || this.id === 'sessions:pickup') return
+    const pending = await import('./sessions/pending-requests.js')
+    if (!pending.anyPending()) return
+    const { flags } = await this.parse(ctor)
+    if (!pending.mayHaveDecided((flags as { profile: string }).profile)) return
+    let decided
+    try {
+      decided = await pending.decidedRequests(this.cli(flags as { profile: string }))
+    } catch {
+      return // Unreachable or not enrolled: the command itself reports that; asked again next time.
+    }
+    const { ui } = await import('./output.js')
+    for (const request of decided) (request.state === 'approved' ? ui.ok : ui.warn)(pending.decisionNotice(request))
   }
 
   /** The next command after a break-glass session asks for its review first (at a terminal). */
