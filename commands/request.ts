@@ -39,8 +39,9 @@ export default class Request extends JitCommand {
     if (cached) await cli.cache().put(grant)
     if (!this.jsonEnabled()) {
       ui.ok(`Session ${grant.session.id}: ${grant.session.scope} on ${grant.session.asset} for ${timeLeft(Date.now() + grant.expiresIn * 1000)}${cached ? ', credential cached in the keychain' : ''}.`)
-      if (!grant.session.cacheAllowed) ui.warn('Policy forbids caching this credential: use jit exec or jit shell to work with it.')
-      ui.info(`Use it: jit credential ${grant.session.id} --format env   ·   End it: jit revoke ${grant.session.id}`)
+      // The broker refuses a no-cache rule to a plain request; this covers a policy changed while it waited.
+      if (!cached) ui.warn(`Policy forbids caching this credential: end it (jit revoke ${grant.session.id}) and use jit exec, jit shell or jit connect.`)
+      else ui.info(`Use it: jit credential ${grant.session.id} --format env   ·   End it: jit revoke ${grant.session.id}`)
     }
     // The credential itself is printed only by `jit credential`, which exists for that.
     return { request: result.request, session: grant.session, cached }

@@ -9,7 +9,7 @@ import { formatDuration } from '../util/ttl.js'
 import { assertNoReviewDue } from './gate.js'
 import { newId, nowIso } from '../util/ids.js'
 import type { AccessRequest, CreateRequestBody, RequestResult } from '../wire/api.js'
-import { badInput, conflict, forbidden, notFound } from './api-error.js'
+import { ApiError, badInput, conflict, forbidden, notFound } from './api-error.js'
 import { OVERSIGHT_ROLES, hasAnyRole, isVendor, type Actor, type BrokerContext } from './context.js'
 import { decide, decisionRecord, policyDenied } from './decide.js'
 import { MAX_TTL_SECONDS, MIN_TTL_SECONDS, PENDING_TIMEOUT_SECONDS, SCOPE_PATTERN } from '../wire/limits.js'
@@ -35,6 +35,7 @@ export function createRequest(ctx: BrokerContext, actor: Actor, body: CreateRequ
   if (kind !== 'standard') throw badInput(`Use jit break-glass or jit drill for ${kind} access.`)
   assertNoReviewDue(ctx, actor)
   const decision = decide(ctx, actor.user, body)
+  assertDeliveryAllowed(decision, body)
   const request: AccessRequest = {
     id: newId('req'),
     user: actor.user.name,
@@ -85,6 +86,20 @@ export function createRequest(ctx: BrokerContext, actor: Actor, body: CreateRequ
   })
   if (request.state === 'denied') throw policyDenied(`Policy denies ${body.scope} on ${body.asset}.`, decision, request.id)
   return { status: session ? 201 : 202, result: { request, grant: session ? grantFor(ctx, actor, session) : undefined } }
+}
+
+/**
+ * A rule that forbids caching (vendors) grants only to a device that says it will hold the
+ * credential in memory for one wrapped command. Refused before anything is recorded or opened.
+ * The device states this itself: one that lies only defeats its own user's caching rule on a
+ * credential it could have received in memory anyway, so the broker takes it at its word.
+ */
+function assertDeliveryAllowed(decision: Decision, body: CreateRequestBody): void {
+  if (!decision.allow || decision.cacheAllowed || body.delivery === 'memory') return
+  throw new ApiError(403, 'policy-denied', `Policy forbids caching this credential, so a plain jit request cannot take it: use jit exec / jit shell / jit connect, which hold it in memory.`, {
+    reasons: [`rule ${decision.rule} forbids caching the credential on the device`],
+    nextSteps: [`jit exec --ticket ${body.ticket} --asset ${body.asset} --scope ${body.scope} -- CMD   (or jit shell / jit connect)`],
+  })
 }
 
 export function getRequestFor(ctx: BrokerContext, actor: Actor, id: string): AccessRequest {

@@ -77,7 +77,14 @@ export interface CreateRequestBody {
   ttlSeconds: number
   reason: string
   kind?: RequestKind
+  /**
+   * How the device will hold the credential: 'memory' when a wrapper (jit exec, shell, connect)
+   * keeps it in memory for one command; absent for a plain `jit request`, which caches it.
+   */
+  delivery?: CredentialDelivery
 }
+
+export type CredentialDelivery = 'memory' | 'cache'
 
 export interface EnrollBody {
   code: string
@@ -184,6 +191,7 @@ export const schemas = {
       ttlSeconds: { type: 'integer' },
       reason: { type: 'string', minLength: 1, maxLength: 2000 },
       kind: { type: 'string', enum: ['standard', 'break-glass', 'drill'] },
+      delivery: { type: 'string', enum: ['memory', 'cache'] },
     },
   },
   enroll: {

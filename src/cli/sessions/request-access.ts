@@ -4,7 +4,7 @@ import type { CliContext } from '../context.js'
 import { NotApprovedError, PendingError, UsageError } from '../../errors.js'
 import { MAX_TTL_SECONDS, MIN_TTL_SECONDS } from '../../wire/limits.js'
 import { formatDuration, parseDuration } from '../../util/ttl.js'
-import type { CreateRequestBody, RequestResult } from '../../wire/api.js'
+import type { CreateRequestBody, CredentialDelivery, RequestResult } from '../../wire/api.js'
 import { rememberPending } from './pending-requests.js'
 
 export interface AccessParams {
@@ -13,6 +13,8 @@ export interface AccessParams {
   scope: string
   ttl: string
   reason: string
+  /** 'memory' from the wrappers (exec, shell, connect) that hold the credential for one command. */
+  delivery?: CredentialDelivery
 }
 
 export interface WaitHooks {
@@ -32,7 +34,7 @@ export function requestBody(params: AccessParams): CreateRequestBody {
   if (ttlSeconds < MIN_TTL_SECONDS || ttlSeconds > MAX_TTL_SECONDS) {
     throw new UsageError(`TTL ${params.ttl} is out of range: ask for between ${formatDuration(MIN_TTL_SECONDS)} and ${formatDuration(MAX_TTL_SECONDS)}.`)
   }
-  return { ticket: params.ticket, asset: params.asset, scope: params.scope, ttlSeconds, reason: params.reason }
+  return { ticket: params.ticket, asset: params.asset, scope: params.scope, ttlSeconds, reason: params.reason, ...(params.delivery ? { delivery: params.delivery } : {}) }
 }
 
 export async function submitRequest(cli: CliContext, params: AccessParams): Promise<RequestResult> {
