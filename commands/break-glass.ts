@@ -3,6 +3,7 @@ import { JitCommand } from '../src/cli/base-command.js'
 import { UsageError } from '../src/errors.js'
 
 export default class BreakGlass extends JitCommand {
+  static opensSession = true
   static summary = 'Emergency access without waiting for an approver: short, loud, and reviewed afterwards.'
   static description = 'Only where the policy\'s break-glass section allows, capped at its hard TTL. Security is notified at once; every event is high severity in the audit log. When the session ends you must file a post-event review; until then you can open no new session (exit 7). With -- CMD the command runs with the credential and the session is revoked when it exits; the review is asked for right away.'
   static examples = [

@@ -4,6 +4,7 @@ import { JitCommand } from '../src/cli/base-command.js'
 import { UsageError } from '../src/errors.js'
 
 export default class Request extends JitCommand {
+  static opensSession = true
   static summary = 'Ask for access to one asset for one ticket; waits for approval and caches the credential.'
   static description = 'Exit codes: 0 granted, 2 bad input, 3 denied by policy, 4 denied by an approver / cancelled / timed out, 8 pending (--no-wait).'
   static examples = [

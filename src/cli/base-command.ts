@@ -19,8 +19,13 @@ export abstract class JitCommand extends Command {
     'no-prompt': Flags.boolean({ env: 'JIT_NO_PROMPT', helpGroup: 'GLOBAL', summary: 'Never prompt; fail with the flag to pass instead.' }),
   }
 
-  /** Whether a due break-glass review is asked for before this command runs. */
+  /** Whether a due break-glass review is mentioned before this command runs. */
   static reviewGate = true
+  /**
+   * Whether this command opens a session. Only these ask for a due review first at a terminal
+   * (the broker would refuse them anyway); the others just say it is due and run.
+   */
+  static opensSession = false
 
   #cli?: CliContext
   /** What the start-up retry of queued revocations did, when there were any. */
@@ -39,7 +44,7 @@ export abstract class JitCommand extends Command {
     const gate = await import('./breakglass/due-review-prompt.js')
     if (!gate.markerExists()) return
     const { flags } = await this.parse(ctor)
-    await this.askForDueReviews(gate, flags as { profile: string; 'no-prompt'?: boolean })
+    await this.askForDueReviews(gate, flags as { profile: string; 'no-prompt'?: boolean }, ctor.opensSession)
   }
 
   private async drainRevocationJournal(): Promise<void> {
@@ -70,7 +75,7 @@ export abstract class JitCommand extends Command {
   }
 
   /** The next command after a break-glass session asks for its review first (at a terminal). */
-  private async askForDueReviews(gate: typeof import('./breakglass/due-review-prompt.js'), flags: { profile: string; 'no-prompt'?: boolean }): Promise<void> {
+  private async askForDueReviews(gate: typeof import('./breakglass/due-review-prompt.js'), flags: { profile: string; 'no-prompt'?: boolean }, opensSession: boolean): Promise<void> {
     if (!gate.mayHaveDueReviews(flags.profile)) return
     const cli = this.cli(flags)
     let due
@@ -81,8 +86,9 @@ export abstract class JitCommand extends Command {
     }
     if (due.length === 0) return
     const { ui } = await import('./output.js')
-    if (!this.canPrompt(flags)) {
-      ui.warn(`Break-glass review ${due[0].id} is due; new sessions are blocked until it is filed: jit review ${due[0].id} --file review.yaml`)
+    const canPrompt = this.canPrompt(flags)
+    if (!opensSession || !canPrompt) {
+      ui.warn(`Break-glass review ${due[0].id} is due; new sessions are blocked until it is filed: jit review ${due[0].id}${canPrompt ? '' : ' --file review.yaml'}`)
       return
     }
     const { promptReview } = await import('./breakglass/review-form.js')

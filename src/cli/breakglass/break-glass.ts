@@ -6,6 +6,7 @@ import type { ui as UI } from '../output.js'
 import { runWithCredential, type RunResult } from '../sessions/run-with-credential.js'
 import { formatDuration, parseDuration } from '../../util/ttl.js'
 import type { BreakGlassResult, Review } from '../../wire/api.js'
+import { ReviewBlockedError } from '../../errors.js'
 import { readReviewFile, promptReview } from './review-form.js'
 import { dueReviews, fileReview, rememberReview } from './due-review-prompt.js'
 
@@ -66,7 +67,12 @@ export async function breakGlass(cli: CliContext, options: BreakGlassOptions): P
     outcome.review = await fileReview(cli, opened.review.id, answers)
     say?.ok(`Review ${outcome.review.id} filed from ${options.reviewFile}.`)
   } else if (options.canPrompt) {
-    outcome.review = await fileReview(cli, opened.review.id, await promptReview(opened.review))
+    const answered = await promptReview(opened.review).catch((error: Error) => {
+      // Not answered now: the command's own result still goes with the refusal.
+      if (error instanceof ReviewBlockedError) Object.assign(error.details, { sessionId: session.id, commandExitCode: outcome.exitCode })
+      throw error
+    })
+    outcome.review = await fileReview(cli, opened.review.id, answered)
     say?.ok(`Review ${outcome.review.id} filed. Thank you.`)
   } else {
     outcome.review = (await dueReviews(cli)).find((r) => r.id === opened.review.id) ?? outcome.review
