@@ -1,7 +1,8 @@
 // The base of every command: shared flags with JIT_* twins, one CliContext, and error rendering
 // that maps each JitError to its exit code and next steps (JSON on stdout under --json).
 import { Command, Flags, Interfaces } from '@oclif/core'
-import { ExitCode, JitError, UsageError } from '../errors.js'
+import { ExitCode, JitError } from '../errors.js'
+import type { CommandShape } from './usage-errors.js'
 import type { DrainResult } from './sessions/journal-drain.js'
 import { hasPendingRevocations } from './sessions/revocation-journal.js'
 import { CliContext } from './context.js'
@@ -109,17 +110,10 @@ export abstract class JitCommand extends Command {
   }
 
   protected async catch(error: Error & { oclif?: { exit?: number }; code?: string }): Promise<unknown> {
-    const jitError = toJitError(error)
-    process.exitCode = jitError.exitCode
-    if (this.jsonEnabled()) {
-      this.logJson({ error: jitError.toJSON() })
-      return undefined
-    }
-    const { ui } = await import('./output.js')
-    ui.fail(jitError.message)
-    const reasons = (jitError.details.reasons as string[] | undefined) ?? []
-    for (const reason of reasons) process.stderr.write(`    - ${reason}\n`)
-    for (const step of jitError.nextSteps) process.stderr.write(`  → ${step}\n`)
+    const ctor = this.constructor as typeof JitCommand
+    const { renderError } = await import('./error-output.js')
+    const shape = { id: this.id, flags: { ...ctor.baseFlags, ...ctor.flags }, args: ctor.args ?? {} }
+    await renderError(await toJitError(error, shape), this.jsonEnabled())
     return undefined
   }
 
@@ -129,12 +123,11 @@ export abstract class JitCommand extends Command {
   }
 }
 
-function toJitError(error: Error & { oclif?: { exit?: number }; code?: string }): JitError {
+async function toJitError(error: Error & { oclif?: { exit?: number }; code?: string }, shape: CommandShape): Promise<JitError> {
   if (error instanceof JitError) return error
-  // oclif's own parse errors (unknown flag, missing value, bad option) are usage errors.
-  if (error.oclif?.exit === 2 || /^(Unexpected argument|Nonexistent flag|Missing required flag|Expected|The following error occurred|--)/m.test(error.message)) {
-    return new UsageError(error.message.split('\n')[0], ['See the command\'s --help for its flags and examples.'])
-  }
+  // oclif's own parse errors (missing flag or argument, bad value, unknown flag) are usage errors.
+  const usage = (await import('./usage-errors.js')).usageErrorFrom(error, shape)
+  if (usage) return usage
   if (error.oclif?.exit !== undefined && error.oclif.exit !== 1) {
     return Object.assign(new JitError(error.message), { exitCode: error.oclif.exit as ExitCode })
   }
