@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { verifyAuditLog } from '../audit/verify-log.js'
+import { isoInstant } from '../util/since.js'
 import { registerBreakGlassRoutes } from './breakglass/routes.js'
 import { API_PREFIX, schemas, type CreateRequestBody, type EnrollBody, type Problem, type RenewBody } from '../wire/api.js'
 import { ApiError, authFailed, badInput } from './api-error.js'
@@ -152,7 +153,9 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
     const limit = Math.min(10000, Math.max(1, Number(query.limit ?? 1000) || 1000))
     const oversight = hasAnyRole(actor.user, OVERSIGHT_ROLES)
     if (query.session && !oversight) getSessionFor(ctx, actor, query.session)
-    const events = [...ctx.store.auditEvents({ sessionId: query.session, since: query.since, actor: oversight || query.session ? undefined : actor.user.name, limit })]
+    const since = query.since === undefined ? undefined : isoInstant(query.since)
+    if (query.since !== undefined && !since) throw badInput(`since "${query.since}" is not an ISO 8601 time.`)
+    const events = [...ctx.store.auditEvents({ sessionId: query.session, since, actor: oversight || query.session ? undefined : actor.user.name, limit })]
     return { events }
   })
   app.get(`${API_PREFIX}/audit/verify`, async (request) => {
