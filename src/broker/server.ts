@@ -14,6 +14,8 @@ import { DEFAULT_HEARTBEAT_GRACE_SECONDS, reapSilentSessions } from './heartbeat
 import { loadOrCreateSigningKey } from './signing-key.js'
 import { ReviewStore } from './breakglass/review-store.js'
 import { Store } from './store/sqlite-store.js'
+import { describeDelivery, undeliverable } from './breakglass/notify-plan.js'
+import { UsageError } from '../errors.js'
 
 export interface BrokerOptions {
   dataDir: string
@@ -30,6 +32,8 @@ export interface BrokerOptions {
   watchPolicy?: boolean
   /** Silence after which a wrapped session whose heartbeats stopped is revoked (default 60 s). */
   heartbeatGraceSeconds?: number
+  /** Refuse to start when the break-glass section names a notification target nothing delivers (else a loud warning). */
+  requireNotifyDelivery?: boolean
 }
 
 export interface RunningBroker {
@@ -45,6 +49,13 @@ const SWEEP_INTERVAL_MS = 1000
 export async function startBroker(options: BrokerOptions): Promise<RunningBroker> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`))
   const policy: Policy = loadPolicyFile(options.policyFile)
+  const notify = policy.breakGlass?.notify ?? []
+  const lost = undeliverable(notify)
+  if (options.requireNotifyDelivery && lost.length > 0) {
+    throw new UsageError(`The break-glass section names notification targets that nothing delivers: ${lost.map((p) => `${p.target} (${p.problem})`).join('; ')}.`, [
+      'Change break_glass.notify in the policy, or start without --require-notify-delivery to run with a warning.',
+    ])
+  }
   const store = new Store(options.dataDir)
   const signingKey = await loadOrCreateSigningKey(options.dataDir)
   const events = new EventEmitter()
@@ -85,6 +96,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   sweeper.unref()
   const policyReloader = reloadablePolicy(ctx, options.policyFile, log, { watch: options.watchPolicy ?? true })
 
+  announceDelivery(ctx, options.webhooks ?? [], log)
   log(`broker listening on ${url} (data ${options.dataDir}, policy ${options.policyFile}, ${policy.rules.length} rules, heartbeat grace ${heartbeat.graceSeconds}s)`)
   return {
     url,
@@ -97,4 +109,13 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       store.close()
     },
   }
+}
+
+/** Says at start which break-glass notification targets this broker delivers, and loudly which it cannot. */
+function announceDelivery(ctx: BrokerContext, webhooks: WebhookTarget[], log: (line: string) => void): void {
+  const notify = ctx.policy.breakGlass?.notify ?? []
+  const users = ctx.store.listUsers().filter((u) => !u.disabled)
+  const { lines, warnings } = describeDelivery(notify, webhooks, (role) => users.filter((u) => u.roles.includes(role)).length)
+  log(`break-glass notifications: ${lines.length > 0 ? lines.join('; ') : 'none delivered'}`)
+  for (const warning of warnings) log(`WARNING: break-glass notification ${warning}`)
 }

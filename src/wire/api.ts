@@ -253,6 +253,16 @@ export interface BreakGlassResult {
   review: Review
   /** Set when the asked TTL was cut to the policy's hard cap. */
   cappedFrom?: number
+  /** Who was told of the opening, target by target: delivered, queued for delivery, or not at all. */
+  notifications?: NotificationOutcome[]
+}
+
+/** One notification target's fate: 'delivered' (e.g. in jit reviews), 'queued' (a webhook, retried), or 'undeliverable' (why in detail). */
+export interface NotificationOutcome {
+  target: string
+  status: 'delivered' | 'queued' | 'undeliverable'
+  via?: string
+  detail?: string
 }
 
 /** The post-event report every break-glass session must get. */
