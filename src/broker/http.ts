@@ -139,6 +139,8 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
   })
 
   app.post(`${API_PREFIX}/introspect`, async (request) => {
+    // A caller with no credentials at all is most likely a gateway or third-party verifier: say what it needs.
+    if (!request.headers.authorization) throw authFailed('Introspection needs a verifier token: send Authorization: Bearer TOKEN, with a token from jit admin verifier add.')
     const verifier = verifierOf(ctx, request) ?? `device:${actorOf(request).user.name}`
     const token = (request.body as { token?: unknown } | undefined)?.token
     if (typeof token !== 'string' || token.length === 0) throw badInput('Send the token to check as "token".')

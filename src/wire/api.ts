@@ -317,7 +317,8 @@ export const breakGlassSchemas = {
       whyNotNormalPath: TEXT,
       changesToAsset: TEXT,
       rollbackNeeded: { type: 'boolean' },
-      followUpTicket: { type: 'string', minLength: 1, maxLength: 200 },
+      // Empty means none (the prompt says "leave empty if none").
+      followUpTicket: { type: 'string', maxLength: 200 },
     },
   },
 } as const

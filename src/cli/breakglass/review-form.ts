@@ -39,8 +39,10 @@ export function checkAnswers(answers: Record<string, unknown>, where = 'the revi
   const missing = (['whatWasDone', 'whyNotNormalPath', 'changesToAsset'] as const).filter((k) => typeof answers[k] !== 'string' || !(answers[k] as string).trim())
   if (missing.length > 0) throw new UsageError(`${where} leaves out: ${missing.join(', ')}.`, [exampleHint])
   if (typeof answers.rollbackNeeded !== 'boolean') throw new UsageError(`${where}: rollback_needed must be true or false.`, [exampleHint])
-  if (answers.followUpTicket !== undefined && (typeof answers.followUpTicket !== 'string' || !answers.followUpTicket.trim())) {
-    throw new UsageError(`${where}: follow_up_ticket must be a ticket id, or left out.`)
+  // Empty or null means none, as the prompt says ("leave empty if none").
+  if (answers.followUpTicket === null || (typeof answers.followUpTicket === 'string' && !answers.followUpTicket.trim())) answers.followUpTicket = undefined
+  if (answers.followUpTicket !== undefined && typeof answers.followUpTicket !== 'string') {
+    throw new UsageError(`${where}: follow_up_ticket must be a ticket id, or left empty.`)
   }
   return {
     whatWasDone: (answers.whatWasDone as string).trim(),
