@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core'
 import { accessFlags } from '../src/cli/access-flags.js'
 import { JitCommand } from '../src/cli/base-command.js'
-import { UsageError } from '../src/errors.js'
+import { PendingError, UsageError } from '../src/errors.js'
 
 export default class Request extends JitCommand {
   static opensSession = true
@@ -13,7 +13,7 @@ export default class Request extends JitCommand {
   ]
   static flags = {
     ...accessFlags,
-    'no-wait': Flags.boolean({ summary: 'Submit and exit 8 with the request id instead of waiting for approval.' }),
+    'no-wait': Flags.boolean({ summary: 'Submit and exit 8, printing the request id on stdout, instead of waiting for approval; collect it later with jit sessions pickup ID.' }),
     timeout: Flags.string({ default: '1h', summary: 'How long to wait for an approver.' }),
   }
 
@@ -34,6 +34,10 @@ export default class Request extends JitCommand {
         wait = spinner(`Waiting for approval of ${request.id} (${request.approvalsNeeded} from ${request.approverRoles.join(' or ')}); Ctrl-C cancels`)
       },
       onDone: () => wait?.stop(),
+    }).catch((error: Error) => {
+      // Left pending (--no-wait): the request id is the data, for REQ=$(jit request ... --no-wait).
+      if (error instanceof PendingError && !this.jsonEnabled()) this.log(String(error.details.requestId))
+      throw error
     })
     const grant = result.grant!
     const cached = grant.session.cacheAllowed
