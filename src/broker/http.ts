@@ -5,6 +5,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { verifyAuditLog } from '../audit/verify-log.js'
 import { isoInstant } from '../util/since.js'
 import { registerBreakGlassRoutes } from './breakglass/routes.js'
+import { registerReachableAssetsRoute } from './reachable-assets.js'
 import { API_PREFIX, schemas, type CreateRequestBody, type EnrollBody, type Problem, type RenewBody } from '../wire/api.js'
 import { ApiError, authFailed, badInput } from './api-error.js'
 import { OVERSIGHT_ROLES, hasAnyRole, type Actor, type BrokerContext } from './context.js'
@@ -148,6 +149,7 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
   })
 
   registerBreakGlassRoutes(app, ctx, actorOf, API_PREFIX)
+  registerReachableAssetsRoute(app, ctx, actorOf, API_PREFIX)
 
   app.get(`${API_PREFIX}/audit`, async (request) => {
     const actor = actorOf(request)

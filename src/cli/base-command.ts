@@ -20,6 +20,11 @@ export abstract class JitCommand extends Command {
     'no-prompt': Flags.boolean({ env: 'JIT_NO_PROMPT', helpGroup: 'GLOBAL', summary: 'Never prompt; fail with the flag to pass instead.' }),
   }
 
+  /**
+   * Whether this command does the start-up housekeeping (retry queued revocations, tell decided
+   * requests, mention a due review). Off only for shell completion, which must stay silent.
+   */
+  static housekeeping = true
   /** Whether a due break-glass review is mentioned before this command runs. */
   static reviewGate = true
   /**
@@ -38,8 +43,9 @@ export abstract class JitCommand extends Command {
    */
   async init(): Promise<void> {
     await super.init()
-    await this.drainRevocationJournal()
     const ctor = this.constructor as typeof JitCommand
+    if (!ctor.housekeeping) return
+    await this.drainRevocationJournal()
     await this.tellDecidedRequests(ctor)
     if (!ctor.reviewGate) return
     const gate = await import('./breakglass/due-review-prompt.js')
