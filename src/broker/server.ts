@@ -49,13 +49,12 @@ const SWEEP_INTERVAL_MS = 1000
 export async function startBroker(options: BrokerOptions): Promise<RunningBroker> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`))
   const policy: Policy = loadPolicyFile(options.policyFile)
-  const notify = policy.breakGlass?.notify ?? []
-  const lost = undeliverable(notify)
-  if (options.requireNotifyDelivery && lost.length > 0) {
-    throw new UsageError(`The break-glass section names notification targets that nothing delivers: ${lost.map((p) => `${p.target} (${p.problem})`).join('; ')}.`, [
-      'Change break_glass.notify in the policy, or start without --require-notify-delivery to run with a warning.',
-    ])
+  const lostTargets = (next: Policy) => {
+    const lost = undeliverable(next.breakGlass?.notify ?? [])
+    return options.requireNotifyDelivery && lost.length > 0 ? `the break-glass section names notification targets that nothing delivers: ${lost.map((p) => `${p.target} (${p.problem})`).join('; ')}` : undefined
   }
+  const lost = lostTargets(policy)
+  if (lost) throw new UsageError(`${lost[0].toUpperCase()}${lost.slice(1)}.`, ['Change break_glass.notify in the policy, or start without --require-notify-delivery to run with a warning.'])
   const store = new Store(options.dataDir)
   const signingKey = await loadOrCreateSigningKey(options.dataDir)
   const events = new EventEmitter()
@@ -94,7 +93,11 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     }
   }, SWEEP_INTERVAL_MS)
   sweeper.unref()
-  const policyReloader = reloadablePolicy(ctx, options.policyFile, log, { watch: options.watchPolicy ?? true })
+  const policyReloader = reloadablePolicy(ctx, options.policyFile, log, {
+    watch: options.watchPolicy ?? true,
+    refuse: lostTargets,
+    onReloaded: () => announceDelivery(ctx, options.webhooks ?? [], log),
+  })
 
   announceDelivery(ctx, options.webhooks ?? [], log)
   log(`broker listening on ${url} (data ${options.dataDir}, policy ${options.policyFile}, ${policy.rules.length} rules, heartbeat grace ${heartbeat.graceSeconds}s)`)

@@ -3,7 +3,7 @@
 // nothing delivers; the person breaking the glass is told "notified" only for what was; each
 // target's fate is in the audit trail; security reads new break-glass events in jit reviews.
 import { spawn } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openStore } from '../../src/broker/admin.js'
@@ -55,6 +55,26 @@ describe('break-glass notifications without any webhook', () => {
     expect(code).toBe(2)
     expect(stdout).toBe('')
     expect(stderr).toContain('names notification targets that nothing delivers: mailto:ot-security@plant-a.example (this broker sends no mail')
+  })
+
+  it('with --require-notify-delivery a reload that names such a target is refused; the policy in force stays', async () => {
+    const file = join(work, 'strict-policy.yaml')
+    const deliverable = readFileSync(FIXTURE_POLICY, 'utf8').replace("notify: ['role:security', 'mailto:ot-security@plant-a.example']", "notify: ['role:security']")
+    expect(deliverable).not.toContain('mailto:')
+    writeFileSync(file, deliverable)
+    const strict = await startBroker({ policy: file, args: ['--require-notify-delivery'] })
+    try {
+      expect(strict.log()).toContain('break-glass notifications: role:security → jit reviews')
+      writeFileSync(file, deliverable.replace("notify: ['role:security']", "notify: ['role:security', 'mailto:someone@plant-a.example']"))
+      strict.process.kill('SIGHUP')
+      const end = Date.now() + 10_000
+      while (!/policy reload refused/.test(strict.log()) && Date.now() < end) await new Promise((r) => setTimeout(r, 50))
+      expect(strict.log()).toMatch(/policy reload refused \((SIGHUP|file change)\): the previous policy stays in force; the break-glass section names notification targets that nothing delivers: mailto:someone@plant-a\.example/)
+      expect(strict.log()).not.toContain('policy reloaded')
+    } finally {
+      await strict.stop()
+      cleanup(strict.dataDir)
+    }
   })
 
   it('with nobody to tell, the CLI says so instead of "security has been notified"', async () => {
