@@ -1,10 +1,11 @@
 #!/bin/sh
 # Installs the system packages the test suite starts for real: a Secret Service keychain
-# (gnome-keyring on a private D-Bus bus), tmux for terminal tests, PostgreSQL and OpenSSH.
+# (gnome-keyring on a private D-Bus bus), tmux for terminal tests, PostgreSQL and OpenSSH, curl
+# (the README's walk-through waits for the broker with it) and bash (shell completion tests).
 # Debian/Ubuntu; does nothing when they are all present.
 set -e
 need=""
-for pkg in gnome-keyring dbus tmux postgresql openssh-server openssh-client; do
+for pkg in gnome-keyring dbus tmux postgresql openssh-server openssh-client curl bash; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need="$need $pkg"
 done
 [ -z "$need" ] && exit 0
