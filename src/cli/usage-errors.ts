@@ -22,7 +22,6 @@ interface ParseError extends Error {
   flags?: string[]
 }
 
-// eslint-disable-next-line no-control-regex
 const ANSI = /\x1b\[[0-9;]*m/g
 
 function linesOf(message: string): string[] {
