@@ -119,6 +119,7 @@ function announceDelivery(ctx: BrokerContext, webhooks: WebhookTarget[], log: (l
   const notify = ctx.policy.breakGlass?.notify ?? []
   const users = ctx.store.listUsers().filter((u) => !u.disabled)
   const { lines, warnings } = describeDelivery(notify, webhooks, (role) => users.filter((u) => u.roles.includes(role)).length)
-  log(`break-glass notifications: ${lines.length > 0 ? lines.join('; ') : 'none delivered'}`)
+  const none = ctx.policy.breakGlass ? 'nothing is delivered' : 'none (the policy has no break-glass section)'
+  log(`break-glass notifications: ${lines.length > 0 ? lines.join('; ') : none}`)
   for (const warning of warnings) log(`WARNING: break-glass notification ${warning}`)
 }
