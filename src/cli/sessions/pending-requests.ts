@@ -34,7 +34,14 @@ export function mayHaveDecided(profile: string): boolean {
  * forgets them (each decision is told once; `jit requests` shows it any time after).
  */
 export async function decidedRequests(cli: CliContext): Promise<AccessRequest[]> {
-  const client = await cli.client()
+  let client
+  try {
+    client = await cli.client()
+  } catch (error) {
+    // This profile's device is gone (logged out, deregistered): its requests are not ours to tell.
+    if ((error as { exitCode?: number }).exitCode === 9) list.write(list.read().filter((p) => p.profile !== cli.options.profile))
+    throw error
+  }
   const mine = list.read().filter((p) => p.profile === cli.options.profile)
   const decided: AccessRequest[] = []
   const gone = new Set<string>()
