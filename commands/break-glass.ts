@@ -3,8 +3,9 @@ import { JitCommand } from '../src/cli/base-command.js'
 import { UsageError } from '../src/errors.js'
 
 export default class BreakGlass extends JitCommand {
+  static opensSession = true
   static summary = 'Emergency access without waiting for an approver: short, loud, and reviewed afterwards.'
-  static description = 'Only where the policy\'s break-glass section allows, capped at its hard TTL. Security is notified at once; every event is high severity in the audit log. When the session ends you must file a post-event review; until then you can open no new session (exit 7). With -- CMD the command runs with the credential and the session is revoked when it exits; the review is asked for right away.'
+  static description = 'Only where the policy\'s break-glass section allows, capped at its hard TTL. The targets the policy names are notified at once, and jit says which were reached (delivered, queued, or not); every event is high severity in the audit log. When the session ends you must file a post-event review; until then you can open no new session (exit 7). With -- CMD the command runs with the credential and the session is revoked when it exits; the review is asked for right away.'
   static examples = [
     '<%= config.bin %> break-glass --asset plant-a/line-3/cell-2/plc-07 --reason "line down, no approver reachable" --incident INC0012345 -- plc-tool connect',
     '<%= config.bin %> break-glass --asset plant-a/line-3/cell-2/plc-07 --reason "line down" --review-file review.yaml -- ./restore-recipe.sh',

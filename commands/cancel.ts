@@ -11,6 +11,7 @@ export default class Cancel extends JitCommand {
     const { args, flags } = await this.parse(Cancel)
     const client = await this.cli(flags).client()
     const { request } = await client.post<RequestResult>(`/requests/${encodeURIComponent(args.id)}/cancel`)
+    ;(await import('../src/cli/sessions/pending-requests.js')).forgetPending(request.id)
     if (!this.jsonEnabled()) (await import('../src/cli/output.js')).ui.ok(`Cancelled ${request.id}.`)
     return { request }
   }

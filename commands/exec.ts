@@ -4,6 +4,7 @@ import { JitCommand } from '../src/cli/base-command.js'
 import { UsageError } from '../src/errors.js'
 
 export default class Exec extends JitCommand {
+  static opensSession = true
   static summary = 'Open a session, run a command with its credential, revoke when the command ends.'
   static description = 'The command gets JIT_TOKEN, JIT_SESSION_ID, JIT_ASSET, JIT_SCOPE, JIT_TICKET and JIT_EXPIRES_AT. jit exits with the command\'s own code (128+N if it died of signal N); the session is revoked however the command ends. Signals sent to jit go to the command first. While it runs, jit sends heartbeats: if jit is killed outright, the broker revokes the session after its grace period.'
   static examples = [

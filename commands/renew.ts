@@ -3,6 +3,7 @@ import { JitCommand } from '../src/cli/base-command.js'
 import type { RenewResult } from '../src/cli/sessions/renew.js'
 
 export default class Renew extends JitCommand {
+  static opensSession = true
   static summary = 'Give a session more time, within what the policy allows for the whole session.'
   static description = 'The new expiry is now + --ttl (default: the session\'s original length). The policy\'s maximum TTL caps the session from when it was issued; a break-glass session never passes its hard cap. Refused: exit 3 with the reasons. Every renewal is audited.'
   static examples = ['<%= config.bin %> renew ses_4f...', '<%= config.bin %> renew ses_4f... --ttl 15m --json']

@@ -1,9 +1,10 @@
 import { Flags } from '@oclif/core'
 import { accessFlags } from '../src/cli/access-flags.js'
 import { JitCommand } from '../src/cli/base-command.js'
-import { UsageError } from '../src/errors.js'
+import { PendingError, UsageError } from '../src/errors.js'
 
 export default class Request extends JitCommand {
+  static opensSession = true
   static summary = 'Ask for access to one asset for one ticket; waits for approval and caches the credential.'
   static description = 'Exit codes: 0 granted, 2 bad input, 3 denied by policy, 4 denied by an approver / cancelled / timed out, 8 pending (--no-wait).'
   static examples = [
@@ -12,7 +13,7 @@ export default class Request extends JitCommand {
   ]
   static flags = {
     ...accessFlags,
-    'no-wait': Flags.boolean({ summary: 'Submit and exit 8 with the request id instead of waiting for approval.' }),
+    'no-wait': Flags.boolean({ summary: 'Submit and exit 8, printing the request id on stdout, instead of waiting for approval; collect it later with jit sessions pickup ID.' }),
     timeout: Flags.string({ default: '1h', summary: 'How long to wait for an approver.' }),
   }
 
@@ -33,14 +34,19 @@ export default class Request extends JitCommand {
         wait = spinner(`Waiting for approval of ${request.id} (${request.approvalsNeeded} from ${request.approverRoles.join(' or ')}); Ctrl-C cancels`)
       },
       onDone: () => wait?.stop(),
+    }).catch((error: Error) => {
+      // Left pending (--no-wait): the request id is the data, for REQ=$(jit request ... --no-wait).
+      if (error instanceof PendingError && !this.jsonEnabled()) this.log(String(error.details.requestId))
+      throw error
     })
     const grant = result.grant!
     const cached = grant.session.cacheAllowed
     if (cached) await cli.cache().put(grant)
     if (!this.jsonEnabled()) {
       ui.ok(`Session ${grant.session.id}: ${grant.session.scope} on ${grant.session.asset} for ${timeLeft(Date.now() + grant.expiresIn * 1000)}${cached ? ', credential cached in the keychain' : ''}.`)
-      if (!grant.session.cacheAllowed) ui.warn('Policy forbids caching this credential: use jit exec or jit shell to work with it.')
-      ui.info(`Use it: jit credential ${grant.session.id} --format env   ·   End it: jit revoke ${grant.session.id}`)
+      // The broker refuses a no-cache rule to a plain request; this covers a policy changed while it waited.
+      if (!cached) ui.warn(`Policy forbids caching this credential: end it (jit revoke ${grant.session.id}) and use jit exec, jit shell or jit connect.`)
+      else ui.info(`Use it: jit credential ${grant.session.id} --format env   ·   End it: jit revoke ${grant.session.id}`)
     }
     // The credential itself is printed only by `jit credential`, which exists for that.
     return { request: result.request, session: grant.session, cached }

@@ -18,6 +18,10 @@ export default class Requests extends JitCommand {
         const head = ['id', ...(flags.pending ? ['who'] : []), 'ticket', 'asset', 'scope', 'ttl', 'state', 'approvals', 'reason']
         const rows = requests.map((r) => [r.id, ...(flags.pending ? [r.user] : []), r.ticket, r.asset, r.scope, `${Math.round(r.ttlSeconds / 60)}m`, r.state, `${r.approvals.length}/${r.approvalsNeeded}`, r.reason])
         this.log(await table(head, rows))
+        // Own requests still waiting: how to collect them once approved.
+        if (!flags.pending) {
+          for (const r of requests.filter((r) => r.state === 'pending')) ui.info(`${r.id} waits for approval; jit sessions pickup ${r.id} collects the credential once it is approved.`)
+        }
       }
     }
     return { requests }

@@ -18,7 +18,7 @@ export default class Reviews extends JitCommand {
     if (!this.jsonEnabled()) {
       const { table, ui } = await import('../src/cli/output.js')
       if (reviews.length === 0) ui.info('No reviews.')
-      else this.log(await table(['id', 'who', 'asset', 'kind', 'state', 'due', ''], reviews.map((r) => [r.id, r.user, r.asset, r.kind, r.state, r.dueAt.replace('T', ' ').slice(0, 16), r.overdue ? 'OVERDUE' : ''])))
+      else this.log(await table(['id', 'who', 'asset', 'kind', 'state', 'due', 'overdue'], reviews.map((r) => [r.id, r.user, r.asset, r.kind, r.state, r.dueAt.replace('T', ' ').slice(0, 16), r.overdue ? 'OVERDUE' : 'no'])))
     }
     return { reviews }
   }

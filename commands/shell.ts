@@ -3,6 +3,7 @@ import { accessFlags } from '../src/cli/access-flags.js'
 import { JitCommand } from '../src/cli/base-command.js'
 
 export default class Shell extends JitCommand {
+  static opensSession = true
   static summary = 'Open a session and a subshell with its credential; revoke when the subshell exits.'
   static description = 'The subshell ($SHELL, else /bin/sh) gets JIT_TOKEN, JIT_SESSION_ID, JIT_ASSET, JIT_SCOPE, JIT_TICKET and JIT_EXPIRES_AT. Leave it with exit (or Ctrl-D); closing the terminal also ends the session. jit exits with the shell\'s exit code.'
   static examples = [

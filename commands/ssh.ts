@@ -2,6 +2,7 @@ import { Args, Flags } from '@oclif/core'
 import { JitCommand } from '../src/cli/base-command.js'
 
 export default class Ssh extends JitCommand {
+  static opensSession = true
   static summary = 'Log in to an asset with OpenSSH and a short-lived certificate from the broker.'
   static description = 'With --ticket and --scope, jit opens a session (like jit exec: heartbeats while ssh runs, revoked however ssh ends). Without them it uses an active session of this device on the asset and leaves it open. jit makes an Ed25519 key in memory, has the broker certify it (key id = session id, principals from the asset, valid no longer than the session) and runs ssh with the certificate offered by an agent of jit\'s own: no key or certificate file is written. The host and user come from the asset\'s ssh attributes (--login picks another principal). jit exits with ssh\'s exit code (the remote command\'s, or 255 when ssh failed). Not yet routed through the asset\'s gateway.'
   static examples = [

@@ -42,7 +42,7 @@ function tsFiles(dir) {
 
 await build({
   absWorkingDir: root,
-  entryPoints: ['src/cli/main.ts', ...tsFiles(join(root, 'commands')).map((f) => relative(root, f))],
+  entryPoints: ['src/cli/main.ts', 'src/cli/hooks/command-not-found.ts', ...tsFiles(join(root, 'commands')).map((f) => relative(root, f))],
   outdir: 'dist/bundle',
   outbase: '.',
   bundle: true,

@@ -19,6 +19,7 @@ export default class BrokerStart extends JitCommand {
     'notify-webhook': Flags.string({ env: 'JIT_NOTIFY_WEBHOOK', multiple: true, summary: 'URL that gets break-glass events as a plain JSON body (repeatable).' }),
     'notify-chat-webhook': Flags.string({ env: 'JIT_NOTIFY_CHAT_WEBHOOK', multiple: true, summary: 'Slack-compatible incoming-webhook URL for break-glass events (repeatable).' }),
     issuer: Flags.string({ env: 'JIT_ISSUER', summary: 'Public URL of the broker, used as the credential issuer (default: the listen URL).' }),
+    'require-notify-delivery': Flags.boolean({ env: 'JIT_REQUIRE_NOTIFY_DELIVERY', summary: 'Refuse to start when the policy\'s break-glass notify list names a target this broker cannot deliver (default: start with a warning).' }),
     'heartbeat-grace': Flags.string({ env: 'JIT_HEARTBEAT_GRACE', default: '60s', summary: 'Revoke a jit exec / jit shell session this long after its heartbeats stop (e.g. 30s, 2m).' }),
   }
 
@@ -43,6 +44,7 @@ export default class BrokerStart extends JitCommand {
         ...(flags['notify-chat-webhook'] ?? []).map((url) => ({ url: checkWebhook(url), style: 'chat' as const })),
       ],
       heartbeatGraceSeconds,
+      requireNotifyDelivery: flags['require-notify-delivery'],
     }, (url) => (this.jsonEnabled() ? this.logJson({ url }) : process.stdout.write(`${url}\n`)))
   }
 }

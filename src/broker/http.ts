@@ -7,6 +7,8 @@ import { registerAdminRoutes } from './admin-routes.js'
 import { registerBreakGlassRoutes } from './breakglass/routes.js'
 import { registerSshRoutes } from './ssh-ca/routes.js'
 import { API_PREFIX, DEVICE_AUTH_SCHEME, schemas, type CreateRequestBody, type EnrollBody, type Problem, type RenewBody } from '../wire/api.js'
+import { isoInstant } from '../util/since.js'
+import { registerReachableAssetsRoute } from './reachable-assets.js'
 import { ApiError, authFailed, badInput } from './api-error.js'
 import { OVERSIGHT_ROLES, hasAnyRole, type Actor, type BrokerContext } from './context.js'
 import { authenticateDevice } from './device-auth.js'
@@ -187,6 +189,7 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
   registerBreakGlassRoutes(app, ctx, actorOf, API_PREFIX)
   registerSshRoutes(app, ctx, actorOf, API_PREFIX)
   registerTicketRoutes(app, ctx, actorOf, API_PREFIX, log)
+  registerReachableAssetsRoute(app, ctx, actorOf, API_PREFIX)
 
   app.get(`${API_PREFIX}/audit`, async (request) => {
     const actor = actorOf(request)
@@ -194,7 +197,9 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
     const limit = Math.min(10000, Math.max(1, Number(query.limit ?? 1000) || 1000))
     const oversight = hasAnyRole(actor.user, OVERSIGHT_ROLES)
     if (query.session && !oversight) getSessionFor(ctx, actor, query.session)
-    const events = [...ctx.store.auditEvents({ sessionId: query.session, since: query.since, actor: oversight || query.session ? undefined : actor.user.name, limit })]
+    const since = query.since === undefined ? undefined : isoInstant(query.since)
+    if (query.since !== undefined && !since) throw badInput(`since "${query.since}" is not an ISO 8601 time.`)
+    const events = [...ctx.store.auditEvents({ sessionId: query.session, since, actor: oversight || query.session ? undefined : actor.user.name, limit })]
     return { events }
   })
   registerAuditRoutes(app, ctx, actorOf, (request) => verifierOf(ctx, request), API_PREFIX)
@@ -212,7 +217,7 @@ function verifierOf(ctx: BrokerContext, request: FastifyRequest): string {
       nextSteps: ['To check your own session: jit sessions show ID.'],
     })
   }
-  if (!header?.startsWith('Bearer ')) throw authFailed('Introspection needs a verifier token (Authorization: Bearer ...).')
+  if (!header?.startsWith('Bearer ')) throw authFailed('Introspection needs a verifier token: send Authorization: Bearer TOKEN, with a token from jit admin verifier add.')
   const name = ctx.store.verifierByTokenHash(createHash('sha256').update(header.slice(7).trim()).digest('hex'))
   if (!name) throw authFailed('Unknown verifier token.')
   return name

@@ -4,8 +4,10 @@
 // retried, and never blocks the emergency.
 import { request } from 'undici'
 import type { ReviewStore } from './breakglass/review-store.js'
+import { outcomeOf, planTarget } from './breakglass/notify-plan.js'
 import { nowIso } from '../util/ids.js'
 import { printable } from '../util/printable.js'
+import type { NotificationOutcome } from '../wire/api.js'
 
 export interface WebhookTarget {
   url: string
@@ -33,6 +35,8 @@ const MAX_BACKOFF_SECONDS = 300
 
 export class Notifier {
   #delivering = false
+  /** Set when a webhook delivery was queued since the last run, so kick() has something to do. */
+  #queued = false
 
   constructor(
     readonly outbox: ReviewStore,
@@ -41,16 +45,44 @@ export class Notifier {
     readonly now: () => number = Date.now,
   ) {}
 
-  /** Queues one delivery per target. Call inside the transaction that records the event. */
-  enqueue(notice: BreakGlassNotice): void {
-    for (const target of this.targets) {
-      this.outbox.enqueue(JSON.stringify(target), JSON.stringify(render(notice, target.style)), Math.floor(this.now() / 1000))
+  /**
+   * Delivers what is delivered at once (the jit reviews inbox), queues one webhook delivery per
+   * webhook, and audits each target's fate; returns it per policy target. Call inside the
+   * transaction that records the event.
+   */
+  enqueue(notice: BreakGlassNotice): NotificationOutcome[] {
+    const nowEpoch = Math.floor(this.now() / 1000)
+    const holders = roleHolders(this.outbox)
+    const outcomes = notice.notify.map((target) => outcomeOf(planTarget(target), holders))
+    const hooks: (WebhookTarget & { label: string })[] = [
+      ...notice.notify.filter((t) => planTarget(t).via === 'webhook').map((url) => ({ url, style: 'json' as const, label: safeLabel(url) })),
+      ...this.targets.map((hook) => ({ ...hook, label: `${hook.style} webhook ${safeLabel(hook.url)}` })),
+    ]
+    for (const hook of hooks) {
+      this.#queued = true
+      this.outbox.enqueue(JSON.stringify({ ...hook, event: notice.event, sessionId: notice.sessionId }), JSON.stringify(render(notice, hook.style)), nowEpoch)
+      this.#audit(notice.event, notice.sessionId, 'notification.queued', { target: hook.label, via: 'webhook' })
     }
+    for (const outcome of outcomes) {
+      if (outcome.status === 'delivered') this.#audit(notice.event, notice.sessionId, 'notification.delivered', { target: outcome.target, via: outcome.via })
+      if (outcome.status === 'undeliverable') this.#audit(notice.event, notice.sessionId, 'notification.undeliverable', { target: outcome.target, why: outcome.detail })
+    }
+    // What the requester is told: webhook targets by their host only (a hook URL can carry a secret).
+    return [
+      ...outcomes.map((o) => (o.via === 'webhook' ? { ...o, target: safeLabel(o.target) } : o)),
+      ...this.targets.map((hook) => ({ target: `${hook.style} webhook ${safeLabel(hook.url)}`, status: 'queued' as const, via: 'webhook' })),
+    ]
+  }
+
+  #audit(event: string, sessionId: string, type: string, data: Record<string, unknown>): void {
+    this.outbox.store.appendAudit({ type, severity: 'high', actor: 'broker', sessionId, data: { event, ...data } })
   }
 
   /** Delivers soon, off the request path. */
   kick(): void {
-    if (this.targets.length > 0) setImmediate(() => void this.deliverDue())
+    if (!this.#queued) return
+    this.#queued = false
+    setImmediate(() => void this.deliverDue())
   }
 
   async deliverDue(): Promise<number> {
@@ -59,7 +91,9 @@ export class Notifier {
     let delivered = 0
     try {
       for (const item of this.outbox.dueNotifications(Math.floor(this.now() / 1000))) {
-        const target = JSON.parse(item.target) as WebhookTarget
+        const target = JSON.parse(item.target) as WebhookTarget & { label?: string; event?: string; sessionId?: string }
+        const audit = (type: string, data: Record<string, unknown>) =>
+          this.outbox.store.audit({ type, severity: 'high', actor: 'broker', sessionId: target.sessionId, data: { event: target.event ?? null, target: target.label ?? safeLabel(target.url), via: 'webhook', attempt: item.attempts + 1, ...data } })
         try {
           const response = await request(target.url, {
             method: 'POST',
@@ -71,10 +105,12 @@ export class Notifier {
           await response.body.dump()
           if (response.statusCode >= 300) throw new Error(`HTTP ${response.statusCode}`)
           this.outbox.delivered(item.id, nowIso(this.now()))
+          audit('notification.delivered', {})
           delivered++
         } catch (error) {
           const backoff = Math.min(MAX_BACKOFF_SECONDS, 2 ** item.attempts)
           this.outbox.failed(item.id, (error as Error).message, Math.floor(this.now() / 1000) + backoff)
+          audit('notification.failed', { error: (error as Error).message.slice(0, 200), retryInSeconds: backoff })
           this.log(`warn: notification ${item.id} to ${new URL(target.url).host} failed (${(error as Error).message}); retry in ${backoff}s`)
         }
       }
@@ -111,4 +147,20 @@ function renderChat(notice: BreakGlassNotice): unknown {
         ? `:white_check_mark: ${tag}Break-glass session of *${notice.user}* on \`${notice.asset}\` ended (${notice.ended?.why}, by ${notice.ended?.by}). Review ${notice.reviewId} is now due.`
         : `:warning: ${tag}Break-glass review ${notice.reviewId} of *${notice.user}* (\`${notice.asset}\`) is overdue.`
   return { text: `${what}\nSession ${notice.sessionId}. Notify: ${notice.notify.join(', ') || 'nobody listed'}` }
+}
+
+/** A webhook as it may be shown and audited: scheme and host, never the path (it can hold a secret). */
+export function safeLabel(url: string): string {
+  try {
+    const parsed = new URL(url)
+    return `${parsed.protocol}//${parsed.host}/…`
+  } catch {
+    return 'webhook'
+  }
+}
+
+/** How many enabled users hold a role: the readers of the jit reviews inbox. */
+function roleHolders(outbox: ReviewStore): (role: string) => number {
+  let users: { roles: string[]; disabled: boolean }[] | undefined
+  return (role) => (users ??= outbox.store.listUsers()).filter((u) => !u.disabled && u.roles.includes(role)).length
 }

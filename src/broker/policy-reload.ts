@@ -4,6 +4,7 @@
 import { watch, type FSWatcher } from 'node:fs'
 import { basename, dirname } from 'node:path'
 import { loadPolicyFile, PolicyLoadError } from '../policy/load.js'
+import type { Policy } from '../policy/types.js'
 import type { BrokerContext } from './context.js'
 
 export interface PolicyReloader {
@@ -14,7 +15,15 @@ export interface PolicyReloader {
 
 const DEBOUNCE_MS = 200
 
-export function reloadablePolicy(ctx: BrokerContext, file: string, log: (line: string) => void, options: { watch: boolean }): PolicyReloader {
+export interface ReloadOptions {
+  watch: boolean
+  /** A further check of a new policy that loaded cleanly: a problem keeps the old one in force. */
+  refuse?: (next: Policy) => string | undefined
+  /** Called once a new policy is in force. */
+  onReloaded?: () => void
+}
+
+export function reloadablePolicy(ctx: BrokerContext, file: string, log: (line: string) => void, options: ReloadOptions): PolicyReloader {
   const audit = (type: string, data: Record<string, unknown>) => {
     try {
       ctx.store.audit({ type, actor: 'broker', data })
@@ -30,10 +39,17 @@ export function reloadablePolicy(ctx: BrokerContext, file: string, log: (line: s
         if (trigger === 'SIGHUP') log(`policy unchanged (${trigger}): ${file}`)
         return false
       }
+      const refused = options.refuse?.(next)
+      if (refused) {
+        log(`policy reload refused (${trigger}): the previous policy stays in force; ${refused}`)
+        audit('policy.reload-refused', { trigger, file, problems: [refused], inForce: ctx.policy.digest })
+        return false
+      }
       const previous = ctx.policy.digest
       ctx.policy = next
       log(`policy reloaded (${trigger}): ${file}, ${next.rules.length} rules, sha256 ${next.digest.slice(0, 16)}`)
       audit('policy.reloaded', { trigger, file, rules: next.rules.length, digest: next.digest, previous })
+      options.onReloaded?.()
       return true
     } catch (error) {
       const problems = error instanceof PolicyLoadError ? error.problems.map((p) => `${p.file}:${p.line}:${p.column}: ${p.message}`) : [(error as Error).message]

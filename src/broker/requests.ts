@@ -37,6 +37,7 @@ export function createRequest(ctx: BrokerContext, actor: Actor, body: CreateRequ
   if (kind !== 'standard') throw badInput(`Use jit break-glass or jit drill for ${kind} access.`)
   const decision = sessionGate(ctx, { path: 'request', kind: 'standard', user: actor.user.name, deviceId: actor.deviceId, asked: body, ticket })
   if (decision.allow && decision.approvalsNeeded > 0) assertPendingRoom(ctx, actor)
+  assertDeliveryAllowed(decision, body)
   const request: AccessRequest = {
     id: newId('req'),
     user: actor.user.name,
@@ -94,6 +95,20 @@ function assertPendingRoom(ctx: BrokerContext, actor: Actor): void {
   if (ctx.store.listRequests({ user: actor.user.name, state: 'pending', limit: MAX_PENDING_PER_USER }).length < MAX_PENDING_PER_USER) return
   throw new ApiError(429, 'bad-input', `You already have ${MAX_PENDING_PER_USER} requests waiting for approval; no more until some are decided.`, {
     nextSteps: ['See them: jit requests', 'Withdraw the ones you no longer need: jit cancel ID'],
+  })
+}
+
+/**
+ * A rule that forbids caching (vendors) grants only to a device that says it will hold the
+ * credential in memory for one wrapped command. Refused before anything is recorded or opened.
+ * The device states this itself: one that lies only defeats its own user's caching rule on a
+ * credential it could have received in memory anyway, so the broker takes it at its word.
+ */
+function assertDeliveryAllowed(decision: Decision, body: CreateRequestBody): void {
+  if (!decision.allow || decision.cacheAllowed || body.delivery === 'memory') return
+  throw new ApiError(403, 'policy-denied', `Policy forbids caching this credential, so a plain jit request cannot take it: use jit exec / jit shell / jit connect, which hold it in memory.`, {
+    reasons: [`rule ${decision.rule} forbids caching the credential on the device`],
+    nextSteps: [`jit exec --ticket ${body.ticket} --asset ${body.asset} --scope ${body.scope} -- CMD   (or jit shell / jit connect)`],
   })
 }
 

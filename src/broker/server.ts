@@ -17,6 +17,8 @@ import { ReviewStore } from './breakglass/review-store.js'
 import { checkpointIfDue } from './audit-anchor.js'
 import { Store } from './store/sqlite-store.js'
 import { startTicketWatch } from './tickets/closing.js'
+import { describeDelivery, undeliverable } from './breakglass/notify-plan.js'
+import { UsageError } from '../errors.js'
 
 export interface BrokerOptions {
   dataDir: string
@@ -33,6 +35,8 @@ export interface BrokerOptions {
   watchPolicy?: boolean
   /** Silence after which a wrapped session whose heartbeats stopped is revoked (default 60 s). */
   heartbeatGraceSeconds?: number
+  /** Refuse to start when the break-glass section names a notification target nothing delivers (else a loud warning). */
+  requireNotifyDelivery?: boolean
 }
 
 export interface RunningBroker {
@@ -48,6 +52,12 @@ const SWEEP_INTERVAL_MS = 1000
 export async function startBroker(options: BrokerOptions): Promise<RunningBroker> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`))
   const policy: Policy = loadPolicyFile(options.policyFile)
+  const lostTargets = (next: Policy) => {
+    const lost = undeliverable(next.breakGlass?.notify ?? [])
+    return options.requireNotifyDelivery && lost.length > 0 ? `the break-glass section names notification targets that nothing delivers: ${lost.map((p) => `${p.target} (${p.problem})`).join('; ')}` : undefined
+  }
+  const lost = lostTargets(policy)
+  if (lost) throw new UsageError(`${lost[0].toUpperCase()}${lost.slice(1)}.`, ['Change break_glass.notify in the policy, or start without --require-notify-delivery to run with a warning.'])
   const store = new Store(options.dataDir)
   const signingKey = await loadOrCreateSigningKey(options.dataDir)
   const events = new EventEmitter()
@@ -89,8 +99,13 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   }, SWEEP_INTERVAL_MS)
   sweeper.unref()
   const ticketWatch = startTicketWatch(ctx, log)
-  const policyReloader = reloadablePolicy(ctx, options.policyFile, log, { watch: options.watchPolicy ?? true })
+  const policyReloader = reloadablePolicy(ctx, options.policyFile, log, {
+    watch: options.watchPolicy ?? true,
+    refuse: lostTargets,
+    onReloaded: () => announceDelivery(ctx, options.webhooks ?? [], log),
+  })
 
+  announceDelivery(ctx, options.webhooks ?? [], log)
   log(`broker listening on ${url} (data ${options.dataDir}, policy ${options.policyFile}, ${policy.rules.length} rules, heartbeat grace ${heartbeat.graceSeconds}s)`)
   return {
     url,
@@ -104,4 +119,14 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       store.close()
     },
   }
+}
+
+/** Says at start which break-glass notification targets this broker delivers, and loudly which it cannot. */
+function announceDelivery(ctx: BrokerContext, webhooks: WebhookTarget[], log: (line: string) => void): void {
+  const notify = ctx.policy.breakGlass?.notify ?? []
+  const users = ctx.store.listUsers().filter((u) => !u.disabled)
+  const { lines, warnings } = describeDelivery(notify, webhooks, (role) => users.filter((u) => u.roles.includes(role)).length)
+  const none = ctx.policy.breakGlass ? 'nothing is delivered' : 'none (the policy has no break-glass section)'
+  log(`break-glass notifications: ${lines.length > 0 ? lines.join('; ') : none}`)
+  for (const warning of warnings) log(`WARNING: break-glass notification ${warning}`)
 }

@@ -1,7 +1,8 @@
 // The base of every command: shared flags with JIT_* twins, one CliContext, and error rendering
 // that maps each JitError to its exit code and next steps (JSON on stdout under --json).
 import { Command, Flags, Interfaces } from '@oclif/core'
-import { ExitCode, JitError, UsageError } from '../errors.js'
+import { ExitCode, JitError } from '../errors.js'
+import type { CommandShape } from './usage-errors.js'
 import type { DrainResult } from './sessions/journal-drain.js'
 import { hasPendingRevocations } from './sessions/revocation-journal.js'
 import { CliContext } from './context.js'
@@ -19,8 +20,18 @@ export abstract class JitCommand extends Command {
     'no-prompt': Flags.boolean({ env: 'JIT_NO_PROMPT', helpGroup: 'GLOBAL', summary: 'Never prompt; fail with the flag to pass instead.' }),
   }
 
-  /** Whether a due break-glass review is asked for before this command runs. */
+  /**
+   * Whether this command does the start-up housekeeping (retry queued revocations, tell decided
+   * requests, mention a due review). Off only for shell completion, which must stay silent.
+   */
+  static housekeeping = true
+  /** Whether a due break-glass review is mentioned before this command runs. */
   static reviewGate = true
+  /**
+   * Whether this command opens a session. Only these ask for a due review first at a terminal
+   * (the broker would refuse them anyway); the others just say it is due and run.
+   */
+  static opensSession = false
 
   #cli?: CliContext
   /** What the start-up retry of queued revocations did, when there were any. */
@@ -32,13 +43,15 @@ export abstract class JitCommand extends Command {
    */
   async init(): Promise<void> {
     await super.init()
-    await this.drainRevocationJournal()
     const ctor = this.constructor as typeof JitCommand
+    if (!ctor.housekeeping) return
+    await this.drainRevocationJournal()
+    await this.tellDecidedRequests(ctor)
     if (!ctor.reviewGate) return
     const gate = await import('./breakglass/due-review-prompt.js')
     if (!gate.markerExists()) return
     const { flags } = await this.parse(ctor)
-    await this.askForDueReviews(gate, flags as { profile: string; 'no-prompt'?: boolean })
+    await this.askForDueReviews(gate, flags as { profile: string; 'no-prompt'?: boolean }, ctor.opensSession)
   }
 
   private async drainRevocationJournal(): Promise<void> {
@@ -51,8 +64,25 @@ export abstract class JitCommand extends Command {
     }
   }
 
+  /** Requests left pending with --no-wait: the next command says once each is decided. */
+  private async tellDecidedRequests(ctor: typeof JitCommand): Promise<void> {
+    if (this.id?.startsWith('broker') || this.id?.startsWith('admin') || this.id === 'sessions:pickup') return
+    const pending = await import('./sessions/pending-requests.js')
+    if (!pending.anyPending()) return
+    const { flags } = await this.parse(ctor)
+    if (!pending.mayHaveDecided((flags as { profile: string }).profile)) return
+    let decided
+    try {
+      decided = await pending.decidedRequests(this.cli(flags as { profile: string }))
+    } catch {
+      return // Unreachable or not enrolled: the command itself reports that; asked again next time.
+    }
+    const { ui } = await import('./output.js')
+    for (const request of decided) (request.state === 'approved' ? ui.ok : ui.warn)(pending.decisionNotice(request))
+  }
+
   /** The next command after a break-glass session asks for its review first (at a terminal). */
-  private async askForDueReviews(gate: typeof import('./breakglass/due-review-prompt.js'), flags: { profile: string; 'no-prompt'?: boolean }): Promise<void> {
+  private async askForDueReviews(gate: typeof import('./breakglass/due-review-prompt.js'), flags: { profile: string; 'no-prompt'?: boolean }, opensSession: boolean): Promise<void> {
     if (!gate.mayHaveDueReviews(flags.profile)) return
     const cli = this.cli(flags)
     let due
@@ -63,8 +93,9 @@ export abstract class JitCommand extends Command {
     }
     if (due.length === 0) return
     const { ui } = await import('./output.js')
-    if (!this.canPrompt(flags)) {
-      ui.warn(`Break-glass review ${due[0].id} is due; new sessions are blocked until it is filed: jit review ${due[0].id} --file review.yaml`)
+    const canPrompt = this.canPrompt(flags)
+    if (!opensSession || !canPrompt) {
+      ui.warn(`Break-glass review ${due[0].id} is due; new sessions are blocked until it is filed: jit review ${due[0].id}${canPrompt ? '' : ' --file review.yaml'}`)
       return
     }
     const { promptReview } = await import('./breakglass/review-form.js')
@@ -85,19 +116,10 @@ export abstract class JitCommand extends Command {
   }
 
   protected async catch(error: Error & { oclif?: { exit?: number }; code?: string }): Promise<unknown> {
-    const jitError = toJitError(error)
-    process.exitCode = jitError.exitCode
-    if (this.jsonEnabled()) {
-      this.logJson({ error: jitError.toJSON() })
-      return undefined
-    }
-    const { ui } = await import('./output.js')
-    // Refusals quote what was asked (a ticket id, a reason): shown as sent, never interpreted.
-    const { printable } = await import('../util/printable.js')
-    ui.fail(printable(jitError.message))
-    const reasons = (jitError.details.reasons as string[] | undefined) ?? []
-    for (const reason of reasons) process.stderr.write(`    - ${printable(reason)}\n`)
-    for (const step of jitError.nextSteps) process.stderr.write(`  → ${printable(step)}\n`)
+    const ctor = this.constructor as typeof JitCommand
+    const { renderError } = await import('./error-output.js')
+    const shape = { id: this.id, flags: { ...ctor.baseFlags, ...ctor.flags }, args: ctor.args ?? {} }
+    await renderError(await toJitError(error, shape), this.jsonEnabled())
     return undefined
   }
 
@@ -107,12 +129,11 @@ export abstract class JitCommand extends Command {
   }
 }
 
-function toJitError(error: Error & { oclif?: { exit?: number }; code?: string }): JitError {
+async function toJitError(error: Error & { oclif?: { exit?: number }; code?: string }, shape: CommandShape): Promise<JitError> {
   if (error instanceof JitError) return error
-  // oclif's own parse errors (unknown flag, missing value, bad option) are usage errors.
-  if (error.oclif?.exit === 2 || /^(Unexpected argument|Nonexistent flag|Missing required flag|Expected|The following error occurred|--)/m.test(error.message)) {
-    return new UsageError(error.message.split('\n')[0], ['See the command\'s --help for its flags and examples.'])
-  }
+  // oclif's own parse errors (missing flag or argument, bad value, unknown flag) are usage errors.
+  const usage = (await import('./usage-errors.js')).usageErrorFrom(error, shape)
+  if (usage) return usage
   if (error.oclif?.exit !== undefined && error.oclif.exit !== 1) {
     return Object.assign(new JitError(error.message), { exitCode: error.oclif.exit as ExitCode })
   }

@@ -138,13 +138,19 @@ export function evaluate(policy: Policy, input: DecisionInput): Decision {
   // about this person and asset (they say which scopes there are).
   const nearMisses: string[] = []
   const otherScopes: string[] = []
+  // Caps of the rules that would allow this but for the TTL alone.
+  const ttlOnlyCaps: number[] = []
+  let nearRules = 0
   for (const rule of policy.index.candidates(input.asset)) {
     // Cheap tests first: most candidates are for someone else or another part of the subtree.
     if (!whoMatches(rule, input.user) || !assetMatches(rule, input.asset)) continue
     const misses = ruleMisses(policy, rule, input)
     if (misses.length > 0) {
-      if (rule.scopes.includes(input.scope)) nearMisses.push(...misses)
-      else otherScopes.push(...misses)
+      if (rule.scopes.includes(input.scope)) {
+        nearMisses.push(...misses)
+        nearRules++
+        if (misses.length === 1 && input.ttlSeconds > rule.maxTtlSeconds) ttlOnlyCaps.push(rule.maxTtlSeconds)
+      } else otherScopes.push(...misses)
       continue
     }
     if (guards.length > 0) return deny(guards, { rule: rule.name })
@@ -160,6 +166,10 @@ export function evaluate(policy: Policy, input: DecisionInput): Decision {
       maxTtlSeconds: rule.maxTtlSeconds,
       exclusive: rule.exclusive,
     }
+  }
+  if (guards.length === 0 && nearRules > 0 && ttlOnlyCaps.length === nearRules) {
+    // Only the length stands in the way: say so, not "no rule lets you".
+    return deny([`${formatDuration(input.ttlSeconds)} is over the cap for ${input.scope} on ${input.asset}: ask for at most ${formatDuration(Math.max(...ttlOnlyCaps))}`, ...nearMisses])
   }
   return deny([...guards, `no rule lets ${input.user.name} have ${input.scope} on ${input.asset} (deny by default)`, ...(nearMisses.length > 0 ? nearMisses : otherScopes)])
 }

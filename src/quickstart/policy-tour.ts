@@ -45,7 +45,8 @@ export async function policyTour(broker: RunningBroker, people: TourPeople, say:
   say.info('vic (ACME, a vendor) asks to diagnose the robot; ACME’s contract names only plc-07')
   const vendor = await refused(people.vic, { ...ask, ticket: vic, asset: DEMO_TOUR.outsideContract, scope: 'diagnose' })
   show(vendor.reasons)
-  const contracted = await submitRequest(people.vic, { ...ask, ticket: vic, asset: DEMO_TOUR.underContract, scope: 'diagnose' })
+  // Vendors may not cache (cache: false): only a wrapper that holds the credential in memory asks.
+  const contracted = await submitRequest(people.vic, { ...ask, ticket: vic, asset: DEMO_TOUR.underContract, scope: 'diagnose', delivery: 'memory' })
   say.ok(`On plc-07, under contract: ${contracted.request.state}, waiting for a shift lead (rule ${contracted.request.rule}); vic cancels it`)
   await (await people.vic.client()).post(`/requests/${contracted.request.id}/cancel`, {})
 

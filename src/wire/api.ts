@@ -77,7 +77,14 @@ export interface CreateRequestBody {
   ttlSeconds: number
   reason: string
   kind?: RequestKind
+  /**
+   * How the device will hold the credential: 'memory' when a wrapper (jit exec, shell, connect)
+   * keeps it in memory for one command; absent for a plain `jit request`, which caches it.
+   */
+  delivery?: CredentialDelivery
 }
+
+export type CredentialDelivery = 'memory' | 'cache'
 
 export interface EnrollBody {
   code: string
@@ -195,6 +202,7 @@ export const schemas = {
       ttlSeconds: { type: 'integer' },
       reason: { type: 'string', minLength: 1, maxLength: 2000 },
       kind: { type: 'string', enum: ['standard', 'break-glass', 'drill'] },
+      delivery: { type: 'string', enum: ['memory', 'cache'] },
     },
   },
   enroll: {
@@ -272,6 +280,16 @@ export interface BreakGlassResult {
   review: Review
   /** Set when the asked TTL was cut to the policy's hard cap. */
   cappedFrom?: number
+  /** Who was told of the opening, target by target: delivered, queued for delivery, or not at all. */
+  notifications?: NotificationOutcome[]
+}
+
+/** One notification target's fate: 'delivered' (e.g. in jit reviews), 'queued' (a webhook, retried), or 'undeliverable' (why in detail). */
+export interface NotificationOutcome {
+  target: string
+  status: 'delivered' | 'queued' | 'undeliverable'
+  via?: string
+  detail?: string
 }
 
 /** The post-event report every break-glass session must get. */
@@ -326,7 +344,8 @@ export const breakGlassSchemas = {
       whyNotNormalPath: TEXT,
       changesToAsset: TEXT,
       rollbackNeeded: { type: 'boolean' },
-      followUpTicket: { type: 'string', minLength: 1, maxLength: 200 },
+      // Empty means none (the prompt says "leave empty if none").
+      followUpTicket: { type: 'string', maxLength: 200 },
     },
   },
 } as const

@@ -86,6 +86,20 @@ describe('notifications', () => {
     expect(chatRow.delivered_at).not.toBeNull()
     expect(chatRow.last_error).toMatch(/socket hang up|HTTP 500/)
 
+    // Every attempt and its result is in the audit trail, hooks named by host only (a hook URL can carry a secret).
+    const trail = [...broker.ctx.store.auditEvents({ sessionId: opened.grant.session.id })].filter((e) => e.type.startsWith('notification.'))
+    const chatTrail = trail.filter((e) => e.data.target === 'chat webhook https://hooks.chat.example/…').map((e) => [e.type, e.data.attempt ?? null])
+    expect(chatTrail).toEqual([['notification.queued', null], ['notification.failed', 1], ['notification.failed', 2], ['notification.delivered', 3]])
+    expect(trail.filter((e) => e.data.target === 'json webhook https://siem.plant-a.example/…').map((e) => e.type)).toEqual(['notification.queued', 'notification.delivered'])
+    expect(trail.filter((e) => e.type === 'notification.undeliverable').map((e) => e.data.target)).toEqual(['role:security', 'mailto:ot-security@plant-a.example'])
+    expect(JSON.stringify(trail)).not.toContain('/services/T1/B2')
+    expect(opened.notifications).toEqual([
+      { target: 'role:security', status: 'undeliverable', via: 'jit reviews', detail: 'no user has the security role' },
+      { target: 'mailto:ot-security@plant-a.example', status: 'undeliverable', detail: expect.stringMatching(/sends no mail/) },
+      { target: 'chat webhook https://hooks.chat.example/…', status: 'queued', via: 'webhook' },
+      { target: 'json webhook https://siem.plant-a.example/…', status: 'queued', via: 'webhook' },
+    ])
+
     // The end of the session is announced too.
     const ended = nock('https://siem.plant-a.example').post('/ingest/jit', (body) => body.event === 'break-glass.ended' && body.reviewId === opened.review.id).reply(204)
     const endedChat = nock('https://hooks.chat.example').post('/services/T1/B2', (body) => /ended/.test(body.text)).reply(200)

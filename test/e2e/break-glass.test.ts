@@ -142,14 +142,16 @@ describe('sign-off', () => {
     expect(own.json().error.reasons).toContain('nobody signs off their own review')
     const tom = await enroll('tomas', ['technician'])
     const notSecurity = await jit(['review', 'sign-off', reviewId, '--json'], { home: tom })
-    // Someone else's review is not even visible to a technician: not found, which reveals nothing.
-    expect(notSecurity.code).toBe(2)
-    expect(notSecurity.json().error.message).toBe(`Review ${reviewId} was not found.`)
+    // A technician is told what is missing, the same for a review that does not exist: it reveals nothing.
+    expect(notSecurity.code).toBe(3)
+    expect(notSecurity.json().error.reasons).toEqual(['sign-off needs the security role; you have technician'])
+    const noSuch = await jit(['review', 'sign-off', 'rev_nonexistent', '--json'], { home: tom })
+    expect(noSuch.json().error.reasons).toEqual(['sign-off needs the security role; you have technician'])
     // An admin sees every review, but signing off is security's job.
     const ada = await enroll('ada', ['admin'])
     const byAdmin = await jit(['review', 'sign-off', reviewId, '--json'], { home: ada })
     expect(byAdmin.code).toBe(3)
-    expect(byAdmin.json().error.reasons).toEqual(['sign-off needs the security role'])
+    expect(byAdmin.json().error.reasons).toEqual(['sign-off needs the security role; you have admin'])
 
     const signed = await jit(['review', 'sign-off', reviewId, '--comment', 'checked on site', '--json'], { home: sec })
     expect(signed.code).toBe(0)

@@ -82,8 +82,14 @@ describe('the demo plant', () => {
     const refused = await request('vic', ROBOT, 'diagnose')
     expect(refused.code).toBe(3)
     expect(refused.json().error.reasons).toContain(`acme-automation has no contract for ${ROBOT}; vendors only reach assets their contract names`)
-    const pending = await request('vic', IN_WINDOW, 'diagnose')
-    expect(pending.code).toBe(8)
+    // Inside it the rule forbids caching: a plain request is refused before anything opens, and a
+    // wrapper that holds the credential in memory is allowed to wait for a shift lead.
+    const plain = await request('vic', IN_WINDOW, 'diagnose')
+    expect(plain.code).toBe(3)
+    expect(plain.json().error.reasons).toEqual(['rule vendor-diagnose forbids caching the credential on the device'])
+    const wrapped = await jit(['exec', '--ticket', 'WO-104233', '--asset', IN_WINDOW, '--scope', 'diagnose', '--ttl', '20m', '--timeout', '2s', '--json', '--', 'true'], { home: homes.vic })
+    expect(wrapped.code).toBe(4)
+    expect(wrapped.json().error.message).toMatch(/^No approval for req_\S+ within 2s; the request was cancelled\.$/)
   })
 
   it('control is refused outside the maintenance window and pending approval inside it; a second control is refused with who and until when', async () => {

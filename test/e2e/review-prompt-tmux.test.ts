@@ -83,7 +83,14 @@ describe('interactive post-event review', () => {
     expect(unattended.stderr).toMatch(/File the review now/)
     expect(reviewsOf('tess').filter((r) => r.filed_at === null)).toHaveLength(1)
 
-    startInTerminal('next', `node ${BIN} sessions`)
+    // A command that opens no session is never held up by the prompt; it only says the review is due.
+    startInTerminal('look', `node ${BIN} whoami`)
+    const looked = await waitFor('look', /EXIT=\d+/)
+    expect(looked).toMatch(/Break-glass review rev_\S+ is due; new sessions are blocked until it is filed: jit review rev_\S+/)
+    expect(looked).toMatch(/EXIT=0/)
+    expect(looked).not.toMatch(/What was done/)
+
+    startInTerminal('next', `node ${BIN} request --ticket WO-104233 --asset ${PLC} --scope diagnose --ttl 5m --reason "after the review"`)
     await answer('next', /What was done on the asset\?/, 'cleared a stuck jam sensor')
     await answer('next', /Why could the normal approval path not be used\?/, 'night shift')
     await answer('next', /What changed on the asset/, 'sensor recalibrated')
@@ -91,7 +98,40 @@ describe('interactive post-event review', () => {
     await answer('next', /Follow-up ticket/, '')
     const text = await waitFor('next', /EXIT=\d+/)
     expect(text).toMatch(/EXIT=0/)
+    expect(text).toMatch(/Session ses_\S+: diagnose on/) // the request ran once the review was filed
     expect(reviewsOf('tess').every((r) => r.filed_at !== null)).toBe(true)
     expect(JSON.parse(reviewsOf('tess')[1].answers!)).toMatchObject({ rollbackNeeded: true, changesToAsset: 'sensor recalibrated' })
+    expect((await jit(['revoke', '--all'], { home: tess })).code).toBe(0)
+  })
+
+  it('Ctrl-C at the prompt after the command: review not filed, exit 7, the command\'s result still reported', async () => {
+    startInTerminal('cc', `node ${BIN} break-glass --asset ${PLC} --reason "line 3 down a third time" -- sh -c 'echo tool-ran; exit 4'`)
+    await waitFor('cc', /What was done on the asset\?/)
+    tmux('send-keys', '-t', 'cc', 'C-c')
+    const text = await waitFor('cc', /EXIT=\d+/)
+    expect(text).toMatch(/Break-glass session ses_\S+ revoked; sh exited 4\./)
+    const id = /Review (rev_\S+) not filed; new sessions stay blocked; file it with jit review \1/.exec(text)?.[1]
+    expect(id).toBeDefined()
+    expect(text).toMatch(/EXIT=7/)
+    expect(text).not.toMatch(/Unexpected error|bug in jit/)
+    expect(reviewsOf('tess').filter((r) => r.filed_at === null)).toHaveLength(1)
+  })
+
+  it('Ctrl-D at the prompt of the next session-opening command: exit 7, nothing opened', async () => {
+    startInTerminal('cd', `node ${BIN} request --ticket WO-104233 --asset ${PLC} --scope diagnose --ttl 5m --reason "blocked"`)
+    await answer('cd', /What was done on the asset\?/, 'reset the drive')
+    await waitFor('cd', /Why could the normal approval path not be used\?/)
+    tmux('send-keys', '-t', 'cd', 'C-d')
+    const text = await waitFor('cd', /EXIT=\d+/)
+    expect(text).toMatch(/Review rev_\S+ not filed; new sessions stay blocked; file it with jit review rev_\S+/)
+    expect(text).toMatch(/EXIT=7/)
+    expect(text).not.toMatch(/Unexpected error|bug in jit|Session ses_/)
+    expect(reviewsOf('tess').filter((r) => r.filed_at === null)).toHaveLength(1)
+    const store = openStore(broker.dataDir)
+    try {
+      expect(store.listSessions({ user: 'tess', activeOnly: true }, Date.now() / 1000)).toEqual([])
+    } finally {
+      store.close()
+    }
   })
 })

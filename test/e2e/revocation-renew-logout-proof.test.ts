@@ -43,8 +43,10 @@ describe('jit renew', () => {
       expect.objectContaining({ actor: 'alice', data: expect.objectContaining({ ttlSeconds: 3600, rule: 'line3-diagnose' }) }),
     ])
 
-    // line3-diagnose allows 2h in all: 2h more from now is past it.
-    const refused = await jit(['renew', id, '--ttl', '2h', '--json'], { home: alice })
+    // line3-diagnose allows 2h in all. The broker counts whole seconds from issue, so 2h more is
+    // exactly the cap when issue and this renewal fall in the same second (and is rightly allowed);
+    // 2h1m more is past the cap however little time has passed.
+    const refused = await jit(['renew', id, '--ttl', '2h1m', '--json'], { home: alice })
     expect(refused.code).toBe(3)
     expect(refused.json().error.reasons.join('\n')).toMatch(/rule line3-diagnose allows at most 2h/)
     expect(sessionRow(broker, id).expires_at).toBe(claimsOf(after).exp)

@@ -74,7 +74,7 @@ export function openBreakGlass(ctx: BrokerContext, actor: Actor, body: BreakGlas
     approverRoles: [],
     approvals: [],
   }
-  const { session, review } = ctx.store.transaction(() => {
+  const { session, review, notifications } = ctx.store.transaction(() => {
     ctx.store.appendAudit({
       type: `${kind}.opened`,
       severity: 'high',
@@ -86,7 +86,7 @@ export function openBreakGlass(ctx: BrokerContext, actor: Actor, body: BreakGlas
     ctx.store.saveRequest(request)
     const reviewId = newId('rev')
     ctx.reviews.insert({ id: reviewId, sessionId: session.id, user: actor.user.name, asset: body.asset, kind, dueAtEpoch: session.expiresAtEpoch + policy.reviewDueSeconds })
-    ctx.notifier.enqueue({
+    const notifications = ctx.notifier.enqueue({
       event: 'break-glass.opened',
       drill: kind === 'drill',
       user: actor.user.name,
@@ -99,7 +99,7 @@ export function openBreakGlass(ctx: BrokerContext, actor: Actor, body: BreakGlas
       notify: policy.notify,
       at: nowIso(ctx.now()),
     })
-    return { session, review: ctx.reviews.get(reviewId, ctx.now() / 1000)! }
+    return { session, review: ctx.reviews.get(reviewId, ctx.now() / 1000)!, notifications }
   })
   ctx.notifier.kick()
   return {
@@ -107,5 +107,6 @@ export function openBreakGlass(ctx: BrokerContext, actor: Actor, body: BreakGlas
     grant: grantFor(ctx, actor, session)!,
     review: toReview(review, ctx.now() / 1000),
     cappedFrom: asked > ttlSeconds ? asked : undefined,
+    notifications,
   }
 }

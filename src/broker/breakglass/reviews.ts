@@ -46,7 +46,9 @@ function reviewFor(ctx: BrokerContext, actor: Actor, id: string): ReviewRecord {
   return record
 }
 
-export function fileReview(ctx: BrokerContext, actor: Actor, id: string, answers: ReviewAnswers): Review {
+export function fileReview(ctx: BrokerContext, actor: Actor, id: string, given: ReviewAnswers): Review {
+  const { followUpTicket, ...rest } = given
+  const answers: ReviewAnswers = followUpTicket?.trim() ? { ...rest, followUpTicket: followUpTicket.trim() } : rest
   const record = reviewFor(ctx, actor, id)
   if (record.user !== actor.user.name) throw forbidden('Only the person who used break-glass files its review.')
   if (record.filedAt) throw new ApiError(409, 'bad-input', `Review ${id} was already filed.`)
@@ -59,9 +61,14 @@ export function fileReview(ctx: BrokerContext, actor: Actor, id: string, answers
 }
 
 export function signOffReview(ctx: BrokerContext, actor: Actor, id: string, comment: string | undefined): Review {
+  // The role first: someone without it learns that (and, for their own review, that too),
+  // never whether someone else's review exists.
+  if (!actor.user.roles.includes(SIGN_OFF_ROLE)) {
+    const own = ctx.reviews.get(id, ctx.now() / 1000)?.user === actor.user.name
+    throw forbidden(`You cannot sign off review ${id}.`, [`sign-off needs the ${SIGN_OFF_ROLE} role; you have ${actor.user.roles.join(', ') || 'no role'}`, ...(own ? ['nobody signs off their own review'] : [])])
+  }
   const record = reviewFor(ctx, actor, id)
   const reasons: string[] = []
-  if (!actor.user.roles.includes(SIGN_OFF_ROLE)) reasons.push(`sign-off needs the ${SIGN_OFF_ROLE} role`)
   if (record.user === actor.user.name) reasons.push('nobody signs off their own review')
   if (reasons.length > 0) throw forbidden(`You cannot sign off review ${id}.`, reasons)
   if (!record.filedAt) throw new ApiError(409, 'bad-input', `Review ${id} has not been filed yet.`)

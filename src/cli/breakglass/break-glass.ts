@@ -5,7 +5,9 @@ import type { CliContext } from '../context.js'
 import type { ui as UI } from '../output.js'
 import { cacheLeftBehindWarning, runWithCredential, type RunResult } from '../sessions/run-with-credential.js'
 import { formatDuration, parseDuration } from '../../util/ttl.js'
-import type { BreakGlassResult, Review } from '../../wire/api.js'
+import type { BreakGlassResult, NotificationOutcome, Review } from '../../wire/api.js'
+import { notificationSummary } from './notifications.js'
+import { ReviewBlockedError } from '../../errors.js'
 import { readReviewFile, promptReview } from './review-form.js'
 import { dueReviews, fileReview, rememberReview } from './due-review-prompt.js'
 
@@ -24,6 +26,7 @@ export interface BreakGlassOptions {
 
 export interface BreakGlassOutcome {
   session: BreakGlassResult['grant']['session']
+  notifications: NotificationOutcome[]
   review: Review
   cappedFrom?: number
   cached: boolean
@@ -41,10 +44,13 @@ export async function breakGlass(cli: CliContext, options: BreakGlassOptions): P
   rememberReview(cli.options.profile, opened.review.id)
   const { session } = opened.grant
   const say = options.say
-  say?.warn(`BREAK-GLASS: ${session.scope} on ${session.asset} until ${session.expiresAt}. Security has been notified; this is logged at high severity.`)
+  say?.warn(`BREAK-GLASS: ${session.scope} on ${session.asset} until ${session.expiresAt}. This is logged at high severity.`)
+  const { told, missed } = notificationSummary(opened.notifications)
+  for (const line of told) say?.info(line)
+  for (const line of missed) say?.warn(line)
   if (opened.cappedFrom) say?.warn(`Asked for ${formatDuration(opened.cappedFrom)}; break-glass is capped at ${formatDuration(opened.request.ttlSeconds)}.`)
   say?.warn(`A post-event review (${opened.review.id}) is mandatory when the session ends; no new session until it is filed.`)
-  const outcome: BreakGlassOutcome = { session, review: opened.review, cappedFrom: opened.cappedFrom, cached: false }
+  const outcome: BreakGlassOutcome = { session, notifications: opened.notifications ?? [], review: opened.review, cappedFrom: opened.cappedFrom, cached: false }
 
   if (options.command.length === 0) {
     if (options.cache && session.cacheAllowed) {
@@ -67,7 +73,12 @@ export async function breakGlass(cli: CliContext, options: BreakGlassOptions): P
     outcome.review = await fileReview(cli, opened.review.id, answers)
     say?.ok(`Review ${outcome.review.id} filed from ${options.reviewFile}.`)
   } else if (options.canPrompt) {
-    outcome.review = await fileReview(cli, opened.review.id, await promptReview(opened.review))
+    const answered = await promptReview(opened.review).catch((error: Error) => {
+      // Not answered now: the command's own result still goes with the refusal.
+      if (error instanceof ReviewBlockedError) Object.assign(error.details, { sessionId: session.id, commandExitCode: outcome.exitCode })
+      throw error
+    })
+    outcome.review = await fileReview(cli, opened.review.id, answered)
     say?.ok(`Review ${outcome.review.id} filed. Thank you.`)
   } else {
     outcome.review = (await dueReviews(cli)).find((r) => r.id === opened.review.id) ?? outcome.review

@@ -4,7 +4,8 @@ import type { CliContext } from '../context.js'
 import { NotApprovedError, PendingError, UsageError } from '../../errors.js'
 import { MAX_TTL_SECONDS, MIN_TTL_SECONDS } from '../../wire/limits.js'
 import { formatDuration, parseDuration } from '../../util/ttl.js'
-import type { CreateRequestBody, RequestResult } from '../../wire/api.js'
+import type { CreateRequestBody, CredentialDelivery, RequestResult } from '../../wire/api.js'
+import { rememberPending } from './pending-requests.js'
 
 export interface AccessParams {
   ticket: string
@@ -12,6 +13,8 @@ export interface AccessParams {
   scope: string
   ttl: string
   reason: string
+  /** 'memory' from the wrappers (exec, shell, connect) that hold the credential for one command. */
+  delivery?: CredentialDelivery
 }
 
 export interface WaitHooks {
@@ -21,6 +24,9 @@ export interface WaitHooks {
   timeoutSeconds?: number
 }
 
+/** The next step for a request left pending, in every message that leaves one. */
+export const pickupHint = (requestId: string) => `Collect the credential once it is approved: jit sessions pickup ${requestId}   (jit requests shows its state)`
+
 const POLL_SECONDS = 25
 
 export function requestBody(params: AccessParams): CreateRequestBody {
@@ -28,7 +34,7 @@ export function requestBody(params: AccessParams): CreateRequestBody {
   if (ttlSeconds < MIN_TTL_SECONDS || ttlSeconds > MAX_TTL_SECONDS) {
     throw new UsageError(`TTL ${params.ttl} is out of range: ask for between ${formatDuration(MIN_TTL_SECONDS)} and ${formatDuration(MAX_TTL_SECONDS)}.`)
   }
-  return { ticket: params.ticket, asset: params.asset, scope: params.scope, ttlSeconds, reason: params.reason }
+  return { ticket: params.ticket, asset: params.asset, scope: params.scope, ttlSeconds, reason: params.reason, ...(params.delivery ? { delivery: params.delivery } : {}) }
 }
 
 export async function submitRequest(cli: CliContext, params: AccessParams): Promise<RequestResult> {
@@ -41,7 +47,8 @@ export async function requestAccess(cli: CliContext, params: AccessParams, optio
   const submitted = await submitRequest(cli, params)
   if (submitted.grant) return submitted
   if (options.noWait) {
-    throw new PendingError(`Request ${submitted.request.id} is waiting for approval.`, [`Follow it with: jit requests, or wait for it: jit request --ticket ... again`], {
+    rememberPending(cli.options.profile, submitted.request.id)
+    throw new PendingError(`Request ${submitted.request.id} is waiting for approval.`, [pickupHint(submitted.request.id)], {
       requestId: submitted.request.id,
       request: submitted.request,
     })
@@ -54,7 +61,27 @@ export async function requestAccess(cli: CliContext, params: AccessParams, optio
   }
 }
 
-export async function waitForDecision(cli: CliContext, requestId: string, timeoutSeconds: number): Promise<RequestResult> {
+/**
+ * A request's outcome as the requester sees it: the result with its grant once approved and
+ * open, undefined while pending, else a NotApprovedError (exit 4) that says why.
+ */
+export function settled(result: RequestResult): RequestResult | undefined {
+  const { request } = result
+  if (request.state === 'pending') return undefined
+  if (request.state === 'approved' && result.grant) return result
+  if (request.state === 'approved') {
+    throw new NotApprovedError(`Request ${request.id} was approved but its session has already ended${request.sessionId ? ` (${request.sessionId})` : ''}.`, ['Ask again: jit request ...'], { requestId: request.id, request })
+  }
+  const by = request.decidedBy ? ` by ${request.decidedBy}` : ''
+  const why = request.decisionComment ? `: ${request.decisionComment}` : ''
+  throw new NotApprovedError(`Request ${request.id} was ${request.state}${by}${why}.`, [], { requestId: request.id, request })
+}
+
+/**
+ * Long-polls until the request is decided. Giving up (Ctrl-C, the timeout) cancels the request,
+ * unless `keepOnGiveUp`: then it stays pending for a later pickup (exit 8).
+ */
+export async function waitForDecision(cli: CliContext, requestId: string, timeoutSeconds: number, options: { keepOnGiveUp?: boolean } = {}): Promise<RequestResult> {
   const client = await cli.client()
   const interrupted = new AbortController()
   const onSignal = () => interrupted.abort()
@@ -69,18 +96,14 @@ export async function waitForDecision(cli: CliContext, requestId: string, timeou
         result = await client.get<RequestResult>(`/requests/${encodeURIComponent(requestId)}?wait=${wait}`, interrupted.signal)
       } catch (error) {
         if (!interrupted.signal.aborted) throw error
+        if (options.keepOnGiveUp) throw new PendingError(`Stopped waiting; request ${requestId} is still waiting for approval.`, [pickupHint(requestId)], { requestId })
         await client.post(`/requests/${encodeURIComponent(requestId)}/cancel`)
         throw new NotApprovedError(`Cancelled request ${requestId} while waiting for approval.`, [], { requestId })
       }
-      const { request } = result
-      if (request.state === 'approved' && result.grant) return result
-      if (request.state === 'approved') throw new NotApprovedError(`Request ${requestId} was approved but its session has already ended.`, [], { requestId })
-      if (request.state !== 'pending') {
-        const by = request.decidedBy ? ` by ${request.decidedBy}` : ''
-        const why = request.decisionComment ? `: ${request.decisionComment}` : ''
-        throw new NotApprovedError(`Request ${requestId} was ${request.state}${by}${why}.`, [], { requestId, request })
-      }
+      const outcome = settled(result)
+      if (outcome) return outcome
       if (Date.now() >= deadline) {
+        if (options.keepOnGiveUp) throw new PendingError(`No approval for ${requestId} within ${formatDuration(timeoutSeconds)}; it is still pending.`, [pickupHint(requestId)], { requestId })
         await client.post(`/requests/${encodeURIComponent(requestId)}/cancel`)
         throw new NotApprovedError(`No approval for ${requestId} within ${formatDuration(timeoutSeconds)}; the request was cancelled.`, [], { requestId })
       }

@@ -27,7 +27,8 @@ export async function openAndRun(cli: CliContext, argv: string[], options: Wrapp
   ])
   const say = (fn: () => void) => options.quiet || fn()
   let wait: ReturnType<typeof spinner> | undefined
-  const { grant } = await requestAccess(cli, options, {
+  // The credential lives in this process for the command's lifetime: a rule that forbids caching still grants it.
+  const { grant } = await requestAccess(cli, { ...options, delivery: 'memory' }, {
     timeoutSeconds: parseDuration(options.timeout, 'timeout'),
     onPending: ({ request }) => {
       wait = spinner(`Waiting for approval of ${request.id}; Ctrl-C cancels`)

@@ -138,6 +138,15 @@ describe('renewal', () => {
     expect([...ctx.store.auditEvents({ sessionId: id })].filter((e) => e.type === 'session.renewed')).toHaveLength(2)
   })
 
+  it('counts whole seconds from issue: in the same second, exactly the cap is allowed and one second more is not', () => {
+    const id = open(1200)
+    now += 400 // same second as the issue
+    expect(() => renewSession(ctx, alice, id, 7201)).toThrow(/Policy does not allow renewing/)
+    renewSession(ctx, alice, id, 7200)
+    const renewed = ctx.store.getSession(id, now / 1000)!
+    expect(renewed.expiresAtEpoch - renewed.issuedAtEpoch).toBe(7200)
+  })
+
   it('a break-glass session is never renewed past the policy\'s hard cap (15m in the fixture)', () => {
     const opened = openBreakGlass(ctx, alice, { asset: 'plant-a/line-3/cell-2/plc-07', reason: 'line down', ttlSeconds: 600 })
     const id = opened.grant.session.id

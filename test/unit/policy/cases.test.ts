@@ -60,7 +60,7 @@ describe('policy test cases', () => {
     expect: { allow: false, reasons: ['too long'] }
 `))
     expect(report.results[0].diff).toEqual([
-      'reasons: expected one containing "too long", got "no rule lets alice have diagnose on plant-a/line-3/cell-2/plc-07 (deny by default)"; "rule diagnose allows at most 2h; 5h was asked"',
+      'reasons: expected one containing "too long", got "5h is over the cap for diagnose on plant-a/line-3/cell-2/plc-07: ask for at most 2h"; "rule diagnose allows at most 2h; 5h was asked"',
     ])
   })
 

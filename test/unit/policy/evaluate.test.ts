@@ -224,6 +224,19 @@ table('vendors only under contract', [
   { name: 'a vendor account without an organisation', user: 'nobody', scope: 'diagnose', want: { allow: false, reasons: ['vera is a vendor account without an organisation, so no contract covers it'] } },
 ])
 
+describe('a TTL over the cap', () => {
+  it('is reported as over the cap, not as "no rule lets you" (deny by default)', () => {
+    const decision = decide({ name: 'over', user: 'alice', scope: 'diagnose', ttl: 3 * 3600, want: { allow: false } })
+    expect(decision.allow).toBe(false)
+    expect(decision.reasons).toEqual([`3h is over the cap for diagnose on ${PLC}: ask for at most 2h`, 'rule diagnose allows at most 2h; 3h was asked'])
+  })
+
+  it('still says deny by default when something besides the TTL stands in the way', () => {
+    const decision = decide({ name: 'no ticket', user: 'alice', scope: 'diagnose', ttl: 3 * 3600, ticket: null, want: { allow: false } })
+    expect(decision.reasons[0]).toBe(`no rule lets alice have diagnose on ${PLC} (deny by default)`)
+  })
+})
+
 describe('rule order and explain', () => {
   const ordered = parsePolicy(`version: 1
 rules:
