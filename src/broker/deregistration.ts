@@ -11,7 +11,7 @@ export function deregisterDevice(ctx: BrokerContext, actor: Actor): DeregisterRe
   const ended = ctx.store.transaction(() => {
     const ids: string[] = []
     for (const session of ctx.store.listSessions({ deviceId: actor.deviceId, activeOnly: true }, ctx.now() / 1000)) {
-      if (endSessionRecorded(ctx, session, { state: 'revoked', by: actor.user.name, reason, data: { reason, deviceId: actor.deviceId } })) ids.push(session.id)
+      if (endSessionRecorded(ctx, session, { state: 'revoked', by: actor.user.name, reason, data: { reason, cause: 'logout', deviceId: actor.deviceId } })) ids.push(session.id)
     }
     ctx.store.revokeDevice(actor.deviceId)
     ctx.store.appendAudit({ type: 'device.deregistered', actor: actor.user.name, data: { deviceId: actor.deviceId, sessionsRevoked: ids } })

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { verifyAuditLog } from '../audit/verify-log.js'
 import { registerBreakGlassRoutes } from './breakglass/routes.js'
+import { registerGatewayRoutes } from './gateway/routes.js'
 import { API_PREFIX, schemas, type CreateRequestBody, type EnrollBody, type Problem, type RenewBody } from '../wire/api.js'
 import { ApiError, authFailed, badInput } from './api-error.js'
 import { OVERSIGHT_ROLES, hasAnyRole, type Actor, type BrokerContext } from './context.js'
@@ -145,6 +146,7 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
   })
 
   registerBreakGlassRoutes(app, ctx, actorOf, API_PREFIX)
+  registerGatewayRoutes(app, ctx, actorOf, (request) => verifierOf(ctx, request), API_PREFIX)
 
   app.get(`${API_PREFIX}/audit`, async (request) => {
     const actor = actorOf(request)
