@@ -1,0 +1,63 @@
+// Follows the broker's revocation stream by long poll, from the sequence number it has reached, so
+// a lost connection misses nothing once it is back. Knows how long ago the broker last answered:
+// past the stale limit the gateway must not trust its picture of which sessions are live.
+import type { RevocationBatch, SessionEnd } from '../wire/gateway.js'
+import type { BrokerLink } from './broker-link.js'
+
+export interface FollowerOptions {
+  staleAfterMs: number
+  onEnd(end: SessionEnd): void
+  log(line: string): void
+}
+
+const RETRY_MS = 250
+
+export class RevocationFollower {
+  #seq?: number
+  #lastOkAt?: number
+  #stopped = false
+  #wasStale = false
+
+  constructor(readonly link: BrokerLink, readonly options: FollowerOptions) {}
+
+  /** True once the stream has answered and not longer ago than the stale limit. */
+  get fresh(): boolean {
+    return this.#lastOkAt !== undefined && Date.now() - this.#lastOkAt <= this.options.staleAfterMs
+  }
+
+  get seq(): number | undefined {
+    return this.#seq
+  }
+
+  start(): void {
+    void this.#loop()
+  }
+
+  stop(): void {
+    this.#stopped = true
+  }
+
+  async #loop(): Promise<void> {
+    // The long poll is much shorter than the stale limit, so a quiet stream stays fresh.
+    const waitSeconds = Math.max(1, Math.min(25, Math.floor(this.options.staleAfterMs / 3000)))
+    while (!this.#stopped) {
+      try {
+        const path = this.#seq === undefined ? '/gateway/revocations' : `/gateway/revocations?since=${this.#seq}&wait=${waitSeconds}`
+        const batch = await this.link.get<RevocationBatch>(path, waitSeconds * 1000 + 5000)
+        if (this.#stopped) return
+        for (const end of batch.ends) {
+          this.options.onEnd(end)
+          this.#seq = end.seq
+        }
+        if (batch.ends.length === 0) this.#seq = batch.head
+        this.#lastOkAt = Date.now()
+        if (this.#wasStale) this.options.log('revocation stream: following again')
+        this.#wasStale = false
+      } catch (error) {
+        if (!this.#wasStale) this.options.log(`revocation stream: ${(error as Error).message}; retrying`)
+        this.#wasStale = true
+        await new Promise((resolve) => setTimeout(resolve, RETRY_MS))
+      }
+    }
+  }
+}
