@@ -83,7 +83,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   const admission: AdmissionContext = { gateway: options.name, issuer, jwks: remoteJwks(options.brokerUrl), link, assets: () => fronted, ended: (id) => ended.has(id) }
   let pendingHandshakes = 0
+  // A client that never starts TLS is not covered by handshakeTimeout: its raw socket gets a deadline of its own.
+  const unsecured = new Map<string, NodeJS.Timeout>()
   const server = createServer({ cert, key, minVersion: 'TLSv1.2', handshakeTimeout: TUNNEL_HANDSHAKE_TIMEOUT_MS }, (socket) => {
+    const peer = `${socket.remoteAddress}:${socket.remotePort}`
+    clearTimeout(unsecured.get(peer))
+    unsecured.delete(peer)
     if (pendingHandshakes >= MAX_PENDING_HANDSHAKES) {
       socket.destroy()
       return
@@ -98,6 +103,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       log(`error: tunnel from ${socket.remoteAddress}: ${error.message}`)
       socket.destroy()
     }).finally(release)
+  })
+  server.on('connection', (raw: Socket) => {
+    const peer = `${raw.remoteAddress}:${raw.remotePort}`
+    unsecured.set(peer, setTimeout(() => raw.destroy(), TUNNEL_HANDSHAKE_TIMEOUT_MS))
+    raw.once('close', () => {
+      clearTimeout(unsecured.get(peer))
+      unsecured.delete(peer)
+    })
   })
   server.on('tlsClientError', () => {})
   server.on('error', (error) => log(`error: listener: ${error.message}`))
