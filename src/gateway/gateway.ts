@@ -74,7 +74,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   }, ASSET_REFRESH_MS)
   refresh.unref()
   const staleWatch = setInterval(() => {
-    if (options.strict && !follower.fresh && connections.size > 0) {
+    if (follower.checkStale() && options.strict && connections.size > 0) {
       log(`revocation stream stale for over ${options.staleAfterMs / 1000}s: strict mode closes ${connections.size} connection(s)`)
       connections.closeAll('stream-stale')
     }

@@ -16,7 +16,8 @@ export class RevocationFollower {
   #seq?: number
   #lastOkAt?: number
   #stopped = false
-  #wasStale = false
+  #failing = false
+  #reportedStale = false
 
   constructor(readonly link: BrokerLink, readonly options: FollowerOptions) {}
 
@@ -27,6 +28,16 @@ export class RevocationFollower {
 
   get seq(): number | undefined {
     return this.#seq
+  }
+
+  /** Says once when the stream turns stale (called by the gateway's watch). */
+  checkStale(): boolean {
+    const stale = !this.fresh
+    if (stale && !this.#reportedStale && this.#lastOkAt !== undefined) {
+      this.#reportedStale = true
+      this.options.log(`revocation stream lost for over ${this.options.staleAfterMs / 1000}s: refusing new connections until it is back`)
+    }
+    return stale
   }
 
   start(): void {
@@ -51,11 +62,12 @@ export class RevocationFollower {
         }
         if (batch.ends.length === 0) this.#seq = batch.head
         this.#lastOkAt = Date.now()
-        if (this.#wasStale) this.options.log('revocation stream: following again')
-        this.#wasStale = false
+        if (this.#reportedStale) this.options.log('revocation stream: following again')
+        this.#reportedStale = false
+        this.#failing = false
       } catch (error) {
-        if (!this.#wasStale) this.options.log(`revocation stream: ${(error as Error).message}; retrying`)
-        this.#wasStale = true
+        if (!this.#failing) this.options.log(`revocation stream: ${(error as Error).message}; retrying`)
+        this.#failing = true
         await new Promise((resolve) => setTimeout(resolve, RETRY_MS))
       }
     }
