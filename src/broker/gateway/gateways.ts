@@ -10,10 +10,10 @@ import type { AssetRecord, Row, Store } from '../store/sqlite-store.js'
 const SCHEMA = `CREATE TABLE IF NOT EXISTS gateways (name TEXT PRIMARY KEY, address TEXT NOT NULL, cert_sha256 TEXT NOT NULL, announced_at TEXT NOT NULL);`
 const ready = new WeakSet<Store>()
 
-function ensureSchema(store: Store): void {
+export function ensureGatewaySchema(store: Store): void {
   if (ready.has(store)) return
   store.db.exec(SCHEMA)
-  ready.add(store)
+  if (!store.db.isTransaction) ready.add(store)
 }
 
 /** The endpoint of an asset behind `gateway`, or undefined when its attributes do not name one well. */
@@ -31,7 +31,7 @@ export function assetsFrontedBy(ctx: BrokerContext, gateway: string): FrontedAss
 }
 
 export function announceGateway(ctx: BrokerContext, gateway: string, announcement: GatewayAnnouncement): { gateway: string } {
-  ensureSchema(ctx.store)
+  ensureGatewaySchema(ctx.store)
   ctx.store.transaction(() => {
     ctx.store.statement('INSERT INTO gateways (name, address, cert_sha256, announced_at) VALUES (?,?,?,?) ON CONFLICT(name) DO UPDATE SET address=excluded.address, cert_sha256=excluded.cert_sha256, announced_at=excluded.announced_at')
       .run(gateway, announcement.address, announcement.certSha256, new Date(ctx.now()).toISOString())
@@ -42,7 +42,7 @@ export function announceGateway(ctx: BrokerContext, gateway: string, announcemen
 
 /** How an enrolled device reaches an asset: the gateway in front of it, where it listens, its certificate. */
 export function gatewayForAsset(ctx: BrokerContext, assetPath: string): AssetGateway {
-  ensureSchema(ctx.store)
+  ensureGatewaySchema(ctx.store)
   const asset = ctx.store.getAsset(assetPath)
   const name = asset?.attributes.gateway
   if (!asset || typeof name !== 'string' || !frontedAsset(asset, name)) throw notFound(`A gateway for asset ${assetPath}`)

@@ -18,10 +18,11 @@ const MAX_BATCH = 1000
 
 const ready = new WeakSet<Store>()
 
+/** Creates the table if needed. Remembered only when created outside a transaction (one that could still roll back). */
 export function ensureRevocationSchema(store: Store): void {
   if (ready.has(store)) return
   store.db.exec(SCHEMA)
-  ready.add(store)
+  if (!store.db.isTransaction) ready.add(store)
 }
 
 /** Records a session end on the stream. Called by endSessionRecorded, inside its transaction. */

@@ -6,8 +6,8 @@ import { announcementSchema, connectionRecordSchema, type ConnectionRecord, type
 import { authFailed, badInput, conflict, forbidden } from '../api-error.js'
 import type { Actor, BrokerContext } from '../context.js'
 import { getSessionFor } from '../sessions.js'
-import { announceGateway, assetsFrontedBy, connectionsOf, gatewayForAsset, recordConnection } from './gateways.js'
-import { waitForEnds } from './revocation-stream.js'
+import { announceGateway, assetsFrontedBy, connectionsOf, ensureGatewaySchema, gatewayForAsset, recordConnection } from './gateways.js'
+import { ensureRevocationSchema, waitForEnds } from './revocation-stream.js'
 
 /** A long poll never outlasts this; the gateway asks again at once. */
 const MAX_WAIT_SECONDS = 25
@@ -19,6 +19,9 @@ export function registerGatewayRoutes(
   verifierOf: (request: FastifyRequest) => string | undefined,
   prefix: string,
 ): void {
+  // Tables made at start, outside any request's transaction.
+  ensureRevocationSchema(ctx.store)
+  ensureGatewaySchema(ctx.store)
   const gatewayOf = (request: FastifyRequest): string => {
     const verifier = verifierOf(request)
     if (!verifier) throw authFailed('Gateway endpoints need a verifier token (Authorization: Bearer ...; jit admin verifier add NAME).')
