@@ -1,10 +1,10 @@
 // What the broker knows about gateways: the assets each fronts (read from asset attributes
 // `gateway`, `endpoint`, `endpointScopes`, `terminal`), where each listens and the certificate it
-// presents (announced by the gateway itself), and the record of every connection it carried.
+// presents (announced by the gateway itself), and the record of every connection it carried (an
+// audit event of the session, so `jit sessions show` lists it and `jit audit verify` covers it).
 import type { AssetGateway, ConnectionRecord, FrontedAsset, GatewayAnnouncement } from '../../wire/gateway.js'
 import { badInput, notFound } from '../api-error.js'
-import type { Actor, BrokerContext } from '../context.js'
-import { getSessionFor } from '../sessions.js'
+import type { BrokerContext } from '../context.js'
 import type { AssetRecord, Row, Store } from '../store/sqlite-store.js'
 
 const SCHEMA = `CREATE TABLE IF NOT EXISTS gateways (name TEXT PRIMARY KEY, address TEXT NOT NULL, cert_sha256 TEXT NOT NULL, announced_at TEXT NOT NULL);`
@@ -68,13 +68,4 @@ export function recordConnection(ctx: BrokerContext, gateway: string, record: Co
     }),
   )
   return { recorded: true, seq: event.seq }
-}
-
-/** The connections a gateway recorded for a session, for whoever may see the session. */
-export function connectionsOf(ctx: BrokerContext, actor: Actor, sessionId: string): { connections: (ConnectionRecord & { gateway: string; recordedAt: string; seq: number })[] } {
-  getSessionFor(ctx, actor, sessionId)
-  const connections = [...ctx.store.auditEvents({ sessionId })]
-    .filter((event) => event.type === 'gateway.connection' && event.sessionId === sessionId)
-    .map((event) => ({ ...(event.data as unknown as ConnectionRecord & { gateway: string }), recordedAt: event.at, seq: event.seq }))
-  return { connections }
 }

@@ -6,7 +6,7 @@ import { announcementSchema, connectionRecordSchema, type ConnectionRecord, type
 import { authFailed, badInput, conflict, forbidden } from '../api-error.js'
 import type { Actor, BrokerContext } from '../context.js'
 import { getSessionFor } from '../sessions.js'
-import { announceGateway, assetsFrontedBy, connectionsOf, ensureGatewaySchema, gatewayForAsset, recordConnection } from './gateways.js'
+import { announceGateway, assetsFrontedBy, ensureGatewaySchema, gatewayForAsset, recordConnection } from './gateways.js'
 import { ensureRevocationSchema, waitForEnds } from './revocation-stream.js'
 
 /** A long poll never outlasts this; the gateway asks again at once. */
@@ -63,6 +63,4 @@ export function registerGatewayRoutes(
     if (session.state !== 'active') throw conflict(`Session ${session.id} has ended (${session.state}); open a new one.`)
     return gatewayForAsset(ctx, session.asset)
   })
-
-  app.get(`${prefix}/sessions/:id/connections`, async (request) => connectionsOf(ctx, actorOf(request), (request.params as { id: string }).id))
 }
