@@ -14,15 +14,15 @@ export class BrokerLink {
     this.#token = token
   }
 
-  get<T>(path: string, timeoutMs = 10_000): Promise<T> {
-    return this.#call<T>('GET', path, undefined, timeoutMs)
+  get<T>(path: string, timeoutMs = 10_000, signal?: AbortSignal): Promise<T> {
+    return this.#call<T>('GET', path, undefined, timeoutMs, signal)
   }
 
   post<T>(path: string, body: unknown, timeoutMs = 10_000): Promise<T> {
     return this.#call<T>('POST', path, body, timeoutMs)
   }
 
-  async #call<T>(method: string, path: string, body: unknown, timeoutMs: number): Promise<T> {
+  async #call<T>(method: string, path: string, body: unknown, timeoutMs: number, signal?: AbortSignal): Promise<T> {
     const url = path.startsWith('/.well-known') || path === '/healthz' ? `${this.brokerUrl}${path}` : `${this.brokerUrl}${API_PREFIX}${path}`
     let response: Response
     try {
@@ -30,7 +30,7 @@ export class BrokerLink {
         method,
         headers: { authorization: `Bearer ${this.#token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
       })
     } catch (error) {
       throw new GatewayBrokerError(`broker ${this.brokerUrl} unreachable: ${(error as Error).name === 'TimeoutError' ? 'timed out' : ((error as { cause?: Error }).cause?.message ?? (error as Error).message)}`)

@@ -16,6 +16,7 @@ export class RevocationFollower {
   #seq?: number
   #lastOkAt?: number
   #stopped = false
+  readonly #stop = new AbortController()
   #failing = false
   #reportedStale = false
 
@@ -46,6 +47,7 @@ export class RevocationFollower {
 
   stop(): void {
     this.#stopped = true
+    this.#stop.abort()
   }
 
   async #loop(): Promise<void> {
@@ -54,7 +56,7 @@ export class RevocationFollower {
     while (!this.#stopped) {
       try {
         const path = this.#seq === undefined ? '/gateway/revocations' : `/gateway/revocations?since=${this.#seq}&wait=${waitSeconds}`
-        const batch = await this.link.get<RevocationBatch>(path, waitSeconds * 1000 + 5000)
+        const batch = await this.link.get<RevocationBatch>(path, waitSeconds * 1000 + 5000, this.#stop.signal)
         if (this.#stopped) return
         for (const end of batch.ends) {
           this.options.onEnd(end)
@@ -66,6 +68,7 @@ export class RevocationFollower {
         this.#reportedStale = false
         this.#failing = false
       } catch (error) {
+        if (this.#stopped) return
         if (!this.#failing) this.options.log(`revocation stream: ${(error as Error).message}; retrying`)
         this.#failing = true
         await new Promise((resolve) => setTimeout(resolve, RETRY_MS))

@@ -60,7 +60,10 @@ export async function gatewayTour(broker: RunningBroker, people: { vic: CliConte
       const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(performance.now())))
       await client.post(`/sessions/${encodeURIComponent(grant!.session.id)}/revoke`, { reason: 'vendor work done' })
       const revokedAt = performance.now()
-      const cutAfterMs = Math.max(0, (await Promise.race([closed, new Promise<number>((resolve) => setTimeout(() => resolve(Infinity), 5000))])) - revokedAt)
+      let giveUp: NodeJS.Timeout | undefined
+      const closedAt = await Promise.race([closed, new Promise<number>((resolve) => (giveUp = setTimeout(() => resolve(Infinity), 5000)))])
+      clearTimeout(giveUp)
+      const cutAfterMs = Math.max(0, closedAt - revokedAt)
       say.ok(cutAfterMs === Infinity ? 'The connection was NOT cut within 5 s of the revoke.' : `vic revoked the session from another terminal (jit revoke); the gateway cut the live connection ${cutAfterMs.toFixed(0)} ms after the revoke returned`)
       const record = await connectionRecord(people.vic, grant!.session.id)
       if (record) say.info(`Audit: gateway.connection from ${record.from}, ${record.bytesToAsset} B to the PLC, ${record.bytesFromAsset} B back, ended: ${record.endCause}`)
