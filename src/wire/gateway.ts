@@ -82,7 +82,7 @@ export const connectionRecordSchema = {
     connectionId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
     sessionId: { type: 'string', minLength: 1, maxLength: 64 },
     asset: { type: 'string', minLength: 1, maxLength: 512 },
-    from: { type: 'string', pattern: '^[0-9A-Za-z.:%\[\]-]{1,128}$' },
+    from: { type: 'string', pattern: '^[0-9A-Za-z.:%\\[\\]-]{1,128}$' },
     startedAt: { type: 'string', format: 'date-time', maxLength: 40 },
     endedAt: { type: 'string', format: 'date-time', maxLength: 40 },
     bytesToAsset: { type: 'integer', minimum: 0 },

@@ -3,7 +3,7 @@
 // and a gateway that dies or restarts keeps nothing open. Real processes; the broker is frozen
 // with SIGSTOP so that nothing it holds changes while the stream is lost.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cleanup, startBroker, type TestBroker } from './harness.js'
+import { cleanup, jit, startBroker, type TestBroker } from './harness.js'
 import { GW_ASSET, OTHER_ASSET, expectNoEcho, frontAssets, probe, selfSignedCert, startConnect, startEchoAsset, startGateway, type TestConnect, type TestGateway } from './gateway-helpers.js'
 import { waitFor } from './revocation-helpers.js'
 
@@ -79,6 +79,38 @@ describe('a gateway that has lost the revocation stream', () => {
       expect(closedAt - frozenAt).toBeLessThan(5000)
     })
     expect(gateway.log()).toMatch(/strict mode closes 1 connection/)
+  }, 60_000)
+})
+
+describe('a gateway that misses stream messages', () => {
+  it('catches up from its last sequence number: ends committed while it was frozen close their connections when it runs again', async () => {
+    const token = frontAssets(broker, 'gw-frozen', [{ path: 'plant-a/line-3/cell-5/plc-21', port: asset.port }])
+    const gateway = await startGateway(broker, { name: 'gw-frozen', token, cert })
+    stopped.push(() => gateway.stop())
+    const first = await connectTo('plant-a/line-3/cell-5/plc-21')
+    const second = await startConnect(alice, ['plant-a/line-3/cell-5/plc-21', '--ticket', 'WO-104234', '--scope', 'read', '--ttl', '10m'])
+    stopped.push(async () => {
+      second.process.kill('SIGTERM')
+      await second.exited
+    })
+    const a = await probe(first.port)
+    const b = await probe(second.port)
+    expect(await a.roundTrip('a\n')).toBe('a\n')
+    expect(await b.roundTrip('b\n')).toBe('b\n')
+    gateway.process.kill('SIGSTOP')
+    try {
+      // Two ends while the gateway hears nothing: the first answers its long poll in flight, the
+      // second is only in the broker's table.
+      for (const id of [first.sessionId, second.sessionId]) expect((await jit(['revoke', id], { home: alice })).code).toBe(0)
+      await new Promise((r) => setTimeout(r, 500))
+      expect(a.isClosed() || b.isClosed()).toBe(false)
+    } finally {
+      gateway.process.kill('SIGCONT')
+    }
+    const resumed = performance.now()
+    await Promise.all([a.closed, b.closed])
+    expect(performance.now() - resumed).toBeLessThan(2000)
+    expect(gateway.log()).toMatch(new RegExp(`session ${second.sessionId} ended \\(revoked\\)`))
   }, 60_000)
 })
 
