@@ -4,7 +4,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openStore } from '../../src/broker/admin.js'
 import { cleanup, jit, startBroker, type TestBroker } from './harness.js'
-import { GW_ASSET, frontAssets, probe, selfSignedCert, startConnect, startEchoAsset, startGateway, type TestGateway } from './gateway-helpers.js'
+import { encodeFrame } from '../../src/wire/gateway.js'
+import { signTunnelProof } from '../../src/wire/proof-of-possession.js'
+import { publicJwkOf } from '../../src/cli/connect/tunnel-client.js'
+import { GW_ASSET, deviceKeyOf, frontAssets, probe, rawTunnel, selfSignedCert, startConnect, startEchoAsset, startGateway, type TestGateway } from './gateway-helpers.js'
 import { sessionRow, waitFor } from './revocation-helpers.js'
 
 const CLOSE_WITHIN_MS = 2000
@@ -84,17 +87,29 @@ describe('the gateway cuts a live connection when its session ends', () => {
   })
 
   it('TTL expiry at the broker', async () => {
-    const { closedAfterMs, sessionId } = await cutBy(alice, async (id) => {
-      // The session's time runs out now: the broker's own sweeper ends it.
-      const store = openStore(broker.dataDir)
-      try {
-        store.db.prepare('UPDATE sessions SET expires_at = ? WHERE id = ?').run(Math.floor(Date.now() / 1000), id)
-      } finally {
-        store.close()
-      }
-    })
+    // A tunnel held by a plain client (no jit connect, so no heartbeat that could revoke first):
+    // only the broker's expiry ends this session.
+    const requested = await jit(['request', '--ticket', 'WO-104233', '--asset', GW_ASSET, '--scope', 'read', '--ttl', '10m', '--reason', 'expiry', '--json'], { home: alice })
+    const sessionId = requested.json().request.sessionId as string
+    const token = (await jit(['credential', sessionId, '--format', 'raw'], { home: alice })).stdout.trim()
+    const tunnel = await rawTunnel(gateway.address)
+    const key = await deviceKeyOf(alice)
+    const jti = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).jti
+    tunnel.socket.write(encodeFrame({ type: 'open', asset: GW_ASSET, token, jwk: publicJwkOf(key), proof: signTunnelProof(key, { nonce: tunnel.challenge.nonce, jti, asset: GW_ASSET, gateway: 'gw-line-3' }) }))
+    expect(await tunnel.reply()).toMatchObject({ type: 'ok', sessionId })
+    const closed = new Promise<number>((ok) => tunnel.socket.once('close', () => ok(performance.now())))
+    const started = performance.now()
+    // The session's time runs out now: the broker's own sweeper ends it.
+    const store = openStore(broker.dataDir)
+    try {
+      store.db.prepare('UPDATE sessions SET expires_at = ? WHERE id = ?').run(Math.floor(Date.now() / 1000), sessionId)
+    } finally {
+      store.close()
+    }
+    const closedAt = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(Infinity), 15_000))])
     // The sweeper runs every second; the cut follows the sweep.
-    expect(closedAfterMs).toBeLessThan(CLOSE_WITHIN_MS + 1000)
+    expect(closedAt - started).toBeLessThan(CLOSE_WITHIN_MS + 1000)
+    expect(sessionRow(broker, sessionId).state).toBe('expired')
     expect((await connectionRecord(sessionId)).data.endCause).toBe('expired')
   })
 
