@@ -119,13 +119,13 @@ async function oneCut(api: ReturnType<typeof deviceApi>, privateKey: KeyObject):
   return { fromSendMs: closedAt - sentAt, fromAnswerMs: closedAt - answeredAt }
 }
 
-/** Writes `bytes` to port and resolves with the ms until the sink acknowledges the last one. */
-function push(port: number, bytes: number): Promise<number> {
+/** Writes `bytes` to port (or an open tunnel) and resolves with the ms until the sink acknowledges the last one. */
+function push(target: number | Socket, bytes: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port })
+    const socket = typeof target === 'number' ? connect({ host: '127.0.0.1', port: target }) : target
     const block = Buffer.alloc(256 * 1024, 0x61)
     let start = 0
-    socket.once('connect', () => {
+    const begin = () => {
       start = nowMs()
       let left = bytes
       const write = () => {
@@ -136,7 +136,9 @@ function push(port: number, bytes: number): Promise<number> {
         }
       }
       write()
-    })
+    }
+    if (typeof target === 'number') socket.once('connect', begin)
+    else begin()
     socket.once('data', () => {
       const ms = nowMs() - start
       socket.destroy()
@@ -145,6 +147,18 @@ function push(port: number, bytes: number): Promise<number> {
     socket.once('error', reject)
     socket.once('close', () => reject(new Error('closed before the sink acknowledged')))
   })
+}
+
+async function pushThroughGateway(api: ReturnType<typeof deviceApi>, privateKey: KeyObject, bytes: number): Promise<number> {
+  const { grant } = await api<{ grant: { session: { id: string }; credential: string } }>('POST', '/requests', { ticket: TICKET, asset: ASSET, scope: 'diagnose', ttlSeconds: 600, reason: 'bench' })
+  const gateway = await api<Parameters<typeof openTunnel>[0]['gateway']>('GET', `/sessions/${grant.session.id}/gateway`)
+  const { socket } = await openTunnel({ gateway, credential: grant.credential, jti: jtiOf(grant.credential), privateKey })
+  socket.resume()
+  try {
+    return await push(socket, bytes)
+  } finally {
+    await api('POST', `/sessions/${grant.session.id}/revoke`, { reason: 'bench' })
+  }
 }
 
 async function startConnectProcess(root: string, home: string): Promise<{ port: number; stop(): Promise<void> }> {
@@ -235,13 +249,16 @@ const gateway: Section = async (options: BenchOptions): Promise<BenchRow[]> => {
     connectProcess = await startConnectProcess(root, home)
     const tunnelled: number[] = []
     const direct: number[] = []
-    // Interleaved, so noise on the shared machine hits both alike; one warm-up round each.
+    const gatewayOnly: number[] = []
+    // Interleaved, so noise on the shared machine hits all alike; one warm-up round each.
     for (let round = 0; round < rounds + 1; round++) {
       const t = await push(connectProcess.port, megabytes * 2 ** 20)
       const d = await push(sink.port, megabytes * 2 ** 20)
+      const g = await pushThroughGateway(api, device.privateKey, megabytes * 2 ** 20)
       if (round > 0 || options.quick) {
         tunnelled.push(t)
         direct.push(d)
+        gatewayOnly.push(g)
       }
     }
     const ratio = percentile(tunnelled, 50) / percentile(direct, 50)
@@ -255,6 +272,15 @@ const gateway: Section = async (options: BenchOptions): Promise<BenchRow[]> => {
       target: `within ${THROUGHPUT_TARGET_RATIO}x of direct`,
       met: options.quick ? undefined : ratio <= THROUGHPUT_TARGET_RATIO,
       note: `median of ${tunnelled.length} runs each, interleaved; ${((megabytes * 2 ** 20) / 2 ** 20 / (percentile(tunnelled, 50) / 1000)).toFixed(0)} MB/s tunnelled`,
+    })
+    rows.push({
+      section: 'gateway',
+      name: `${megabytes} MB through the gateway alone (TLS, no jit connect hop)`,
+      value: percentile(gatewayOnly, 50),
+      unit: 'ms',
+      baseline: { name: 'direct loopback', value: percentile(direct, 50) },
+      ratio: percentile(gatewayOnly, 50) / percentile(direct, 50),
+      note: 'the bench process opens the tunnel itself (jit connect\'s tunnel client): separates the gateway\'s share from the local hop\'s',
     })
     return rows
   } finally {
