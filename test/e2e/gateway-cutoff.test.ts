@@ -142,6 +142,18 @@ describe('the gateway cuts a live connection when its session ends', () => {
     }
   })
 
+  it('jit connect reuses a live cached session for the same asset, scope and ticket, and revokes it at the end', async () => {
+    const requested = await jit(['request', '--ticket', 'WO-104233', '--asset', GW_ASSET, '--scope', 'read', '--ttl', '10m', '--reason', 'reuse', '--json'], { home: alice })
+    const sessionId = requested.json().request.sessionId as string
+    const connect = await startConnect(alice, [GW_ASSET, '--ticket', 'WO-104233', '--scope', 'read', '--json'])
+    expect(connect.sessionId).toBe(sessionId)
+    expect(await (await probe(connect.port)).roundTrip('reused\n')).toBe('reused\n')
+    connect.process.kill('SIGTERM')
+    expect((await connect.exited).code).toBe(0)
+    expect(JSON.parse(connect.stdout())).toMatchObject({ sessionId, reused: true, revoked: true })
+    expect(sessionRow(broker, sessionId).state).toBe('revoked')
+  })
+
   it('jit connect -- CMD: JIT_LOCAL_PORT reaches the command, and its end revokes the session', async () => {
     const script = 'exec node -e "const s=require(\'net\').connect(+process.env.JIT_LOCAL_PORT,\'127.0.0.1\');s.write(\'hi\\n\');s.on(\'data\',d=>{process.stdout.write(d);s.end()});s.on(\'close\',()=>process.exit(7))"'
     const result = await jit(['connect', GW_ASSET, ...access, '--json', '--', 'sh', '-c', script], { home: alice })

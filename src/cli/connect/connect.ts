@@ -50,7 +50,8 @@ export async function connectAndRun(cli: CliContext, argv: string[], options: Co
   const result: ConnectResult = {
     sessionId: grant.session.id, asset: grant.session.asset, gateway: gateway.gateway, localPort: local.port, reused, exitCode: 0, revoked: false, revocationPending: false,
   }
-  say(() => ui.info(`Session ${grant.session.id} (${grant.session.scope} on ${grant.session.asset}): listening on 127.0.0.1:${local.port}, tunnelled through gateway ${gateway.gateway}.`))
+  // Said even under --json (on stderr): without it nobody could find a port picked at random.
+  ui.info(`Session ${grant.session.id} (${grant.session.scope} on ${grant.session.asset}): listening on 127.0.0.1:${local.port}, tunnelled through gateway ${gateway.gateway}.`)
   const onEnded = (r: HeartbeatResult) => {
     result.endedByBroker = r.endReason ?? r.state
     ui.warn(`The broker ended session ${r.sessionId} (${result.endedByBroker}); the gateway has closed its connections.`)
