@@ -2,7 +2,7 @@
 // a flag), start, announce the address on stdout, stop cleanly on SIGINT/SIGTERM (closing every
 // tunnel: nothing outlives the gateway).
 import { readFileSync } from 'node:fs'
-import { BrokerUnreachableError, UsageError } from '../errors.js'
+import { AuthError, BrokerUnreachableError, UsageError } from '../errors.js'
 import { GatewayBrokerError } from './broker-link.js'
 import { startGateway, type GatewayOptions } from './gateway.js'
 
@@ -27,7 +27,7 @@ export async function runGatewayUntilStopped(options: GatewayOptions, announce: 
     gateway = await startGateway(options)
   } catch (error) {
     if (error instanceof GatewayBrokerError) {
-      if (error.status === 401) throw new UsageError(`The broker does not know this verifier token: ${error.message}.`, ['Register the gateway: jit admin verifier add NAME'])
+      if (error.status === 401) throw new AuthError(`The broker does not know this verifier token: ${error.message}.`, ['Register the gateway: jit admin verifier add NAME, and give the gateway that token.'])
       throw new BrokerUnreachableError(`${error.message}.`, ['Check --broker and that the broker runs.'])
     }
     const e = error as NodeJS.ErrnoException
