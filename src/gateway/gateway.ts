@@ -82,6 +82,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   staleWatch.unref()
 
   const admission: AdmissionContext = { gateway: options.name, issuer, jwks: remoteJwks(options.brokerUrl), link, assets: () => fronted, ended: (id) => ended.has(id) }
+  const state = { stopping: false }
   let pendingHandshakes = 0
   // A client that never starts TLS is not covered by handshakeTimeout: its raw socket gets a deadline of its own.
   const unsecured = new Map<string, NodeJS.Timeout>()
@@ -99,7 +100,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       if (counted) pendingHandshakes--
       counted = false
     }
-    void serveTunnel(socket, { options, admission, follower, connections, reports, log, release }).catch((error: Error) => {
+    void serveTunnel(socket, { options, admission, follower, connections, reports, log, release, state }).catch((error: Error) => {
       log(`error: tunnel from ${socket.remoteAddress}: ${error.message}`)
       socket.destroy()
     }).finally(release)
@@ -126,6 +127,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   return {
     address,
     async close() {
+      // A handshake still in flight must not open a connection after the rest were closed.
+      state.stopping = true
       follower.stop()
       clearInterval(refresh)
       clearInterval(staleWatch)
@@ -150,6 +153,7 @@ interface TunnelDeps {
   reports: ConnectionReports
   log: (line: string) => void
   release: () => void
+  state: { stopping: boolean }
 }
 
 async function serveTunnel(socket: TLSSocket, deps: TunnelDeps): Promise<void> {
@@ -189,8 +193,8 @@ async function serveTunnel(socket: TLSSocket, deps: TunnelDeps): Promise<void> {
 
   const upstream = await connectAsset(asset).catch(() => undefined)
   if (!upstream) return refuse(new Refusal('unavailable', `asset ${asset.path} does not answer at its endpoint`))
-  // The session may have ended while the asset was being reached.
-  if (deps.admission.ended(claims.sid) || socket.destroyed) {
+  // The session may have ended (or the gateway begun to stop) while the asset was being reached.
+  if (deps.admission.ended(claims.sid) || socket.destroyed || deps.state.stopping) {
     upstream.destroy()
     if (!socket.destroyed) refuse(new Refusal('inactive', `session ${claims.sid} has ended`))
     return
