@@ -196,7 +196,7 @@ async function serveTunnel(socket: TLSSocket, deps: TunnelDeps): Promise<void> {
   // The session may have ended (or the gateway begun to stop) while the asset was being reached.
   if (deps.admission.ended(claims.sid) || socket.destroyed || deps.state.stopping) {
     upstream.destroy()
-    if (!socket.destroyed) refuse(new Refusal('inactive', `session ${claims.sid} has ended`))
+    if (!socket.destroyed) refuse(deps.state.stopping ? new Refusal('unavailable', 'the gateway is stopping') : new Refusal('inactive', `session ${claims.sid} has ended`))
     return
   }
   deps.release()
