@@ -42,6 +42,7 @@ export default class GatewayStart extends JitCommand {
       tlsCert: flags['tls-cert'],
       tlsKey: flags['tls-key'],
       advertise: flags.advertise,
+      caFile: flags['ca-file'],
       recordings: flags.recordings,
       staleAfterMs: staleAfterSeconds * 1000,
       strict: flags.strict,

@@ -3,7 +3,7 @@
 // asset this gateway fronts (aud), with a scope the asset's endpoint allows, presented by the
 // device its cnf names (proof of possession over this connection's challenge), and the broker
 // must say, now, that the session is active.
-import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose'
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose'
 import type { CredentialClaims } from '../wire/claims.js'
 import type { FrontedAsset, TunnelRefusalCode } from '../wire/gateway.js'
 import { verifyTunnelProof } from '../wire/proof-of-possession.js'
@@ -30,8 +30,23 @@ export interface Admitted {
   asset: FrontedAsset
 }
 
-export function remoteJwks(brokerUrl: string): JWTVerifyGetKey {
-  return createRemoteJWKSet(new URL('/.well-known/jwks.json', brokerUrl), { cooldownDuration: 30_000, timeoutDuration: 5_000 })
+/** How often at most an unknown key id makes the gateway fetch the broker's keys again (a rotated key). */
+const JWKS_COOLDOWN_MS = 30_000
+
+/** The broker's signing keys (its JWKS), fetched over the gateway's own line to the broker. */
+export async function brokerKeys(link: BrokerLink): Promise<JWTVerifyGetKey> {
+  let keys = createLocalJWKSet(await link.get<JSONWebKeySet>('/.well-known/jwks.json'))
+  let fetchedAt = Date.now()
+  return async (header, token) => {
+    try {
+      return await keys(header, token)
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'ERR_JWKS_NO_MATCHING_KEY' || Date.now() - fetchedAt < JWKS_COOLDOWN_MS) throw error
+      fetchedAt = Date.now()
+      keys = createLocalJWKSet(await link.get<JSONWebKeySet>('/.well-known/jwks.json'))
+      return keys(header, token)
+    }
+  }
 }
 
 export async function admit(ctx: AdmissionContext, open: Record<string, unknown>, nonce: string): Promise<Admitted> {

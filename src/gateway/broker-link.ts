@@ -1,5 +1,7 @@
 // The gateway's line to the broker: every call carries the gateway's verifier token, has a
-// timeout, and fails with a GatewayBrokerError that never contains the token.
+// timeout, trusts the operator's CA file when one is given, and fails with a GatewayBrokerError
+// that never contains the token.
+import { readFileSync } from 'node:fs'
 import { API_PREFIX } from '../wire/api.js'
 
 export class GatewayBrokerError extends Error {
@@ -8,10 +10,27 @@ export class GatewayBrokerError extends Error {
   }
 }
 
+type Fetch = (url: string, init: RequestInit) => Promise<Response>
+
 export class BrokerLink {
   readonly #token: string
-  constructor(readonly brokerUrl: string, token: string) {
+  #fetch?: Promise<Fetch>
+  constructor(readonly brokerUrl: string, token: string, readonly caFile?: string) {
     this.#token = token
+  }
+
+  /** Node's fetch, or undici's with an agent that trusts the CA file (Node's own cannot be given one). */
+  #fetcher(): Promise<Fetch> {
+    this.#fetch ??= (async () => {
+      if (!this.caFile) return fetch as Fetch
+      const ca = readFileSync(this.caFile)
+      const loaded = await import('undici')
+      // undici is CommonJS: bundled, its exports sit on the default export.
+      const undici = (loaded as unknown as { default?: typeof loaded }).default ?? loaded
+      const dispatcher = new undici.Agent({ connect: { ca } })
+      return ((url: string, init: RequestInit) => undici.fetch(url, { ...(init as object), dispatcher } as never)) as unknown as Fetch
+    })()
+    return this.#fetch
   }
 
   get<T>(path: string, timeoutMs = 10_000, signal?: AbortSignal): Promise<T> {
@@ -26,7 +45,7 @@ export class BrokerLink {
     const url = path.startsWith('/.well-known') || path === '/healthz' ? `${this.brokerUrl}${path}` : `${this.brokerUrl}${API_PREFIX}${path}`
     let response: Response
     try {
-      response = await fetch(url, {
+      response = await (await this.#fetcher())(url, {
         method,
         headers: { authorization: `Bearer ${this.#token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         body: body === undefined ? undefined : JSON.stringify(body),

@@ -12,7 +12,7 @@ import {
   TUNNEL_HANDSHAKE_TIMEOUT_MS, TUNNEL_PROTOCOL, encodeFrame,
   type ConnectionEndCause, type ConnectionRecord, type FrontedAsset, type GatewayAssets, type TunnelChallenge, type TunnelRefused,
 } from '../wire/gateway.js'
-import { Refusal, admit, remoteJwks, type AdmissionContext } from './admission.js'
+import { Refusal, admit, brokerKeys, type AdmissionContext } from './admission.js'
 import { BrokerLink } from './broker-link.js'
 import { ConnectionTable, EndedSessions, type OpenConnection } from './connections.js'
 import { FrameError, FrameReader } from '../wire/tunnel-frames.js'
@@ -29,6 +29,8 @@ export interface GatewayOptions {
   tlsKey: string
   /** host:port clients use to reach this gateway (default: the listen address). */
   advertise?: string
+  /** PEM file of the CA that signed the broker's certificate. */
+  caFile?: string
   recordings?: string
   staleAfterMs: number
   strict: boolean
@@ -50,9 +52,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const cert = readFileSync(options.tlsCert)
   const key = readFileSync(options.tlsKey)
   const certSha256 = createHash('sha256').update(new X509Certificate(cert).raw).digest('hex')
-  const link = new BrokerLink(options.brokerUrl.replace(/\/+$/, ''), options.token)
+  const link = new BrokerLink(options.brokerUrl.replace(/\/+$/, ''), options.token, options.caFile)
 
   const { issuer } = await link.get<{ issuer: string }>('/healthz')
+  const jwks = await brokerKeys(link)
   let fronted = await loadAssets(link, options.name)
   const connections = new ConnectionTable()
   const ended = new EndedSessions()
@@ -81,7 +84,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   }, STALE_CHECK_MS)
   staleWatch.unref()
 
-  const admission: AdmissionContext = { gateway: options.name, issuer, jwks: remoteJwks(options.brokerUrl), link, assets: () => fronted, ended: (id) => ended.has(id) }
+  const admission: AdmissionContext = { gateway: options.name, issuer, jwks, link, assets: () => fronted, ended: (id) => ended.has(id) }
   const state = { stopping: false }
   let pendingHandshakes = 0
   // A client that never starts TLS is not covered by handshakeTimeout: its raw socket gets a deadline of its own.

@@ -27,6 +27,29 @@ afterAll(async () => {
 const start = (args: string[], env: Record<string, string> = {}) =>
   jit(['gateway', 'start', '--listen', '127.0.0.1:0', '--tls-cert', cert.cert, '--tls-key', cert.key, '--json', ...args], { env: { JIT_GATEWAY_TOKEN: '', ...env } })
 
+describe('jit gateway start against an HTTPS broker', () => {
+  it('trusts the broker only through --ca-file: without it, exit 5; with it, the gateway runs and announces itself', async () => {
+    const brokerCert = selfSignedCert()
+    const tlsBroker = await startBroker({ args: ['--tls-cert', brokerCert.cert, '--tls-key', brokerCert.key] })
+    try {
+      expect(tlsBroker.url).toMatch(/^https:/)
+      const verifier = frontAssets(tlsBroker, 'gw-tls', [{ path: GW_ASSET, port: asset.port }])
+      const untrusted = await start(['--broker', tlsBroker.url, '--name', 'gw-tls'], { JIT_GATEWAY_TOKEN: verifier })
+      expect(untrusted.code).toBe(5)
+      const { startGateway } = await import('./gateway-helpers.js')
+      const gateway = await startGateway(tlsBroker, { name: 'gw-tls', token: verifier, cert, args: ['--ca-file', brokerCert.cert] })
+      try {
+        expect(gateway.log()).toMatch(/gateway gw-tls listening on 127\.0\.0\.1:\d+ \(broker https:/)
+      } finally {
+        await gateway.stop()
+      }
+    } finally {
+      await tlsBroker.stop()
+      cleanup(tlsBroker.dataDir)
+    }
+  })
+})
+
 describe('jit gateway start on bad input', () => {
   it('without a token: exit 2, and says where a token comes from', async () => {
     const result = await start(['--broker', broker.url, '--name', 'gw-line-3'])
