@@ -83,7 +83,12 @@ export async function connectAndRun(cli: CliContext, argv: string[], options: Co
 async function sessionFor(cli: CliContext, options: ConnectOptions): Promise<{ grant: Grant; reused: boolean }> {
   const cached = await cli.cache().list().catch(() => [])
   const match = cached.find((entry) => entry.session.asset === options.asset && entry.session.scope === options.scope && entry.session.ticket === options.ticket && entry.session.state === 'active')
-  if (match) return { grant: { session: match.session, credential: match.credential, expiresIn: Math.max(0, (match.expiresAtMs - Date.now()) / 1000) }, reused: true }
+  if (match) {
+    // The cache may not know yet that the session has ended elsewhere: ask the broker.
+    const { session } = await (await cli.client()).get<{ session: { state: string } }>(`/sessions/${encodeURIComponent(match.session.id)}`)
+    if (session.state === 'active') return { grant: { session: match.session, credential: match.credential, expiresIn: Math.max(0, (match.expiresAtMs - Date.now()) / 1000) }, reused: true }
+    await cli.cache().delete(match.session.id)
+  }
   const [{ requestAccess }, { spinner }, { parseDuration }] = await Promise.all([import('../sessions/request-access.js'), import('../output.js'), import('../../util/ttl.js')])
   let wait: ReturnType<typeof spinner> | undefined
   const { grant } = await requestAccess(cli, options, {
