@@ -74,8 +74,10 @@ async function credentialFor(ctx: AdmissionContext, token: string, asset: Fronte
     if (typeof claims.cnf?.jkt !== 'string' || typeof claims.sid !== 'string' || typeof claims.scope !== 'string') throw new Error('claims malformed')
     return claims
   } catch (error) {
-    const why = (error as { code?: string }).code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' && (error as { claim?: string }).claim === 'aud' ? `the credential is not for ${asset.path}` : 'the credential is not valid here'
-    throw new Refusal(why.includes('not for') ? 'wrong-asset' : 'bad-token', why)
+    const e = error as { code?: string; claim?: string }
+    if (e.code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' && e.claim === 'aud') throw new Refusal('wrong-asset', `the credential is not for ${asset.path}`)
+    // Which check failed (signature, issuer, expiry) is not told to an unproven client.
+    throw new Refusal('bad-token', 'the credential is not valid here')
   }
 }
 
