@@ -90,6 +90,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   // A client that never starts TLS is not covered by handshakeTimeout: its raw socket gets a deadline of its own.
   const unsecured = new Map<string, NodeJS.Timeout>()
   const server = createServer({ cert, key, minVersion: 'TLSv1.2', handshakeTimeout: TUNNEL_HANDSHAKE_TIMEOUT_MS }, (socket) => {
+    // Request/response protocols (Modbus, a shell) must not wait on Nagle's algorithm.
+    socket.setNoDelay(true)
     const peer = `${socket.remoteAddress}:${socket.remotePort}`
     clearTimeout(unsecured.get(peer))
     unsecured.delete(peer)
