@@ -3,7 +3,7 @@ import { JitCommand } from '../../src/cli/base-command.js'
 import type { SessionStory } from '../../src/cli/sessions/session-proof.js'
 
 export default class SessionsShow extends JitCommand {
-  static summary = 'Prove what happened to a session: issued, each verification by an asset, how it ended, and a live check that it is inactive now.'
+  static summary = 'Prove what happened to a session: issued, each verification by an asset, each connection through a gateway, how it ended, and a live check that it is inactive now.'
   static examples = ['<%= config.bin %> sessions show ses_4f...', '<%= config.bin %> sessions show ses_4f... --json']
   static args = { id: Args.string({ required: true, description: 'Session id' }) }
 
@@ -19,6 +19,10 @@ export default class SessionsShow extends JitCommand {
       this.log(`  issued      ${story.issued?.at ?? s.issuedAt}${story.issued ? ` to ${story.issued.by}` : ''}, expiry ${s.expiresAt}`)
       if (story.verifications.length === 0) this.log('  verified    never, by any asset')
       for (const v of story.verifications) this.log(`  verified    ${v.at} by ${v.by}: ${v.active ? 'active' : 'refused (inactive)'}`)
+      for (const c of story.connections) {
+        const kept = c.recording ? `, recorded ${c.recording.file} sha256 ${c.recording.sha256.slice(0, 16)}…` : ''
+        this.log(`  connection  ${c.startedAt} → ${c.endedAt} via ${c.gateway} from ${c.from}: ${c.bytesToAsset} B to the asset, ${c.bytesFromAsset} B back, ended ${c.endCause}${kept}`)
+      }
       for (const r of story.renewals) this.log(`  renewed     ${r.at} by ${r.by}, to ${r.to}`)
       if (story.ended) this.log(`  ended       ${story.ended.at}: ${story.ended.state} by ${story.ended.by}, ${printable(story.ended.reason)}`)
       else this.log(`  live        ${timeLeft(story.secondsLeft * 1000, 0)} left`)

@@ -2,6 +2,7 @@
 // revoking, expiring, and token introspection (RFC 7662) for verifiers.
 import { createPublicKey, verify } from 'node:crypto'
 import { onSessionEnded } from './breakglass/lifecycle.js'
+import { recordSessionEnd } from './gateway/revocation-stream.js'
 import type { CredentialClaims } from '../wire/claims.js'
 import { signJwt } from '../util/jws.js'
 import { newId } from '../util/ids.js'
@@ -100,6 +101,7 @@ export function endSessionRecorded(
     requestId: session.requestId,
     data: end.data ?? {},
   })
+  recordSessionEnd(ctx, session, end.state, end.data)
   onSessionEnded(ctx, session, end.by, end.reason)
   return true
 }

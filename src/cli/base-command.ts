@@ -55,7 +55,7 @@ export abstract class JitCommand extends Command {
   }
 
   private async drainRevocationJournal(): Promise<void> {
-    if (this.id?.startsWith('broker') || this.id?.startsWith('admin') || !hasPendingRevocations()) return
+    if (this.id?.startsWith('broker') || this.id?.startsWith('admin') || this.id?.startsWith('gateway') || !hasPendingRevocations()) return
     const [{ drainJournal }, { ui }] = await Promise.all([import('./sessions/journal-drain.js'), import('./output.js')])
     this.journalDrain = await drainJournal({ timeoutMs: 3000 })
     for (const entry of this.journalDrain.confirmed) ui.ok(`Revoked ${entry.sessionId}, which was queued while the broker was unreachable.`)

@@ -115,6 +115,12 @@ export const inventorySchema = {
             required: ['host'],
             properties: { host: { type: 'string', minLength: 1 }, port: { type: 'integer', minimum: 1, maximum: 65535 }, principals: names },
           },
+          gateway: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['name', 'endpoint'],
+            properties: { name: { type: 'string', pattern: '^[a-z][a-z0-9._-]{0,63}$' }, endpoint: { type: 'string', pattern: '^.+:[0-9]{1,5}$' }, scopes: names, terminal: { type: 'boolean' } },
+          },
         },
       },
     },
@@ -134,6 +140,8 @@ interface RawInventory {
     maintenance_windows?: { days: Weekday[]; from: string; to: string; timezone?: string }[]
     vendors?: string[]
     ssh?: { host: string; port?: number; principals?: string[] }
+    /** The jit gateway in front of the asset and the endpoint it connects to. */
+    gateway?: { name: string; endpoint: string; scopes?: string[]; terminal?: boolean }
   }[]
 }
 
@@ -163,6 +171,11 @@ export function parseInventory(text: string, file = '<inventory>'): InventoryAss
     if (windows.length > 0) attributes.windows = windows
     if (raw.vendors) attributes.vendors = raw.vendors
     if (raw.ssh) attributes.ssh = raw.ssh
+    if (raw.gateway) {
+      const port = Number(raw.gateway.endpoint.slice(raw.gateway.endpoint.lastIndexOf(':') + 1))
+      if (port < 1 || port > 65535) source.report(['assets', i, 'gateway', 'endpoint'], `"${raw.gateway.endpoint}" is not HOST:PORT (port 1-65535)`)
+      Object.assign(attributes, { gateway: raw.gateway.name, endpoint: raw.gateway.endpoint }, raw.gateway.scopes ? { endpointScopes: raw.gateway.scopes } : {}, raw.gateway.terminal ? { terminal: true } : {})
+    }
     return { path: raw.path, attributes }
   })
   source.done()

@@ -1,7 +1,8 @@
 // `jit quickstart`: the main job on the embedded default, in one command. Starts a broker on a
 // free loopback port with the demo plant in a folder of its own, enrolls this device, and walks
 // one real session: request → approval → cached credential → a command run with it → revoke →
-// the audit trail; then the policy at work, break-glass and a drill. It keeps its own config folder, so the user's profiles are never touched.
+// the audit trail; then the policy at work, break-glass, a drill, and a connection through a
+// gateway cut when its session is revoked. It keeps its own config folder, so the user's profiles are never touched.
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -22,6 +23,7 @@ import { runDrill, type DrillReport } from '../cli/breakglass/drill.js'
 import { DEMO_BREAK_GLASS, DEMO_POLICY, DEMO_REVIEW, DEMO_SESSION, DEMO_USERS, demoAssets } from './demo-plant.js'
 import { policyTour, type PolicyTour } from './policy-tour.js'
 import { registerDemoTickets, ticketTour, type TicketTour } from './ticket-tour.js'
+import { gatewayTour, type GatewayTour } from './gateway-tour.js'
 
 export interface QuickstartResult {
   dataDir: string
@@ -40,6 +42,7 @@ export interface QuickstartResult {
   breakGlass: { sessionId: string; commandExitCode?: number; reviewState: string }
   drill: Pick<DrillReport, 'passed' | 'steps' | 'timeToAccessMs' | 'totalMs'>
   tickets: TicketTour
+  gateway: GatewayTour
 }
 
 type Say = Record<'ok' | 'info' | 'warn' | 'step', (text: string) => void>
@@ -125,6 +128,9 @@ export async function quickstart(options: { quiet?: boolean } = {}): Promise<Qui
     say.step('9. Work orders govern access: a closed one opens nothing, and closing one ends its sessions')
     const tickets = await ticketTour(broker, tess, verifier, say)
 
+    say.step('10. Through a gateway: a vendor reaches a PLC only while the session lives')
+    const gateway = await gatewayTour(broker, { vic, sam }, say)
+
     await Promise.all(everyone.map((cli) => cli.close()))
     // The demo broker goes away with this process; so do the demo devices' keys.
     for (const cli of everyone) await keychain.delete(deviceAccount(cli.deviceId))
@@ -146,6 +152,7 @@ export async function quickstart(options: { quiet?: boolean } = {}): Promise<Qui
       breakGlass: { sessionId: emergency.session.id, commandExitCode: emergency.exitCode, reviewState: emergency.review.state },
       drill: { passed: drill.passed, steps: drill.steps, timeToAccessMs: drill.timeToAccessMs, totalMs: drill.totalMs },
       tickets,
+      gateway,
     }
   } finally {
     await broker.close()

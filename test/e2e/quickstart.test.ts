@@ -14,6 +14,9 @@ describe('jit quickstart', () => {
     expect(summary.breakGlass).toMatchObject({ commandExitCode: 0, reviewState: 'filed' })
     expect(summary.drill.passed).toBe(true)
     expect(summary.drill.steps).toHaveLength(6)
+    // Through the demo gateway: the PLC answered, and the revoke cut the live connection.
+    expect(summary.gateway).toMatchObject({ echoed: true, connectionRecord: { endCause: 'revoked', asset: 'plant-a/line-3/cell-2/plc-07', bytesToAsset: 22, bytesFromAsset: 22 } })
+    expect(summary.gateway.cutAfterMs).toBeLessThan(1000)
     expect(result.stderr).toMatch(/gateway says active: true/)
     // The policy tour: a vendor outside its contract, control outside the window, two approvers, exclusive control.
     expect(summary.policy.vendorOutsideContract).toContain('acme-automation has no contract for plant-a/line-3/cell-2/robot-04; vendors only reach assets their contract names')

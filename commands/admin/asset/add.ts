@@ -9,6 +9,7 @@ export default class AdminAssetAdd extends JitCommand {
   static description = 'For many assets at once, write an inventory file and use jit admin asset import.'
   static examples = [
     '<%= config.bin %> admin asset add plant-a/line-3/cell-2/plc-07 --owner line-3-leads --safety-critical --data ./broker-data',
+    '<%= config.bin %> admin asset add plant-a/line-3/cell-2/plc-07 --gateway gw-line-3 --endpoint 10.3.2.7:502 --endpoint-scope diagnose --data ./broker-data',
     '<%= config.bin %> admin asset add plant-a/line-3/cell-2/plc-07 --timezone Europe/Berlin --window "sat 02:00-06:00" --vendor acme-automation --data ./broker-data',
     '<%= config.bin %> admin asset add plant-a/line-3/cell-2/jump-01 --ssh-host jump-01.plant-a.example:22 --ssh-principal maint --data ./broker-data',
   ]
@@ -23,6 +24,10 @@ export default class AdminAssetAdd extends JitCommand {
     vendor: Flags.string({ multiple: true, summary: 'Vendor organisation under contract for this asset.' }),
     'ssh-host': Flags.string({ dependsOn: ['ssh-principal'], summary: 'SSH endpoint for jit ssh: HOST or HOST:PORT.' }),
     'ssh-principal': Flags.string({ multiple: true, dependsOn: ['ssh-host'], summary: 'Account a jit ssh certificate may log in as (the first is the default login).' }),
+    gateway: Flags.string({ dependsOn: ['endpoint'], summary: 'Name of the jit gateway in front of this asset (its verifier name).' }),
+    endpoint: Flags.string({ dependsOn: ['gateway'], summary: 'HOST:PORT the gateway connects to for this asset.' }),
+    'endpoint-scope': Flags.string({ multiple: true, dependsOn: ['endpoint'], summary: 'A scope a tunnel to the endpoint may carry (repeatable; default: any granted scope).' }),
+    terminal: Flags.boolean({ dependsOn: ['endpoint'], summary: 'The endpoint is a terminal: recordings also keep an asciicast file.' }),
   }
 
   async run() {
@@ -40,6 +45,9 @@ export default class AdminAssetAdd extends JitCommand {
       ...(flags.timezone ? { timezone: flags.timezone } : {}),
       ...(windows.length ? { windows } : {}),
       ...(flags.vendor ? { vendors: flags.vendor } : {}),
+      ...(flags.gateway ? { gateway: flags.gateway, endpoint: checkEndpoint(flags.endpoint!) } : {}),
+      ...(flags['endpoint-scope'] ? { endpointScopes: flags['endpoint-scope'] } : {}),
+      ...(flags.terminal ? { terminal: true } : {}),
       ...(flags['ssh-host'] ? { ssh: { host: flags['ssh-host'], principals: flags['ssh-principal'] } } : {}),
     }
     if (attributes.ssh) {
@@ -50,4 +58,10 @@ export default class AdminAssetAdd extends JitCommand {
     if (!this.jsonEnabled()) (await import('../../../src/cli/output.js')).ui.ok(`Saved asset ${asset.path}.`)
     return asset
   }
+}
+
+function checkEndpoint(endpoint: string): string {
+  const match = /^(.+):(\d{1,5})$/.exec(endpoint)
+  if (!match || Number(match[2]) < 1 || Number(match[2]) > 65535) throw new UsageError(`--endpoint "${endpoint}" is not HOST:PORT.`)
+  return endpoint
 }

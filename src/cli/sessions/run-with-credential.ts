@@ -37,6 +37,8 @@ export function cacheLeftBehindWarning(result: Pick<RunResult, 'sessionId' | 're
 
 export interface RunOptions {
   cache: boolean
+  /** More environment for the command (e.g. JIT_LOCAL_PORT from jit connect). */
+  env?: Record<string, string>
   onStarted?: () => void
   /** The broker ended the session while the command still ran (revoked elsewhere, expired, heartbeats lost). */
   onEndedElsewhere?: (result: HeartbeatResult) => void
@@ -98,7 +100,7 @@ export async function runWithCredential(cli: CliContext, grant: Grant, argv: str
       started = true
       options.onStarted?.()
     }
-    Object.assign(result, await runChild(prepared?.argv ?? argv, prepared?.env ?? { ...process.env, ...credentialEnv(grant) }, guard, onSpawn))
+    Object.assign(result, await runChild(prepared?.argv ?? argv, { ...(prepared?.env ?? { ...process.env, ...credentialEnv(grant) }), ...options.env }, guard, onSpawn))
     return result
   } finally {
     heartbeat?.stop()

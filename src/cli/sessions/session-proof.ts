@@ -2,6 +2,7 @@
 // from the broker's record, its audit trail and a live introspection made just now.
 import type { CliContext } from '../context.js'
 import type { AuditEvent, SessionProof } from '../../wire/api.js'
+import type { ConnectionRecord } from '../../wire/gateway.js'
 import { secondsLeft } from './local-sessions.js'
 
 export interface SessionStory extends SessionProof {
@@ -9,6 +10,8 @@ export interface SessionStory extends SessionProof {
   /** Each time an asset (a verifier) checked the credential, and what it was told. */
   verifications: { at: string; by: string; active: boolean }[]
   renewals: { at: string; by: string; to: string }[]
+  /** Each connection a gateway carried for the session, as the gateway recorded it. */
+  connections: (ConnectionRecord & { gateway: string })[]
   ended?: { at: string; by: string; reason: string; state: string }
   /** Time left by the broker's clock; 0 once ended. */
   secondsLeft: number
@@ -28,6 +31,7 @@ export async function sessionStory(cli: CliContext, sessionId: string): Promise<
       .filter((e) => e.actor.startsWith('verifier:'))
       .map((e) => ({ at: e.at, by: e.actor.slice('verifier:'.length), active: e.data.active === true })),
     renewals: of('session.renewed').map((e) => ({ at: e.at, by: e.actor, to: String(e.data.to) })),
+    connections: of('gateway.connection').map((e) => e.data as unknown as ConnectionRecord & { gateway: string }),
     ended: session.state === 'active' ? undefined : endOf(session, events),
     secondsLeft: session.state === 'active' ? secondsLeft(session.expiresAt, proof.now, asked) : 0,
   }

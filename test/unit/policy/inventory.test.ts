@@ -90,3 +90,27 @@ describe('windows typed on a command line', () => {
     expect(parseWindowSpec(text)).toEqual(want)
   })
 })
+
+describe('inventory files: the gateway in front of an asset', () => {
+  it('stores the gateway, its endpoint, allowed scopes and terminal flag as the gateway reads them', () => {
+    const [asset] = parseInventory(`version: 1
+assets:
+  - path: plant-a/line-3/cell-2/plc-07
+    gateway: { name: gw-line-3, endpoint: '10.3.2.7:502', scopes: [diagnose], terminal: true }
+`)
+    expect(asset.attributes).toMatchObject({ gateway: 'gw-line-3', endpoint: '10.3.2.7:502', endpointScopes: ['diagnose'], terminal: true })
+  })
+
+  it('refuses an endpoint without a usable port, and a gateway without a name, each at its line', () => {
+    expect(problemsOf(`version: 1
+assets:
+  - path: plant-a/line-3/cell-2/plc-07
+    gateway: { name: gw-line-3, endpoint: '10.3.2.7:70000' }
+`)).toEqual([expect.stringMatching(/^4:\d+: "10\.3\.2\.7:70000" is not HOST:PORT/)])
+    expect(problemsOf(`version: 1
+assets:
+  - path: plant-a/line-3/cell-2/plc-07
+    gateway: { endpoint: '10.3.2.7:502' }
+`).join('\n')).toMatch(/^4:\d+: .*name/)
+  })
+})

@@ -1,0 +1,71 @@
+// What the broker knows about gateways: the assets each fronts (read from asset attributes
+// `gateway`, `endpoint`, `endpointScopes`, `terminal`), where each listens and the certificate it
+// presents (announced by the gateway itself), and the record of every connection it carried (an
+// audit event of the session, so `jit sessions show` lists it and `jit audit verify` covers it).
+import type { AssetGateway, ConnectionRecord, FrontedAsset, GatewayAnnouncement } from '../../wire/gateway.js'
+import { badInput, notFound } from '../api-error.js'
+import type { BrokerContext } from '../context.js'
+import type { AssetRecord, Row, Store } from '../store/sqlite-store.js'
+
+const SCHEMA = `CREATE TABLE IF NOT EXISTS gateways (name TEXT PRIMARY KEY, address TEXT NOT NULL, cert_sha256 TEXT NOT NULL, announced_at TEXT NOT NULL);`
+const ready = new WeakSet<Store>()
+
+export function ensureGatewaySchema(store: Store): void {
+  if (ready.has(store)) return
+  store.db.exec(SCHEMA)
+  if (!store.db.isTransaction) ready.add(store)
+}
+
+/** The endpoint of an asset behind `gateway`, or undefined when its attributes do not name one well. */
+export function frontedAsset(asset: AssetRecord, gateway: string): FrontedAsset | undefined {
+  const a = asset.attributes
+  if (a.gateway !== gateway || typeof a.endpoint !== 'string') return undefined
+  const match = /^(.+):(\d{1,5})$/.exec(a.endpoint)
+  if (!match || Number(match[2]) < 1 || Number(match[2]) > 65535) return undefined
+  const scopes = Array.isArray(a.endpointScopes) ? a.endpointScopes.filter((s): s is string => typeof s === 'string') : undefined
+  return { path: asset.path, host: match[1].replace(/^\[|\]$/g, ''), port: Number(match[2]), ...(scopes ? { scopes } : {}), terminal: a.terminal === true }
+}
+
+export function assetsFrontedBy(ctx: BrokerContext, gateway: string): FrontedAsset[] {
+  return ctx.store.listAssets().flatMap((asset) => frontedAsset(asset, gateway) ?? [])
+}
+
+export function announceGateway(ctx: BrokerContext, gateway: string, announcement: GatewayAnnouncement): { gateway: string } {
+  ensureGatewaySchema(ctx.store)
+  ctx.store.transaction(() => {
+    ctx.store.statement('INSERT INTO gateways (name, address, cert_sha256, announced_at) VALUES (?,?,?,?) ON CONFLICT(name) DO UPDATE SET address=excluded.address, cert_sha256=excluded.cert_sha256, announced_at=excluded.announced_at')
+      .run(gateway, announcement.address, announcement.certSha256, new Date(ctx.now()).toISOString())
+    ctx.store.appendAudit({ type: 'gateway.announced', actor: `verifier:${gateway}`, data: { gateway, address: announcement.address, certSha256: announcement.certSha256 } })
+  })
+  return { gateway }
+}
+
+/** How an enrolled device reaches an asset: the gateway in front of it, where it listens, its certificate. */
+export function gatewayForAsset(ctx: BrokerContext, assetPath: string): AssetGateway {
+  ensureGatewaySchema(ctx.store)
+  const asset = ctx.store.getAsset(assetPath)
+  const name = asset?.attributes.gateway
+  if (!asset || typeof name !== 'string' || !frontedAsset(asset, name)) throw notFound(`A gateway for asset ${assetPath}`)
+  const row = ctx.store.statement('SELECT * FROM gateways WHERE name = ?').get(name) as Row | undefined
+  if (!row) throw notFound(`A running gateway ${name} (it has not announced itself to the broker yet)`)
+  return { asset: asset.path, gateway: name, address: row.address as string, certSha256: row.cert_sha256 as string }
+}
+
+/** Records one finished connection as an audit event of its session; only for an asset this gateway fronts. */
+export function recordConnection(ctx: BrokerContext, gateway: string, record: ConnectionRecord): { recorded: true; seq: number } {
+  const session = ctx.store.getSession(record.sessionId, ctx.now() / 1000)
+  if (!session || session.asset !== record.asset) throw badInput(`Session ${record.sessionId} is not a session on ${record.asset}.`)
+  const asset = ctx.store.getAsset(record.asset)
+  if (!asset || asset.attributes.gateway !== gateway) throw badInput(`Asset ${record.asset} is not behind gateway ${gateway}.`)
+  const event = ctx.store.transaction(() =>
+    ctx.store.appendAudit({
+      type: 'gateway.connection',
+      severity: session.kind === 'standard' ? 'info' : 'high',
+      actor: `verifier:${gateway}`,
+      sessionId: session.id,
+      requestId: session.requestId,
+      data: { gateway, ...record },
+    }),
+  )
+  return { recorded: true, seq: event.seq }
+}

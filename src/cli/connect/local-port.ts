@@ -1,0 +1,47 @@
+// The loopback port `jit connect` offers: each connection to it becomes one tunnel through the
+// asset's gateway. A refused tunnel closes the local connection and says why on stderr; a tunnel
+// the gateway cuts (the session ended) closes the local connection at once.
+import { createServer, type Server, type Socket } from 'node:net'
+import { openTunnel, type TunnelTarget } from './tunnel-client.js'
+
+export interface LocalPort {
+  port: number
+  /** Stops listening and closes every tunnel. */
+  close(): Promise<void>
+}
+
+export async function listenLocal(port: number, target: TunnelTarget, say: { warn(line: string): void }): Promise<LocalPort> {
+  const open = new Set<Socket>()
+  const server: Server = createServer({ noDelay: true, pauseOnConnect: true }, (local) => {
+    open.add(local)
+    local.on('error', () => {})
+    local.once('close', () => open.delete(local))
+    openTunnel(target).then(
+      ({ socket, early }) => {
+        if (local.destroyed) return socket.destroy()
+        if (early.length > 0) local.write(early)
+        socket.pipe(local)
+        local.pipe(socket)
+        socket.once('close', () => local.destroy())
+        local.once('close', () => socket.destroy())
+        socket.resume()
+        local.resume()
+      },
+      (error: Error) => {
+        say.warn(`Connection from ${local.remotePort ? `port ${local.remotePort}` : 'a local client'} not tunnelled: ${error.message}.`)
+        local.destroy()
+      },
+    )
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, '127.0.0.1', () => resolve())
+  })
+  return {
+    port: (server.address() as { port: number }).port,
+    async close() {
+      for (const socket of open) socket.destroy()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}

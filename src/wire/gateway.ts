@@ -1,0 +1,170 @@
+// The wire format around the gateway, defined once: what the broker tells a gateway (the assets it
+// fronts, the revocation stream, where a gateway listens), what a gateway reports (each
+// connection), and the tunnel protocol between `jit connect` and a gateway.
+
+/** Why a session ended, as the revocation stream names it (end.data.cause, else the end state). */
+export type SessionEndCause =
+  | 'revoked' | 'expired' | 'heartbeat-lost' | 'logout' | 'user-disabled' | 'device-revoked' | 'ticket-closed' | (string & {})
+
+/** One session end on the revocation stream. `seq` only grows; a follower asks for what came after the last it saw. */
+export interface SessionEnd {
+  seq: number
+  sessionId: string
+  asset: string
+  cause: SessionEndCause
+  at: string
+}
+
+/** GET /v1/gateway/revocations?since=SEQ&wait=S: the ends after `since` (long-polled), and the stream's head. */
+export interface RevocationBatch {
+  head: number
+  ends: SessionEnd[]
+}
+
+/** An asset a gateway fronts, read from the asset's attributes `gateway`, `endpoint` and `endpointScopes`. */
+export interface FrontedAsset {
+  path: string
+  host: string
+  port: number
+  /** Scopes a tunnel to this endpoint may carry; absent = any scope the policy granted. */
+  scopes?: string[]
+  /** A terminal (a shell on the asset): the gateway also keeps an asciicast v2 file. */
+  terminal: boolean
+}
+
+/** GET /v1/gateway/assets: the gateway is the verifier the token belongs to. */
+export interface GatewayAssets {
+  gateway: string
+  assets: FrontedAsset[]
+}
+
+/** POST /v1/gateway/announce: where this gateway listens and the certificate it presents. */
+export interface GatewayAnnouncement {
+  address: string
+  /** SHA-256 of the DER certificate, lower-case hex: the CLI pins it, vouched for by the broker. */
+  certSha256: string
+}
+
+/** GET /v1/assets/gateway?asset=PATH (device-authenticated): how `jit connect` reaches an asset. */
+export interface AssetGateway {
+  asset: string
+  gateway: string
+  address: string
+  certSha256: string
+}
+
+/** Why a tunnelled connection ended. */
+export type ConnectionEndCause = SessionEndCause | 'client-closed' | 'asset-closed' | 'asset-unreachable' | 'stream-stale' | 'gateway-stopped' | 'error'
+
+/** POST /v1/gateway/connections: one finished connection, recorded as a `gateway.connection` audit event. */
+export interface ConnectionRecord {
+  connectionId: string
+  sessionId: string
+  asset: string
+  /** The client's address as the gateway saw it (host:port). */
+  from: string
+  startedAt: string
+  endedAt: string
+  bytesToAsset: number
+  bytesFromAsset: number
+  endCause: ConnectionEndCause
+  /** With --recordings: the file name (relative to the recordings folder), its size and SHA-256. */
+  recording?: { file: string; bytes: number; sha256: string }
+  /** For terminal assets: the asciicast v2 file and its SHA-256. */
+  asciicast?: { file: string; bytes: number; sha256: string }
+}
+
+export const connectionRecordSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['connectionId', 'sessionId', 'asset', 'from', 'startedAt', 'endedAt', 'bytesToAsset', 'bytesFromAsset', 'endCause'],
+  properties: {
+    connectionId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+    sessionId: { type: 'string', minLength: 1, maxLength: 64 },
+    asset: { type: 'string', minLength: 1, maxLength: 512 },
+    from: { type: 'string', pattern: '^[0-9A-Za-z.:%\\[\\]-]{1,128}$' },
+    startedAt: { type: 'string', format: 'date-time', maxLength: 40 },
+    endedAt: { type: 'string', format: 'date-time', maxLength: 40 },
+    bytesToAsset: { type: 'integer', minimum: 0 },
+    bytesFromAsset: { type: 'integer', minimum: 0 },
+    endCause: { type: 'string', pattern: '^[a-z-]{1,32}$' },
+    recording: { $ref: '#/$defs/file' },
+    asciicast: { $ref: '#/$defs/file' },
+  },
+  $defs: {
+    file: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['file', 'bytes', 'sha256'],
+      properties: {
+        file: { type: 'string', pattern: '^[A-Za-z0-9_./-]{1,200}$' },
+        bytes: { type: 'integer', minimum: 0 },
+        sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+      },
+    },
+  },
+} as const
+
+export const announcementSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['address', 'certSha256'],
+  properties: {
+    address: { type: 'string', minLength: 3, maxLength: 300 },
+    certSha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+  },
+} as const
+
+// ---- the tunnel protocol ------------------------------------------------------------------------
+//
+// Over TLS. Until the gateway says "ok", both sides exchange frames: a 4-byte big-endian length,
+// then that many bytes of JSON. The gateway speaks first (a challenge); the client answers with
+// one "open" frame; the gateway answers "ok" (after which the connection carries the asset's
+// bytes, unframed) or "refused" and closes.
+
+export const TUNNEL_PROTOCOL = 'jit-tunnel/1'
+/** No handshake frame is larger: a bigger length prefix is refused before anything is read. */
+export const MAX_TUNNEL_FRAME_BYTES = 16 * 1024
+/** A client that has not completed the handshake in this time is disconnected. */
+export const TUNNEL_HANDSHAKE_TIMEOUT_MS = 10_000
+
+export interface TunnelChallenge {
+  type: 'challenge'
+  protocol: typeof TUNNEL_PROTOCOL
+  gateway: string
+  nonce: string
+}
+
+export interface TunnelOpen {
+  type: 'open'
+  asset: string
+  /** The session credential (JWT). */
+  token: string
+  /** The device's public key; its RFC 7638 thumbprint must equal the credential's cnf.jkt. */
+  jwk: { kty: 'OKP'; crv: 'Ed25519'; x: string }
+  /** base64url Ed25519 signature over tunnelProofInput(). */
+  proof: string
+}
+
+export interface TunnelOk {
+  type: 'ok'
+  sessionId: string
+  connectionId: string
+}
+
+export type TunnelRefusalCode = 'bad-frame' | 'bad-token' | 'wrong-asset' | 'scope-not-allowed' | 'no-proof' | 'inactive' | 'stale' | 'unavailable'
+
+export interface TunnelRefused {
+  type: 'refused'
+  code: TunnelRefusalCode
+  message: string
+}
+
+export type TunnelReply = TunnelOk | TunnelRefused
+
+export function encodeFrame(message: object): Buffer {
+  const body = Buffer.from(JSON.stringify(message))
+  const head = Buffer.alloc(4)
+  head.writeUInt32BE(body.length)
+  return Buffer.concat([head, body])
+}

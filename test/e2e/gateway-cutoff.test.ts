@@ -1,0 +1,167 @@
+// Live cut-off at the asset: a real TCP service as the asset, a real gateway process in front of
+// it, a real `jit connect` tunnelling to it. Bytes flow while the session is active; every way a
+// session ends closes the open connection (generously timed: the latency figure is the bench's).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { openStore } from '../../src/broker/admin.js'
+import { cleanup, jit, startBroker, type TestBroker } from './harness.js'
+import { encodeFrame } from '../../src/wire/gateway.js'
+import { signTunnelProof } from '../../src/wire/proof-of-possession.js'
+import { publicJwkOf } from '../../src/cli/connect/tunnel-client.js'
+import { GW_ASSET, deviceKeyOf, frontAssets, probe, rawTunnel, selfSignedCert, startConnect, startEchoAsset, startGateway, type TestGateway } from './gateway-helpers.js'
+import { sessionRow, waitFor } from './revocation-helpers.js'
+
+const CLOSE_WITHIN_MS = 2000
+const access = ['--ticket', 'WO-104233', '--scope', 'diagnose', '--ttl', '10m']
+
+let broker: TestBroker
+let gateway: TestGateway
+let asset: Awaited<ReturnType<typeof startEchoAsset>>
+let alice: string
+
+beforeAll(async () => {
+  broker = await startBroker({ args: ['--heartbeat-grace', '2s'] })
+  asset = await startEchoAsset()
+  const token = frontAssets(broker, 'gw-line-3', [{ path: GW_ASSET, port: asset.port }])
+  gateway = await startGateway(broker, { name: 'gw-line-3', token, cert: selfSignedCert() })
+  alice = await broker.enroll('alice', ['technician'])
+})
+
+afterAll(async () => {
+  await gateway?.stop()
+  await asset?.close()
+  await broker?.stop()
+  cleanup(broker.dataDir, alice)
+})
+
+function connectionRecord(sessionId: string): Promise<{ actor: string; data: Record<string, unknown> }> {
+  return waitFor('the connection record', () => {
+    const store = openStore(broker.dataDir)
+    try {
+      return [...store.auditEvents({ sessionId })].find((e) => e.type === 'gateway.connection')
+    } finally {
+      store.close()
+    }
+  })
+}
+
+/** Opens a tunnel, proves bytes flow, ends the session with `end`, and measures the cut. */
+async function cutBy(home: string, end: (sessionId: string) => Promise<unknown>): Promise<{ sessionId: string; closedAfterMs: number }> {
+  const connect = await startConnect(home, [GW_ASSET, ...access])
+  try {
+    const client = await probe(connect.port)
+    expect(await client.roundTrip('MODBUS READ 40001\n')).toBe('MODBUS READ 40001\n')
+    const started = performance.now()
+    await end(connect.sessionId)
+    const closedAt = await Promise.race([client.closed, new Promise<number>((r) => setTimeout(() => r(Infinity), 15_000))])
+    return { sessionId: connect.sessionId, closedAfterMs: closedAt - started }
+  } finally {
+    connect.process.kill('SIGTERM')
+    await connect.exited
+  }
+}
+
+describe('the gateway cuts a live connection when its session ends', () => {
+  it('bytes flow both ways while the session is active, and the broker records the connection', async () => {
+    const connect = await startConnect(alice, [GW_ASSET, ...access])
+    const client = await probe(connect.port)
+    const payload = 'x'.repeat(200_000)
+    expect((await client.roundTrip(payload)).length).toBe(payload.length)
+    client.socket.end()
+    await client.closed
+    connect.process.kill('SIGINT')
+    expect((await connect.exited).code).toBe(0)
+    expect(sessionRow(broker, connect.sessionId).state).toBe('revoked')
+    const record = await connectionRecord(connect.sessionId)
+    expect(record.actor).toBe('verifier:gw-line-3')
+    expect(record.data).toMatchObject({ sessionId: connect.sessionId, asset: GW_ASSET, bytesToAsset: payload.length, bytesFromAsset: payload.length, endCause: 'client-closed' })
+    expect(String(record.data.from)).toMatch(/^127\.0\.0\.1:\d+$/)
+    // The gateway's check counts as verification by an asset.
+    expect((sessionRow(broker, connect.sessionId) as { last_verified_at?: string | null }).last_verified_at).toMatch(/^\d{4}-/)
+  })
+
+  it('jit revoke from another terminal', async () => {
+    const { closedAfterMs, sessionId } = await cutBy(alice, (id) => jit(['revoke', id], { home: alice }))
+    expect(closedAfterMs).toBeLessThan(CLOSE_WITHIN_MS)
+    expect(sessionRow(broker, sessionId).state).toBe('revoked')
+    expect((await connectionRecord(sessionId)).data.endCause).toBe('revoked')
+  })
+
+  it('TTL expiry at the broker', async () => {
+    // A tunnel held by a plain client (no jit connect, so no heartbeat that could revoke first):
+    // only the broker's expiry ends this session.
+    const requested = await jit(['request', '--ticket', 'WO-104233', '--asset', GW_ASSET, '--scope', 'read', '--ttl', '10m', '--reason', 'expiry', '--json'], { home: alice })
+    const sessionId = requested.json().request.sessionId as string
+    const token = (await jit(['credential', sessionId, '--format', 'raw'], { home: alice })).stdout.trim()
+    const tunnel = await rawTunnel(gateway.address)
+    const key = await deviceKeyOf(alice)
+    const jti = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).jti
+    tunnel.socket.write(encodeFrame({ type: 'open', asset: GW_ASSET, token, jwk: publicJwkOf(key), proof: signTunnelProof(key, { nonce: tunnel.challenge.nonce, jti, asset: GW_ASSET, gateway: 'gw-line-3' }) }))
+    expect(await tunnel.reply()).toMatchObject({ type: 'ok', sessionId })
+    const closed = new Promise<number>((ok) => tunnel.socket.once('close', () => ok(performance.now())))
+    const started = performance.now()
+    // The session's time runs out now: the broker's own sweeper ends it.
+    const store = openStore(broker.dataDir)
+    try {
+      store.db.prepare('UPDATE sessions SET expires_at = ? WHERE id = ?').run(Math.floor(Date.now() / 1000), sessionId)
+    } finally {
+      store.close()
+    }
+    const closedAt = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(Infinity), 15_000))])
+    // The sweeper runs every second; the cut follows the sweep.
+    expect(closedAt - started).toBeLessThan(CLOSE_WITHIN_MS + 1000)
+    expect(sessionRow(broker, sessionId).state).toBe('expired')
+    expect((await connectionRecord(sessionId)).data.endCause).toBe('expired')
+  })
+
+  it('jit connect killed outright: the broker reaps the session after the heartbeat grace', async () => {
+    const connect = await startConnect(alice, [GW_ASSET, ...access])
+    const client = await probe(connect.port)
+    expect(await client.roundTrip('ping\n')).toBe('ping\n')
+    // The tunnel runs inside jit connect: SIGKILL ends it too. What matters is that the gateway
+    // does not keep the asset side open, and the broker ends the session after the grace.
+    connect.process.kill('SIGKILL')
+    await connect.exited
+    await client.closed
+    await waitFor('the asset side to close', () => asset.open() === 0, 5000)
+    const row = await waitFor('the reaper', () => {
+      const r = sessionRow(broker, connect.sessionId)
+      return r.state === 'revoked' && r
+    }, 10_000)
+    expect(row.end_reason).toMatch(/heartbeat lost/)
+  })
+
+  it('jit logout on the same device', async () => {
+    const bob = await broker.enroll('bob', ['technician'])
+    try {
+      const { closedAfterMs, sessionId } = await cutBy(bob, () => jit(['logout'], { home: bob }))
+      expect(closedAfterMs).toBeLessThan(CLOSE_WITHIN_MS)
+      expect(sessionRow(broker, sessionId).state).toBe('revoked')
+      expect((await connectionRecord(sessionId)).data.endCause).toBe('logout')
+    } finally {
+      cleanup(bob)
+    }
+  })
+
+  it('jit connect reuses a live cached session for the same asset, scope and ticket, and revokes it at the end', async () => {
+    const requested = await jit(['request', '--ticket', 'WO-104233', '--asset', GW_ASSET, '--scope', 'read', '--ttl', '10m', '--reason', 'reuse', '--json'], { home: alice })
+    const sessionId = requested.json().request.sessionId as string
+    const connect = await startConnect(alice, [GW_ASSET, '--ticket', 'WO-104233', '--scope', 'read', '--json'])
+    expect(connect.sessionId).toBe(sessionId)
+    expect(await (await probe(connect.port)).roundTrip('reused\n')).toBe('reused\n')
+    connect.process.kill('SIGTERM')
+    expect((await connect.exited).code).toBe(0)
+    expect(JSON.parse(connect.stdout())).toMatchObject({ sessionId, reused: true, revoked: true })
+    expect(sessionRow(broker, sessionId).state).toBe('revoked')
+  })
+
+  it('jit connect -- CMD: JIT_LOCAL_PORT reaches the command, and its end revokes the session', async () => {
+    const script = 'exec node -e "const s=require(\'net\').connect(+process.env.JIT_LOCAL_PORT,\'127.0.0.1\');s.write(\'hi\\n\');s.on(\'data\',d=>{process.stdout.write(d);s.end()});s.on(\'close\',()=>process.exit(7))"'
+    const result = await jit(['connect', GW_ASSET, ...access, '--json', '--', 'sh', '-c', script], { home: alice })
+    expect(result.code).toBe(7)
+    const out = result.stdout
+    expect(out.startsWith('hi\n')).toBe(true)
+    const summary = JSON.parse(out.slice(3))
+    expect(summary).toMatchObject({ exitCode: 7, revoked: true, asset: GW_ASSET, gateway: 'gw-line-3' })
+    expect(sessionRow(broker, summary.sessionId).state).toBe('revoked')
+  })
+})
