@@ -14,6 +14,7 @@ import { listenLocal } from '../cli/connect/local-port.js'
 import { jtiOf } from '../cli/connect/tunnel-client.js'
 import { submitRequest, waitForDecision } from '../cli/sessions/request-access.js'
 import { startGateway } from '../gateway/gateway.js'
+import { DEMO_TOUR } from './demo-plant.js'
 import type { AuditEvent } from '../wire/api.js'
 import type { AssetGateway } from '../wire/gateway.js'
 
@@ -45,7 +46,7 @@ export async function gatewayTour(broker: RunningBroker, people: { vic: CliConte
   const gateway = await startGateway({ brokerUrl: broker.url, token, name: 'demo-gw', host: '127.0.0.1', port: 0, tlsCert: cert.cert, tlsKey: cert.key, staleAfterMs: 30_000, strict: false, log: () => {} })
   try {
     say.info(`Demo PLC (Modbus/TCP-like echo) on 127.0.0.1:${plc.port}, reachable only through gateway demo-gw on ${gateway.address}`)
-    const submitted = await submitRequest(people.vic, { ticket: 'WO-104233', asset: ASSET, scope: 'diagnose', ttl: '15m', reason: 'ACME: read the drive fault log' })
+    const submitted = await submitRequest(people.vic, { ticket: DEMO_TOUR.tickets.vic, asset: ASSET, scope: 'diagnose', ttl: '15m', reason: 'ACME: read the drive fault log', delivery: 'memory' })
     await (await people.sam.client()).post(`/requests/${submitted.request.id}/approve`, { comment: 'ACME may read the fault log' })
     const { grant } = await waitForDecision(people.vic, submitted.request.id, 30)
     const client = await people.vic.client()

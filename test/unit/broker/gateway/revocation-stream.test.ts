@@ -21,7 +21,7 @@ let now: number
 
 beforeEach(async () => {
   now = Date.parse('2026-06-01T08:00:00Z')
-  t = await testContext(POLICY, now, { heartbeat: { graceSeconds: 30, startedAtMs: now } })
+  t = await testContext(POLICY, now, { heartbeat: { graceSeconds: 30, monotonicMs: () => now } })
   ctx = t.ctx
   ctx.now = () => now
   alice = t.actor('alice', ['technician'])
