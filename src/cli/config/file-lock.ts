@@ -6,6 +6,7 @@ import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, sta
 import { randomBytes } from 'node:crypto'
 import { dirname } from 'node:path'
 import { JitError } from '../../errors.js'
+import { processAlive } from '../../util/process-alive.js'
 
 export interface LockOptions {
   /** Give up waiting after this long. */
@@ -102,14 +103,6 @@ function staleOwner(lockPath: string, staleMs: number): string | undefined {
   return processAlive(pid) ? undefined : seen.text
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
 
 /**
  * Moves the stale lock aside atomically and removes it. Two waiters may both judge it stale; the

@@ -91,17 +91,9 @@ async function sessionFor(cli: CliContext, options: ConnectOptions): Promise<{ g
     if (session.state === 'active') return { grant: { session: match.session, credential: match.credential, expiresIn: Math.max(0, cache.msLeft(match) / 1000) }, reused: true }
     await cache.delete(match.session.id)
   }
-  const [{ requestAccess }, { spinner }, { parseDuration }] = await Promise.all([import('../sessions/request-access.js'), import('../output.js'), import('../../util/ttl.js')])
-  let wait: ReturnType<typeof spinner> | undefined
-  // Held in memory for this tunnel only, so a rule that forbids caching (vendors) still grants it.
-  const { grant } = await requestAccess(cli, { ...options, delivery: 'memory' }, {
-    timeoutSeconds: parseDuration(options.timeout, 'timeout'),
-    onPending: ({ request }) => {
-      wait = spinner(`Waiting for approval of ${request.id}; Ctrl-C cancels`)
-    },
-    onDone: () => wait?.stop(),
-  })
-  return { grant: grant!, reused: false }
+  const { requestHeldInMemory } = await import('../sessions/request-access.js')
+  const grant = await requestHeldInMemory(cli, options, options.timeout)
+  return { grant, reused: false }
 }
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const

@@ -4,7 +4,7 @@ import type { CliContext } from '../context.js'
 import { NotApprovedError, PendingError, UsageError } from '../../errors.js'
 import { MAX_TTL_SECONDS, MIN_TTL_SECONDS } from '../../wire/limits.js'
 import { formatDuration, parseDuration } from '../../util/ttl.js'
-import type { CreateRequestBody, CredentialDelivery, RequestResult } from '../../wire/api.js'
+import type { CreateRequestBody, CredentialDelivery, Grant, RequestResult } from '../../wire/api.js'
 import { rememberPending } from './pending-requests.js'
 
 export interface AccessParams {
@@ -112,4 +112,22 @@ export async function waitForDecision(cli: CliContext, requestId: string, timeou
     process.removeListener('SIGINT', onSignal)
     process.removeListener('SIGTERM', onSignal)
   }
+}
+
+/**
+ * For the wrappers (exec, shell, connect, ssh): a session whose credential lives in this process
+ * for one command, so a rule that forbids caching still grants it. Waits for approval with a
+ * spinner on stderr; Ctrl-C cancels the request.
+ */
+export async function requestHeldInMemory(cli: CliContext, params: AccessParams, timeout: string): Promise<Grant> {
+  const { spinner } = await import('../output.js')
+  let wait: ReturnType<typeof spinner> | undefined
+  const { grant } = await requestAccess(cli, { ...params, delivery: 'memory' }, {
+    timeoutSeconds: parseDuration(timeout, 'timeout'),
+    onPending: ({ request }) => {
+      wait = spinner(`Waiting for approval of ${request.id}; Ctrl-C cancels`)
+    },
+    onDone: () => wait?.stop(),
+  })
+  return grant!
 }

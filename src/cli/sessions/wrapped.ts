@@ -19,27 +19,18 @@ export interface WrappedOptions extends AccessParams {
 }
 
 export async function openAndRun(cli: CliContext, argv: string[], options: WrappedOptions): Promise<RunResult> {
-  const [{ requestAccess }, { runWithCredential, cacheLeftBehindWarning }, { ui, spinner }, { parseDuration }] = await Promise.all([
+  const [{ requestHeldInMemory }, { runWithCredential, cacheLeftBehindWarning }, { ui }] = await Promise.all([
     import('./request-access.js'),
     import('./run-with-credential.js'),
     import('../output.js'),
-    import('../../util/ttl.js'),
   ])
   const say = (fn: () => void) => options.quiet || fn()
-  let wait: ReturnType<typeof spinner> | undefined
-  // The credential lives in this process for the command's lifetime: a rule that forbids caching still grants it.
-  const { grant } = await requestAccess(cli, { ...options, delivery: 'memory' }, {
-    timeoutSeconds: parseDuration(options.timeout, 'timeout'),
-    onPending: ({ request }) => {
-      wait = spinner(`Waiting for approval of ${request.id}; Ctrl-C cancels`)
-    },
-    onDone: () => wait?.stop(),
-  })
-  const result = await runWithCredential(cli, grant!, argv, {
+  const grant = await requestHeldInMemory(cli, options, options.timeout)
+  const result = await runWithCredential(cli, grant, argv, {
     cache: !options.noCache,
     prepare: options.prepare,
     stopWhenSessionEnds: options.stopWhenSessionEnds,
-    onStarted: () => say(() => ui.info(`Session ${grant!.session.id} open (${grant!.session.scope} on ${grant!.session.asset}); running ${options.label}${options.hint ? `. ${options.hint}` : ''}`)),
+    onStarted: () => say(() => ui.info(`Session ${grant.session.id} open (${grant.session.scope} on ${grant.session.asset}); running ${options.label}${options.hint ? `. ${options.hint}` : ''}`)),
     onEndedElsewhere: (r) => ui.warn(`The broker ended session ${r.sessionId} while ${options.label} was still running (${printable(r.endReason ?? r.state)}); its credential no longer works.`),
   })
   if (result.cacheLeftBehind) ui.warn(cacheLeftBehindWarning(result))

@@ -8,6 +8,7 @@ import { createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SshReader, SshWriter, ed25519SignatureBlob } from '../../util/ssh-wire.js'
+import { processAlive } from '../../util/process-alive.js'
 
 const SSH_AGENT_FAILURE = 5
 const SSH_AGENTC_REQUEST_IDENTITIES = 11
@@ -97,14 +98,6 @@ export async function removeStaleAgentDirs(): Promise<void> {
   }
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
 
 function serve(socket: Socket, identity: AgentIdentity): void {
   let pending = Buffer.alloc(0)
