@@ -143,8 +143,8 @@ describe('jit ssh through the asset\'s gateway', () => {
   it('an asset whose gateway is not running is not reached directly: jit ssh refuses and ends its session', async () => {
     const result = await jitSsh(UNANNOUNCED, ['--ticket', TICKET, '--scope', 'diagnose', '--', 'echo', 'ok'], { knownHosts: '/dev/null' })
     expect(result.stdout).toBe('')
-    expect(result.code).not.toBe(0)
-    expect(result.stderr).toMatch(/gw-absent/)
+    expect(result.code).toBe(2)
+    expect(result.stderr).toMatch(/reached only through its gateway.*gw-absent/)
     const sid = latestSessionOf(broker, 'alice')
     expect(auditOf(broker, sid).some((e) => e.type === 'ssh.certificate.issued')).toBe(true)
     expect(sessionRow(broker, sid).state).toBe('revoked')

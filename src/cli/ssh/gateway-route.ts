@@ -8,6 +8,7 @@
 // key is looked up in known_hosts under that name, as for a direct login.
 import { join } from 'node:path'
 import type { CliContext } from '../context.js'
+import { UsageError } from '../../errors.js'
 import type { Grant } from '../../wire/api.js'
 import type { AssetGateway } from '../../wire/gateway.js'
 
@@ -22,7 +23,15 @@ export interface GatewayRoute {
 /** Asks the broker where the session's gateway listens and offers tunnels to it on a socket in `dir`. */
 export async function routeThroughGateway(cli: CliContext, grant: Grant, dir: string): Promise<GatewayRoute> {
   const [{ listenLocal }, { jtiOf }, { ui }] = await Promise.all([import('../connect/local-port.js'), import('../connect/tunnel-client.js'), import('../output.js')])
-  const gateway = await (await cli.client()).get<AssetGateway>(`/sessions/${encodeURIComponent(grant.session.id)}/gateway`)
+  let gateway: AssetGateway
+  try {
+    gateway = await (await cli.client()).get<AssetGateway>(`/sessions/${encodeURIComponent(grant.session.id)}/gateway`)
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error
+    throw new UsageError(`${grant.session.asset} is reached only through its gateway, and the broker cannot say where it listens: ${error.message}`, [
+      'A gateway announces itself when it starts (jit gateway start); jit ssh never goes around it.',
+    ])
+  }
   const key = await cli.deviceKey()
   const socketPath = join(dir, 'tunnel.sock')
   const local = await listenLocal({ path: socketPath }, { gateway, credential: grant.credential, jti: jtiOf(grant.credential), privateKey: key.privateKey }, ui)
