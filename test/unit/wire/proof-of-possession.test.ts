@@ -68,6 +68,7 @@ describe('proof of possession', () => {
       { alg: 'none', typ: 'jit-pop+jwt', jwk: holder.jwk },
       { alg: 'EdDSA', typ: 'JWT', jwk: holder.jwk },
       { alg: 'EdDSA', typ: 'jit-pop+jwt' },
+      { alg: 'EdDSA', typ: 'jit-pop+jwt', jwk: null },
       { alg: 'EdDSA', typ: 'jit-pop+jwt', jwk: 'x' },
       { alg: 'EdDSA', typ: 'jit-pop+jwt', jwk: { kty: 'RSA', n: 'AQAB', e: 'AQAB' } },
       { alg: 'EdDSA', typ: 'jit-pop+jwt', jwk: { ...holder.jwk, x: 'short' } },
