@@ -58,7 +58,8 @@ async function startSink(expectBytes: number): Promise<Sink> {
   }
 }
 
-async function startGatewayProcess(root: string, broker: BrokerProcess, token: string, dir: string): Promise<{ address: string; stop(): Promise<void> }> {
+/** A `jit gateway start` process named bench-gw with a certificate made by openssl; resolves once it listens. */
+export async function startGatewayProcess(root: string, broker: BrokerProcess, token: string, dir: string): Promise<{ address: string; stop(): Promise<void> }> {
   const cert = join(dir, 'gw.pem')
   const key = join(dir, 'gw-key.pem')
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=jit-bench-gateway'], { stdio: 'ignore' })

@@ -5,7 +5,9 @@
 // - `jit ssh ASSET --ticket --scope -- CMD`: from spawning jit to the remote command's first byte
 //   on jit's stdout (session opened, heartbeat armed, key made, certificate signed, agent up, ssh
 //   connected and authenticated with it), beside plain `ssh` with a key and certificate from files
-//   to the same sshd in the same rounds.
+//   to the same sshd in the same rounds; and the same through a `jit gateway start` process in
+//   front of that sshd (gateway address from the broker, TLS, proof of possession, introspection,
+//   ssh's ProxyCommand relay).
 // - The broker's signing rate: POST /v1/ssh/certificates for one active session, each call on a
 //   fresh device assertion (made before the clock starts), certificate recorded and audited with
 //   synchronous=FULL; every acknowledged certificate is counted on disk afterwards.
@@ -16,16 +18,18 @@ import { join } from 'node:path'
 import { userInfo } from 'node:os'
 import { DatabaseSync } from 'node:sqlite'
 import { Pool } from 'undici'
-import { addAsset, openStore } from '../../dist/src/broker/admin.js'
+import { addAsset, addVerifier, openStore } from '../../dist/src/broker/admin.js'
 import { loadOrCreateSshCaKey } from '../../dist/src/broker/ssh-ca/ca-key.js'
 import { signUserCertificate } from '../../dist/src/broker/ssh-ca/certificate.js'
 import { deviceAssertion } from '../../dist/src/cli/device/device-key.js'
 import { ED25519_CERT } from '../../dist/src/util/ssh-wire.js'
 import { median, nowMs, percentile, type BenchRow, type Section } from '../lib.ts'
 import { TICKET, keychainAvailable, processCpuMs, removeDirs, startBrokerProcess, tempDir } from '../support.ts'
+import { startGatewayProcess } from './gateway.ts'
 
 const SSHD = '/usr/sbin/sshd'
 const JUMP = 'plant-a/line-3/cell-2/jump-01'
+const JUMP_BEHIND_GATEWAY = 'plant-a/line-3/cell-2/jump-02'
 const SSH_OPTIONS = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR']
 const SIGN_PATH = '/v1/ssh/certificates'
 
@@ -93,6 +97,7 @@ const ssh: Section = async ({ quick, root }) => {
   const dir = tempDir('jit-bench-sshd-')
   let home: string | undefined
   let sshd: Awaited<ReturnType<typeof startSshd>> | undefined
+  let gw: Awaited<ReturnType<typeof startGatewayProcess>> | undefined
   const pool = new Pool(broker.url, { connections: 64, pipelining: 1, keepAliveTimeout: 30_000 })
   try {
     const caPub = await (await fetch(`${broker.url}/v1/ssh/ca.pub`)).text()
@@ -100,11 +105,16 @@ const ssh: Section = async ({ quick, root }) => {
     sshd = await startSshd(dir, caPub, krl)
     const me = userInfo().username
     const store = openStore(broker.dataDir)
+    let gwToken: string
     try {
       addAsset(store, { path: JUMP, attributes: { state: 'running', ssh: { host: `127.0.0.1:${sshd.port}`, principals: [me] } } })
+      // The same sshd, reached only through the gateway (bench-gw).
+      addAsset(store, { path: JUMP_BEHIND_GATEWAY, attributes: { state: 'running', gateway: 'bench-gw', endpoint: `127.0.0.1:${sshd.port}`, ssh: { host: `127.0.0.1:${sshd.port}`, principals: [me] } } })
+      gwToken = addVerifier(store, 'bench-gw').token
     } finally {
       store.close()
     }
+    gw = await startGatewayProcess(root, broker, gwToken, dir)
 
     // Plain ssh with a key and a certificate from files: the floor jit ssh stands on.
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'user')])
@@ -116,18 +126,23 @@ const ssh: Section = async ({ quick, root }) => {
 
     home = await broker.loginCli('bench-ssh', root)
     const jitArgs = [join(root, 'bin/run.js'), 'ssh', JUMP, '--ticket', TICKET, '--scope', 'diagnose', ...SSH_OPTIONS, '--', 'echo', 'started']
+    const jitGatewayArgs = [join(root, 'bin/run.js'), 'ssh', JUMP_BEHIND_GATEWAY, '--ticket', TICKET, '--scope', 'diagnose', ...SSH_OPTIONS, '--', 'echo', 'started']
     const runs = quick ? 2 : 15
     const warmup = quick ? 1 : 2
     const jit: { firstByteMs: number; exitMs: number }[] = []
+    const throughGateway: { firstByteMs: number; exitMs: number }[] = []
     const plain: number[] = []
     for (let round = 0; round < warmup + runs; round++) {
       const a = await timeToFirstByte(process.execPath, jitArgs, { JIT_HOME: home })
       const b = await timeToFirstByte('ssh', plainArgs, {})
+      const c = await timeToFirstByte(process.execPath, jitGatewayArgs, { JIT_HOME: home })
       if (round >= warmup) {
         jit.push(a)
         plain.push(b.firstByteMs)
+        throughGateway.push(c)
       }
     }
+    const gatewayFirst = median(throughGateway.map((s) => s.firstByteMs))
     const jitFirst = median(jit.map((s) => s.firstByteMs))
     const plainFirst = median(plain)
     const rows: BenchRow[] = [
@@ -142,18 +157,29 @@ const ssh: Section = async ({ quick, root }) => {
         ratio: jitFirst / plainFirst,
         note: `median of ${runs} runs: new session, heartbeat, key, certificate, agent, ssh login to sshd on loopback; whole run to exit (revoked) ${Math.round(median(jit.map((s) => s.exitMs)))} ms`,
       },
+      {
+        section: 'ssh',
+        name: 'jit ssh through the gateway → remote command running',
+        value: gatewayFirst,
+        unit: 'ms',
+        p50: gatewayFirst,
+        p99: percentile(throughGateway.map((s) => s.firstByteMs), 99),
+        baseline: { name: 'jit ssh straight to sshd', value: jitFirst },
+        ratio: gatewayFirst / jitFirst,
+        note: `median of ${runs} runs, same rounds: as above plus the gateway's address from the broker, TLS to the gateway, proof of possession, the gateway's introspection and the ProxyCommand relay (a second jit process); whole run to exit ${Math.round(median(throughGateway.map((s) => s.exitMs)))} ms`,
+      },
     ]
 
     // The signing rate, on one session of a device enrolled over HTTP.
     const key = await broker.enrollDevice('bench-ssh-load')
     const requestBody = JSON.stringify({ ticket: TICKET, asset: JUMP, scope: 'diagnose', ttlSeconds: 3600, reason: 'bench' })
-    const granted = await pool.request({ path: '/v1/requests', method: 'POST', headers: { 'content-type': 'application/json', authorization: deviceAssertion(key as never, 'POST', '/v1/requests', requestBody) }, body: requestBody })
+    const granted = await pool.request({ path: '/v1/requests', method: 'POST', headers: { 'content-type': 'application/json', authorization: deviceAssertion(key as never, 'POST', '/v1/requests', requestBody, broker.url) }, body: requestBody })
     const grant = (await granted.body.json()) as { grant?: { session: { id: string } } }
     if (!grant.grant) throw new Error(`no grant for the signing bench: ${JSON.stringify(grant)}`)
     const body = JSON.stringify({ sessionId: grant.grant.session.id, publicKey: readFileSync(join(dir, 'user.pub'), 'utf8').trim() })
     let signed = 0
     const drive = async (concurrency: number, total: number) => {
-      const assertions = Array.from({ length: total }, () => deviceAssertion(key as never, 'POST', SIGN_PATH, body))
+      const assertions = Array.from({ length: total }, () => deviceAssertion(key as never, 'POST', SIGN_PATH, body, broker.url))
       const latencies: number[] = []
       let next = 0
       const worker = async () => {
@@ -194,8 +220,8 @@ const ssh: Section = async ({ quick, root }) => {
       const count = (sql: string) => (db.prepare(sql).get() as { n: number }).n
       const stored = count('SELECT count(*) AS n FROM ssh_certificates')
       const audited = count("SELECT count(*) AS n FROM audit WHERE type = 'ssh.certificate.issued'")
-      // jit ssh runs issued one certificate each, on top of the load.
-      const expected = signed + warmup + runs
+      // jit ssh runs (straight and through the gateway) issued one certificate each, on top of the load.
+      const expected = signed + 2 * (warmup + runs)
       if (stored !== expected || audited !== expected) throw new Error(`${expected} certificates acknowledged, but ${stored} recorded and ${audited} audited`)
     } finally {
       db.close()
@@ -203,6 +229,7 @@ const ssh: Section = async ({ quick, root }) => {
     return rows
   } finally {
     await pool.close()
+    await gw?.stop()
     await sshd?.stop()
     await broker.stop()
     removeDirs(dir, ...(home ? [home] : []))

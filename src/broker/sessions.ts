@@ -11,7 +11,7 @@ import { forbidden, notFound } from './api-error.js'
 import { OVERSIGHT_ROLES, hasAnyRole, type Actor, type BrokerContext } from './context.js'
 import { publicSession, type SessionRecord } from './store/sqlite-store.js'
 import { recordVerification } from './verifications.js'
-import { verifyPossession } from '../wire/possession.js'
+import { verifyPossessionProof } from '../wire/proof-of-possession.js'
 
 /** Creates the session of an approved request. Call inside the approving transaction. */
 export function openSession(ctx: BrokerContext, request: AccessRequest, cacheAllowed: boolean): SessionRecord {
@@ -163,7 +163,7 @@ export function introspect(ctx: BrokerContext, token: string, verifier: string, 
   const { active, claims, session } = checkCredential(ctx, token)
   let possession: { verified: boolean; reason?: string } | undefined
   if (pop && claims) {
-    const verdict = verifyPossession(pop.proof, { token, jkt: claims.cnf.jkt, challenge: pop.challenge, audience: verifier, nowEpoch: ctx.now() / 1000 })
+    const verdict = verifyPossessionProof(pop.proof, { token, jti: claims.jti, asset: claims.aud, jkt: claims.cnf.jkt, challenge: pop.challenge, verifier, nowEpoch: ctx.now() / 1000 })
     possession = verdict.ok ? { verified: true } : { verified: false, reason: verdict.reason }
   } else if (pop) {
     possession = { verified: false, reason: 'the credential is not one this broker issued' }

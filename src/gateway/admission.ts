@@ -6,7 +6,7 @@
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose'
 import type { CredentialClaims } from '../wire/claims.js'
 import type { FrontedAsset, TunnelRefusalCode } from '../wire/gateway.js'
-import { verifyTunnelProof } from '../wire/proof-of-possession.js'
+import { verifyPossessionProof } from '../wire/proof-of-possession.js'
 import type { BrokerLink } from './broker-link.js'
 
 export class Refusal extends Error {
@@ -51,12 +51,12 @@ export async function brokerKeys(link: BrokerLink): Promise<JWTVerifyGetKey> {
 
 export async function admit(ctx: AdmissionContext, open: Record<string, unknown>, nonce: string): Promise<Admitted> {
   if (open.type !== 'open' || typeof open.asset !== 'string' || typeof open.token !== 'string' || open.token.length > 8192) {
-    throw new Refusal('bad-frame', 'expected an open frame with asset, token, jwk and proof')
+    throw new Refusal('bad-frame', 'expected an open frame with asset, token and proof')
   }
   const asset = assetFronted(ctx, open.asset)
   const claims = await credentialFor(ctx, open.token, asset)
   scopeAllowed(asset, claims)
-  possessionProven(ctx, open, claims, nonce)
+  possessionProven(ctx, open.proof, open.token, claims, nonce)
   await activeAtBroker(ctx, open.token, claims)
   return { claims, asset }
 }
@@ -87,9 +87,10 @@ function scopeAllowed(asset: FrontedAsset, claims: CredentialClaims): void {
   }
 }
 
-function possessionProven(ctx: AdmissionContext, open: Record<string, unknown>, claims: CredentialClaims, nonce: string): void {
-  const expected = { jkt: claims.cnf.jkt, nonce, jti: claims.jti, asset: claims.aud, gateway: ctx.gateway }
-  if (!verifyTunnelProof(open.jwk, open.proof, expected)) throw new Refusal('no-proof', 'no proof of possession of the device key the credential is bound to')
+function possessionProven(ctx: AdmissionContext, proof: unknown, token: string, claims: CredentialClaims, nonce: string): void {
+  // The nonce is fresh for this connection; the proof's time is checked too, as everywhere.
+  const verdict = verifyPossessionProof(proof, { token, jti: claims.jti, asset: claims.aud, jkt: claims.cnf.jkt, challenge: nonce, verifier: ctx.gateway, nowEpoch: Date.now() / 1000 })
+  if (!verdict.ok) throw new Refusal('no-proof', `no proof of possession of the device key the credential is bound to (${verdict.reason})`)
 }
 
 async function activeAtBroker(ctx: AdmissionContext, token: string, claims: CredentialClaims): Promise<void> {

@@ -248,7 +248,7 @@ export const schemas = {
     additionalProperties: false,
     properties: { reason: { type: 'string', minLength: 1, maxLength: 2000 } },
   },
-  /** RFC 7662 (form or JSON), with an optional proof of possession (src/wire/possession.ts) and the challenge it answers. */
+  /** RFC 7662 (form or JSON), with an optional proof of possession (src/wire/proof-of-possession.ts) and the challenge it answers. */
   introspect: {
     type: 'object',
     additionalProperties: false,

@@ -140,9 +140,8 @@ export interface TunnelOpen {
   asset: string
   /** The session credential (JWT). */
   token: string
-  /** The device's public key; its RFC 7638 thumbprint must equal the credential's cnf.jkt. */
-  jwk: { kty: 'OKP'; crv: 'Ed25519'; x: string }
-  /** base64url Ed25519 signature over tunnelProofInput(). */
+  /** Proof of possession of the device key the credential's cnf.jkt names, over this connection's
+   * challenge, for this gateway (signPossessionProof in src/wire/proof-of-possession.ts). */
   proof: string
 }
 

@@ -20,9 +20,11 @@ export interface SshCertificateResult {
   validBefore: string
   extensions: string[]
   caFingerprint: string
-  /** Where to connect, from the asset's ssh attributes. */
+  /** Where to connect, from the asset's ssh attributes (also the name its host key is known by). */
   host: string
   port: number
+  /** The asset's gateway, when it has one: ssh must reach the host through it (GET /sessions/:id/gateway). */
+  gateway?: string
 }
 
 export const sshSchemas = {

@@ -5,8 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openStore } from '../../src/broker/admin.js'
 import { cleanup, jit, startBroker, type TestBroker } from './harness.js'
 import { encodeFrame } from '../../src/wire/gateway.js'
-import { signTunnelProof } from '../../src/wire/proof-of-possession.js'
-import { publicJwkOf } from '../../src/cli/connect/tunnel-client.js'
+import { signPossessionProof } from '../../src/wire/proof-of-possession.js'
 import { GW_ASSET, deviceKeyOf, frontAssets, probe, rawTunnel, selfSignedCert, startConnect, startEchoAsset, startGateway, type TestGateway } from './gateway-helpers.js'
 import { sessionRow, waitFor } from './revocation-helpers.js'
 
@@ -95,7 +94,8 @@ describe('the gateway cuts a live connection when its session ends', () => {
     const tunnel = await rawTunnel(gateway.address)
     const key = await deviceKeyOf(alice)
     const jti = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).jti
-    tunnel.socket.write(encodeFrame({ type: 'open', asset: GW_ASSET, token, jwk: publicJwkOf(key), proof: signTunnelProof(key, { nonce: tunnel.challenge.nonce, jti, asset: GW_ASSET, gateway: 'gw-line-3' }) }))
+    const proof = signPossessionProof(key, { challenge: tunnel.challenge.nonce, verifier: 'gw-line-3', token, jti, asset: GW_ASSET, nowEpoch: Date.now() / 1000 })
+    tunnel.socket.write(encodeFrame({ type: 'open', asset: GW_ASSET, token, proof }))
     expect(await tunnel.reply()).toMatchObject({ type: 'ok', sessionId })
     const closed = new Promise<number>((ok) => tunnel.socket.once('close', () => ok(performance.now())))
     const started = performance.now()

@@ -2,13 +2,12 @@
 // device, a session for another asset, a scope the endpoint does not allow, a forged token, and
 // bad input on the tunnel protocol (garbage, a half-open handshake, a huge frame). After each, a
 // proper tunnel still works. Real broker, real gateway process, real TCP asset.
-import { generateKeyPairSync, type KeyObject } from 'node:crypto'
+import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto'
 import { connect as tcpConnect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { signJwt } from '../../src/util/jws.js'
 import { encodeFrame } from '../../src/wire/gateway.js'
-import { signTunnelProof } from '../../src/wire/proof-of-possession.js'
-import { publicJwkOf } from '../../src/cli/connect/tunnel-client.js'
+import { signPossessionProof } from '../../src/wire/proof-of-possession.js'
 import { cleanup, jit, startBroker, type TestBroker } from './harness.js'
 import { GW_ASSET, OTHER_ASSET, deviceKeyOf, expectNoEcho, frontAssets, probe, rawTunnel, selfSignedCert, startConnect, startEchoAsset, startGateway, type TestGateway } from './gateway-helpers.js'
 
@@ -43,11 +42,21 @@ afterAll(async () => {
 
 const jtiOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString()).jti as string
 
+/** A proof's header with the public key it names replaced by `key`'s (the signature is left as it was). */
+function withPublicKeyOf(proof: string, key: KeyObject): string {
+  const [head, claims, signature] = proof.split('.')
+  const { x } = createPublicKey(key).export({ format: 'jwk' }) as { x: string }
+  const header = { ...JSON.parse(Buffer.from(head, 'base64url').toString()), jwk: { kty: 'OKP', crv: 'Ed25519', x } }
+  return `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${claims}.${signature}`
+}
+
 /** One handshake over the raw protocol; returns the gateway's answer. */
 async function handshake(options: { asset: string; token: string; key: KeyObject; jwkKey?: KeyObject }): Promise<Record<string, unknown>> {
   const tunnel = await rawTunnel(gateway.address)
-  const proof = signTunnelProof(options.key, { nonce: tunnel.challenge.nonce, jti: jtiOf(options.token), asset: options.asset, gateway: tunnel.challenge.gateway })
-  tunnel.socket.write(encodeFrame({ type: 'open', asset: options.asset, token: options.token, jwk: publicJwkOf(options.jwkKey ?? options.key), proof }))
+  const binding = { challenge: tunnel.challenge.nonce, verifier: tunnel.challenge.gateway, token: options.token, jti: jtiOf(options.token), asset: options.asset, nowEpoch: Date.now() / 1000 }
+  const signed = signPossessionProof(options.key, binding)
+  const proof = options.jwkKey ? withPublicKeyOf(signed, options.jwkKey) : signed
+  tunnel.socket.write(encodeFrame({ type: 'open', asset: options.asset, token: options.token, proof }))
   const reply = await tunnel.reply()
   if (reply === 'closed') throw new Error('closed without an answer')
   if (reply.type === 'ok') {

@@ -139,7 +139,7 @@ describe('proof of possession at introspection', () => {
   it('the holder\'s device key proves possession; a stolen token with another key does not', async () => {
     const { SystemKeychain } = await import('../../src/cli/keychain/keychain.js')
     const { loadDeviceKey, newDeviceKeyPair } = await import('../../src/cli/device/device-key.js')
-    const { signPossession } = await import('../../src/wire/possession.js')
+    const { signPossessionProof } = await import('../../src/wire/proof-of-possession.js')
     const opened = await jit(['request', ...access, '--scope', 'read', '--ttl', '10m', '--reason', 'r', '--json'], { home: tess })
     const sessionId = opened.json().session.id as string
     const token = (await jit(['credential', sessionId, '--format', 'raw'], { home: tess })).stdout.trim()
@@ -148,7 +148,8 @@ describe('proof of possession at introspection', () => {
     const verifierToken = broker.addVerifier('gateway-pop')
     const challenge = 'x'.repeat(32)
     const ask = async (privateKey: import('node:crypto').KeyObject) => {
-      const proof = signPossession(privateKey, { token, challenge, audience: 'gateway-pop', nowEpoch: Date.now() / 1000 })
+      const { jti, aud } = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as { jti: string; aud: string }
+      const proof = signPossessionProof(privateKey, { token, jti, asset: aud, challenge, verifier: 'gateway-pop', nowEpoch: Date.now() / 1000 })
       const response = await fetch(`${broker.url}/v1/introspect`, { method: 'POST', headers: { authorization: `Bearer ${verifierToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ token, proof, challenge }) })
       return (await response.json()) as { active: boolean; possession?: { verified: boolean } }
     }

@@ -27,7 +27,8 @@ export function issueSshCertificate(ctx: BrokerContext, ca: SshAuthority, actor:
   // Only the device that holds the session may use it, whoever else may read it.
   if (session.deviceId !== actor.deviceId) throw forbidden('Only the device that holds the session can get an SSH certificate for it.')
   if (session.state !== 'active' || session.expiresAtEpoch <= nowEpoch) throw conflict(`Session ${session.id} is not active (${session.state}).`)
-  const target = sshTargetOf(ctx.store.getAsset(session.asset)?.attributes)
+  const attributes = ctx.store.getAsset(session.asset)?.attributes
+  const target = sshTargetOf(attributes)
   if (!target) {
     // bad-input (exit 2 at the CLI): the caller named an asset that cannot be reached over SSH.
     throw new ApiError(422, 'bad-input', `Asset ${session.asset} has no SSH endpoint with principals.`, {
@@ -78,6 +79,7 @@ export function issueSshCertificate(ctx: BrokerContext, ca: SshAuthority, actor:
     caFingerprint: key.fingerprint,
     host: target.host,
     port: target.port,
+    ...(typeof attributes?.gateway === 'string' ? { gateway: attributes.gateway } : {}),
   }
 }
 

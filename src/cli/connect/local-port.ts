@@ -1,16 +1,21 @@
-// The loopback port `jit connect` offers: each connection to it becomes one tunnel through the
-// asset's gateway. A refused tunnel closes the local connection and says why on stderr; a tunnel
-// the gateway cuts (the session ended) closes the local connection at once.
+// The loopback port `jit connect` offers (or the Unix socket in its private folder that `jit ssh`
+// offers ssh's ProxyCommand): each connection to it becomes one tunnel through the asset's
+// gateway. A refused tunnel closes the local connection and says why on stderr; a tunnel the
+// gateway cuts (the session ended) closes the local connection at once.
 import { createServer, type Server, type Socket } from 'node:net'
 import { openTunnel, type TunnelTarget } from './tunnel-client.js'
 
 export interface LocalPort {
+  /** The TCP port listened on (0 for a Unix socket). */
   port: number
   /** Stops listening and closes every tunnel. */
   close(): Promise<void>
 }
 
-export async function listenLocal(port: number, target: TunnelTarget, say: { warn(line: string): void }): Promise<LocalPort> {
+/** A TCP port on 127.0.0.1 (0: any free one), or a Unix socket path. */
+export type LocalAddress = number | { path: string }
+
+export async function listenLocal(where: LocalAddress, target: TunnelTarget, say: { warn(line: string): void }): Promise<LocalPort> {
   const open = new Set<Socket>()
   const server: Server = createServer({ noDelay: true, pauseOnConnect: true }, (local) => {
     open.add(local)
@@ -35,10 +40,11 @@ export async function listenLocal(port: number, target: TunnelTarget, say: { war
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(port, '127.0.0.1', () => resolve())
+    server.listen(typeof where === 'number' ? { port: where, host: '127.0.0.1' } : { path: where.path }, () => resolve())
   })
+  const address = server.address()
   return {
-    port: (server.address() as { port: number }).port,
+    port: typeof address === 'object' && address ? address.port : 0,
     async close() {
       for (const socket of open) socket.destroy()
       await new Promise<void>((resolve) => server.close(() => resolve()))

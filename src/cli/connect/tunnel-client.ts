@@ -1,11 +1,11 @@
 // One tunnel through a gateway: TLS to the address the broker gave for the session's asset, the
 // gateway's certificate pinned to the fingerprint the broker vouched for, then the handshake:
-// the gateway's challenge, signed with this device's key together with the credential's id, the
-// asset and the gateway's name. Resolves with the socket (and any bytes that came after "ok").
-import { createHash, createPublicKey, type KeyObject } from 'node:crypto'
+// the gateway's challenge, signed with this device's key together with the credential, its id,
+// the asset and the gateway's name (a proof of possession, src/wire/proof-of-possession.ts). Resolves with the socket (and any bytes that came after "ok").
+import { createHash, type KeyObject } from 'node:crypto'
 import { connect, type TLSSocket } from 'node:tls'
 import { encodeFrame, type AssetGateway, type TunnelOpen, type TunnelReply } from '../../wire/gateway.js'
-import { signTunnelProof, type Ed25519PublicJwk } from '../../wire/proof-of-possession.js'
+import { signPossessionProof } from '../../wire/proof-of-possession.js'
 import { FrameReader } from '../../wire/tunnel-frames.js'
 
 export class TunnelRefusedError extends Error {
@@ -22,11 +22,6 @@ export interface TunnelTarget {
 }
 
 const HANDSHAKE_TIMEOUT_MS = 15_000
-
-export function publicJwkOf(privateKey: KeyObject): Ed25519PublicJwk {
-  const jwk = createPublicKey(privateKey).export({ format: 'jwk' }) as { x: string }
-  return { kty: 'OKP', crv: 'Ed25519', x: jwk.x }
-}
 
 export function jtiOf(credential: string): string {
   const payload = JSON.parse(Buffer.from(credential.split('.')[1] ?? '', 'base64url').toString()) as { jti?: string }
@@ -72,8 +67,14 @@ export function openTunnel(target: TunnelTarget): Promise<{ socket: TLSSocket; e
           type: 'open',
           asset: target.gateway.asset,
           token: target.credential,
-          jwk: publicJwkOf(target.privateKey),
-          proof: signTunnelProof(target.privateKey, { nonce: challenge.nonce, jti: target.jti, asset: target.gateway.asset, gateway: target.gateway.gateway }),
+          proof: signPossessionProof(target.privateKey, {
+            challenge: challenge.nonce,
+            verifier: target.gateway.gateway,
+            token: target.credential,
+            jti: target.jti,
+            asset: target.gateway.asset,
+            nowEpoch: Date.now() / 1000,
+          }),
         }
         stage = 'reply'
         socket.write(encodeFrame(open))

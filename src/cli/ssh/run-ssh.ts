@@ -1,9 +1,10 @@
 // `jit ssh`: a session (opened now, or an active one of this device on the asset), an ephemeral
 // Ed25519 key made in memory, a certificate for it from the broker's SSH CA, and the system's
-// OpenSSH client run against the asset's ssh host with that certificate offered by jit's own agent.
-// No key or certificate is ever written to disk; the agent's socket folder is removed on every
-// exit path. A session opened here is wrapped like `jit exec`'s (heartbeats, revoked however ssh
-// ends); a borrowed one is left as it was, its certificate valid no longer than it.
+// OpenSSH client run against the asset's ssh host with that certificate offered by jit's own agent;
+// through the asset's gateway when it has one (gateway-route.ts), so that ending the session cuts
+// the connection at once. No key or certificate is ever written to disk; the agent's socket folder
+// is removed on every exit path. A session opened here is wrapped like `jit exec`'s (heartbeats,
+// revoked however ssh ends); a borrowed one is left as it was, its certificate valid no longer than it.
 import { generateKeyPairSync } from 'node:crypto'
 import type { CliContext } from '../context.js'
 import { UsageError } from '../../errors.js'
@@ -12,6 +13,7 @@ import type { Grant, SessionInfo } from '../../wire/api.js'
 import { SSH_CERTIFICATES_PATH, type SshCertificateBody, type SshCertificateResult } from '../../wire/ssh.js'
 import type { PreparedCommand, RunResult } from '../sessions/run-with-credential.js'
 import { startAgent } from './agent.js'
+import { routeThroughGateway, type GatewayRoute } from './gateway-route.js'
 
 export interface SshParams {
   asset: string
@@ -36,18 +38,38 @@ export interface SshResult extends RunResult {
   sessionOpened: boolean
   certificate?: { serial: number; principals: string[]; validBefore: string; extensions: string[] }
   target?: { host: string; port: number; login: string }
+  /** The gateway ssh went through, when the asset has one. */
+  gateway?: string
 }
 
 export async function runSsh(cli: CliContext, params: SshParams): Promise<SshResult> {
   let certificate: SshCertificateResult | undefined
   let target: SshResult['target']
+  let gateway: string | undefined
   const prepare = async (grant: Grant): Promise<PreparedCommand> => {
     const signed = await signEphemeralKey(cli, grant.session.id)
     certificate = signed
     target = { host: signed.host, port: signed.port, login: params.login ?? signed.principals[0] }
     const agent = await startAgent({ privateKey: signed.privateKey, certificate: signed.certBlob, comment: `jit ${grant.session.id}` })
+    let route: GatewayRoute | undefined
+    try {
+      // An asset behind a gateway is never reached directly: no route, no ssh.
+      if (signed.gateway) route = await routeThroughGateway(cli, grant, agent.dir)
+    } catch (error) {
+      await agent.close()
+      throw error
+    }
+    gateway = route?.gateway
+    if (route && !params.quiet) (await import('../output.js')).ui.info(`Through gateway ${route.gateway}: ending session ${grant.session.id} closes this connection at once.`)
     const env: NodeJS.ProcessEnv = { ...process.env, SSH_AUTH_SOCK: agent.socketPath }
-    return { argv: sshArgv(target, agent.socketPath, params), env, dispose: () => agent.close() }
+    const dispose = async () => {
+      try {
+        await route?.close()
+      } finally {
+        await agent.close()
+      }
+    }
+    return { argv: sshArgv(target, agent.socketPath, params, route?.proxyCommand), env, dispose }
   }
   const label = `ssh to ${params.asset}`
   let result: RunResult
@@ -87,14 +109,17 @@ export async function runSsh(cli: CliContext, params: SshParams): Promise<SshRes
     sessionOpened,
     ...(certificate ? { certificate: { serial: certificate.serial, principals: certificate.principals, validBefore: certificate.validBefore, extensions: certificate.extensions } } : {}),
     ...(target ? { target } : {}),
+    ...(gateway ? { gateway } : {}),
   }
 }
 
 /**
  * The ssh command line: the asset's host and port, the certificate from jit's agent only (never
- * forwarded), public-key authentication only, then the caller's -o options and remote command.
+ * forwarded), public-key authentication only, the gateway's relay as ProxyCommand when there is
+ * one, then the caller's -o options and remote command. ssh keeps the first value it gets for an
+ * option, so the caller's options cannot replace these.
  */
-export function sshArgv(target: { host: string; port: number; login: string }, agentSocket: string, params: Pick<SshParams, 'sshOptions' | 'command'>): string[] {
+export function sshArgv(target: { host: string; port: number; login: string }, agentSocket: string, params: Pick<SshParams, 'sshOptions' | 'command'>, proxyCommand?: string): string[] {
   return [
     'ssh',
     '-p', String(target.port),
@@ -102,6 +127,7 @@ export function sshArgv(target: { host: string; port: number; login: string }, a
     '-o', `IdentityAgent=${agentSocket}`,
     '-o', 'ForwardAgent=no',
     '-o', 'PreferredAuthentications=publickey',
+    ...(proxyCommand ? ['-o', `ProxyCommand=${proxyCommand}`] : []),
     ...params.sshOptions.flatMap((option) => ['-o', option]),
     // After --, ssh reads no more options: the host and the remote command stay what they are.
     '--',

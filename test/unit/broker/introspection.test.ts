@@ -7,7 +7,7 @@ import { introspect, revokeSession, sweepExpired } from '../../../src/broker/ses
 import { sessionProof } from '../../../src/broker/session-proof.js'
 import { verificationsOf } from '../../../src/broker/verifications.js'
 import { newDeviceKeyPair } from '../../../src/cli/device/device-key.js'
-import { jwkThumbprint, signPossession } from '../../../src/wire/possession.js'
+import { jwkThumbprint, signPossessionProof } from '../../../src/wire/proof-of-possession.js'
 import { testContext, type TestContext } from './test-context.js'
 
 const POLICY = `
@@ -96,10 +96,12 @@ describe('introspection', () => {
     const grant = createRequest(ctx, vic, { ticket: 'WO-000001', asset: 'plant-a/line-3/plc-07', scope: 'diagnose', ttlSeconds: 600, reason: 'test' }).result.grant!
     const challenge = 'c'.repeat(32)
     const nowEpoch = ctx.now() / 1000
-    const proof = signPossession(pair.privateKey, { token: grant.credential, challenge, audience: 'gateway-3', nowEpoch })
+    const { jti, aud } = JSON.parse(Buffer.from(grant.credential.split('.')[1], 'base64url').toString()) as { jti: string; aud: string }
+    const binding = { token: grant.credential, jti, asset: aud, challenge, verifier: 'gateway-3', nowEpoch }
+    const proof = signPossessionProof(pair.privateKey, binding)
     expect(introspect(ctx, grant.credential, 'gateway-3', { proof, challenge })).toMatchObject({ active: true, possession: { verified: true } })
     // A stolen token with the thief's own key, a replay to another verifier, another challenge.
-    const thief = signPossession(newDeviceKeyPair().privateKey, { token: grant.credential, challenge, audience: 'gateway-3', nowEpoch })
+    const thief = signPossessionProof(newDeviceKeyPair().privateKey, binding)
     expect(introspect(ctx, grant.credential, 'gateway-3', { proof: thief, challenge }).possession).toEqual({ verified: false, reason: expect.stringMatching(/key other than/) })
     expect(introspect(ctx, grant.credential, 'jump-host', { proof, challenge }).possession).toEqual({ verified: false, reason: expect.stringMatching(/another verifier/) })
     expect(introspect(ctx, grant.credential, 'gateway-3', { proof, challenge: 'd'.repeat(32) }).possession).toEqual({ verified: false, reason: expect.stringMatching(/another challenge/) })

@@ -1,37 +1,80 @@
-// Proof of possession for tunnels: only the key named by cnf.jkt, over exactly the challenge, the
-// credential id, the asset and the gateway it was made for.
-import { generateKeyPairSync } from 'node:crypto'
+// Proof of possession of a credential's device key (src/wire/proof-of-possession.ts), pure: only
+// the key cnf.jkt names, over exactly the challenge, verifier, credential (hash, jti), asset and
+// time it was made for; anything malformed is refused with a reason, never thrown.
+import { generateKeyPairSync, type KeyObject } from 'node:crypto'
 import { calculateJwkThumbprint } from 'jose'
 import { describe, expect, it } from 'vitest'
-import { jwkThumbprint, signTunnelProof, verifyTunnelProof } from '../../../src/wire/proof-of-possession.js'
+import { jwkThumbprint, signPossessionProof, verifyPossessionProof } from '../../../src/wire/proof-of-possession.js'
 
-const device = generateKeyPairSync('ed25519')
-const jwk = { kty: 'OKP' as const, crv: 'Ed25519' as const, x: (device.publicKey.export({ format: 'jwk' }) as { x: string }).x }
-const fields = { nonce: 'n0nce', jti: 'jti_1', asset: 'plant-a/line-3/cell-2/plc-07', gateway: 'gw-line-3' }
+const pair = () => {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519')
+  const { x } = publicKey.export({ format: 'jwk' }) as { x: string }
+  return { privateKey, jwk: { kty: 'OKP' as const, crv: 'Ed25519' as const, x } }
+}
 
-describe('tunnel proof of possession', () => {
-  it('the thumbprint is RFC 7638 (the one the broker puts in cnf.jkt at enrollment)', async () => {
-    expect(jwkThumbprint(jwk)).toBe(await calculateJwkThumbprint(jwk))
+const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
+/** The proof with its header replaced (the signature is left as it was). */
+const withHead = (proof: string, head: unknown) => [b64(head), ...proof.split('.').slice(1)].join('.')
+
+const holder = pair()
+const now = 1_800_000_000
+const binding = { challenge: 'n'.repeat(32), verifier: 'gw-line-3', token: 'header.claims.signature', jti: 'jti_1', asset: 'plant-a/line-3/cell-2/plc-07' }
+const expected = { ...binding, jkt: jwkThumbprint(holder.jwk), nowEpoch: now }
+const sign = (key: KeyObject, overrides: Partial<typeof binding & { nowEpoch: number }> = {}) => signPossessionProof(key, { ...binding, nowEpoch: now, ...overrides })
+
+describe('proof of possession', () => {
+  it('the thumbprint is RFC 7638\'s, the one the broker puts in cnf.jkt at enrollment', async () => {
+    expect(jwkThumbprint(holder.jwk)).toBe(await calculateJwkThumbprint(holder.jwk))
   })
 
-  it('holds for the device key over the same fields, and for nothing else', () => {
-    const proof = signTunnelProof(device.privateKey, fields)
-    const jkt = jwkThumbprint(jwk)
-    expect(verifyTunnelProof(jwk, proof, { ...fields, jkt })).toBe(true)
-    for (const changed of [{ nonce: 'other' }, { jti: 'jti_2' }, { asset: 'plant-a/line-3/cell-2/hmi-01' }, { gateway: 'gw-other' }]) {
-      expect(verifyTunnelProof(jwk, proof, { ...fields, ...changed, jkt })).toBe(false)
+  it('verifies for the holder of the key over the same binding, within the clock window', () => {
+    const proof = sign(holder.privateKey)
+    expect(verifyPossessionProof(proof, expected)).toEqual({ ok: true })
+    expect(verifyPossessionProof(proof, { ...expected, nowEpoch: now + 59 })).toEqual({ ok: true })
+    expect(verifyPossessionProof(proof, { ...expected, nowEpoch: now - 59 })).toEqual({ ok: true })
+  })
+
+  it('does not verify for anything it was not made for', () => {
+    const proof = sign(holder.privateKey)
+    const refusals: Array<[Partial<typeof expected>, RegExp]> = [
+      [{ challenge: 'm'.repeat(32) }, /another challenge/],
+      [{ verifier: 'gw-other' }, /another verifier/],
+      [{ token: 'other.token.x' }, /another credential/],
+      [{ jti: 'jti_2' }, /another credential/],
+      [{ asset: 'plant-a/line-3/cell-2/hmi-01' }, /another asset/],
+      [{ nowEpoch: now + 120 }, /too old/],
+      [{ nowEpoch: now - 120 }, /clock is wrong/],
+    ]
+    for (const [changed, reason] of refusals) expect(verifyPossessionProof(proof, { ...expected, ...changed })).toEqual({ ok: false, reason: expect.stringMatching(reason) })
+  })
+
+  it('another key\'s proof does not verify, with its own key named or with the holder\'s', () => {
+    const thief = pair()
+    // A stolen token, proven with the thief's key: the thumbprint is not the credential's.
+    const theirs = sign(thief.privateKey)
+    expect(verifyPossessionProof(theirs, expected)).toEqual({ ok: false, reason: expect.stringMatching(/key other than/) })
+    // The holder's public key named in the header, without its private half: the signature fails.
+    const swapped = withHead(theirs, { alg: 'EdDSA', typ: 'jit-pop+jwt', jwk: holder.jwk })
+    expect(verifyPossessionProof(swapped, expected)).toEqual({ ok: false, reason: expect.stringMatching(/signature/) })
+  })
+
+  it('malformed proofs and keys are refused, not thrown', () => {
+    const proof = sign(holder.privateKey)
+    const [, body] = proof.split('.')
+    for (const garbage of [undefined, null, 42, ['a', 'b'], '', 'a.b', 'a.b.c', '!!!', 'A'.repeat(5000), `${proof.split('.')[0]}.x.y`, `${b64(null)}.${body}.AAAA`, `${b64({})}.${b64(null)}.AAAA`]) {
+      expect(verifyPossessionProof(garbage, expected)).toEqual({ ok: false, reason: expect.stringMatching(/malformed/) })
     }
-    const other = generateKeyPairSync('ed25519')
-    const otherJwk = { ...jwk, x: (other.publicKey.export({ format: 'jwk' }) as { x: string }).x }
-    // Another key's proof with its own JWK: the thumbprint is not the credential's.
-    expect(verifyTunnelProof(otherJwk, signTunnelProof(other.privateKey, fields), { ...fields, jkt })).toBe(false)
-    // Another key's proof presented with the right JWK: the signature does not hold.
-    expect(verifyTunnelProof(jwk, signTunnelProof(other.privateKey, fields), { ...fields, jkt })).toBe(false)
-  })
-
-  it('malformed keys and proofs are refused, not thrown', () => {
-    const jkt = jwkThumbprint(jwk)
-    for (const bad of [null, 'x', { kty: 'RSA' }, { ...jwk, x: 'short' }, { ...jwk, crv: 'X25519' }]) expect(verifyTunnelProof(bad, 'AAAA', { ...fields, jkt })).toBe(false)
-    for (const bad of [undefined, 42, 'A'.repeat(500), '!!!']) expect(verifyTunnelProof(jwk, bad, { ...fields, jkt })).toBe(false)
+    const heads = [
+      { alg: 'none', typ: 'jit-pop+jwt', jwk: holder.jwk },
+      { alg: 'EdDSA', typ: 'JWT', jwk: holder.jwk },
+      { alg: 'EdDSA', typ: 'jit-pop+jwt' },
+      { alg: 'EdDSA', typ: 'jit-pop+jwt', jwk: null },
+      { alg: 'EdDSA', typ: 'jit-pop+jwt', jwk: 'x' },
+      { alg: 'EdDSA', typ: 'jit-pop+jwt', jwk: { kty: 'RSA', n: 'AQAB', e: 'AQAB' } },
+      { alg: 'EdDSA', typ: 'jit-pop+jwt', jwk: { ...holder.jwk, x: 'short' } },
+      { alg: 'EdDSA', typ: 'jit-pop+jwt', jwk: { ...holder.jwk, crv: 'X25519' } },
+      { alg: 'EdDSA', typ: 'jit-pop+jwt', jwk: { ...holder.jwk, d: 'A'.repeat(43) } },
+    ]
+    for (const head of heads) expect(verifyPossessionProof(withHead(proof, head), expected)).toEqual({ ok: false, reason: expect.stringMatching(/malformed/) })
   })
 })

@@ -89,6 +89,12 @@ describe('issueSshCertificate', () => {
     expect(listing).toContain(`Serial: ${cert.serial}`)
   })
 
+  it('names the asset\'s gateway when it has one, so that jit ssh goes through it', () => {
+    expect(sign(open().id).gateway).toBeUndefined()
+    ctx.store.upsertAsset({ path: JUMP, attributes: { state: 'running', gateway: 'gw-line-3', endpoint: '10.3.2.9:22', ssh: { host: 'jump-01.plant-a.example:2222', principals: ['maint'] } } })
+    expect(sign(open().id)).toMatchObject({ gateway: 'gw-line-3', host: 'jump-01.plant-a.example', port: 2222 })
+  })
+
   it('gives every certificate a new serial, and audits each with its facts but no key material', () => {
     const session = open()
     const serials = [sign(session.id).serial, sign(session.id).serial, sign(open().id).serial]
