@@ -85,7 +85,7 @@ const tickets: Section = async ({ quick, root }) => {
       const text = JSON.stringify(body)
       const response = await fetch(`${broker.url}${path}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: deviceAssertion(key as never, 'POST', path, text) },
+        headers: { 'content-type': 'application/json', authorization: deviceAssertion(key as never, 'POST', path, text, broker.url) },
         body: text,
       })
       const json = (await response.json()) as any
