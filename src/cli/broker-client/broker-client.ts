@@ -9,6 +9,7 @@ import { API_PREFIX, type Problem } from '../../wire/api.js'
 import { BrokerClock, MAX_CORRECTED_SKEW_SECONDS } from './broker-clock.js'
 
 export interface ClientOptions {
+  /** One broker URL, or several brokers of one plant separated by commas (tried in order; see #send). */
   broker: string
   caFile?: string
   insecure?: boolean
@@ -42,6 +43,43 @@ export function checkBrokerUrl(broker: string, insecure: boolean | undefined): U
   return url
 }
 
+/**
+ * The brokers named by `--broker` or the profile: one URL or several, comma-separated, each
+ * checked like a single one; the same broker named twice is tried once.
+ */
+export function brokerList(brokers: string, insecure: boolean | undefined): URL[] {
+  const urls = brokers.split(',').map((part) => part.trim()).filter((part) => part.length > 0).map((part) => checkBrokerUrl(part, insecure))
+  if (urls.length === 0) throw new UsageError('No broker URL given.', ['Give the broker as https://host:port (several brokers of one plant: separated by commas).'])
+  return urls.filter((url, i) => urls.findIndex((other) => other.origin === url.origin) === i)
+}
+
+/**
+ * Connection failures that happen before a single byte of the call has left this machine: the
+ * next broker may be asked even for a call that changes something, as the first never saw it.
+ */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'UND_ERR_CONNECT_TIMEOUT'])
+
+/** Calls that change nothing at the broker, so asking another broker after a lost answer is safe. */
+const IDEMPOTENT = new Set(['GET', 'HEAD'])
+
+function errorCode(error: NodeJS.ErrnoException): string {
+  return error.code ?? (error.cause as NodeJS.ErrnoException | undefined)?.code ?? ''
+}
+
+function isTlsFailure(error: NodeJS.ErrnoException): boolean {
+  return /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(errorCode(error)) || /certificate|TLS|SSL/i.test(error.message)
+}
+
+/**
+ * Whether a failed call may go to the next broker: never after a TLS failure (a certificate
+ * problem is reported, not routed around), always when the call never left, and otherwise
+ * only for a read: a POST the broker may have carried out is not sent twice.
+ */
+export function mayTryNextBroker(method: string, error: NodeJS.ErrnoException): boolean {
+  if (isTlsFailure(error)) return false
+  return NOT_SENT.has(errorCode(error)) || IDEMPOTENT.has(method.toUpperCase())
+}
+
 let undici: Promise<typeof import('./http.js')> | undefined
 
 /**
@@ -55,12 +93,15 @@ export function loadHttpClient(): Promise<typeof import('./http.js')> {
 }
 
 export class BrokerClient {
-  readonly base: URL
+  /** Every broker this client may ask, in order. */
+  readonly brokers: URL[]
+  /** The broker asked first: the last one that answered. */
+  #current = 0
   readonly #ca?: Buffer
   #dispatcher?: Promise<Dispatcher>
 
   constructor(readonly options: ClientOptions, readonly key?: DeviceKey, readonly clock = new BrokerClock()) {
-    this.base = checkBrokerUrl(options.broker, options.insecure)
+    this.brokers = brokerList(options.broker, options.insecure)
     if (options.caFile) {
       try {
         this.#ca = readFileSync(options.caFile)
@@ -68,6 +109,11 @@ export class BrokerClient {
         throw new UsageError(`Cannot read the CA file ${options.caFile}.`)
       }
     }
+  }
+
+  /** The broker calls go to (the one that answered last). */
+  get base(): URL {
+    return this.brokers[this.#current]
   }
 
   #agent(): Promise<Dispatcher> {
@@ -117,18 +163,25 @@ export class BrokerClient {
 
   async #send<T>(method: string, path: string, body: unknown, signal: AbortSignal | undefined, asText: boolean): Promise<T> {
     const pathAndQuery = path.startsWith('/') && !path.startsWith(API_PREFIX) && !path.startsWith('/.well-known') && !path.startsWith('/healthz') ? `${API_PREFIX}${path}` : path
-    const url = new URL(pathAndQuery, this.base)
     const payload = body === undefined ? undefined : JSON.stringify(body)
-    const headers: Record<string, string> = { accept: 'application/json' }
-    if (payload !== undefined) headers['content-type'] = 'application/json'
-    if (this.key) headers.authorization = deviceAssertion(this.key, method, `${url.pathname}${url.search}`, payload, this.options.audience ?? this.base.origin, this.clock.nowMs())
     const [{ request }, dispatcher] = await Promise.all([loadHttpClient(), this.#agent()])
-    let response: Dispatcher.ResponseData
-    try {
-      response = await request(url, { method: method as Dispatcher.HttpMethod, headers, body: payload, dispatcher, signal })
-    } catch (error) {
-      if ((error as Error).name === 'AbortError') throw error
-      throw unreachable(this.base, error as NodeJS.ErrnoException)
+    let response: Dispatcher.ResponseData | undefined
+    for (let tried = 1; !response; tried++) {
+      const url = new URL(pathAndQuery, this.base)
+      const headers: Record<string, string> = { accept: 'application/json' }
+      if (payload !== undefined) headers['content-type'] = 'application/json'
+      // Signed anew for each broker asked: an assertion is good for one use only.
+      if (this.key) headers.authorization = deviceAssertion(this.key, method, `${url.pathname}${url.search}`, payload, this.options.audience ?? this.base.origin, this.clock.nowMs())
+      try {
+        response = await request(url, { method: method as Dispatcher.HttpMethod, headers, body: payload, dispatcher, signal })
+      } catch (error) {
+        if ((error as Error).name === 'AbortError') throw error
+        if (tried < this.brokers.length && mayTryNextBroker(method, error as NodeJS.ErrnoException)) {
+          this.#current = (this.#current + 1) % this.brokers.length
+          continue
+        }
+        throw unreachable(this.base, error as NodeJS.ErrnoException, tried)
+      }
     }
     const text = await response.body.text()
     if (asText && response.statusCode < 400) return text as T
@@ -151,14 +204,15 @@ export class BrokerClient {
   }
 }
 
-function unreachable(base: URL, error: NodeJS.ErrnoException): BrokerUnreachableError {
-  const code = error.code ?? (error.cause as NodeJS.ErrnoException | undefined)?.code ?? ''
-  if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code) || /certificate|TLS|SSL/i.test(error.message)) {
+function unreachable(base: URL, error: NodeJS.ErrnoException, brokersTried = 1): BrokerUnreachableError {
+  const code = errorCode(error)
+  if (isTlsFailure(error)) {
     return new BrokerUnreachableError(`TLS with ${base.host} failed: the broker's certificate is not trusted (${code || 'TLS error'}).`, [
       'If the broker uses a private CA, pass it: --ca-file ca.pem (or JIT_CA_FILE).',
     ])
   }
-  return new BrokerUnreachableError(`Cannot reach the broker at ${base.origin} (${code || error.message}).`, [
+  const which = brokersTried > 1 ? `any of the ${brokersTried} brokers asked (the last, ${base.origin}: ` : `the broker at ${base.origin} (`
+  return new BrokerUnreachableError(`Cannot reach ${which}${code || error.message}).`, [
     'Check the network and the broker URL; is the broker running (jit broker start)?',
   ])
 }
