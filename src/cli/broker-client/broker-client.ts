@@ -6,6 +6,7 @@ import type { Dispatcher } from 'undici'
 import { AuthError, BrokerUnreachableError, JitError, UsageError, errorForProblem } from '../../errors.js'
 import { deviceAssertion, type DeviceKey } from '../device/device-key.js'
 import { API_PREFIX, type Problem } from '../../wire/api.js'
+import { errorCode, isTlsFailure, mayTryNextBroker } from '../../util/broker-failover.js'
 import { BrokerClock, MAX_CORRECTED_SKEW_SECONDS } from './broker-clock.js'
 
 export interface ClientOptions {
@@ -51,33 +52,6 @@ export function brokerList(brokers: string, insecure: boolean | undefined): URL[
   const urls = brokers.split(',').map((part) => part.trim()).filter((part) => part.length > 0).map((part) => checkBrokerUrl(part, insecure))
   if (urls.length === 0) throw new UsageError('No broker URL given.', ['Give the broker as https://host:port (several brokers of one plant: separated by commas).'])
   return urls.filter((url, i) => urls.findIndex((other) => other.origin === url.origin) === i)
-}
-
-/**
- * Connection failures that happen before a single byte of the call has left this machine: the
- * next broker may be asked even for a call that changes something, as the first never saw it.
- */
-const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'UND_ERR_CONNECT_TIMEOUT'])
-
-/** Calls that change nothing at the broker, so asking another broker after a lost answer is safe. */
-const IDEMPOTENT = new Set(['GET', 'HEAD'])
-
-function errorCode(error: NodeJS.ErrnoException): string {
-  return error.code ?? (error.cause as NodeJS.ErrnoException | undefined)?.code ?? ''
-}
-
-function isTlsFailure(error: NodeJS.ErrnoException): boolean {
-  return /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(errorCode(error)) || /certificate|TLS|SSL/i.test(error.message)
-}
-
-/**
- * Whether a failed call may go to the next broker: never after a TLS failure (a certificate
- * problem is reported, not routed around), always when the call never left, and otherwise
- * only for a read: a POST the broker may have carried out is not sent twice.
- */
-export function mayTryNextBroker(method: string, error: NodeJS.ErrnoException): boolean {
-  if (isTlsFailure(error)) return false
-  return NOT_SENT.has(errorCode(error)) || IDEMPOTENT.has(method.toUpperCase())
 }
 
 let undici: Promise<typeof import('./http.js')> | undefined

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { brokerList, checkBrokerUrl, mayTryNextBroker } from '../../../../src/cli/broker-client/broker-client.js'
+import { brokerList, checkBrokerUrl } from '../../../../src/cli/broker-client/broker-client.js'
+import { mayTryNextBroker } from '../../../../src/util/broker-failover.js'
 import { UsageError } from '../../../../src/errors.js'
 
 describe('checkBrokerUrl', () => {
