@@ -154,6 +154,7 @@ export class BrokerClient {
           this.#current = (this.#current + 1) % this.brokers.length
           continue
         }
+        if (tried < this.brokers.length && !isTlsFailure(error as NodeJS.ErrnoException)) throw answerLost(this.base, method, path)
         throw unreachable(this.base, error as NodeJS.ErrnoException, tried)
       }
     }
@@ -176,6 +177,13 @@ export class BrokerClient {
   async close(): Promise<void> {
     if (this.#dispatcher) await (await this.#dispatcher).close()
   }
+}
+
+/** A change that may have been carried out: another broker is not asked, and the user is told to look first. */
+function answerLost(base: URL, method: string, path: string): BrokerUnreachableError {
+  return new BrokerUnreachableError(`The broker at ${base.origin} stopped answering during ${method} ${path.split('?')[0]}; it may have been carried out, so jit did not send it to another broker.`, [
+    'Check what happened (jit requests, jit sessions) before you repeat it.',
+  ])
 }
 
 function unreachable(base: URL, error: NodeJS.ErrnoException, brokersTried = 1): BrokerUnreachableError {
