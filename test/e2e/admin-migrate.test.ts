@@ -46,6 +46,9 @@ beforeAll(async () => {
   const second = await jit(access, { home: tess })
   expect(second.code, second.stderr).toBe(0)
   await broker.stop()
+  // A signed checkpoint of the chain's head, made on demand, moves with the data.
+  const verified = await jit(['audit', 'verify', '--data', broker.dataDir, '--json'])
+  expect(verified.code, verified.stderr).toBe(0)
 }, 90_000)
 
 afterAll(async () => {
@@ -97,6 +100,9 @@ describe('jit admin migrate --to postgres://…', () => {
     const pgSessions = server.psql(`SELECT string_agg(concat_ws('|', ${sessionColumns}), E'\\n' ORDER BY id) FROM sessions`, 'moved')
     const sqliteSessions = sqliteRows(broker.dataDir, `SELECT ${sessionColumns} FROM sessions ORDER BY id`).map((r) => Object.values(r).filter((v) => v !== null).join('|'))
     expect(pgSessions).toBe(sqliteSessions.join('\n'))
+    expect(expected.audit_checkpoints).toBeGreaterThan(0)
+    const checkpoints = sqliteRows(broker.dataDir, 'SELECT seq, jws FROM audit_checkpoints ORDER BY seq').map((r) => `${r.seq} ${r.jws}`).join('\n')
+    expect(server.psql("SELECT string_agg(seq || ' ' || jws, E'\\n' ORDER BY seq) FROM audit_checkpoints", 'moved')).toBe(checkpoints)
     // Identity columns continue after the copied rows.
     const endsMax = Number(server.psql('SELECT COALESCE(max(seq), 0) FROM session_ends', 'moved'))
     expect(endsMax).toBe(1) // the revoked session
