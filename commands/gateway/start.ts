@@ -11,7 +11,7 @@ export default class GatewayStart extends JitCommand {
     '<%= config.bin %> gateway start --broker https://broker.plant-a:8443 --listen 0.0.0.0:7443 --name gw-line-3 --token-file /etc/jit/gw.token --tls-cert gw.pem --tls-key gw-key.pem --recordings /var/lib/jit/recordings --strict',
   ]
   static flags = {
-    broker: Flags.string({ env: 'JIT_BROKER', required: true, summary: 'Broker URL.' }),
+    broker: Flags.string({ env: 'JIT_BROKER', required: true, summary: 'Broker URL, or several brokers of one plant separated by commas (the next is asked when one cannot be reached).' }),
     listen: Flags.string({ env: 'JIT_GATEWAY_LISTEN', default: '127.0.0.1:7443', summary: 'HOST:PORT to listen on (port 0 picks a free one).' }),
     name: Flags.string({ env: 'JIT_GATEWAY_NAME', required: true, summary: 'This gateway\'s name: its verifier name, and the `gateway` attribute of the assets it fronts.' }),
     'token-file': Flags.string({ summary: 'File holding the verifier token (else JIT_GATEWAY_TOKEN).' }),
@@ -28,7 +28,7 @@ export default class GatewayStart extends JitCommand {
     const match = /^(.*):(\d{1,5})$/.exec(flags.listen)
     if (!match || Number(match[2]) > 65535) throw new UsageError(`--listen "${flags.listen}" is not HOST:PORT.`)
     if (flags.advertise && !/^.+:\d{1,5}$/.test(flags.advertise)) throw new UsageError(`--advertise "${flags.advertise}" is not HOST:PORT.`)
-    const brokerUrl = checkBrokerUrl(flags.broker)
+    const brokerUrl = checkBrokerUrls(flags.broker)
     const { parseDuration } = await import('../../src/util/ttl.js')
     const staleAfterSeconds = parseDuration(flags['stale-after'], '--stale-after')
     if (staleAfterSeconds < 1 || staleAfterSeconds > 3600) throw new UsageError('--stale-after must be between 1s and 1h.')
@@ -48,6 +48,13 @@ export default class GatewayStart extends JitCommand {
       strict: flags.strict,
     }, (address) => (this.jsonEnabled() ? this.logJson({ address }) : process.stdout.write(`${address}\n`)))
   }
+}
+
+/** One broker, or several of one plant separated by commas; each checked alone. */
+function checkBrokerUrls(urls: string): string {
+  const list = urls.split(',').map((url) => url.trim()).filter((url) => url.length > 0)
+  if (list.length === 0) throw new UsageError('--broker names no broker URL.')
+  return list.map(checkBrokerUrl).join(',')
 }
 
 /** Plain HTTP only to loopback: a verifier token must not cross the plant network in clear text. */

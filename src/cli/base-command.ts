@@ -14,7 +14,7 @@ export abstract class JitCommand extends Command {
 
   static baseFlags = {
     profile: Flags.string({ env: 'JIT_PROFILE', default: 'default', helpGroup: 'GLOBAL', summary: 'Named profile (broker and device) to use.' }),
-    broker: Flags.string({ env: 'JIT_BROKER', helpGroup: 'GLOBAL', summary: 'Broker URL; overrides the profile.' }),
+    broker: Flags.string({ env: 'JIT_BROKER', helpGroup: 'GLOBAL', summary: 'Broker URL, or several brokers of one plant separated by commas (tried in order); overrides the profile.' }),
     'ca-file': Flags.string({ env: 'JIT_CA_FILE', helpGroup: 'GLOBAL', summary: 'PEM file of the CA that signed the broker certificate.' }),
     insecure: Flags.boolean({ env: 'JIT_INSECURE', helpGroup: 'GLOBAL', summary: 'Allow plain HTTP to a broker that is not on loopback.' }),
     'no-prompt': Flags.boolean({ env: 'JIT_NO_PROMPT', helpGroup: 'GLOBAL', summary: 'Never prompt; fail with the flag to pass instead.' }),

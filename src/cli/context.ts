@@ -23,8 +23,9 @@ export class CliContext {
     this.profile = readProfile(options.profile)
   }
 
+  /** The broker, or several of one plant separated by commas: --broker / JIT_BROKER, else the profile. */
   get brokerUrl(): string {
-    const url = this.options.broker ?? this.profile.broker
+    const url = this.options.broker ?? enrolledList(this.profile)
     if (!url) throw new UsageError('No broker is configured.', ['Enroll first: jit login --broker URL --code CODE, or pass --broker / JIT_BROKER.'])
     return url
   }
@@ -55,22 +56,29 @@ export class CliContext {
       const anonymous = this.anonymousClient(enrolled)
       // The keychain answers on a thread of its own: load the HTTP client meanwhile.
       const [key] = await Promise.all([this.deviceKey(), loadHttpClient()])
-      this.#client ??= new BrokerClient({ ...anonymous.options, audience: this.profile.issuer ?? enrolled }, key)
+      // Without a recorded issuer (an enrollment from before brokers named one), each broker's own origin.
+      this.#client ??= new BrokerClient({ ...anonymous.options, audience: this.profile.issuer }, key)
     }
     return this.#client
   }
 
-  /** The enrolled broker's URL; a different --broker / JIT_BROKER is refused rather than signed for. */
+  /**
+   * The enrolled brokers' URLs; a --broker / JIT_BROKER naming any other is refused rather than
+   * signed for. Naming some of the enrolled brokers (in another order) is fine.
+   */
   enrolledBroker(): string {
-    const enrolled = this.profile.broker
+    const enrolled = enrolledList(this.profile)
     if (!enrolled || !this.profile.deviceId) return this.brokerUrl
-    if (this.options.broker !== undefined && originOf(this.options.broker) !== originOf(enrolled)) {
+    if (this.options.broker === undefined) return enrolled
+    const allowed = new Set(enrolled.split(',').map(originOf))
+    const asked = this.options.broker.split(',').map((url) => url.trim()).filter((url) => url.length > 0)
+    if (asked.length === 0 || asked.some((url) => !allowed.has(originOf(url)))) {
       throw new AuthError(`This device is enrolled with ${enrolled} (profile "${this.options.profile}"); it signs only for that broker, not ${this.options.broker}.`, [
         `To use ${this.options.broker}, enroll a profile for it: jit login --profile NAME --broker ${this.options.broker} --code CODE, then pass --profile NAME.`,
         'Or drop --broker / unset JIT_BROKER to use the enrolled broker.',
       ])
     }
-    return enrolled
+    return asked.map(originOf).join(',')
   }
 
   cache(): CredentialCache {
@@ -86,6 +94,11 @@ async function warnClockCorrected(offsetSeconds: number): Promise<void> {
   const { ui } = await import('./output.js')
   const direction = offsetSeconds > 0 ? 'behind' : 'ahead of'
   ui.warn(`This computer's clock is ${Math.abs(offsetSeconds)}s ${direction} the broker's; jit signs its requests with the broker's time. Set the clock right (timedatectl set-ntp true / sntp / w32tm /resync).`)
+}
+
+/** The brokers the profile enrolled with, comma-separated (older profiles name one). */
+function enrolledList(profile: Profile): string | undefined {
+  return profile.brokers && profile.brokers.length > 0 ? profile.brokers.join(',') : profile.broker
 }
 
 function originOf(url: string): string {

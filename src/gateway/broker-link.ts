@@ -1,7 +1,10 @@
 // The gateway's line to the broker: every call carries the gateway's verifier token, has a
 // timeout, trusts the operator's CA file when one is given, and fails with a GatewayBrokerError
-// that never contains the token.
+// that never contains the token. Given several brokers of one plant (comma-separated), a call
+// that cannot reach one goes to the next, under the same rule as the CLI's (broker-failover.ts):
+// the revocation stream's long poll moves on at once, a POST that may have arrived is not resent.
 import { readFileSync } from 'node:fs'
+import { mayTryNextBroker } from '../util/broker-failover.js'
 import { API_PREFIX } from '../wire/api.js'
 
 export class GatewayBrokerError extends Error {
@@ -15,8 +18,17 @@ type Fetch = (url: string, init: RequestInit) => Promise<Response>
 export class BrokerLink {
   readonly #token: string
   #fetch?: Promise<Fetch>
-  constructor(readonly brokerUrl: string, token: string, readonly caFile?: string) {
+  readonly brokerUrls: string[]
+  /** The broker asked first: the last one that answered. */
+  #current = 0
+  constructor(brokerUrls: string, token: string, readonly caFile?: string) {
     this.#token = token
+    this.brokerUrls = brokerUrls.split(',').map((url) => url.trim().replace(/\/+$/, '')).filter((url) => url.length > 0)
+  }
+
+  /** The broker calls go to now. */
+  get brokerUrl(): string {
+    return this.brokerUrls[this.#current]
   }
 
   /** Node's fetch, or undici's with an agent that trusts the CA file (Node's own cannot be given one). */
@@ -42,17 +54,24 @@ export class BrokerLink {
   }
 
   async #call<T>(method: string, path: string, body: unknown, timeoutMs: number, signal?: AbortSignal): Promise<T> {
-    const url = path.startsWith('/.well-known') || path === '/healthz' ? `${this.brokerUrl}${path}` : `${this.brokerUrl}${API_PREFIX}${path}`
-    let response: Response
-    try {
-      response = await (await this.#fetcher())(url, {
-        method,
-        headers: { authorization: `Bearer ${this.#token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
-      })
-    } catch (error) {
-      throw new GatewayBrokerError(`broker ${this.brokerUrl} unreachable: ${(error as Error).name === 'TimeoutError' ? 'timed out' : ((error as { cause?: Error }).cause?.message ?? (error as Error).message)}`)
+    const fetcher = await this.#fetcher()
+    let response: Response | undefined
+    for (let tried = 1; !response; tried++) {
+      const url = path.startsWith('/.well-known') || path === '/healthz' ? `${this.brokerUrl}${path}` : `${this.brokerUrl}${API_PREFIX}${path}`
+      try {
+        response = await fetcher(url, {
+          method,
+          headers: { authorization: `Bearer ${this.#token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
+        })
+      } catch (error) {
+        if (!signal?.aborted && tried < this.brokerUrls.length && mayTryNextBroker(method, error as NodeJS.ErrnoException)) {
+          this.#current = (this.#current + 1) % this.brokerUrls.length
+          continue
+        }
+        throw new GatewayBrokerError(`broker ${this.brokerUrl} unreachable: ${(error as Error).name === 'TimeoutError' ? 'timed out' : ((error as { cause?: Error }).cause?.message ?? (error as Error).message)}`)
+      }
     }
     const text = await response.text()
     if (!response.ok) {

@@ -6,9 +6,11 @@ import type { Dispatcher } from 'undici'
 import { AuthError, BrokerUnreachableError, JitError, UsageError, errorForProblem } from '../../errors.js'
 import { deviceAssertion, type DeviceKey } from '../device/device-key.js'
 import { API_PREFIX, type Problem } from '../../wire/api.js'
+import { errorCode, isTlsFailure, mayTryNextBroker } from '../../util/broker-failover.js'
 import { BrokerClock, MAX_CORRECTED_SKEW_SECONDS } from './broker-clock.js'
 
 export interface ClientOptions {
+  /** One broker URL, or several brokers of one plant separated by commas (tried in order; see #send). */
   broker: string
   caFile?: string
   insecure?: boolean
@@ -42,6 +44,16 @@ export function checkBrokerUrl(broker: string, insecure: boolean | undefined): U
   return url
 }
 
+/**
+ * The brokers named by `--broker` or the profile: one URL or several, comma-separated, each
+ * checked like a single one; the same broker named twice is tried once.
+ */
+export function brokerList(brokers: string, insecure: boolean | undefined): URL[] {
+  const urls = brokers.split(',').map((part) => part.trim()).filter((part) => part.length > 0).map((part) => checkBrokerUrl(part, insecure))
+  if (urls.length === 0) throw new UsageError('No broker URL given.', ['Give the broker as https://host:port (several brokers of one plant: separated by commas).'])
+  return urls.filter((url, i) => urls.findIndex((other) => other.origin === url.origin) === i)
+}
+
 let undici: Promise<typeof import('./http.js')> | undefined
 
 /**
@@ -55,12 +67,15 @@ export function loadHttpClient(): Promise<typeof import('./http.js')> {
 }
 
 export class BrokerClient {
-  readonly base: URL
+  /** Every broker this client may ask, in order. */
+  readonly brokers: URL[]
+  /** The broker asked first: the last one that answered. */
+  #current = 0
   readonly #ca?: Buffer
   #dispatcher?: Promise<Dispatcher>
 
   constructor(readonly options: ClientOptions, readonly key?: DeviceKey, readonly clock = new BrokerClock()) {
-    this.base = checkBrokerUrl(options.broker, options.insecure)
+    this.brokers = brokerList(options.broker, options.insecure)
     if (options.caFile) {
       try {
         this.#ca = readFileSync(options.caFile)
@@ -68,6 +83,11 @@ export class BrokerClient {
         throw new UsageError(`Cannot read the CA file ${options.caFile}.`)
       }
     }
+  }
+
+  /** The broker calls go to (the one that answered last). */
+  get base(): URL {
+    return this.brokers[this.#current]
   }
 
   #agent(): Promise<Dispatcher> {
@@ -117,18 +137,26 @@ export class BrokerClient {
 
   async #send<T>(method: string, path: string, body: unknown, signal: AbortSignal | undefined, asText: boolean): Promise<T> {
     const pathAndQuery = path.startsWith('/') && !path.startsWith(API_PREFIX) && !path.startsWith('/.well-known') && !path.startsWith('/healthz') ? `${API_PREFIX}${path}` : path
-    const url = new URL(pathAndQuery, this.base)
     const payload = body === undefined ? undefined : JSON.stringify(body)
-    const headers: Record<string, string> = { accept: 'application/json' }
-    if (payload !== undefined) headers['content-type'] = 'application/json'
-    if (this.key) headers.authorization = deviceAssertion(this.key, method, `${url.pathname}${url.search}`, payload, this.options.audience ?? this.base.origin, this.clock.nowMs())
     const [{ request }, dispatcher] = await Promise.all([loadHttpClient(), this.#agent()])
-    let response: Dispatcher.ResponseData
-    try {
-      response = await request(url, { method: method as Dispatcher.HttpMethod, headers, body: payload, dispatcher, signal })
-    } catch (error) {
-      if ((error as Error).name === 'AbortError') throw error
-      throw unreachable(this.base, error as NodeJS.ErrnoException)
+    let response: Dispatcher.ResponseData | undefined
+    for (let tried = 1; !response; tried++) {
+      const url = new URL(pathAndQuery, this.base)
+      const headers: Record<string, string> = { accept: 'application/json' }
+      if (payload !== undefined) headers['content-type'] = 'application/json'
+      // Signed anew for each broker asked: an assertion is good for one use only.
+      if (this.key) headers.authorization = deviceAssertion(this.key, method, `${url.pathname}${url.search}`, payload, this.options.audience ?? this.base.origin, this.clock.nowMs())
+      try {
+        response = await request(url, { method: method as Dispatcher.HttpMethod, headers, body: payload, dispatcher, signal })
+      } catch (error) {
+        if ((error as Error).name === 'AbortError') throw error
+        if (tried < this.brokers.length && mayTryNextBroker(method, error as NodeJS.ErrnoException)) {
+          this.#current = (this.#current + 1) % this.brokers.length
+          continue
+        }
+        if (tried < this.brokers.length && !isTlsFailure(error as NodeJS.ErrnoException)) throw answerLost(this.base, method, path)
+        throw unreachable(this.base, error as NodeJS.ErrnoException, tried)
+      }
     }
     const text = await response.body.text()
     if (asText && response.statusCode < 400) return text as T
@@ -151,14 +179,22 @@ export class BrokerClient {
   }
 }
 
-function unreachable(base: URL, error: NodeJS.ErrnoException): BrokerUnreachableError {
-  const code = error.code ?? (error.cause as NodeJS.ErrnoException | undefined)?.code ?? ''
-  if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code) || /certificate|TLS|SSL/i.test(error.message)) {
+/** A change that may have been carried out: another broker is not asked, and the user is told to look first. */
+function answerLost(base: URL, method: string, path: string): BrokerUnreachableError {
+  return new BrokerUnreachableError(`The broker at ${base.origin} stopped answering during ${method} ${path.split('?')[0]}; it may have been carried out, so jit did not send it to another broker.`, [
+    'Check what happened (jit requests, jit sessions) before you repeat it.',
+  ])
+}
+
+function unreachable(base: URL, error: NodeJS.ErrnoException, brokersTried = 1): BrokerUnreachableError {
+  const code = errorCode(error)
+  if (isTlsFailure(error)) {
     return new BrokerUnreachableError(`TLS with ${base.host} failed: the broker's certificate is not trusted (${code || 'TLS error'}).`, [
       'If the broker uses a private CA, pass it: --ca-file ca.pem (or JIT_CA_FILE).',
     ])
   }
-  return new BrokerUnreachableError(`Cannot reach the broker at ${base.origin} (${code || error.message}).`, [
+  const which = brokersTried > 1 ? `any of the ${brokersTried} brokers asked (the last, ${base.origin}: ` : `the broker at ${base.origin} (`
+  return new BrokerUnreachableError(`Cannot reach ${which}${code || error.message}).`, [
     'Check the network and the broker URL; is the broker running (jit broker start)?',
   ])
 }

@@ -6,7 +6,10 @@ import { join } from 'node:path'
 import { writePrivateFile } from './private-file.js'
 
 export interface Profile {
+  /** The (first) broker enrolled with. */
   broker?: string
+  /** Every broker of the plant, in the order to try them, when enrolled with several. */
+  brokers?: string[]
   /** The issuer the broker named at enrollment: the audience of every device assertion. */
   issuer?: string
   deviceId?: string

@@ -17,7 +17,8 @@ export async function login(cli: CliContext, broker: string, code: string, devic
   await saveDeviceKey(cli.keychain, result.deviceId, privateKey)
   writeProfile(cli.options.profile, {
     ...cli.profile,
-    broker: client.base.origin,
+    broker: client.brokers[0].origin,
+    brokers: client.brokers.length > 1 ? client.brokers.map((url) => url.origin) : undefined,
     issuer: result.issuer,
     deviceId: result.deviceId,
     user: result.user,

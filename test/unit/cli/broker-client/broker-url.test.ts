@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { checkBrokerUrl } from '../../../../src/cli/broker-client/broker-client.js'
+import { brokerList, checkBrokerUrl } from '../../../../src/cli/broker-client/broker-client.js'
+import { mayTryNextBroker } from '../../../../src/util/broker-failover.js'
 import { UsageError } from '../../../../src/errors.js'
 
 describe('checkBrokerUrl', () => {
@@ -22,5 +23,33 @@ describe('checkBrokerUrl', () => {
     expect(() => checkBrokerUrl('broker:8443', false)).toThrow(UsageError)
     expect(() => checkBrokerUrl('ftp://broker', false)).toThrow(/https/)
     expect(() => checkBrokerUrl('not a url', false)).toThrow(/not a URL/)
+  })
+})
+
+describe('several brokers', () => {
+  it('--broker takes a comma-separated list, each URL checked, the same broker once', () => {
+    expect(brokerList('https://b1.plant.example:8443, https://b2.plant.example:8443,https://b1.plant.example:8443/', false).map((u) => u.origin)).toEqual([
+      'https://b1.plant.example:8443',
+      'https://b2.plant.example:8443',
+    ])
+    expect(() => brokerList('https://b1.plant.example, http://10.0.0.5:8443', false)).toThrow(/Refusing plain HTTP/)
+    expect(() => brokerList(' , ', false)).toThrow(/No broker URL/)
+  })
+
+  it('the next broker is asked after a failure only when the call cannot have been carried out twice', () => {
+    const failure = (code: string, message = 'failed') => Object.assign(new Error(message), { code })
+    // Never connected: any call may go elsewhere.
+    for (const code of ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'UND_ERR_CONNECT_TIMEOUT']) {
+      expect(mayTryNextBroker('POST', failure(code)), code).toBe(true)
+    }
+    // The call left and the answer was lost: a read is asked again, a change is not.
+    for (const code of ['ECONNRESET', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT']) {
+      expect(mayTryNextBroker('POST', failure(code)), code).toBe(false)
+      expect(mayTryNextBroker('GET', failure(code)), code).toBe(true)
+    }
+    // A certificate problem is reported, not routed around.
+    expect(mayTryNextBroker('GET', failure('DEPTH_ZERO_SELF_SIGNED_CERT', 'self-signed certificate'))).toBe(false)
+    // undici puts the socket's code on the cause.
+    expect(mayTryNextBroker('POST', Object.assign(new Error('fetch failed'), { cause: failure('ECONNREFUSED') }))).toBe(true)
   })
 })
