@@ -93,7 +93,7 @@ function deviceApi(broker: BrokerProcess, device: { deviceId: string; privateKey
     const payload = body === undefined ? undefined : JSON.stringify(body)
     const response = await fetch(`${broker.url}/v1${path}`, {
       method,
-      headers: { authorization: deviceAssertion(device, method, `/v1${path}`, payload), ...(payload ? { 'content-type': 'application/json' } : {}) },
+      headers: { authorization: deviceAssertion(device, method, `/v1${path}`, payload, new URL(broker.url).origin), ...(payload ? { 'content-type': 'application/json' } : {}) },
       body: payload,
     })
     if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status} ${await response.text()}`)
