@@ -1,8 +1,8 @@
-// Talks to the broker over HTTP(S) with undici. Signs every call with the device key, maps
+// Talks to the broker over HTTP(S) (Node's http/https, see ./http.ts). Signs every call with the device key, maps
 // connection and TLS failures to exit 5 and problem documents to the matching JitError.
 import { readFileSync } from 'node:fs'
 import { isIPv4, isIPv6 } from 'node:net'
-import type { Dispatcher } from 'undici'
+import type { HttpClient, HttpResponse } from './http.js'
 import { AuthError, BrokerUnreachableError, JitError, UsageError, errorForProblem } from '../../errors.js'
 import { deviceAssertion, type DeviceKey } from '../device/device-key.js'
 import { API_PREFIX, type Problem } from '../../wire/api.js'
@@ -42,22 +42,22 @@ export function checkBrokerUrl(broker: string, insecure: boolean | undefined): U
   return url
 }
 
-let undici: Promise<typeof import('./http.js')> | undefined
+let httpModule: Promise<typeof import('./http.js')> | undefined
 
 /**
- * undici, loaded on first use: after Node itself it is the biggest part of the CLI's start-up,
- * so a command that never calls the broker does not load it, and one that does can load it
- * while the keychain looks up the device key (see CliContext.client).
+ * The HTTP client, loaded on first use, so that a command that never calls the broker does not
+ * load it, and one that does can load it while the keychain looks up the device key (see
+ * CliContext.client).
  */
 export function loadHttpClient(): Promise<typeof import('./http.js')> {
-  undici ??= import('./http.js')
-  return undici
+  httpModule ??= import('./http.js')
+  return httpModule
 }
 
 export class BrokerClient {
   readonly base: URL
   readonly #ca?: Buffer
-  #dispatcher?: Promise<Dispatcher>
+  #http?: Promise<HttpClient>
 
   constructor(readonly options: ClientOptions, readonly key?: DeviceKey, readonly clock = new BrokerClock()) {
     this.base = checkBrokerUrl(options.broker, options.insecure)
@@ -70,10 +70,9 @@ export class BrokerClient {
     }
   }
 
-  #agent(): Promise<Dispatcher> {
-    const ca = this.#ca
-    this.#dispatcher ??= loadHttpClient().then(({ Agent }) => new Agent({ connect: ca ? { ca } : {}, keepAliveTimeout: 10_000, headersTimeout: 60_000, bodyTimeout: 60_000 }))
-    return this.#dispatcher
+  #client(): Promise<HttpClient> {
+    this.#http ??= loadHttpClient().then(({ HttpClient }) => new HttpClient(this.base, this.#ca))
+    return this.#http
   }
 
   withKey(key: DeviceKey): BrokerClient {
@@ -122,15 +121,15 @@ export class BrokerClient {
     const headers: Record<string, string> = { accept: 'application/json' }
     if (payload !== undefined) headers['content-type'] = 'application/json'
     if (this.key) headers.authorization = deviceAssertion(this.key, method, `${url.pathname}${url.search}`, payload, this.options.audience ?? this.base.origin, this.clock.nowMs())
-    const [{ request }, dispatcher] = await Promise.all([loadHttpClient(), this.#agent()])
-    let response: Dispatcher.ResponseData
+    const http = await this.#client()
+    let response: HttpResponse
     try {
-      response = await request(url, { method: method as Dispatcher.HttpMethod, headers, body: payload, dispatcher, signal })
+      response = await http.request(url, { method, headers, body: payload, signal })
     } catch (error) {
       if ((error as Error).name === 'AbortError') throw error
       throw unreachable(this.base, error as NodeJS.ErrnoException)
     }
-    const text = await response.body.text()
+    const text = response.text
     if (asText && response.statusCode < 400) return text as T
     let data: unknown
     try {
@@ -147,7 +146,7 @@ export class BrokerClient {
   }
 
   async close(): Promise<void> {
-    if (this.#dispatcher) await (await this.#dispatcher).close()
+    if (this.#http) await (await this.#http).close()
   }
 }
 
