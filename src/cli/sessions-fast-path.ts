@@ -47,12 +47,17 @@ async function housekeepingDue(): Promise<boolean> {
 /** Runs `jit sessions` when the command line is plain; false when oclif must run it instead. */
 export async function runPlainSessions(args: string[]): Promise<boolean> {
   const options = plainSessionsOptions(args, process.env)
-  if (!options || (await housekeepingDue())) return false
-  const [{ CliContext }, { listMySessions }, { printSessions }] = await Promise.all([import('./context.js'), import('./sessions/local-sessions.js'), import('./sessions/sessions-table.js')])
+  if (!options) return false
+  const modules = Promise.all([import('./context.js'), import('./sessions/local-sessions.js'), import('./sessions/sessions-table.js')])
+  if (await housekeepingDue()) return false
+  const [{ CliContext }, { listMySessions }, { printSessions }] = await modules
   let cli: InstanceType<typeof CliContext> | undefined
   try {
     cli = new CliContext(options)
-    const sessions = await listMySessions(cli)
+    // The listing starts with the keychain read; the output's modules load while it is answered.
+    const listing = listMySessions(cli)
+    void import('./output.js').catch(() => {})
+    const sessions = await listing
     await printSessions(sessions, (text) => process.stdout.write(`${text}\n`))
     return true
   } catch (error) {

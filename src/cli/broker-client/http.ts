@@ -8,6 +8,9 @@ import { createRequire } from 'node:module'
 
 // require(), not import: an ESM import of a built-in runs every lazy getter it has (see scripts/bundle.mjs).
 const requireBuiltin = createRequire(import.meta.url)
+// Now rather than on the first call: this module is loaded while the keychain reads the device
+// key (CliContext.client), and https needs http too.
+const http = requireBuiltin('node:http') as typeof import('node:http')
 
 export interface HttpResponse {
   statusCode: number
@@ -37,7 +40,6 @@ export class HttpClient {
       this.#agent = new https.Agent({ keepAlive: true, keepAliveMsecs: KEEP_ALIVE_MS, timeout: KEEP_ALIVE_MS, ...(ca ? { ca } : {}) })
       this.#request = https.request as typeof import('node:http').request
     } else {
-      const http = requireBuiltin('node:http') as typeof import('node:http')
       this.#agent = new http.Agent({ keepAlive: true, keepAliveMsecs: KEEP_ALIVE_MS, timeout: KEEP_ALIVE_MS })
       this.#request = http.request
     }
