@@ -2,6 +2,7 @@
 // asset's gateway. A refused tunnel closes the local connection and says why on stderr; a tunnel
 // the gateway cuts (the session ended) closes the local connection at once.
 import { createServer, type Server, type Socket } from 'node:net'
+import { TUNNEL_SOCKET_BUFFER_BYTES } from '../../wire/gateway.js'
 import { openTunnel, type TunnelTarget } from './tunnel-client.js'
 
 export interface LocalPort {
@@ -12,7 +13,7 @@ export interface LocalPort {
 
 export async function listenLocal(port: number, target: TunnelTarget, say: { warn(line: string): void }): Promise<LocalPort> {
   const open = new Set<Socket>()
-  const server: Server = createServer({ noDelay: true, pauseOnConnect: true }, (local) => {
+  const server: Server = createServer({ noDelay: true, pauseOnConnect: true, highWaterMark: TUNNEL_SOCKET_BUFFER_BYTES }, (local) => {
     open.add(local)
     local.on('error', () => {})
     local.once('close', () => open.delete(local))
