@@ -54,9 +54,10 @@ export async function runPlainSessions(args: string[]): Promise<boolean> {
   let cli: InstanceType<typeof CliContext> | undefined
   try {
     cli = new CliContext(options)
-    // The listing starts with the keychain read; the output's modules load while it is answered.
+    // The listing starts with the keychain read; the output's modules (chalk) load once the key
+    // is in, while the broker answers: loaded before, they would delay the read itself.
     const listing = listMySessions(cli)
-    void import('./output.js').catch(() => {})
+    void cli.deviceKey().then(() => import('./output.js')).catch(() => {})
     const sessions = await listing
     await printSessions(sessions, (text) => process.stdout.write(`${text}\n`))
     return true
