@@ -56,8 +56,11 @@ export async function runPlainSessions(args: string[]): Promise<boolean> {
     cli = new CliContext(options)
     // The listing starts with the keychain read; the output's modules (chalk) load once the key
     // is in, while the broker answers: loaded before, they would delay the read itself.
+    // (deviceKey() is the listing's own read, remembered; it throws at once when not enrolled,
+    // which the listing reports.)
     const listing = listMySessions(cli)
-    void cli.deviceKey().then(() => import('./output.js')).catch(() => {})
+    const context = cli
+    void Promise.resolve().then(() => context.deviceKey()).then(() => import('./output.js')).catch(() => {})
     const sessions = await listing
     await printSessions(sessions, (text) => process.stdout.write(`${text}\n`))
     return true
