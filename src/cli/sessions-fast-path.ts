@@ -65,7 +65,8 @@ export async function runPlainSessions(args: string[]): Promise<boolean> {
     await printSessions(sessions, (text) => process.stdout.write(`${text}\n`))
     return true
   } catch (error) {
-    // Only a JitError is rendered here, as JitCommand.catch renders it; anything else is oclif's.
+    // Only a JitError is rendered here, as JitCommand.catch renders it; anything else is oclif's,
+    // which runs the listing again (it reads, and drops cache entries of ended sessions: harmless twice).
     if (!(error instanceof JitError)) return false
     const { renderError } = await import('./error-output.js')
     await renderError(error, false)
