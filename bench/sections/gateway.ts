@@ -19,7 +19,7 @@ import { nowMs, percentile, type BenchOptions, type BenchRow, type Section } fro
 import { addAsset, addVerifier, openStore } from '../../dist/src/broker/admin.js'
 import { deviceAssertion } from '../../dist/src/cli/device/device-key.js'
 import { jtiOf, openTunnel } from '../../dist/src/cli/connect/tunnel-client.js'
-import { ASSET, TICKET, removeDirs, startBrokerProcess, tempDir, type BrokerProcess } from '../support.ts'
+import { ASSET, TICKET, processCpuMs, removeDirs, startBrokerProcess, tempDir, type BrokerProcess } from '../support.ts'
 
 const CUT_TARGET_P50_MS = 100
 const THROUGHPUT_TARGET_RATIO = 1.5
@@ -59,7 +59,7 @@ async function startSink(expectBytes: number): Promise<Sink> {
 }
 
 /** A `jit gateway start` process named bench-gw with a certificate made by openssl; resolves once it listens. */
-export async function startGatewayProcess(root: string, broker: BrokerProcess, token: string, dir: string): Promise<{ address: string; stop(): Promise<void> }> {
+export async function startGatewayProcess(root: string, broker: BrokerProcess, token: string, dir: string): Promise<{ address: string; pid: number | undefined; stop(): Promise<void> }> {
   const cert = join(dir, 'gw.pem')
   const key = join(dir, 'gw-key.pem')
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=jit-bench-gateway'], { stdio: 'ignore' })
@@ -81,6 +81,7 @@ export async function startGatewayProcess(root: string, broker: BrokerProcess, t
   })
   return {
     address,
+    pid: child.pid,
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM')
       await exited
@@ -162,7 +163,7 @@ async function pushThroughGateway(api: ReturnType<typeof deviceApi>, privateKey:
   }
 }
 
-async function startConnectProcess(root: string, home: string): Promise<{ port: number; stop(): Promise<void> }> {
+async function startConnectProcess(root: string, home: string): Promise<{ port: number; pid: number | undefined; stop(): Promise<void> }> {
   const child = spawn(process.execPath, [join(root, 'bin/run.js'), 'connect', ASSET, '--ticket', TICKET, '--scope', 'diagnose', '--ttl', '30m'], {
     env: { ...process.env, NO_COLOR: '1', JIT_HOME: home },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -179,6 +180,7 @@ async function startConnectProcess(root: string, home: string): Promise<{ port: 
   })
   return {
     port,
+    pid: child.pid,
     async stop() {
       child.kill('SIGINT')
       await exited
@@ -251,15 +253,23 @@ const gateway: Section = async (options: BenchOptions): Promise<BenchRow[]> => {
     const tunnelled: number[] = []
     const direct: number[] = []
     const gatewayOnly: number[] = []
+    // CPU time of the two relay processes per tunnelled run: steadier than wall time on a shared machine.
+    const connectCpu: number[] = []
+    const gatewayCpu: number[] = []
+    const cpuOf = (pid: number | undefined) => processCpuMs(pid) ?? Number.NaN
     // Interleaved, so noise on the shared machine hits all alike; one warm-up round each.
     for (let round = 0; round < rounds + 1; round++) {
+      const before = { connect: cpuOf(connectProcess.pid), gateway: cpuOf(gw.pid) }
       const t = await push(connectProcess.port, megabytes * 2 ** 20)
+      const after = { connect: cpuOf(connectProcess.pid), gateway: cpuOf(gw.pid) }
       const d = await push(sink.port, megabytes * 2 ** 20)
       const g = await pushThroughGateway(api, device.privateKey, megabytes * 2 ** 20)
       if (round > 0 || options.quick) {
         tunnelled.push(t)
         direct.push(d)
         gatewayOnly.push(g)
+        connectCpu.push(after.connect - before.connect)
+        gatewayCpu.push(after.gateway - before.gateway)
       }
     }
     const ratio = percentile(tunnelled, 50) / percentile(direct, 50)
@@ -272,7 +282,7 @@ const gateway: Section = async (options: BenchOptions): Promise<BenchRow[]> => {
       ratio,
       target: `within ${THROUGHPUT_TARGET_RATIO}x of direct`,
       met: options.quick ? undefined : ratio <= THROUGHPUT_TARGET_RATIO,
-      note: `median of ${tunnelled.length} runs each, interleaved; ${((megabytes * 2 ** 20) / 2 ** 20 / (percentile(tunnelled, 50) / 1000)).toFixed(0)} MB/s tunnelled`,
+      note: `median of ${tunnelled.length} runs each, interleaved; ${((megabytes * 2 ** 20) / 2 ** 20 / (percentile(tunnelled, 50) / 1000)).toFixed(0)} MB/s tunnelled; CPU of the relays per run (median): jit connect ${percentile(connectCpu, 50).toFixed(0)} ms, gateway ${percentile(gatewayCpu, 50).toFixed(0)} ms`,
     })
     rows.push({
       section: 'gateway',

@@ -9,17 +9,14 @@ export default class Sessions extends JitCommand {
 
   async run(): Promise<{ sessions: SessionRow[]; pendingRevocations: PendingRevocation[] }> {
     const { flags } = await this.parse(Sessions)
-    const [{ listMySessions }, { table, ui, timeLeft }] = await Promise.all([import('../../src/cli/sessions/local-sessions.js'), import('../../src/cli/output.js')])
+    const [{ listMySessions }, { ui }, { printSessions }] = await Promise.all([import('../../src/cli/sessions/local-sessions.js'), import('../../src/cli/output.js'), import('../../src/cli/sessions/sessions-table.js')])
     // Shown before asking the broker, so that they are seen even when it cannot be reached.
     const pendingRevocations = readJournal()
     if (!this.jsonEnabled()) {
       for (const entry of pendingRevocations) ui.warn(`REVOCATION PENDING: ${entry.sessionId} (${entry.reason}, since ${entry.since}) was not confirmed by ${entry.broker}; it may still be live. Retry: jit revoke --pending`)
     }
     const sessions = await listMySessions(this.cli(flags))
-    if (!this.jsonEnabled()) {
-      if (sessions.length === 0) ui.info('No active sessions.')
-      else this.log(await table(['id', 'asset', 'ticket', 'scope', 'kind', 'time left', 'cached'], sessions.map((s) => [s.id, s.asset, s.ticket, s.scope, s.kind, timeLeft(s.secondsLeft * 1000, 0), s.cached ? 'yes' : 'no'])))
-    }
+    if (!this.jsonEnabled()) await printSessions(sessions, (text) => this.log(text))
     return { sessions, pendingRevocations }
   }
 }

@@ -1,4 +1,5 @@
-// Human output: chalk colours (chalk already honours NO_COLOR and non-TTY), cli-table3 tables.
+// Human output: chalk colours (chalk already honours NO_COLOR and non-TTY), cli-table3 tables
+// (drawn without cli-table3 when every cell is plain ASCII).
 // Status lines go to stderr; data goes to stdout.
 import chalk from 'chalk'
 import { printable } from '../util/printable.js'
@@ -15,10 +16,30 @@ export const ui = {
 
 /** A table of data: every cell may hold text someone else typed, so each is made printable (src/util/printable.ts). */
 export async function table(head: string[], rows: (string | number)[][]): Promise<string> {
+  const cells = rows.map((row) => row.map(printable))
+  const plain = asciiTable(head, cells)
+  if (plain !== undefined) return plain
   const { default: Table } = await import('cli-table3')
   const t = new Table({ head: head.map((h) => chalk.bold(h)), style: { head: [], border: [] } })
-  t.push(...rows.map((row) => row.map(printable)))
+  t.push(...cells)
   return t.toString()
+}
+
+const ASCII = /^[\x20-\x7e]*$/
+
+/**
+ * The same table as cli-table3 draws (same borders, padding and bold header), for the common
+ * case where every cell is printable ASCII, so one character is one column: loading and running
+ * cli-table3 (string widths, wrapping) is a noticeable part of `jit sessions`. Undefined for
+ * anything else, which cli-table3 draws. A unit test compares the two.
+ */
+export function asciiTable(head: string[], rows: string[][]): string | undefined {
+  if (head.length === 0 || ![head, ...rows].every((row) => row.length === head.length && row.every((cell) => ASCII.test(cell)))) return undefined
+  const widths = head.map((_, i) => Math.max(...[head, ...rows].map((row) => row[i].length)))
+  const rule = (left: string, middle: string, right: string) => `${left}${widths.map((w) => '─'.repeat(w + 2)).join(middle)}${right}`
+  const line = (row: string[], style: (text: string) => string = (text) => text) => `│${row.map((cell, i) => ` ${style(cell)}${' '.repeat(widths[i] - cell.length)} `).join('│')}│`
+  const body = [line(head, (text) => chalk.bold(text)), ...rows.map((row) => line(row))]
+  return [rule('┌', '┬', '┐'), body.join(`\n${rule('├', '┼', '┤')}\n`), rule('└', '┴', '┘')].join('\n')
 }
 
 export function timeLeft(expiresAtMs: number, now = Date.now()): string {

@@ -9,7 +9,7 @@ import { connect, type Socket } from 'node:net'
 import { createServer, type TLSSocket } from 'node:tls'
 import { newId } from '../util/ids.js'
 import {
-  TUNNEL_HANDSHAKE_TIMEOUT_MS, TUNNEL_PROTOCOL, encodeFrame,
+  TUNNEL_HANDSHAKE_TIMEOUT_MS, TUNNEL_PROTOCOL, TUNNEL_SOCKET_BUFFER_BYTES, encodeFrame,
   type ConnectionEndCause, type ConnectionRecord, type FrontedAsset, type GatewayAssets, type TunnelChallenge, type TunnelRefused,
 } from '../wire/gateway.js'
 import { Refusal, admit, brokerKeys, type AdmissionContext } from './admission.js'
@@ -236,7 +236,9 @@ function readOpenFrame(socket: TLSSocket): Promise<{ frame: Record<string, unkno
 
 function connectAsset(asset: FrontedAsset): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const upstream = connect({ host: asset.host, port: asset.port, noDelay: true })
+    // (Node takes highWaterMark for a client socket too; its types name it only for servers.)
+    const buffer = { highWaterMark: TUNNEL_SOCKET_BUFFER_BYTES }
+    const upstream = connect({ host: asset.host, port: asset.port, noDelay: true, ...buffer })
     const timer = setTimeout(() => {
       upstream.destroy()
       reject(new Error('timeout'))

@@ -127,6 +127,13 @@ export const TUNNEL_PROTOCOL = 'jit-tunnel/1'
 export const MAX_TUNNEL_FRAME_BYTES = 16 * 1024
 /** A client that has not completed the handshake in this time is disconnected. */
 export const TUNNEL_HANDSHAKE_TIMEOUT_MS = 10_000
+/**
+ * Write buffer of the sockets that relay a tunnel's bytes (jit connect's two, the gateway's to the
+ * asset), instead of Node's 64 KiB: a bulk transfer then pauses and resumes its source (two
+ * system calls each time) far less often. About a tenth less CPU per byte in the relays, measured;
+ * it bounds what one slow side can hold in memory per socket.
+ */
+export const TUNNEL_SOCKET_BUFFER_BYTES = 512 * 1024
 
 export interface TunnelChallenge {
   type: 'challenge'

@@ -1,8 +1,8 @@
-// Talks to the broker over HTTP(S) with undici. Signs every call with the device key, maps
+// Talks to the broker over HTTP(S) (Node's http/https, see ./http.ts). Signs every call with the device key, maps
 // connection and TLS failures to exit 5 and problem documents to the matching JitError.
 import { readFileSync } from 'node:fs'
 import { isIPv4, isIPv6 } from 'node:net'
-import type { Dispatcher } from 'undici'
+import type { HttpClient, HttpResponse } from './http.js'
 import { AuthError, BrokerUnreachableError, JitError, UsageError, errorForProblem } from '../../errors.js'
 import { deviceAssertion, type DeviceKey } from '../device/device-key.js'
 import { API_PREFIX, type Problem } from '../../wire/api.js'
@@ -54,16 +54,16 @@ export function brokerList(brokers: string, insecure: boolean | undefined): URL[
   return urls.filter((url, i) => urls.findIndex((other) => other.origin === url.origin) === i)
 }
 
-let undici: Promise<typeof import('./http.js')> | undefined
+let httpModule: Promise<typeof import('./http.js')> | undefined
 
 /**
- * undici, loaded on first use: after Node itself it is the biggest part of the CLI's start-up,
- * so a command that never calls the broker does not load it, and one that does can load it
- * while the keychain looks up the device key (see CliContext.client).
+ * The HTTP client, loaded on first use, so that a command that never calls the broker does not
+ * load it, and one that does can load it while the keychain looks up the device key (see
+ * CliContext.client).
  */
 export function loadHttpClient(): Promise<typeof import('./http.js')> {
-  undici ??= import('./http.js')
-  return undici
+  httpModule ??= import('./http.js')
+  return httpModule
 }
 
 export class BrokerClient {
@@ -72,7 +72,7 @@ export class BrokerClient {
   /** The broker asked first: the last one that answered. */
   #current = 0
   readonly #ca?: Buffer
-  #dispatcher?: Promise<Dispatcher>
+  readonly #http = new Map<string, Promise<HttpClient>>()
 
   constructor(readonly options: ClientOptions, readonly key?: DeviceKey, readonly clock = new BrokerClock()) {
     this.brokers = brokerList(options.broker, options.insecure)
@@ -90,10 +90,14 @@ export class BrokerClient {
     return this.brokers[this.#current]
   }
 
-  #agent(): Promise<Dispatcher> {
-    const ca = this.#ca
-    this.#dispatcher ??= loadHttpClient().then(({ Agent }) => new Agent({ connect: ca ? { ca } : {}, keepAliveTimeout: 10_000, headersTimeout: 60_000, bodyTimeout: 60_000 }))
-    return this.#dispatcher
+  /** One HTTP client per protocol (plain HTTP to loopback, HTTPS elsewhere), kept for the process. */
+  #client(url: URL): Promise<HttpClient> {
+    let client = this.#http.get(url.protocol)
+    if (!client) {
+      client = loadHttpClient().then(({ HttpClient }) => new HttpClient(url, this.#ca))
+      this.#http.set(url.protocol, client)
+    }
+    return client
   }
 
   withKey(key: DeviceKey): BrokerClient {
@@ -138,16 +142,16 @@ export class BrokerClient {
   async #send<T>(method: string, path: string, body: unknown, signal: AbortSignal | undefined, asText: boolean): Promise<T> {
     const pathAndQuery = path.startsWith('/') && !path.startsWith(API_PREFIX) && !path.startsWith('/.well-known') && !path.startsWith('/healthz') ? `${API_PREFIX}${path}` : path
     const payload = body === undefined ? undefined : JSON.stringify(body)
-    const [{ request }, dispatcher] = await Promise.all([loadHttpClient(), this.#agent()])
-    let response: Dispatcher.ResponseData | undefined
+    let response: HttpResponse | undefined
     for (let tried = 1; !response; tried++) {
       const url = new URL(pathAndQuery, this.base)
       const headers: Record<string, string> = { accept: 'application/json' }
       if (payload !== undefined) headers['content-type'] = 'application/json'
       // Signed anew for each broker asked: an assertion is good for one use only.
       if (this.key) headers.authorization = deviceAssertion(this.key, method, `${url.pathname}${url.search}`, payload, this.options.audience ?? this.base.origin, this.clock.nowMs())
+      const http = await this.#client(url)
       try {
-        response = await request(url, { method: method as Dispatcher.HttpMethod, headers, body: payload, dispatcher, signal })
+        response = await http.request(url, { method, headers, body: payload, signal })
       } catch (error) {
         if ((error as Error).name === 'AbortError') throw error
         if (tried < this.brokers.length && mayTryNextBroker(method, error as NodeJS.ErrnoException)) {
@@ -158,7 +162,7 @@ export class BrokerClient {
         throw unreachable(this.base, error as NodeJS.ErrnoException, tried)
       }
     }
-    const text = await response.body.text()
+    const text = response.text
     if (asText && response.statusCode < 400) return text as T
     let data: unknown
     try {
@@ -175,7 +179,7 @@ export class BrokerClient {
   }
 
   async close(): Promise<void> {
-    if (this.#dispatcher) await (await this.#dispatcher).close()
+    await Promise.all([...this.#http.values()].map(async (client) => (await client).close()))
   }
 }
 

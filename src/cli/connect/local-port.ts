@@ -3,6 +3,7 @@
 // gateway. A refused tunnel closes the local connection and says why on stderr; a tunnel the
 // gateway cuts (the session ended) closes the local connection at once.
 import { createServer, type Server, type Socket } from 'node:net'
+import { TUNNEL_SOCKET_BUFFER_BYTES } from '../../wire/gateway.js'
 import { openTunnel, type TunnelTarget } from './tunnel-client.js'
 
 export interface LocalPort {
@@ -17,7 +18,7 @@ export type LocalAddress = number | { path: string }
 
 export async function listenLocal(where: LocalAddress, target: TunnelTarget, say: { warn(line: string): void }): Promise<LocalPort> {
   const open = new Set<Socket>()
-  const server: Server = createServer({ noDelay: true, pauseOnConnect: true }, (local) => {
+  const server: Server = createServer({ noDelay: true, pauseOnConnect: true, highWaterMark: TUNNEL_SOCKET_BUFFER_BYTES }, (local) => {
     open.add(local)
     local.on('error', () => {})
     local.once('close', () => open.delete(local))

@@ -4,7 +4,7 @@
 // the asset and the gateway's name (a proof of possession, src/wire/proof-of-possession.ts). Resolves with the socket (and any bytes that came after "ok").
 import { createHash, type KeyObject } from 'node:crypto'
 import { connect, type TLSSocket } from 'node:tls'
-import { encodeFrame, type AssetGateway, type TunnelOpen, type TunnelReply } from '../../wire/gateway.js'
+import { TUNNEL_SOCKET_BUFFER_BYTES, encodeFrame, type AssetGateway, type TunnelOpen, type TunnelReply } from '../../wire/gateway.js'
 import { signPossessionProof } from '../../wire/proof-of-possession.js'
 import { FrameReader } from '../../wire/tunnel-frames.js'
 
@@ -35,7 +35,9 @@ export function openTunnel(target: TunnelTarget): Promise<{ socket: TLSSocket; e
   const host = match[1].replace(/^\[|\]$/g, '')
   return new Promise((resolve, reject) => {
     // The certificate is checked below against the broker's pin, not against a CA.
-    const socket = connect({ host, port: Number(match[2]), rejectUnauthorized: false, servername: isIp(host) ? undefined : host })
+    // (Node takes highWaterMark for a client socket too; its types name it only for servers.)
+    const buffer = { highWaterMark: TUNNEL_SOCKET_BUFFER_BYTES }
+    const socket = connect({ host, port: Number(match[2]), rejectUnauthorized: false, servername: isIp(host) ? undefined : host, ...buffer })
     socket.setNoDelay(true)
     const reader = new FrameReader()
     let stage: 'tls' | 'challenge' | 'reply' = 'tls'
