@@ -21,6 +21,8 @@ export class SqliteAsyncStore implements Store {
   readonly #inside = new AsyncLocalStorage<{ store: SqliteAsyncStore; open: boolean }>()
   /** The tail of the queue: settles when the last queued transaction or call is done. */
   #tail: Promise<unknown> = Promise.resolve()
+  /** Queued jobs not yet settled; with none, a job starts at once (nothing can be ahead of it). */
+  #pending = 0
 
   constructor(readonly sqlite: SqliteStore) {}
 
@@ -47,16 +49,16 @@ export class SqliteAsyncStore implements Store {
   }
 
   async #nested<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
-    this.sqlite.db.exec('SAVEPOINT nested_async')
+    this.sqlite.beginNested()
+    let result: T
     try {
-      const result = await fn(this)
-      this.sqlite.db.exec('RELEASE nested_async')
-      return result
+      result = await fn(this)
     } catch (error) {
-      this.sqlite.db.exec('ROLLBACK TO nested_async')
-      this.sqlite.db.exec('RELEASE nested_async')
+      this.sqlite.endNested(false)
       throw error
     }
+    this.sqlite.endNested(true)
+    return result
   }
 
   #isInside(): boolean {
@@ -66,14 +68,20 @@ export class SqliteAsyncStore implements Store {
 
   /** Runs job after everything queued before it; a failure is its caller's alone. */
   #queued<T>(job: () => Promise<T>): Promise<T> {
-    const run = this.#tail.then(job, job)
-    this.#tail = run.catch(() => {})
+    const idle = this.#pending === 0
+    this.#pending++
+    const run = idle ? job() : this.#tail.then(job, job)
+    this.#tail = run.then(
+      () => void this.#pending--,
+      () => void this.#pending--,
+    )
     return run
   }
 
-  /** One synchronous call: at once inside the running transaction, else in the queue. */
+  /** One synchronous call of the SQLite store: at once inside the running transaction or when nothing waits, else in the queue. */
   #call<T>(fn: () => T): Promise<T> {
-    if (this.#isInside()) {
+    // Inside the running transaction, or with nothing running or queued: at once.
+    if (this.#pending === 0 || this.#isInside()) {
       try {
         return Promise.resolve(fn())
       } catch (error) {
@@ -89,7 +97,10 @@ export class SqliteAsyncStore implements Store {
    * PostgreSQL store still needs a repository for.
    */
   run<T>(fn: (sqlite: SqliteStore) => T): Promise<T> {
-    return this.#call(() => fn(this.sqlite))
+    // Never the idle shortcut of #call: fn may answer with a promise (an operator function with a
+    // transaction of its own), and its turn lasts until that settles.
+    if (this.#isInside()) return this.#call(() => fn(this.sqlite))
+    return this.#queued(async () => fn(this.sqlite))
   }
 
   whenDurable(): Promise<void> | undefined {

@@ -147,17 +147,30 @@ export class SqliteStore {
 
   /** A transaction inside an open one: its own savepoint, so it still rolls back alone. */
   #nested<T>(fn: () => T): T {
-    this.db.exec('SAVEPOINT nested')
+    this.beginNested()
+    let result: T
     try {
-      const result = fn()
-      this.db.exec('RELEASE nested')
-      return result
+      result = fn()
     } catch (error) {
-      this.db.exec('ROLLBACK TO nested')
-      this.db.exec('RELEASE nested')
-      this.#auditTail = undefined
+      this.endNested(false)
       throw error
     }
+    this.endNested(true)
+    return result
+  }
+
+  /** A savepoint inside the open transaction (a transaction begun inside another). */
+  beginNested(): void {
+    this.db.exec('SAVEPOINT nested')
+  }
+
+  /** Releases (ok) or rolls back the savepoint of beginNested(); the chain's tail is read again after a rollback. */
+  endNested(ok: boolean): void {
+    if (!ok) {
+      this.db.exec('ROLLBACK TO nested')
+      this.#auditTail = undefined
+    }
+    this.db.exec('RELEASE nested')
   }
 
   /**

@@ -117,3 +117,24 @@ describe('the asynchronous SQLite store', () => {
     await store.close()
   })
 })
+
+describe('a transaction begun inside another', () => {
+  it('rolls back alone, and the chain goes on from the last record that stayed', async () => {
+    const { store } = open(true)
+    await store.transaction(async (tx) => {
+      await tx.appendAudit({ type: 'test.outer', actor: 'a' })
+      await expect(
+        store.transaction(async (inner) => {
+          await inner.appendAudit({ type: 'test.inner-lost', actor: 'b' })
+          throw new Error('inner failed')
+        }),
+      ).rejects.toThrow('inner failed')
+      await tx.appendAudit({ type: 'test.outer-again', actor: 'a' })
+    })
+    await store.whenDurable()
+    const events = await store.auditEvents()
+    expect(events.map((e) => e.type)).toEqual(['test.outer', 'test.outer-again'])
+    expect(verifyChain(events).ok).toBe(true)
+    await store.close()
+  })
+})
