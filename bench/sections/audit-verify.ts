@@ -5,7 +5,7 @@
 // /v1/audit/verify does) and by the CLI (`jit audit verify --data DIR`), start to exit.
 import { join } from 'node:path'
 import { verifyAuditLog } from '../../dist/src/audit/verify-log.js'
-import { Store } from '../../dist/src/broker/store/sqlite-store.js'
+import { SqliteStore } from '../../dist/src/broker/store/sqlite-store.js'
 import { median, nowMs, type Section } from '../lib.ts'
 import { ASSET, TICKET, removeDirs, tempDir, timedRun } from '../support.ts'
 
@@ -27,7 +27,7 @@ function fastPathEvent(seq: number, at: string): { type: string; actor: string; 
 
 /** Writes `count` chained events into a fresh data folder through the store's own appendAudit. */
 export function writeAuditLog(dataDir: string, count: number): void {
-  const store = new Store(dataDir)
+  const store = new SqliteStore(dataDir)
   try {
     const base = Date.parse('2026-01-05T06:00:00.000Z')
     // Transactions of 10,000 records: the tail is read once per transaction, as in the broker.

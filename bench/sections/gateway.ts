@@ -205,7 +205,7 @@ const gateway: Section = async (options: BenchOptions): Promise<BenchRow[]> => {
     let token: string
     try {
       addAsset(store, { path: ASSET, attributes: { state: 'running', gateway: 'bench-gw', endpoint: `127.0.0.1:${sink.port}` } })
-      token = addVerifier(store, 'bench-gw').token
+      token = (await addVerifier(store, 'bench-gw')).token
     } finally {
       store.close()
     }

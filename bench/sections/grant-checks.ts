@@ -12,21 +12,23 @@ import { assertNoReviewDue, sessionGate } from '../../dist/src/broker/gate.js'
 import { Notifier } from '../../dist/src/broker/notifier.js'
 import { createRequest } from '../../dist/src/broker/requests.js'
 import { loadOrCreateSigningKey } from '../../dist/src/broker/signing-key.js'
-import { Store } from '../../dist/src/broker/store/sqlite-store.js'
+import { SqliteAsyncStore } from '../../dist/src/broker/store/sqlite-async-store.js'
+import { SqliteStore } from '../../dist/src/broker/store/sqlite-store.js'
 import { parsePolicy } from '../../dist/src/policy/load.js'
 import { median, type Section } from '../lib.ts'
 import { ASSET, TICKET, removeDirs, tempDir } from '../support.ts'
 
-function cpuMicrosPer(iterations: number, fn: () => void): number {
+async function cpuMicrosPer(iterations: number, fn: () => Promise<void>): Promise<number> {
   const before = process.cpuUsage()
-  for (let i = 0; i < iterations; i++) fn()
+  for (let i = 0; i < iterations; i++) await fn()
   const used = process.cpuUsage(before)
   return (used.user + used.system) / iterations
 }
 
 const grantChecks: Section = async ({ quick, root }) => {
   const dataDir = tempDir('jit-bench-gate-')
-  const store = new Store(dataDir)
+  const sqlite = new SqliteStore(dataDir)
+  const store = new SqliteAsyncStore(sqlite)
   try {
     const reviews = new ReviewStore(store)
     const ctx = {
@@ -39,10 +41,10 @@ const grantChecks: Section = async ({ quick, root }) => {
       reviews,
       notifier: new Notifier(reviews, [], () => {}),
     }
-    store.upsertUser({ name: 'tech-a', roles: ['technician'], disabled: false })
-    store.upsertAsset({ path: ASSET, attributes: { state: 'running' } })
-    store.addDevice({ id: 'dev_bench', user: 'tech-a', name: 'bench', publicJwk: { kty: 'OKP', crv: 'Ed25519', x: 'A'.repeat(43) }, jkt: 'jkt-bench', createdAt: '' })
-    const actor = { user: store.getUser('tech-a')!, deviceId: 'dev_bench' }
+    sqlite.upsertUser({ name: 'tech-a', roles: ['technician'], disabled: false })
+    sqlite.upsertAsset({ path: ASSET, attributes: { state: 'running' } })
+    sqlite.addDevice({ id: 'dev_bench', user: 'tech-a', name: 'bench', publicJwk: { kty: 'OKP', crv: 'Ed25519', x: 'A'.repeat(43) }, jkt: 'jkt-bench', createdAt: '' })
+    const actor = { user: sqlite.getUser('tech-a')!, deviceId: 'dev_bench' }
     const asked = { ticket: TICKET, asset: ASSET, scope: 'diagnose', ttlSeconds: 1800, reason: 'bench' }
     const iterations = quick ? 200 : 20_000
     const repetitions = quick ? 1 : 5
@@ -50,15 +52,15 @@ const grantChecks: Section = async ({ quick, root }) => {
     const after: number[] = []
     const grant: number[] = []
     for (let r = 0; r < repetitions; r++) {
-      before.push(cpuMicrosPer(iterations, () => {
-        assertNoReviewDue(ctx as never, actor as never)
-        if (!decide(ctx as never, actor.user as never, asked).allow) throw new Error('the bench rule must allow')
+      before.push(await cpuMicrosPer(iterations, async () => {
+        await assertNoReviewDue(ctx as never, actor as never)
+        if (!(await decide(ctx as never, actor.user as never, asked)).allow) throw new Error('the bench rule must allow')
       }))
-      after.push(cpuMicrosPer(iterations, () => {
-        if (!sessionGate(ctx as never, { path: 'request', kind: 'standard', user: 'tech-a', deviceId: 'dev_bench', asked }).allow) throw new Error('the bench rule must allow')
+      after.push(await cpuMicrosPer(iterations, async () => {
+        if (!(await sessionGate(ctx as never, { path: 'request', kind: 'standard', user: 'tech-a', deviceId: 'dev_bench', asked })).allow) throw new Error('the bench rule must allow')
       }))
-      grant.push(cpuMicrosPer(quick ? 50 : 2000, () => {
-        if (createRequest(ctx as never, actor as never, asked).status !== 201) throw new Error('expected a grant')
+      grant.push(await cpuMicrosPer(quick ? 50 : 2000, async () => {
+        if ((await createRequest(ctx as never, actor as never, asked)).status !== 201) throw new Error('expected a grant')
       }))
     }
     const b = median(before)
@@ -70,7 +72,7 @@ const grantChecks: Section = async ({ quick, root }) => {
       { section: 'grant-checks', name: 'a whole grant in process (gate, transaction and audit, credential)', value: whole, unit: 'µs CPU/grant', note: `the gate is ${((a / whole) * 100).toFixed(0)}% of it; no fsync (no group commit here)` },
     ]
   } finally {
-    store.close()
+    await store.close()
     removeDirs(dataDir)
   }
 }

@@ -93,7 +93,7 @@ const revoke: Section = async (options: BenchOptions): Promise<BenchRow[]> => {
   let home: string | undefined
   try {
     const store = openStore(broker.dataDir)
-    const verifierToken = addVerifier(store, 'bench-gateway').token
+    const verifierToken = (await addVerifier(store, 'bench-gateway')).token
     store.close()
     try {
       home = await broker.loginCli('bench', root)

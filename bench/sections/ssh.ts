@@ -110,7 +110,7 @@ const ssh: Section = async ({ quick, root }) => {
       addAsset(store, { path: JUMP, attributes: { state: 'running', ssh: { host: `127.0.0.1:${sshd.port}`, principals: [me] } } })
       // The same sshd, reached only through the gateway (bench-gw).
       addAsset(store, { path: JUMP_BEHIND_GATEWAY, attributes: { state: 'running', gateway: 'bench-gw', endpoint: `127.0.0.1:${sshd.port}`, ssh: { host: `127.0.0.1:${sshd.port}`, principals: [me] } } })
-      gwToken = addVerifier(store, 'bench-gw').token
+      gwToken = (await addVerifier(store, 'bench-gw')).token
     } finally {
       store.close()
     }

@@ -76,7 +76,7 @@ const tickets: Section = async ({ quick, root }) => {
     let verifierToken: string
     try {
       addUser(admin, { name: 'pia', roles: ['maintenance-planner'], disabled: false })
-      verifierToken = addVerifier(admin, 'bench-gateway').token
+      verifierToken = (await addVerifier(admin, 'bench-gateway')).token
     } finally {
       admin.close()
     }
@@ -106,7 +106,7 @@ const tickets: Section = async ({ quick, root }) => {
       const polled = path === 'poll (HTTP connector)'
       const ticket = `${polled ? 'MO' : 'WO'}-${serial++}`
       if (polled) orders.set(ticket, 'in-progress')
-      else registerOnDataFolder.add(broker.dataDir, { id: ticket, asset: ASSET, assignee: 'tess', title: 'bench' })
+      else await registerOnDataFolder.add(broker.dataDir, { id: ticket, asset: ASSET, assignee: 'tess', title: 'bench' })
       const granted = await signed(tech, '/v1/requests', { ticket, asset: ASSET, scope: 'diagnose', ttlSeconds: 600, reason: 'bench' })
       const token = granted.grant.credential as string
       if (!(await active(token))) throw new Error('the session was not active after it opened')
@@ -123,7 +123,7 @@ const tickets: Section = async ({ quick, root }) => {
       } else if (path === 'register (API)') {
         await signed(planner, `/v1/tickets/${ticket}/close`, {})
       } else if (path === 'register (data folder)') {
-        registerOnDataFolder.setState(broker.dataDir, ticket, 'closed')
+        await registerOnDataFolder.setState(broker.dataDir, ticket, 'closed')
       } else {
         orders.set(ticket, 'closed')
       }

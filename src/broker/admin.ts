@@ -15,16 +15,17 @@ import type { BrokerContext } from './context.js'
 import { makeEnrollmentCode } from './enrollment.js'
 import { Notifier } from './notifier.js'
 import * as offboarding from './offboarding.js'
-import { Store, type AssetRecord, type UserRecord } from './store/sqlite-store.js'
+import { SqliteAsyncStore } from './store/sqlite-async-store.js'
+import { SqliteStore, type AssetRecord, type UserRecord } from './store/sqlite-store.js'
 
 const NAME = /^[a-z][a-z0-9._-]{0,63}$/
 export const OPERATOR = `operator:${process.env.USER ?? 'local'}`
 
-export function openStore(dataDir: string): Store {
-  return new Store(dataDir)
+export function openStore(dataDir: string): SqliteStore {
+  return new SqliteStore(dataDir)
 }
 
-export function addUser(store: Store, user: UserRecord): UserRecord {
+export function addUser(store: SqliteStore, user: UserRecord): UserRecord {
   if (!NAME.test(user.name)) throw new UsageError(`"${user.name}" is not a user name (lower-case letters, digits, . _ -).`)
   if (user.roles.length === 0) throw new UsageError('Give the user at least one role (--role).')
   for (const role of user.roles) if (!NAME.test(role)) throw new UsageError(`"${role}" is not a role name.`)
@@ -35,7 +36,7 @@ export function addUser(store: Store, user: UserRecord): UserRecord {
   return user
 }
 
-export function addAsset(store: Store, asset: AssetRecord): AssetRecord {
+export function addAsset(store: SqliteStore, asset: AssetRecord): AssetRecord {
   if (!isAssetPath(asset.path)) throw new UsageError(`"${asset.path}" is not an asset path (site/area/line/cell/asset, lower-case).`)
   const problems = attributeProblems(asset.attributes as AssetAttributes)
   if (problems.length > 0) throw new UsageError(`Asset ${asset.path}: ${problems.join('; ')}.`)
@@ -47,7 +48,7 @@ export function addAsset(store: Store, asset: AssetRecord): AssetRecord {
 }
 
 /** Loads an inventory file and saves every asset in it, all or nothing. */
-export function importInventory(store: Store, file: string): { file: string; added: number; updated: number } {
+export function importInventory(store: SqliteStore, file: string): { file: string; added: number; updated: number } {
   let assets
   try {
     assets = loadInventoryFile(file)
@@ -70,7 +71,7 @@ export function importInventory(store: Store, file: string): { file: string; add
 }
 
 /** The hook a plant system or shift lead uses: running, maintenance, stopped or offline. */
-export function setAssetState(store: Store, path: string, state: string, reason?: string): { asset: string; state: AssetState; previous: string } {
+export function setAssetState(store: SqliteStore, path: string, state: string, reason?: string): { asset: string; state: AssetState; previous: string } {
   if (!ASSET_STATES.includes(state as AssetState)) throw new UsageError(`"${state}" is not an asset state; use one of ${ASSET_STATES.join(', ')}.`)
   return store.transaction(() => {
     const asset = store.getAsset(path)
@@ -82,7 +83,7 @@ export function setAssetState(store: Store, path: string, state: string, reason?
   })
 }
 
-export function enrollmentCode(store: Store, user: string, validSeconds: number): { user: string; code: string; expiresAt: string } {
+export function enrollmentCode(store: SqliteStore, user: string, validSeconds: number): { user: string; code: string; expiresAt: string } {
   try {
     return { user, ...makeEnrollmentCode(store, user, validSeconds, OPERATOR) }
   } catch (error) {
@@ -92,28 +93,30 @@ export function enrollmentCode(store: Store, user: string, validSeconds: number)
 }
 
 /** A bearer token for a verifier (gateway, jump host) to call introspection. Shown once; only its hash is kept. */
-export function addVerifier(store: Store, name: string): { name: string; token: string } {
+export function addVerifier(store: SqliteStore, name: string): Promise<{ name: string; token: string }> {
   return asOperator(store, (ctx) => offboarding.addVerifier(ctx, OPERATOR, name))
 }
 
 // ---- offboarding, on the data folder (the same functions the admin API calls) ----------------
 
-export const disableUser = (store: Store, name: string, reason?: string) => asOperator(store, (ctx) => offboarding.disableUser(ctx, OPERATOR, name, reason))
-export const enableUser = (store: Store, name: string) => asOperator(store, (ctx) => offboarding.enableUser(ctx, OPERATOR, name))
-export const listDevices = (store: Store, user?: string) => asOperator(store, (ctx) => offboarding.listDevices(ctx, user))
-export const revokeDevice = (store: Store, deviceId: string, reason?: string) => asOperator(store, (ctx) => offboarding.revokeDevice(ctx, OPERATOR, deviceId, reason))
-export const revokeEnrollmentCodes = (store: Store, user: string) => asOperator(store, (ctx) => offboarding.revokeEnrollmentCodes(ctx, OPERATOR, user))
-export const listVerifiers = (store: Store) => asOperator(store, (ctx) => offboarding.listVerifiers(ctx))
-export const rotateVerifier = (store: Store, name: string) => asOperator(store, (ctx) => offboarding.rotateVerifier(ctx, OPERATOR, name))
-export const removeVerifier = (store: Store, name: string) => asOperator(store, (ctx) => offboarding.removeVerifier(ctx, OPERATOR, name))
+export const disableUser = (store: SqliteStore, name: string, reason?: string) => asOperator(store, (ctx) => offboarding.disableUser(ctx, OPERATOR, name, reason))
+export const enableUser = (store: SqliteStore, name: string) => asOperator(store, (ctx) => offboarding.enableUser(ctx, OPERATOR, name))
+export const listDevices = (store: SqliteStore, user?: string) => asOperator(store, (ctx) => offboarding.listDevices(ctx, user))
+export const revokeDevice = (store: SqliteStore, deviceId: string, reason?: string) => asOperator(store, (ctx) => offboarding.revokeDevice(ctx, OPERATOR, deviceId, reason))
+export const revokeEnrollmentCodes = (store: SqliteStore, user: string) => asOperator(store, (ctx) => offboarding.revokeEnrollmentCodes(ctx, OPERATOR, user))
+export const listVerifiers = (store: SqliteStore) => asOperator(store, (ctx) => offboarding.listVerifiers(ctx))
+export const rotateVerifier = (store: SqliteStore, name: string) => asOperator(store, (ctx) => offboarding.rotateVerifier(ctx, OPERATOR, name))
+export const removeVerifier = (store: SqliteStore, name: string) => asOperator(store, (ctx) => offboarding.removeVerifier(ctx, OPERATOR, name))
 
 /**
  * Runs a broker function on the data folder as the operator. A running broker sees the change at
  * once (it reads users, devices and sessions from the store on every call). Break-glass sessions
  * ended here have their reviews fall due as opened; notifications go out only from the broker,
- * so prefer the admin API when one is running.
+ * so prefer the admin API when one is running. The broker functions take the asynchronous store;
+ * here it wraps the data folder's SQLite file, without group commit (each transaction commits).
  */
-function asOperator<T>(store: Store, fn: (ctx: BrokerContext) => T): T {
+async function asOperator<T>(sqlite: SqliteStore, fn: (ctx: BrokerContext) => Promise<T>): Promise<T> {
+  const store = new SqliteAsyncStore(sqlite)
   const reviews = new ReviewStore(store)
   const ctx: BrokerContext = {
     store,
@@ -126,7 +129,7 @@ function asOperator<T>(store: Store, fn: (ctx: BrokerContext) => T): T {
     notifier: new Notifier(reviews, [], () => {}),
   }
   try {
-    return fn(ctx)
+    return await fn(ctx)
   } catch (error) {
     if (error instanceof ApiError && error.status < 500) throw new UsageError(error.message, error.extra.nextSteps ?? [])
     throw error

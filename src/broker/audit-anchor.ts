@@ -10,7 +10,8 @@ import { checkRange, checkRangeOffThread, verifyAuditLog } from '../audit/verify
 import { nowIso } from '../util/ids.js'
 import type { AuditVerifyResult } from '../wire/api.js'
 import type { SigningKey } from './signing-key.js'
-import type { Store } from './store/sqlite-store.js'
+import type { SqliteAsyncStore } from './store/sqlite-async-store.js'
+import type { SqliteStore } from './store/sqlite-store.js'
 
 /** The sweeper signs a new checkpoint when the chain has grown and the last one is this old. */
 export const CHECKPOINT_INTERVAL_SECONDS = 60
@@ -19,14 +20,14 @@ const SCHEMA = 'CREATE TABLE IF NOT EXISTS audit_checkpoints (seq INTEGER PRIMAR
 
 const ready = new WeakSet<object>()
 
-function ensureSchema(db: DatabaseSync | Store['db']): void {
+function ensureSchema(db: DatabaseSync | SqliteStore['db']): void {
   if (ready.has(db)) return
   db.exec(SCHEMA)
   ready.add(db)
 }
 
 /** When the sweeper last failed to sign (records that do not check): it tries again, and says so, once an interval. */
-const failedAt = new WeakMap<Store, number>()
+const failedAt = new WeakMap<SqliteAsyncStore, number>()
 
 export interface StoredCheckpoint {
   seq: number
@@ -35,12 +36,12 @@ export interface StoredCheckpoint {
   jws: string
 }
 
-export function latestCheckpoint(store: Store): StoredCheckpoint | undefined {
+export function latestCheckpoint(store: SqliteStore): StoredCheckpoint | undefined {
   ensureSchema(store.db)
   return store.statement('SELECT seq, hash, at, jws FROM audit_checkpoints ORDER BY seq DESC LIMIT 1').get() as StoredCheckpoint | undefined
 }
 
-export function listCheckpoints(store: Store): StoredCheckpoint[] {
+export function listCheckpoints(store: SqliteStore): StoredCheckpoint[] {
   ensureSchema(store.db)
   return store.statement('SELECT seq, hash, at, jws FROM audit_checkpoints ORDER BY seq').all() as unknown as StoredCheckpoint[]
 }
@@ -51,7 +52,7 @@ export function listCheckpoints(store: Store): StoredCheckpoint[] {
  * a full verification has just checked: a chain tampered with is never signed. Returns the
  * latest checkpoint; throws when the records since the last one do not check.
  */
-export function checkpointHead(store: Store, key: SigningKey, issuer: string, atMs: number, verified?: { seq: number; hash: string }): StoredCheckpoint | undefined {
+export function checkpointHead(store: SqliteStore, key: SigningKey, issuer: string, atMs: number, verified?: { seq: number; hash: string }): StoredCheckpoint | undefined {
   const upTo = verified?.seq
   ensureSchema(store.db)
   const last = latestCheckpoint(store)
@@ -74,31 +75,35 @@ export function checkpointHead(store: Store, key: SigningKey, issuer: string, at
   return { seq: head.seq, hash: head.hash, at, jws }
 }
 
-const inFlight = new WeakSet<Store>()
+const inFlight = new WeakSet<SqliteAsyncStore>()
 
 /**
  * The sweeper's periodic checkpoint, when the chain grew and the last one is old enough. The
  * records since the last checkpoint (all of them, the first time) are checked on a worker
  * thread, as committed, so the broker never stops answering for it; the head that check ended
  * on is then signed. A failure is reported through `log`, and tried again an interval later.
+ * The store's calls wait their turn (sqlite-async-store.ts): the checkpoint is never written into
+ * a request's transaction.
  */
-export function checkpointIfDue(store: Store, key: SigningKey, issuer: string, atMs: number, log: (line: string) => void): void {
+export async function checkpointIfDue(store: SqliteAsyncStore, key: SigningKey, issuer: string, atMs: number, log: (line: string) => void): Promise<void> {
   const interval = CHECKPOINT_INTERVAL_SECONDS * 1000
   if (inFlight.has(store) || (failedAt.get(store) ?? -Infinity) > atMs - interval) return
-  const last = latestCheckpoint(store)
+  const last = await store.run(latestCheckpoint)
   if (last && Date.parse(last.at) > atMs - interval) return
+  if (inFlight.has(store)) return
   inFlight.add(store)
-  checkRangeOffThread(store.file, last?.seq ?? 0, Number.MAX_SAFE_INTEGER)
-    .then((since) => {
+  const isOpen = () => store.sqlite.db.isOpen
+  checkRangeOffThread(store.sqlite.file, last?.seq ?? 0, Number.MAX_SAFE_INTEGER)
+    .then(async (since) => {
       if (since.rows === 0 && !since.bad) return
       const linked = last ? since.firstPrevHash === last.hash && since.firstSeq === last.seq + 1 : since.firstSeq === 1
       if (since.bad || !linked) throw new Error(`the audit records after ${last?.seq ?? 0} do not check; no checkpoint signed (run jit audit verify)`)
-      if (!store.db.isOpen) return
-      checkpointHead(store, key, issuer, Date.now(), { seq: (last?.seq ?? 0) + since.rows, hash: since.lastHash as string })
+      if (!isOpen()) return
+      await store.run((sqlite) => sqlite.db.isOpen && checkpointHead(sqlite, key, issuer, Date.now(), { seq: (last?.seq ?? 0) + since.rows, hash: since.lastHash as string }))
       failedAt.delete(store)
     })
     .catch((error: Error) => {
-      if (!store.db.isOpen) return
+      if (!isOpen()) return
       failedAt.set(store, Date.now())
       log(`error: audit checkpoint: ${error.message}`)
     })

@@ -6,12 +6,12 @@ import { exportLines, type ExportFormat } from '../audit/export.js'
 import { UsageError } from '../errors.js'
 import { listCheckpoints } from './audit-anchor.js'
 import { readSigningKey } from './signing-key.js'
-import { Store } from './store/sqlite-store.js'
+import { SqliteStore } from './store/sqlite-store.js'
 
 export async function exportDataFolder(dataDir: string, format: ExportFormat, write: (chunk: string) => void): Promise<{ events: number; checkpoints: number }> {
   if (!existsSync(join(dataDir, 'broker.db'))) throw new UsageError(`No broker data in ${dataDir}.`)
   const key = await readSigningKey(dataDir)
-  const store = new Store(dataDir)
+  const store = new SqliteStore(dataDir)
   try {
     const checkpoints = listCheckpoints(store)
     let events = 0

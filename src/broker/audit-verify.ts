@@ -3,7 +3,7 @@
 // caller holds (anchors).
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { Store } from './store/sqlite-store.js'
+import { SqliteStore } from './store/sqlite-store.js'
 import { UsageError } from '../errors.js'
 import type { AuditVerifyResult } from '../wire/api.js'
 import { checkpointHead, publicKeyOf, verifyAnchored } from './audit-anchor.js'
@@ -18,12 +18,12 @@ export async function verifyAudit(dataDir: string, anchors: string[] = []): Prom
   const file = join(dataDir, 'broker.db')
   if (!existsSync(file)) throw new UsageError(`No broker data in ${dataDir}.`)
   // Opened as the broker opens it first: a store without an audit table yet has an empty log.
-  new Store(dataDir).close()
+  new SqliteStore(dataDir).close()
   const key = await readSigningKey(dataDir)
   const result = await verifyAnchored(file, { publicKey: key && publicKeyOf(key), kid: key?.kid, anchors })
   if (!result.ok || !key || !result.head) return result
   // On demand: a checkpoint of the head just verified (the operator holds the key), to keep.
-  const store = new Store(dataDir)
+  const store = new SqliteStore(dataDir)
   try {
     return { ...result, checkpoint: checkpointHead(store, key, `data:${dataDir}`, Date.now(), result.head)?.jws }
   } finally {

@@ -17,9 +17,13 @@ export interface Asked {
   renewing?: string
 }
 
-export function decide(ctx: BrokerContext, user: UserRecord, asked: Asked): Decision {
+export async function decide(ctx: BrokerContext, user: UserRecord, asked: Asked): Promise<Decision> {
   const at = ctx.now()
-  const record = ctx.store.getAsset(asked.asset)
+  const record = await ctx.store.getAsset(asked.asset)
+  // The policy is evaluated synchronously: who holds the asset is read first, and only when a
+  // rule that could apply makes a scope exclusive (the only rules that ask).
+  const exclusive = ctx.policy.index.candidates(asked.asset).some((rule) => rule.exclusive)
+  const holders = exclusive ? (await holdersOf(ctx, asked.asset, at)).filter((holder) => holder.sessionId !== asked.renewing) : []
   return evaluate(ctx.policy, {
     user: { name: user.name, roles: user.roles, org: user.org },
     asset: asked.asset,
@@ -28,12 +32,12 @@ export function decide(ctx: BrokerContext, user: UserRecord, asked: Asked): Deci
     ticket: asked.ticket,
     facts: record && factsOf(record.path, record.attributes),
     at,
-    holders: () => holdersOf(ctx, asked.asset, at).filter((holder) => holder.sessionId !== asked.renewing),
+    holders,
   })
 }
 
-function holdersOf(ctx: BrokerContext, asset: string, atMs: number): Holder[] {
-  return ctx.store.listSessions({ asset, activeOnly: true }, atMs / 1000).map((s) => ({ user: s.user, scope: s.scope, sessionId: s.id, until: s.expiresAt }))
+async function holdersOf(ctx: BrokerContext, asset: string, atMs: number): Promise<Holder[]> {
+  return (await ctx.store.listSessions({ asset, activeOnly: true }, atMs / 1000)).map((s) => ({ user: s.user, scope: s.scope, sessionId: s.id, until: s.expiresAt }))
 }
 
 /** The audit record's data: the matched rule, every reason, and which policy decided. */

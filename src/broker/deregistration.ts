@@ -5,7 +5,7 @@ import type { DeregisterResult } from '../wire/api.js'
 import type { Actor, BrokerContext } from './context.js'
 import { revokeDevice } from './offboarding.js'
 
-export function deregisterDevice(ctx: BrokerContext, actor: Actor): DeregisterResult & { requestsCancelled: string[] } {
-  const result = revokeDevice(ctx, actor.user.name, actor.deviceId, 'device logged out', 'logout')
+export async function deregisterDevice(ctx: BrokerContext, actor: Actor): Promise<DeregisterResult & { requestsCancelled: string[] }> {
+  const result = await revokeDevice(ctx, actor.user.name, actor.deviceId, 'device logged out', 'logout')
   return { deviceId: actor.deviceId, revoked: result.sessionsEnded, requestsCancelled: result.requestsCancelled }
 }

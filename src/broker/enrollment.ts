@@ -5,14 +5,14 @@ import { newId, nowIso } from '../util/ids.js'
 import type { EnrollBody, EnrollResult } from '../wire/api.js'
 import { authFailed, badInput } from './api-error.js'
 import type { BrokerContext } from './context.js'
-import type { Store } from './store/sqlite-store.js'
+import type { SqliteStore } from './store/sqlite-store.js'
 
 const ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789'
 
 export const hashCode = (code: string) => createHash('sha256').update(code.trim().toUpperCase()).digest('hex')
 
 /** Makes a one-time code for user; only its hash is stored. */
-export function makeEnrollmentCode(store: Store, user: string, validSeconds: number, actor: string): { code: string; expiresAt: string } {
+export function makeEnrollmentCode(store: SqliteStore, user: string, validSeconds: number, actor: string): { code: string; expiresAt: string } {
   if (!store.getUser(user)) throw badInput(`There is no user "${user}".`, ['Add the user first: jit admin user add NAME --role ROLE'])
   const bytes = randomBytes(16)
   const chars = Array.from(bytes, (b) => ALPHABET[b % ALPHABET.length]).join('')
@@ -29,12 +29,12 @@ export async function enrollDevice(ctx: BrokerContext, body: EnrollBody): Promis
   // Kept as exactly the three members the thumbprint covers (the schema refuses any other).
   const publicKey = { kty: body.publicKey.kty, crv: body.publicKey.crv, x: body.publicKey.x }
   const jkt = await calculateJwkThumbprint(publicKey)
-  return ctx.store.transaction(() => {
-    const user = ctx.store.consumeEnrollmentCode(hashCode(body.code), Math.floor(ctx.now() / 1000))
+  return ctx.store.transaction(async (tx) => {
+    const user = await tx.consumeEnrollmentCode(hashCode(body.code), Math.floor(ctx.now() / 1000))
     if (!user) throw authFailed('This enrollment code is unknown, already used or expired. Ask the operator for a new one.')
     const deviceId = newId('dev')
-    ctx.store.addDevice({ id: deviceId, user, name: body.deviceName, publicJwk: publicKey, jkt, createdAt: nowIso() })
-    ctx.store.appendAudit({ type: 'device.enrolled', actor: user, data: { deviceId, deviceName: body.deviceName, jkt } })
-    return { deviceId, user, roles: ctx.store.getUser(user)!.roles, issuer: ctx.issuer }
+    await tx.addDevice({ id: deviceId, user, name: body.deviceName, publicJwk: publicKey, jkt, createdAt: nowIso() })
+    await tx.appendAudit({ type: 'device.enrolled', actor: user, data: { deviceId, deviceName: body.deviceName, jkt } })
+    return { deviceId, user, roles: (await tx.getUser(user))!.roles, issuer: ctx.issuer }
   })
 }

@@ -31,12 +31,12 @@ export interface Opening {
  * scopes; returns the policy's decision on the standard paths, allowed or not, for the caller
  * to record and word (a denied request is kept with its reasons).
  */
-export function sessionGate(ctx: BrokerContext, opening: Opening): Decision {
-  const user = assertStanding(ctx, opening)
-  assertNoReviewDue(ctx, { user, deviceId: opening.deviceId }, opening.path)
+export async function sessionGate(ctx: BrokerContext, opening: Opening): Promise<Decision> {
+  const user = await assertStanding(ctx, opening)
+  await assertNoReviewDue(ctx, { user, deviceId: opening.deviceId }, opening.path)
   if (opening.kind !== 'standard') {
     // Break-glass skips approvers, never another person's exclusive hold on the asset.
-    const holder = exclusiveHolder(ctx, opening.asked)
+    const holder = await exclusiveHolder(ctx, opening.asked)
     if (holder) {
       const reason = `${opening.asked.scope} on ${opening.asked.asset} is exclusive and held by ${holder.user} until ${holder.until.replace(/\.\d{3}Z$/, 'Z')}`
       throw new ApiError(403, 'policy-denied', `${opening.kind === 'drill' ? 'The drill' : 'Break-glass'} cannot open a session here now.`, {
@@ -48,15 +48,15 @@ export function sessionGate(ctx: BrokerContext, opening: Opening): Decision {
     }
     return { allow: true, reasons: [], approvalsNeeded: 0, approverRoles: [], cacheAllowed: true }
   }
-  // The ticket's verdict was looked up before this synchronous call (tickets/check.ts); its
+  // The ticket's verdict was looked up before the gate, which never waits on the network (tickets/check.ts); its
   // failures join the policy's reasons, and an unreachable system follows the rule.
-  return withTicketVerdict(ctx, decide(ctx, user, opening.asked), opening.ticket, opening.asked.ticket)
+  return withTicketVerdict(ctx, await decide(ctx, user, opening.asked), opening.ticket, opening.asked.ticket)
 }
 
 /** A disabled user or a revoked device opens nothing, whoever approves. */
-function assertStanding(ctx: BrokerContext, opening: Opening): Actor['user'] {
-  const user = ctx.store.getUser(opening.user)
-  const device = ctx.store.getDevice(opening.deviceId)
+async function assertStanding(ctx: BrokerContext, opening: Opening): Promise<Actor['user']> {
+  const user = await ctx.store.getUser(opening.user)
+  const device = await ctx.store.getDevice(opening.deviceId)
   const reasons: string[] = []
   if (!user) reasons.push(`${opening.user} is not a user of this broker`)
   else if (user.disabled) reasons.push(`${opening.user} is disabled`)
@@ -71,18 +71,16 @@ function refused(opening: Opening, message: string, reasons: string[]): ApiError
 }
 
 /** Who holds `scope` on `asset` when a rule covering them makes it exclusive (a renewed session does not hold against itself). */
-export function exclusiveHolder(ctx: BrokerContext, asked: Asked): Holder | undefined {
+export async function exclusiveHolder(ctx: BrokerContext, asked: Asked): Promise<Holder | undefined> {
   const exclusive = ctx.policy.index.candidates(asked.asset).some((rule) => rule.exclusive && rule.scopes.includes(asked.scope) && assetMatches(rule, asked.asset))
   if (!exclusive) return undefined
-  const session = ctx.store
-    .listSessions({ asset: asked.asset, activeOnly: true }, ctx.now() / 1000)
-    .find((s) => s.scope === asked.scope && s.id !== asked.renewing)
+  const session = (await ctx.store.listSessions({ asset: asked.asset, activeOnly: true }, ctx.now() / 1000)).find((s) => s.scope === asked.scope && s.id !== asked.renewing)
   return session && { user: session.user, scope: session.scope, sessionId: session.id, until: session.expiresAt }
 }
 
 /** The review gate: no new session of any kind, from any device, while a review is due. */
-export function assertNoReviewDue(ctx: BrokerContext, actor: Actor, path: OpeningPath = 'request'): void {
-  const [due] = requiredReviews(ctx, actor.user.name)
+export async function assertNoReviewDue(ctx: BrokerContext, actor: Actor, path: OpeningPath = 'request'): Promise<void> {
+  const [due] = await requiredReviews(ctx, actor.user.name)
   if (!due) return
   const state = due.overdue ? 'overdue' : 'due'
   if (path === 'approval') {

@@ -57,13 +57,13 @@ const stallMs = (graceSeconds: number, sweepIntervalMs: number) => sweepInterval
 /** Three beats per grace period: one lost packet never ends a session. */
 export const heartbeatInterval = (graceSeconds: number) => Math.max(0.5, graceSeconds / 3)
 
-export function recordHeartbeat(ctx: BrokerContext, actor: Actor, id: string): HeartbeatResult {
-  const session = getSessionFor(ctx, actor, id)
+export async function recordHeartbeat(ctx: BrokerContext, actor: Actor, id: string): Promise<HeartbeatResult> {
+  const session = await getSessionFor(ctx, actor, id)
   // Only the device holding the credential can vouch that it is still in use.
   if (session.deviceId !== actor.deviceId) throw forbidden('Only the device that holds the session can send its heartbeat.')
   const { graceSeconds } = heartbeatSettings(ctx)
   const nowMs = ctx.now()
-  const alive = session.state === 'active' && ctx.store.recordHeartbeat(id, nowMs)
+  const alive = session.state === 'active' && (await ctx.store.recordHeartbeat(id, nowMs))
   if (alive) watchOf(heartbeatSettings(ctx)).lastBeatMs.set(id, heartbeatSettings(ctx).monotonicMs())
   return {
     sessionId: id,
@@ -80,7 +80,7 @@ export function recordHeartbeat(ctx: BrokerContext, actor: Actor, id: string): H
  * counted on the monotonic clock while the broker was listening. Run by the sweeper, every
  * sweepIntervalMs.
  */
-export function reapSilentSessions(ctx: BrokerContext, log: (line: string) => void = () => {}, sweepIntervalMs = 1000): string[] {
+export async function reapSilentSessions(ctx: BrokerContext, log: (line: string) => void = () => {}, sweepIntervalMs = 1000): Promise<string[]> {
   const settings = heartbeatSettings(ctx)
   const { graceSeconds } = settings
   const watch = watchOf(settings)
@@ -93,7 +93,7 @@ export function reapSilentSessions(ctx: BrokerContext, log: (line: string) => vo
   const graceMs = graceSeconds * 1000
   // Nobody can have been silent for a whole grace while this broker listened.
   if (monoNow - watch.listeningSinceMs <= graceMs) return []
-  const armed = ctx.store.silentSessions(Number.MAX_SAFE_INTEGER)
+  const armed = await ctx.store.silentSessions(Number.MAX_SAFE_INTEGER)
   const stillArmed = new Set(armed)
   for (const id of watch.lastBeatMs.keys()) if (!stillArmed.has(id)) watch.lastBeatMs.delete(id)
   const silentMs = (id: string) => monoNow - Math.max(watch.lastBeatMs.get(id) ?? -Infinity, watch.listeningSinceMs)
@@ -101,12 +101,12 @@ export function reapSilentSessions(ctx: BrokerContext, log: (line: string) => vo
   if (ids.length === 0) return []
   const wallNowMs = ctx.now()
   const reaped: string[] = []
-  ctx.store.transaction(() => {
+  await ctx.store.transaction(async (tx) => {
     for (const id of ids) {
-      const session = ctx.store.getSession(id, wallNowMs / 1000)!
+      const session = (await tx.getSession(id, wallNowMs / 1000))!
       const silentSeconds = Math.round(silentMs(id) / 1000)
       const reason = `heartbeat lost: no heartbeat from device ${session.deviceId} for ${silentSeconds}s (grace ${graceSeconds}s)`
-      const ended = endSessionRecorded(ctx, session, {
+      const ended = await endSessionRecorded(ctx, session, {
         state: 'revoked',
         by: 'broker',
         reason,

@@ -86,7 +86,7 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
   app.setErrorHandler((error, request, reply) => sendProblem(reply, toApiError(error, log, request)))
   app.setNotFoundHandler((request, reply) => sendProblem(reply, new ApiError(404, 'not-found', `No such endpoint: ${request.method} ${request.url.split('?')[0]}`)))
 
-  const actorOf = (request: FastifyRequest): Actor =>
+  const actorOf = (request: FastifyRequest): Promise<Actor> =>
     authenticateDevice(ctx, request.headers.authorization, request.method, request.url, request.rawBody)
 
   app.get('/healthz', async () => ({ status: 'ok', issuer: ctx.issuer, time: new Date(ctx.now()).toISOString() }))
@@ -101,87 +101,87 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
   })
 
   app.get(`${API_PREFIX}/whoami`, async (request) => {
-    const actor = actorOf(request)
-    const device = ctx.store.getDevice(actor.deviceId)!
+    const actor = await actorOf(request)
+    const device = (await ctx.store.getDevice(actor.deviceId))!
     return { user: actor.user.name, roles: actor.user.roles, org: actor.user.org, deviceId: device.id, deviceName: device.name }
   })
 
   app.post(`${API_PREFIX}/requests`, { schema: { body: schemas.createRequest } }, async (request, reply) => {
-    const actor = actorOf(request)
+    const actor = await actorOf(request)
     const body = request.body as CreateRequestBody
-    const { status, result } = createRequest(ctx, actor, body, await checkTicket(ctx, actor.user, body.ticket, body.asset))
+    const { status, result } = await createRequest(ctx, actor, body, await checkTicket(ctx, actor.user, body.ticket, body.asset))
     reply.code(status)
     return result
   })
 
   app.get(`${API_PREFIX}/requests`, async (request) => {
-    const actor = actorOf(request)
+    const actor = await actorOf(request)
     const pending = (request.query as { pending?: string }).pending === 'true'
-    return { requests: listRequestsFor(ctx, actor, pending) }
+    return { requests: await listRequestsFor(ctx, actor, pending) }
   })
 
   app.get(`${API_PREFIX}/requests/:id`, async (request) => {
-    const actor = actorOf(request)
+    const actor = await actorOf(request)
     const { id } = request.params as { id: string }
     const wait = Math.min(MAX_WAIT_SECONDS, Math.max(0, Number((request.query as { wait?: string }).wait ?? 0) || 0))
-    if (wait === 0) return resultFor(ctx, actor, getRequestFor(ctx, actor, id))
+    if (wait === 0) return resultFor(ctx, actor, await getRequestFor(ctx, actor, id))
     const gone = new AbortController()
     request.raw.once('close', () => gone.abort())
     return waitForRequest(ctx, actor, id, wait, gone.signal)
   })
 
   app.post(`${API_PREFIX}/requests/:id/approve`, { schema: { body: schemas.comment } }, async (request) => {
-    const actor = actorOf(request)
+    const actor = await actorOf(request)
     const id = (request.params as { id: string }).id
     return approveRequest(ctx, actor, id, (request.body as { comment?: string }).comment, await ticketOfRequest(ctx, id))
   })
   app.post(`${API_PREFIX}/requests/:id/deny`, { schema: { body: schemas.reason } }, async (request) => {
-    const actor = actorOf(request)
+    const actor = await actorOf(request)
     return denyRequest(ctx, actor, (request.params as { id: string }).id, (request.body as { reason: string }).reason)
   })
   app.post(`${API_PREFIX}/requests/:id/cancel`, { schema: { body: schemas.empty } }, async (request) => {
-    const actor = actorOf(request)
+    const actor = await actorOf(request)
     return cancelRequest(ctx, actor, (request.params as { id: string }).id)
   })
 
   app.get(`${API_PREFIX}/sessions`, async (request) => {
-    const actor = actorOf(request)
+    const actor = await actorOf(request)
     const all = (request.query as { all?: string }).all === 'true'
-    const sessions = ctx.store.listSessions({ user: actor.user.name, activeOnly: !all }, ctx.now() / 1000)
+    const sessions = await ctx.store.listSessions({ user: actor.user.name, activeOnly: !all }, ctx.now() / 1000)
     return { sessions: sessions.map(publicSession), now: new Date(ctx.now()).toISOString() }
   })
   app.get(`${API_PREFIX}/sessions/:id`, async (request) => {
-    const actor = actorOf(request)
-    const session = getSessionFor(ctx, actor, (request.params as { id: string }).id)
-    return { session: { ...publicSession(session), lastVerifiedAt: session.lastVerifiedAt }, grant: grantFor(ctx, actor, session) }
+    const actor = await actorOf(request)
+    const session = await getSessionFor(ctx, actor, (request.params as { id: string }).id)
+    return { session: { ...publicSession(session), lastVerifiedAt: session.lastVerifiedAt }, grant: await grantFor(ctx, actor, session) }
   })
   app.post(`${API_PREFIX}/sessions/:id/revoke`, { schema: { body: schemas.optionalReason } }, async (request) => {
-    const actor = actorOf(request)
+    const actor = await actorOf(request)
     const reason = (request.body as { reason?: string } | undefined)?.reason ?? 'revoked by user'
-    return { session: publicSession(revokeSession(ctx, actor, (request.params as { id: string }).id, reason)) }
+    return { session: publicSession(await revokeSession(ctx, actor, (request.params as { id: string }).id, reason)) }
   })
 
   app.post(`${API_PREFIX}/sessions/:id/heartbeat`, { schema: { body: schemas.empty } }, async (request) => {
-    const actor = actorOf(request)
+    const actor = await actorOf(request)
     return recordHeartbeat(ctx, actor, (request.params as { id: string }).id)
   })
   app.post(`${API_PREFIX}/sessions/:id/renew`, { schema: { body: schemas.renew } }, async (request) => {
-    const actor = actorOf(request)
+    const actor = await actorOf(request)
     const id = (request.params as { id: string }).id
     return renewSession(ctx, actor, id, (request.body as RenewBody).ttlSeconds, await ticketOfSession(ctx, actor, id))
   })
   app.get(`${API_PREFIX}/sessions/:id/proof`, async (request) => {
-    const actor = actorOf(request)
+    const actor = await actorOf(request)
     return sessionProof(ctx, actor, (request.params as { id: string }).id)
   })
   app.post(`${API_PREFIX}/device/deregister`, { schema: { body: schemas.empty } }, async (request) => {
-    const actor = actorOf(request)
+    const actor = await actorOf(request)
     return deregisterDevice(ctx, actor)
   })
 
   // Verifiers only: an enrolled device must not read another user's claims, nor count as an asset.
   app.post(`${API_PREFIX}/introspect`, { schema: { body: schemas.introspect } }, async (request) => {
-    const verifier = verifierOf(ctx, request)
+    const verifier = await verifierOf(ctx, request)
     const body = request.body as { token: string; proof?: string; challenge?: string }
     if ((body.proof === undefined) !== (body.challenge === undefined)) throw badInput('Send a proof of possession with the challenge it answers ("proof" and "challenge"), or neither.')
     return introspect(ctx, body.token, verifier, body.proof !== undefined ? { proof: body.proof, challenge: body.challenge! } : undefined)
@@ -194,14 +194,14 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
   registerGatewayRoutes(app, ctx, actorOf, (request) => verifierOf(ctx, request), API_PREFIX)
 
   app.get(`${API_PREFIX}/audit`, async (request) => {
-    const actor = actorOf(request)
+    const actor = await actorOf(request)
     const query = request.query as { session?: string; since?: string; limit?: string }
     const limit = Math.min(10000, Math.max(1, Number(query.limit ?? 1000) || 1000))
     const oversight = hasAnyRole(actor.user, OVERSIGHT_ROLES)
-    if (query.session && !oversight) getSessionFor(ctx, actor, query.session)
+    if (query.session && !oversight) await getSessionFor(ctx, actor, query.session)
     const since = query.since === undefined ? undefined : isoInstant(query.since)
     if (query.since !== undefined && !since) throw badInput(`since "${query.since}" is not an ISO 8601 time.`)
-    const events = [...ctx.store.auditEvents({ sessionId: query.session, since, actor: oversight || query.session ? undefined : actor.user.name, limit })]
+    const events = await ctx.store.auditEvents({ sessionId: query.session, since, actor: oversight || query.session ? undefined : actor.user.name, limit })
     return { events }
   })
   registerAuditRoutes(app, ctx, actorOf, (request) => verifierOf(ctx, request), API_PREFIX)
@@ -211,7 +211,7 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
 }
 
 /** A verifier (gateway, jump host) authenticates introspection calls with its bearer token; its name. */
-function verifierOf(ctx: BrokerContext, request: FastifyRequest): string {
+async function verifierOf(ctx: BrokerContext, request: FastifyRequest): Promise<string> {
   const header = request.headers.authorization
   if (header?.startsWith(`${DEVICE_AUTH_SCHEME} `)) {
     throw new ApiError(403, 'forbidden', 'Introspection answers verifiers (gateways, jump hosts) only, not devices.', {
@@ -220,7 +220,7 @@ function verifierOf(ctx: BrokerContext, request: FastifyRequest): string {
     })
   }
   if (!header?.startsWith('Bearer ')) throw authFailed('Introspection needs a verifier token: send Authorization: Bearer TOKEN, with a token from jit admin verifier add.')
-  const name = ctx.store.verifierByTokenHash(createHash('sha256').update(header.slice(7).trim()).digest('hex'))
+  const name = await ctx.store.verifierByTokenHash(createHash('sha256').update(header.slice(7).trim()).digest('hex'))
   if (!name) throw authFailed('Unknown verifier token.')
   return name
 }

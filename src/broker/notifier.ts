@@ -50,9 +50,9 @@ export class Notifier {
    * webhook, and audits each target's fate; returns it per policy target. Call inside the
    * transaction that records the event.
    */
-  enqueue(notice: BreakGlassNotice): NotificationOutcome[] {
+  async enqueue(notice: BreakGlassNotice): Promise<NotificationOutcome[]> {
     const nowEpoch = Math.floor(this.now() / 1000)
-    const holders = roleHolders(this.outbox)
+    const holders = await roleHolders(this.outbox, notice.notify)
     const outcomes = notice.notify.map((target) => outcomeOf(planTarget(target), holders))
     const hooks: (WebhookTarget & { label: string })[] = [
       ...notice.notify.filter((t) => planTarget(t).via === 'webhook').map((url) => ({ url, style: 'json' as const, label: safeLabel(url) })),
@@ -60,12 +60,12 @@ export class Notifier {
     ]
     for (const hook of hooks) {
       this.#queued = true
-      this.outbox.enqueue(JSON.stringify({ ...hook, event: notice.event, sessionId: notice.sessionId }), JSON.stringify(render(notice, hook.style)), nowEpoch)
-      this.#audit(notice.event, notice.sessionId, 'notification.queued', { target: hook.label, via: 'webhook' })
+      await this.outbox.enqueue(JSON.stringify({ ...hook, event: notice.event, sessionId: notice.sessionId }), JSON.stringify(render(notice, hook.style)), nowEpoch)
+      await this.#audit(notice.event, notice.sessionId, 'notification.queued', { target: hook.label, via: 'webhook' })
     }
     for (const outcome of outcomes) {
-      if (outcome.status === 'delivered') this.#audit(notice.event, notice.sessionId, 'notification.delivered', { target: outcome.target, via: outcome.via })
-      if (outcome.status === 'undeliverable') this.#audit(notice.event, notice.sessionId, 'notification.undeliverable', { target: outcome.target, why: outcome.detail })
+      if (outcome.status === 'delivered') await this.#audit(notice.event, notice.sessionId, 'notification.delivered', { target: outcome.target, via: outcome.via })
+      if (outcome.status === 'undeliverable') await this.#audit(notice.event, notice.sessionId, 'notification.undeliverable', { target: outcome.target, why: outcome.detail })
     }
     // What the requester is told: webhook targets by their host only (a hook URL can carry a secret).
     return [
@@ -74,8 +74,8 @@ export class Notifier {
     ]
   }
 
-  #audit(event: string, sessionId: string, type: string, data: Record<string, unknown>): void {
-    this.outbox.store.appendAudit({ type, severity: 'high', actor: 'broker', sessionId, data: { event, ...data } })
+  async #audit(event: string, sessionId: string, type: string, data: Record<string, unknown>): Promise<void> {
+    await this.outbox.store.appendAudit({ type, severity: 'high', actor: 'broker', sessionId, data: { event, ...data } })
   }
 
   /** Delivers soon, off the request path. */
@@ -90,7 +90,7 @@ export class Notifier {
     this.#delivering = true
     let delivered = 0
     try {
-      for (const item of this.outbox.dueNotifications(Math.floor(this.now() / 1000))) {
+      for (const item of await this.outbox.dueNotifications(Math.floor(this.now() / 1000))) {
         const target = JSON.parse(item.target) as WebhookTarget & { label?: string; event?: string; sessionId?: string }
         const audit = (type: string, data: Record<string, unknown>) =>
           this.outbox.store.audit({ type, severity: 'high', actor: 'broker', sessionId: target.sessionId, data: { event: target.event ?? null, target: target.label ?? safeLabel(target.url), via: 'webhook', attempt: item.attempts + 1, ...data } })
@@ -104,13 +104,13 @@ export class Notifier {
           })
           await response.body.dump()
           if (response.statusCode >= 300) throw new Error(`HTTP ${response.statusCode}`)
-          this.outbox.delivered(item.id, nowIso(this.now()))
-          audit('notification.delivered', {})
+          await this.outbox.delivered(item.id, nowIso(this.now()))
+          await audit('notification.delivered', {})
           delivered++
         } catch (error) {
           const backoff = Math.min(MAX_BACKOFF_SECONDS, 2 ** item.attempts)
-          this.outbox.failed(item.id, (error as Error).message, Math.floor(this.now() / 1000) + backoff)
-          audit('notification.failed', { error: (error as Error).message.slice(0, 200), retryInSeconds: backoff })
+          await this.outbox.failed(item.id, (error as Error).message, Math.floor(this.now() / 1000) + backoff)
+          await audit('notification.failed', { error: (error as Error).message.slice(0, 200), retryInSeconds: backoff })
           this.log(`warn: notification ${item.id} to ${new URL(target.url).host} failed (${(error as Error).message}); retry in ${backoff}s`)
         }
       }
@@ -160,7 +160,7 @@ export function safeLabel(url: string): string {
 }
 
 /** How many enabled users hold a role: the readers of the jit reviews inbox. */
-function roleHolders(outbox: ReviewStore): (role: string) => number {
-  let users: { roles: string[]; disabled: boolean }[] | undefined
-  return (role) => (users ??= outbox.store.listUsers()).filter((u) => !u.disabled && u.roles.includes(role)).length
+async function roleHolders(outbox: ReviewStore, notify: string[]): Promise<(role: string) => number> {
+  const users = notify.length > 0 ? await outbox.store.listUsers() : []
+  return (role) => users.filter((u) => !u.disabled && u.roles.includes(role)).length
 }

@@ -19,68 +19,70 @@ export interface Offboarded {
 }
 
 /** Ends the active sessions and cancels the pending requests of a user (or of one device). Call inside a transaction. */
-export function endAccessOf(ctx: BrokerContext, who: { user: string; deviceId?: string }, by: string, cause: EndCause, reason: string): { sessions: string[]; requests: AccessRequest[] } {
+export async function endAccessOf(ctx: BrokerContext, who: { user: string; deviceId?: string }, by: string, cause: EndCause, reason: string): Promise<{ sessions: string[]; requests: AccessRequest[] }> {
   const nowEpoch = ctx.now() / 1000
   const sessions: string[] = []
-  for (const session of ctx.store.listSessions({ user: who.user, deviceId: who.deviceId, activeOnly: true }, nowEpoch)) {
-    if (endSessionRecorded(ctx, session, { state: 'revoked', by, reason, severity: cause === 'logout' ? undefined : 'high', data: { cause, reason, deviceId: session.deviceId } })) sessions.push(session.id)
+  for (const session of await ctx.store.listSessions({ user: who.user, deviceId: who.deviceId, activeOnly: true }, nowEpoch)) {
+    if (await endSessionRecorded(ctx, session, { state: 'revoked', by, reason, severity: cause === 'logout' ? undefined : 'high', data: { cause, reason, deviceId: session.deviceId } })) sessions.push(session.id)
   }
   const requests: AccessRequest[] = []
-  for (const request of ctx.store.listRequests({ user: who.user, state: 'pending', limit: 10_000 })) {
+  for (const request of await ctx.store.listRequests({ user: who.user, state: 'pending', limit: 10_000 })) {
     if (who.deviceId && request.deviceId !== who.deviceId) continue
     Object.assign(request, { state: 'cancelled', decidedAt: nowIso(ctx.now()), decidedBy: by, decisionComment: reason })
-    ctx.store.appendAudit({ type: 'request.cancelled', actor: by, requestId: request.id, data: { cause, reason } })
-    ctx.store.saveRequest(request)
+    await ctx.store.appendAudit({ type: 'request.cancelled', actor: by, requestId: request.id, data: { cause, reason } })
+    await ctx.store.saveRequest(request)
     requests.push(request)
   }
   return { sessions, requests }
 }
 
-function finish(ctx: BrokerContext, ended: { sessions: string[]; requests: AccessRequest[] }): Offboarded {
+async function finish(ctx: BrokerContext, ended: { sessions: string[]; requests: AccessRequest[] }): Promise<Offboarded> {
   for (const request of ended.requests) ctx.events.emit(`request:${request.id}`)
   ctx.notifier.kick()
   const nowEpoch = ctx.now() / 1000
-  return { sessionsEnded: ended.sessions.map((id) => publicSession(ctx.store.getSession(id, nowEpoch)!)), requestsCancelled: ended.requests.map((r) => r.id) }
+  const sessionsEnded: SessionInfo[] = []
+  for (const id of ended.sessions) sessionsEnded.push(publicSession((await ctx.store.getSession(id, nowEpoch))!))
+  return { sessionsEnded, requestsCancelled: ended.requests.map((r) => r.id) }
 }
 
-export function disableUser(ctx: BrokerContext, by: string, name: string, reason = 'user disabled'): Offboarded & { user: string; disabled: true } {
-  const ended = ctx.store.transaction(() => {
-    const user = ctx.store.getUser(name)
+export async function disableUser(ctx: BrokerContext, by: string, name: string, reason = 'user disabled'): Promise<Offboarded & { user: string; disabled: true }> {
+  const ended = await ctx.store.transaction(async (tx) => {
+    const user = await tx.getUser(name)
     if (!user) throw notFound(`User ${name}`)
-    ctx.store.upsertUser({ ...user, disabled: true })
-    const ended = endAccessOf(ctx, { user: name }, by, 'user-disabled', reason)
-    ctx.store.appendAudit({ type: 'user.disabled', severity: 'high', actor: by, data: { user: name, reason, sessionsEnded: ended.sessions, requestsCancelled: ended.requests.map((r) => r.id) } })
+    await tx.upsertUser({ ...user, disabled: true })
+    const ended = await endAccessOf(ctx, { user: name }, by, 'user-disabled', reason)
+    await tx.appendAudit({ type: 'user.disabled', severity: 'high', actor: by, data: { user: name, reason, sessionsEnded: ended.sessions, requestsCancelled: ended.requests.map((r) => r.id) } })
     return ended
   })
-  return { user: name, disabled: true, ...finish(ctx, ended) }
+  return { user: name, disabled: true, ...(await finish(ctx, ended)) }
 }
 
-export function enableUser(ctx: BrokerContext, by: string, name: string): { user: string; disabled: false } {
-  ctx.store.transaction(() => {
-    const user = ctx.store.getUser(name)
+export async function enableUser(ctx: BrokerContext, by: string, name: string): Promise<{ user: string; disabled: false }> {
+  await ctx.store.transaction(async (tx) => {
+    const user = await tx.getUser(name)
     if (!user) throw notFound(`User ${name}`)
     if (!user.disabled) throw conflict(`User ${name} is not disabled.`)
-    ctx.store.upsertUser({ ...user, disabled: false })
-    ctx.store.appendAudit({ type: 'user.enabled', severity: 'high', actor: by, data: { user: name } })
+    await tx.upsertUser({ ...user, disabled: false })
+    await tx.appendAudit({ type: 'user.enabled', severity: 'high', actor: by, data: { user: name } })
   })
   return { user: name, disabled: false }
 }
 
 export type DeviceListing = Omit<DeviceRecord, 'publicJwk'>
 
-export function listDevices(ctx: BrokerContext, user?: string): DeviceListing[] {
-  return ctx.store.listDevices(user).map(({ publicJwk: _key, ...device }) => device)
+export async function listDevices(ctx: BrokerContext, user?: string): Promise<DeviceListing[]> {
+  return (await ctx.store.listDevices(user)).map(({ publicJwk: _key, ...device }) => device)
 }
 
 /** A stolen laptop: its sessions end, its pending requests are cancelled, every later call signed with its key is refused. */
-export function revokeDevice(ctx: BrokerContext, by: string, deviceId: string, reason = 'device revoked', cause: EndCause = 'device-revoked'): Offboarded & { deviceId: string; user: string } {
-  const { ended, user } = ctx.store.transaction(() => {
-    const device = ctx.store.getDevice(deviceId)
+export async function revokeDevice(ctx: BrokerContext, by: string, deviceId: string, reason = 'device revoked', cause: EndCause = 'device-revoked'): Promise<Offboarded & { deviceId: string; user: string }> {
+  const { ended, user } = await ctx.store.transaction(async (tx) => {
+    const device = await tx.getDevice(deviceId)
     if (!device) throw notFound(`Device ${deviceId}`)
     if (device.revokedAt) throw conflict(`Device ${deviceId} was already revoked at ${device.revokedAt}.`)
-    const ended = endAccessOf(ctx, { user: device.user, deviceId }, by, cause, reason)
-    ctx.store.revokeDevice(deviceId)
-    ctx.store.appendAudit({
+    const ended = await endAccessOf(ctx, { user: device.user, deviceId }, by, cause, reason)
+    await tx.revokeDevice(deviceId)
+    await tx.appendAudit({
       type: cause === 'logout' ? 'device.deregistered' : 'device.revoked',
       severity: cause === 'logout' ? 'info' : 'high',
       actor: by,
@@ -89,15 +91,15 @@ export function revokeDevice(ctx: BrokerContext, by: string, deviceId: string, r
     return { ended, user: device.user }
   })
   forgetDeviceKey(deviceId)
-  return { deviceId, user, ...finish(ctx, ended) }
+  return { deviceId, user, ...(await finish(ctx, ended)) }
 }
 
 /** Every unused enrollment code of a user stops working. */
-export function revokeEnrollmentCodes(ctx: BrokerContext, by: string, user: string): { user: string; revoked: number } {
-  return ctx.store.transaction(() => {
-    if (!ctx.store.getUser(user)) throw notFound(`User ${user}`)
-    const revoked = ctx.store.revokeUnusedEnrollmentCodes(user)
-    ctx.store.appendAudit({ type: 'enrollment.codes-revoked', severity: 'high', actor: by, data: { user, revoked } })
+export async function revokeEnrollmentCodes(ctx: BrokerContext, by: string, user: string): Promise<{ user: string; revoked: number }> {
+  return ctx.store.transaction(async (tx) => {
+    if (!(await tx.getUser(user))) throw notFound(`User ${user}`)
+    const revoked = await tx.revokeUnusedEnrollmentCodes(user)
+    await tx.appendAudit({ type: 'enrollment.codes-revoked', severity: 'high', actor: by, data: { user, revoked } })
     return { user, revoked }
   })
 }
@@ -107,35 +109,35 @@ const newVerifierToken = () => `jitv_${randomBytes(24).toString('base64url')}`
 const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex')
 
 /** A bearer token for a verifier (gateway, jump host) to call introspection. Shown once; only its hash is kept. */
-export function addVerifier(ctx: BrokerContext, by: string, name: string): { name: string; token: string } {
+export async function addVerifier(ctx: BrokerContext, by: string, name: string): Promise<{ name: string; token: string }> {
   if (!VERIFIER_NAME.test(name)) throw badInput(`"${name}" is not a verifier name (lower-case letters, digits, . _ -).`)
   const token = newVerifierToken()
-  ctx.store.transaction(() => {
-    if (ctx.store.listVerifiers().some((v) => v.name === name)) throw conflict(`Verifier ${name} already exists.`, { nextSteps: [`Give it a new token: jit admin verifier rotate ${name}`, `Or remove it first: jit admin verifier remove ${name}`] })
-    ctx.store.addVerifier(name, tokenHash(token))
-    ctx.store.appendAudit({ type: 'verifier.added', actor: by, data: { verifier: name } })
+  await ctx.store.transaction(async (tx) => {
+    if ((await tx.listVerifiers()).some((v) => v.name === name)) throw conflict(`Verifier ${name} already exists.`, { nextSteps: [`Give it a new token: jit admin verifier rotate ${name}`, `Or remove it first: jit admin verifier remove ${name}`] })
+    await tx.addVerifier(name, tokenHash(token))
+    await tx.appendAudit({ type: 'verifier.added', actor: by, data: { verifier: name } })
   })
   return { name, token }
 }
 
-export function listVerifiers(ctx: BrokerContext): { name: string; createdAt: string }[] {
+export function listVerifiers(ctx: BrokerContext): Promise<{ name: string; createdAt: string }[]> {
   return ctx.store.listVerifiers()
 }
 
 /** A new token for a verifier; the old one stops working at once. */
-export function rotateVerifier(ctx: BrokerContext, by: string, name: string): { name: string; token: string } {
+export async function rotateVerifier(ctx: BrokerContext, by: string, name: string): Promise<{ name: string; token: string }> {
   const token = newVerifierToken()
-  ctx.store.transaction(() => {
-    if (!ctx.store.replaceVerifierToken(name, tokenHash(token))) throw notFound(`Verifier ${name}`)
-    ctx.store.appendAudit({ type: 'verifier.rotated', severity: 'high', actor: by, data: { verifier: name } })
+  await ctx.store.transaction(async (tx) => {
+    if (!(await tx.replaceVerifierToken(name, tokenHash(token)))) throw notFound(`Verifier ${name}`)
+    await tx.appendAudit({ type: 'verifier.rotated', severity: 'high', actor: by, data: { verifier: name } })
   })
   return { name, token }
 }
 
-export function removeVerifier(ctx: BrokerContext, by: string, name: string): { name: string; removed: true } {
-  ctx.store.transaction(() => {
-    if (!ctx.store.removeVerifier(name)) throw notFound(`Verifier ${name}`)
-    ctx.store.appendAudit({ type: 'verifier.removed', severity: 'high', actor: by, data: { verifier: name } })
+export async function removeVerifier(ctx: BrokerContext, by: string, name: string): Promise<{ name: string; removed: true }> {
+  await ctx.store.transaction(async (tx) => {
+    if (!(await tx.removeVerifier(name))) throw notFound(`Verifier ${name}`)
+    await tx.appendAudit({ type: 'verifier.removed', severity: 'high', actor: by, data: { verifier: name } })
   })
   return { name, removed: true }
 }

@@ -1,17 +1,18 @@
 // The data folder flag of every operator command, and a way to use the store and close it.
 import { Flags } from '@oclif/core'
-import type { Store } from './store/sqlite-store.js'
+import type { SqliteStore } from './store/sqlite-store.js'
 
 export const dataFlag = { data: Flags.string({ env: 'JIT_DATA', required: true, summary: 'The broker data folder (operator commands run on the broker host).' }) }
 
 /** For commands offered both ways: on the data folder (broker host), or else through the admin API as an enrolled admin. */
 export const dataOrApiFlag = { data: Flags.string({ env: 'JIT_DATA', summary: 'Run on this broker data folder (on the broker host); without it, through the admin API (admin role).' }) }
 
-export async function withStore<T>(dataDir: string, fn: (store: Store, admin: typeof import('./admin.js')) => T): Promise<T> {
+/** fn may answer with a promise: the store stays open until it settles. */
+export async function withStore<T>(dataDir: string, fn: (store: SqliteStore, admin: typeof import('./admin.js')) => T | Promise<T>): Promise<T> {
   const admin = await import('./admin.js')
   const store = admin.openStore(dataDir)
   try {
-    return fn(store, admin)
+    return await fn(store, admin)
   } finally {
     store.close()
   }

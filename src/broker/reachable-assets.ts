@@ -8,14 +8,14 @@ import type { Actor, BrokerContext } from './context.js'
 
 const MAX_ASSETS = 1000
 
-export function reachableAssets(ctx: BrokerContext, actor: Actor): string[] {
+export async function reachableAssets(ctx: BrokerContext, actor: Actor): Promise<string[]> {
   const user = { name: actor.user.name, roles: actor.user.roles, org: actor.user.org }
   const rules = ctx.policy.rules.filter((rule) => whoMatches(rule, user))
   const breakGlass = ctx.policy.breakGlass
   const mayBreakGlass = breakGlass !== undefined && whoMatches(breakGlass, user)
   const vendor = isVendor(user)
   const paths: string[] = []
-  for (const asset of ctx.store.listAssets()) {
+  for (const asset of await ctx.store.listAssets()) {
     if (vendor && !(user.org !== undefined && factsOf(asset.path, asset.attributes).vendors.includes(user.org))) continue
     if (rules.some((rule) => assetMatches(rule, asset.path)) || (mayBreakGlass && assetMatches(breakGlass, asset.path))) paths.push(asset.path)
     if (paths.length >= MAX_ASSETS) break
@@ -23,6 +23,6 @@ export function reachableAssets(ctx: BrokerContext, actor: Actor): string[] {
   return paths
 }
 
-export function registerReachableAssetsRoute(app: FastifyInstance, ctx: BrokerContext, actorOf: (request: FastifyRequest) => Actor, prefix: string): void {
-  app.get(`${prefix}/assets`, async (request) => ({ assets: reachableAssets(ctx, actorOf(request)) }))
+export function registerReachableAssetsRoute(app: FastifyInstance, ctx: BrokerContext, actorOf: (request: FastifyRequest) => Promise<Actor>, prefix: string): void {
+  app.get(`${prefix}/assets`, async (request) => ({ assets: await reachableAssets(ctx, await actorOf(request)) }))
 }

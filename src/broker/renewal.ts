@@ -9,15 +9,24 @@ import type { Actor, BrokerContext } from './context.js'
 import { sessionGate } from './gate.js'
 import { MAX_TTL_SECONDS, MIN_TTL_SECONDS } from '../wire/limits.js'
 import { getSessionFor, grantFor } from './sessions.js'
+import type { Store } from './store/store.js'
 import type { TicketVerdict } from './tickets/check.js'
 
-/** `ticket`: the ticket's verdict, looked up before this synchronous call (see tickets/check.ts). */
-export function renewSession(ctx: BrokerContext, actor: Actor, id: string, ttlSeconds: number | undefined, ticket?: TicketVerdict): Grant {
-  const session = getSessionFor(ctx, actor, id)
+/**
+ * `ticket`: the ticket's verdict, looked up before (see tickets/check.ts). The checks and the
+ * extension run in one transaction, so what the gate saw still holds when the expiry moves.
+ */
+export async function renewSession(ctx: BrokerContext, actor: Actor, id: string, ttlSeconds: number | undefined, ticket?: TicketVerdict): Promise<Grant> {
+  await ctx.store.transaction((tx) => renewChecked(ctx, tx, actor, id, ttlSeconds, ticket))
+  return (await grantFor(ctx, actor, (await ctx.store.getSession(id, ctx.now() / 1000))!))!
+}
+
+async function renewChecked(ctx: BrokerContext, tx: Store, actor: Actor, id: string, ttlSeconds: number | undefined, ticket?: TicketVerdict): Promise<void> {
+  const session = await getSessionFor(ctx, actor, id)
   // The renewed credential is bound to the device that holds the session; nobody else gets it.
   if (session.user !== actor.user.name || session.deviceId !== actor.deviceId) throw forbidden('Only the device that holds a session can renew it.')
   if (session.state !== 'active') throw conflict(`Session ${id} has already ended (${session.state}); open a new one.`)
-  const request = ctx.store.getRequest(session.requestId)!
+  const request = (await tx.getRequest(session.requestId))!
   const ttl = ttlSeconds ?? request.ttlSeconds
   if (!Number.isInteger(ttl) || ttl < MIN_TTL_SECONDS || ttl > MAX_TTL_SECONDS) {
     throw badInput(`TTL must be between ${formatDuration(MIN_TTL_SECONDS)} and ${formatDuration(MAX_TTL_SECONDS)}.`)
@@ -30,31 +39,28 @@ export function renewSession(ctx: BrokerContext, actor: Actor, id: string, ttlSe
   let notes: string[] | undefined
   const asked = { asset: session.asset, scope: session.scope, ttlSeconds: totalSeconds, ticket: session.ticket, renewing: session.id }
   if (session.kind !== 'standard') {
-    sessionGate(ctx, { path: 'renewal', kind: session.kind, user: session.user, deviceId: session.deviceId, asked })
+    await sessionGate(ctx, { path: 'renewal', kind: session.kind, user: session.user, deviceId: session.deviceId, asked })
     // The break-glass hard cap as the policy has it now; with no break-glass section left, what was granted.
     const cap = ctx.policy.breakGlass?.maxTtlSeconds ?? request.ttlSeconds
     if (totalSeconds > cap) {
       throw denied(id, [whole, `a ${session.kind} session never runs past the break-glass hard cap (${formatDuration(cap)})`])
     }
   } else {
-    const decision = sessionGate(ctx, { path: 'renewal', kind: 'standard', user: session.user, deviceId: session.deviceId, asked, ticket })
+    const decision = await sessionGate(ctx, { path: 'renewal', kind: 'standard', user: session.user, deviceId: session.deviceId, asked, ticket })
     if (!decision.allow) throw denied(id, [whole, ...decision.reasons])
     rule = decision.rule ?? null
     notes = decision.notes
   }
   const from = session.expiresAt
-  ctx.store.transaction(() => {
-    if (!ctx.store.extendSession(id, expiresAtEpoch)) throw conflict(`Session ${id} has already ended; open a new one.`)
-    ctx.store.appendAudit({
-      type: 'session.renewed',
-      severity: session.kind === 'standard' ? 'info' : 'high',
-      actor: actor.user.name,
-      sessionId: id,
-      requestId: session.requestId,
-      data: { from, to: new Date(expiresAtEpoch * 1000).toISOString(), ttlSeconds: ttl, totalSeconds, rule, deviceId: actor.deviceId, ...(notes ? { notes } : {}) },
-    })
+  if (!(await tx.extendSession(id, expiresAtEpoch))) throw conflict(`Session ${id} has already ended; open a new one.`)
+  await tx.appendAudit({
+    type: 'session.renewed',
+    severity: session.kind === 'standard' ? 'info' : 'high',
+    actor: actor.user.name,
+    sessionId: id,
+    requestId: session.requestId,
+    data: { from, to: new Date(expiresAtEpoch * 1000).toISOString(), ttlSeconds: ttl, totalSeconds, rule, deviceId: actor.deviceId, ...(notes ? { notes } : {}) },
   })
-  return grantFor(ctx, actor, ctx.store.getSession(id, ctx.now() / 1000)!)!
 }
 
 function denied(id: string, reasons: string[]): ApiError {

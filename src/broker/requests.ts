@@ -14,31 +14,47 @@ import { OVERSIGHT_ROLES, hasAnyRole, isVendor, type Actor, type BrokerContext }
 import { decisionRecord, policyDenied } from './decide.js'
 import { MAX_PENDING_PER_USER, MAX_TTL_SECONDS, MIN_TTL_SECONDS, PENDING_TIMEOUT_SECONDS, SCOPE_PATTERN } from '../wire/limits.js'
 import { grantFor, openSession } from './sessions.js'
+import type { SessionRecord } from './store/sqlite-store.js'
+import type { Store } from './store/store.js'
 import type { TicketVerdict } from './tickets/check.js'
 
 /** Checks the shape of a request against facts, before any policy: bad input changes nothing. */
-function validate(ctx: BrokerContext, body: CreateRequestBody): void {
+async function validate(ctx: BrokerContext, body: CreateRequestBody): Promise<void> {
   if (!ticketSystem(ctx.policy, body.ticket)) {
     const expected = ctx.policy.ticketFormats.map((f) => `${f.system}: ${f.pattern.source}`).join('; ')
     throw badInput(`Ticket "${body.ticket}" is not a ticket id this broker knows (${expected}).`, ['Check the work order, change or incident number.'])
   }
   if (!isAssetPath(body.asset)) throw badInput(`"${body.asset}" is not an asset path (like site/area/line/cell/asset).`)
-  if (!ctx.store.getAsset(body.asset)) throw badInput(`Asset ${body.asset} is not in the inventory.`, ['Check the path; jit admin asset list shows the inventory.'])
+  if (!(await ctx.store.getAsset(body.asset))) throw badInput(`Asset ${body.asset} is not in the inventory.`, ['Check the path; jit admin asset list shows the inventory.'])
   if (!SCOPE_PATTERN.test(body.scope)) throw badInput(`Scope "${body.scope}" is not a scope name (lower-case letters, digits, dashes).`)
   if (!Number.isInteger(body.ttlSeconds) || body.ttlSeconds < MIN_TTL_SECONDS || body.ttlSeconds > MAX_TTL_SECONDS) {
     throw badInput(`TTL must be between ${formatDuration(MIN_TTL_SECONDS)} and ${formatDuration(MAX_TTL_SECONDS)}.`)
   }
 }
 
-/** `ticket`: the ticket's verdict, looked up before this synchronous call (see tickets/check.ts). */
-export function createRequest(ctx: BrokerContext, actor: Actor, body: CreateRequestBody, ticket?: TicketVerdict): { status: number; result: RequestResult } {
-  validate(ctx, body)
+/**
+ * `ticket`: the ticket's verdict, looked up before (see tickets/check.ts). The checks and the
+ * writes run in one transaction, so what the gate saw (who holds the asset, how many requests
+ * wait) is still true when the request and its session are written.
+ */
+export async function createRequest(ctx: BrokerContext, actor: Actor, body: CreateRequestBody, ticket?: TicketVerdict): Promise<{ status: number; result: RequestResult }> {
   const kind = body.kind ?? 'standard'
-  if (kind !== 'standard') throw badInput(`Use jit break-glass or jit drill for ${kind} access.`)
-  const decision = sessionGate(ctx, { path: 'request', kind: 'standard', user: actor.user.name, deviceId: actor.deviceId, asked: body, ticket })
-  if (decision.allow && decision.approvalsNeeded > 0) assertPendingRoom(ctx, actor)
-  assertDeliveryAllowed(decision, body)
-  const request: AccessRequest = {
+  const { request, decision, session } = await ctx.store.transaction(async (tx) => {
+    await validate(ctx, body)
+    if (kind !== 'standard') throw badInput(`Use jit break-glass or jit drill for ${kind} access.`)
+    const decision = await sessionGate(ctx, { path: 'request', kind: 'standard', user: actor.user.name, deviceId: actor.deviceId, asked: body, ticket })
+    if (decision.allow && decision.approvalsNeeded > 0) await assertPendingRoom(ctx, actor)
+    assertDeliveryAllowed(decision, body)
+    const request = newRequest(ctx, actor, body, decision)
+    return { request, decision, session: await recordNewRequest(ctx, tx, actor, request, decision) }
+  })
+  if (request.state === 'denied') throw policyDenied(`Policy denies ${body.scope} on ${body.asset}.`, decision, request.id)
+  return { status: session ? 201 : 202, result: { request, grant: session ? await grantFor(ctx, actor, session) : undefined } }
+}
+
+function newRequest(ctx: BrokerContext, actor: Actor, body: CreateRequestBody, decision: Decision): AccessRequest {
+  const kind = body.kind ?? 'standard'
+  return {
     id: newId('req'),
     user: actor.user.name,
     deviceId: actor.deviceId,
@@ -56,43 +72,43 @@ export function createRequest(ctx: BrokerContext, actor: Actor, body: CreateRequ
     approverRoles: decision.approverRoles,
     approvals: [],
   }
-  const session = ctx.store.transaction(() => {
-    ctx.store.appendAudit({
-      type: 'request.created',
-      actor: actor.user.name,
-      requestId: request.id,
-      data: { ticket: request.ticket, asset: request.asset, scope: request.scope, ttlSeconds: request.ttlSeconds, reason: request.reason, deviceId: actor.deviceId },
-    })
-    ctx.store.appendAudit({
-      type: 'policy.decision',
-      actor: 'broker',
-      requestId: request.id,
-      data: decisionRecord(ctx, decision, 'request'),
-    })
-    if (request.state === 'denied') {
-      request.decidedAt = request.createdAt
-      request.decidedBy = 'policy'
-      ctx.store.saveRequest(request)
-      return undefined
-    }
-    if (request.state === 'approved') {
-      request.decidedAt = request.createdAt
-      request.decidedBy = 'policy'
-      ctx.store.appendAudit({ type: 'request.approved', actor: 'broker', requestId: request.id, data: { rule: decision.rule, automatic: true } })
-      const opened = openSession(ctx, request, decision.cacheAllowed)
-      ctx.store.saveRequest(request)
-      return opened
-    }
-    ctx.store.saveRequest(request)
-    return undefined
+}
+
+/** Writes a new request, its decision and (approved by the policy alone) its session; the session, if one opened. */
+async function recordNewRequest(ctx: BrokerContext, tx: Store, actor: Actor, request: AccessRequest, decision: Decision): Promise<SessionRecord | undefined> {
+  await tx.appendAudit({
+    type: 'request.created',
+    actor: actor.user.name,
+    requestId: request.id,
+    data: { ticket: request.ticket, asset: request.asset, scope: request.scope, ttlSeconds: request.ttlSeconds, reason: request.reason, deviceId: actor.deviceId },
   })
-  if (request.state === 'denied') throw policyDenied(`Policy denies ${body.scope} on ${body.asset}.`, decision, request.id)
-  return { status: session ? 201 : 202, result: { request, grant: session ? grantFor(ctx, actor, session) : undefined } }
+  await tx.appendAudit({
+    type: 'policy.decision',
+    actor: 'broker',
+    requestId: request.id,
+    data: decisionRecord(ctx, decision, 'request'),
+  })
+  if (request.state === 'denied') {
+    request.decidedAt = request.createdAt
+    request.decidedBy = 'policy'
+    await tx.saveRequest(request)
+    return undefined
+  }
+  if (request.state === 'approved') {
+    request.decidedAt = request.createdAt
+    request.decidedBy = 'policy'
+    await tx.appendAudit({ type: 'request.approved', actor: 'broker', requestId: request.id, data: { rule: decision.rule, automatic: true } })
+    const opened = await openSession(ctx, request, decision.cacheAllowed)
+    await tx.saveRequest(request)
+    return opened
+  }
+  await tx.saveRequest(request)
+  return undefined
 }
 
 /** A user may have at most MAX_PENDING_PER_USER requests waiting for approval. */
-function assertPendingRoom(ctx: BrokerContext, actor: Actor): void {
-  if (ctx.store.listRequests({ user: actor.user.name, state: 'pending', limit: MAX_PENDING_PER_USER }).length < MAX_PENDING_PER_USER) return
+async function assertPendingRoom(ctx: BrokerContext, actor: Actor): Promise<void> {
+  if ((await ctx.store.listRequests({ user: actor.user.name, state: 'pending', limit: MAX_PENDING_PER_USER })).length < MAX_PENDING_PER_USER) return
   throw new ApiError(429, 'bad-input', `You already have ${MAX_PENDING_PER_USER} requests waiting for approval; no more until some are decided.`, {
     nextSteps: ['See them: jit requests', 'Withdraw the ones you no longer need: jit cancel ID'],
   })
@@ -112,23 +128,23 @@ function assertDeliveryAllowed(decision: Decision, body: CreateRequestBody): voi
   })
 }
 
-export function getRequestFor(ctx: BrokerContext, actor: Actor, id: string): AccessRequest {
-  const request = ctx.store.getRequest(id)
+export async function getRequestFor(ctx: BrokerContext, actor: Actor, id: string): Promise<AccessRequest> {
+  const request = await ctx.store.getRequest(id)
   if (!request) throw notFound(`Request ${id}`)
   const mayApprove = hasAnyRole(actor.user, request.approverRoles) && !isVendor(actor.user)
   if (request.user !== actor.user.name && !mayApprove && !hasAnyRole(actor.user, OVERSIGHT_ROLES)) throw notFound(`Request ${id}`)
   return request
 }
 
-export function resultFor(ctx: BrokerContext, actor: Actor, request: AccessRequest): RequestResult {
+export async function resultFor(ctx: BrokerContext, actor: Actor, request: AccessRequest): Promise<RequestResult> {
   if (request.state !== 'approved' || !request.sessionId) return { request }
-  const session = ctx.store.getSession(request.sessionId, ctx.now() / 1000)
-  return { request, grant: session ? grantFor(ctx, actor, session) : undefined }
+  const session = await ctx.store.getSession(request.sessionId, ctx.now() / 1000)
+  return { request, grant: session ? await grantFor(ctx, actor, session) : undefined }
 }
 
 /** Answers when the request leaves `pending`, or after waitSeconds, whichever is first. */
 export async function waitForRequest(ctx: BrokerContext, actor: Actor, id: string, waitSeconds: number, signal: AbortSignal): Promise<RequestResult> {
-  let request = getRequestFor(ctx, actor, id)
+  let request = await getRequestFor(ctx, actor, id)
   if (request.state === 'pending' && waitSeconds > 0) {
     const timeout = AbortSignal.timeout(waitSeconds * 1000)
     try {
@@ -136,13 +152,13 @@ export async function waitForRequest(ctx: BrokerContext, actor: Actor, id: strin
     } catch {
       // Timed out or the caller went away: answer with the state as it is.
     }
-    request = getRequestFor(ctx, actor, id)
+    request = await getRequestFor(ctx, actor, id)
   }
   return resultFor(ctx, actor, request)
 }
 
-function pendingFor(ctx: BrokerContext, id: string): AccessRequest {
-  const request = ctx.store.getRequest(id)
+async function pendingFor(ctx: BrokerContext, id: string): Promise<AccessRequest> {
+  const request = await ctx.store.getRequest(id)
   if (!request) throw notFound(`Request ${id}`)
   if (request.state !== 'pending') throw conflict(`Request ${id} is already ${request.state}.`)
   return request
@@ -153,44 +169,44 @@ function assertMayDecide(actor: Actor, request: AccessRequest): void {
   if (reasons.length > 0) throw forbidden(`You cannot decide request ${request.id}.`, reasons)
 }
 
-export function approveRequest(ctx: BrokerContext, actor: Actor, id: string, comment: string | undefined, ticket?: TicketVerdict): RequestResult {
+export async function approveRequest(ctx: BrokerContext, actor: Actor, id: string, comment: string | undefined, ticket?: TicketVerdict): Promise<RequestResult> {
   let refused: Decision | undefined
   let gateRefusal: ApiError | undefined
-  const request = ctx.store.transaction(() => {
-    const request = pendingFor(ctx, id)
+  const request = await ctx.store.transaction(async (tx) => {
+    const request = await pendingFor(ctx, id)
     assertMayDecide(actor, request)
     let now: Decision | undefined
     if (request.approvals.length + 1 >= request.approvalsNeeded) {
       // Things change while a request waits (the window closes, the asset starts running,
       // someone else takes exclusive control): the last approval decides again, as of now.
       try {
-        now = sessionGate(ctx, { path: 'approval', kind: 'standard', user: request.user, deviceId: request.deviceId, asked: request, ticket })
+        now = await sessionGate(ctx, { path: 'approval', kind: 'standard', user: request.user, deviceId: request.deviceId, asked: request, ticket })
       } catch (error) {
         // Refused by the gate before the rules (standing, review): recorded like a policy refusal.
         if (!(error instanceof ApiError)) throw error
         gateRefusal = error
         const reasons = error.extra.reasons ?? [error.message]
-        ctx.store.appendAudit({ type: 'policy.decision', actor: 'broker', requestId: id, data: { allow: false, reasons, stage: 'approval', gate: error.code, policy: ctx.policy.digest.slice(0, 16) } })
+        await tx.appendAudit({ type: 'policy.decision', actor: 'broker', requestId: id, data: { allow: false, reasons, stage: 'approval', gate: error.code, policy: ctx.policy.digest.slice(0, 16) } })
         return request
       }
       if (!now.allow) {
         refused = now
-        ctx.store.appendAudit({ type: 'policy.decision', actor: 'broker', requestId: id, data: decisionRecord(ctx, refused, 'approval') })
+        await tx.appendAudit({ type: 'policy.decision', actor: 'broker', requestId: id, data: decisionRecord(ctx, refused, 'approval') })
         return request
       }
-      if (now.notes) ctx.store.appendAudit({ type: 'policy.decision', actor: 'broker', requestId: id, data: decisionRecord(ctx, now, 'approval') })
+      if (now.notes) await tx.appendAudit({ type: 'policy.decision', actor: 'broker', requestId: id, data: decisionRecord(ctx, now, 'approval') })
     }
     request.approvals.push({ by: actor.user.name, at: nowIso(ctx.now()), comment })
-    ctx.store.appendAudit({ type: 'request.approval', actor: actor.user.name, requestId: id, data: { comment: comment ?? null, count: request.approvals.length, needed: request.approvalsNeeded } })
+    await tx.appendAudit({ type: 'request.approval', actor: actor.user.name, requestId: id, data: { comment: comment ?? null, count: request.approvals.length, needed: request.approvalsNeeded } })
     if (request.approvals.length >= request.approvalsNeeded) {
       request.state = 'approved'
       request.decidedAt = nowIso(ctx.now())
       request.decidedBy = request.approvals.map((a) => a.by).join(', ')
       request.decisionComment = comment
-      ctx.store.appendAudit({ type: 'request.approved', actor: actor.user.name, requestId: id, data: { approvers: request.approvals.map((a) => a.by) } })
-      openSession(ctx, request, now?.cacheAllowed ?? false)
+      await tx.appendAudit({ type: 'request.approved', actor: actor.user.name, requestId: id, data: { approvers: request.approvals.map((a) => a.by) } })
+      await openSession(ctx, request, now?.cacheAllowed ?? false)
     }
-    ctx.store.saveRequest(request)
+    await tx.saveRequest(request)
     return request
   })
   if (gateRefusal) throw gateRefusal
@@ -199,49 +215,47 @@ export function approveRequest(ctx: BrokerContext, actor: Actor, id: string, com
   return { request }
 }
 
-export function denyRequest(ctx: BrokerContext, actor: Actor, id: string, reason: string): RequestResult {
-  const request = ctx.store.transaction(() => {
-    const request = pendingFor(ctx, id)
+export async function denyRequest(ctx: BrokerContext, actor: Actor, id: string, reason: string): Promise<RequestResult> {
+  const request = await ctx.store.transaction(async (tx) => {
+    const request = await pendingFor(ctx, id)
     assertMayDecide(actor, request)
     Object.assign(request, { state: 'denied', decidedAt: nowIso(ctx.now()), decidedBy: actor.user.name, decisionComment: reason })
-    ctx.store.appendAudit({ type: 'request.denied', actor: actor.user.name, requestId: id, data: { reason } })
-    ctx.store.saveRequest(request)
+    await tx.appendAudit({ type: 'request.denied', actor: actor.user.name, requestId: id, data: { reason } })
+    await tx.saveRequest(request)
     return request
   })
   ctx.events.emit(`request:${id}`)
   return { request }
 }
 
-export function cancelRequest(ctx: BrokerContext, actor: Actor, id: string): RequestResult {
-  const request = ctx.store.transaction(() => {
-    const request = pendingFor(ctx, id)
+export async function cancelRequest(ctx: BrokerContext, actor: Actor, id: string): Promise<RequestResult> {
+  const request = await ctx.store.transaction(async (tx) => {
+    const request = await pendingFor(ctx, id)
     if (request.user !== actor.user.name) throw forbidden('Only the requester can cancel a request.')
     Object.assign(request, { state: 'cancelled', decidedAt: nowIso(ctx.now()), decidedBy: actor.user.name })
-    ctx.store.appendAudit({ type: 'request.cancelled', actor: actor.user.name, requestId: id, data: {} })
-    ctx.store.saveRequest(request)
+    await tx.appendAudit({ type: 'request.cancelled', actor: actor.user.name, requestId: id, data: {} })
+    await tx.saveRequest(request)
     return request
   })
   ctx.events.emit(`request:${id}`)
   return { request }
 }
 
-export function listRequestsFor(ctx: BrokerContext, actor: Actor, pending: boolean): AccessRequest[] {
+export async function listRequestsFor(ctx: BrokerContext, actor: Actor, pending: boolean): Promise<AccessRequest[]> {
   if (!pending) return ctx.store.listRequests({ user: actor.user.name })
   // What waits for me: pending requests I may decide on.
-  return ctx.store
-    .listRequests({ state: 'pending' })
-    .filter((request) => request.user !== actor.user.name && !isVendor(actor.user) && hasAnyRole(actor.user, request.approverRoles) && !request.approvals.some((a) => a.by === actor.user.name))
+  return (await ctx.store.listRequests({ state: 'pending' })).filter((request) => request.user !== actor.user.name && !isVendor(actor.user) && hasAnyRole(actor.user, request.approverRoles) && !request.approvals.some((a) => a.by === actor.user.name))
 }
 
 /** Pending requests nobody decided on in time end as expired. */
-export function expireStaleRequests(ctx: BrokerContext): void {
+export async function expireStaleRequests(ctx: BrokerContext): Promise<void> {
   const cutoff = ctx.now() - PENDING_TIMEOUT_SECONDS * 1000
-  for (const request of ctx.store.listRequests({ state: 'pending', limit: 1000 })) {
+  for (const request of await ctx.store.listRequests({ state: 'pending', limit: 1000 })) {
     if (Date.parse(request.createdAt) > cutoff) continue
-    ctx.store.transaction(() => {
+    await ctx.store.transaction(async (tx) => {
       Object.assign(request, { state: 'expired', decidedAt: nowIso(ctx.now()), decidedBy: 'broker' })
-      ctx.store.appendAudit({ type: 'request.expired', actor: 'broker', requestId: request.id, data: {} })
-      ctx.store.saveRequest(request)
+      await tx.appendAudit({ type: 'request.expired', actor: 'broker', requestId: request.id, data: {} })
+      await tx.saveRequest(request)
     })
     ctx.events.emit(`request:${request.id}`)
   }

@@ -15,7 +15,8 @@ import { nowMs as monotonicNowMs } from '../util/clock.js'
 import { loadOrCreateSigningKey } from './signing-key.js'
 import { ReviewStore } from './breakglass/review-store.js'
 import { checkpointIfDue } from './audit-anchor.js'
-import { Store } from './store/sqlite-store.js'
+import { SqliteAsyncStore } from './store/sqlite-async-store.js'
+import { SqliteStore } from './store/sqlite-store.js'
 import { startTicketWatch } from './tickets/closing.js'
 import { describeDelivery, undeliverable } from './breakglass/notify-plan.js'
 import { UsageError } from '../errors.js'
@@ -58,7 +59,8 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   }
   const lost = lostTargets(policy)
   if (lost) throw new UsageError(`${lost[0].toUpperCase()}${lost.slice(1)}.`, ['Change break_glass.notify in the policy, or start without --require-notify-delivery to run with a warning.'])
-  const store = new Store(options.dataDir)
+  const sqlite = new SqliteStore(options.dataDir)
+  const store = new SqliteAsyncStore(sqlite)
   const signingKey = await loadOrCreateSigningKey(options.dataDir)
   const events = new EventEmitter()
   events.setMaxListeners(0)
@@ -72,7 +74,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   const app = buildHttpApi(ctx, log, tls)
   // Group commit: one fsync for all the transactions of an event-loop turn, and no reply
   // (grant, read, error) leaves before what it may have seen is on disk.
-  store.enableGroupCommit()
+  sqlite.enableGroupCommit()
   app.addHook('onSend', (_request, _reply, payload, done) => {
     const durable = store.whenDurable()
     if (!durable) return done(null, payload)
@@ -84,28 +86,32 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   const url = `${tls ? 'https' : 'http'}://${hostForUrl}:${address.port}`
   ctx.issuer = options.issuer ?? url
 
+  const sweep = async () => {
+    await sweepExpired(ctx)
+    for (const id of await reapSilentSessions(ctx, log, SWEEP_INTERVAL_MS)) log(`revoked ${id}: its heartbeats stopped`)
+    await expireStaleRequests(ctx)
+    await flagOverdueReviews(ctx)
+    void notifier.deliverDue()
+    await store.forgetExpiredAssertions(Math.floor(Date.now() / 1000))
+    await checkpointIfDue(store, signingKey, ctx.issuer, Date.now(), log)
+  }
+  // One sweep at a time: a slow one (a busy store) is not overtaken by the next, and close() waits for it.
+  let sweeping: Promise<void> | undefined
   const sweeper = setInterval(() => {
-    try {
-      sweepExpired(ctx)
-      for (const id of reapSilentSessions(ctx, log, SWEEP_INTERVAL_MS)) log(`revoked ${id}: its heartbeats stopped`)
-      expireStaleRequests(ctx)
-      flagOverdueReviews(ctx)
-      void notifier.deliverDue()
-      store.forgetExpiredAssertions(Math.floor(Date.now() / 1000))
-      checkpointIfDue(store, signingKey, ctx.issuer, Date.now(), log)
-    } catch (error) {
-      log(`error: sweeper: ${(error as Error).message}`)
-    }
+    if (sweeping) return
+    sweeping = sweep()
+      .catch((error: Error) => log(`error: sweeper: ${error.message}`))
+      .finally(() => (sweeping = undefined))
   }, SWEEP_INTERVAL_MS)
   sweeper.unref()
   const ticketWatch = startTicketWatch(ctx, log)
   const policyReloader = reloadablePolicy(ctx, options.policyFile, log, {
     watch: options.watchPolicy ?? true,
     refuse: lostTargets,
-    onReloaded: () => announceDelivery(ctx, options.webhooks ?? [], log),
+    onReloaded: () => void announceDelivery(ctx, options.webhooks ?? [], log).catch((error: Error) => log(`error: ${error.message}`)),
   })
 
-  announceDelivery(ctx, options.webhooks ?? [], log)
+  await announceDelivery(ctx, options.webhooks ?? [], log)
   log(`broker listening on ${url} (data ${options.dataDir}, policy ${options.policyFile}, ${policy.rules.length} rules, heartbeat grace ${heartbeat.graceSeconds}s)`)
   return {
     url,
@@ -114,17 +120,18 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     async close() {
       policyReloader.close()
       clearInterval(sweeper)
-      ticketWatch.stop()
+      await sweeping
+      await ticketWatch.stop()
       await app.close()
-      store.close()
+      await store.close()
     },
   }
 }
 
 /** Says at start which break-glass notification targets this broker delivers, and loudly which it cannot. */
-function announceDelivery(ctx: BrokerContext, webhooks: WebhookTarget[], log: (line: string) => void): void {
+async function announceDelivery(ctx: BrokerContext, webhooks: WebhookTarget[], log: (line: string) => void): Promise<void> {
   const notify = ctx.policy.breakGlass?.notify ?? []
-  const users = ctx.store.listUsers().filter((u) => !u.disabled)
+  const users = (await ctx.store.listUsers()).filter((u) => !u.disabled)
   const { lines, warnings } = describeDelivery(notify, webhooks, (role) => users.filter((u) => u.roles.includes(role)).length)
   const none = ctx.policy.breakGlass ? 'nothing is delivered' : 'none (the policy has no break-glass section)'
   log(`break-glass notifications: ${lines.length > 0 ? lines.join('; ') : none}`)

@@ -7,14 +7,14 @@ import type { Actor, BrokerContext } from './context.js'
 import { checkCredential, credentialFor, getSessionFor } from './sessions.js'
 import { publicSession } from './store/sqlite-store.js'
 
-export function sessionProof(ctx: BrokerContext, actor: Actor, id: string): SessionProof {
-  const session = getSessionFor(ctx, actor, id)
+export async function sessionProof(ctx: BrokerContext, actor: Actor, id: string): Promise<SessionProof> {
+  const session = await getSessionFor(ctx, actor, id)
   // The owner's own check: neither a use by an asset (last verified) nor an audit record.
-  const live = checkCredential(ctx, credentialFor(ctx, session))
+  const live = await checkCredential(ctx, await credentialFor(ctx, session))
   const now = new Date(ctx.now()).toISOString()
   return {
     session: { ...publicSession(session), lastVerifiedAt: session.lastVerifiedAt },
-    events: [...ctx.store.auditEvents({ sessionId: id })],
+    events: await ctx.store.auditEvents({ sessionId: id }),
     liveCheck: { active: live.active, checkedAt: now },
     now,
   }

@@ -14,8 +14,8 @@ import { recordVerification } from './verifications.js'
 import { verifyPossessionProof } from '../wire/proof-of-possession.js'
 
 /** Creates the session of an approved request. Call inside the approving transaction. */
-export function openSession(ctx: BrokerContext, request: AccessRequest, cacheAllowed: boolean): SessionRecord {
-  const deviceJkt = ctx.store.deviceJkt(request.deviceId)
+export async function openSession(ctx: BrokerContext, request: AccessRequest, cacheAllowed: boolean): Promise<SessionRecord> {
+  const deviceJkt = await ctx.store.deviceJkt(request.deviceId)
   const issuedAtEpoch = Math.floor(ctx.now() / 1000)
   const expiresAtEpoch = issuedAtEpoch + request.ttlSeconds
   const session: SessionRecord = {
@@ -35,9 +35,9 @@ export function openSession(ctx: BrokerContext, request: AccessRequest, cacheAll
     state: 'active',
     cacheAllowed,
   }
-  ctx.store.insertSession(session)
+  await ctx.store.insertSession(session)
   request.sessionId = session.id
-  ctx.store.appendAudit({
+  await ctx.store.appendAudit({
     type: 'session.issued',
     severity: request.kind === 'standard' ? 'info' : 'high',
     actor: request.user,
@@ -48,7 +48,7 @@ export function openSession(ctx: BrokerContext, request: AccessRequest, cacheAll
   return session
 }
 
-export function credentialFor(ctx: BrokerContext, session: SessionRecord): string {
+export async function credentialFor(ctx: BrokerContext, session: SessionRecord): Promise<string> {
   const claims: CredentialClaims = {
     iss: ctx.issuer,
     sub: session.user,
@@ -61,23 +61,23 @@ export function credentialFor(ctx: BrokerContext, session: SessionRecord): strin
     nbf: session.issuedAtEpoch,
     exp: session.expiresAtEpoch,
     jti: session.jti,
-    cnf: { jkt: ctx.store.deviceJkt(session.deviceId) },
+    cnf: { jkt: await ctx.store.deviceJkt(session.deviceId) },
   }
   return signJwt(claims as unknown as Record<string, unknown>, ctx.signingKey.privateKey, { typ: 'JWT', kid: ctx.signingKey.kid })
 }
 
 /** The grant of a live session, for the device that requested it and nobody else. */
-export function grantFor(ctx: BrokerContext, actor: Actor, session: SessionRecord): Grant | undefined {
+export async function grantFor(ctx: BrokerContext, actor: Actor, session: SessionRecord): Promise<Grant | undefined> {
   if (session.deviceId !== actor.deviceId || session.state !== 'active') return undefined
   return {
     session: publicSession(session),
-    credential: credentialFor(ctx, session),
+    credential: await credentialFor(ctx, session),
     expiresIn: Math.max(0, session.expiresAtEpoch - ctx.now() / 1000),
   }
 }
 
-export function getSessionFor(ctx: BrokerContext, actor: Actor, id: string): SessionRecord {
-  const session = ctx.store.getSession(id, ctx.now() / 1000)
+export async function getSessionFor(ctx: BrokerContext, actor: Actor, id: string): Promise<SessionRecord> {
+  const session = await ctx.store.getSession(id, ctx.now() / 1000)
   if (!session || (session.user !== actor.user.name && !hasAnyRole(actor.user, OVERSIGHT_ROLES))) throw notFound(`Session ${id}`)
   return session
 }
@@ -87,13 +87,13 @@ export function getSessionFor(ctx: BrokerContext, actor: Actor, id: string): Ses
  * session sets off (its review falls due, notifications). Call inside a transaction; false if
  * the session had already ended.
  */
-export function endSessionRecorded(
+export async function endSessionRecorded(
   ctx: BrokerContext,
   session: SessionRecord,
   end: { state: 'revoked' | 'expired'; by: string; reason: string; severity?: 'info' | 'high'; data?: Record<string, unknown> },
-): boolean {
-  if (!ctx.store.endSession(session.id, end.state, end.by, end.reason)) return false
-  ctx.store.appendAudit({
+): Promise<boolean> {
+  if (!(await ctx.store.endSession(session.id, end.state, end.by, end.reason))) return false
+  await ctx.store.appendAudit({
     type: `session.${end.state}`,
     severity: end.severity ?? (session.kind === 'standard' ? 'info' : 'high'),
     actor: end.by,
@@ -101,29 +101,29 @@ export function endSessionRecorded(
     requestId: session.requestId,
     data: end.data ?? {},
   })
-  recordSessionEnd(ctx, session, end.state, end.data)
-  onSessionEnded(ctx, session, end.by, end.reason)
+  await recordSessionEnd(ctx, session, end.state, end.data)
+  await onSessionEnded(ctx, session, end.by, end.reason)
   return true
 }
 
-export function revokeSession(ctx: BrokerContext, actor: Actor, id: string, reason: string): SessionRecord {
-  const session = getSessionFor(ctx, actor, id)
+export async function revokeSession(ctx: BrokerContext, actor: Actor, id: string, reason: string): Promise<SessionRecord> {
+  const session = await getSessionFor(ctx, actor, id)
   if (session.user !== actor.user.name && !hasAnyRole(actor.user, OVERSIGHT_ROLES)) throw forbidden('Only the session owner, an admin or security can revoke it.')
-  ctx.store.transaction(() => {
-    endSessionRecorded(ctx, session, { state: 'revoked', by: actor.user.name, reason, data: { reason, deviceId: actor.deviceId } })
+  await ctx.store.transaction(async () => {
+    await endSessionRecorded(ctx, session, { state: 'revoked', by: actor.user.name, reason, data: { reason, deviceId: actor.deviceId } })
   })
   ctx.notifier.kick()
-  return ctx.store.getSession(id, ctx.now() / 1000)!
+  return (await ctx.store.getSession(id, ctx.now() / 1000))!
 }
 
 /** Marks sessions past expiry as expired, with an audit record each. Introspection does not wait for this. */
-export function sweepExpired(ctx: BrokerContext): number {
+export async function sweepExpired(ctx: BrokerContext): Promise<number> {
   const nowEpoch = ctx.now() / 1000
-  const ids = ctx.store.sessionsPastExpiry(nowEpoch)
+  const ids = await ctx.store.sessionsPastExpiry(nowEpoch)
   if (ids.length === 0) return 0
-  ctx.store.transaction(() => {
+  await ctx.store.transaction(async (tx) => {
     for (const id of ids) {
-      endSessionRecorded(ctx, ctx.store.getSession(id, nowEpoch)!, { state: 'expired', by: 'broker', reason: 'ttl elapsed' })
+      await endSessionRecorded(ctx, (await tx.getSession(id, nowEpoch))!, { state: 'expired', by: 'broker', reason: 'ttl elapsed' })
     }
   })
   ctx.notifier.kick()
@@ -133,7 +133,7 @@ export function sweepExpired(ctx: BrokerContext): number {
 let verifyKey: { kid: string; key: ReturnType<typeof createPublicKey> } | undefined
 
 /** A credential as the broker checks it: signed by this broker, its session live, inside its time window. Writes nothing. */
-export function checkCredential(ctx: BrokerContext, token: string): { active: boolean; claims?: CredentialClaims; session?: SessionRecord } {
+export async function checkCredential(ctx: BrokerContext, token: string): Promise<{ active: boolean; claims?: CredentialClaims; session?: SessionRecord }> {
   const parts = token.split('.')
   if (parts.length !== 3 || token.length > 8192) return { active: false }
   if (verifyKey?.kid !== ctx.signingKey.kid) verifyKey = { kid: ctx.signingKey.kid, key: createPublicKey(ctx.signingKey.privateKey) }
@@ -147,7 +147,7 @@ export function checkCredential(ctx: BrokerContext, token: string): { active: bo
     return { active: false }
   }
   const nowEpoch = ctx.now() / 1000
-  const session = ctx.store.sessionByJti(claims.jti, nowEpoch)
+  const session = await ctx.store.sessionByJti(claims.jti, nowEpoch)
   if (!session || session.id !== claims.sid) return { active: false }
   return { active: session.state === 'active' && claims.exp > nowEpoch && claims.nbf <= nowEpoch + 5, claims, session }
 }
@@ -159,8 +159,8 @@ export function checkCredential(ctx: BrokerContext, token: string): { active: bo
  * has the device key the credential is bound to (`cnf.jkt`); a verifier that asked must refuse
  * when `possession.verified` is false.
  */
-export function introspect(ctx: BrokerContext, token: string, verifier: string, pop?: { proof: string; challenge: string }): IntrospectionResult {
-  const { active, claims, session } = checkCredential(ctx, token)
+export async function introspect(ctx: BrokerContext, token: string, verifier: string, pop?: { proof: string; challenge: string }): Promise<IntrospectionResult> {
+  const { active, claims, session } = await checkCredential(ctx, token)
   let possession: { verified: boolean; reason?: string } | undefined
   if (pop && claims) {
     const verdict = verifyPossessionProof(pop.proof, { token, jti: claims.jti, asset: claims.aud, jkt: claims.cnf.jkt, challenge: pop.challenge, verifier, nowEpoch: ctx.now() / 1000 })
@@ -168,7 +168,7 @@ export function introspect(ctx: BrokerContext, token: string, verifier: string, 
   } else if (pop) {
     possession = { verified: false, reason: 'the credential is not one this broker issued' }
   }
-  if (session) recordVerification(ctx, session, verifier, active, possession ? { possession: possession.verified } : {})
+  if (session) await recordVerification(ctx, session, verifier, active, possession ? { possession: possession.verified } : {})
   if (!active || !claims) return possession ? { active: false, possession } : { active: false }
   return { ...claims, active: true, token_type: 'Bearer', client_id: claims.sub, username: claims.sub, ...(possession ? { possession } : {}) }
 }

@@ -24,6 +24,7 @@ import { DEMO_BREAK_GLASS, DEMO_POLICY, DEMO_REVIEW, DEMO_SESSION, DEMO_USERS, d
 import { policyTour, type PolicyTour } from './policy-tour.js'
 import { registerDemoTickets, ticketTour, type TicketTour } from './ticket-tour.js'
 import { gatewayTour, type GatewayTour } from './gateway-tour.js'
+import { sqliteOf } from '../broker/store/sqlite-async-store.js'
 
 export interface QuickstartResult {
   dataDir: string
@@ -60,11 +61,13 @@ export async function quickstart(options: { quiet?: boolean } = {}): Promise<Qui
   writeFileSync(policyFile, DEMO_POLICY)
   const broker = await startBroker({ dataDir, policyFile, host: '127.0.0.1', port: 0, log: () => {} })
   try {
-    const store = broker.ctx.store
-    for (const user of Object.values(DEMO_USERS)) addUser(store, { ...user, roles: [...user.roles], disabled: false })
+    // The operator's part (jit admin on the data folder), done here on the running broker's store, in turn with its calls.
     const assets = demoAssets()
-    for (const asset of assets) addAsset(store, asset)
-    registerDemoTickets(broker)
+    await sqliteOf(broker.ctx.store).run((store) => {
+      for (const user of Object.values(DEMO_USERS)) addUser(store, { ...user, roles: [...user.roles], disabled: false })
+      for (const asset of assets) addAsset(store, asset)
+    })
+    await registerDemoTickets(broker)
     say.ok(`Broker on ${broker.url}, data in ${dataDir}`)
     say.info(`Plant: ${assets.length} assets on lines 1 and 3; people: tess and tom (technicians), sam (shift lead), olga (line 1 owner), vic (vendor, ACME)`)
 
@@ -101,7 +104,7 @@ export async function quickstart(options: { quiet?: boolean } = {}): Promise<Qui
     const { events } = await (await tess.client()).get<{ events: AuditEvent[] }>(`/audit?session=${grant!.session.id}`)
     for (const event of events) say.info(`${event.at.slice(11, 19)}  ${event.type.padEnd(18)} ${event.actor}`)
     // Verifying the whole log is for admin and security; the demo checks it as the operator does, on the data folder.
-    const verify: AuditVerifyResult = await verifyAnchored(broker.ctx.store.file, { publicKey: publicKeyOf(broker.ctx.signingKey), kid: broker.ctx.signingKey.kid })
+    const verify: AuditVerifyResult = await verifyAnchored(sqliteOf(broker.ctx.store).sqlite.file, { publicKey: publicKeyOf(broker.ctx.signingKey), kid: broker.ctx.signingKey.kid })
     say.ok(`Audit chain intact: ${verify.ok} (${verify.events} records, each linked to the one before)`)
 
     say.step('6. The policy at work: vendor contracts, maintenance windows, two approvers, one controller at a time')
@@ -181,7 +184,7 @@ async function pickKeychain(say: Say): Promise<Keychain> {
 }
 
 async function enroll(broker: RunningBroker, keychain: Keychain, user: string, profile: string): Promise<CliContext> {
-  const { code } = enrollmentCode(broker.ctx.store, user, 300)
+  const { code } = await sqliteOf(broker.ctx.store).run((store) => enrollmentCode(store, user, 300))
   const cli = new CliContext({ profile }, keychain)
   await login(cli, broker.url, code, `quickstart-${profile}`)
   return new CliContext({ profile }, keychain)
@@ -190,7 +193,7 @@ async function enroll(broker: RunningBroker, keychain: Keychain, user: string, p
 /** Registers a demo gateway and returns an introspection call as that gateway; also hands it to the tool. */
 async function introspector(broker: RunningBroker): Promise<(token: string) => Promise<IntrospectionResult>> {
   const { addVerifier } = await import('../broker/admin.js')
-  const { token } = addVerifier(broker.ctx.store, 'demo-gateway')
+  const { token } = await sqliteOf(broker.ctx.store).run((store) => addVerifier(store, 'demo-gateway'))
   process.env.JIT_QUICKSTART_INTROSPECT = `${broker.url}/v1/introspect`
   process.env.JIT_QUICKSTART_VERIFIER = token
   return async (credential) => {

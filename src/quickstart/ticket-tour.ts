@@ -16,10 +16,10 @@ export interface TicketTour {
 
 type Say = Record<'ok' | 'info', (text: string) => void>
 
-export function registerDemoTickets(broker: RunningBroker): void {
+export async function registerDemoTickets(broker: RunningBroker): Promise<void> {
   for (const { closed, ...ticket } of DEMO_TICKETS) {
-    addRegisterTicket(broker.ctx.store, ticket, 'quickstart')
-    if (closed) setRegisterTicketState({ ctx: broker.ctx }, ticket.id, 'closed', 'quickstart', 'work done last week')
+    await addRegisterTicket(broker.ctx.store, ticket, 'quickstart')
+    if (closed) await setRegisterTicketState({ ctx: broker.ctx }, ticket.id, 'closed', 'quickstart', 'work done last week')
   }
 }
 
@@ -32,7 +32,7 @@ export async function ticketTour(broker: RunningBroker, tess: CliContext, verify
   const { grant } = await submitRequest(tess, { ...ask, ticket: DEMO_SESSION.ticket })
   say.ok(`Under ${DEMO_SESSION.ticket} (open, assigned to tess, for plc-07): session ${grant!.session.id} is open`)
   const started = performance.now()
-  const result = setRegisterTicketState({ ctx: broker.ctx }, DEMO_SESSION.ticket, 'closed', 'quickstart', 'work done')
+  const result = await setRegisterTicketState({ ctx: broker.ctx }, DEMO_SESSION.ticket, 'closed', 'quickstart', 'work done')
   const after = await verify(grant!.credential)
   const ms = performance.now() - started
   say.ok(`The planner closes ${DEMO_SESSION.ticket} (jit admin ticket close ${DEMO_SESSION.ticket}): the session ended in ${ms.toFixed(0)} ms; introspection now says active: ${after.active}`)

@@ -38,7 +38,7 @@ beforeAll(async () => {
   server = await startPostgres()
   broker = await startBroker()
   tess = await broker.enroll('tess', ['technician'])
-  broker.addVerifier('gateway-line-3')
+  await broker.addVerifier('gateway-line-3')
   const access = ['request', '--ticket', 'WO-104233', '--asset', PLC, '--scope', 'read', '--ttl', '10m', '--reason', 'moving day', '--json']
   const first = await jit(access, { home: tess })
   expect(first.code, first.stderr).toBe(0)

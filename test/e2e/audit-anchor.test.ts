@@ -67,7 +67,7 @@ describe('jit audit verify through the broker', () => {
 
 describe('checkpoints for verifiers', () => {
   it('a verifier (and any enrolled device) can fetch the newest signed checkpoint to keep; an unknown token cannot', async () => {
-    const token = broker.addVerifier('gateway-anchor')
+    const token = await broker.addVerifier('gateway-anchor')
     // The broker was just restarted: its sweeper signs the head within a second or so.
     let checkpoint: { seq: number; jws: string } | undefined
     for (let i = 0; i < 50 && !checkpoint; i++) {

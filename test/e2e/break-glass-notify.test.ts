@@ -13,6 +13,7 @@ import { login } from '../../src/cli/device/login.js'
 import { MemoryKeychain } from '../../src/cli/keychain/keychain.js'
 import type { BreakGlassResult } from '../../src/wire/api.js'
 import { FIXTURE_POLICY, PLC } from './harness.js'
+import { sqliteOf } from '../../src/broker/store/sqlite-async-store.js'
 
 let dir: string
 let broker: RunningBroker
@@ -34,10 +35,11 @@ beforeAll(async () => {
     ],
     log: () => {},
   })
-  addUser(broker.ctx.store, { name: 'tess', roles: ['technician'], disabled: false })
-  addAsset(broker.ctx.store, { path: PLC, attributes: {} })
+  const sqlite = sqliteOf(broker.ctx.store).sqlite
+  addUser(sqlite, { name: 'tess', roles: ['technician'], disabled: false })
+  addAsset(sqlite, { path: PLC, attributes: {} })
   const keychain = new MemoryKeychain()
-  await login(new CliContext({ profile: 'tess' }, keychain), broker.url, enrollmentCode(broker.ctx.store, 'tess', 60).code)
+  await login(new CliContext({ profile: 'tess' }, keychain), broker.url, enrollmentCode(sqlite, 'tess', 60).code)
   tess = new CliContext({ profile: 'tess' }, keychain)
 })
 
@@ -80,14 +82,14 @@ describe('notifications', () => {
     expect(chat.isDone()).toBe(true)
     expect(chatBodies[0].text).toMatch(/\[DRILL\] Break-glass access opened by \*tess\*/)
 
-    const outbox = broker.ctx.store.db.prepare('SELECT target, attempts, delivered_at, last_error FROM outbox ORDER BY id').all() as { target: string; attempts: number; delivered_at: string | null; last_error: string | null }[]
+    const outbox = sqliteOf(broker.ctx.store).sqlite.db.prepare('SELECT target, attempts, delivered_at, last_error FROM outbox ORDER BY id').all() as { target: string; attempts: number; delivered_at: string | null; last_error: string | null }[]
     const chatRow = outbox.find((row) => row.target.includes('hooks.chat'))!
     expect(chatRow.attempts).toBe(3)
     expect(chatRow.delivered_at).not.toBeNull()
     expect(chatRow.last_error).toMatch(/socket hang up|HTTP 500/)
 
     // Every attempt and its result is in the audit trail, hooks named by host only (a hook URL can carry a secret).
-    const trail = [...broker.ctx.store.auditEvents({ sessionId: opened.grant.session.id })].filter((e) => e.type.startsWith('notification.'))
+    const trail = (await broker.ctx.store.auditEvents({ sessionId: opened.grant.session.id })).filter((e) => e.type.startsWith('notification.'))
     const chatTrail = trail.filter((e) => e.data.target === 'chat webhook https://hooks.chat.example/…').map((e) => [e.type, e.data.attempt ?? null])
     expect(chatTrail).toEqual([['notification.queued', null], ['notification.failed', 1], ['notification.failed', 2], ['notification.delivered', 3]])
     expect(trail.filter((e) => e.data.target === 'json webhook https://siem.plant-a.example/…').map((e) => e.type)).toEqual(['notification.queued', 'notification.delivered'])

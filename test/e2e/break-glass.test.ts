@@ -20,7 +20,7 @@ async function enroll(name: string, roles: string[]): Promise<string> {
 beforeAll(async () => {
   broker = await startBroker()
   broker.addAsset('plant-a/line-1/cell-1/plc-01')
-  verifierToken = broker.addVerifier('gateway')
+  verifierToken = await broker.addVerifier('gateway')
   files = tempDir()
   reviewFile = join(files, 'review.yaml')
   writeFileSync(reviewFile, 'what_was_done: restarted the PLC runtime\nwhy_not_normal_path: no shift lead reachable at 03:00\nchanges_to_asset: none\nrollback_needed: false\nfollow_up_ticket: WO-104299\n')

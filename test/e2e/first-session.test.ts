@@ -31,7 +31,7 @@ beforeAll(async () => {
   broker = await startBroker()
   alice = await broker.enroll('alice', ['technician'])
   bob = await broker.enroll('bob', ['shift-lead'])
-  verifierToken = broker.addVerifier('gateway-line-3')
+  verifierToken = await broker.addVerifier('gateway-line-3')
 })
 
 afterAll(async () => {

@@ -20,7 +20,7 @@ let alice: string
 beforeAll(async () => {
   broker = await startBroker({ args: ['--heartbeat-grace', '2s'] })
   asset = await startEchoAsset()
-  const token = frontAssets(broker, 'gw-line-3', [{ path: GW_ASSET, port: asset.port }])
+  const token = await frontAssets(broker, 'gw-line-3', [{ path: GW_ASSET, port: asset.port }])
   gateway = await startGateway(broker, { name: 'gw-line-3', token, cert: selfSignedCert() })
   alice = await broker.enroll('alice', ['technician'])
 })

@@ -23,7 +23,7 @@ beforeAll(async () => {
   asset = await startEchoAsset()
   alice = await broker.enroll('alice', ['technician'])
   relay = await startRelay(Number(new URL(broker.url).port), await freePort())
-  const token = frontAssets(broker, 'gw-failover', [{ path: GW_ASSET, port: asset.port }])
+  const token = await frontAssets(broker, 'gw-failover', [{ path: GW_ASSET, port: asset.port }])
   gateway = await startGateway({ url: `${relay.url},${broker.url}` }, { name: 'gw-failover', token, cert, args: ['--stale-after', '3s'] })
 }, 60_000)
 

@@ -23,7 +23,7 @@ let record: Record<string, any>
 beforeAll(async () => {
   broker = await startBroker()
   asset = await startEchoAsset()
-  const token = frontAssets(broker, 'gw-line-3', [{ path: GW_ASSET, port: asset.port, terminal: true }])
+  const token = await frontAssets(broker, 'gw-line-3', [{ path: GW_ASSET, port: asset.port, terminal: true }])
   gateway = await startGateway(broker, { name: 'gw-line-3', token, cert: selfSignedCert(), args: ['--recordings', recordings] })
   alice = await broker.enroll('alice', ['technician'])
   sol = await broker.enroll('sol', ['security'])

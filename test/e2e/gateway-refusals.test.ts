@@ -21,7 +21,7 @@ let token: string
 beforeAll(async () => {
   broker = await startBroker()
   asset = await startEchoAsset()
-  const verifier = frontAssets(broker, 'gw-line-3', [{ path: GW_ASSET, port: asset.port }, { path: OTHER_ASSET, port: asset.port, scopes: ['read'] }])
+  const verifier = await frontAssets(broker, 'gw-line-3', [{ path: GW_ASSET, port: asset.port }, { path: OTHER_ASSET, port: asset.port, scopes: ['read'] }])
   gateway = await startGateway(broker, { name: 'gw-line-3', token: verifier, cert: selfSignedCert() })
   alice = await broker.enroll('alice', ['technician'])
   aliceKey = await deviceKeyOf(alice)

@@ -47,7 +47,7 @@ async function withBrokerFrozen<T>(fn: () => Promise<T>): Promise<T> {
 
 describe('a gateway that has lost the revocation stream', () => {
   it('refuses new connections past --stale-after; open ones stay (not strict)', async () => {
-    const token = frontAssets(broker, 'gw-lenient', [{ path: GW_ASSET, port: asset.port }])
+    const token = await frontAssets(broker, 'gw-lenient', [{ path: GW_ASSET, port: asset.port }])
     const gateway = await startGateway(broker, { name: 'gw-lenient', token, cert, args: ['--stale-after', '2s'] })
     stopped.push(() => gateway.stop())
     const connect = await connectTo(GW_ASSET)
@@ -66,7 +66,7 @@ describe('a gateway that has lost the revocation stream', () => {
   }, 60_000)
 
   it('--strict also closes the open connections', async () => {
-    const token = frontAssets(broker, 'gw-strict', [{ path: OTHER_ASSET, port: asset.port }])
+    const token = await frontAssets(broker, 'gw-strict', [{ path: OTHER_ASSET, port: asset.port }])
     const gateway = await startGateway(broker, { name: 'gw-strict', token, cert, args: ['--stale-after', '2s', '--strict'] })
     stopped.push(() => gateway.stop())
     const connect = await connectTo(OTHER_ASSET)
@@ -84,7 +84,7 @@ describe('a gateway that has lost the revocation stream', () => {
 
 describe('a gateway that misses stream messages', () => {
   it('catches up from its last sequence number: ends committed while it was frozen close their connections when it runs again', async () => {
-    const token = frontAssets(broker, 'gw-frozen', [{ path: 'plant-a/line-3/cell-5/plc-21', port: asset.port }])
+    const token = await frontAssets(broker, 'gw-frozen', [{ path: 'plant-a/line-3/cell-5/plc-21', port: asset.port }])
     const gateway = await startGateway(broker, { name: 'gw-frozen', token, cert })
     stopped.push(() => gateway.stop())
     const first = await connectTo('plant-a/line-3/cell-5/plc-21')
@@ -117,7 +117,7 @@ describe('a gateway that misses stream messages', () => {
 
 describe('a gateway restart', () => {
   it('leaves nothing open: the tunnel and the asset side close, and a new gateway opens only new connections', async () => {
-    const token = frontAssets(broker, 'gw-restart', [{ path: 'plant-a/line-3/cell-4/plc-11', port: asset.port }])
+    const token = await frontAssets(broker, 'gw-restart', [{ path: 'plant-a/line-3/cell-4/plc-11', port: asset.port }])
     const first = await startGateway(broker, { name: 'gw-restart', token, cert })
     const connect = await connectTo('plant-a/line-3/cell-4/plc-11')
     const open = await probe(connect.port)

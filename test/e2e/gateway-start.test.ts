@@ -15,7 +15,7 @@ const dir = tempDir('jit-gw-start-')
 beforeAll(async () => {
   broker = await startBroker()
   asset = await startEchoAsset()
-  token = frontAssets(broker, 'gw-line-3', [{ path: GW_ASSET, port: asset.port }])
+  token = await frontAssets(broker, 'gw-line-3', [{ path: GW_ASSET, port: asset.port }])
 })
 
 afterAll(async () => {
@@ -33,7 +33,7 @@ describe('jit gateway start against an HTTPS broker', () => {
     const tlsBroker = await startBroker({ args: ['--tls-cert', brokerCert.cert, '--tls-key', brokerCert.key] })
     try {
       expect(tlsBroker.url).toMatch(/^https:/)
-      const verifier = frontAssets(tlsBroker, 'gw-tls', [{ path: GW_ASSET, port: asset.port }])
+      const verifier = await frontAssets(tlsBroker, 'gw-tls', [{ path: GW_ASSET, port: asset.port }])
       const untrusted = await start(['--broker', tlsBroker.url, '--name', 'gw-tls'], { JIT_GATEWAY_TOKEN: verifier })
       expect(untrusted.code).toBe(5)
       const { startGateway } = await import('./gateway-helpers.js')

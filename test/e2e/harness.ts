@@ -61,7 +61,7 @@ export interface TestBroker {
   enroll(name: string, roles: string[], org?: string): Promise<string>
   addAsset(path: string, attributes?: Record<string, unknown>): void
   /** Registers a verifier (an asset's gateway) and returns its introspection token. */
-  addVerifier(name?: string): string
+  addVerifier(name?: string): Promise<string>
 }
 
 export async function startBroker(options: { policy?: string; dataDir?: string; port?: number; args?: string[]; env?: Record<string, string> } = {}): Promise<TestBroker> {
@@ -105,10 +105,10 @@ export async function startBroker(options: { policy?: string; dataDir?: string; 
       if (result.code !== 0) throw new Error(`login of ${name} failed (${result.code ?? result.signal}, ${process.execPath}): ${result.stderr}${result.stdout}`)
       return home
     },
-    addVerifier(name = 'gateway-line-3') {
+    async addVerifier(name = 'gateway-line-3') {
       const store = openStore(dataDir)
       try {
-        return addVerifier(store, name).token
+        return (await addVerifier(store, name)).token
       } finally {
         store.close()
       }

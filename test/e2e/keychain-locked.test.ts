@@ -30,7 +30,7 @@ beforeAll(async () => {
   broker = await startBroker()
   keyring = await startPrivateKeyring()
   const store = openStore(broker.dataDir)
-  verifierToken = addVerifier(store, 'gateway-line-3').token
+  verifierToken = (await addVerifier(store, 'gateway-line-3')).token
   store.close()
   erin = tempDir('jit-erin-')
   const login = await jit(['login', '--broker', broker.url], { home: erin, env: { ...keyring.env, JIT_ENROLL_CODE: codeFor('erin') } })

@@ -12,7 +12,7 @@ const access = ['--ticket', 'WO-104233', '--asset', PLC]
 beforeAll(async () => {
   broker = await startBroker()
   ada = await broker.enroll('ada', ['admin'])
-  verifierToken = broker.addVerifier('gateway-line-3')
+  verifierToken = await broker.addVerifier('gateway-line-3')
 })
 
 afterAll(async () => {
@@ -74,7 +74,7 @@ describe('offboarding over the admin API', () => {
     expect((await jit(['admin', 'verifier', 'remove', 'gateway-line-3', '--json'], { home: ada })).code).toBe(0)
     const gone = await fetch(`${broker.url}/v1/introspect`, { method: 'POST', headers: { authorization: `Bearer ${verifierToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ token }) })
     expect(gone.status).toBe(401)
-    verifierToken = broker.addVerifier('gateway-line-4')
+    verifierToken = await broker.addVerifier('gateway-line-4')
     cleanup(sam)
   })
 })

@@ -10,7 +10,7 @@ import { ReviewStore } from '../../src/broker/breakglass/review-store.js'
 import { ensureGatewaySchema } from '../../src/broker/gateway/gateways.js'
 import { ensureRevocationSchema } from '../../src/broker/gateway/revocation-stream.js'
 import { CertificateStore } from '../../src/broker/ssh-ca/cert-store.js'
-import { Store } from '../../src/broker/store/sqlite-store.js'
+import { SqliteStore } from '../../src/broker/store/sqlite-store.js'
 import { connect, databaseLogin } from '../../src/broker/store/postgres/connection.js'
 import { DatabaseAuthError, DatabaseSchemaTooNewError, DatabaseUnreachableError } from '../../src/broker/store/postgres/errors.js'
 import { LATEST_SCHEMA_VERSION, MIGRATIONS, TABLES, applyMigrations, currentVersion } from '../../src/broker/store/postgres/schema.js'
@@ -19,6 +19,7 @@ import { verificationsOf } from '../../src/broker/verifications.js'
 import { cleanup, tempDir } from './harness.js'
 import { freePort } from './ssh-server.js'
 import { startPostgres, type TestPostgres } from './postgres.js'
+import { SqliteAsyncStore } from '../../src/broker/store/sqlite-async-store.js'
 
 let server: TestPostgres
 const clients: pg.Client[] = []
@@ -86,12 +87,13 @@ describe('migrations', () => {
 describe('the schema matches the SQLite store', () => {
   it('has every table and column the SQLite store and its feature modules create, with integer and text kept apart', async () => {
     const dataDir = tempDir('jit-parity-')
-    const store = new Store(dataDir)
+    const store = new SqliteStore(dataDir)
     try {
       // Every module that keeps tables of its own creates them.
-      new ReviewStore(store)
-      new CertificateStore(store)
-      new TicketRegister(store)
+      const tables = new SqliteAsyncStore(store)
+      new ReviewStore(tables)
+      new CertificateStore(tables)
+      new TicketRegister(tables)
       ensureGatewaySchema(store)
       ensureRevocationSchema(store)
       listCheckpoints(store)

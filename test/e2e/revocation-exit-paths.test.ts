@@ -17,7 +17,7 @@ const access = ['--ticket', 'WO-104233', '--asset', PLC, '--scope', 'diagnose', 
 beforeAll(async () => {
   broker = await startBroker()
   alice = await broker.enroll('alice', ['technician'])
-  verifierToken = broker.addVerifier('gateway-line-3')
+  verifierToken = await broker.addVerifier('gateway-line-3')
 })
 
 afterAll(async () => {

@@ -28,7 +28,7 @@ beforeAll(async () => {
   await start()
   alice = await broker.enroll('alice', ['technician'])
   const store = openStore(dataDir)
-  verifierToken = addVerifier(store, 'gateway-line-3').token
+  verifierToken = (await addVerifier(store, 'gateway-line-3')).token
   store.close()
 })
 

@@ -20,7 +20,7 @@ beforeAll(async () => {
   const store = openStore(broker.dataDir)
   addUser(store, { name: 'carol', roles: ['technician'], disabled: false })
   const { code } = enrollmentCode(store, 'carol', 600)
-  verifierToken = addVerifier(store, 'gateway-line-3').token
+  verifierToken = (await addVerifier(store, 'gateway-line-3')).token
   store.close()
   carol = tempDir('jit-carol-')
   const login = await jit(['login', '--broker', broker.url], { home: carol, env: { ...keyring.env, JIT_ENROLL_CODE: code } })

@@ -43,7 +43,7 @@ beforeAll(async () => {
   tmux('new-session', '-d', '-s', 'keep', 'sleep 600')
   broker = await startBroker()
   alice = await broker.enroll('alice', ['technician'])
-  verifierToken = broker.addVerifier('gateway-line-3')
+  verifierToken = await broker.addVerifier('gateway-line-3')
 })
 
 afterAll(async () => {

@@ -110,7 +110,7 @@ describe('credentials are device-bound: introspection answers verifiers only', (
     // The owner's own live check does not count either.
     expect((await jit(['sessions', 'show', sessionId, '--json'], { home: tess })).json().liveCheck.active).toBe(true)
     expect(lastVerifiedAt(sessionId)).toBeNull()
-    const token2 = broker.addVerifier('gateway-sec')
+    const token2 = await broker.addVerifier('gateway-sec')
     expect((await introspect(broker, token, token2)).active).toBe(true)
     expect(lastVerifiedAt(sessionId)).not.toBeNull()
     expect((await jit(['revoke', sessionId], { home: tess })).code).toBe(0)
@@ -145,7 +145,7 @@ describe('proof of possession at introspection', () => {
     const token = (await jit(['credential', sessionId, '--format', 'raw'], { home: tess })).stdout.trim()
     const deviceId = JSON.parse(readFileSync(join(tess, 'config.json'), 'utf8')).profiles.default.deviceId as string
     const key = await loadDeviceKey(new SystemKeychain(), deviceId)
-    const verifierToken = broker.addVerifier('gateway-pop')
+    const verifierToken = await broker.addVerifier('gateway-pop')
     const challenge = 'x'.repeat(32)
     const ask = async (privateKey: import('node:crypto').KeyObject) => {
       const { jti, aud } = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as { jti: string; aud: string }

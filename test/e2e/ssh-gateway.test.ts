@@ -35,7 +35,7 @@ beforeAll(async () => {
   const caPub = await (await fetch(`${broker.url}/v1/ssh/ca.pub`)).text()
   const krl = Buffer.from(await (await fetch(`${broker.url}/v1/ssh/krl`)).arrayBuffer())
   sshd = await startSshd({ caPub, krl })
-  const token = broker.addVerifier('gw-ssh')
+  const token = await broker.addVerifier('gw-ssh')
   broker.addAsset(JUMP, { state: 'running', gateway: 'gw-ssh', endpoint: `127.0.0.1:${sshd.port}`, ssh: { host: SSH_HOST, port: SSH_PORT, principals: [ME] } })
   // Behind a gateway that never announced itself, yet directly reachable by its ssh.host.
   broker.addAsset(UNANNOUNCED, { state: 'running', gateway: 'gw-absent', endpoint: `127.0.0.1:${sshd.port}`, ssh: { host: '127.0.0.1', port: sshd.port, principals: [ME] } })

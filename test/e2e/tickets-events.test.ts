@@ -18,6 +18,7 @@ import { deviceAssertion, newDeviceKeyPair } from '../../src/cli/device/device-k
 import { registerOf } from '../../src/broker/tickets/lookups.js'
 import { TICKET_SIGNATURE_HEADER, signTicketEvent, type TicketEvent } from '../../src/wire/tickets.js'
 import { PLC, cleanup, tempDir } from './harness.js'
+import { sqliteOf } from '../../src/broker/store/sqlite-async-store.js'
 
 const SN = 'https://plant-a.service-now.example'
 const JIRA = 'https://plant-a.atlassian.example'
@@ -83,15 +84,16 @@ function jiraIssue(key: string) {
 
 async function open(ticket: string): Promise<string> {
   const body = { ticket, asset: PLC, scope: 'diagnose', ttlSeconds: 1200, reason: 'r' }
-  const { result } = createRequest(broker.ctx, alice, body, await checkTicket(broker.ctx, alice.user, ticket, PLC))
+  const { result } = await createRequest(broker.ctx, alice, body, await checkTicket(broker.ctx, alice.user, ticket, PLC))
   return result.grant!.session.id
 }
 
-const sessionState = (id: string) => broker.ctx.store.getSession(id)!.state
-const endData = (id: string) => [...broker.ctx.store.auditEvents({ sessionId: id })].find((e) => e.type === 'session.revoked')?.data
+const sqlite = () => sqliteOf(broker.ctx.store).sqlite
+const sessionState = (id: string) => sqlite().getSession(id)!.state
+const endData = (id: string) => [...sqlite().auditEvents({ sessionId: id })].find((e) => e.type === 'session.revoked')?.data
 
 function counts() {
-  const count = (sql: string) => (broker.ctx.store.db.prepare(sql).get() as { n: number }).n
+  const count = (sql: string) => (sqlite().db.prepare(sql).get() as { n: number }).n
   return {
     audit: count('SELECT count(*) AS n FROM audit'),
     active: count("SELECT count(*) AS n FROM sessions WHERE state = 'active'"),
@@ -127,14 +129,13 @@ beforeAll(async () => {
   const policyFile = join(home, 'policy.yaml')
   writeFileSync(policyFile, POLICY(`http://127.0.0.1:${(silent.address() as { port: number }).port}`))
   broker = await startBroker({ dataDir: join(home, 'data'), policyFile, host: '127.0.0.1', port: 0, log: () => {}, watchPolicy: false })
-  const store = broker.ctx.store
+  const store = sqlite()
   store.upsertAsset({ path: PLC, attributes: { state: 'running' } })
   store.upsertUser({ name: 'alice', roles: ['technician'], disabled: false })
   store.addDevice({ id: 'dev_alice', user: 'alice', name: 'laptop', publicJwk: { kty: 'OKP', crv: 'Ed25519', x: 'A'.repeat(43) }, jkt: 'jkt-alice', createdAt: '' })
   alice = { user: store.getUser('alice')!, deviceId: 'dev_alice' }
-  store.transaction(() => {
-    for (const id of ['WO-200001', 'WO-200002']) registerOf(store).add({ id, asset: PLC, assignee: 'alice' }, 'test')
-    registerOf(store).add({ id: 'LG0001', asset: PLC, assignee: 'alice' }, 'test')
+  await broker.ctx.store.transaction(async () => {
+    for (const id of ['WO-200001', 'WO-200002', 'LG0001']) await registerOf(broker.ctx.store).add({ id, asset: PLC, assignee: 'alice' }, 'test')
   })
 })
 
@@ -178,14 +179,14 @@ describe('signed ticket events', () => {
     ])
     expect(counts()).toEqual(before)
     expect(sessionState(session)).toBe('active')
-    expect(registerOf(broker.ctx.store).get('WO-200001')!.state).toBe('open')
+    expect((await registerOf(broker.ctx.store).get('WO-200001'))!.state).toBe('open')
   })
 
   it('a signed close ends every session of the ticket at once; the same event again is a replay and changes nothing', async () => {
     const first = await open('WO-200001')
     const second = await open('WO-200001')
     const other = await open('WO-200002')
-    const ofTicket = broker.ctx.store.listSessions({ activeOnly: true }).filter((s) => s.ticket === 'WO-200001').map((s) => s.id)
+    const ofTicket = sqlite().listSessions({ activeOnly: true }).filter((s) => s.ticket === 'WO-200001').map((s) => s.id)
     expect(ofTicket).toEqual(expect.arrayContaining([first, second]))
     const closing = event({ state: 'cancelled' })
     const body = JSON.stringify(closing)
@@ -198,7 +199,7 @@ describe('signed ticket events', () => {
       expect(endData(id)).toMatchObject({ cause: 'ticket-closed', ticket: 'WO-200001', via: 'webhook', ticketState: 'cancelled' })
     }
     expect(sessionState(other)).toBe('active')
-    expect(registerOf(broker.ctx.store).get('WO-200001')!.state).toBe('closed')
+    expect((await registerOf(broker.ctx.store).get('WO-200001'))!.state).toBe('closed')
 
     const before = counts()
     const replay = await post(body, signTicketEvent(WO_SECRET, body))
@@ -248,8 +249,8 @@ describe('the poll, as a backstop', () => {
 
 describe('break-glass', () => {
   it('never waits for a ticket system, even one that does not answer', async () => {
-    broker.ctx.store.upsertUser({ name: 'bob', roles: ['technician'], disabled: false })
-    const { code } = enrollmentCode(broker.ctx.store, 'bob', 600)
+    sqlite().upsertUser({ name: 'bob', roles: ['technician'], disabled: false })
+    const { code } = enrollmentCode(sqlite(), 'bob', 600)
     const { privateKey, publicJwk } = newDeviceKeyPair()
     const enrolled = await fetch(`${broker.url}/v1/enroll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code, publicKey: publicJwk, deviceName: 'bob-laptop' }) })
     expect(enrolled.status).toBe(201)

@@ -67,7 +67,7 @@ beforeAll(async () => {
     broker.enroll('vic', ['vendor'], 'acme-automation'),
     broker.enroll('pia', ['maintenance-planner']),
   ])
-  verifierToken = broker.addVerifier()
+  verifierToken = await broker.addVerifier()
   const file = (id: string, asset: string, who: string[], title = 'work') => jit(['admin', 'ticket', 'add', id, '--asset', asset, ...who, '--title', title, '--json'], { home: planner })
   const filed = await Promise.all([
     file('WO-100001', PLC, ['--assignee', 'alice'], 'Conveyor E42 jam timer'),

@@ -23,7 +23,7 @@ export default class AdminTicketAdd extends JitCommand {
     const { args, flags } = await this.parse(AdminTicketAdd)
     const body = { id: args.id, asset: flags.asset, assignee: flags.assignee, org: flags.org, title: flags.title }
     const ticket = flags.data
-      ? (await import('../../../src/broker/tickets/operator.js')).registerOnDataFolder.add(flags.data, body)
+      ? await (await import('../../../src/broker/tickets/operator.js')).registerOnDataFolder.add(flags.data, body)
       : await (await import('../../../src/cli/tickets/register.js')).registerOverApi.add(this.cli(flags), body)
     if (!this.jsonEnabled()) {
       const [{ ui }, { describeTicket }] = await Promise.all([import('../../../src/cli/output.js'), import('../../../src/cli/tickets/register.js')])

@@ -13,7 +13,7 @@ export default class AdminTicketClose extends JitCommand {
   async run() {
     const { args, flags } = await this.parse(AdminTicketClose)
     const result = flags.data
-      ? (await import('../../../src/broker/tickets/operator.js')).registerOnDataFolder.setState(flags.data, args.id, 'closed', flags.reason)
+      ? await (await import('../../../src/broker/tickets/operator.js')).registerOnDataFolder.setState(flags.data, args.id, 'closed', flags.reason)
       : await (await import('../../../src/cli/tickets/register.js')).registerOverApi.setState(this.cli(flags), args.id, 'closed', flags.reason)
     if (!this.jsonEnabled()) {
       const [{ ui }, { describeTicket }] = await Promise.all([import('../../../src/cli/output.js'), import('../../../src/cli/tickets/register.js')])

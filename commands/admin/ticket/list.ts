@@ -12,7 +12,7 @@ export default class AdminTicketList extends JitCommand {
     const { flags } = await this.parse(AdminTicketList)
     const state = flags.state as 'open' | 'closed' | undefined
     const tickets = flags.data
-      ? (await import('../../../src/broker/tickets/operator.js')).registerOnDataFolder.list(flags.data, state)
+      ? await (await import('../../../src/broker/tickets/operator.js')).registerOnDataFolder.list(flags.data, state)
       : await (await import('../../../src/cli/tickets/register.js')).registerOverApi.list(this.cli(flags), state)
     if (!this.jsonEnabled()) {
       const [{ table }, { ticketRow }] = await Promise.all([import('../../../src/cli/output.js'), import('../../../src/cli/tickets/register.js')])

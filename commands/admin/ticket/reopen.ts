@@ -13,7 +13,7 @@ export default class AdminTicketReopen extends JitCommand {
   async run() {
     const { args, flags } = await this.parse(AdminTicketReopen)
     const result = flags.data
-      ? (await import('../../../src/broker/tickets/operator.js')).registerOnDataFolder.setState(flags.data, args.id, 'open', flags.reason)
+      ? await (await import('../../../src/broker/tickets/operator.js')).registerOnDataFolder.setState(flags.data, args.id, 'open', flags.reason)
       : await (await import('../../../src/cli/tickets/register.js')).registerOverApi.setState(this.cli(flags), args.id, 'open', flags.reason)
     if (!this.jsonEnabled()) {
       const [{ ui }, { describeTicket }] = await Promise.all([import('../../../src/cli/output.js'), import('../../../src/cli/tickets/register.js')])

@@ -12,6 +12,7 @@ import { formatDuration } from '../../util/ttl.js'
 import { newId, nowIso } from '../../util/ids.js'
 import type { AccessRequest, BreakGlassBody, BreakGlassResult } from '../../wire/api.js'
 import { sessionGate } from '../gate.js'
+import type { Store } from '../store/store.js'
 import { toReview } from './reviews.js'
 
 function refusal(reasons: string[]): ApiError {
@@ -26,10 +27,10 @@ function whoMisses(policy: BreakGlassPolicy, actor: Actor): boolean {
   return !(users?.includes(actor.user.name) || roles?.some((r) => actor.user.roles.includes(r)) || (actor.user.org !== undefined && orgs?.includes(actor.user.org)))
 }
 
-export function openBreakGlass(ctx: BrokerContext, actor: Actor, body: BreakGlassBody): BreakGlassResult {
+export async function openBreakGlass(ctx: BrokerContext, actor: Actor, body: BreakGlassBody): Promise<BreakGlassResult> {
   const kind = body.drill ? 'drill' : 'break-glass'
   if (!isAssetPath(body.asset)) throw badInput(`"${body.asset}" is not an asset path (like site/area/line/cell/asset).`)
-  if (!ctx.store.getAsset(body.asset)) throw badInput(`Asset ${body.asset} is not in the inventory.`)
+  if (!(await ctx.store.getAsset(body.asset))) throw badInput(`Asset ${body.asset} is not in the inventory.`)
   if (body.incident !== undefined && !ticketSystem(ctx.policy, body.incident)) throw badInput(`Incident "${body.incident}" is not a ticket id this broker knows.`)
   if (body.ttlSeconds !== undefined && (!Number.isInteger(body.ttlSeconds) || body.ttlSeconds < MIN_TTL_SECONDS)) {
     throw badInput(`TTL must be at least ${formatDuration(MIN_TTL_SECONDS)}.`)
@@ -39,22 +40,6 @@ export function openBreakGlass(ctx: BrokerContext, actor: Actor, body: BreakGlas
   const scope = body.scope ?? policy.scopes[0]
   const asked = body.ttlSeconds ?? policy.maxTtlSeconds
   const ttlSeconds = Math.min(asked, policy.maxTtlSeconds)
-  try {
-    sessionGate(ctx, { path: kind, kind, user: actor.user.name, deviceId: actor.deviceId, asked: { asset: body.asset, scope, ttlSeconds, ticket: body.incident ?? 'none' } })
-  } catch (error) {
-    if (error instanceof ApiError && error.code === 'policy-denied') {
-      ctx.store.audit({ type: `${kind}.refused`, severity: 'high', actor: actor.user.name, data: { asset: body.asset, scope, reasons: error.extra.reasons ?? [] } })
-    }
-    throw error
-  }
-  const reasons: string[] = []
-  if (whoMisses(policy, actor)) reasons.push(`break-glass is not for ${actor.user.name} (${actor.user.roles.join(', ')})`)
-  if (!policy.assets.some((pattern) => matchesAsset(pattern, body.asset))) reasons.push(`break-glass does not cover ${body.asset}`)
-  if (!policy.scopes.includes(scope)) reasons.push(`break-glass allows ${policy.scopes.join(', ')}, not ${scope}`)
-  if (reasons.length > 0) {
-    ctx.store.audit({ type: `${kind}.refused`, severity: 'high', actor: actor.user.name, data: { asset: body.asset, scope, reasons } })
-    throw refusal(reasons)
-  }
   const request: AccessRequest = {
     id: newId('req'),
     user: actor.user.name,
@@ -74,19 +59,20 @@ export function openBreakGlass(ctx: BrokerContext, actor: Actor, body: BreakGlas
     approverRoles: [],
     approvals: [],
   }
-  const { session, review, notifications } = ctx.store.transaction(() => {
-    ctx.store.appendAudit({
+  /** Opens the session, its review and its notifications; inside the checking transaction. */
+  const open = async (tx: Store) => {
+    await tx.appendAudit({
       type: `${kind}.opened`,
       severity: 'high',
       actor: actor.user.name,
       requestId: request.id,
       data: { asset: body.asset, scope, ttlSeconds, reason: body.reason, incident: body.incident ?? null, cappedFrom: asked > ttlSeconds ? asked : null, deviceId: actor.deviceId },
     })
-    const session = openSession(ctx, request, true)
-    ctx.store.saveRequest(request)
+    const session = await openSession(ctx, request, true)
+    await tx.saveRequest(request)
     const reviewId = newId('rev')
-    ctx.reviews.insert({ id: reviewId, sessionId: session.id, user: actor.user.name, asset: body.asset, kind, dueAtEpoch: session.expiresAtEpoch + policy.reviewDueSeconds })
-    const notifications = ctx.notifier.enqueue({
+    await ctx.reviews.insert({ id: reviewId, sessionId: session.id, user: actor.user.name, asset: body.asset, kind, dueAtEpoch: session.expiresAtEpoch + policy.reviewDueSeconds })
+    const notifications = await ctx.notifier.enqueue({
       event: 'break-glass.opened',
       drill: kind === 'drill',
       user: actor.user.name,
@@ -99,12 +85,35 @@ export function openBreakGlass(ctx: BrokerContext, actor: Actor, body: BreakGlas
       notify: policy.notify,
       at: nowIso(ctx.now()),
     })
-    return { session, review: ctx.reviews.get(reviewId, ctx.now() / 1000)!, notifications }
+    return { session, review: (await ctx.reviews.get(reviewId, ctx.now() / 1000))!, notifications }
+  }  // The checks (exclusive holds, the review gate) and the opening run in one transaction, so what
+  // they saw still holds when the session is written; a refusal is audited in it.
+  const opened = await ctx.store.transaction(async (tx) => {
+    try {
+      await sessionGate(ctx, { path: kind, kind, user: actor.user.name, deviceId: actor.deviceId, asked: { asset: body.asset, scope, ttlSeconds, ticket: body.incident ?? 'none' } })
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'policy-denied') {
+        await tx.appendAudit({ type: `${kind}.refused`, severity: 'high', actor: actor.user.name, data: { asset: body.asset, scope, reasons: error.extra.reasons ?? [] } })
+        return { refused: error }
+      }
+      throw error
+    }
+    const reasons: string[] = []
+    if (whoMisses(policy, actor)) reasons.push(`break-glass is not for ${actor.user.name} (${actor.user.roles.join(', ')})`)
+    if (!policy.assets.some((pattern) => matchesAsset(pattern, body.asset))) reasons.push(`break-glass does not cover ${body.asset}`)
+    if (!policy.scopes.includes(scope)) reasons.push(`break-glass allows ${policy.scopes.join(', ')}, not ${scope}`)
+    if (reasons.length > 0) {
+      await tx.appendAudit({ type: `${kind}.refused`, severity: 'high', actor: actor.user.name, data: { asset: body.asset, scope, reasons } })
+      return { refused: refusal(reasons) }
+    }
+    return { refused: undefined, ...(await open(tx)) }
   })
+  if (opened.refused) throw opened.refused
+  const { session, review, notifications } = opened
   ctx.notifier.kick()
   return {
     request,
-    grant: grantFor(ctx, actor, session)!,
+    grant: (await grantFor(ctx, actor, session))!,
     review: toReview(review, ctx.now() / 1000),
     cappedFrom: asked > ttlSeconds ? asked : undefined,
     notifications,

@@ -1,7 +1,9 @@
 // Persistence of the break-glass flow: reviews (joined with their session, to know whether it has
 // ended) and the outbox of notifications waiting to be delivered.
 import type { RequestKind } from '../../wire/api.js'
-import type { Row, Store } from '../store/sqlite-store.js'
+import { sqliteOf, type SqliteAsyncStore } from '../store/sqlite-async-store.js'
+import type { Row } from '../store/sqlite-store.js'
+import type { Store } from '../store/store.js'
 
 export interface ReviewRecord {
   id: string
@@ -56,78 +58,108 @@ function toReview(row: Row): ReviewRecord {
 }
 
 export class ReviewStore {
+  readonly #sqlite: SqliteAsyncStore
+
+  /** On the broker's store; SQLite only so far (sqliteOf). */
   constructor(readonly store: Store) {
-    store.db.exec(REVIEW_SCHEMA)
+    this.#sqlite = sqliteOf(store)
+    this.#sqlite.sqlite.db.exec(REVIEW_SCHEMA)
   }
 
-  insert(review: Pick<ReviewRecord, 'id' | 'sessionId' | 'user' | 'asset' | 'kind' | 'dueAtEpoch'>): void {
-    this.store.statement('INSERT INTO reviews (id, session_id, user, asset, kind, due_at) VALUES (?,?,?,?,?,?)').run(review.id, review.sessionId, review.user, review.asset, review.kind, review.dueAtEpoch)
+  insert(review: Pick<ReviewRecord, 'id' | 'sessionId' | 'user' | 'asset' | 'kind' | 'dueAtEpoch'>): Promise<void> {
+    return this.#sqlite.run((db) => {
+      db.statement('INSERT INTO reviews (id, session_id, user, asset, kind, due_at) VALUES (?,?,?,?,?,?)').run(review.id, review.sessionId, review.user, review.asset, review.kind, review.dueAtEpoch)
+    })
   }
 
-  get(id: string, nowEpoch: number): ReviewRecord | undefined {
-    const row = this.store.statement(`${REVIEW_SELECT} WHERE r.id = ?`).get(nowEpoch, id) as Row | undefined
-    return row && toReview(row)
+  get(id: string, nowEpoch: number): Promise<ReviewRecord | undefined> {
+    return this.#sqlite.run((db) => {
+      const row = db.statement(`${REVIEW_SELECT} WHERE r.id = ?`).get(nowEpoch, id) as Row | undefined
+      return row && toReview(row)
+    })
   }
 
-  bySession(sessionId: string, nowEpoch: number): ReviewRecord | undefined {
-    const row = this.store.statement(`${REVIEW_SELECT} WHERE r.session_id = ?`).get(nowEpoch, sessionId) as Row | undefined
-    return row && toReview(row)
+  bySession(sessionId: string, nowEpoch: number): Promise<ReviewRecord | undefined> {
+    return this.#sqlite.run((db) => {
+      const row = db.statement(`${REVIEW_SELECT} WHERE r.session_id = ?`).get(nowEpoch, sessionId) as Row | undefined
+      return row && toReview(row)
+    })
   }
 
-  list(filter: { user?: string; unfiledOnly?: boolean; filedNotSignedOff?: boolean }, nowEpoch: number): ReviewRecord[] {
-    const where: string[] = []
-    const params: (string | number)[] = [nowEpoch]
-    if (filter.user) {
-      where.push('r.user = ?')
-      params.push(filter.user)
-    }
-    if (filter.unfiledOnly) where.push('r.filed_at IS NULL')
-    if (filter.filedNotSignedOff) where.push('r.filed_at IS NOT NULL AND r.signed_off_at IS NULL')
-    const sql = `${REVIEW_SELECT} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY r.due_at LIMIT 500`
-    return (this.store.statement(sql).all(...params) as Row[]).map(toReview)
+  list(filter: { user?: string; unfiledOnly?: boolean; filedNotSignedOff?: boolean }, nowEpoch: number): Promise<ReviewRecord[]> {
+    return this.#sqlite.run((db) => {
+      const where: string[] = []
+      const params: (string | number)[] = [nowEpoch]
+      if (filter.user) {
+        where.push('r.user = ?')
+        params.push(filter.user)
+      }
+      if (filter.unfiledOnly) where.push('r.filed_at IS NULL')
+      if (filter.filedNotSignedOff) where.push('r.filed_at IS NOT NULL AND r.signed_off_at IS NULL')
+      const sql = `${REVIEW_SELECT} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY r.due_at LIMIT 500`
+      return (db.statement(sql).all(...params) as Row[]).map(toReview)
+    })
   }
 
-  file(id: string, answers: string, at: string): boolean {
-    return this.store.statement('UPDATE reviews SET answers = ?, filed_at = ? WHERE id = ? AND filed_at IS NULL').run(answers, at, id).changes > 0
+  file(id: string, answers: string, at: string): Promise<boolean> {
+    return this.#sqlite.run((db) => {
+      return db.statement('UPDATE reviews SET answers = ?, filed_at = ? WHERE id = ? AND filed_at IS NULL').run(answers, at, id).changes > 0
+    })
   }
 
-  signOff(id: string, by: string, comment: string | undefined, at: string): boolean {
-    return this.store.statement('UPDATE reviews SET signed_off_by = ?, signed_off_at = ?, sign_off_comment = ? WHERE id = ? AND filed_at IS NOT NULL AND signed_off_at IS NULL').run(by, at, comment ?? null, id).changes > 0
+  signOff(id: string, by: string, comment: string | undefined, at: string): Promise<boolean> {
+    return this.#sqlite.run((db) => {
+      return db.statement('UPDATE reviews SET signed_off_by = ?, signed_off_at = ?, sign_off_comment = ? WHERE id = ? AND filed_at IS NOT NULL AND signed_off_at IS NULL').run(by, at, comment ?? null, id).changes > 0
+    })
   }
 
   /** Unfiled reviews past their due time that have not been flagged yet. */
-  newlyOverdue(nowEpoch: number): ReviewRecord[] {
-    return (this.store.statement(`${REVIEW_SELECT} WHERE r.filed_at IS NULL AND r.overdue_flagged = 0 AND r.due_at <= ?`).all(nowEpoch, nowEpoch) as Row[]).map(toReview)
+  newlyOverdue(nowEpoch: number): Promise<ReviewRecord[]> {
+    return this.#sqlite.run((db) => {
+      return (db.statement(`${REVIEW_SELECT} WHERE r.filed_at IS NULL AND r.overdue_flagged = 0 AND r.due_at <= ?`).all(nowEpoch, nowEpoch) as Row[]).map(toReview)
+    })
   }
 
   /** Brings the due time forward (never back): a review is due review_due after its session ends. */
-  dueBy(id: string, dueAtEpoch: number): void {
-    this.store.statement('UPDATE reviews SET due_at = min(due_at, ?) WHERE id = ?').run(dueAtEpoch, id)
+  dueBy(id: string, dueAtEpoch: number): Promise<void> {
+    return this.#sqlite.run((db) => {
+      db.statement('UPDATE reviews SET due_at = min(due_at, ?) WHERE id = ?').run(dueAtEpoch, id)
+    })
   }
 
-  flagOverdue(id: string): void {
-    this.store.statement('UPDATE reviews SET overdue_flagged = 1 WHERE id = ?').run(id)
+  flagOverdue(id: string): Promise<void> {
+    return this.#sqlite.run((db) => {
+      db.statement('UPDATE reviews SET overdue_flagged = 1 WHERE id = ?').run(id)
+    })
   }
 
-  enqueue(target: string, body: string, nowEpoch: number): void {
-    this.store.statement('INSERT INTO outbox (target, body, next_attempt_at) VALUES (?,?,?)').run(target, body, nowEpoch)
+  enqueue(target: string, body: string, nowEpoch: number): Promise<void> {
+    return this.#sqlite.run((db) => {
+      db.statement('INSERT INTO outbox (target, body, next_attempt_at) VALUES (?,?,?)').run(target, body, nowEpoch)
+    })
   }
 
-  dueNotifications(nowEpoch: number, limit = 50): OutboxRecord[] {
-    return (this.store.statement('SELECT * FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= ? ORDER BY id LIMIT ?').all(nowEpoch, limit) as Row[]).map((row) => ({
-      id: row.id as number,
-      target: row.target as string,
-      body: row.body as string,
-      attempts: row.attempts as number,
-      nextAttemptAt: row.next_attempt_at as number,
-    }))
+  dueNotifications(nowEpoch: number, limit = 50): Promise<OutboxRecord[]> {
+    return this.#sqlite.run((db) => {
+      return (db.statement('SELECT * FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= ? ORDER BY id LIMIT ?').all(nowEpoch, limit) as Row[]).map((row) => ({
+        id: row.id as number,
+        target: row.target as string,
+        body: row.body as string,
+        attempts: row.attempts as number,
+        nextAttemptAt: row.next_attempt_at as number,
+      }))
+    })
   }
 
-  delivered(id: number, at: string): void {
-    this.store.statement('UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?').run(at, id)
+  delivered(id: number, at: string): Promise<void> {
+    return this.#sqlite.run((db) => {
+      db.statement('UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?').run(at, id)
+    })
   }
 
-  failed(id: number, error: string, nextAttemptAt: number): void {
-    this.store.statement('UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?').run(error.slice(0, 500), nextAttemptAt, id)
+  failed(id: number, error: string, nextAttemptAt: number): Promise<void> {
+    return this.#sqlite.run((db) => {
+      db.statement('UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?').run(error.slice(0, 500), nextAttemptAt, id)
+    })
   }
 }

@@ -28,68 +28,68 @@ export function toReview(record: ReviewRecord, nowEpoch: number): Review {
 }
 
 /** Reviews the user must file before anything else: their break-glass sessions that have ended. */
-export function requiredReviews(ctx: BrokerContext, user: string): Review[] {
+export async function requiredReviews(ctx: BrokerContext, user: string): Promise<Review[]> {
   const now = ctx.now() / 1000
-  return ctx.reviews.list({ user, unfiledOnly: true }, now).filter((r) => r.sessionEnded).map((r) => toReview(r, now))
+  return (await ctx.reviews.list({ user, unfiledOnly: true }, now)).filter((r) => r.sessionEnded).map((r) => toReview(r, now))
 }
 
-export function listReviews(ctx: BrokerContext, actor: Actor, filter: { pending?: boolean; overdue?: boolean }): Review[] {
+export async function listReviews(ctx: BrokerContext, actor: Actor, filter: { pending?: boolean; overdue?: boolean }): Promise<Review[]> {
   const now = ctx.now() / 1000
   const all = hasAnyRole(actor.user, [...OVERSIGHT_ROLES, SIGN_OFF_ROLE])
-  const records = ctx.reviews.list({ user: all ? undefined : actor.user.name, filedNotSignedOff: filter.pending, unfiledOnly: filter.overdue }, now)
+  const records = await ctx.reviews.list({ user: all ? undefined : actor.user.name, filedNotSignedOff: filter.pending, unfiledOnly: filter.overdue }, now)
   return records.map((r) => toReview(r, now)).filter((r) => !filter.overdue || r.overdue)
 }
 
-function reviewFor(ctx: BrokerContext, actor: Actor, id: string): ReviewRecord {
-  const record = ctx.reviews.get(id, ctx.now() / 1000)
+async function reviewFor(ctx: BrokerContext, actor: Actor, id: string): Promise<ReviewRecord> {
+  const record = await ctx.reviews.get(id, ctx.now() / 1000)
   if (!record || (record.user !== actor.user.name && !hasAnyRole(actor.user, [...OVERSIGHT_ROLES, SIGN_OFF_ROLE]))) throw notFound(`Review ${id}`)
   return record
 }
 
-export function fileReview(ctx: BrokerContext, actor: Actor, id: string, given: ReviewAnswers): Review {
+export async function fileReview(ctx: BrokerContext, actor: Actor, id: string, given: ReviewAnswers): Promise<Review> {
   const { followUpTicket, ...rest } = given
   const answers: ReviewAnswers = followUpTicket?.trim() ? { ...rest, followUpTicket: followUpTicket.trim() } : rest
-  const record = reviewFor(ctx, actor, id)
+  const record = await reviewFor(ctx, actor, id)
   if (record.user !== actor.user.name) throw forbidden('Only the person who used break-glass files its review.')
   if (record.filedAt) throw new ApiError(409, 'bad-input', `Review ${id} was already filed.`)
   if (!record.sessionEnded) throw new ApiError(409, 'bad-input', `The session of review ${id} is still open; end it first (jit revoke ${record.sessionId}).`)
-  ctx.store.transaction(() => {
-    ctx.reviews.file(id, JSON.stringify(answers), nowIso(ctx.now()))
-    ctx.store.appendAudit({ type: 'review.filed', severity: 'high', actor: actor.user.name, sessionId: record.sessionId, data: { reviewId: id, rollbackNeeded: answers.rollbackNeeded, followUpTicket: answers.followUpTicket ?? null, drill: record.kind === 'drill' } })
+  await ctx.store.transaction(async (tx) => {
+    await ctx.reviews.file(id, JSON.stringify(answers), nowIso(ctx.now()))
+    await tx.appendAudit({ type: 'review.filed', severity: 'high', actor: actor.user.name, sessionId: record.sessionId, data: { reviewId: id, rollbackNeeded: answers.rollbackNeeded, followUpTicket: answers.followUpTicket ?? null, drill: record.kind === 'drill' } })
   })
-  return toReview(ctx.reviews.get(id, ctx.now() / 1000)!, ctx.now() / 1000)
+  return toReview((await ctx.reviews.get(id, ctx.now() / 1000))!, ctx.now() / 1000)
 }
 
-export function signOffReview(ctx: BrokerContext, actor: Actor, id: string, comment: string | undefined): Review {
+export async function signOffReview(ctx: BrokerContext, actor: Actor, id: string, comment: string | undefined): Promise<Review> {
   // The role first: someone without it learns that (and, for their own review, that too),
   // never whether someone else's review exists.
   if (!actor.user.roles.includes(SIGN_OFF_ROLE)) {
-    const own = ctx.reviews.get(id, ctx.now() / 1000)?.user === actor.user.name
+    const own = (await ctx.reviews.get(id, ctx.now() / 1000))?.user === actor.user.name
     throw forbidden(`You cannot sign off review ${id}.`, [`sign-off needs the ${SIGN_OFF_ROLE} role; you have ${actor.user.roles.join(', ') || 'no role'}`, ...(own ? ['nobody signs off their own review'] : [])])
   }
-  const record = reviewFor(ctx, actor, id)
+  const record = await reviewFor(ctx, actor, id)
   const reasons: string[] = []
   if (record.user === actor.user.name) reasons.push('nobody signs off their own review')
   if (reasons.length > 0) throw forbidden(`You cannot sign off review ${id}.`, reasons)
   if (!record.filedAt) throw new ApiError(409, 'bad-input', `Review ${id} has not been filed yet.`)
   if (record.signedOffAt) throw new ApiError(409, 'bad-input', `Review ${id} was already signed off by ${record.signedOffBy}.`)
-  ctx.store.transaction(() => {
-    ctx.reviews.signOff(id, actor.user.name, comment, nowIso(ctx.now()))
-    ctx.store.appendAudit({ type: 'review.signed-off', severity: 'high', actor: actor.user.name, sessionId: record.sessionId, data: { reviewId: id, user: record.user, comment: comment ?? null } })
+  await ctx.store.transaction(async (tx) => {
+    await ctx.reviews.signOff(id, actor.user.name, comment, nowIso(ctx.now()))
+    await tx.appendAudit({ type: 'review.signed-off', severity: 'high', actor: actor.user.name, sessionId: record.sessionId, data: { reviewId: id, user: record.user, comment: comment ?? null } })
   })
-  return toReview(ctx.reviews.get(id, ctx.now() / 1000)!, ctx.now() / 1000)
+  return toReview((await ctx.reviews.get(id, ctx.now() / 1000))!, ctx.now() / 1000)
 }
 
 /** Flags reviews that passed their due time, once each, in the audit log and to the notify list. */
-export function flagOverdueReviews(ctx: BrokerContext): number {
+export async function flagOverdueReviews(ctx: BrokerContext): Promise<number> {
   const now = ctx.now() / 1000
-  const overdue = ctx.reviews.newlyOverdue(now)
+  const overdue = await ctx.reviews.newlyOverdue(now)
   if (overdue.length === 0) return 0
-  ctx.store.transaction(() => {
+  await ctx.store.transaction(async (tx) => {
     for (const review of overdue) {
-      ctx.reviews.flagOverdue(review.id)
-      ctx.store.appendAudit({ type: 'review.overdue', severity: 'high', actor: 'broker', sessionId: review.sessionId, data: { reviewId: review.id, user: review.user, dueAt: new Date(review.dueAtEpoch * 1000).toISOString() } })
-      ctx.notifier.enqueue({ event: 'review.overdue', drill: review.kind === 'drill', user: review.user, asset: review.asset, sessionId: review.sessionId, reviewId: review.id, notify: ctx.policy.breakGlass?.notify ?? [], at: nowIso(ctx.now()) })
+      await ctx.reviews.flagOverdue(review.id)
+      await tx.appendAudit({ type: 'review.overdue', severity: 'high', actor: 'broker', sessionId: review.sessionId, data: { reviewId: review.id, user: review.user, dueAt: new Date(review.dueAtEpoch * 1000).toISOString() } })
+      await ctx.notifier.enqueue({ event: 'review.overdue', drill: review.kind === 'drill', user: review.user, asset: review.asset, sessionId: review.sessionId, reviewId: review.id, notify: ctx.policy.breakGlass?.notify ?? [], at: nowIso(ctx.now()) })
     }
   })
   ctx.notifier.kick()

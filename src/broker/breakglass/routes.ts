@@ -5,22 +5,22 @@ import { breakGlassSchemas, schemas, type BreakGlassBody, type ReviewAnswers } f
 import { openBreakGlass } from './grant.js'
 import { fileReview, listReviews, requiredReviews, signOffReview } from './reviews.js'
 
-export function registerBreakGlassRoutes(app: FastifyInstance, ctx: BrokerContext, actorOf: (request: FastifyRequest) => Actor, prefix: string): void {
+export function registerBreakGlassRoutes(app: FastifyInstance, ctx: BrokerContext, actorOf: (request: FastifyRequest) => Promise<Actor>, prefix: string): void {
   app.post(`${prefix}/break-glass`, { schema: { body: breakGlassSchemas.open } }, async (request, reply) => {
-    const result = openBreakGlass(ctx, actorOf(request), request.body as BreakGlassBody)
+    const result = await openBreakGlass(ctx, await actorOf(request), request.body as BreakGlassBody)
     reply.code(201)
     return result
   })
   app.get(`${prefix}/reviews`, async (request) => {
     const query = request.query as { pending?: string; overdue?: string; required?: string }
-    const actor = actorOf(request)
-    if (query.required === 'true') return { reviews: requiredReviews(ctx, actor.user.name) }
-    return { reviews: listReviews(ctx, actor, { pending: query.pending === 'true', overdue: query.overdue === 'true' }) }
+    const actor = await actorOf(request)
+    if (query.required === 'true') return { reviews: await requiredReviews(ctx, actor.user.name) }
+    return { reviews: await listReviews(ctx, actor, { pending: query.pending === 'true', overdue: query.overdue === 'true' }) }
   })
   app.post(`${prefix}/reviews/:id`, { schema: { body: breakGlassSchemas.review } }, async (request) => {
-    return { review: fileReview(ctx, actorOf(request), (request.params as { id: string }).id, request.body as ReviewAnswers) }
+    return { review: await fileReview(ctx, await actorOf(request), (request.params as { id: string }).id, request.body as ReviewAnswers) }
   })
   app.post(`${prefix}/reviews/:id/sign-off`, { schema: { body: schemas.comment } }, async (request) => {
-    return { review: signOffReview(ctx, actorOf(request), (request.params as { id: string }).id, (request.body as { comment?: string }).comment) }
+    return { review: await signOffReview(ctx, await actorOf(request), (request.params as { id: string }).id, (request.body as { comment?: string }).comment) }
   })
 }

@@ -5,12 +5,13 @@
 import type { AssetGateway, ConnectionRecord, FrontedAsset, GatewayAnnouncement } from '../../wire/gateway.js'
 import { badInput, notFound } from '../api-error.js'
 import type { BrokerContext } from '../context.js'
-import type { AssetRecord, Row, Store } from '../store/sqlite-store.js'
+import { sqliteOf } from '../store/sqlite-async-store.js'
+import type { AssetRecord, Row, SqliteStore } from '../store/sqlite-store.js'
 
 const SCHEMA = `CREATE TABLE IF NOT EXISTS gateways (name TEXT PRIMARY KEY, address TEXT NOT NULL, cert_sha256 TEXT NOT NULL, announced_at TEXT NOT NULL);`
-const ready = new WeakSet<Store>()
+const ready = new WeakSet<SqliteStore>()
 
-export function ensureGatewaySchema(store: Store): void {
+export function ensureGatewaySchema(store: SqliteStore): void {
   if (ready.has(store)) return
   store.db.exec(SCHEMA)
   if (!store.db.isTransaction) ready.add(store)
@@ -26,39 +27,44 @@ export function frontedAsset(asset: AssetRecord, gateway: string): FrontedAsset 
   return { path: asset.path, host: match[1].replace(/^\[|\]$/g, ''), port: Number(match[2]), ...(scopes ? { scopes } : {}), terminal: a.terminal === true }
 }
 
-export function assetsFrontedBy(ctx: BrokerContext, gateway: string): FrontedAsset[] {
-  return ctx.store.listAssets().flatMap((asset) => frontedAsset(asset, gateway) ?? [])
+export async function assetsFrontedBy(ctx: BrokerContext, gateway: string): Promise<FrontedAsset[]> {
+  return (await ctx.store.listAssets()).flatMap((asset) => frontedAsset(asset, gateway) ?? [])
 }
 
-export function announceGateway(ctx: BrokerContext, gateway: string, announcement: GatewayAnnouncement): { gateway: string } {
-  ensureGatewaySchema(ctx.store)
-  ctx.store.transaction(() => {
-    ctx.store.statement('INSERT INTO gateways (name, address, cert_sha256, announced_at) VALUES (?,?,?,?) ON CONFLICT(name) DO UPDATE SET address=excluded.address, cert_sha256=excluded.cert_sha256, announced_at=excluded.announced_at')
-      .run(gateway, announcement.address, announcement.certSha256, new Date(ctx.now()).toISOString())
-    ctx.store.appendAudit({ type: 'gateway.announced', actor: `verifier:${gateway}`, data: { gateway, address: announcement.address, certSha256: announcement.certSha256 } })
+export async function announceGateway(ctx: BrokerContext, gateway: string, announcement: GatewayAnnouncement): Promise<{ gateway: string }> {
+  const at = new Date(ctx.now()).toISOString()
+  await ctx.store.transaction(async (tx) => {
+    await sqliteOf(tx).run((store) => {
+      ensureGatewaySchema(store)
+      store.statement('INSERT INTO gateways (name, address, cert_sha256, announced_at) VALUES (?,?,?,?) ON CONFLICT(name) DO UPDATE SET address=excluded.address, cert_sha256=excluded.cert_sha256, announced_at=excluded.announced_at')
+        .run(gateway, announcement.address, announcement.certSha256, at)
+    })
+    await tx.appendAudit({ type: 'gateway.announced', actor: `verifier:${gateway}`, data: { gateway, address: announcement.address, certSha256: announcement.certSha256 } })
   })
   return { gateway }
 }
 
 /** How an enrolled device reaches an asset: the gateway in front of it, where it listens, its certificate. */
-export function gatewayForAsset(ctx: BrokerContext, assetPath: string): AssetGateway {
-  ensureGatewaySchema(ctx.store)
-  const asset = ctx.store.getAsset(assetPath)
+export async function gatewayForAsset(ctx: BrokerContext, assetPath: string): Promise<AssetGateway> {
+  const asset = await ctx.store.getAsset(assetPath)
   const name = asset?.attributes.gateway
   if (!asset || typeof name !== 'string' || !frontedAsset(asset, name)) throw notFound(`A gateway for asset ${assetPath}`)
-  const row = ctx.store.statement('SELECT * FROM gateways WHERE name = ?').get(name) as Row | undefined
+  const row = await sqliteOf(ctx.store).run((store) => {
+    ensureGatewaySchema(store)
+    return store.statement('SELECT * FROM gateways WHERE name = ?').get(name) as Row | undefined
+  })
   if (!row) throw notFound(`A running gateway ${name} (it has not announced itself to the broker yet)`)
   return { asset: asset.path, gateway: name, address: row.address as string, certSha256: row.cert_sha256 as string }
 }
 
 /** Records one finished connection as an audit event of its session; only for an asset this gateway fronts. */
-export function recordConnection(ctx: BrokerContext, gateway: string, record: ConnectionRecord): { recorded: true; seq: number } {
-  const session = ctx.store.getSession(record.sessionId, ctx.now() / 1000)
+export async function recordConnection(ctx: BrokerContext, gateway: string, record: ConnectionRecord): Promise<{ recorded: true; seq: number }> {
+  const session = await ctx.store.getSession(record.sessionId, ctx.now() / 1000)
   if (!session || session.asset !== record.asset) throw badInput(`Session ${record.sessionId} is not a session on ${record.asset}.`)
-  const asset = ctx.store.getAsset(record.asset)
+  const asset = await ctx.store.getAsset(record.asset)
   if (!asset || asset.attributes.gateway !== gateway) throw badInput(`Asset ${record.asset} is not behind gateway ${gateway}.`)
-  const event = ctx.store.transaction(() =>
-    ctx.store.appendAudit({
+  const event = await ctx.store.transaction((tx) =>
+    tx.appendAudit({
       type: 'gateway.connection',
       severity: session.kind === 'standard' ? 'info' : 'high',
       actor: `verifier:${gateway}`,

@@ -8,6 +8,7 @@ import type { Actor, BrokerContext } from '../context.js'
 import { getSessionFor } from '../sessions.js'
 import { announceGateway, assetsFrontedBy, ensureGatewaySchema, gatewayForAsset, recordConnection } from './gateways.js'
 import { ensureRevocationSchema, waitForEnds } from './revocation-stream.js'
+import { sqliteOf } from '../store/sqlite-async-store.js'
 
 /** A long poll never outlasts this; the gateway asks again at once. */
 const MAX_WAIT_SECONDS = 25
@@ -15,21 +16,22 @@ const MAX_WAIT_SECONDS = 25
 export function registerGatewayRoutes(
   app: FastifyInstance,
   ctx: BrokerContext,
-  actorOf: (request: FastifyRequest) => Actor,
-  verifierOf: (request: FastifyRequest) => string | undefined,
+  actorOf: (request: FastifyRequest) => Promise<Actor>,
+  verifierOf: (request: FastifyRequest) => Promise<string | undefined>,
   prefix: string,
 ): void {
   // Tables made at start, outside any request's transaction.
-  ensureRevocationSchema(ctx.store)
-  ensureGatewaySchema(ctx.store)
-  const gatewayOf = (request: FastifyRequest): string => {
-    const verifier = verifierOf(request)
+  const sqlite = sqliteOf(ctx.store).sqlite
+  ensureRevocationSchema(sqlite)
+  ensureGatewaySchema(sqlite)
+  const gatewayOf = async (request: FastifyRequest): Promise<string> => {
+    const verifier = await verifierOf(request)
     if (!verifier) throw authFailed('Gateway endpoints need a verifier token (Authorization: Bearer ...; jit admin verifier add NAME).')
     return verifier.replace(/^verifier:/, '')
   }
 
   app.get(`${prefix}/gateway/revocations`, async (request): Promise<RevocationBatch> => {
-    gatewayOf(request)
+    await gatewayOf(request)
     const query = request.query as { since?: string; wait?: string }
     const since = query.since === undefined ? undefined : Number(query.since)
     if (since !== undefined && (!Number.isSafeInteger(since) || since < 0)) throw badInput('since must be a sequence number (0 or more).')
@@ -42,23 +44,23 @@ export function registerGatewayRoutes(
   })
 
   app.get(`${prefix}/gateway/assets`, async (request): Promise<GatewayAssets> => {
-    const gateway = gatewayOf(request)
-    return { gateway, assets: assetsFrontedBy(ctx, gateway) }
+    const gateway = await gatewayOf(request)
+    return { gateway, assets: await assetsFrontedBy(ctx, gateway) }
   })
 
   app.post(`${prefix}/gateway/announce`, { schema: { body: announcementSchema } }, async (request) => {
-    return announceGateway(ctx, gatewayOf(request), request.body as GatewayAnnouncement)
+    return announceGateway(ctx, await gatewayOf(request), request.body as GatewayAnnouncement)
   })
 
   app.post(`${prefix}/gateway/connections`, { schema: { body: connectionRecordSchema } }, async (request, reply) => {
-    const result = recordConnection(ctx, gatewayOf(request), request.body as ConnectionRecord)
+    const result = await recordConnection(ctx, await gatewayOf(request), request.body as ConnectionRecord)
     reply.code(201)
     return result
   })
 
   app.get(`${prefix}/sessions/:id/gateway`, async (request) => {
-    const actor = actorOf(request)
-    const session = getSessionFor(ctx, actor, (request.params as { id: string }).id)
+    const actor = await actorOf(request)
+    const session = await getSessionFor(ctx, actor, (request.params as { id: string }).id)
     if (session.deviceId !== actor.deviceId) throw forbidden('Only the device that holds the session can reach its gateway.')
     if (session.state !== 'active') throw conflict(`Session ${session.id} has ended (${session.state}); open a new one.`)
     return gatewayForAsset(ctx, session.asset)

@@ -6,7 +6,8 @@ import { existsSync, renameSync, writeFileSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { UsageError } from '../../errors.js'
-import type { Store } from '../store/sqlite-store.js'
+import { SqliteAsyncStore } from '../store/sqlite-async-store.js'
+import type { SqliteStore } from '../store/sqlite-store.js'
 import { SshAuthority } from './authority.js'
 import { CA_KEY_FILE, activateNextSshCaKey, prepareNextSshCaKey } from './ca-key.js'
 import { KrlPublisher } from './krl.js'
@@ -40,28 +41,28 @@ export function requireSshCa(dataDir: string): void {
   }
 }
 
-function authorityOf(store: Store): SshAuthority {
+function authorityOf(store: SqliteStore): SshAuthority {
   requireSshCa(store.dataDir)
-  return new SshAuthority(store.dataDir, store)
+  return new SshAuthority(store.dataDir, new SqliteAsyncStore(store))
 }
 
 /** Writes TrustedUserCAKeys and RevokedKeys files for an SSH host into outDir, each replaced whole. */
-export async function exportHostFiles(store: Store, outDir: string, now: () => number = Date.now): Promise<HostFiles> {
+export async function exportHostFiles(store: SqliteStore, outDir: string, now: () => number = Date.now): Promise<HostFiles> {
   const ca = authorityOf(store)
   const nowEpoch = Math.floor(now() / 1000)
-  const trusted = ca.trusted(nowEpoch)
-  const krl = await new KrlPublisher(store, ca, now).current()
+  const trusted = await ca.trusted(nowEpoch)
+  const krl = await new KrlPublisher(new SqliteAsyncStore(store), ca, now).current()
   await mkdir(outDir, { recursive: true })
   const trustedUserCaKeys = join(outDir, TRUSTED_CA_FILE)
   const revokedKeys = join(outDir, REVOKED_KEYS_FILE)
   // sshd reads RevokedKeys on every login: it must never see half a file.
   replaceFile(trustedUserCaKeys, `${trusted.map((key) => key.publicLine).join('\n')}\n`)
   replaceFile(revokedKeys, krl)
-  return { trustedUserCaKeys, revokedKeys, caFingerprints: trusted.map((key) => key.fingerprint), revokedCertificates: ca.certificates.revokedUnexpired(nowEpoch).length }
+  return { trustedUserCaKeys, revokedKeys, caFingerprints: trusted.map((key) => key.fingerprint), revokedCertificates: (await ca.certificates.revokedUnexpired(nowEpoch)).length }
 }
 
 /** Step 1: a next key, published to hosts (ca.pub, export) from now on; it signs nothing yet. */
-export function announceNextCaKey(store: Store, operator: string): Rotation {
+export function announceNextCaKey(store: SqliteStore, operator: string): Rotation {
   const ca = authorityOf(store)
   const already = ca.next()
   const next = already ?? prepareNextSshCaKey(store.dataDir)
@@ -74,16 +75,16 @@ export function announceNextCaKey(store: Store, operator: string): Rotation {
  * stays published until its last certificate expires. Refused while the key rotated out before
  * still has live certificates: dropping it would lock out hosts' users.
  */
-export function activateNextCaKey(store: Store, operator: string, now: () => number = Date.now): Rotation {
+export async function activateNextCaKey(store: SqliteStore, operator: string, now: () => number = Date.now): Promise<Rotation> {
   const ca = authorityOf(store)
   const nowEpoch = Math.floor(now() / 1000)
   if (!ca.next()) throw new UsageError('No next SSH CA key has been announced.', ['Announce one first: jit admin ssh-ca rotate; activate it once every host has fetched the new TrustedUserCAKeys.'])
-  const liveUntil = ca.previousLiveUntil(nowEpoch)
+  const liveUntil = await ca.previousLiveUntil(nowEpoch)
   if (liveUntil !== undefined) {
     throw new UsageError(`The SSH CA key rotated out last time still has certificates valid until ${new Date(liveUntil * 1000).toISOString()}.`, ['Activate after that time, when no host needs it any more.'])
   }
   const old = ca.current()
-  const lastOld = ca.certificates.lastExpiryOf(old.fingerprint, nowEpoch)
+  const lastOld = await ca.certificates.lastExpiryOf(old.fingerprint, nowEpoch)
   const { current } = activateNextSshCaKey(store.dataDir)
   store.transaction(() => store.appendAudit({ type: 'ssh.ca.rotated', severity: 'high', actor: operator, data: { current: current.fingerprint, previous: old.fingerprint } }))
   return {

@@ -6,7 +6,7 @@ import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import { CA_KEY_FILE, NEXT_CA_KEY_FILE, PREVIOUS_CA_KEY_FILE, loadNextSshCaKey, loadOrCreateSshCaKey, loadPreviousSshCaKey, type SshCaKey } from './ca-key.js'
 import { CertificateStore } from './cert-store.js'
-import type { Store } from '../store/sqlite-store.js'
+import type { Store } from '../store/store.js'
 
 export class SshAuthority {
   readonly certificates: CertificateStore
@@ -23,9 +23,9 @@ export class SshAuthority {
   }
 
   /** Every CA key a host must trust now: the current one, the next one if announced, and the previous one while its certificates live. */
-  trusted(nowEpoch: number): SshCaKey[] {
+  async trusted(nowEpoch: number): Promise<SshCaKey[]> {
     const { current, next, previous } = this.#load()
-    return [current, ...(next ? [next] : []), ...(previous && this.previousLiveUntil(nowEpoch) !== undefined ? [previous] : [])]
+    return [current, ...(next ? [next] : []), ...(previous && (await this.previousLiveUntil(nowEpoch)) !== undefined ? [previous] : [])]
   }
 
   /** The key announced for the next rotation, if any. */
@@ -34,7 +34,7 @@ export class SshAuthority {
   }
 
   /** When the last live certificate of the previous key expires (epoch seconds); undefined when none lives. */
-  previousLiveUntil(nowEpoch: number): number | undefined {
+  async previousLiveUntil(nowEpoch: number): Promise<number | undefined> {
     const { previous } = this.#load()
     return previous && this.certificates.lastExpiryOf(previous.fingerprint, nowEpoch)
   }

@@ -1,7 +1,9 @@
 // Every SSH certificate the broker signed: its serial (unique, never reused: SQLite AUTOINCREMENT),
 // session, CA, principals and validity; and whether its revocation has been audited yet. No key
 // material beyond the user key's fingerprint.
-import type { Row, Store } from '../store/sqlite-store.js'
+import { sqliteOf, type SqliteAsyncStore } from '../store/sqlite-async-store.js'
+import type { Row } from '../store/sqlite-store.js'
+import type { Store } from '../store/store.js'
 
 export interface IssuedCertificate {
   serial: number
@@ -38,33 +40,43 @@ const toIssued = (row: Row): RevokedCertificate => ({
 })
 
 export class CertificateStore {
-  constructor(readonly store: Store) {
-    store.db.exec(SCHEMA)
+  readonly #sqlite: SqliteAsyncStore
+
+  /** On the broker's store; SQLite only so far (sqliteOf). */
+  constructor(store: Store) {
+    this.#sqlite = sqliteOf(store)
+    this.#sqlite.sqlite.db.exec(SCHEMA)
   }
 
   /** Records a certificate about to be signed and returns its serial. Call inside a transaction. */
-  insert(cert: Omit<IssuedCertificate, 'serial'>, issuedAt: string): number {
-    const result = this.store
-      .statement('INSERT INTO ssh_certificates (session_id, key_id, ca_fingerprint, principals, valid_after, valid_before, key_fingerprint, issued_at) VALUES (?,?,?,?,?,?,?,?)')
-      .run(cert.sessionId, cert.keyId, cert.caFingerprint, JSON.stringify(cert.principals), cert.validAfter, cert.validBefore, cert.keyFingerprint, issuedAt)
-    return Number(result.lastInsertRowid)
+  insert(cert: Omit<IssuedCertificate, 'serial'>, issuedAt: string): Promise<number> {
+    return this.#sqlite.run((db) => {
+      const result = db
+        .statement('INSERT INTO ssh_certificates (session_id, key_id, ca_fingerprint, principals, valid_after, valid_before, key_fingerprint, issued_at) VALUES (?,?,?,?,?,?,?,?)')
+        .run(cert.sessionId, cert.keyId, cert.caFingerprint, JSON.stringify(cert.principals), cert.validAfter, cert.validBefore, cert.keyFingerprint, issuedAt)
+      return Number(result.lastInsertRowid)
+    })
   }
 
   /** Certificates still within their validity whose session is no longer active: what the KRL must list. */
-  revokedUnexpired(nowEpoch: number): RevokedCertificate[] {
-    const rows = this.store
-      .statement(`SELECT c.* FROM ssh_certificates c JOIN sessions s ON s.id = c.session_id WHERE c.valid_before > ? AND s.state != 'active' ORDER BY c.serial`)
-      .all(nowEpoch) as Row[]
-    return rows.map(toIssued)
+  revokedUnexpired(nowEpoch: number): Promise<RevokedCertificate[]> {
+    return this.#sqlite.run((db) => {
+      const rows = db
+        .statement(`SELECT c.* FROM ssh_certificates c JOIN sessions s ON s.id = c.session_id WHERE c.valid_before > ? AND s.state != 'active' ORDER BY c.serial`)
+        .all(nowEpoch) as Row[]
+      return rows.map(toIssued)
+    })
   }
 
-  markRevocationAudited(serial: number): boolean {
-    return this.store.statement('UPDATE ssh_certificates SET revocation_audited = 1 WHERE serial = ? AND revocation_audited = 0').run(serial).changes > 0
+  markRevocationAudited(serial: number): Promise<boolean> {
+    return this.#sqlite.run((db) => db.statement('UPDATE ssh_certificates SET revocation_audited = 1 WHERE serial = ? AND revocation_audited = 0').run(serial).changes > 0)
   }
 
   /** When the last unexpired certificate signed by this CA expires (epoch seconds), or undefined if none is left. */
-  lastExpiryOf(caFingerprint: string, nowEpoch: number): number | undefined {
-    const row = this.store.statement('SELECT MAX(valid_before) AS last FROM ssh_certificates WHERE ca_fingerprint = ? AND valid_before > ?').get(caFingerprint, nowEpoch) as Row
-    return (row.last as number | null) ?? undefined
+  lastExpiryOf(caFingerprint: string, nowEpoch: number): Promise<number | undefined> {
+    return this.#sqlite.run((db) => {
+      const row = db.statement('SELECT MAX(valid_before) AS last FROM ssh_certificates WHERE ca_fingerprint = ? AND valid_before > ?').get(caFingerprint, nowEpoch) as Row
+      return (row.last as number | null) ?? undefined
+    })
   }
 }

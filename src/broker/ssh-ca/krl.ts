@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import type { Store } from '../store/sqlite-store.js'
+import type { Store } from '../store/store.js'
 import type { SshAuthority } from './authority.js'
 import type { RevokedCertificate } from './cert-store.js'
 
@@ -66,7 +66,7 @@ export class KrlPublisher {
   ) {}
 
   async current(): Promise<Buffer> {
-    const revoked = this.ca.certificates.revokedUnexpired(Math.floor(this.now() / 1000))
+    const revoked = await this.ca.certificates.revokedUnexpired(Math.floor(this.now() / 1000))
     const sections = this.#sections(revoked)
     const key = JSON.stringify(sections)
     if (this.#last?.key !== key) {
@@ -77,7 +77,7 @@ export class KrlPublisher {
       })
     }
     const krl = await this.#last!.krl
-    this.#auditNewRevocations(revoked)
+    await this.#auditNewRevocations(revoked)
     return krl
   }
 
@@ -95,13 +95,13 @@ export class KrlPublisher {
     return [...byCa.values()]
   }
 
-  #auditNewRevocations(revoked: RevokedCertificate[]): void {
+  async #auditNewRevocations(revoked: RevokedCertificate[]): Promise<void> {
     const fresh = revoked.filter((cert) => !cert.revocationAudited)
     if (fresh.length === 0) return
-    this.store.transaction(() => {
+    await this.store.transaction(async (tx) => {
       for (const cert of fresh) {
-        if (!this.ca.certificates.markRevocationAudited(cert.serial)) continue
-        this.store.appendAudit({
+        if (!(await this.ca.certificates.markRevocationAudited(cert.serial))) continue
+        await tx.appendAudit({
           type: 'ssh.certificate.revoked',
           severity: 'info',
           actor: 'broker',

@@ -6,22 +6,24 @@ import type { Actor, BrokerContext } from '../context.js'
 import { SshAuthority } from './authority.js'
 import { KrlPublisher } from './krl.js'
 import { issueSshCertificate } from './sign.js'
+import { sqliteOf } from '../store/sqlite-async-store.js'
 
-export function registerSshRoutes(app: FastifyInstance, ctx: BrokerContext, actorOf: (request: FastifyRequest) => Actor, prefix: string): void {
+export function registerSshRoutes(app: FastifyInstance, ctx: BrokerContext, actorOf: (request: FastifyRequest) => Promise<Actor>, prefix: string): void {
   // Created (with the CA key, on first start) when the broker starts, not on first use.
-  const ca = new SshAuthority(ctx.store.dataDir, ctx.store)
+  // The CA's key files live in the broker's data folder, beside its SQLite file.
+  const ca = new SshAuthority(sqliteOf(ctx.store).sqlite.dataDir, ctx.store)
   const krl = new KrlPublisher(ctx.store, ca, ctx.now)
 
   app.get(`${prefix}${SSH_CA_PUB_PATH}`, async (_request, reply) => {
     reply.type('text/plain; charset=utf-8').header('cache-control', 'no-cache')
-    return `${ca.trusted(Math.floor(ctx.now() / 1000)).map((key) => key.publicLine).join('\n')}\n`
+    return `${(await ca.trusted(Math.floor(ctx.now() / 1000))).map((key) => key.publicLine).join('\n')}\n`
   })
   app.get(`${prefix}${SSH_KRL_PATH}`, async (_request, reply) => {
     reply.type('application/octet-stream').header('cache-control', 'no-store')
     return krl.current()
   })
   app.post(`${prefix}${SSH_CERTIFICATES_PATH}`, { schema: { body: sshSchemas.certificate } }, async (request, reply) => {
-    const result = issueSshCertificate(ctx, ca, actorOf(request), request.body as SshCertificateBody)
+    const result = await issueSshCertificate(ctx, ca, await actorOf(request), request.body as SshCertificateBody)
     reply.code(201)
     return result
   })

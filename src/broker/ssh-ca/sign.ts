@@ -14,7 +14,7 @@ import { sshTargetOf } from './target.js'
 /** Tolerated clock skew between the broker and an SSH host: certificates start this much in the past. */
 export const BACKDATE_SECONDS = 30
 
-export function issueSshCertificate(ctx: BrokerContext, ca: SshAuthority, actor: Actor, body: SshCertificateBody): SshCertificateResult {
+export async function issueSshCertificate(ctx: BrokerContext, ca: SshAuthority, actor: Actor, body: SshCertificateBody): Promise<SshCertificateResult> {
   let userKey: Buffer
   try {
     userKey = parseEd25519PublicKeyLine(body.publicKey)
@@ -23,11 +23,11 @@ export function issueSshCertificate(ctx: BrokerContext, ca: SshAuthority, actor:
     throw error
   }
   const nowEpoch = Math.floor(ctx.now() / 1000)
-  const session = getSessionFor(ctx, actor, body.sessionId)
+  const session = await getSessionFor(ctx, actor, body.sessionId)
   // Only the device that holds the session may use it, whoever else may read it.
   if (session.deviceId !== actor.deviceId) throw forbidden('Only the device that holds the session can get an SSH certificate for it.')
   if (session.state !== 'active' || session.expiresAtEpoch <= nowEpoch) throw conflict(`Session ${session.id} is not active (${session.state}).`)
-  const attributes = ctx.store.getAsset(session.asset)?.attributes
+  const attributes = (await ctx.store.getAsset(session.asset))?.attributes
   const target = sshTargetOf(attributes)
   if (!target) {
     // bad-input (exit 2 at the CLI): the caller named an asset that cannot be reached over SSH.
@@ -45,9 +45,9 @@ export function issueSshCertificate(ctx: BrokerContext, ca: SshAuthority, actor:
     extensions: extensionsForScope(session.scope),
   }
   const keyFingerprint = fingerprint(userKey)
-  const { serial, blob } = ctx.store.transaction(() => {
-    const serial = ca.certificates.insert({ ...fields, sessionId: session.id, caFingerprint: key.fingerprint, keyFingerprint }, new Date(ctx.now()).toISOString())
-    ctx.store.appendAudit({
+  const { serial, blob } = await ctx.store.transaction(async (tx) => {
+    const serial = await ca.certificates.insert({ ...fields, sessionId: session.id, caFingerprint: key.fingerprint, keyFingerprint }, new Date(ctx.now()).toISOString())
+    await tx.appendAudit({
       type: 'ssh.certificate.issued',
       severity: session.kind === 'standard' ? 'info' : 'high',
       actor: actor.user.name,

@@ -76,7 +76,7 @@ interface CommitGroup {
   reject(error: Error): void
 }
 
-export class Store {
+export class SqliteStore {
   readonly db: DatabaseSync
   /** The SQLite file. */
   readonly file: string
@@ -86,6 +86,10 @@ export class Store {
   /** The chain's tail, known only while this connection holds the write lock (inside a transaction). */
   #auditTail?: { seq: number; hash: string }
   readonly #deviceJkts = new Map<string, string>()
+  /** A transaction (or, under group commit, a request's savepoint) is open. */
+  #open = false
+  /** The group's turn ended while a transaction was open: commit as soon as it closes. */
+  #commitWhenClosed = false
 
   constructor(readonly dataDir: string) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 })
@@ -128,15 +132,87 @@ export class Store {
 
   /** Runs fn in one IMMEDIATE transaction: its writes and audit records commit together or not at all. */
   transaction<T>(fn: () => T): T {
-    if (this.#groupCommit) return this.#inGroup(fn)
-    this.db.exec('BEGIN IMMEDIATE')
-    this.#auditTail = undefined
+    if (this.#open) return this.#nested(fn)
+    this.beginTransaction()
+    let result: T
     try {
-      const result = fn()
-      this.db.exec('COMMIT')
-      return result
+      result = fn()
     } catch (error) {
-      this.db.exec('ROLLBACK')
+      this.endTransaction(false)
+      throw error
+    }
+    this.endTransaction(true)
+    return result
+  }
+
+  /** A transaction inside an open one: its own savepoint, so it still rolls back alone. */
+  #nested<T>(fn: () => T): T {
+    this.beginNested()
+    let result: T
+    try {
+      result = fn()
+    } catch (error) {
+      this.endNested(false)
+      throw error
+    }
+    this.endNested(true)
+    return result
+  }
+
+  /** A savepoint inside the open transaction (a transaction begun inside another). */
+  beginNested(): void {
+    this.db.exec('SAVEPOINT nested')
+  }
+
+  /** Releases (ok) or rolls back the savepoint of beginNested(); the chain's tail is read again after a rollback. */
+  endNested(ok: boolean): void {
+    if (!ok) {
+      this.db.exec('ROLLBACK TO nested')
+      this.#auditTail = undefined
+    }
+    this.db.exec('RELEASE nested')
+  }
+
+  /**
+   * Opens a transaction whose body runs across awaits (the asynchronous store, sqlite-async-store.ts,
+   * which lets one transaction run at a time). Under group commit it is a savepoint of the open
+   * group, and the group is not committed before endTransaction(): a commit in the middle would
+   * make half of it durable.
+   */
+  beginTransaction(): void {
+    if (this.#open) throw new Error('A transaction is already open on this store.')
+    if (this.#groupCommit) {
+      this.#openGroup()
+      this.db.exec('SAVEPOINT request')
+    } else {
+      this.db.exec('BEGIN IMMEDIATE')
+      this.#auditTail = undefined
+    }
+    this.#open = true
+  }
+
+  /** Commits (ok) or rolls back the transaction beginTransaction() opened. */
+  endTransaction(ok: boolean): void {
+    this.#open = false
+    if (this.#groupCommit) {
+      if (ok) {
+        this.db.exec('RELEASE request')
+      } else {
+        this.db.exec('ROLLBACK TO request')
+        this.db.exec('RELEASE request')
+        this.#auditTail = undefined
+      }
+      if (this.#commitWhenClosed) {
+        this.#commitWhenClosed = false
+        this.#commitGroup()
+      }
+      return
+    }
+    try {
+      if (ok) this.db.exec('COMMIT')
+      else this.db.exec('ROLLBACK')
+    } catch (error) {
+      if (this.db.isTransaction) this.db.exec('ROLLBACK')
       throw error
     } finally {
       this.#auditTail = undefined
@@ -166,7 +242,10 @@ export class Store {
     // Nobody may be waiting (a sweeper-only group); the failure is still raised to the waiters there are.
     durable.catch(() => {})
     this.#group = { durable, resolve, reject }
-    setImmediate(() => this.#commitGroup())
+    setImmediate(() => {
+      if (this.#open) this.#commitWhenClosed = true
+      else this.#commitGroup()
+    })
   }
 
   #commitGroup(): void {
@@ -180,21 +259,6 @@ export class Store {
     } catch (error) {
       if (this.db.isTransaction) this.db.exec('ROLLBACK')
       group.reject(error as Error)
-    }
-  }
-
-  #inGroup<T>(fn: () => T): T {
-    this.#openGroup()
-    this.db.exec('SAVEPOINT request')
-    try {
-      const result = fn()
-      this.db.exec('RELEASE request')
-      return result
-    } catch (error) {
-      this.db.exec('ROLLBACK TO request')
-      this.db.exec('RELEASE request')
-      this.#auditTail = undefined
-      throw error
     }
   }
 

@@ -9,7 +9,6 @@
 import { ticketSystem } from '../../policy/evaluate.js'
 import type { BrokerContext } from '../context.js'
 import { endSessionRecorded } from '../sessions.js'
-import type { Row } from '../store/sqlite-store.js'
 import type { Lookup } from './connector.js'
 import { TicketSystemUnreachable } from './connector.js'
 import { registerOf, ticketLookups } from './lookups.js'
@@ -17,24 +16,28 @@ import { registerOf, ticketLookups } from './lookups.js'
 export type ClosedVia = 'register' | 'webhook' | 'poll'
 
 /** Ends the active standard sessions of a ticket. Call inside a transaction; returns the ended ids. */
-export function endSessionsForTicket(ctx: BrokerContext, ticket: string, end: { by: string; via: ClosedVia; state?: string }): string[] {
+export async function endSessionsForTicket(ctx: BrokerContext, ticket: string, end: { by: string; via: ClosedVia; state?: string }): Promise<string[]> {
   const nowEpoch = ctx.now() / 1000
-  const ids = (ctx.store.statement("SELECT id FROM sessions WHERE ticket = ? AND state = 'active' AND kind = 'standard' AND expires_at > ?").all(ticket, nowEpoch) as Row[]).map((row) => row.id as string)
+  const ids = await registerOf(ctx.store).activeSessionsOf(ticket, nowEpoch)
   const ended: string[] = []
   for (const id of ids) {
-    const session = ctx.store.getSession(id, nowEpoch)!
+    const session = (await ctx.store.getSession(id, nowEpoch))!
     const reason = `ticket ${ticket} ${end.state === 'cancelled' ? 'was cancelled' : end.state === 'missing' ? 'no longer exists' : 'was closed'}`
-    if (endSessionRecorded(ctx, session, { state: 'revoked', by: end.by, reason, data: { cause: 'ticket-closed', ticket, via: end.via, ...(end.state ? { ticketState: end.state } : {}) } })) ended.push(id)
+    if (await endSessionRecorded(ctx, session, { state: 'revoked', by: end.by, reason, data: { cause: 'ticket-closed', ticket, via: end.via, ...(end.state ? { ticketState: end.state } : {}) } })) ended.push(id)
   }
   return ended
 }
 
 /** Sessions of register tickets that were closed on the data folder, by a process other than this broker. */
-export function sweepClosedRegisterTickets(ctx: BrokerContext): string[] {
-  const found = registerOf(ctx.store).sessionsOfClosedTickets(ctx.now() / 1000)
+export async function sweepClosedRegisterTickets(ctx: BrokerContext): Promise<string[]> {
+  const found = await registerOf(ctx.store).sessionsOfClosedTickets(ctx.now() / 1000)
   const tickets = [...new Set(found.map((f) => f.ticket))].filter((ticket) => isBuiltin(ctx, ticket))
   if (tickets.length === 0) return []
-  return ctx.store.transaction(() => tickets.flatMap((ticket) => endSessionsForTicket(ctx, ticket, { by: 'broker', via: 'register', state: 'closed' })))
+  return ctx.store.transaction(async () => {
+    const ended: string[] = []
+    for (const ticket of tickets) ended.push(...(await endSessionsForTicket(ctx, ticket, { by: 'broker', via: 'register', state: 'closed' })))
+    return ended
+  })
 }
 
 function isBuiltin(ctx: BrokerContext, ticket: string): boolean {
@@ -43,10 +46,10 @@ function isBuiltin(ctx: BrokerContext, ticket: string): boolean {
 }
 
 /** The tickets of active standard sessions, by external ticket system. */
-function openTicketsBySystem(ctx: BrokerContext): Map<string, string[]> {
-  const rows = ctx.store.statement("SELECT DISTINCT ticket FROM sessions WHERE state = 'active' AND kind = 'standard' AND expires_at > ?").all(ctx.now() / 1000) as Row[]
+async function openTicketsBySystem(ctx: BrokerContext): Promise<Map<string, string[]>> {
+  const tickets = await registerOf(ctx.store).ticketsOfActiveSessions(ctx.now() / 1000)
   const bySystem = new Map<string, string[]>()
-  for (const { ticket } of rows as { ticket: string }[]) {
+  for (const ticket of tickets) {
     const system = ticketSystem(ctx.policy, ticket)
     const config = system ? ctx.policy.ticketSystems[system] : undefined
     if (!system || !config || config.connector === 'builtin') continue
@@ -58,7 +61,7 @@ function openTicketsBySystem(ctx: BrokerContext): Map<string, string[]> {
 /** Asks each due external system about the tickets of open sessions; ends those closed or gone. */
 export async function pollTicketSystems(ctx: BrokerContext, due: (system: string) => boolean, log: (line: string) => void): Promise<string[]> {
   const ended: string[] = []
-  for (const [system, tickets] of openTicketsBySystem(ctx)) {
+  for (const [system, tickets] of await openTicketsBySystem(ctx)) {
     if (!due(system)) continue
     const lookups = ticketLookups(ctx)
     const connector = lookups.connector(system)
@@ -75,7 +78,7 @@ export async function pollTicketSystems(ctx: BrokerContext, due: (system: string
       lookups.remember(system, ticket, lookup)
       if (lookup.found && lookup.ticket.open) continue
       const state = lookup.found ? 'closed' : 'missing'
-      ended.push(...ctx.store.transaction(() => endSessionsForTicket(ctx, ticket, { by: 'broker', via: 'poll', state })))
+      ended.push(...(await ctx.store.transaction(() => endSessionsForTicket(ctx, ticket, { by: 'broker', via: 'poll', state }))))
     }
   }
   return ended
@@ -84,7 +87,7 @@ export async function pollTicketSystems(ctx: BrokerContext, due: (system: string
 const TICK_MS = 1000
 
 /** Runs the register sweep every second and each external system's poll at its poll_interval. */
-export function startTicketWatch(ctx: BrokerContext, log: (line: string) => void): { stop(): void } {
+export function startTicketWatch(ctx: BrokerContext, log: (line: string) => void): { stop(): Promise<void> } {
   registerOf(ctx.store) // its tables exist from the start
   const lastPoll = new Map<string, number>()
   const startedAt = ctx.now()
@@ -97,16 +100,16 @@ export function startTicketWatch(ctx: BrokerContext, log: (line: string) => void
     lastPoll.set(system, now)
     return true
   }
+  let sweeping: Promise<void> | undefined
   const timer = setInterval(() => {
-    try {
-      const swept = sweepClosedRegisterTickets(ctx)
-      if (swept.length > 0) {
+    sweeping ??= sweepClosedRegisterTickets(ctx)
+      .then((swept) => {
+        if (swept.length === 0) return
         ctx.notifier.kick()
         log(`tickets: ended ${swept.join(', ')}: their work order was closed`)
-      }
-    } catch (error) {
-      log(`error: tickets: register sweep: ${(error as Error).message}`)
-    }
+      })
+      .catch((error: Error) => log(`error: tickets: register sweep: ${error.message}`))
+      .finally(() => (sweeping = undefined))
     if (polling) return
     polling = true
     pollTicketSystems(ctx, due, log)
@@ -117,5 +120,10 @@ export function startTicketWatch(ctx: BrokerContext, log: (line: string) => void
       .finally(() => (polling = false))
   }, TICK_MS)
   timer.unref()
-  return { stop: () => clearInterval(timer) }
+  return {
+    async stop() {
+      clearInterval(timer)
+      await sweeping
+    },
+  }
 }

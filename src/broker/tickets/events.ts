@@ -21,7 +21,7 @@ function sameSignature(given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected))
 }
 
-export function acceptTicketEvent(ctx: BrokerContext, event: TicketEvent, rawBody: string, signature: string | undefined, log: (line: string) => void): TicketEventResult {
+export async function acceptTicketEvent(ctx: BrokerContext, event: TicketEvent, rawBody: string, signature: string | undefined, log: (line: string) => void): Promise<TicketEventResult> {
   const refuse = (error: ApiError): never => {
     // The ticket id is the sender's text: a newline in it must not forge a line of the broker's log.
     log(`tickets: refused an event for ${event.system}/${printable(event.ticket)}: ${printable(error.message)}`)
@@ -42,19 +42,18 @@ export function acceptTicketEvent(ctx: BrokerContext, event: TicketEvent, rawBod
   if (ticketSystem(ctx.policy, event.ticket) !== event.system) refuse(badInput(`"${event.ticket}" is not a ${event.system} ticket id.`))
   const builtin = config!.connector === 'builtin'
   const register = registerOf(ctx.store)
-  const known = builtin ? register.get(event.ticket) !== undefined : ctx.store.statement('SELECT 1 FROM sessions WHERE ticket = ? LIMIT 1').get(event.ticket) !== undefined
+  const known = builtin ? (await register.get(event.ticket)) !== undefined : await register.hasSessions(event.ticket)
   if (!known) refuse(new ApiError(404, 'not-found', `Ticket ${event.ticket} is unknown to this broker; nothing changed.`))
 
   const by = `ticket-system:${event.system}`
   let endedSessions: string[] = []
   try {
-    endedSessions = ctx.store.transaction(() => {
-      ctx.store.statement('DELETE FROM ticket_events WHERE expires_at < ?').run(nowEpoch)
-      const fresh = ctx.store.statement('INSERT INTO ticket_events (system, event_id, expires_at) VALUES (?,?,?) ON CONFLICT DO NOTHING').run(event.system, event.eventId, event.timestamp + 2 * TICKET_EVENT_TOLERANCE_SECONDS).changes > 0
+    endedSessions = await ctx.store.transaction(async (tx) => {
+      const fresh = await register.rememberEvent(event.system, event.eventId, event.timestamp + 2 * TICKET_EVENT_TOLERANCE_SECONDS, nowEpoch)
       if (!fresh) throw new ApiError(409, 'replay', `Event ${event.eventId} was already received; a replay changes nothing.`)
-      ctx.store.appendAudit({ type: 'ticket.event', actor: by, data: { system: event.system, ticket: event.ticket, state: event.state, eventId: event.eventId } })
+      await tx.appendAudit({ type: 'ticket.event', actor: by, data: { system: event.system, ticket: event.ticket, state: event.state, eventId: event.eventId } })
       const closing = event.state !== 'reopened'
-      if (builtin) register.setState(event.ticket, closing ? 'closed' : 'open', by, { eventId: event.eventId })
+      if (builtin) await register.setState(event.ticket, closing ? 'closed' : 'open', by, { eventId: event.eventId })
       return closing ? endSessionsForTicket(ctx, event.ticket, { by, via: 'webhook', state: event.state }) : []
     })
   } catch (error) {

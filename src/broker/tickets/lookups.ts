@@ -3,7 +3,7 @@
 // cache_ttl at most; a failure to reach the system is never cached.
 import type { TicketSystemConfig } from '../../policy/types.js'
 import type { BrokerContext } from '../context.js'
-import type { Store } from '../store/sqlite-store.js'
+import type { Store } from '../store/store.js'
 import { notFound, type Connector, type Lookup } from './connector.js'
 import { HttpConnector } from './generic-http.js'
 import { JiraConnector } from './jira.js'
@@ -28,7 +28,7 @@ class BuiltinConnector implements Connector {
   constructor(readonly config: TicketSystemConfig, readonly register: TicketRegister) {}
 
   async lookup(id: string): Promise<Lookup> {
-    const ticket = this.register.get(id)
+    const ticket = await this.register.get(id)
     if (!ticket) return notFound
     return {
       found: true,

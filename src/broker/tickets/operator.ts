@@ -6,28 +6,30 @@ import { join } from 'node:path'
 import { UsageError } from '../../errors.js'
 import type { AddTicketBody, RegisterTicket, RegisterTicketState, TicketChangeResult } from '../../wire/tickets.js'
 import { ApiError } from '../api-error.js'
-import { Store } from '../store/sqlite-store.js'
+import { SqliteAsyncStore } from '../store/sqlite-async-store.js'
+import { SqliteStore } from '../store/sqlite-store.js'
+import type { Store } from '../store/store.js'
 import { addRegisterTicket, listRegisterTickets, setRegisterTicketState } from './register-ops.js'
 
 const OPERATOR = `operator:${process.env.USER ?? 'local'}`
 
-function onDataFolder<T>(dataDir: string, fn: (store: Store) => T): T {
+async function onDataFolder<T>(dataDir: string, fn: (store: Store) => Promise<T>): Promise<T> {
   // A mistyped folder must not become a new, empty broker database that the broker never reads.
   if (!existsSync(join(dataDir, 'broker.db'))) throw new UsageError(`${dataDir} is not a broker data folder (no broker.db).`, ['Pass the folder the broker was started with (jit broker start --data DIR).'])
-  const store = new Store(dataDir)
+  const sqlite = new SqliteStore(dataDir)
   try {
-    return fn(store)
+    return await fn(new SqliteAsyncStore(sqlite))
   } catch (error) {
     if (error instanceof ApiError) throw new UsageError(error.message, error.extra.nextSteps ?? [])
     throw error
   } finally {
-    store.close()
+    sqlite.close()
   }
 }
 
 export const registerOnDataFolder = {
-  add: (dataDir: string, body: AddTicketBody): RegisterTicket => onDataFolder(dataDir, (store) => addRegisterTicket(store, body, OPERATOR)),
-  setState: (dataDir: string, id: string, state: RegisterTicketState, reason?: string): TicketChangeResult =>
+  add: (dataDir: string, body: AddTicketBody): Promise<RegisterTicket> => onDataFolder(dataDir, (store) => addRegisterTicket(store, body, OPERATOR)),
+  setState: (dataDir: string, id: string, state: RegisterTicketState, reason?: string): Promise<TicketChangeResult> =>
     onDataFolder(dataDir, (store) => setRegisterTicketState({ store }, id, state, OPERATOR, reason)),
-  list: (dataDir: string, state?: RegisterTicketState): RegisterTicket[] => onDataFolder(dataDir, (store) => listRegisterTickets(store, state)),
+  list: (dataDir: string, state?: RegisterTicketState): Promise<RegisterTicket[]> => onDataFolder(dataDir, (store) => listRegisterTickets(store, state)),
 }

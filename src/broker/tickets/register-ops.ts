@@ -5,20 +5,20 @@
 import type { AddTicketBody, RegisterTicket, RegisterTicketState, TicketChangeResult } from '../../wire/tickets.js'
 import { ApiError, badInput, notFound } from '../api-error.js'
 import type { BrokerContext } from '../context.js'
-import type { Store } from '../store/sqlite-store.js'
+import type { Store } from '../store/store.js'
 import { endSessionsForTicket } from './closing.js'
 import { registerInputProblem } from './register.js'
 import { registerOf, ticketLookups } from './lookups.js'
 
-export function addRegisterTicket(store: Store, body: AddTicketBody, by: string): RegisterTicket {
+export async function addRegisterTicket(store: Store, body: AddTicketBody, by: string): Promise<RegisterTicket> {
   const problem = registerInputProblem(body)
   if (problem) throw badInput(problem)
-  const ticket = store.transaction(() => registerOf(store).add(body, by))
+  const ticket = await store.transaction(() => registerOf(store).add(body, by))
   if (!ticket) throw new ApiError(409, 'bad-input', `Ticket ${body.id} is already in the register.`, { nextSteps: [`Close or reopen it instead: jit admin ticket close ${body.id}`] })
   return ticket
 }
 
-export function listRegisterTickets(store: Store, state?: RegisterTicketState): RegisterTicket[] {
+export function listRegisterTickets(store: Store, state?: RegisterTicketState): Promise<RegisterTicket[]> {
   return registerOf(store).list({ state })
 }
 
@@ -26,12 +26,12 @@ export function listRegisterTickets(store: Store, state?: RegisterTicketState): 
  * Closes or reopens a register ticket. With the broker's context (the API), closing ends the
  * ticket's sessions at once; on the data folder alone, the running broker does so on its sweep.
  */
-export function setRegisterTicketState(target: { ctx: BrokerContext } | { store: Store }, id: string, state: RegisterTicketState, by: string, reason?: string): TicketChangeResult {
+export async function setRegisterTicketState(target: { ctx: BrokerContext } | { store: Store }, id: string, state: RegisterTicketState, by: string, reason?: string): Promise<TicketChangeResult> {
   const store = 'ctx' in target ? target.ctx.store : target.store
-  const result = store.transaction(() => {
-    const changed = registerOf(store).setState(id, state, by, reason ? { reason } : {})
+  const result = await store.transaction(async () => {
+    const changed = await registerOf(store).setState(id, state, by, reason ? { reason } : {})
     if (!changed) throw notFound(`Ticket ${id}`)
-    const endedSessions = state === 'closed' && 'ctx' in target ? endSessionsForTicket(target.ctx, id, { by, via: 'register', state: 'closed' }) : []
+    const endedSessions = state === 'closed' && 'ctx' in target ? await endSessionsForTicket(target.ctx, id, { by, via: 'register', state: 'closed' }) : []
     return { ticket: changed.ticket, endedSessions }
   })
   if ('ctx' in target) {

@@ -5,7 +5,9 @@
 import { isAssetPath } from '../../policy/asset-pattern.js'
 import { nowIso } from '../../util/ids.js'
 import { TICKET_ID_PATTERN, TICKET_TITLE_MAX, type AddTicketBody, type RegisterTicket, type RegisterTicketState } from '../../wire/tickets.js'
-import type { Row, Store } from '../store/sqlite-store.js'
+import { sqliteOf, type SqliteAsyncStore } from '../store/sqlite-async-store.js'
+import type { Row, SqliteStore } from '../store/sqlite-store.js'
+import type { Store } from '../store/store.js'
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS ticket_register (id TEXT PRIMARY KEY, asset TEXT NOT NULL, assignee TEXT, org TEXT, title TEXT, state TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, updated_by TEXT NOT NULL);
@@ -41,49 +43,95 @@ function toTicket(row: Row): RegisterTicket {
   }
 }
 
+/**
+ * The tickets' tables (the register, the replay cache of ticket events) and their queries on
+ * sessions: the SQL of the ticket feature, behind one repository on the broker's store (SQLite
+ * only so far, through sqliteOf). Each call runs in the caller's transaction when there is one.
+ */
 export class TicketRegister {
+  readonly #sqlite: SqliteAsyncStore
+
   constructor(readonly store: Store) {
-    store.db.exec(SCHEMA)
+    this.#sqlite = sqliteOf(store)
+    this.#sqlite.sqlite.db.exec(SCHEMA)
   }
 
-  get(id: string): RegisterTicket | undefined {
-    const row = this.store.statement('SELECT * FROM ticket_register WHERE id = ?').get(id) as Row | undefined
-    return row && toTicket(row)
+  get(id: string): Promise<RegisterTicket | undefined> {
+    return this.#sqlite.run((db) => getTicket(db, id))
   }
 
-  list(filter: { state?: RegisterTicketState } = {}): RegisterTicket[] {
-    const rows = filter.state
-      ? this.store.statement('SELECT * FROM ticket_register WHERE state = ? ORDER BY id LIMIT 1000').all(filter.state)
-      : this.store.statement('SELECT * FROM ticket_register ORDER BY id LIMIT 1000').all()
-    return (rows as Row[]).map(toTicket)
+  list(filter: { state?: RegisterTicketState } = {}): Promise<RegisterTicket[]> {
+    return this.#sqlite.run((db) => {
+      const rows = filter.state
+        ? db.statement('SELECT * FROM ticket_register WHERE state = ? ORDER BY id LIMIT 1000').all(filter.state)
+        : db.statement('SELECT * FROM ticket_register ORDER BY id LIMIT 1000').all()
+      return (rows as Row[]).map(toTicket)
+    })
   }
 
-  /** Files a new open ticket. Call inside a transaction; false if the id is taken. */
-  add(body: AddTicketBody, by: string): RegisterTicket | undefined {
+  /** Files a new open ticket. Call inside a transaction; undefined if the id is taken. */
+  async add(body: AddTicketBody, by: string): Promise<RegisterTicket | undefined> {
     const at = nowIso()
-    const inserted = this.store
-      .statement('INSERT INTO ticket_register (id, asset, assignee, org, title, state, created_at, updated_at, updated_by) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO NOTHING')
-      .run(body.id, body.asset, body.assignee ?? null, body.org ?? null, body.title ?? null, 'open', at, at, by).changes > 0
-    if (!inserted) return undefined
-    const ticket = this.get(body.id)!
-    this.store.appendAudit({ type: 'ticket.added', actor: by, data: { ticket: ticket.id, asset: ticket.asset, assignee: ticket.assignee ?? null, org: ticket.org ?? null, title: ticket.title ?? null } })
+    const ticket = await this.#sqlite.run((db) => {
+      const inserted = db
+        .statement('INSERT INTO ticket_register (id, asset, assignee, org, title, state, created_at, updated_at, updated_by) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO NOTHING')
+        .run(body.id, body.asset, body.assignee ?? null, body.org ?? null, body.title ?? null, 'open', at, at, by).changes > 0
+      return inserted ? getTicket(db, body.id) : undefined
+    })
+    if (!ticket) return undefined
+    await this.store.appendAudit({ type: 'ticket.added', actor: by, data: { ticket: ticket.id, asset: ticket.asset, assignee: ticket.assignee ?? null, org: ticket.org ?? null, title: ticket.title ?? null } })
     return ticket
   }
 
   /** Moves a ticket to a state, audited. Call inside a transaction; undefined if there is no such ticket. */
-  setState(id: string, state: RegisterTicketState, by: string, data: Record<string, unknown> = {}): { ticket: RegisterTicket; changed: boolean } | undefined {
-    const before = this.get(id)
+  async setState(id: string, state: RegisterTicketState, by: string, data: Record<string, unknown> = {}): Promise<{ ticket: RegisterTicket; changed: boolean } | undefined> {
+    const before = await this.get(id)
     if (!before) return undefined
     if (before.state === state) return { ticket: before, changed: false }
-    this.store.statement('UPDATE ticket_register SET state = ?, updated_at = ?, updated_by = ? WHERE id = ?').run(state, nowIso(), by, id)
-    this.store.appendAudit({ type: state === 'closed' ? 'ticket.closed' : 'ticket.reopened', actor: by, data: { ticket: id, ...data } })
-    return { ticket: this.get(id)!, changed: true }
+    const ticket = await this.#sqlite.run((db) => {
+      db.statement('UPDATE ticket_register SET state = ?, updated_at = ?, updated_by = ? WHERE id = ?').run(state, nowIso(), by, id)
+      return getTicket(db, id)!
+    })
+    await this.store.appendAudit({ type: state === 'closed' ? 'ticket.closed' : 'ticket.reopened', actor: by, data: { ticket: id, ...data } })
+    return { ticket, changed: true }
   }
 
   /** Active standard sessions whose register ticket is closed: what the sweep ends. */
-  sessionsOfClosedTickets(nowEpoch: number): { sessionId: string; ticket: string }[] {
-    return (this.store
-      .statement("SELECT s.id AS id, s.ticket AS ticket FROM sessions s JOIN ticket_register t ON t.id = s.ticket WHERE s.state = 'active' AND s.kind = 'standard' AND s.expires_at > ? AND t.state = 'closed'")
-      .all(nowEpoch) as Row[]).map((row) => ({ sessionId: row.id as string, ticket: row.ticket as string }))
+  sessionsOfClosedTickets(nowEpoch: number): Promise<{ sessionId: string; ticket: string }[]> {
+    return this.#sqlite.run((db) =>
+      (db
+        .statement("SELECT s.id AS id, s.ticket AS ticket FROM sessions s JOIN ticket_register t ON t.id = s.ticket WHERE s.state = 'active' AND s.kind = 'standard' AND s.expires_at > ? AND t.state = 'closed'")
+        .all(nowEpoch) as Row[]).map((row) => ({ sessionId: row.id as string, ticket: row.ticket as string })),
+    )
   }
+
+  /** The active standard sessions of a ticket. */
+  activeSessionsOf(ticket: string, nowEpoch: number): Promise<string[]> {
+    return this.#sqlite.run((db) =>
+      (db.statement("SELECT id FROM sessions WHERE ticket = ? AND state = 'active' AND kind = 'standard' AND expires_at > ?").all(ticket, nowEpoch) as Row[]).map((row) => row.id as string),
+    )
+  }
+
+  /** The tickets of active standard sessions. */
+  ticketsOfActiveSessions(nowEpoch: number): Promise<string[]> {
+    return this.#sqlite.run((db) => (db.statement("SELECT DISTINCT ticket FROM sessions WHERE state = 'active' AND kind = 'standard' AND expires_at > ?").all(nowEpoch) as Row[]).map((row) => row.ticket as string))
+  }
+
+  /** Whether any session ever named this ticket. */
+  hasSessions(ticket: string): Promise<boolean> {
+    return this.#sqlite.run((db) => db.statement('SELECT 1 FROM sessions WHERE ticket = ? LIMIT 1').get(ticket) !== undefined)
+  }
+
+  /** Records a ticket event's id (forgetting expired ones); false when it was seen before (a replay). */
+  rememberEvent(system: string, eventId: string, expiresAtEpoch: number, nowEpoch: number): Promise<boolean> {
+    return this.#sqlite.run((db) => {
+      db.statement('DELETE FROM ticket_events WHERE expires_at < ?').run(nowEpoch)
+      return db.statement('INSERT INTO ticket_events (system, event_id, expires_at) VALUES (?,?,?) ON CONFLICT DO NOTHING').run(system, eventId, expiresAtEpoch).changes > 0
+    })
+  }
+}
+
+function getTicket(db: SqliteStore, id: string): RegisterTicket | undefined {
+  const row = db.statement('SELECT * FROM ticket_register WHERE id = ?').get(id) as Row | undefined
+  return row && toTicket(row)
 }

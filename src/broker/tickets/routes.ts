@@ -16,20 +16,20 @@ function keeper(actor: Actor, roles: readonly string[] = REGISTER_ROLES): Actor 
   return actor
 }
 
-export function registerTicketRoutes(app: FastifyInstance, ctx: BrokerContext, actorOf: (request: FastifyRequest) => Actor, prefix: string, log: (line: string) => void): void {
+export function registerTicketRoutes(app: FastifyInstance, ctx: BrokerContext, actorOf: (request: FastifyRequest) => Promise<Actor>, prefix: string, log: (line: string) => void): void {
   app.get(`${prefix}/tickets`, async (request) => {
-    keeper(actorOf(request), READ_ROLES)
+    keeper(await actorOf(request), READ_ROLES)
     const state = (request.query as { state?: string }).state
-    return { tickets: listRegisterTickets(ctx.store, state === 'open' || state === 'closed' ? (state as RegisterTicketState) : undefined) }
+    return { tickets: await listRegisterTickets(ctx.store, state === 'open' || state === 'closed' ? (state as RegisterTicketState) : undefined) }
   })
   app.post(`${prefix}/tickets`, { schema: { body: ticketSchemas.add } }, async (request, reply) => {
-    const actor = keeper(actorOf(request))
+    const actor = keeper(await actorOf(request))
     reply.code(201)
-    return { ticket: addRegisterTicket(ctx.store, request.body as AddTicketBody, actor.user.name) }
+    return { ticket: await addRegisterTicket(ctx.store, request.body as AddTicketBody, actor.user.name) }
   })
   for (const [verb, state] of [['close', 'closed'], ['reopen', 'open']] as const) {
     app.post(`${prefix}/tickets/:id/${verb}`, { schema: { body: ticketSchemas.change } }, async (request) => {
-      const actor = keeper(actorOf(request))
+      const actor = keeper(await actorOf(request))
       return setRegisterTicketState({ ctx }, (request.params as { id: string }).id, state, actor.user.name, (request.body as { reason?: string } | undefined)?.reason)
     })
   }

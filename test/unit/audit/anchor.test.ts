@@ -18,21 +18,21 @@ beforeEach(async () => {
 afterEach(() => t.close())
 
 const append = (n: number) => {
-  for (let i = 0; i < n; i++) ctx.store.audit({ type: 'test.event', actor: 'tess', data: { i } })
+  for (let i = 0; i < n; i++) t.sqlite.audit({ type: 'test.event', actor: 'tess', data: { i } })
 }
-const seqs = () => [...ctx.store.auditEvents()].map((e) => e.seq)
-const verify = (anchors: string[] = []) => verifyAnchored(ctx.store.file, { publicKey: publicKeyOf(ctx.signingKey), kid: ctx.signingKey.kid, anchors })
-const checkpoint = () => checkpointHead(ctx.store, ctx.signingKey, ctx.issuer, ctx.now())!.jws
-const sql = (text: string) => ctx.store.db.exec(text)
+const seqs = () => [...t.sqlite.auditEvents()].map((e) => e.seq)
+const verify = (anchors: string[] = []) => verifyAnchored(t.sqlite.file, { publicKey: publicKeyOf(ctx.signingKey), kid: ctx.signingKey.kid, anchors })
+const checkpoint = () => checkpointHead(t.sqlite, ctx.signingKey, ctx.issuer, ctx.now())!.jws
+const sql = (text: string) => t.sqlite.db.exec(text)
 
 /** What an insider with the database file and the public recipe does: rewrite a record and every hash after it. */
 function rewriteFrom(seq: number, actor: string): void {
-  const events = [...ctx.store.auditEvents()]
+  const events = [...t.sqlite.auditEvents()]
   let prev = seq === 1 ? GENESIS_HASH : events[seq - 2].hash
   for (const event of events.slice(seq - 1)) {
     const body = { ...event, actor: event.seq === seq ? actor : event.actor }
     const hash = hashEvent(prev, body)
-    ctx.store.db.prepare('UPDATE audit SET actor = ?, prev_hash = ?, hash = ? WHERE seq = ?').run(body.actor, prev, hash, event.seq)
+    t.sqlite.db.prepare('UPDATE audit SET actor = ?, prev_hash = ?, hash = ? WHERE seq = ?').run(body.actor, prev, hash, event.seq)
     prev = hash
   }
 }
@@ -74,8 +74,8 @@ describe('anchored audit chain', () => {
     append(3)
     const other = await testContext('version: 1\nrules: []\n')
     try {
-      other.ctx.store.audit({ type: 'x', actor: 'y' })
-      const foreign = checkpointHead(other.ctx.store, other.ctx.signingKey, 'other', Date.now())!.jws
+      other.sqlite.audit({ type: 'x', actor: 'y' })
+      const foreign = checkpointHead(other.sqlite, other.ctx.signingKey, 'other', Date.now())!.jws
       expect((await verify([foreign])).firstBad?.problem).toMatch(/signed by another key/)
     } finally {
       other.close()
@@ -84,13 +84,13 @@ describe('anchored audit chain', () => {
     append(2)
     sql("UPDATE audit SET actor = 'mallory' WHERE seq = 5")
     expect(() => checkpoint()).toThrow(/do not check/)
-    expect(listCheckpoints(ctx.store).map((c) => c.seq)).toEqual([3])
+    expect(listCheckpoints(t.sqlite).map((c) => c.seq)).toEqual([3])
   })
 
-  it('a JSON-lines export carries the checkpoints and verifies on its own; a truncated or edited copy does not', () => {
+  it('a JSON-lines export carries the checkpoints and verifies on its own; a truncated or edited copy does not', async () => {
     append(4)
     checkpoint()
-    const text = [...exportLines('jsonl', { issuer: ctx.issuer, jwk: ctx.signingKey.publicJwk }, ctx.store.auditEvents(), listCheckpoints(ctx.store))].join('')
+    const text = [...exportLines('jsonl', { issuer: ctx.issuer, jwk: ctx.signingKey.publicJwk }, t.sqlite.auditEvents(), listCheckpoints(t.sqlite))].join('')
     expect(verifyExport(text)).toMatchObject({ ok: true, events: 4, anchors: 1, anchoredAt: { seq: 4 } })
     expect(verifyExport(text, ctx.signingKey.kid).ok).toBe(true)
     expect(verifyExport(text, 'another-kid').firstBad?.problem).toMatch(/not the expected/)
@@ -98,7 +98,7 @@ describe('anchored audit chain', () => {
     const truncated = [...lines.slice(0, 4), lines[5]].join('\n') // events 1-3 and the checkpoint of 4
     expect(verifyExport(truncated).firstBad?.problem).toMatch(/newest records were deleted/)
     expect(verifyExport(text.replace('"actor":"tess"', '"actor":"mallory"')).firstBad?.problem).toMatch(/edited/)
-    const csv = [...exportLines('csv', { issuer: ctx.issuer, jwk: ctx.signingKey.publicJwk }, ctx.store.auditEvents(), listCheckpoints(ctx.store))].join('')
+    const csv = [...exportLines('csv', { issuer: ctx.issuer, jwk: ctx.signingKey.publicJwk }, t.sqlite.auditEvents(), listCheckpoints(t.sqlite))].join('')
     expect(csv.split('\n')[0]).toBe('record,seq,at,type,severity,actor,session_id,request_id,data,prev_hash,hash,checkpoint')
     expect(csv).toMatch(/^checkpoint,4,/m)
     expect(csv).toContain('"{""i"":0}"')

@@ -5,7 +5,7 @@ import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
 import { GENESIS_HASH, hashEvent, verifyChain } from '../../../src/audit/chain.js'
 import { checkRange, combineRanges, openLog, planRanges, verifyAuditLog } from '../../../src/audit/verify-log.js'
-import { Store } from '../../../src/broker/store/sqlite-store.js'
+import { SqliteStore } from '../../../src/broker/store/sqlite-store.js'
 import { canonicalJson } from '../../../src/util/canonical-json.js'
 import type { AuditVerifyResult } from '../../../src/wire/api.js'
 import { cleanup, tempDir } from '../../e2e/harness.js'
@@ -13,14 +13,14 @@ import { cleanup, tempDir } from '../../e2e/harness.js'
 const dirs: string[] = []
 afterEach(() => cleanup(...dirs.splice(0)))
 
-function freshStore(): Store {
+function freshStore(): SqliteStore {
   const dir = tempDir('jit-audit-log-')
   dirs.push(dir)
-  return new Store(dir)
+  return new SqliteStore(dir)
 }
 
 /** The log checked in `parts` ranges, the way the worker threads split it. */
-function checkInParts(store: Store, parts: number): AuditVerifyResult {
+function checkInParts(store: SqliteStore, parts: number): AuditVerifyResult {
   const db = openLog(store.file)
   try {
     const { lo, hi } = db.prepare('SELECT min(seq) AS lo, max(seq) AS hi FROM audit').get() as { lo: number | null; hi: number | null }
@@ -32,7 +32,7 @@ function checkInParts(store: Store, parts: number): AuditVerifyResult {
 }
 
 /** Records as earlier brokers stored them: data as JSON.stringify (keys in insertion order). */
-function appendLegacy(store: Store, count: number): void {
+function appendLegacy(store: SqliteStore, count: number): void {
   const last = store.db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined
   let prevHash = last?.hash ?? GENESIS_HASH
   for (let seq = (last?.seq ?? 0) + 1, n = 0; n < count; seq++, n++) {

@@ -48,32 +48,32 @@ beforeEach(async () => {
   tess = t.actor('tess', ['technician'])
   tom = t.actor('tom', ['technician'])
   lead = t.actor('lee', ['shift-lead'])
-  ctx.store.upsertAsset({ path: PLC, attributes: {} })
-  ctx.store.upsertAsset({ path: OTHER, attributes: {} })
+  t.sqlite.upsertAsset({ path: PLC, attributes: {} })
+  t.sqlite.upsertAsset({ path: OTHER, attributes: {} })
 })
 afterEach(() => t.close())
 
 const ask = (scope: string, ttlSeconds = 1800) => ({ ticket: 'WO-1', asset: PLC, scope, ttlSeconds, reason: 'fault on line 3' })
 
 /** Each path: what it needs before the condition is set, and the act that would open or extend a session. */
-const PATHS: Record<string, { before: () => string | undefined; act: (state: string | undefined) => unknown }> = {
-  request: { before: () => undefined, act: () => createRequest(ctx, tess, ask('diagnose')) },
-  approval: { before: () => createRequest(ctx, tess, ask('control')).result.request.id, act: (id) => approveRequest(ctx, lead, id!, undefined) },
-  'break-glass': { before: () => undefined, act: () => openBreakGlass(ctx, tess, { asset: PLC, scope: 'diagnose', reason: 'line down' }) },
-  drill: { before: () => undefined, act: () => openBreakGlass(ctx, tess, { asset: PLC, scope: 'diagnose', reason: 'rehearsal', drill: true }) },
-  renewal: { before: () => createRequest(ctx, tess, ask('diagnose', 600)).result.grant!.session.id, act: (id) => renewSession(ctx, tess, id!, 1800) },
+const PATHS: Record<string, { before: () => Promise<string | undefined>; act: (state: string | undefined) => Promise<unknown> }> = {
+  request: { before: async () => undefined, act: async () => await createRequest(ctx, tess, ask('diagnose')) },
+  approval: { before: async () => (await createRequest(ctx, tess, ask('control'))).result.request.id, act: async (id) => await approveRequest(ctx, lead, id!, undefined) },
+  'break-glass': { before: async () => undefined, act: async () => await openBreakGlass(ctx, tess, { asset: PLC, scope: 'diagnose', reason: 'line down' }) },
+  drill: { before: async () => undefined, act: async () => await openBreakGlass(ctx, tess, { asset: PLC, scope: 'diagnose', reason: 'rehearsal', drill: true }) },
+  renewal: { before: async () => (await createRequest(ctx, tess, ask('diagnose', 600))).result.grant!.session.id, act: async (id) => await renewSession(ctx, tess, id!, 1800) },
 }
 
 /** tess's sessions as they stand: nothing may open, nothing may be extended. */
-const tessSessions = () => ctx.store.listSessions({ user: 'tess' }, ctx.now() / 1000).map((s) => `${s.id}:${s.state}:${s.expiresAtEpoch}`).sort()
+const tessSessions = () => t.sqlite.listSessions({ user: 'tess' }, ctx.now() / 1000).map((s) => `${s.id}:${s.state}:${s.expiresAtEpoch}`).sort()
 
-function refusedBy(path: string, condition: () => void, expected: { status: number; code: string; text: RegExp }): void {
-  const state = PATHS[path].before()
-  condition()
+async function refusedBy(path: string, condition: () => unknown, expected: { status: number; code: string; text: RegExp }): Promise<void> {
+  const state = await PATHS[path].before()
+  await condition()
   const before = tessSessions()
   let error: unknown
   try {
-    PATHS[path].act(state)
+    await PATHS[path].act(state)
   } catch (caught) {
     error = caught
   }
@@ -85,9 +85,9 @@ function refusedBy(path: string, condition: () => void, expected: { status: numb
 }
 
 /** The refusal's message and reasons, as the caller gets them. */
-function refusal(fn: () => unknown): string {
+async function refusal(fn: () => Promise<unknown>): Promise<string> {
   try {
-    fn()
+    await fn()
   } catch (error) {
     if (error instanceof ApiError) return `${error.message} ${(error.extra.reasons ?? []).join(' ')}`
     throw error
@@ -95,80 +95,87 @@ function refusal(fn: () => unknown): string {
   throw new Error('expected a refusal')
 }
 
-function makeReviewDue(): void {
-  const opened = openBreakGlass(ctx, tess, { asset: OTHER, scope: 'diagnose', reason: 'line 4 down' })
-  revokeSession(ctx, tess, opened.grant.session.id, 'fixed')
+async function makeReviewDue(): Promise<void> {
+  const opened = await openBreakGlass(ctx, tess, { asset: OTHER, scope: 'diagnose', reason: 'line 4 down' })
+  await revokeSession(ctx, tess, opened.grant.session.id, 'fixed')
 }
 
 describe('the session gate', () => {
   for (const path of Object.keys(PATHS)) {
-    it(`${path}: refused while the user's review is due`, () => {
+    it(`${path}: refused while the user's review is due`, async () => {
       const approval = path === 'approval'
-      refusedBy(path, makeReviewDue, { status: 403, code: approval ? 'policy-denied' : 'review-required', text: /review/ })
+      await refusedBy(path, makeReviewDue, { status: 403, code: approval ? 'policy-denied' : 'review-required', text: /review/ })
     })
-    it(`${path}: refused for a disabled user`, () => {
-      refusedBy(path, () => ctx.store.upsertUser({ name: 'tess', roles: ['technician'], disabled: true }), { status: 403, code: 'policy-denied', text: /tess is disabled/ })
+    it(`${path}: refused for a disabled user`, async () => {
+      await refusedBy(path, () => t.sqlite.upsertUser({ name: 'tess', roles: ['technician'], disabled: true }), { status: 403, code: 'policy-denied', text: /tess is disabled/ })
     })
-    it(`${path}: refused for a revoked device`, () => {
-      refusedBy(path, () => ctx.store.revokeDevice(tess.deviceId), { status: 403, code: 'policy-denied', text: /was revoked/ })
+    it(`${path}: refused for a revoked device`, async () => {
+      await refusedBy(path, () => t.sqlite.revokeDevice(tess.deviceId), { status: 403, code: 'policy-denied', text: /was revoked/ })
     })
   }
 
   it('approval: a request filed before a break-glass session and approved after it opens nothing while the review is due; approved once it is filed', async () => {
     const { fileReview, requiredReviews } = await import('../../../src/broker/breakglass/reviews.js')
-    const id = createRequest(ctx, tess, ask('control')).result.request.id
-    makeReviewDue()
-    expect(refusal(() => approveRequest(ctx, lead, id, undefined))).toMatch(/review of tess's break-glass session .* is due/)
-    expect(ctx.store.getRequest(id)!.state).toBe('pending')
-    const decisions = [...ctx.store.auditEvents({ requestId: id })].filter((e) => e.type === 'policy.decision' && e.data.stage === 'approval')
+    const id = (await createRequest(ctx, tess, ask('control'))).result.request.id
+    await makeReviewDue()
+    expect(await refusal(async () => await approveRequest(ctx, lead, id, undefined))).toMatch(/review of tess's break-glass session .* is due/)
+    expect(t.sqlite.getRequest(id)!.state).toBe('pending')
+    const decisions = [...t.sqlite.auditEvents({ requestId: id })].filter((e) => e.type === 'policy.decision' && e.data.stage === 'approval')
     expect(decisions).toEqual([expect.objectContaining({ data: expect.objectContaining({ allow: false, gate: 'policy-denied', reasons: [expect.stringMatching(/review of tess's break-glass session/)] }) })])
-    const [due] = requiredReviews(ctx, 'tess')
-    fileReview(ctx, tess, due.id, { whatWasDone: 'a', whyNotNormalPath: 'b', changesToAsset: 'c', rollbackNeeded: false })
-    expect(approveRequest(ctx, lead, id, undefined).request.state).toBe('approved')
+    const [due] = await requiredReviews(ctx, 'tess')
+    await fileReview(ctx, tess, due.id, { whatWasDone: 'a', whyNotNormalPath: 'b', changesToAsset: 'c', rollbackNeeded: false })
+    expect((await approveRequest(ctx, lead, id, undefined)).request.state).toBe('approved')
   })
 
   describe('exclusive scopes', () => {
-    function tomHoldsControl(): string {
-      const id = createRequest(ctx, tom, ask('control')).result.request.id
-      approveRequest(ctx, lead, id, undefined)
-      return ctx.store.getRequest(id)!.sessionId!
+    async function tomHoldsControl(): Promise<string> {
+      const id = (await createRequest(ctx, tom, ask('control'))).result.request.id
+      await approveRequest(ctx, lead, id, undefined)
+      return t.sqlite.getRequest(id)!.sessionId!
     }
     const held = { status: 403, code: 'policy-denied', text: /control on plant-a\/line-3\/plc-07 is exclusive and held by tom/ }
 
-    it('request: refused while another user holds control', () => {
-      tomHoldsControl()
-      expect(refusal(() => createRequest(ctx, tess, ask('control')))).toMatch(held.text)
+    it('request: refused while another user holds control', async () => {
+      await tomHoldsControl()
+      expect(await refusal(async () => await createRequest(ctx, tess, ask('control')))).toMatch(held.text)
     })
-    it('approval: the last approval decides again and is refused', () => {
-      refusedBy('approval', tomHoldsControl, held)
+    it('approval: the last approval decides again and is refused', async () => {
+      await refusedBy('approval', tomHoldsControl, held)
     })
     for (const drill of [false, true]) {
-      it(`${drill ? 'drill' : 'break-glass'}: does not open a second control session`, () => {
-        const tomSession = tomHoldsControl()
-        expect(refusal(() => openBreakGlass(ctx, tess, { asset: PLC, scope: 'control', reason: 'line down', drill }))).toMatch(held.text)
-        expect(ctx.store.listSessions({ asset: PLC, activeOnly: true }, ctx.now() / 1000).map((s) => s.id)).toEqual([tomSession])
-        const refused = [...ctx.store.auditEvents({ actor: 'tess' })].filter((e) => e.type === `${drill ? 'drill' : 'break-glass'}.refused`)
+      it(`${drill ? 'drill' : 'break-glass'}: does not open a second control session`, async () => {
+        const tomSession = await tomHoldsControl()
+        expect(await refusal(async () => await openBreakGlass(ctx, tess, { asset: PLC, scope: 'control', reason: 'line down', drill }))).toMatch(held.text)
+        expect(t.sqlite.listSessions({ asset: PLC, activeOnly: true }, ctx.now() / 1000).map((s) => s.id)).toEqual([tomSession])
+        const refused = [...t.sqlite.auditEvents({ actor: 'tess' })].filter((e) => e.type === `${drill ? 'drill' : 'break-glass'}.refused`)
         expect(refused).toHaveLength(1)
         // A scope nobody holds exclusively still opens at once.
-        expect(openBreakGlass(ctx, tess, { asset: PLC, scope: 'diagnose', reason: 'line down', drill }).grant.session.scope).toBe('diagnose')
+        expect((await openBreakGlass(ctx, tess, { asset: PLC, scope: 'diagnose', reason: 'line down', drill })).grant.session.scope).toBe('diagnose')
       })
     }
-    it('renewal: a session renewing does not block itself', () => {
-      const session = tomHoldsControl()
-      expect(renewSession(ctx, tom, session, 1800).session.id).toBe(session)
+    it('two openings at once: the checks and the writes of one are not interleaved with the other, so only one holds control', async () => {
+      const control = (who: Actor) => openBreakGlass(ctx, who, { asset: PLC, scope: 'control', reason: 'line down' })
+      const results = await Promise.allSettled([control(tess), control(tom), control(tess)])
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1)
+      for (const r of results) if (r.status === 'rejected') expect(String(r.reason)).toMatch(/cannot open a session here now/)
+      expect(t.sqlite.listSessions({ asset: PLC, activeOnly: true }, ctx.now() / 1000).filter((s) => s.scope === 'control')).toHaveLength(1)
+    })
+    it('renewal: a session renewing does not block itself', async () => {
+      const session = await tomHoldsControl()
+      expect((await renewSession(ctx, tom, session, 1800)).session.id).toBe(session)
     })
   })
 
   describe('policy', () => {
-    it('request: a scope no rule gives is denied', () => {
-      expect(refusal(() => createRequest(ctx, tess, ask('firmware')))).toMatch(/deny by default/)
+    it('request: a scope no rule gives is denied', async () => {
+      expect(await refusal(async () => await createRequest(ctx, tess, ask('firmware')))).toMatch(/deny by default/)
     })
-    it('renewal: past the rule\'s max TTL is refused', () => {
-      const id = PATHS.renewal.before()!
-      expect(() => renewSession(ctx, tess, id, 3 * 3600 - 60)).toThrow(/renewing/)
+    it('renewal: past the rule\'s max TTL is refused', async () => {
+      const id = (await PATHS.renewal.before())!
+      await expect(renewSession(ctx, tess, id, 3 * 3600 - 60)).rejects.toThrow(/renewing/)
     })
-    it('break-glass: who the section does not name is refused', () => {
-      expect(refusal(() => openBreakGlass(ctx, lead, { asset: PLC, reason: 'line down' }))).toMatch(/not for lee/)
+    it('break-glass: who the section does not name is refused', async () => {
+      expect(await refusal(async () => await openBreakGlass(ctx, lead, { asset: PLC, reason: 'line down' }))).toMatch(/not for lee/)
     })
   })
 })

@@ -9,7 +9,7 @@ import { openBreakGlass } from '../../../src/broker/breakglass/grant.js'
 import { reapSilentSessions, recordHeartbeat, startHeartbeatWatch } from '../../../src/broker/heartbeat.js'
 import { renewSession } from '../../../src/broker/renewal.js'
 import { createRequest } from '../../../src/broker/requests.js'
-import { Store } from '../../../src/broker/store/sqlite-store.js'
+import { SqliteStore } from '../../../src/broker/store/sqlite-store.js'
 import { testContext, type TestContext } from './test-context.js'
 import { ApiError } from '../../../src/broker/api-error.js'
 
@@ -28,105 +28,105 @@ beforeEach(async () => {
   now = start
   startHeartbeatWatch(ctx)
   alice = t.actor('alice', ['technician'])
-  ctx.store.upsertAsset({ path: 'plant-a/line-3/cell-2/plc-07', attributes: {} })
+  t.sqlite.upsertAsset({ path: 'plant-a/line-3/cell-2/plc-07', attributes: {} })
 })
 afterEach(() => t.close())
 
-function open(ttlSeconds = 1200): string {
-  const { result } = createRequest(ctx, alice, { ticket: 'WO-104233', asset: 'plant-a/line-3/cell-2/plc-07', scope: 'diagnose', ttlSeconds, reason: 'r' })
+async function open(ttlSeconds = 1200): Promise<string> {
+  const { result } = await createRequest(ctx, alice, { ticket: 'WO-104233', asset: 'plant-a/line-3/cell-2/plc-07', scope: 'diagnose', ttlSeconds, reason: 'r' })
   return result.grant!.session.id
 }
 
 describe('heartbeat dead-man\'s switch', () => {
-  it('a session nobody beats for is never reaped; an armed one is, once silent past the grace', () => {
-    const quiet = open()
-    const watched = open()
-    expect(recordHeartbeat(ctx, alice, watched)).toMatchObject({ state: 'active', graceSeconds: 30, intervalSeconds: 10 })
+  it('a session nobody beats for is never reaped; an armed one is, once silent past the grace', async () => {
+    const quiet = await open()
+    const watched = await open()
+    expect(await recordHeartbeat(ctx, alice, watched)).toMatchObject({ state: 'active', graceSeconds: 30, intervalSeconds: 10 })
     now += 29_000
-    expect(reapSilentSessions(ctx)).toEqual([])
+    expect(await reapSilentSessions(ctx)).toEqual([])
     now += 2_000
-    expect(reapSilentSessions(ctx)).toEqual([watched])
-    expect(ctx.store.getSession(watched, now / 1000)).toMatchObject({ state: 'revoked', endedBy: 'broker', endReason: `heartbeat lost: no heartbeat from device ${alice.deviceId} for 31s (grace 30s)` })
-    expect(ctx.store.getSession(quiet, now / 1000)!.state).toBe('active')
-    expect(recordHeartbeat(ctx, alice, watched)).toMatchObject({ state: 'revoked' })
+    expect(await reapSilentSessions(ctx)).toEqual([watched])
+    expect(t.sqlite.getSession(watched, now / 1000)).toMatchObject({ state: 'revoked', endedBy: 'broker', endReason: `heartbeat lost: no heartbeat from device ${alice.deviceId} for 31s (grace 30s)` })
+    expect(t.sqlite.getSession(quiet, now / 1000)!.state).toBe('active')
+    expect(await recordHeartbeat(ctx, alice, watched)).toMatchObject({ state: 'revoked' })
   })
 
-  it('beats keep it alive; a restarted broker counts silence only from its own start', () => {
-    const id = open()
-    recordHeartbeat(ctx, alice, id)
+  it('beats keep it alive; a restarted broker counts silence only from its own start', async () => {
+    const id = await open()
+    await recordHeartbeat(ctx, alice, id)
     for (let i = 0; i < 10; i++) {
       now += 10_000
-      recordHeartbeat(ctx, alice, id)
-      expect(reapSilentSessions(ctx)).toEqual([])
+      await recordHeartbeat(ctx, alice, id)
+      expect(await reapSilentSessions(ctx)).toEqual([])
     }
     // Down for ten minutes, then back: the CLI gets grace from the restart to reach it again.
     now += 600_000
     ctx.heartbeat = { graceSeconds: 30, monotonicMs: () => now }
     startHeartbeatWatch(ctx)
     now += 25_000
-    expect(reapSilentSessions(ctx)).toEqual([])
+    expect(await reapSilentSessions(ctx)).toEqual([])
     now += 6_000
-    expect(reapSilentSessions(ctx)).toEqual([id])
+    expect(await reapSilentSessions(ctx)).toEqual([id])
   })
 
-  it('after a stall of the broker itself (twice the grace), every session gets a full grace; a dead one is reaped after it', () => {
-    const live = open()
-    const dead = open()
+  it('after a stall of the broker itself (twice the grace), every session gets a full grace; a dead one is reaped after it', async () => {
+    const live = await open()
+    const dead = await open()
     now += 31_000 // past the start-up grace
-    for (const id of [live, dead]) recordHeartbeat(ctx, alice, id)
-    reapSilentSessions(ctx)
+    for (const id of [live, dead]) await recordHeartbeat(ctx, alice, id)
+    await reapSilentSessions(ctx)
     now += 60_000 // SIGSTOP: no sweep, no heartbeat read
-    expect(reapSilentSessions(ctx)).toEqual([])
+    expect(await reapSilentSessions(ctx)).toEqual([])
     // The queued heartbeat of the live session is read after the first sweep; the dead one sends none.
-    recordHeartbeat(ctx, alice, live)
+    await recordHeartbeat(ctx, alice, live)
     for (let i = 0; i < 3; i++) {
       now += 10_000
-      recordHeartbeat(ctx, alice, live)
-      expect(reapSilentSessions(ctx)).toEqual([])
+      await recordHeartbeat(ctx, alice, live)
+      expect(await reapSilentSessions(ctx)).toEqual([])
     }
     now += 1_000
-    expect(reapSilentSessions(ctx)).toEqual([dead])
-    expect(ctx.store.getSession(live, now / 1000)!.state).toBe('active')
+    expect(await reapSilentSessions(ctx)).toEqual([dead])
+    expect(t.sqlite.getSession(live, now / 1000)!.state).toBe('active')
   })
 
-  it('a wall clock stepped forward or back changes nothing: silence is counted on the monotonic clock', () => {
+  it('a wall clock stepped forward or back changes nothing: silence is counted on the monotonic clock', async () => {
     let mono = 0
     ctx.heartbeat = { graceSeconds: 30, monotonicMs: () => mono }
     startHeartbeatWatch(ctx)
-    const beating = open()
-    const silent = open()
-    recordHeartbeat(ctx, alice, silent)
+    const beating = await open()
+    const silent = await open()
+    await recordHeartbeat(ctx, alice, silent)
     const step = (ms: number, wallStep = 0) => {
       mono += ms
       now += ms + wallStep
     }
     for (let i = 0; i < 3; i++) {
       step(10_000, i === 1 ? 75_000 : 0) // +75 s step of the wall clock in the middle
-      recordHeartbeat(ctx, alice, beating)
-      expect(reapSilentSessions(ctx)).toEqual([])
+      await recordHeartbeat(ctx, alice, beating)
+      expect(await reapSilentSessions(ctx)).toEqual([])
     }
     step(1_000, -3_600_000) // and an hour back: the silent session is still reaped on time
-    expect(reapSilentSessions(ctx)).toEqual([silent])
-    expect(ctx.store.getSession(beating, now / 1000)!.state).toBe('active')
+    expect(await reapSilentSessions(ctx)).toEqual([silent])
+    expect(t.sqlite.getSession(beating, now / 1000)!.state).toBe('active')
   })
 
-  it('only the device holding the session may beat for it', () => {
-    const id = open()
-    expect(() => recordHeartbeat(ctx, { ...alice, deviceId: 'dev_other' }, id)).toThrow(/Only the device/)
+  it('only the device holding the session may beat for it', async () => {
+    const id = await open()
+    await expect(recordHeartbeat(ctx, { ...alice, deviceId: 'dev_other' }, id)).rejects.toThrow(/Only the device/)
   })
 })
 
 describe('renewal', () => {
-  it('within the rule\'s cap for the whole session; past it, refused with reasons and nothing changed', () => {
-    const id = open(1200)
+  it('within the rule\'s cap for the whole session; past it, refused with reasons and nothing changed', async () => {
+    const id = await open(1200)
     now += 600_000
-    const grant = renewSession(ctx, alice, id, 3600)
+    const grant = await renewSession(ctx, alice, id, 3600)
     expect(grant.expiresIn).toBe(3600)
     // line3-diagnose: 2h in all. 10 minutes in, 1h50m more is the most.
-    expect(() => renewSession(ctx, alice, id, 6601)).toThrow(ApiError)
-    const refused = (() => {
+    await expect(renewSession(ctx, alice, id, 6601)).rejects.toThrow(ApiError)
+    const refused = await (async () => {
       try {
-        renewSession(ctx, alice, id, 7200)
+        await renewSession(ctx, alice, id, 7200)
         return undefined
       } catch (error) {
         return error as ApiError
@@ -134,42 +134,42 @@ describe('renewal', () => {
     })()
     expect(refused?.code).toBe('policy-denied')
     expect(refused?.extra.reasons).toContain('rule line3-diagnose allows at most 2h; 2h10m was asked')
-    expect(renewSession(ctx, alice, id, 6600).expiresIn).toBe(6600)
-    expect([...ctx.store.auditEvents({ sessionId: id })].filter((e) => e.type === 'session.renewed')).toHaveLength(2)
+    expect((await renewSession(ctx, alice, id, 6600)).expiresIn).toBe(6600)
+    expect([...t.sqlite.auditEvents({ sessionId: id })].filter((e) => e.type === 'session.renewed')).toHaveLength(2)
   })
 
-  it('counts whole seconds from issue: in the same second, exactly the cap is allowed and one second more is not', () => {
-    const id = open(1200)
+  it('counts whole seconds from issue: in the same second, exactly the cap is allowed and one second more is not', async () => {
+    const id = await open(1200)
     now += 400 // same second as the issue
-    expect(() => renewSession(ctx, alice, id, 7201)).toThrow(/Policy does not allow renewing/)
-    renewSession(ctx, alice, id, 7200)
-    const renewed = ctx.store.getSession(id, now / 1000)!
+    await expect(renewSession(ctx, alice, id, 7201)).rejects.toThrow(/Policy does not allow renewing/)
+    await renewSession(ctx, alice, id, 7200)
+    const renewed = t.sqlite.getSession(id, now / 1000)!
     expect(renewed.expiresAtEpoch - renewed.issuedAtEpoch).toBe(7200)
   })
 
-  it('a break-glass session is never renewed past the policy\'s hard cap (15m in the fixture)', () => {
-    const opened = openBreakGlass(ctx, alice, { asset: 'plant-a/line-3/cell-2/plc-07', reason: 'line down', ttlSeconds: 600 })
+  it('a break-glass session is never renewed past the policy\'s hard cap (15m in the fixture)', async () => {
+    const opened = await openBreakGlass(ctx, alice, { asset: 'plant-a/line-3/cell-2/plc-07', reason: 'line down', ttlSeconds: 600 })
     const id = opened.grant.session.id
     now += 60_000
-    expect(() => renewSession(ctx, alice, id, 900)).toThrow(/Policy does not allow renewing/)
-    expect(ctx.store.getSession(id, now / 1000)!.expiresAtEpoch - ctx.store.getSession(id, now / 1000)!.issuedAtEpoch).toBe(600)
-    expect(renewSession(ctx, alice, id, 840).expiresIn).toBe(840)
-    expect([...ctx.store.auditEvents({ sessionId: id })].find((e) => e.type === 'session.renewed')!.severity).toBe('high')
+    await expect(renewSession(ctx, alice, id, 900)).rejects.toThrow(/Policy does not allow renewing/)
+    expect(t.sqlite.getSession(id, now / 1000)!.expiresAtEpoch - t.sqlite.getSession(id, now / 1000)!.issuedAtEpoch).toBe(600)
+    expect((await renewSession(ctx, alice, id, 840)).expiresIn).toBe(840)
+    expect([...t.sqlite.auditEvents({ sessionId: id })].find((e) => e.type === 'session.renewed')!.severity).toBe('high')
   })
 })
 
 describe('store migration', () => {
-  it('a data folder from before heartbeats gets the column on open, its sessions intact', () => {
+  it('a data folder from before heartbeats gets the column on open, its sessions intact', async () => {
     const old = mkdtempSync(join(tmpdir(), 'jit-unit-old-'))
     const db = new DatabaseSync(join(old, 'broker.db'))
     db.exec('CREATE TABLE sessions (id TEXT PRIMARY KEY, request_id TEXT NOT NULL, user TEXT NOT NULL, device_id TEXT NOT NULL, asset TEXT NOT NULL, ticket TEXT NOT NULL, scope TEXT NOT NULL, kind TEXT NOT NULL, jti TEXT NOT NULL UNIQUE, issued_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, cache_allowed INTEGER NOT NULL, state TEXT NOT NULL, ended_at TEXT, ended_by TEXT, end_reason TEXT, last_verified_at TEXT)')
     db.exec("INSERT INTO sessions VALUES ('ses_old','req','alice','dev','a','t','read','standard','jti',1,4102444800,1,'active',NULL,NULL,NULL,NULL)")
     db.close()
-    const store = new Store(old)
+    const store = new SqliteStore(old)
     expect(store.getSession('ses_old')).toMatchObject({ state: 'active', heartbeatAtMs: undefined })
     expect(store.recordHeartbeat('ses_old', 5)).toBe(true)
     store.close()
-    const reopened = new Store(old) // opening again is a no-op
+    const reopened = new SqliteStore(old) // opening again is a no-op
     expect(reopened.getSession('ses_old')!.heartbeatAtMs).toBe(5)
     reopened.close()
     rmSync(old, { recursive: true, force: true })

@@ -25,85 +25,85 @@ beforeEach(async () => {
   t = await testContext(POLICY, Date.parse('2026-11-23T10:00:00Z'))
   ctx = t.ctx
   tess = t.actor('tess', ['technician'])
-  ctx.store.upsertAsset({ path: 'plant-a/line-3/plc-07', attributes: {} })
+  t.sqlite.upsertAsset({ path: 'plant-a/line-3/plc-07', attributes: {} })
 })
 
 afterEach(() => t.close())
 
-const open = () => createRequest(ctx, tess, { ticket: 'WO-000001', asset: 'plant-a/line-3/plc-07', scope: 'diagnose', ttlSeconds: 600, reason: 'test' }).result.grant!
+const open = async () => (await createRequest(ctx, tess, { ticket: 'WO-000001', asset: 'plant-a/line-3/plc-07', scope: 'diagnose', ttlSeconds: 600, reason: 'test' })).result.grant!
 
 describe('introspection', () => {
-  it('is active within the TTL and inactive the second exp passes, before any sweeper runs', () => {
-    const grant = open()
-    expect(introspect(ctx, grant.credential, 'test')).toMatchObject({ active: true, sub: 'tess', aud: 'plant-a/line-3/plc-07', scope: 'diagnose' })
+  it('is active within the TTL and inactive the second exp passes, before any sweeper runs', async () => {
+    const grant = await open()
+    expect(await introspect(ctx, grant.credential, 'test')).toMatchObject({ active: true, sub: 'tess', aud: 'plant-a/line-3/plc-07', scope: 'diagnose' })
     t.clock.now += 599_000
-    expect(introspect(ctx, grant.credential, 'test').active).toBe(true)
+    expect((await introspect(ctx, grant.credential, 'test')).active).toBe(true)
     t.clock.now += 1_000
-    expect(introspect(ctx, grant.credential, 'test')).toEqual({ active: false })
+    expect(await introspect(ctx, grant.credential, 'test')).toEqual({ active: false })
     // The sweeper then records the expiry in the audit log, once.
-    expect(sweepExpired(ctx)).toBe(1)
-    expect(sweepExpired(ctx)).toBe(0)
-    expect([...ctx.store.auditEvents({ sessionId: grant.session.id })].map((e) => e.type)).toContain('session.expired')
+    expect(await sweepExpired(ctx)).toBe(1)
+    expect(await sweepExpired(ctx)).toBe(0)
+    expect([...t.sqlite.auditEvents({ sessionId: grant.session.id })].map((e) => e.type)).toContain('session.expired')
   })
 
-  it('is inactive right after revoke', () => {
-    const grant = open()
-    revokeSession(ctx, tess, grant.session.id, 'done')
-    expect(introspect(ctx, grant.credential, 'test')).toEqual({ active: false })
+  it('is inactive right after revoke', async () => {
+    const grant = await open()
+    await revokeSession(ctx, tess, grant.session.id, 'done')
+    expect(await introspect(ctx, grant.credential, 'test')).toEqual({ active: false })
   })
 
-  it('a token with a changed claim or a foreign signature is inactive', () => {
-    const grant = open()
+  it('a token with a changed claim or a foreign signature is inactive', async () => {
+    const grant = await open()
     const [head, body, sig] = grant.credential.split('.')
     const claims = JSON.parse(Buffer.from(body, 'base64url').toString())
     const widened = Buffer.from(JSON.stringify({ ...claims, scope: 'control' })).toString('base64url')
-    expect(introspect(ctx, `${head}.${widened}.${sig}`, 'test').active).toBe(false)
-    expect(introspect(ctx, 'not-a-token', 'test').active).toBe(false)
+    expect((await introspect(ctx, `${head}.${widened}.${sig}`, 'test')).active).toBe(false)
+    expect((await introspect(ctx, 'not-a-token', 'test')).active).toBe(false)
   })
 
-  it('checks are kept per session and verifier as an aggregate; the audit log gets the first check and each change of answer, not a record per call', () => {
-    const grant = open()
-    const before = [...ctx.store.auditEvents()].length
-    for (let i = 0; i < 50; i++) introspect(ctx, grant.credential, 'gateway-3')
-    introspect(ctx, grant.credential, 'jump-host')
-    revokeSession(ctx, tess, grant.session.id, 'done')
-    for (let i = 0; i < 50; i++) introspect(ctx, grant.credential, 'gateway-3')
-    const verified = [...ctx.store.auditEvents({ sessionId: grant.session.id })].filter((e) => e.type === 'session.verified')
+  it('checks are kept per session and verifier as an aggregate; the audit log gets the first check and each change of answer, not a record per call', async () => {
+    const grant = await open()
+    const before = [...t.sqlite.auditEvents()].length
+    for (let i = 0; i < 50; i++) await introspect(ctx, grant.credential, 'gateway-3')
+    await introspect(ctx, grant.credential, 'jump-host')
+    await revokeSession(ctx, tess, grant.session.id, 'done')
+    for (let i = 0; i < 50; i++) await introspect(ctx, grant.credential, 'gateway-3')
+    const verified = [...t.sqlite.auditEvents({ sessionId: grant.session.id })].filter((e) => e.type === 'session.verified')
     expect(verified.map((e) => [e.actor, e.data.active])).toEqual([['verifier:gateway-3', true], ['verifier:jump-host', true], ['verifier:gateway-3', false]])
     // 101 checks and a revocation: four new records (three verifications, the revocation).
-    expect([...ctx.store.auditEvents()].length - before).toBe(3 + 1)
-    expect(verificationsOf(ctx.store, grant.session.id)).toEqual([
+    expect([...t.sqlite.auditEvents()].length - before).toBe(3 + 1)
+    expect(verificationsOf(t.sqlite, grant.session.id)).toEqual([
       expect.objectContaining({ verifier: 'gateway-3', checks: 100, lastActive: false }),
       expect.objectContaining({ verifier: 'jump-host', checks: 1, lastActive: true }),
     ])
-    expect(ctx.store.getSession(grant.session.id)!.lastVerifiedAt).toBeDefined()
+    expect(t.sqlite.getSession(grant.session.id)!.lastVerifiedAt).toBeDefined()
   })
 
-  it('the owner\'s own live check (session proof) neither counts as verified by an asset nor writes an audit record', () => {
-    const grant = open()
-    const before = [...ctx.store.auditEvents()].length
-    expect(sessionProof(ctx, tess, grant.session.id).liveCheck.active).toBe(true)
-    expect(sessionProof(ctx, tess, grant.session.id).liveCheck.active).toBe(true)
-    expect([...ctx.store.auditEvents()].length).toBe(before)
-    expect(ctx.store.getSession(grant.session.id)!.lastVerifiedAt).toBeUndefined()
+  it('the owner\'s own live check (session proof) neither counts as verified by an asset nor writes an audit record', async () => {
+    const grant = await open()
+    const before = [...t.sqlite.auditEvents()].length
+    expect((await sessionProof(ctx, tess, grant.session.id)).liveCheck.active).toBe(true)
+    expect((await sessionProof(ctx, tess, grant.session.id)).liveCheck.active).toBe(true)
+    expect([...t.sqlite.auditEvents()].length).toBe(before)
+    expect(t.sqlite.getSession(grant.session.id)!.lastVerifiedAt).toBeUndefined()
   })
 
-  it('with a proof of possession: verified only for the device key cnf names, this challenge and this verifier', () => {
+  it('with a proof of possession: verified only for the device key cnf names, this challenge and this verifier', async () => {
     const pair = newDeviceKeyPair()
     const vic = t.actor('vic', ['technician'], pair.publicJwk)
     // The test context's jkt is a placeholder; the real one is the key's RFC 7638 thumbprint.
-    ctx.store.db.prepare('UPDATE devices SET jkt = ? WHERE id = ?').run(jwkThumbprint(pair.publicJwk), vic.deviceId)
-    const grant = createRequest(ctx, vic, { ticket: 'WO-000001', asset: 'plant-a/line-3/plc-07', scope: 'diagnose', ttlSeconds: 600, reason: 'test' }).result.grant!
+    t.sqlite.db.prepare('UPDATE devices SET jkt = ? WHERE id = ?').run(jwkThumbprint(pair.publicJwk), vic.deviceId)
+    const grant = (await createRequest(ctx, vic, { ticket: 'WO-000001', asset: 'plant-a/line-3/plc-07', scope: 'diagnose', ttlSeconds: 600, reason: 'test' })).result.grant!
     const challenge = 'c'.repeat(32)
     const nowEpoch = ctx.now() / 1000
     const { jti, aud } = JSON.parse(Buffer.from(grant.credential.split('.')[1], 'base64url').toString()) as { jti: string; aud: string }
     const binding = { token: grant.credential, jti, asset: aud, challenge, verifier: 'gateway-3', nowEpoch }
     const proof = signPossessionProof(pair.privateKey, binding)
-    expect(introspect(ctx, grant.credential, 'gateway-3', { proof, challenge })).toMatchObject({ active: true, possession: { verified: true } })
+    expect(await introspect(ctx, grant.credential, 'gateway-3', { proof, challenge })).toMatchObject({ active: true, possession: { verified: true } })
     // A stolen token with the thief's own key, a replay to another verifier, another challenge.
     const thief = signPossessionProof(newDeviceKeyPair().privateKey, binding)
-    expect(introspect(ctx, grant.credential, 'gateway-3', { proof: thief, challenge }).possession).toEqual({ verified: false, reason: expect.stringMatching(/key other than/) })
-    expect(introspect(ctx, grant.credential, 'jump-host', { proof, challenge }).possession).toEqual({ verified: false, reason: expect.stringMatching(/another verifier/) })
-    expect(introspect(ctx, grant.credential, 'gateway-3', { proof, challenge: 'd'.repeat(32) }).possession).toEqual({ verified: false, reason: expect.stringMatching(/another challenge/) })
+    expect((await introspect(ctx, grant.credential, 'gateway-3', { proof: thief, challenge })).possession).toEqual({ verified: false, reason: expect.stringMatching(/key other than/) })
+    expect((await introspect(ctx, grant.credential, 'jump-host', { proof, challenge })).possession).toEqual({ verified: false, reason: expect.stringMatching(/another verifier/) })
+    expect((await introspect(ctx, grant.credential, 'gateway-3', { proof, challenge: 'd'.repeat(32) })).possession).toEqual({ verified: false, reason: expect.stringMatching(/another challenge/) })
   })
 })

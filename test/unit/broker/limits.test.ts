@@ -10,7 +10,7 @@ import type { Actor, BrokerContext } from '../../../src/broker/context.js'
 import { buildHttpApi } from '../../../src/broker/http.js'
 import { makeEnrollmentCode } from '../../../src/broker/enrollment.js'
 import { createRequest } from '../../../src/broker/requests.js'
-import { Store } from '../../../src/broker/store/sqlite-store.js'
+import { SqliteStore } from '../../../src/broker/store/sqlite-store.js'
 import { MAX_PENDING_PER_USER } from '../../../src/wire/limits.js'
 import { testContext, type TestContext } from './test-context.js'
 
@@ -27,7 +27,7 @@ beforeEach(async () => {
   t = await testContext(POLICY)
   ctx = t.ctx
   tess = t.actor('tess', ['technician'])
-  ctx.store.upsertAsset({ path: 'plant-a/line-3/plc-07', attributes: {} })
+  t.sqlite.upsertAsset({ path: 'plant-a/line-3/plc-07', attributes: {} })
 })
 afterEach(() => t.close())
 
@@ -56,7 +56,7 @@ describe('limits', () => {
 
   it('enrollment refuses a public key with any member beyond kty, crv and x (a private d above all), and spends no code', async () => {
     const app = api()
-    const { code } = makeEnrollmentCode(ctx.store, 'tess', 600, 'test')
+    const { code } = makeEnrollmentCode(t.sqlite, 'tess', 600, 'test')
     const publicKey = { kty: 'OKP', crv: 'Ed25519', x: 'B'.repeat(43) }
     for (const extra of [{ d: 'C'.repeat(43) }, { kid: 'mine' }, { use: 'sig' }]) {
       const response = await app.inject({ method: 'POST', url: '/v1/enroll', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ code, deviceName: 'x', publicKey: { ...publicKey, ...extra } }) })
@@ -64,7 +64,7 @@ describe('limits', () => {
     }
     const enrolled = await app.inject({ method: 'POST', url: '/v1/enroll', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ code, deviceName: 'x', publicKey }) })
     expect(enrolled.statusCode).toBe(201)
-    expect(ctx.store.getDevice(JSON.parse(enrolled.body).deviceId)!.publicJwk).toEqual(publicKey)
+    expect(t.sqlite.getDevice(JSON.parse(enrolled.body).deviceId)!.publicJwk).toEqual(publicKey)
     await app.close()
   })
 
@@ -87,19 +87,19 @@ describe('limits', () => {
     await app.close()
   })
 
-  it(`a user may have at most ${MAX_PENDING_PER_USER} requests pending; the next one is a clear refusal`, () => {
-    const ask = () => createRequest(ctx, tess, { ticket: 'WO-1', asset: 'plant-a/line-3/plc-07', scope: 'control', ttlSeconds: 600, reason: 'r' })
-    for (let i = 0; i < MAX_PENDING_PER_USER; i++) expect(ask().status).toBe(202)
-    expect(ask).toThrow(new RegExp(`already have ${MAX_PENDING_PER_USER} requests waiting`))
-    expect(ctx.store.listRequests({ user: 'tess', state: 'pending', limit: 1000 })).toHaveLength(MAX_PENDING_PER_USER)
+  it(`a user may have at most ${MAX_PENDING_PER_USER} requests pending; the next one is a clear refusal`, async () => {
+    const ask = async () => await createRequest(ctx, tess, { ticket: 'WO-1', asset: 'plant-a/line-3/plc-07', scope: 'control', ttlSeconds: 600, reason: 'r' })
+    for (let i = 0; i < MAX_PENDING_PER_USER; i++) expect((await ask()).status).toBe(202)
+    await expect(ask()).rejects.toThrow(new RegExp(`already have ${MAX_PENDING_PER_USER} requests waiting`))
+    expect(t.sqlite.listRequests({ user: 'tess', state: 'pending', limit: 1000 })).toHaveLength(MAX_PENDING_PER_USER)
   })
 })
 
 describe('the data folder', () => {
-  it('is 0700 and its database files 0600, also when the folder already existed with 0755', () => {
+  it('is 0700 and its database files 0600, also when the folder already existed with 0755', async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'jit-mode-')), 'data')
     mkdirSync(dir, { mode: 0o755 })
-    const store = new Store(dir)
+    const store = new SqliteStore(dir)
     store.audit({ type: 'x', actor: 'y' })
     try {
       expect(statSync(dir).mode & 0o777).toBe(0o700)

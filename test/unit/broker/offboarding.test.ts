@@ -35,81 +35,81 @@ beforeEach(async () => {
   t = await testContext(POLICY, Date.parse('2026-11-23T10:00:00Z'))
   ctx = t.ctx
   tess = t.actor('tess', ['technician'])
-  ctx.store.upsertAsset({ path: PLC, attributes: {} })
+  t.sqlite.upsertAsset({ path: PLC, attributes: {} })
 })
 afterEach(() => t.close())
 
-const session = (actor: Actor) => createRequest(ctx, actor, { ticket: 'WO-1', asset: PLC, scope: 'diagnose', ttlSeconds: 600, reason: 'r' }).result.grant!
-const pending = (actor: Actor) => createRequest(ctx, actor, { ticket: 'WO-1', asset: PLC, scope: 'control', ttlSeconds: 600, reason: 'r' }).result.request.id
-const endedData = (sessionId: string) => [...ctx.store.auditEvents({ sessionId })].find((e) => e.type === 'session.revoked')?.data
+const session = async (actor: Actor) => (await createRequest(ctx, actor, { ticket: 'WO-1', asset: PLC, scope: 'diagnose', ttlSeconds: 600, reason: 'r' })).result.grant!
+const pending = async (actor: Actor) => (await createRequest(ctx, actor, { ticket: 'WO-1', asset: PLC, scope: 'control', ttlSeconds: 600, reason: 'r' })).result.request.id
+const endedData = (sessionId: string) => [...t.sqlite.auditEvents({ sessionId })].find((e) => e.type === 'session.revoked')?.data
 
 describe('offboarding', () => {
-  it('disabling a user ends every session of theirs at once (cause user-disabled), cancels their pending requests, audits it; enabling lets them in again', () => {
-    const laptop = session(tess)
+  it('disabling a user ends every session of theirs at once (cause user-disabled), cancels their pending requests, audits it; enabling lets them in again', async () => {
+    const laptop = await session(tess)
     const second = { ...tess, deviceId: t.actor('tess', ['technician']).deviceId }
-    const tablet = session(second)
-    const waiting = pending(tess)
-    const result = disableUser(ctx, 'ada', 'tess', 'left the company')
+    const tablet = await session(second)
+    const waiting = await pending(tess)
+    const result = await disableUser(ctx, 'ada', 'tess', 'left the company')
     expect(result.sessionsEnded.map((s) => s.id).sort()).toEqual([laptop.session.id, tablet.session.id].sort())
     expect(result.requestsCancelled).toEqual([waiting])
     for (const grant of [laptop, tablet]) {
-      expect(introspect(ctx, grant.credential, 'gw').active).toBe(false)
+      expect((await introspect(ctx, grant.credential, 'gw')).active).toBe(false)
       expect(endedData(grant.session.id)).toMatchObject({ cause: 'user-disabled', reason: 'left the company' })
     }
-    expect(ctx.store.getRequest(waiting)).toMatchObject({ state: 'cancelled', decidedBy: 'ada' })
-    expect([...ctx.store.auditEvents()].filter((e) => e.type === 'user.disabled')).toEqual([expect.objectContaining({ actor: 'ada', severity: 'high', data: expect.objectContaining({ user: 'tess', requestsCancelled: [waiting] }) })])
-    expect(() => session(tess)).toThrow(/No session can open for tess/)
-    enableUser(ctx, 'ada', 'tess')
-    expect(session(tess).session.state).toBe('active')
+    expect(t.sqlite.getRequest(waiting)).toMatchObject({ state: 'cancelled', decidedBy: 'ada' })
+    expect([...t.sqlite.auditEvents()].filter((e) => e.type === 'user.disabled')).toEqual([expect.objectContaining({ actor: 'ada', severity: 'high', data: expect.objectContaining({ user: 'tess', requestsCancelled: [waiting] }) })])
+    await expect(session(tess)).rejects.toThrow(/No session can open for tess/)
+    await enableUser(ctx, 'ada', 'tess')
+    expect((await session(tess)).session.state).toBe('active')
   })
 
-  it('a break-glass session ended by offboarding has its review fall due', () => {
-    openBreakGlass(ctx, tess, { asset: PLC, reason: 'line down' })
-    disableUser(ctx, 'ada', 'tess')
-    expect(requiredReviews(ctx, 'tess')).toHaveLength(1)
+  it('a break-glass session ended by offboarding has its review fall due', async () => {
+    await openBreakGlass(ctx, tess, { asset: PLC, reason: 'line down' })
+    await disableUser(ctx, 'ada', 'tess')
+    expect(await requiredReviews(ctx, 'tess')).toHaveLength(1)
   })
 
-  it('revoking a device ends only that device\'s sessions and requests (cause device-revoked); the user\'s other device keeps working', () => {
+  it('revoking a device ends only that device\'s sessions and requests (cause device-revoked); the user\'s other device keeps working', async () => {
     const other = { ...tess, deviceId: t.actor('tess', ['technician']).deviceId }
-    const stolen = session(tess)
-    const kept = session(other)
-    const waitingStolen = pending(tess)
-    const waitingKept = pending(other)
-    const result = revokeDevice(ctx, 'ada', tess.deviceId, 'laptop stolen')
+    const stolen = await session(tess)
+    const kept = await session(other)
+    const waitingStolen = await pending(tess)
+    const waitingKept = await pending(other)
+    const result = await revokeDevice(ctx, 'ada', tess.deviceId, 'laptop stolen')
     expect(result).toMatchObject({ deviceId: tess.deviceId, user: 'tess', requestsCancelled: [waitingStolen] })
     expect(result.sessionsEnded.map((s) => s.id)).toEqual([stolen.session.id])
-    expect(introspect(ctx, stolen.credential, 'gw').active).toBe(false)
-    expect(introspect(ctx, kept.credential, 'gw').active).toBe(true)
+    expect((await introspect(ctx, stolen.credential, 'gw')).active).toBe(false)
+    expect((await introspect(ctx, kept.credential, 'gw')).active).toBe(true)
     expect(endedData(stolen.session.id)).toMatchObject({ cause: 'device-revoked' })
-    expect(ctx.store.getRequest(waitingKept)!.state).toBe('pending')
-    expect(ctx.store.getDevice(tess.deviceId)!.revokedAt).toBeDefined()
-    expect(() => revokeDevice(ctx, 'ada', tess.deviceId)).toThrow(/already revoked/)
+    expect(t.sqlite.getRequest(waitingKept)!.state).toBe('pending')
+    expect(t.sqlite.getDevice(tess.deviceId)!.revokedAt).toBeDefined()
+    await expect(revokeDevice(ctx, 'ada', tess.deviceId)).rejects.toThrow(/already revoked/)
   })
 
-  it('jit logout (deregistration) also cancels the device\'s pending requests', () => {
-    const waiting = pending(tess)
-    const result = deregisterDevice(ctx, tess)
+  it('jit logout (deregistration) also cancels the device\'s pending requests', async () => {
+    const waiting = await pending(tess)
+    const result = await deregisterDevice(ctx, tess)
     expect(result.requestsCancelled).toEqual([waiting])
-    expect(ctx.store.getRequest(waiting)!.state).toBe('cancelled')
-    expect([...ctx.store.auditEvents()].filter((e) => e.type === 'device.deregistered')).toHaveLength(1)
+    expect(t.sqlite.getRequest(waiting)!.state).toBe('cancelled')
+    expect([...t.sqlite.auditEvents()].filter((e) => e.type === 'device.deregistered')).toHaveLength(1)
   })
 
   it('revoking a user\'s unused enrollment codes: none of them enrolls any more', async () => {
-    const { code } = makeEnrollmentCode(ctx.store, 'tess', 3600, 'ada')
-    expect(revokeEnrollmentCodes(ctx, 'ada', 'tess')).toEqual({ user: 'tess', revoked: 1 })
+    const { code } = makeEnrollmentCode(t.sqlite, 'tess', 3600, 'ada')
+    expect(await revokeEnrollmentCodes(ctx, 'ada', 'tess')).toEqual({ user: 'tess', revoked: 1 })
     await expect(enrollDevice(ctx, { code, publicKey: { kty: 'OKP', crv: 'Ed25519', x: 'B'.repeat(43) }, deviceName: 'x' })).rejects.toThrow(/unknown, already used or expired/)
   })
 
-  it('verifiers: adding one twice is a clear refusal; rotating stops the old token; removing stops it', () => {
-    const first = addVerifier(ctx, 'ada', 'gw-3')
-    expect(() => addVerifier(ctx, 'ada', 'gw-3')).toThrow(/already exists/)
+  it('verifiers: adding one twice is a clear refusal; rotating stops the old token; removing stops it', async () => {
+    const first = await addVerifier(ctx, 'ada', 'gw-3')
+    await expect(addVerifier(ctx, 'ada', 'gw-3')).rejects.toThrow(/already exists/)
     const hash = (token: string) => createHash('sha256').update(token).digest('hex')
-    expect(ctx.store.verifierByTokenHash(hash(first.token))).toBe('gw-3')
-    const rotated = rotateVerifier(ctx, 'ada', 'gw-3')
-    expect(ctx.store.verifierByTokenHash(hash(first.token))).toBeUndefined()
-    expect(ctx.store.verifierByTokenHash(hash(rotated.token))).toBe('gw-3')
-    removeVerifier(ctx, 'ada', 'gw-3')
-    expect(ctx.store.verifierByTokenHash(hash(rotated.token))).toBeUndefined()
-    expect([...ctx.store.auditEvents()].map((e) => e.type).filter((type) => type.startsWith('verifier.'))).toEqual(['verifier.added', 'verifier.rotated', 'verifier.removed'])
+    expect(t.sqlite.verifierByTokenHash(hash(first.token))).toBe('gw-3')
+    const rotated = await rotateVerifier(ctx, 'ada', 'gw-3')
+    expect(t.sqlite.verifierByTokenHash(hash(first.token))).toBeUndefined()
+    expect(t.sqlite.verifierByTokenHash(hash(rotated.token))).toBe('gw-3')
+    await removeVerifier(ctx, 'ada', 'gw-3')
+    expect(t.sqlite.verifierByTokenHash(hash(rotated.token))).toBeUndefined()
+    expect([...t.sqlite.auditEvents()].map((e) => e.type).filter((type) => type.startsWith('verifier.'))).toEqual(['verifier.added', 'verifier.rotated', 'verifier.removed'])
   })
 })

@@ -27,18 +27,18 @@ function actor(name: string, roles: string[], org?: string): Actor {
   let a = actors.get(name)
   if (!a) {
     const user: UserRecord = { name, roles, org, disabled: false }
-    ctx.store.upsertUser(user)
+    test.sqlite.upsertUser(user)
     const deviceId = `dev_${name}`
-    ctx.store.addDevice({ id: deviceId, user: name, name: 'test', publicJwk: { kty: 'OKP', crv: 'Ed25519', x: 'A'.repeat(43) }, jkt: 'B'.repeat(43), createdAt: new Date().toISOString() })
+    test.sqlite.addDevice({ id: deviceId, user: name, name: 'test', publicJwk: { kty: 'OKP', crv: 'Ed25519', x: 'A'.repeat(43) }, jkt: 'B'.repeat(43), createdAt: new Date().toISOString() })
     a = { user, deviceId }
     actors.set(name, a)
   }
   return a
 }
 
-function refusal(fn: () => unknown): ApiError {
+async function refusal(fn: () => Promise<unknown>): Promise<ApiError> {
   try {
-    fn()
+    await fn()
   } catch (error) {
     expect(error).toBeInstanceOf(ApiError)
     return error as ApiError
@@ -48,7 +48,7 @@ function refusal(fn: () => unknown): ApiError {
 
 /** The tests move the clock back and forth: end every session on the PLC between them. */
 function releasePlc(): void {
-  for (const s of ctx.store.listSessions({ asset: PLC }, clock / 1000)) if (s.state === 'active' || s.expiresAtEpoch > clock / 1000) ctx.store.endSession(s.id, 'revoked', 'test', 'reset')
+  for (const s of test.sqlite.listSessions({ asset: PLC }, clock / 1000)) if (s.state === 'active' || s.expiresAtEpoch > clock / 1000) test.sqlite.endSession(s.id, 'revoked', 'test', 'reset')
 }
 
 const ask = (who: Actor, scope: string, ttlSeconds = 1800, ticket = 'WO-104233') =>
@@ -59,99 +59,99 @@ beforeAll(async () => {
   ctx = test.ctx
   // The tests move this clock back and forth.
   ctx.now = () => clock
-  importInventory(ctx.store, join(PLANT, 'inventory.yaml'))
+  importInventory(test.sqlite, join(PLANT, 'inventory.yaml'))
 })
 afterAll(() => test.close())
 
 describe('exclusive control', () => {
-  it('a second control session on the same PLC is refused, naming who holds it and until when', () => {
+  it('a second control session on the same PLC is refused, naming who holds it and until when', async () => {
     clock = SATURDAY_WINDOW
     const alice = actor('alice', ['technician'])
     const carl = actor('carl', ['technician'])
     const lead = actor('lena', ['line-3-leads'])
-    const first = ask(alice, 'control')
+    const first = await ask(alice, 'control')
     expect(first.result.request.state).toBe('pending')
-    const approved = approveRequest(ctx, lead, first.result.request.id, 'ok')
+    const approved = await approveRequest(ctx, lead, first.result.request.id, 'ok')
     expect(approved.request.state).toBe('approved')
-    const session = ctx.store.getSession(approved.request.sessionId!, clock / 1000)!
+    const session = test.sqlite.getSession(approved.request.sessionId!, clock / 1000)!
 
-    const second = refusal(() => ask(carl, 'control'))
+    const second = await refusal(() => ask(carl, 'control'))
     expect(second.status).toBe(403)
     expect(second.code).toBe('policy-denied')
     expect(second.extra).toMatchObject({ holder: 'alice', until: session.expiresAt })
     expect(second.extra.reasons).toEqual([`control on ${PLC} is exclusive and held by alice until ${session.expiresAt.replace('.000Z', 'Z')}`])
-    const audit = [...ctx.store.auditEvents({ requestId: second.extra.requestId as string })].find((e) => e.type === 'policy.decision')!
+    const audit = [...test.sqlite.auditEvents({ requestId: second.extra.requestId as string })].find((e) => e.type === 'policy.decision')!
     expect(audit.data).toMatchObject({ allow: false, rule: 'control-in-window', heldBy: 'alice', heldUntil: session.expiresAt, stage: 'request' })
 
     // diagnose is not exclusive: carl may still look.
-    expect(ask(carl, 'diagnose').result.grant).toBeDefined()
+    expect((await ask(carl, 'diagnose')).result.grant).toBeDefined()
 
-    revokeSession(ctx, alice, session.id, 'done')
-    expect(ask(carl, 'control').result.request.state).toBe('pending')
+    await revokeSession(ctx, alice, session.id, 'done')
+    expect((await ask(carl, 'control')).result.request.state).toBe('pending')
   })
 
-  it('of two pending control requests, only the first approved opens; the other is refused at approval', () => {
+  it('of two pending control requests, only the first approved opens; the other is refused at approval', async () => {
     clock = SATURDAY_WINDOW + 3600_000
     const dora = actor('dora', ['technician'])
     const erik = actor('erik', ['technician'])
     const lead = actor('lena', ['line-3-leads'])
     releasePlc()
-    const a = ask(dora, 'control').result.request
-    const b = ask(erik, 'control').result.request
-    expect(approveRequest(ctx, lead, a.id, undefined).request.state).toBe('approved')
-    const refused = refusal(() => approveRequest(ctx, lead, b.id, undefined))
+    const a = (await ask(dora, 'control')).result.request
+    const b = (await ask(erik, 'control')).result.request
+    expect((await approveRequest(ctx, lead, a.id, undefined)).request.state).toBe('approved')
+    const refused = await refusal(async () => await approveRequest(ctx, lead, b.id, undefined))
     expect(refused.code).toBe('policy-denied')
     expect(refused.extra.holder).toBe('dora')
-    expect(ctx.store.getRequest(b.id)!.state).toBe('pending')
-    expect(ctx.store.getRequest(b.id)!.approvals).toEqual([])
-    const audits = [...ctx.store.auditEvents({ requestId: b.id })].filter((e) => e.type === 'policy.decision').map((e) => e.data.stage)
+    expect(test.sqlite.getRequest(b.id)!.state).toBe('pending')
+    expect(test.sqlite.getRequest(b.id)!.approvals).toEqual([])
+    const audits = [...test.sqlite.auditEvents({ requestId: b.id })].filter((e) => e.type === 'policy.decision').map((e) => e.data.stage)
     expect(audits).toEqual(['request', 'approval'])
   })
 })
 
 describe('conditions are checked again at the last approval', () => {
-  it('a request made in the window cannot be approved after the window closed', () => {
+  it('a request made in the window cannot be approved after the window closed', async () => {
     clock = Date.parse('2026-03-28T05:50:00+01:00')
     releasePlc()
     const fred = actor('fred', ['technician'])
-    const request = ask(fred, 'control', 600).result.request
+    const request = (await ask(fred, 'control', 600)).result.request
     clock = Date.parse('2026-03-28T06:05:00+01:00')
-    const refused = refusal(() => approveRequest(ctx, actor('lena', ['line-3-leads']), request.id, undefined))
+    const refused = await refusal(async () => await approveRequest(ctx, actor('lena', ['line-3-leads']), request.id, undefined))
     expect(refused.extra.reasons).toContain(`rule control-in-window allows this only in the maintenance window of ${PLC} (Sat 02:00–06:00 Europe/Berlin); it is Sat 06:05 there`)
-    expect(ctx.store.getRequest(request.id)!.state).toBe('pending')
+    expect(test.sqlite.getRequest(request.id)!.state).toBe('pending')
   })
 
-  it('set-state takes effect on the next decision', () => {
+  it('set-state takes effect on the next decision', async () => {
     clock = TUESDAY
     releasePlc()
     const gina = actor('gina', ['technician'])
-    expect(refusal(() => ask(gina, 'control', 600)).extra.reasons).toContain(`rule control-line-stopped needs ${PLC} to be stopped or maintenance; it is running`)
-    setAssetState(ctx.store, PLC, 'stopped', 'line 3 down for WO-104233')
-    const pending = ask(gina, 'control', 600).result.request
+    expect((await refusal(() => ask(gina, 'control', 600))).extra.reasons).toContain(`rule control-line-stopped needs ${PLC} to be stopped or maintenance; it is running`)
+    setAssetState(test.sqlite, PLC, 'stopped', 'line 3 down for WO-104233')
+    const pending = (await ask(gina, 'control', 600)).result.request
     expect(pending).toMatchObject({ state: 'pending', rule: 'control-line-stopped', approvalsNeeded: 2, approverRoles: ['shift-lead', 'line-3-leads'] })
     // Two different approvers, from the role or the owner group.
-    expect(approveRequest(ctx, actor('bob', ['shift-lead']), pending.id, undefined).request.state).toBe('pending')
-    expect(refusal(() => approveRequest(ctx, actor('bob', ['shift-lead']), pending.id, undefined)).extra.reasons).toContain('you have already approved this request')
-    expect(approveRequest(ctx, actor('lena', ['line-3-leads']), pending.id, undefined).request.state).toBe('approved')
-    setAssetState(ctx.store, PLC, 'running')
+    expect((await approveRequest(ctx, actor('bob', ['shift-lead']), pending.id, undefined)).request.state).toBe('pending')
+    expect((await refusal(async () => await approveRequest(ctx, actor('bob', ['shift-lead']), pending.id, undefined))).extra.reasons).toContain('you have already approved this request')
+    expect((await approveRequest(ctx, actor('lena', ['line-3-leads']), pending.id, undefined)).request.state).toBe('approved')
+    setAssetState(test.sqlite, PLC, 'running')
   })
 })
 
 describe('grants and approvals under random requests', () => {
-  it("no session ever outlives its rule's TTL cap", () => {
+  it("no session ever outlives its rule's TTL cap", async () => {
     clock = TUESDAY
     const hana = actor('hana', ['technician'])
-    fc.assert(
-      fc.property(fc.integer({ min: 60, max: 4 * 3600 }), fc.constantFrom('read', 'diagnose'), (ttl, scope) => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 60, max: 4 * 3600 }), fc.constantFrom('read', 'diagnose'), async (ttl, scope) => {
         let result
         try {
-          result = ask(hana, scope, ttl).result
+          result = (await ask(hana, scope, ttl)).result
         } catch (error) {
           expect((error as ApiError).code).toBe('policy-denied')
           expect(ttl).toBeGreaterThan(7200)
           return
         }
-        const session = ctx.store.getSession(result.grant!.session.id, clock / 1000)!
+        const session = test.sqlite.getSession(result.grant!.session.id, clock / 1000)!
         expect(session.expiresAtEpoch - session.issuedAtEpoch).toBe(ttl)
         expect(ttl).toBeLessThanOrEqual(ctx.policy.rules.find((r) => r.name === result.request.rule)!.maxTtlSeconds)
       }),
@@ -159,9 +159,9 @@ describe('grants and approvals under random requests', () => {
     )
   })
 
-  it('no request is ever approved by its requester or by a vendor, whatever their roles', () => {
+  it('no request is ever approved by its requester or by a vendor, whatever their roles', async () => {
     clock = TUESDAY
-    setAssetState(ctx.store, PLC, 'stopped')
+    setAssetState(test.sqlite, PLC, 'stopped')
     const people = [
       actor('ivan', ['technician', 'shift-lead', 'line-3-leads']),
       actor('jo', ['shift-lead']),
@@ -170,28 +170,28 @@ describe('grants and approvals under random requests', () => {
       actor('val', ['shift-lead'], 'acme-automation'),
       actor('tom', ['technician']),
     ]
-    fc.assert(
-      fc.property(fc.constantFrom(people[0], people[5]), fc.array(fc.constantFrom(...people), { maxLength: 6 }), (requester, approvers) => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(people[0], people[5]), fc.array(fc.constantFrom(...people), { maxLength: 6 }), async (requester, approvers) => {
         releasePlc()
-        const request = ask(requester, 'control', 600).result.request
+        const request = (await ask(requester, 'control', 600)).result.request
         for (const approver of approvers) {
           try {
-            approveRequest(ctx, approver, request.id, undefined)
+            await approveRequest(ctx, approver, request.id, undefined)
           } catch (error) {
             expect(error).toBeInstanceOf(ApiError)
           }
         }
-        const final = ctx.store.getRequest(request.id)!
+        const final = test.sqlite.getRequest(request.id)!
         for (const approval of final.approvals) {
           expect(approval.by).not.toBe(requester.user.name)
           expect(['vic', 'val']).not.toContain(approval.by)
         }
         if (final.state === 'approved') expect(new Set(final.approvals.map((a) => a.by)).size).toBe(2)
         // Withdrawn once checked: a user may only have so many requests pending (limits.ts).
-        if (final.state === 'pending') cancelRequest(ctx, requester, request.id)
+        if (final.state === 'pending') await cancelRequest(ctx, requester, request.id)
       }),
       { numRuns: 80 },
     )
-    setAssetState(ctx.store, PLC, 'running')
+    setAssetState(test.sqlite, PLC, 'running')
   })
 })

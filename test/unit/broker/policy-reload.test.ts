@@ -34,7 +34,7 @@ afterAll(async () => {
 })
 
 describe('policy reload', () => {
-  it('refuses an invalid policy, keeps the old one, and logs file:line:col', () => {
+  it('refuses an invalid policy, keeps the old one, and logs file:line:col', async () => {
     const before = broker.ctx.policy
     writeFileSync(policyFile, readFileSync(FIXTURE, 'utf8').replace('max_ttl: 2h', 'max_ttl: two hours'))
     expect(broker.reloadPolicy('SIGHUP')).toBe(false)
@@ -42,11 +42,11 @@ describe('policy reload', () => {
     const line = log.find((l) => l.startsWith('policy reload refused (SIGHUP)'))!
     expect(line).toContain('the previous policy stays in force')
     expect(line).toContain(`${policyFile}:11:14: rules.0.max_ttl: expected a duration such as 30m, 2h or 1h30m`)
-    const refused = [...broker.ctx.store.auditEvents()].find((e) => e.type === 'policy.reload-refused')!
+    const refused = (await broker.ctx.store.auditEvents()).find((e) => e.type === 'policy.reload-refused')!
     expect(refused.data).toMatchObject({ trigger: 'SIGHUP', inForce: before.digest })
   })
 
-  it('a file that cannot be read or parsed at all does not take the broker down either', () => {
+  it('a file that cannot be read or parsed at all does not take the broker down either', async () => {
     const before = broker.ctx.policy
     writeFileSync(policyFile, 'rules: [\n\t{')
     expect(broker.reloadPolicy('SIGHUP')).toBe(false)
@@ -62,11 +62,11 @@ describe('policy reload', () => {
     renameSync(join(dir, 'policy', '.policy.yaml.tmp'), policyFile)
     await waitFor(() => broker.ctx.policy.rules[0].maxTtlSeconds === 3 * 3600)
     expect(log.some((l) => l.startsWith('policy reloaded (file change)'))).toBe(true)
-    const reloaded = [...broker.ctx.store.auditEvents()].filter((e) => e.type === 'policy.reloaded').at(-1)!
+    const reloaded = (await broker.ctx.store.auditEvents()).filter((e) => e.type === 'policy.reloaded').at(-1)!
     expect(reloaded.data).toMatchObject({ trigger: 'file change', rules: 3, digest: broker.ctx.policy.digest })
   })
 
-  it('SIGHUP on an unchanged file changes nothing', () => {
+  it('SIGHUP on an unchanged file changes nothing', async () => {
     const before = broker.ctx.policy
     expect(broker.reloadPolicy('SIGHUP')).toBe(false)
     expect(broker.ctx.policy).toBe(before)

@@ -5,21 +5,21 @@ import { DatabaseSync } from 'node:sqlite'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { verifyChain } from '../../../src/audit/chain.js'
-import { Store } from '../../../src/broker/store/sqlite-store.js'
+import { SqliteStore } from '../../../src/broker/store/sqlite-store.js'
 import { cleanup, tempDir } from '../../e2e/harness.js'
 
 const dirs: string[] = []
 afterEach(() => cleanup(...dirs.splice(0)))
 
-function openGrouped(): Store {
+function openGrouped(): SqliteStore {
   const dir = tempDir('jit-store-')
   dirs.push(dir)
-  const store = new Store(dir)
+  const store = new SqliteStore(dir)
   store.enableGroupCommit()
   return store
 }
 
-const countOutside = (store: Store) => {
+const countOutside = (store: SqliteStore) => {
   const other = new DatabaseSync(join(store.dataDir, 'broker.db'), { readOnly: true })
   try {
     return (other.prepare('SELECT count(*) AS n FROM audit').get() as { n: number }).n
@@ -67,7 +67,7 @@ describe('store group commit', () => {
     expect(store.whenDurable()).toBeInstanceOf(Promise)
     expect(store.rememberAssertion('jti-0123456789abcdef', 2_000_000_000)).toBe(false)
     store.close()
-    const reopened = new Store(store.dataDir)
+    const reopened = new SqliteStore(store.dataDir)
     expect(reopened.rememberAssertion('jti-0123456789abcdef', 2_000_000_000)).toBe(false)
     reopened.close()
   })
@@ -76,7 +76,7 @@ describe('store group commit', () => {
     const store = openGrouped()
     store.transaction(() => store.appendAudit({ type: 'test.broker', actor: 'broker' }))
     await store.whenDurable()
-    const admin = new Store(store.dataDir) // jit admin, writing the same file
+    const admin = new SqliteStore(store.dataDir) // jit admin, writing the same file
     admin.audit({ type: 'test.admin', actor: 'operator' })
     admin.close()
     store.transaction(() => store.appendAudit({ type: 'test.broker-again', actor: 'broker' }))

@@ -7,11 +7,14 @@ import { Notifier } from '../../../src/broker/notifier.js'
 import type { Actor, BrokerContext } from '../../../src/broker/context.js'
 import { loadOrCreateSigningKey } from '../../../src/broker/signing-key.js'
 import { ReviewStore } from '../../../src/broker/breakglass/review-store.js'
-import { Store } from '../../../src/broker/store/sqlite-store.js'
+import { SqliteAsyncStore } from '../../../src/broker/store/sqlite-async-store.js'
+import { SqliteStore } from '../../../src/broker/store/sqlite-store.js'
 import { parsePolicy } from '../../../src/policy/load.js'
 
 export interface TestContext {
   ctx: BrokerContext
+  /** The SQLite store behind ctx.store, for setting up and reading back synchronously. */
+  sqlite: SqliteStore
   clock: { now: number }
   /** Adds a user with one device; returns them as an API caller. */
   actor(name: string, roles: string[], publicJwk?: { kty: 'OKP'; crv: 'Ed25519'; x: string }): Actor
@@ -21,7 +24,8 @@ export interface TestContext {
 export async function testContext(policyYaml: string, startAt = Date.now(), extra: Partial<BrokerContext> = {}): Promise<TestContext> {
   const dir = mkdtempSync(join(tmpdir(), 'jit-unit-'))
   const clock = { now: startAt }
-  const store = new Store(dir)
+  const sqlite = new SqliteStore(dir)
+  const store = new SqliteAsyncStore(sqlite)
   const reviews = new ReviewStore(store)
   const ctx: BrokerContext = {
     store,
@@ -36,15 +40,16 @@ export async function testContext(policyYaml: string, startAt = Date.now(), extr
   }
   return {
     ctx,
+    sqlite,
     clock,
     actor(name, roles, publicJwk = { kty: 'OKP', crv: 'Ed25519', x: 'A'.repeat(43) }) {
-      store.upsertUser({ name, roles, disabled: false })
+      sqlite.upsertUser({ name, roles, disabled: false })
       const deviceId = `dev_${name}_${Math.random().toString(36).slice(2, 8)}`
-      store.addDevice({ id: deviceId, user: name, name: 'laptop', publicJwk, jkt: `jkt-${name}`, createdAt: '' })
-      return { user: store.getUser(name)!, deviceId }
+      sqlite.addDevice({ id: deviceId, user: name, name: 'laptop', publicJwk, jkt: `jkt-${name}`, createdAt: '' })
+      return { user: sqlite.getUser(name)!, deviceId }
     },
     close() {
-      store.close()
+      sqlite.close()
       rmSync(dir, { recursive: true, force: true })
     },
   }

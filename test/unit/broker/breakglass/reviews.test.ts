@@ -31,57 +31,57 @@ beforeEach(async () => {
   ctx = t.ctx
   tess = t.actor('tess', ['technician'])
   sec = t.actor('sol', ['security'])
-  ctx.store.upsertAsset({ path: 'plant-a/line-3/plc-07', attributes: {} })
+  t.sqlite.upsertAsset({ path: 'plant-a/line-3/plc-07', attributes: {} })
 })
 
 afterEach(() => t.close())
 
 describe('reviews', () => {
-  it('a session that expires on its own makes the review due; it is overdue after review_due, flagged once', () => {
-    const opened = openBreakGlass(ctx, tess, { asset: 'plant-a/line-3/plc-07', reason: 'line down' })
+  it('a session that expires on its own makes the review due; it is overdue after review_due, flagged once', async () => {
+    const opened = await openBreakGlass(ctx, tess, { asset: 'plant-a/line-3/plc-07', reason: 'line down' })
     expect(opened.review.state).toBe('awaiting-end')
-    expect(() => assertNoReviewDue(ctx, tess)).not.toThrow()
+    await expect(assertNoReviewDue(ctx, tess)).resolves.toBeUndefined()
 
     t.clock.now += 10 * 60_000 // TTL passes; no sweeper needed for the gate
-    expect(() => assertNoReviewDue(ctx, tess)).toThrow(/review/)
-    sweepExpired(ctx)
+    await expect(assertNoReviewDue(ctx, tess)).rejects.toThrow(/review/)
+    await sweepExpired(ctx)
 
     t.clock.now += 60 * 60_000 - 1000
-    expect(flagOverdueReviews(ctx)).toBe(0)
+    expect(await flagOverdueReviews(ctx)).toBe(0)
     t.clock.now += 2000
-    expect(flagOverdueReviews(ctx)).toBe(1)
-    expect(flagOverdueReviews(ctx)).toBe(0)
-    expect(listReviews(ctx, sec, { overdue: true }).map((r) => r.id)).toEqual([opened.review.id])
-    const overdueEvents = [...ctx.store.auditEvents({ sessionId: opened.grant.session.id })].filter((e) => e.type === 'review.overdue')
+    expect(await flagOverdueReviews(ctx)).toBe(1)
+    expect(await flagOverdueReviews(ctx)).toBe(0)
+    expect((await listReviews(ctx, sec, { overdue: true })).map((r) => r.id)).toEqual([opened.review.id])
+    const overdueEvents = [...t.sqlite.auditEvents({ sessionId: opened.grant.session.id })].filter((e) => e.type === 'review.overdue')
     expect(overdueEvents).toHaveLength(1)
     expect(overdueEvents[0].severity).toBe('high')
 
-    fileReview(ctx, tess, opened.review.id, ANSWERS)
-    expect(listReviews(ctx, sec, { overdue: true })).toEqual([])
-    expect(() => assertNoReviewDue(ctx, tess)).not.toThrow()
+    await fileReview(ctx, tess, opened.review.id, ANSWERS)
+    expect(await listReviews(ctx, sec, { overdue: true })).toEqual([])
+    await expect(assertNoReviewDue(ctx, tess)).resolves.toBeUndefined()
   })
 
-  it('a session revoked early brings its review\'s due time forward to review_due after the end', () => {
-    const opened = openBreakGlass(ctx, tess, { asset: 'plant-a/line-3/plc-07', reason: 'line down' })
+  it('a session revoked early brings its review\'s due time forward to review_due after the end', async () => {
+    const opened = await openBreakGlass(ctx, tess, { asset: 'plant-a/line-3/plc-07', reason: 'line down' })
     expect(Date.parse(opened.review.dueAt)).toBe(t.clock.now + 10 * 60_000 + 60 * 60_000)
     t.clock.now += 2 * 60_000
-    revokeSession(ctx, tess, opened.grant.session.id, 'fixed it')
-    const [due] = listReviews(ctx, tess, {})
+    await revokeSession(ctx, tess, opened.grant.session.id, 'fixed it')
+    const [due] = await listReviews(ctx, tess, {})
     expect(Date.parse(due.dueAt)).toBe(t.clock.now + 60 * 60_000)
     t.clock.now += 60 * 60_000 + 1000
-    expect(flagOverdueReviews(ctx)).toBe(1)
+    expect(await flagOverdueReviews(ctx)).toBe(1)
   })
 
-  it('a review cannot be filed while its session is still open', () => {
-    const opened = openBreakGlass(ctx, tess, { asset: 'plant-a/line-3/plc-07', reason: 'line down' })
-    expect(() => fileReview(ctx, tess, opened.review.id, ANSWERS)).toThrow(/still open/)
-    revokeSession(ctx, tess, opened.grant.session.id, 'done')
-    expect(fileReview(ctx, tess, opened.review.id, ANSWERS).state).toBe('filed')
+  it('a review cannot be filed while its session is still open', async () => {
+    const opened = await openBreakGlass(ctx, tess, { asset: 'plant-a/line-3/plc-07', reason: 'line down' })
+    await expect(fileReview(ctx, tess, opened.review.id, ANSWERS)).rejects.toThrow(/still open/)
+    await revokeSession(ctx, tess, opened.grant.session.id, 'done')
+    expect((await fileReview(ctx, tess, opened.review.id, ANSWERS)).state).toBe('filed')
   })
 
-  it('only the person who used break-glass files its review', () => {
-    const opened = openBreakGlass(ctx, tess, { asset: 'plant-a/line-3/plc-07', reason: 'line down' })
-    revokeSession(ctx, tess, opened.grant.session.id, 'done')
-    expect(() => fileReview(ctx, sec, opened.review.id, ANSWERS)).toThrow(/Only the person/)
+  it('only the person who used break-glass files its review', async () => {
+    const opened = await openBreakGlass(ctx, tess, { asset: 'plant-a/line-3/plc-07', reason: 'line down' })
+    await revokeSession(ctx, tess, opened.grant.session.id, 'done')
+    await expect(fileReview(ctx, sec, opened.review.id, ANSWERS)).rejects.toThrow(/Only the person/)
   })
 })

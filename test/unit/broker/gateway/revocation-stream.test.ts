@@ -25,29 +25,29 @@ beforeEach(async () => {
   ctx = t.ctx
   ctx.now = () => now
   alice = t.actor('alice', ['technician'])
-  ctx.store.upsertAsset({ path: PLC, attributes: {} })
+  t.sqlite.upsertAsset({ path: PLC, attributes: {} })
 })
 afterEach(() => t.close())
 
-function open(ttlSeconds = 1200): string {
-  return createRequest(ctx, alice, { ticket: 'WO-104233', asset: PLC, scope: 'diagnose', ttlSeconds, reason: 'r' }).result.grant!.session.id
+async function open(ttlSeconds = 1200): Promise<string> {
+  return (await createRequest(ctx, alice, { ticket: 'WO-104233', asset: PLC, scope: 'diagnose', ttlSeconds, reason: 'r' })).result.grant!.session.id
 }
 
 describe('the revocation stream', () => {
-  it('numbers every end, for every cause, and a follower gets exactly what came after its number', () => {
-    const revoked = open()
-    const expired = open(60)
-    const silent = open()
-    const loggedOut = open()
-    expect(streamHead(ctx.store)).toBe(0)
-    revokeSession(ctx, alice, revoked, 'done')
+  it('numbers every end, for every cause, and a follower gets exactly what came after its number', async () => {
+    const revoked = await open()
+    const expired = await open(60)
+    const silent = await open()
+    const loggedOut = await open()
+    expect(streamHead(t.sqlite)).toBe(0)
+    await revokeSession(ctx, alice, revoked, 'done')
     now += 61_000
-    sweepExpired(ctx)
-    recordHeartbeat(ctx, alice, silent)
+    await sweepExpired(ctx)
+    await recordHeartbeat(ctx, alice, silent)
     now += 31_000
-    reapSilentSessions(ctx)
-    deregisterDevice(ctx, alice)
-    const all = endsAfter(ctx.store, 0)
+    await reapSilentSessions(ctx)
+    await deregisterDevice(ctx, alice)
+    const all = endsAfter(t.sqlite, 0)
     expect(all.map((e) => [e.sessionId, e.cause, e.asset])).toEqual([
       [revoked, 'revoked', PLC],
       [expired, 'expired', PLC],
@@ -55,29 +55,29 @@ describe('the revocation stream', () => {
       [loggedOut, 'logout', PLC],
     ])
     expect(all.map((e) => e.seq)).toEqual([1, 2, 3, 4])
-    expect(endsAfter(ctx.store, 2).map((e) => e.sessionId)).toEqual([silent, loggedOut])
-    expect(streamHead(ctx.store)).toBe(4)
+    expect(endsAfter(t.sqlite, 2).map((e) => e.sessionId)).toEqual([silent, loggedOut])
+    expect(streamHead(t.sqlite)).toBe(4)
   })
 
-  it('an end that rolls back with its transaction never reaches the stream; ending twice records once', () => {
-    const id = open()
-    const session = ctx.store.getSession(id)!
-    expect(() => ctx.store.transaction(() => {
-      endSessionRecorded(ctx, session, { state: 'revoked', by: 'alice', reason: 'r' })
+  it('an end that rolls back with its transaction never reaches the stream; ending twice records once', async () => {
+    const id = await open()
+    const session = t.sqlite.getSession(id)!
+    await expect(ctx.store.transaction(async () => {
+      await endSessionRecorded(ctx, session, { state: 'revoked', by: 'alice', reason: 'r' })
       throw new Error('later step failed')
-    })).toThrow('later step failed')
-    expect(endsAfter(ctx.store, 0)).toEqual([])
-    ctx.store.transaction(() => endSessionRecorded(ctx, session, { state: 'revoked', by: 'alice', reason: 'r', data: { cause: 'ticket-closed' } }))
-    ctx.store.transaction(() => endSessionRecorded(ctx, session, { state: 'revoked', by: 'alice', reason: 'again' }))
-    expect(endsAfter(ctx.store, 0).map((e) => e.cause)).toEqual(['ticket-closed'])
+    })).rejects.toThrow('later step failed')
+    expect(endsAfter(t.sqlite, 0)).toEqual([])
+    await ctx.store.transaction(() => endSessionRecorded(ctx, session, { state: 'revoked', by: 'alice', reason: 'r', data: { cause: 'ticket-closed' } }))
+    await ctx.store.transaction(() => endSessionRecorded(ctx, session, { state: 'revoked', by: 'alice', reason: 'again' }))
+    expect(endsAfter(t.sqlite, 0).map((e) => e.cause)).toEqual(['ticket-closed'])
   })
 
   it('a waiting follower wakes as soon as an end is committed, not at its timeout', async () => {
-    const id = open()
+    const id = await open()
     const gone = new AbortController()
     const started = performance.now()
-    const waiting = waitForEnds(ctx, streamHead(ctx.store), 10_000, gone.signal)
-    setTimeout(() => revokeSession(ctx, alice, id, 'now'), 20)
+    const waiting = waitForEnds(ctx, streamHead(t.sqlite), 10_000, gone.signal)
+    setTimeout(() => void revokeSession(ctx, alice, id, 'now'), 20)
     const batch = await waiting
     expect(batch.ends.map((e) => e.sessionId)).toEqual([id])
     expect(performance.now() - started).toBeLessThan(5000)

@@ -36,10 +36,10 @@ let dir: string
 beforeEach(async () => {
   t = await testContext(POLICY, Date.parse('2026-11-30T10:00:00Z'))
   ctx = t.ctx
-  ca = new SshAuthority(ctx.store.dataDir, ctx.store)
+  ca = new SshAuthority(t.sqlite.dataDir, ctx.store)
   tess = t.actor('tess', ['technician'])
-  ctx.store.upsertAsset({ path: JUMP, attributes: { state: 'running', ssh: { host: 'jump-01.plant-a.example:2222', principals: ['maint', 'ops'] } } })
-  ctx.store.upsertAsset({ path: PLC, attributes: { state: 'running' } })
+  t.sqlite.upsertAsset({ path: JUMP, attributes: { state: 'running', ssh: { host: 'jump-01.plant-a.example:2222', principals: ['maint', 'ops'] } } })
+  t.sqlite.upsertAsset({ path: PLC, attributes: { state: 'running' } })
   dir = mkdtempSync(join(tmpdir(), 'jit-ssh-unit-'))
 })
 
@@ -48,14 +48,14 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-const open = (asset = JUMP, scope = 'diagnose', who = tess) =>
-  createRequest(ctx, who, { ticket: 'WO-000001', asset, scope, ttlSeconds: 600, reason: 'test' }).result.grant!.session
+const open = async (asset = JUMP, scope = 'diagnose', who = tess) =>
+  (await createRequest(ctx, who, { ticket: 'WO-000001', asset, scope, ttlSeconds: 600, reason: 'test' })).result.grant!.session
 const newKey = () => publicKeyLine(ed25519Blob(generateKeyPairSync('ed25519').publicKey))
 const sign = (sessionId: string, actor = tess, publicKey = newKey()) => issueSshCertificate(ctx, ca, actor, { sessionId, publicKey })
 
-function refusal(fn: () => unknown): ApiError {
+async function refusal(fn: () => Promise<unknown>): Promise<ApiError> {
   try {
-    fn()
+    await fn()
   } catch (error) {
     expect(error).toBeInstanceOf(ApiError)
     return error as ApiError
@@ -63,12 +63,12 @@ function refusal(fn: () => unknown): ApiError {
   throw new Error('expected a refusal')
 }
 
-const eventsOf = (type: string) => [...ctx.store.auditEvents({})].filter((e) => e.type === type)
+const eventsOf = (type: string) => [...t.sqlite.auditEvents({})].filter((e) => e.type === type)
 
 describe('issueSshCertificate', () => {
-  it('certifies the key for the session: key id, principals and endpoint of the asset, valid no longer than the session', () => {
-    const session = open()
-    const cert = sign(session.id)
+  it('certifies the key for the session: key id, principals and endpoint of the asset, valid no longer than the session', async () => {
+    const session = await open()
+    const cert = await sign(session.id)
     const nowEpoch = Date.parse('2026-11-30T10:00:00Z') / 1000
     expect(cert).toMatchObject({
       keyId: session.id,
@@ -89,15 +89,15 @@ describe('issueSshCertificate', () => {
     expect(listing).toContain(`Serial: ${cert.serial}`)
   })
 
-  it('names the asset\'s gateway when it has one, so that jit ssh goes through it', () => {
-    expect(sign(open().id).gateway).toBeUndefined()
-    ctx.store.upsertAsset({ path: JUMP, attributes: { state: 'running', gateway: 'gw-line-3', endpoint: '10.3.2.9:22', ssh: { host: 'jump-01.plant-a.example:2222', principals: ['maint'] } } })
-    expect(sign(open().id)).toMatchObject({ gateway: 'gw-line-3', host: 'jump-01.plant-a.example', port: 2222 })
+  it('names the asset\'s gateway when it has one, so that jit ssh goes through it', async () => {
+    expect((await sign((await open()).id)).gateway).toBeUndefined()
+    t.sqlite.upsertAsset({ path: JUMP, attributes: { state: 'running', gateway: 'gw-line-3', endpoint: '10.3.2.9:22', ssh: { host: 'jump-01.plant-a.example:2222', principals: ['maint'] } } })
+    expect(await sign((await open()).id)).toMatchObject({ gateway: 'gw-line-3', host: 'jump-01.plant-a.example', port: 2222 })
   })
 
-  it('gives every certificate a new serial, and audits each with its facts but no key material', () => {
-    const session = open()
-    const serials = [sign(session.id).serial, sign(session.id).serial, sign(open().id).serial]
+  it('gives every certificate a new serial, and audits each with its facts but no key material', async () => {
+    const session = await open()
+    const serials = [(await sign(session.id)).serial, (await sign(session.id)).serial, (await sign((await open()).id)).serial]
     expect(serials).toEqual([...serials].sort((a, b) => a - b))
     expect(new Set(serials).size).toBe(3)
     const issued = eventsOf('ssh.certificate.issued')
@@ -107,52 +107,52 @@ describe('issueSshCertificate', () => {
     expect(JSON.stringify(issued)).not.toMatch(/AAAA|PRIVATE/)
   })
 
-  it('gives look-only scopes a terminal only, and control port forwarding too; never agent or X11 forwarding', () => {
-    expect(sign(open(JUMP, 'diagnose').id).extensions).toEqual(['permit-pty'])
-    expect(sign(open(JUMP, 'control').id).extensions).toEqual(['permit-port-forwarding', 'permit-pty'])
+  it('gives look-only scopes a terminal only, and control port forwarding too; never agent or X11 forwarding', async () => {
+    expect((await sign((await open(JUMP, 'diagnose')).id)).extensions).toEqual(['permit-pty'])
+    expect((await sign((await open(JUMP, 'control')).id)).extensions).toEqual(['permit-port-forwarding', 'permit-pty'])
   })
 
-  it('refuses a malformed key with 400, before anything is recorded', () => {
-    const session = open()
-    const before = [...ctx.store.auditEvents({})].length
+  it('refuses a malformed key with 400, before anything is recorded', async () => {
+    const session = await open()
+    const before = [...t.sqlite.auditEvents({})].length
     for (const publicKey of ['', 'ssh-ed25519', 'ssh-rsa AAAAB3NzaC1yc2E=', 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA==']) {
-      expect(refusal(() => sign(session.id, tess, publicKey))).toMatchObject({ status: 400, code: 'bad-input' })
+      expect(await refusal(() => sign(session.id, tess, publicKey))).toMatchObject({ status: 400, code: 'bad-input' })
     }
-    expect([...ctx.store.auditEvents({})].length).toBe(before)
+    expect([...t.sqlite.auditEvents({})].length).toBe(before)
   })
 
-  it('only for the device that holds the session', () => {
-    const session = open()
+  it('only for the device that holds the session', async () => {
+    const session = await open()
     const otherLaptop = { user: tess.user, deviceId: t.actor('tess', ['technician']).deviceId }
-    expect(refusal(() => sign(session.id, otherLaptop))).toMatchObject({ status: 403 })
-    expect(refusal(() => sign(session.id, t.actor('tom', ['technician'])))).toMatchObject({ status: 404 })
+    expect(await refusal(() => sign(session.id, otherLaptop))).toMatchObject({ status: 403 })
+    expect(await refusal(() => sign(session.id, t.actor('tom', ['technician'])))).toMatchObject({ status: 404 })
   })
 
-  it('only while the session is active: not after revoke, not after expiry', () => {
-    const revoked = open()
-    revokeSession(ctx, tess, revoked.id, 'done')
-    expect(refusal(() => sign(revoked.id))).toMatchObject({ status: 409 })
-    const expiring = open()
+  it('only while the session is active: not after revoke, not after expiry', async () => {
+    const revoked = await open()
+    await revokeSession(ctx, tess, revoked.id, 'done')
+    expect(await refusal(() => sign(revoked.id))).toMatchObject({ status: 409 })
+    const expiring = await open()
     t.clock.now += 600_000
-    expect(refusal(() => sign(expiring.id))).toMatchObject({ status: 409 })
+    expect(await refusal(() => sign(expiring.id))).toMatchObject({ status: 409 })
   })
 
-  it('not for an asset without an SSH endpoint and principals', () => {
-    expect(refusal(() => sign(open(PLC).id))).toMatchObject({ status: 422, code: 'bad-input' })
-    ctx.store.upsertAsset({ path: JUMP, attributes: { state: 'running', ssh: { host: 'jump-01', principals: ['bad principal'] } } })
-    expect(refusal(() => sign(open().id))).toMatchObject({ status: 422 })
+  it('not for an asset without an SSH endpoint and principals', async () => {
+    expect(await refusal(async () => sign((await open(PLC)).id))).toMatchObject({ status: 422, code: 'bad-input' })
+    t.sqlite.upsertAsset({ path: JUMP, attributes: { state: 'running', ssh: { host: 'jump-01', principals: ['bad principal'] } } })
+    expect(await refusal(async () => sign((await open()).id))).toMatchObject({ status: 422 })
   })
 })
 
 describe('the KRL', () => {
   it('lists the certificates of ended sessions until they expire, and audits each revocation once', async () => {
     const krl = new KrlPublisher(ctx.store, ca, ctx.now)
-    const live = open()
-    const ended = open()
-    const liveCert = sign(live.id)
-    const endedCerts = [sign(ended.id), sign(ended.id)]
+    const live = await open()
+    const ended = await open()
+    const liveCert = await sign(live.id)
+    const endedCerts = [await sign(ended.id), await sign(ended.id)]
     expect(krlText(await krl.current())).not.toMatch(/serial|id:/)
-    revokeSession(ctx, tess, ended.id, 'done')
+    await revokeSession(ctx, tess, ended.id, 'done')
     const text = krlText(await krl.current())
     expect(text).toContain(`id: ${ended.id}`)
     expect(text).not.toContain(live.id)
@@ -169,43 +169,43 @@ describe('the KRL', () => {
 })
 
 describe('rotation', () => {
-  const fingerprints = () => ca.trusted(Math.floor(ctx.now() / 1000)).map((k) => k.fingerprint)
+  const fingerprints = async () => (await ca.trusted(Math.floor(ctx.now() / 1000))).map((k) => k.fingerprint)
 
   it('announces the next key before it signs, then keeps the old key trusted and in the KRL while its certificates live', async () => {
     const old = ca.current().fingerprint
-    const before = open()
-    const oldCert = sign(before.id)
-    const { next } = announceNextCaKey(ctx.store, 'operator:test')
+    const before = await open()
+    const oldCert = await sign(before.id)
+    const { next } = announceNextCaKey(t.sqlite, 'operator:test')
     // Published at once, signing nothing yet: hosts can learn it before any certificate needs it.
-    expect(fingerprints()).toEqual([old, next])
-    expect(sign(open().id).caFingerprint).toBe(old)
-    expect(announceNextCaKey(ctx.store, 'operator:test').next).toBe(next)
+    expect(await fingerprints()).toEqual([old, next])
+    expect((await sign((await open()).id)).caFingerprint).toBe(old)
+    expect(announceNextCaKey(t.sqlite, 'operator:test').next).toBe(next)
 
-    const activated = activateNextCaKey(ctx.store, 'operator:test', ctx.now)
+    const activated = await activateNextCaKey(t.sqlite, 'operator:test', ctx.now)
     expect(activated).toMatchObject({ step: 'activated', current: next, previous: old, previousTrustedUntil: before.expiresAt })
-    expect(sign(open().id).caFingerprint).toBe(next)
-    expect(fingerprints()).toEqual([next, old])
+    expect((await sign((await open()).id)).caFingerprint).toBe(next)
+    expect(await fingerprints()).toEqual([next, old])
 
-    revokeSession(ctx, tess, before.id, 'done')
+    await revokeSession(ctx, tess, before.id, 'done')
     const text = krlText(await new KrlPublisher(ctx.store, ca, ctx.now).current())
     expect(text).toContain(`# CA key ssh-ed25519 ${old}\nserial: ${oldCert.serial}`)
 
     // Another rotation may be announced, but not activated while the old key's certificates live.
-    const third = announceNextCaKey(ctx.store, 'operator:test').next!
-    expect(fingerprints()).toEqual([next, third, old])
-    expect(() => activateNextCaKey(ctx.store, 'operator:test', ctx.now)).toThrow(/still has certificates valid until/)
+    const third = announceNextCaKey(t.sqlite, 'operator:test').next!
+    expect(await fingerprints()).toEqual([next, third, old])
+    await expect(activateNextCaKey(t.sqlite, 'operator:test', ctx.now)).rejects.toThrow(/still has certificates valid until/)
 
     t.clock.now += 601_000
-    expect(fingerprints()).toEqual([next, third])
-    expect(activateNextCaKey(ctx.store, 'operator:test', ctx.now)).toMatchObject({ current: third, previous: next })
+    expect(await fingerprints()).toEqual([next, third])
+    expect(await activateNextCaKey(t.sqlite, 'operator:test', ctx.now)).toMatchObject({ current: third, previous: next })
     expect(eventsOf('ssh.ca.next-announced').map((e) => e.data.next)).toEqual([next, third])
     expect(eventsOf('ssh.ca.rotated').map((e) => e.data.current)).toEqual([next, third])
   })
 
-  it('activating with no announced key is refused and changes nothing', () => {
+  it('activating with no announced key is refused and changes nothing', async () => {
     const current = ca.current().fingerprint
-    expect(() => activateNextCaKey(ctx.store, 'operator:test', ctx.now)).toThrow(/No next SSH CA key/)
-    expect(fingerprints()).toEqual([current])
+    await expect(activateNextCaKey(t.sqlite, 'operator:test', ctx.now)).rejects.toThrow(/No next SSH CA key/)
+    expect(await fingerprints()).toEqual([current])
   })
 })
 

@@ -36,9 +36,9 @@ let t: TestContext
 let alice: Actor
 let lead: Actor
 
-function refusal(fn: () => unknown): ApiError {
+async function refusal(fn: () => Promise<unknown>): Promise<ApiError> {
   try {
-    fn()
+    await fn()
   } catch (error) {
     if (error instanceof ApiError) return error
     throw error
@@ -48,10 +48,10 @@ function refusal(fn: () => unknown): ApiError {
 
 beforeEach(async () => {
   t = await testContext(POLICY)
-  t.ctx.store.upsertAsset({ path: PLC, attributes: { state: 'running' } })
+  t.sqlite.upsertAsset({ path: PLC, attributes: { state: 'running' } })
   alice = t.actor('alice', ['technician'])
   lead = t.actor('lena', ['shift-lead'])
-  addRegisterTicket(t.ctx.store, { id: 'WO-1', asset: PLC, assignee: 'alice' }, 'test')
+  await addRegisterTicket(t.ctx.store, { id: 'WO-1', asset: PLC, assignee: 'alice' }, 'test')
 })
 
 afterEach(() => t.close())
@@ -60,32 +60,32 @@ const body = (scope: string, ticket = 'WO-1') => ({ ticket, asset: PLC, scope, t
 
 describe('the ticket on every path', () => {
   it('the last approval checks again: a work order closed while the request waited is refused, and nothing opens', async () => {
-    const { result } = createRequest(t.ctx, alice, body('control'), await checkTicket(t.ctx, alice.user, 'WO-1', PLC))
+    const { result } = await createRequest(t.ctx, alice, body('control'), await checkTicket(t.ctx, alice.user, 'WO-1', PLC))
     expect(result.request.state).toBe('pending')
-    setRegisterTicketState({ ctx: t.ctx }, 'WO-1', 'closed', 'planner')
+    await setRegisterTicketState({ ctx: t.ctx }, 'WO-1', 'closed', 'planner')
     const verdict = await ticketOfRequest(t.ctx, result.request.id)
-    const refused = refusal(() => approveRequest(t.ctx, lead, result.request.id, 'ok', verdict))
+    const refused = await refusal(async () => await approveRequest(t.ctx, lead, result.request.id, 'ok', verdict))
     expect(refused.extra.reasons).toEqual(['ticket WO-1 is closed; access needs an open ticket'])
-    expect(t.ctx.store.getRequest(result.request.id)!.state).toBe('pending')
-    expect(t.ctx.store.listSessions({ user: 'alice' })).toEqual([])
+    expect(t.sqlite.getRequest(result.request.id)!.state).toBe('pending')
+    expect(t.sqlite.listSessions({ user: 'alice' })).toEqual([])
   })
 
   it('a renewal checks the ticket: refused once its work order no longer names the requester', async () => {
-    const { result } = createRequest(t.ctx, alice, body('diagnose'), await checkTicket(t.ctx, alice.user, 'WO-1', PLC))
+    const { result } = await createRequest(t.ctx, alice, body('diagnose'), await checkTicket(t.ctx, alice.user, 'WO-1', PLC))
     const id = result.grant!.session.id
-    expect(renewSession(t.ctx, alice, id, 1800, await ticketOfSession(t.ctx, alice, id)).expiresIn).toBeCloseTo(1800, -1)
+    expect((await renewSession(t.ctx, alice, id, 1800, await ticketOfSession(t.ctx, alice, id))).expiresIn).toBeCloseTo(1800, -1)
     // The planner hands the work to someone else (an edit the register keeps as its row).
-    t.ctx.store.db.prepare("UPDATE ticket_register SET assignee = 'bob' WHERE id = 'WO-1'").run()
+    t.sqlite.db.prepare("UPDATE ticket_register SET assignee = 'bob' WHERE id = 'WO-1'").run()
     const verdict = await ticketOfSession(t.ctx, alice, id)
-    const refused = refusal(() => renewSession(t.ctx, alice, id, 1800, verdict))
+    const refused = await refusal(async () => await renewSession(t.ctx, alice, id, 1800, verdict))
     expect(refused.extra.reasons).toEqual([expect.stringMatching(/^renewing for 30m would make session /), 'ticket WO-1 is assigned to bob, not to alice'])
   })
 
   it('a caller that did not look the ticket up fails closed, for a request and for a renewal', async () => {
     const notAsked = 'the workorder ticket system could not be asked about WO-1: it was not asked on this path; rule diagnose refuses until it can be checked'
-    expect(refusal(() => createRequest(t.ctx, alice, body('diagnose'))).extra.reasons).toEqual([notAsked])
-    const { result } = createRequest(t.ctx, alice, body('diagnose'), await checkTicket(t.ctx, alice.user, 'WO-1', PLC))
-    expect(refusal(() => renewSession(t.ctx, alice, result.grant!.session.id, 1800)).extra.reasons).toEqual([expect.stringMatching(/^renewing for 30m/), notAsked])
+    expect((await refusal(async () => await createRequest(t.ctx, alice, body('diagnose')))).extra.reasons).toEqual([notAsked])
+    const { result } = await createRequest(t.ctx, alice, body('diagnose'), await checkTicket(t.ctx, alice.user, 'WO-1', PLC))
+    expect((await refusal(async () => await renewSession(t.ctx, alice, result.grant!.session.id, 1800))).extra.reasons).toEqual([expect.stringMatching(/^renewing for 30m/), notAsked])
   })
 
   it('an id with query syntax is refused before any ticket system is asked', async () => {

@@ -153,7 +153,7 @@ afterAll(() => {
 
 beforeEach(async () => {
   t = await testContext(policy())
-  t.ctx.store.upsertAsset({ path: PLC, attributes: { state: 'running' } })
+  t.sqlite.upsertAsset({ path: PLC, attributes: { state: 'running' } })
   alice = t.actor('alice', ['technician'])
 })
 
@@ -166,10 +166,10 @@ afterEach(() => {
 
 const check = (ticket: string, who: Actor = alice, asset = PLC): Promise<TicketVerdict> => checkTicket(t.ctx, who.user, ticket, asset)
 
-function requestWith(ticket: string, verdict: TicketVerdict): ApiError | { state: string; notes?: unknown } {
+async function requestWith(ticket: string, verdict: TicketVerdict): Promise<ApiError | { state: string; notes?: unknown }> {
   try {
-    const { result } = createRequest(t.ctx, alice, { ticket, asset: PLC, scope: 'diagnose', ttlSeconds: 600, reason: 'r' }, verdict)
-    const decision = [...t.ctx.store.auditEvents({ requestId: result.request.id })].find((e) => e.type === 'policy.decision')!
+    const { result } = await createRequest(t.ctx, alice, { ticket, asset: PLC, scope: 'diagnose', ttlSeconds: 600, reason: 'r' }, verdict)
+    const decision = [...t.sqlite.auditEvents({ requestId: result.request.id })].find((e) => e.type === 'policy.decision')!
     return { state: result.request.state, notes: decision.data.notes }
   } catch (error) {
     if (error instanceof ApiError) return error
@@ -182,7 +182,7 @@ describe('ServiceNow (Table API)', () => {
     snQuery('CHG0030001').reply(200, { result: [changeRow()] }, { 'X-Total-Count': '1' })
     const verdict = await check('CHG0030001')
     expect(verdict).toEqual({ kind: 'checked', system: 'change', ticket: 'CHG0030001', failures: [] })
-    expect(requestWith('CHG0030001', verdict)).toMatchObject({ state: 'approved' })
+    expect(await requestWith('CHG0030001', verdict)).toMatchObject({ state: 'approved' })
   })
 
   it('refuses a closed change, one for another asset, one assigned to someone else, each with its reason', async () => {
@@ -196,7 +196,7 @@ describe('ServiceNow (Table API)', () => {
         'ticket CHG0030001 is assigned to bob, not to alice',
       ],
     })
-    const refused = requestWith('CHG0030001', verdict) as ApiError
+    const refused = (await requestWith('CHG0030001', verdict)) as ApiError
     expect(refused.code).toBe('policy-denied')
     expect(refused.extra.reasons).toEqual((verdict as { failures: string[] }).failures)
   })
@@ -212,7 +212,7 @@ describe('ServiceNow (Table API)', () => {
     snQuery('CHG0030001').reply(401, { error: { message: 'User Not Authenticated', detail: 'Required to provide Auth information' }, status: 'failure' })
     const verdict = await check('CHG0030001')
     expect(verdict).toEqual({ kind: 'unreachable', system: 'change', ticket: 'CHG0030001', problem: "it refused jit's credentials (HTTP 401)" })
-    const refused = requestWith('CHG0030001', verdict) as ApiError
+    const refused = (await requestWith('CHG0030001', verdict)) as ApiError
     expect(refused.extra.reasons).toEqual(["the change ticket system could not be asked about CHG0030001: it refused jit's credentials (HTTP 401); rule line3-change refuses until it can be checked"])
     expect(JSON.stringify(refused.extra)).not.toContain(SN_PASSWORD)
   })
@@ -305,7 +305,7 @@ describe('Jira (REST v3 issue)', () => {
     jiraGet('MNT-45').reply(429, { errorMessages: ['Rate limit exceeded.'] })
     const verdict = await check('MNT-45')
     expect(verdict).toMatchObject({ kind: 'unreachable', problem: 'it is rate-limiting jit (HTTP 429)' })
-    expect(requestWith('MNT-45', verdict)).toEqual({
+    expect(await requestWith('MNT-45', verdict)).toEqual({
       state: 'approved',
       notes: ['the maint ticket system could not be asked about MNT-45: it is rate-limiting jit (HTTP 429); rule line3-maint allows it unchecked (on_unreachable: allow)'],
     })
