@@ -23,7 +23,7 @@ afterAll(async () => {
 function jitWithClock(offset: string, args: string[]): Promise<CliResult> {
   return new Promise((done) => {
     const child = spawn('faketime', ['-f', offset, process.execPath, BIN, ...args], {
-      env: { ...process.env, NO_COLOR: '1', JIT_HOME: hana, FAKETIME_DONT_FAKE_MONOTONIC: '1' },
+      env: { ...process.env, NO_COLOR: '1', JIT_HOME: hana, FAKETIME_DONT_FAKE_MONOTONIC: '1', NO_FAKE_STAT: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let stdout = ''

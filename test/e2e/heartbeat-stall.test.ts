@@ -3,7 +3,7 @@
 // silence it could not hear: the reaper notices its own stall and gives every session a full
 // grace, in which the live ones are heard again. And its wall clock is stepped 75 s forward
 // (libfaketime, the broker only): silence is counted on the monotonic clock, so nothing changes.
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PLC, cleanup, jit, startBroker, tempDir, type CliResult, type TestBroker } from './harness.js'
@@ -16,6 +16,12 @@ let ivan: string
 let clockDir: string
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
+/** Sets the broker's clock offset whole (temp file + rename): libfaketime never reads half a file. */
+function setOffset(offset: string): void {
+  writeFileSync(join(clockDir, 'offset.tmp'), offset)
+  renameSync(join(clockDir, 'offset.tmp'), join(clockDir, 'offset'))
+}
+
 /** libfaketime for this machine's architecture (Debian: /usr/lib/<triplet>/faketime). */
 function libfaketime(): string {
   const found = readdirSync('/usr/lib').map((d) => `/usr/lib/${d}/faketime/libfaketime.so.1`).find((p) => existsSync(p))
@@ -25,10 +31,10 @@ function libfaketime(): string {
 
 beforeAll(async () => {
   clockDir = tempDir('jit-clock-')
-  writeFileSync(join(clockDir, 'offset'), '+0')
+  setOffset('+0')
   // The broker's wall clock follows the offset in this file (re-read every second); its
   // monotonic clock is left alone.
-  const env = { LD_PRELOAD: libfaketime(), FAKETIME_TIMESTAMP_FILE: join(clockDir, 'offset'), FAKETIME_CACHE_DURATION: '1', FAKETIME_DONT_FAKE_MONOTONIC: '1' }
+  const env = { LD_PRELOAD: libfaketime(), FAKETIME_TIMESTAMP_FILE: join(clockDir, 'offset'), FAKETIME_CACHE_DURATION: '1', FAKETIME_DONT_FAKE_MONOTONIC: '1', NO_FAKE_STAT: '1' }
   broker = await startBroker({ args: ['--heartbeat-grace', `${GRACE_SECONDS}s`], env })
   ivan = await broker.enroll('ivan', ['technician'])
 })
@@ -82,13 +88,13 @@ describe('a broker that stalls, or whose wall clock steps', () => {
     const { ids, running } = await startSessions(out)
     await sleep(GRACE_SECONDS * 1000 + 500)
 
-    writeFileSync(join(clockDir, 'offset'), '+75s')
+    setOffset('+75s')
     await sleep(GRACE_SECONDS * 1000 + 3000) // the step is seen within a second; then more than a grace
     const { time } = (await (await fetch(`${broker.url}/healthz`)).json()) as { time: string }
     expect(Date.parse(time) - Date.now()).toBeGreaterThan(70_000) // the step did happen
     for (const id of ids) expect(sessionRow(broker, id).state, `session ${id}: ${sessionRow(broker, id).end_reason}`).toBe('active')
     await endSessions(out, ids, running)
-    writeFileSync(join(clockDir, 'offset'), '+0')
+    setOffset('+0')
     cleanup(out)
   }, 90_000)
 })
