@@ -13,40 +13,10 @@ import { join } from 'node:path'
 import { GENESIS_HASH, hashEventWithData } from '../../audit/chain.js'
 import { canonicalJson } from '../../util/canonical-json.js'
 import { nowIso } from '../../util/ids.js'
-import type { AccessRequest, Approval, AuditEvent, RequestKind, RequestState, SessionInfo, SessionState } from '../../wire/api.js'
+import { toAuditEvent, toSession, type AssetRecord, type DeviceRecord, type NewAuditEvent, type Row, type SessionRecord, type UserRecord } from './records.js'
+import type { AccessRequest, Approval, AuditEvent, RequestState, SessionInfo, SessionState } from '../../wire/api.js'
 
-export interface UserRecord {
-  name: string
-  roles: string[]
-  org?: string
-  disabled: boolean
-}
-
-export interface DeviceRecord {
-  id: string
-  user: string
-  name: string
-  publicJwk: { kty: 'OKP'; crv: 'Ed25519'; x: string }
-  jkt: string
-  createdAt: string
-  revokedAt?: string
-}
-
-export interface AssetRecord {
-  path: string
-  attributes: Record<string, unknown>
-}
-
-export interface SessionRecord extends SessionInfo {
-  jti: string
-  issuedAtEpoch: number
-  expiresAtEpoch: number
-  lastVerifiedAt?: string
-  /** When the wrapping CLI last sent a heartbeat (epoch ms); unset when nobody is watching the session. */
-  heartbeatAtMs?: number
-}
-
-export type NewAuditEvent = Pick<AuditEvent, 'type' | 'actor'> & Partial<Pick<AuditEvent, 'severity' | 'sessionId' | 'requestId' | 'data'>>
+export type { AssetRecord, DeviceRecord, NewAuditEvent, SessionRecord, UserRecord } from './records.js'
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, roles TEXT NOT NULL, org TEXT, disabled INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL);
@@ -68,7 +38,7 @@ CREATE INDEX IF NOT EXISTS audit_session ON audit(session_id);
 CREATE INDEX IF NOT EXISTS audit_request ON audit(request_id);
 `
 
-export type Row = Record<string, unknown>
+export type { Row }
 
 interface CommitGroup {
   durable: Promise<void>
@@ -552,49 +522,7 @@ function keepPrivate(dataDir: string, file: string): void {
   }
 }
 
-function toSession(row: Row, nowEpoch: number): SessionRecord {
-  const expiresAtEpoch = row.expires_at as number
-  let state = row.state as SessionState
-  // Expiry is a fact of time, not of a sweeper having run.
-  if (state === 'active' && expiresAtEpoch <= nowEpoch) state = 'expired'
-  return {
-    id: row.id as string,
-    requestId: row.request_id as string,
-    user: row.user as string,
-    deviceId: row.device_id as string,
-    asset: row.asset as string,
-    ticket: row.ticket as string,
-    scope: row.scope as string,
-    kind: row.kind as RequestKind,
-    jti: row.jti as string,
-    issuedAtEpoch: row.issued_at as number,
-    expiresAtEpoch,
-    issuedAt: nowIso((row.issued_at as number) * 1000),
-    expiresAt: nowIso(expiresAtEpoch * 1000),
-    state,
-    cacheAllowed: row.cache_allowed === 1,
-    endedAt: (row.ended_at as string) ?? (state === 'expired' ? nowIso(expiresAtEpoch * 1000) : undefined),
-    endedBy: (row.ended_by as string) ?? undefined,
-    endReason: (row.end_reason as string) ?? (state === 'expired' ? 'expired' : undefined),
-    lastVerifiedAt: (row.last_verified_at as string) ?? undefined,
-    heartbeatAtMs: (row.heartbeat_at as number) ?? undefined,
-  }
-}
 
-function toAuditEvent(row: Row): AuditEvent {
-  return {
-    seq: row.seq as number,
-    at: row.at as string,
-    type: row.type as string,
-    severity: row.severity as 'info' | 'high',
-    actor: row.actor as string,
-    sessionId: (row.session_id as string) ?? undefined,
-    requestId: (row.request_id as string) ?? undefined,
-    data: JSON.parse(row.data as string),
-    prevHash: row.prev_hash as string,
-    hash: row.hash as string,
-  }
-}
 
 export function publicSession(session: SessionRecord): SessionInfo {
   const { jti: _jti, issuedAtEpoch: _i, expiresAtEpoch: _e, lastVerifiedAt: _l, heartbeatAtMs: _h, ...info } = session

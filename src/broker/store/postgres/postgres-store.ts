@@ -16,13 +16,13 @@ import pg from 'pg'
 import { GENESIS_HASH, hashEventWithData } from '../../../audit/chain.js'
 import { canonicalJson } from '../../../util/canonical-json.js'
 import { nowIso } from '../../../util/ids.js'
-import type { AccessRequest, AuditEvent, RequestKind, RequestState, SessionState } from '../../../wire/api.js'
+import type { AccessRequest, AuditEvent, RequestState, SessionState } from '../../../wire/api.js'
 import type { AuditFilter, Store } from '../store.js'
 import type { AssetRecord, DeviceRecord, NewAuditEvent, SessionRecord, UserRecord } from '../sqlite-store.js'
+import { int, toAuditEvent, toSession, type Row } from '../records.js'
 import { applyMigrations } from './schema.js'
 import { clientConfig, connect, type DatabaseLogin } from './connection.js'
 
-type Row = Record<string, unknown>
 type Queryable = Pick<pg.ClientBase, 'query'>
 
 interface OpenTransaction {
@@ -359,14 +359,7 @@ export class PostgresStore implements Store {
   }
 }
 
-/** BIGINT columns arrive as strings (pg does not guess at 64-bit integers); every value jit stores fits a double. */
-function int(value: unknown): number {
-  return Number(value)
-}
 
-function optionalInt(value: unknown): number | undefined {
-  return value === null || value === undefined ? undefined : Number(value)
-}
 
 function toUser(row: Row): UserRecord {
   return { name: row.name as string, roles: JSON.parse(row.roles as string), org: (row.org as string) ?? undefined, disabled: int(row.disabled) === 1 }
@@ -379,47 +372,4 @@ function toDevice(row: Row): DeviceRecord {
   }
 }
 
-function toSession(row: Row, nowEpoch: number): SessionRecord {
-  const expiresAtEpoch = int(row.expires_at)
-  const issuedAtEpoch = int(row.issued_at)
-  let state = row.state as SessionState
-  // Expiry is a fact of time, not of a sweeper having run.
-  if (state === 'active' && expiresAtEpoch <= nowEpoch) state = 'expired'
-  return {
-    id: row.id as string,
-    requestId: row.request_id as string,
-    user: row.user as string,
-    deviceId: row.device_id as string,
-    asset: row.asset as string,
-    ticket: row.ticket as string,
-    scope: row.scope as string,
-    kind: row.kind as RequestKind,
-    jti: row.jti as string,
-    issuedAtEpoch,
-    expiresAtEpoch,
-    issuedAt: nowIso(issuedAtEpoch * 1000),
-    expiresAt: nowIso(expiresAtEpoch * 1000),
-    state,
-    cacheAllowed: int(row.cache_allowed) === 1,
-    endedAt: (row.ended_at as string) ?? (state === 'expired' ? nowIso(expiresAtEpoch * 1000) : undefined),
-    endedBy: (row.ended_by as string) ?? undefined,
-    endReason: (row.end_reason as string) ?? (state === 'expired' ? 'expired' : undefined),
-    lastVerifiedAt: (row.last_verified_at as string) ?? undefined,
-    heartbeatAtMs: optionalInt(row.heartbeat_at),
-  }
-}
 
-function toAuditEvent(row: Row): AuditEvent {
-  return {
-    seq: int(row.seq),
-    at: row.at as string,
-    type: row.type as string,
-    severity: row.severity as 'info' | 'high',
-    actor: row.actor as string,
-    sessionId: (row.session_id as string) ?? undefined,
-    requestId: (row.request_id as string) ?? undefined,
-    data: JSON.parse(row.data as string),
-    prevHash: row.prev_hash as string,
-    hash: row.hash as string,
-  }
-}

@@ -1,0 +1,93 @@
+// The broker's records, and its tables' rows read as records, the same for both stores: SQLite hands back numbers,
+// PostgreSQL hands back BIGINT columns as strings (pg does not guess at 64-bit integers); every
+// value jit stores fits a double, so each is read through Number().
+import { nowIso } from '../../util/ids.js'
+import type { AuditEvent, RequestKind, SessionInfo, SessionState } from '../../wire/api.js'
+
+export interface UserRecord {
+  name: string
+  roles: string[]
+  org?: string
+  disabled: boolean
+}
+
+export interface DeviceRecord {
+  id: string
+  user: string
+  name: string
+  publicJwk: { kty: 'OKP'; crv: 'Ed25519'; x: string }
+  jkt: string
+  createdAt: string
+  revokedAt?: string
+}
+
+export interface AssetRecord {
+  path: string
+  attributes: Record<string, unknown>
+}
+
+export interface SessionRecord extends SessionInfo {
+  jti: string
+  issuedAtEpoch: number
+  expiresAtEpoch: number
+  lastVerifiedAt?: string
+  /** When the wrapping CLI last sent a heartbeat (epoch ms); unset when nobody is watching the session. */
+  heartbeatAtMs?: number
+}
+
+export type NewAuditEvent = Pick<AuditEvent, 'type' | 'actor'> & Partial<Pick<AuditEvent, 'severity' | 'sessionId' | 'requestId' | 'data'>>
+
+export type Row = Record<string, unknown>
+
+export function int(value: unknown): number {
+  return Number(value)
+}
+
+export function optionalInt(value: unknown): number | undefined {
+  return value === null || value === undefined ? undefined : Number(value)
+}
+
+export function toSession(row: Row, nowEpoch: number): SessionRecord {
+  const expiresAtEpoch = int(row.expires_at)
+  const issuedAtEpoch = int(row.issued_at)
+  let state = row.state as SessionState
+  // Expiry is a fact of time, not of a sweeper having run.
+  if (state === 'active' && expiresAtEpoch <= nowEpoch) state = 'expired'
+  return {
+    id: row.id as string,
+    requestId: row.request_id as string,
+    user: row.user as string,
+    deviceId: row.device_id as string,
+    asset: row.asset as string,
+    ticket: row.ticket as string,
+    scope: row.scope as string,
+    kind: row.kind as RequestKind,
+    jti: row.jti as string,
+    issuedAtEpoch,
+    expiresAtEpoch,
+    issuedAt: nowIso(issuedAtEpoch * 1000),
+    expiresAt: nowIso(expiresAtEpoch * 1000),
+    state,
+    cacheAllowed: int(row.cache_allowed) === 1,
+    endedAt: (row.ended_at as string) ?? (state === 'expired' ? nowIso(expiresAtEpoch * 1000) : undefined),
+    endedBy: (row.ended_by as string) ?? undefined,
+    endReason: (row.end_reason as string) ?? (state === 'expired' ? 'expired' : undefined),
+    lastVerifiedAt: (row.last_verified_at as string) ?? undefined,
+    heartbeatAtMs: optionalInt(row.heartbeat_at),
+  }
+}
+
+export function toAuditEvent(row: Row): AuditEvent {
+  return {
+    seq: int(row.seq),
+    at: row.at as string,
+    type: row.type as string,
+    severity: row.severity as 'info' | 'high',
+    actor: row.actor as string,
+    sessionId: (row.session_id as string) ?? undefined,
+    requestId: (row.request_id as string) ?? undefined,
+    data: JSON.parse(row.data as string),
+    prevHash: row.prev_hash as string,
+    hash: row.hash as string,
+  }
+}
