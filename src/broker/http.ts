@@ -1,6 +1,6 @@
 // The broker's HTTP API (fastify). Routes authenticate, call one function of the broker, and
 // return its result; every failure leaves as application/problem+json without internals.
-import { createHash } from 'node:crypto'
+import { verifierTokenHash } from './offboarding.js'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { registerAuditRoutes } from './audit-routes.js'
 import { registerAdminRoutes } from './admin-routes.js'
@@ -21,7 +21,7 @@ import { deregisterDevice } from './deregistration.js'
 import { recordHeartbeat } from './heartbeat.js'
 import { renewSession } from './renewal.js'
 import { sessionProof } from './session-proof.js'
-import { checkTicket, ticketOfRequest, ticketOfSession } from './tickets/check.js'
+import { ticketOfRequest, ticketOfSession } from './tickets/check.js'
 import { registerTicketRoutes } from './tickets/routes.js'
 
 declare module 'fastify' {
@@ -109,7 +109,7 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
   app.post(`${API_PREFIX}/requests`, { schema: { body: schemas.createRequest } }, async (request, reply) => {
     const actor = await actorOf(request)
     const body = request.body as CreateRequestBody
-    const { status, result } = await createRequest(ctx, actor, body, await checkTicket(ctx, actor.user, body.ticket, body.asset))
+    const { status, result } = await createRequest(ctx, actor, body)
     reply.code(status)
     return result
   })
@@ -220,7 +220,7 @@ async function verifierOf(ctx: BrokerContext, request: FastifyRequest): Promise<
     })
   }
   if (!header?.startsWith('Bearer ')) throw authFailed('Introspection needs a verifier token: send Authorization: Bearer TOKEN, with a token from jit admin verifier add.')
-  const name = await ctx.store.verifierByTokenHash(createHash('sha256').update(header.slice(7).trim()).digest('hex'))
+  const name = await ctx.store.verifierByTokenHash(verifierTokenHash(header.slice(7).trim()))
   if (!name) throw authFailed('Unknown verifier token.')
   return name
 }

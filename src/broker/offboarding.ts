@@ -106,7 +106,8 @@ export async function revokeEnrollmentCodes(ctx: BrokerContext, by: string, user
 
 const VERIFIER_NAME = /^[a-z][a-z0-9._-]{0,63}$/
 const newVerifierToken = () => `jitv_${randomBytes(24).toString('base64url')}`
-const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex')
+/** How a verifier token is kept and looked up: its SHA-256 only, never the token. */
+export const verifierTokenHash = (token: string) => createHash('sha256').update(token).digest('hex')
 
 /** A bearer token for a verifier (gateway, jump host) to call introspection. Shown once; only its hash is kept. */
 export async function addVerifier(ctx: BrokerContext, by: string, name: string): Promise<{ name: string; token: string }> {
@@ -114,7 +115,7 @@ export async function addVerifier(ctx: BrokerContext, by: string, name: string):
   const token = newVerifierToken()
   await ctx.store.transaction(async (tx) => {
     if ((await tx.listVerifiers()).some((v) => v.name === name)) throw conflict(`Verifier ${name} already exists.`, { nextSteps: [`Give it a new token: jit admin verifier rotate ${name}`, `Or remove it first: jit admin verifier remove ${name}`] })
-    await tx.addVerifier(name, tokenHash(token))
+    await tx.addVerifier(name, verifierTokenHash(token))
     await tx.appendAudit({ type: 'verifier.added', actor: by, data: { verifier: name } })
   })
   return { name, token }
@@ -128,7 +129,7 @@ export function listVerifiers(ctx: BrokerContext): Promise<{ name: string; creat
 export async function rotateVerifier(ctx: BrokerContext, by: string, name: string): Promise<{ name: string; token: string }> {
   const token = newVerifierToken()
   await ctx.store.transaction(async (tx) => {
-    if (!(await tx.replaceVerifierToken(name, tokenHash(token)))) throw notFound(`Verifier ${name}`)
+    if (!(await tx.replaceVerifierToken(name, verifierTokenHash(token)))) throw notFound(`Verifier ${name}`)
     await tx.appendAudit({ type: 'verifier.rotated', severity: 'high', actor: by, data: { verifier: name } })
   })
   return { name, token }

@@ -16,7 +16,7 @@ import { MAX_PENDING_PER_USER, MAX_TTL_SECONDS, MIN_TTL_SECONDS, PENDING_TIMEOUT
 import { grantFor, openSession } from './sessions.js'
 import type { SessionRecord } from './store/sqlite-store.js'
 import type { Store } from './store/store.js'
-import type { TicketVerdict } from './tickets/check.js'
+import { checkTicket, type TicketVerdict } from './tickets/check.js'
 
 /** Checks the shape of a request against facts, before any policy: bad input changes nothing. */
 async function validate(ctx: BrokerContext, body: CreateRequestBody): Promise<void> {
@@ -38,10 +38,12 @@ async function validate(ctx: BrokerContext, body: CreateRequestBody): Promise<vo
  * wait) is still true when the request and its session are written.
  */
 export async function createRequest(ctx: BrokerContext, actor: Actor, body: CreateRequestBody, ticket?: TicketVerdict): Promise<{ status: number; result: RequestResult }> {
+  // Bad input is refused before anything else, a ticket system's lookup included.
+  await validate(ctx, body)
   const kind = body.kind ?? 'standard'
+  if (kind !== 'standard') throw badInput(`Use jit break-glass or jit drill for ${kind} access.`)
+  ticket ??= await checkTicket(ctx, actor.user, body.ticket, body.asset)
   const { request, decision, session } = await ctx.store.transaction(async (tx) => {
-    await validate(ctx, body)
-    if (kind !== 'standard') throw badInput(`Use jit break-glass or jit drill for ${kind} access.`)
     const decision = await sessionGate(ctx, { path: 'request', kind: 'standard', user: actor.user.name, deviceId: actor.deviceId, asked: body, ticket })
     if (decision.allow && decision.approvalsNeeded > 0) await assertPendingRoom(ctx, actor)
     assertDeliveryAllowed(decision, body)

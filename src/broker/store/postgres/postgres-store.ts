@@ -82,6 +82,10 @@ export class PostgresStore implements Store {
     try {
       return await this.#inside.run(mark, async () => {
         await client.query('BEGIN')
+        // One transaction at a time across every broker on the database, as SQLite's one writer
+        // gives the embedded broker: the gate's reads (exclusive holders, pending requests,
+        // standing) then hold until the writes they allow commit. The same row orders audit appends.
+        await client.query('SELECT 1 FROM audit_high_water WHERE id = 1 FOR UPDATE')
         let result: T
         try {
           result = await fn(this)
