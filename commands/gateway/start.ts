@@ -28,7 +28,10 @@ export default class GatewayStart extends JitCommand {
     const match = /^(.*):(\d{1,5})$/.exec(flags.listen)
     if (!match || Number(match[2]) > 65535) throw new UsageError(`--listen "${flags.listen}" is not HOST:PORT.`)
     if (flags.advertise && !/^.+:\d{1,5}$/.test(flags.advertise)) throw new UsageError(`--advertise "${flags.advertise}" is not HOST:PORT.`)
-    const brokerUrl = checkBrokerUrls(flags.broker)
+    // The CLI's own rule: plain HTTP only to loopback (127.0.0.0/8, ::1), so the verifier token
+    // never crosses the plant network in clear text; several brokers separated by commas.
+    const { brokerList } = await import('../../src/cli/broker-client/broker-client.js')
+    const brokerUrl = brokerList(flags.broker, false).map((url) => url.href.replace(/\/+$/, '')).join(',')
     const { parseDuration } = await import('../../src/util/ttl.js')
     const staleAfterSeconds = parseDuration(flags['stale-after'], '--stale-after')
     if (staleAfterSeconds < 1 || staleAfterSeconds > 3600) throw new UsageError('--stale-after must be between 1s and 1h.')
@@ -48,24 +51,4 @@ export default class GatewayStart extends JitCommand {
       strict: flags.strict,
     }, (address) => (this.jsonEnabled() ? this.logJson({ address }) : process.stdout.write(`${address}\n`)))
   }
-}
-
-/** One broker, or several of one plant separated by commas; each checked alone. */
-function checkBrokerUrls(urls: string): string {
-  const list = urls.split(',').map((url) => url.trim()).filter((url) => url.length > 0)
-  if (list.length === 0) throw new UsageError('--broker names no broker URL.')
-  return list.map(checkBrokerUrl).join(',')
-}
-
-/** Plain HTTP only to loopback: a verifier token must not cross the plant network in clear text. */
-function checkBrokerUrl(url: string): string {
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    throw new UsageError(`--broker "${url}" is not a URL.`)
-  }
-  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(parsed.hostname)
-  if (parsed.protocol === 'https:' || (parsed.protocol === 'http:' && loopback)) return url.replace(/\/+$/, '')
-  throw new UsageError(`--broker "${url}" must be https:// (plain http only to loopback).`)
 }

@@ -67,8 +67,10 @@ export function usageErrorFrom(error: ParseError & { oclif?: { exit?: number } }
 
   if (error.flags && /^Nonexistent flags?:/.test(first)) {
     const known = Object.keys(command.flags).map((f) => `--${f}`)
-    const hints = error.flags.map((flag) => closest(flag.split('=')[0], known)[0]).filter(Boolean)
-    return new UsageError(`${name} has no ${error.flags.length === 1 ? 'flag' : 'flags'} ${list(error.flags)}.`, [
+    // Named without any =value: a mistyped --code=… must not print the enrollment code.
+    const names = error.flags.map((flag) => flag.split('=')[0])
+    const hints = names.map((flag) => closest(flag, known)[0]).filter(Boolean)
+    return new UsageError(`${name} has no ${names.length === 1 ? 'flag' : 'flags'} ${list(names)}.`, [
       ...(hints.length > 0 ? [`Did you mean ${list(hints)}?`] : []),
       ...help,
     ], hints.length > 0 ? { suggestions: hints } : {})

@@ -61,6 +61,13 @@ describe('bad values and unknown names', () => {
     expect(result.json().error.nextSteps).toContain('Did you mean --pending?')
   })
 
+  it('a mistyped flag with a value names the flag, never the value (an enrollment code stays out of logs)', async () => {
+    const result = await run(['login', '--broker', 'http://127.0.0.1:9', '--cod=QX7R-M2KD-91LF', '--json'])
+    expect(result.code).toBe(2)
+    expect(result.json().error.message).toBe('jit login has no flag --cod.')
+    expect(result.stdout + result.stderr).not.toContain('QX7R-M2KD-91LF')
+  })
+
   it('a mistyped command gets "did you mean", in words and in JSON', async () => {
     const human = await run(['reqest'])
     expect(human.code).toBe(2)
