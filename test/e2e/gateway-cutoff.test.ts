@@ -164,4 +164,10 @@ describe('the gateway cuts a live connection when its session ends', () => {
     expect(summary).toMatchObject({ exitCode: 7, revoked: true, asset: GW_ASSET, gateway: 'gw-line-3' })
     expect(sessionRow(broker, summary.sessionId).state).toBe('revoked')
   })
+
+  it('jit connect -- CMD hands the command the local port, not the credential', async () => {
+    const result = await jit(['connect', GW_ASSET, ...access, '--', 'sh', '-c', 'echo "port=${JIT_LOCAL_PORT:-} token=${JIT_TOKEN:-none}"'], { home: alice })
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(/^port=\d+ token=none$/m)
+  })
 })

@@ -61,6 +61,7 @@ export async function connectAndRun(cli: CliContext, argv: string[], options: Co
       const { runWithCredential } = await import('../sessions/run-with-credential.js')
       const run = await runWithCredential(cli, grant, argv, {
         cache: false,
+        credentialInEnv: false,
         env: { JIT_LOCAL_PORT: String(local.port), JIT_LOCAL_ADDRESS: `127.0.0.1:${local.port}` },
         onEndedElsewhere: onEnded,
       })

@@ -39,6 +39,11 @@ export interface RunOptions {
   cache: boolean
   /** More environment for the command (e.g. JIT_LOCAL_PORT from jit connect). */
   env?: Record<string, string>
+  /**
+   * Hand the command the credential (JIT_TOKEN and the session's facts); default yes. jit connect
+   * says no: its tunnel proves possession itself, and a tool behind localhost needs no token.
+   */
+  credentialInEnv?: boolean
   onStarted?: () => void
   /** The broker ended the session while the command still ran (revoked elsewhere, expired, heartbeats lost). */
   onEndedElsewhere?: (result: HeartbeatResult) => void
@@ -100,7 +105,7 @@ export async function runWithCredential(cli: CliContext, grant: Grant, argv: str
       started = true
       options.onStarted?.()
     }
-    Object.assign(result, await runChild(prepared?.argv ?? argv, { ...(prepared?.env ?? { ...process.env, ...credentialEnv(grant) }), ...options.env }, guard, onSpawn))
+    Object.assign(result, await runChild(prepared?.argv ?? argv, { ...(prepared?.env ?? { ...process.env, ...(options.credentialInEnv === false ? {} : credentialEnv(grant)) }), ...options.env }, guard, onSpawn))
     return result
   } finally {
     heartbeat?.stop()
