@@ -1,6 +1,8 @@
 // Live cut-off at the asset: a real TCP service as the asset, a real gateway process in front of
 // it, a real `jit connect` tunnelling to it. Bytes flow while the session is active; every way a
 // session ends closes the open connection (generously timed: the latency figure is the bench's).
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openStore } from '../../src/broker/admin.js'
 import { cleanup, jit, startBroker, type TestBroker } from './harness.js'
@@ -139,6 +141,19 @@ describe('the gateway cuts a live connection when its session ends', () => {
       expect((await connectionRecord(sessionId)).data.endCause).toBe('logout')
     } finally {
       cleanup(bob)
+    }
+  })
+
+  it('an operator revoking the device (a stolen laptop)', async () => {
+    const carl = await broker.enroll('carl', ['technician'])
+    try {
+      const deviceId = JSON.parse(readFileSync(join(carl, 'config.json'), 'utf8')).profiles.default.deviceId as string
+      const { closedAfterMs, sessionId } = await cutBy(carl, () => jit(['admin', 'device', 'revoke', deviceId, '--reason', 'laptop stolen', '--data', broker.dataDir], {}))
+      expect(closedAfterMs).toBeLessThan(CLOSE_WITHIN_MS)
+      expect(sessionRow(broker, sessionId).state).toBe('revoked')
+      expect((await connectionRecord(sessionId)).data.endCause).toBe('device-revoked')
+    } finally {
+      cleanup(carl)
     }
   })
 

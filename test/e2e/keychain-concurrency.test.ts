@@ -11,7 +11,7 @@ import { PLC, cleanup, jit, startBroker, tempDir, type CliResult, type TestBroke
 import { startPrivateKeyring, type PrivateKeyring } from './private-keyring.js'
 import { deviceIdOf } from './revocation-helpers.js'
 
-const DURATION_MS = 25_000
+const DURATION_MS = 30_000
 const WORKERS = 10
 
 let broker: TestBroker

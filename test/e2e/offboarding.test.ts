@@ -2,6 +2,7 @@
 // disables a user and revokes a stolen laptop over the API; the operator does the same on the data
 // folder while the broker runs; each ends the sessions at once, for every verifier.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { openStore } from '../../src/broker/admin.js'
 import { PLC, cleanup, introspect, jit, startBroker, type TestBroker } from './harness.js'
 
 let broker: TestBroker
@@ -28,6 +29,24 @@ async function openSession(home: string): Promise<{ id: string; token: string }>
 }
 
 describe('offboarding over the admin API', () => {
+  it('jit logout cancels the device\'s pending requests; an approver finds nothing left to approve', async () => {
+    const lena = await broker.enroll('lena', ['technician'])
+    const waiting = await jit(['request', ...access, '--scope', 'control', '--ttl', '10m', '--reason', 'r', '--no-wait', '--json'], { home: lena })
+    expect(waiting.code).toBe(8)
+    const requestId = waiting.json().error.requestId as string
+    const out = await jit(['logout', '--json'], { home: lena })
+    expect(out.code, out.stderr).toBe(0)
+    const store = openStore(broker.dataDir)
+    try {
+      expect(store.getRequest(requestId)?.state).toBe('cancelled')
+    } finally {
+      store.close()
+    }
+    const lead = await broker.enroll('lee', ['shift-lead'])
+    expect((await jit(['approve', requestId, '--json'], { home: lead })).code).not.toBe(0)
+    cleanup(lena, lead)
+  })
+
   it('only the admin role may; disabling a user ends their session now, cancels their pending request and refuses their device', async () => {
     const vic = await broker.enroll('vic', ['technician'])
     const { token } = await openSession(vic)

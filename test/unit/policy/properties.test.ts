@@ -115,8 +115,10 @@ describe('policy properties', () => {
         const decision = evaluate(policy, input)
         if (!fullScanMatch(policy, input)) {
           expect(decision.allow).toBe(false)
-          // Either nothing applies (deny by default), or only the TTL stands in the way (over the cap).
-          expect(decision.reasons.some((r) => r.includes('deny by default') || r.includes(' is over the cap for '))).toBe(true)
+          // "Over the cap" is said only when a rule would match the same request asked for a
+          // minute (the TTL really is what stands in the way); any other refusal is deny by default.
+          if (decision.reasons.some((r) => r.includes(' is over the cap for '))) expect(fullScanMatch(policy, { ...input, ttlSeconds: 60 })).toBeDefined()
+          else expect(decision.reasons.some((r) => r.includes('deny by default'))).toBe(true)
         }
       }),
       { numRuns: 400 },
@@ -144,7 +146,8 @@ describe('policy properties', () => {
         expect(input.ttlSeconds).toBeLessThanOrEqual(matched.maxTtlSeconds)
         expect(decision.maxTtlSeconds).toBe(matched.maxTtlSeconds)
       }),
-      { numRuns: 400 },
+      // Enough runs that the allowed share (a few percent) clears the floor below whatever the seed.
+      { numRuns: 1200 },
     )
     // The generators must reach allowed decisions, or this property says nothing.
     expect(allowed).toBeGreaterThan(20)
