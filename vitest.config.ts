@@ -3,8 +3,11 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // Two cores: end-to-end files each start a broker and many CLI processes.
-    maxWorkers: 2,
+    // One file at a time: end-to-end files each start brokers, gateways, keyrings and many CLI
+    // processes, and two such files side by side on a 2-core machine have starved each other
+    // into failed set-ups (a broker that could not load its own module, the shared keyring lost
+    // mid-run) in fresh-clone CI runs. Sequential files take ~6 minutes and are far steadier.
+    maxWorkers: 1,
     testTimeout: 30_000,
     // Set-up starts brokers, gateways, sshd and PostgreSQL; on a busy 2-core machine that has
     // taken longer than 30 s (a TLS broker with its openssl CA, once).
