@@ -43,6 +43,11 @@ export function int(value: unknown): number {
   return Number(value)
 }
 
+/** A comparison or 0/1 flag read back: SQLite answers 1/0, PostgreSQL true/false (or a 0/1 BIGINT). */
+export function flag(value: unknown): boolean {
+  return value === true || value === 1 || value === '1'
+}
+
 export function optionalInt(value: unknown): number | undefined {
   return value === null || value === undefined ? undefined : Number(value)
 }

@@ -8,17 +8,29 @@
 // Group commit and "no reply before durable" stay as in sqlite-store.ts: a transaction is a
 // savepoint of the event-loop turn's group, and the group commits only between transactions.
 import { AsyncLocalStorage } from 'node:async_hooks'
+import { EventEmitter } from 'node:events'
+import { DatabaseSync } from 'node:sqlite'
 import type { AccessRequest, AuditEvent, RequestState, SessionState } from '../../wire/api.js'
-import type { AuditFilter, Store } from './store.js'
-import type { AssetRecord, DeviceRecord, NewAuditEvent, SessionRecord, UserRecord } from './sqlite-store.js'
+import type { AuditFilter, SqlReader, SqlValue, Store } from './store.js'
+import type { AssetRecord, DeviceRecord, NewAuditEvent, Row, SessionRecord, UserRecord } from './sqlite-store.js'
 import { SqliteStore } from './sqlite-store.js'
+
+interface OpenTransaction {
+  store: SqliteAsyncStore
+  open: boolean
+  /** Channels signalled inside it: sent once it commits and is durable, never if it rolls back. */
+  signals?: Set<string>
+}
 
 export class SqliteAsyncStore implements Store {
   /**
    * The transaction running now, for calls made from inside it. Work it set off that outlives it
    * (a timer, a notification) inherits the context too, so the mark says whether it is still open.
    */
-  readonly #inside = new AsyncLocalStorage<{ store: SqliteAsyncStore; open: boolean }>()
+  readonly #inside = new AsyncLocalStorage<OpenTransaction>()
+  readonly #signals = new EventEmitter().setMaxListeners(0)
+  /** Read-only connections for snapshots, kept for the next one. */
+  readonly #readers: DatabaseSync[] = []
   /** The tail of the queue: settles when the last queued transaction or call is done. */
   #tail: Promise<unknown> = Promise.resolve()
   /** Queued jobs not yet settled; with none, a job starts at once (nothing can be ahead of it). */
@@ -30,7 +42,7 @@ export class SqliteAsyncStore implements Store {
     // Inside the running transaction: part of it (the synchronous store nests it as a savepoint).
     if (this.#isInside()) return this.#nested(fn)
     return this.#queued(() => {
-      const mark = { store: this, open: true }
+      const mark: OpenTransaction = { store: this, open: true }
       return this.#inside.run(mark, async () => {
         this.sqlite.beginTransaction()
         let result: T
@@ -43,6 +55,7 @@ export class SqliteAsyncStore implements Store {
         }
         mark.open = false
         this.sqlite.endTransaction(true)
+        if (mark.signals) this.#sendWhenDurable(mark.signals)
         return result
       })
     })
@@ -109,7 +122,54 @@ export class SqliteAsyncStore implements Store {
 
   async close(): Promise<void> {
     await this.#tail
+    for (const reader of this.#readers.splice(0)) reader.close()
     this.sqlite.close()
+  }
+
+  query(sql: string, params: readonly SqlValue[] = []): Promise<Row[]> {
+    return this.#call(() => this.sqlite.statement(sql).all(...params) as Row[])
+  }
+
+  execute(sql: string, params: readonly SqlValue[] = []): Promise<number> {
+    return this.#call(() => this.sqlite.transaction(() => Number(this.sqlite.statement(sql).run(...params).changes)))
+  }
+
+  /** On a read-only connection of its own: WAL gives it the last commit, never the open group. */
+  async snapshot<T>(fn: (read: SqlReader) => Promise<T>): Promise<T> {
+    const db = this.#readers.pop() ?? new DatabaseSync(this.sqlite.file, { readOnly: true })
+    db.exec('BEGIN')
+    try {
+      return await fn({ query: async (sql, params = []) => db.prepare(sql).all(...params) as Row[] })
+    } finally {
+      db.exec('ROLLBACK')
+      if (this.sqlite.db.isOpen && this.#readers.length < 4) this.#readers.push(db)
+      else db.close()
+    }
+  }
+
+  async signal(channel: string): Promise<void> {
+    const mark = this.#inside.getStore()
+    if (mark && mark.store === this && mark.open) (mark.signals ??= new Set()).add(channel)
+    else this.#sendWhenDurable(new Set([channel]))
+  }
+
+  async onSignal(channel: string, fn: () => void): Promise<() => void> {
+    this.#signals.on(channel, fn)
+    return () => void this.#signals.off(channel, fn)
+  }
+
+  /** One broker on the file: every duty is its own. */
+  async holdsDuty(_name: string): Promise<boolean> {
+    return true
+  }
+
+  #sendWhenDurable(channels: Set<string>): void {
+    const send = () => {
+      for (const channel of channels) this.#signals.emit(channel)
+    }
+    const durable = this.whenDurable()
+    if (durable) durable.then(send, () => {})
+    else send()
   }
 
   appendAudit(event: NewAuditEvent, at?: string): Promise<AuditEvent> {

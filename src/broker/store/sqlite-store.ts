@@ -32,10 +32,26 @@ CREATE INDEX IF NOT EXISTS sessions_asset ON sessions(asset, state);
 CREATE TABLE IF NOT EXISTS seen_assertions (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS seen_assertions_expiry ON seen_assertions(expires_at);
 CREATE INDEX IF NOT EXISTS sessions_expiry ON sessions(state, expires_at);
+CREATE INDEX IF NOT EXISTS sessions_ticket ON sessions(ticket, state);
 CREATE TABLE IF NOT EXISTS verifiers (name TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, at TEXT NOT NULL, type TEXT NOT NULL, severity TEXT NOT NULL, actor TEXT NOT NULL, session_id TEXT, request_id TEXT, data TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS audit_session ON audit(session_id);
 CREATE INDEX IF NOT EXISTS audit_request ON audit(request_id);
+CREATE TABLE IF NOT EXISTS audit_checkpoints (seq INTEGER PRIMARY KEY, hash TEXT NOT NULL, at TEXT NOT NULL, jws TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS session_ends (seq INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT NOT NULL, asset TEXT NOT NULL, cause TEXT NOT NULL, at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS session_ends_session ON session_ends(session_id);
+CREATE TABLE IF NOT EXISTS gateways (name TEXT PRIMARY KEY, address TEXT NOT NULL, cert_sha256 TEXT NOT NULL, announced_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS reviews (id TEXT PRIMARY KEY, session_id TEXT NOT NULL UNIQUE, user TEXT NOT NULL, asset TEXT NOT NULL, kind TEXT NOT NULL, due_at INTEGER NOT NULL, answers TEXT, filed_at TEXT, signed_off_by TEXT, signed_off_at TEXT, sign_off_comment TEXT, overdue_flagged INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS reviews_user ON reviews(user, filed_at);
+CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, target TEXT NOT NULL, body TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL, delivered_at TEXT, last_error TEXT);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox(delivered_at, next_attempt_at);
+CREATE TABLE IF NOT EXISTS ssh_certificates (serial INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT NOT NULL, key_id TEXT NOT NULL, ca_fingerprint TEXT NOT NULL, principals TEXT NOT NULL, valid_after INTEGER NOT NULL, valid_before INTEGER NOT NULL, key_fingerprint TEXT NOT NULL, issued_at TEXT NOT NULL, revocation_audited INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS ssh_certificates_valid ON ssh_certificates(valid_before);
+CREATE INDEX IF NOT EXISTS ssh_certificates_session ON ssh_certificates(session_id);
+CREATE TABLE IF NOT EXISTS session_verifications (session_id TEXT NOT NULL, verifier TEXT NOT NULL, first_at TEXT NOT NULL, last_at TEXT NOT NULL, checks INTEGER NOT NULL, last_active INTEGER NOT NULL, PRIMARY KEY (session_id, verifier));
+CREATE TABLE IF NOT EXISTS ticket_register (id TEXT PRIMARY KEY, asset TEXT NOT NULL, assignee TEXT, org TEXT, title TEXT, state TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, updated_by TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS ticket_register_state ON ticket_register(state);
+CREATE TABLE IF NOT EXISTS ticket_events (system TEXT NOT NULL, event_id TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (system, event_id));
 `
 
 export type { Row }

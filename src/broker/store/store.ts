@@ -7,7 +7,15 @@
 // function fn awaits) belongs to that transaction. fn must await nothing but the store: no
 // network, no timers (a transaction holds the write lock while it waits).
 import type { AccessRequest, AuditEvent, RequestState, SessionState } from '../../wire/api.js'
-import type { AssetRecord, DeviceRecord, NewAuditEvent, SessionRecord, UserRecord } from './sqlite-store.js'
+import type { AssetRecord, DeviceRecord, NewAuditEvent, Row, SessionRecord, UserRecord } from './records.js'
+
+/** A value bound to a `?` of portable SQL. */
+export type SqlValue = string | number | null
+
+/** Reads, in portable SQL (see Store.query). */
+export interface SqlReader {
+  query(sql: string, params?: readonly SqlValue[]): Promise<Row[]>
+}
 
 export interface AuditFilter {
   sessionId?: string
@@ -23,6 +31,44 @@ export interface Store {
   /** Settles once everything written so far is durable; undefined when nothing waits for a commit. */
   whenDurable(): Promise<void> | undefined
   close(): Promise<void>
+
+  // portable SQL, for the feature modules' own tables (reviews, outbox, checkpoints, ...)
+  /**
+   * Runs one statement both stores read: `?` placeholders, `"user"` quoted, ON CONFLICT instead of
+   * INSERT OR IGNORE, CAST(? AS NUMERIC) where a fractional value meets an integer column, no
+   * dialect functions (min/max of two values: CASE). Integers come back as numbers; a comparison
+   * selected as a column comes back as 1/0 or true/false (read it with `flag`, records.ts).
+   * Inside a transaction it is part of it; outside, a write is a transaction of its own.
+   */
+  query(sql: string, params?: readonly SqlValue[]): Promise<Row[]>
+  /** As query, for writes: answers with the number of rows changed. */
+  execute(sql: string, params?: readonly SqlValue[]): Promise<number>
+  /**
+   * Runs fn on one consistent snapshot of what is committed, without holding up writers (a long
+   * read: verifying or exporting the audit log, following the revocation stream). Rows of a
+   * transaction or commit group still open are not seen.
+   */
+  snapshot<T>(fn: (read: SqlReader) => Promise<T>): Promise<T>
+
+  // several brokers on one database
+  /**
+   * Wakes every onSignal(channel) listener, on this broker and on every other broker of the
+   * database, once what was written so far (the running transaction included) is committed and
+   * durable; a signal of a transaction that rolls back is never sent. A wake-up says "look again",
+   * nothing more: the tables are the truth.
+   */
+  signal(channel: string): Promise<void>
+  /**
+   * Calls fn on each signal of channel; also when the store may have missed some (a listening
+   * connection lost and made again). Answers with the function that stops listening.
+   */
+  onSignal(channel: string, fn: () => void): Promise<() => void>
+  /**
+   * Whether this broker holds the named duty (the expiry sweeper, the outbox, ...): one broker of
+   * those on the database at a time, and another takes it over when that broker dies. The
+   * embedded store has one broker: always true.
+   */
+  holdsDuty(name: string): Promise<boolean>
 
   // audit
   /** Appends to the hash chain; inside a transaction, so the link to the last record holds. */

@@ -99,7 +99,19 @@ export function clientConfig(login: DatabaseLogin): pg.ClientConfig {
     ...(target.tls ? { ssl: { rejectUnauthorized: true, ...(target.tls.caFile ? { ca: readFileSync(target.tls.caFile, 'utf8') } : {}) } } : {}),
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     application_name: 'jit',
+    types: { getTypeParser: integersAsNumbers },
   }
+}
+
+const BIGINT_OID = 20
+
+/**
+ * BIGINT columns read back as numbers, as SQLite's integers do: they hold epoch seconds and
+ * milliseconds, sequence numbers and counters, all far below 2^53.
+ */
+function integersAsNumbers(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {
+  if (oid === BIGINT_OID && format !== 'binary') return Number
+  return pg.types.getTypeParser(oid, format ?? 'text') as (value: string) => unknown
 }
 
 /** A connected client; a failure says what went wrong in jit's words, with the right exit code. */

@@ -17,7 +17,7 @@ import { GENESIS_HASH, hashEventWithData } from '../../../audit/chain.js'
 import { canonicalJson } from '../../../util/canonical-json.js'
 import { nowIso } from '../../../util/ids.js'
 import type { AccessRequest, AuditEvent, RequestState, SessionState } from '../../../wire/api.js'
-import type { AuditFilter, Store } from '../store.js'
+import type { AuditFilter, SqlReader, SqlValue, Store } from '../store.js'
 import type { AssetRecord, DeviceRecord, NewAuditEvent, SessionRecord, UserRecord } from '../sqlite-store.js'
 import { int, toAuditEvent, toSession, type Row } from '../records.js'
 import { applyMigrations } from './schema.js'
@@ -33,11 +33,28 @@ interface OpenTransaction {
   depth: number
 }
 
+/** Channels of signal(): prefixed, so jit's notifications never meet another application's. */
+const channelName = (channel: string) => `jit_${channel.replace(/[^a-z0-9_]/gi, '_')}`
+/** The first key of the two-key advisory locks behind holdsDuty (the second: the duty's name, hashed). */
+const DUTY_LOCK_SPACE = 0x6a6974
+const RECONNECT_MS = 500
+
 export class PostgresStore implements Store {
   readonly #inside = new AsyncLocalStorage<OpenTransaction>()
   readonly #deviceJkts = new Map<string, string>()
+  /** Portable SQL (`?`) turned into PostgreSQL's ($1, $2, ...), once per statement text. */
+  readonly #statements = new Map<string, string>()
+  readonly #listeners = new Map<string, Set<() => void>>()
+  /** The connection that LISTENs, made when the first listener comes and again when it is lost. */
+  #listener?: Promise<pg.Client>
+  /** The connection whose session holds the duties' advisory locks: they end with it. */
+  #duties?: { client: pg.Client; held: Set<string>; lost: boolean }
+  #closed = false
 
-  private constructor(readonly pool: pg.Pool) {}
+  private constructor(
+    readonly pool: pg.Pool,
+    readonly login: DatabaseLogin,
+  ) {}
 
   /** Connects (a failure in jit's words), applies the schema's migrations and opens a pool. */
   static async open(login: DatabaseLogin, options: { maxConnections?: number } = {}): Promise<PostgresStore> {
@@ -52,7 +69,7 @@ export class PostgresStore implements Store {
     const pool = new pg.Pool({ ...clientConfig(login), max: options.maxConnections ?? 10 })
     // An idle client the server drops emits 'error' on the pool; unhandled, that would crash the broker.
     pool.on('error', () => {})
-    return new PostgresStore(pool)
+    return new PostgresStore(pool, login)
   }
 
   #current(): OpenTransaction | undefined {
@@ -130,7 +147,137 @@ export class PostgresStore implements Store {
   }
 
   async close(): Promise<void> {
+    this.#closed = true
+    const listener = this.#listener
+    this.#listener = undefined
+    await listener?.then((client) => client.end(), () => {}).catch(() => {})
+    await this.#duties?.client.end().catch(() => {})
+    this.#duties = undefined
     await this.pool.end()
+  }
+
+  // ---- portable SQL -----------------------------------------------------------------------
+
+  #text(sql: string): string {
+    let text = this.#statements.get(sql)
+    if (text === undefined) {
+      let n = 0
+      // A ? outside quotes is a placeholder; the portable statements quote no question mark.
+      text = sql.replace(/'[^']*'|\?/g, (match) => (match === '?' ? `$${++n}` : match))
+      this.#statements.set(sql, text)
+    }
+    return text
+  }
+
+  async query(sql: string, params: readonly SqlValue[] = []): Promise<Row[]> {
+    return (await this.#db().query(this.#text(sql), params as SqlValue[])).rows as Row[]
+  }
+
+  async execute(sql: string, params: readonly SqlValue[] = []): Promise<number> {
+    return (await this.#db().query(this.#text(sql), params as SqlValue[])).rowCount ?? 0
+  }
+
+  /** A read-only REPEATABLE READ transaction: one snapshot, and no lock that writers wait for. */
+  async snapshot<T>(fn: (read: SqlReader) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect()
+    let broken = false
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+      try {
+        return await fn({ query: async (sql, params = []) => (await client.query(this.#text(sql), params as SqlValue[])).rows as Row[] })
+      } finally {
+        await client.query('ROLLBACK').catch(() => void (broken = true))
+      }
+    } finally {
+      client.release(broken)
+    }
+  }
+
+  // ---- several brokers ----------------------------------------------------------------------
+
+  /** NOTIFY inside the running transaction: PostgreSQL delivers it at commit, and drops it on rollback. */
+  async signal(channel: string): Promise<void> {
+    await this.#db().query('SELECT pg_notify($1, \'\')', [channelName(channel)])
+  }
+
+  async onSignal(channel: string, fn: () => void): Promise<() => void> {
+    const name = channelName(channel)
+    let set = this.#listeners.get(name)
+    if (!set) {
+      set = new Set()
+      this.#listeners.set(name, set)
+      const client = await this.#listening()
+      await client.query(`LISTEN ${name}`)
+    }
+    set.add(fn)
+    return () => void this.#listeners.get(name)?.delete(fn)
+  }
+
+  /** The listening connection; when it is lost, a new one listens again and every listener is woken (signals may have been missed). */
+  #listening(): Promise<pg.Client> {
+    this.#listener ??= (async () => {
+      const client = await connect(this.login)
+      client.on('notification', (message) => {
+        for (const fn of this.#listeners.get(message.channel) ?? []) fn()
+      })
+      const lost = () => {
+        if (this.#closed || this.#listener === undefined) return
+        this.#listener = undefined
+        client.removeAllListeners('end')
+        client.end().catch(() => {})
+        void this.#relisten()
+      }
+      client.on('error', lost)
+      client.on('end', lost)
+      return client
+    })()
+    const pending = this.#listener
+    pending.catch(() => {
+      if (this.#listener === pending) this.#listener = undefined
+    })
+    return pending
+  }
+
+  async #relisten(): Promise<void> {
+    while (!this.#closed) {
+      try {
+        const client = await this.#listening()
+        for (const name of this.#listeners.keys()) await client.query(`LISTEN ${name}`)
+        for (const set of this.#listeners.values()) for (const fn of set) fn()
+        return
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, RECONNECT_MS).unref())
+      }
+    }
+  }
+
+  /**
+   * A session-level advisory lock per duty, on one connection of this broker's: held until the
+   * broker stops or dies (the server then drops the connection and the lock), tried again by
+   * every other broker at each of its sweeps.
+   */
+  async holdsDuty(name: string): Promise<boolean> {
+    if (this.#closed) return false
+    if (this.#duties?.lost) {
+      this.#duties.client.end().catch(() => {})
+      this.#duties = undefined
+    }
+    if (!this.#duties) {
+      const client = await connect(this.login)
+      const duties = { client, held: new Set<string>(), lost: false }
+      const lost = () => {
+        duties.lost = true
+        duties.held.clear()
+      }
+      client.on('error', lost)
+      client.on('end', lost)
+      this.#duties = duties
+    }
+    const duties = this.#duties
+    if (duties.held.has(name)) return true
+    const row = (await duties.client.query('SELECT pg_try_advisory_lock($1, hashtext($2)) AS held', [DUTY_LOCK_SPACE, name])).rows[0] as { held: boolean }
+    if (row.held && !duties.lost) duties.held.add(name)
+    return duties.held.has(name)
   }
 
   // ---- audit ----------------------------------------------------------------------------

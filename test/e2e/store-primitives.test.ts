@@ -1,0 +1,130 @@
+// What the feature modules and several brokers build on, on both stores: portable SQL (`?`, one
+// statement read by SQLite and PostgreSQL), snapshots that see only what is committed, signals
+// sent only when a transaction commits (and, on PostgreSQL, to the other brokers), and duties
+// held by one broker at a time and taken over when it dies.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { databaseLogin } from '../../src/broker/store/postgres/connection.js'
+import { PostgresStore } from '../../src/broker/store/postgres/postgres-store.js'
+import { flag } from '../../src/broker/store/records.js'
+import { SqliteAsyncStore } from '../../src/broker/store/sqlite-async-store.js'
+import { SqliteStore } from '../../src/broker/store/sqlite-store.js'
+import type { Store } from '../../src/broker/store/store.js'
+import { startPostgres, type TestPostgres } from './postgres.js'
+
+let server: TestPostgres
+const closers: (() => Promise<void>)[] = []
+
+beforeAll(async () => {
+  server = await startPostgres()
+})
+
+afterAll(async () => {
+  for (const close of closers) await close().catch(() => {})
+  await server?.stop()
+})
+
+async function postgres(database: string): Promise<PostgresStore> {
+  const store = await PostgresStore.open(databaseLogin(database, { env: { JIT_DATABASE_PASSWORD: server.password } }))
+  closers.push(() => store.close())
+  return store
+}
+
+function sqlite(): SqliteAsyncStore {
+  const dir = mkdtempSync(join(tmpdir(), 'jit-store-'))
+  const sync = new SqliteStore(dir)
+  sync.enableGroupCommit()
+  const store = new SqliteAsyncStore(sync)
+  closers.push(async () => {
+    await store.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  return store
+}
+
+const signalled = (store: Store, channel: string) => {
+  let count = 0
+  const ready = store.onSignal(channel, () => count++)
+  return { ready, count: () => count }
+}
+
+const until = async (check: () => boolean, ms = 3000) => {
+  const end = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > end) throw new Error('timed out')
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+describe.each([
+  ['SQLite', async () => sqlite()],
+  ['PostgreSQL', async () => postgres(server.createDatabase(`primitives_${Math.random().toString(36).slice(2, 8)}`))],
+])('%s store', (_name, open) => {
+  it('reads and writes portable SQL, with integers as numbers and comparisons read by flag()', async () => {
+    const store = await open()
+    const now = 1_800_000_000.5
+    expect(await store.execute('INSERT INTO outbox (target, body, next_attempt_at) VALUES (?,?,?)', ['role:security', 'it\'s ?', 1_800_000_000])).toBe(1)
+    const rows = await store.query('SELECT id, body, next_attempt_at, (next_attempt_at <= CAST(? AS NUMERIC)) AS due FROM outbox WHERE target = ?', [now, 'role:security'])
+    expect(rows).toHaveLength(1)
+    expect(rows[0].body).toBe('it\'s ?')
+    expect(rows[0].next_attempt_at).toBe(1_800_000_000)
+    expect(typeof rows[0].id).toBe('number')
+    expect(flag(rows[0].due)).toBe(true)
+    expect(await store.execute('UPDATE outbox SET attempts = attempts + 1 WHERE target = ?', ['nobody'])).toBe(0)
+  })
+
+  it('a snapshot sees only what is committed; a signal is sent when its transaction commits, never when it rolls back', async () => {
+    const store = await open()
+    const wake = signalled(store, 'ends')
+    await wake.ready
+    let seenInside = -1
+    await store.transaction(async (tx) => {
+      await tx.execute('INSERT INTO gateways (name, address, cert_sha256, announced_at) VALUES (?,?,?,?)', ['gw1', '127.0.0.1:1', 'x', 'now'])
+      await tx.signal('ends')
+      seenInside = (await store.snapshot((read) => read.query('SELECT name FROM gateways'))).length
+      expect(wake.count()).toBe(0)
+    })
+    expect(seenInside).toBe(0)
+    await until(() => wake.count() === 1)
+    expect((await store.snapshot((read) => read.query('SELECT name FROM gateways'))).length).toBe(1)
+    await expect(
+      store.transaction(async (tx) => {
+        await tx.signal('ends')
+        throw new Error('rolled back')
+      }),
+    ).rejects.toThrow('rolled back')
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect(wake.count()).toBe(1)
+  })
+})
+
+describe('several brokers on one PostgreSQL database', () => {
+  it('a signal on one broker wakes the listeners of another', async () => {
+    const url = server.createDatabase('signals')
+    const [a, b] = [await postgres(url), await postgres(url)]
+    const wake = signalled(b, 'ends')
+    await wake.ready
+    await a.transaction(async (tx) => tx.signal('ends'))
+    await until(() => wake.count() === 1)
+  })
+
+  it('a duty is held by one broker at a time and taken over when that broker is gone', async () => {
+    const url = server.createDatabase('duties')
+    const [a, b] = [await postgres(url), await postgres(url)]
+    expect(await a.holdsDuty('sweeper')).toBe(true)
+    expect(await b.holdsDuty('sweeper')).toBe(false)
+    expect(await b.holdsDuty('outbox')).toBe(true)
+    expect(await a.holdsDuty('sweeper')).toBe(true)
+    // The broker's connections end as they would when its process dies.
+    server.psql(`SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND pid <> pg_backend_pid() AND granted AND objid = hashtext('sweeper')::oid`, 'duties')
+    let taken = false
+    for (let i = 0; i < 50 && !taken; i++) {
+      taken = await b.holdsDuty('sweeper')
+      if (!taken) await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    expect(taken).toBe(true)
+    expect(await a.holdsDuty('sweeper')).toBe(false)
+  })
+})
