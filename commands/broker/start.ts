@@ -1,17 +1,20 @@
 import { Flags } from '@oclif/core'
 import { JitCommand } from '../../src/cli/base-command.js'
 import { UsageError } from '../../src/errors.js'
+import { databaseFlags } from '../../src/broker/operator.js'
 
 export default class BrokerStart extends JitCommand {
   static reviewGate = false
   static summary = 'Run the broker (control plane) in the foreground.'
-  static description = 'Embedded default: one process, a SQLite file and the signing key in --data. Logs go to stderr; stop with Ctrl-C or SIGTERM.'
+  static description = 'Embedded default: one process, a SQLite file and the signing key in --data. With --database, the state is in a PostgreSQL database that several brokers share (--data then holds only the key files, the same on every broker; give them one --issuer). Logs go to stderr; stop with Ctrl-C or SIGTERM.'
   static examples = [
     '<%= config.bin %> broker start --data ./broker-data --policy policy.yaml --listen 127.0.0.1:8443',
     '<%= config.bin %> broker start --data /var/lib/jit --policy /etc/jit/policy.yaml --listen 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem',
+    '<%= config.bin %> broker start --data /var/lib/jit --database postgres://jit@db.plant.example:5432/jit --database-password-file /etc/jit/db-password --issuer https://jit.plant.example --policy /etc/jit/policy.yaml --listen 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem',
   ]
   static flags = {
-    data: Flags.string({ env: 'JIT_DATA', required: true, summary: 'Data folder (created if missing).' }),
+    data: Flags.string({ env: 'JIT_DATA', required: true, summary: 'Data folder (created if missing): the SQLite file and the key files.' }),
+    ...databaseFlags,
     policy: Flags.string({ env: 'JIT_POLICY', required: true, summary: 'Policy file (YAML).' }),
     listen: Flags.string({ env: 'JIT_LISTEN', default: '127.0.0.1:8443', summary: 'HOST:PORT to listen on (port 0 picks a free one).' }),
     'tls-cert': Flags.string({ env: 'JIT_TLS_CERT', dependsOn: ['tls-key'], summary: 'PEM certificate; with --tls-key the broker speaks HTTPS.' }),
@@ -33,6 +36,8 @@ export default class BrokerStart extends JitCommand {
     const { runBrokerUntilStopped } = await import('../../src/broker/run.js')
     await runBrokerUntilStopped({
       dataDir: flags.data,
+      database: flags.database,
+      databasePasswordFile: flags['database-password-file'],
       policyFile: flags.policy,
       host: match[1].replace(/^\[|\]$/g, ''),
       port: Number(match[2]),

@@ -120,6 +120,7 @@ async function asOperator<T>(sqlite: SqliteStore, fn: (ctx: BrokerContext) => Pr
   const reviews = new ReviewStore(store)
   const ctx: BrokerContext = {
     store,
+    dataDir: sqlite.dataDir,
     signingKey: undefined as never,
     issuer: '',
     policy: parsePolicy('version: 1\nrules: []\n'),

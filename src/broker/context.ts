@@ -9,6 +9,8 @@ import type { Store } from './store/store.js'
 
 export interface BrokerContext {
   store: Store
+  /** The broker's data folder: its key files (signing key, SSH CA), on every store. */
+  dataDir: string
   signingKey: SigningKey
   issuer: string
   /** Current policy; replaced whole on reload. */

@@ -2,6 +2,12 @@
 import { Flags } from '@oclif/core'
 import type { SqliteStore } from './store/sqlite-store.js'
 
+/** The shared database of brokers that run on PostgreSQL; without it, the SQLite file in --data. */
+export const databaseFlags = {
+  database: Flags.string({ env: 'JIT_DATABASE', summary: 'Run on this PostgreSQL database (postgres://USER@HOST:PORT/DATABASE, no password in it) instead of the SQLite file in --data.' }),
+  'database-password-file': Flags.string({ env: 'JIT_DATABASE_PASSWORD_FILE', dependsOn: ['database'], summary: 'File holding the database password (else JIT_DATABASE_PASSWORD).' }),
+}
+
 export const dataFlag = { data: Flags.string({ env: 'JIT_DATA', required: true, summary: 'The broker data folder (operator commands run on the broker host).' }) }
 
 /** For commands offered both ways: on the data folder (broker host), or else through the admin API as an enrolled admin. */

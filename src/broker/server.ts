@@ -16,13 +16,17 @@ import { loadOrCreateSigningKey } from './signing-key.js'
 import { ReviewStore } from './breakglass/review-store.js'
 import { checkpointIfDue } from './audit-anchor.js'
 import { SqliteAsyncStore } from './store/sqlite-async-store.js'
-import { SqliteStore } from './store/sqlite-store.js'
+import { describeStore, openStore } from './store/open.js'
 import { startTicketWatch } from './tickets/closing.js'
 import { describeDelivery, undeliverable } from './breakglass/notify-plan.js'
 import { UsageError } from '../errors.js'
 
 export interface BrokerOptions {
+  /** The key files, and the SQLite file unless database is given. */
   dataDir: string
+  /** A PostgreSQL database shared by several brokers (store/open.ts). */
+  database?: string
+  databasePasswordFile?: string
   policyFile: string
   host: string
   port: number
@@ -59,22 +63,22 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   }
   const lost = lostTargets(policy)
   if (lost) throw new UsageError(`${lost[0].toUpperCase()}${lost.slice(1)}.`, ['Change break_glass.notify in the policy, or start without --require-notify-delivery to run with a warning.'])
-  const sqlite = new SqliteStore(options.dataDir)
-  const store = new SqliteAsyncStore(sqlite)
+  const storeChoice = { dataDir: options.dataDir, database: options.database, passwordFile: options.databasePasswordFile }
   const signingKey = await loadOrCreateSigningKey(options.dataDir)
+  const store = await openStore(storeChoice)
   const events = new EventEmitter()
   events.setMaxListeners(0)
   const reviews = new ReviewStore(store)
   const notifier = new Notifier(reviews, options.webhooks ?? [], log)
   const heartbeat = { graceSeconds: options.heartbeatGraceSeconds ?? DEFAULT_HEARTBEAT_GRACE_SECONDS, monotonicMs: monotonicNowMs }
-  const ctx: BrokerContext = { store, signingKey, issuer: options.issuer ?? '', policy, events, now: Date.now, reviews, notifier, heartbeat }
+  const ctx: BrokerContext = { store, dataDir: options.dataDir, signingKey, issuer: options.issuer ?? '', policy, events, now: Date.now, reviews, notifier, heartbeat }
   startHeartbeatWatch(ctx)
 
   const tls = options.tlsCert && options.tlsKey ? { cert: readFileSync(options.tlsCert), key: readFileSync(options.tlsKey) } : undefined
   const app = buildHttpApi(ctx, log, tls)
   // Group commit: one fsync for all the transactions of an event-loop turn, and no reply
   // (grant, read, error) leaves before what it may have seen is on disk.
-  sqlite.enableGroupCommit()
+  if (store instanceof SqliteAsyncStore) store.sqlite.enableGroupCommit()
   app.addHook('onSend', (_request, _reply, payload, done) => {
     const durable = store.whenDurable()
     if (!durable) return done(null, payload)
@@ -93,7 +97,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     await flagOverdueReviews(ctx)
     void notifier.deliverDue()
     await store.forgetExpiredAssertions(Math.floor(Date.now() / 1000))
-    await checkpointIfDue(store, signingKey, ctx.issuer, Date.now(), log)
+    if (store instanceof SqliteAsyncStore) await checkpointIfDue(store, signingKey, ctx.issuer, Date.now(), log)
   }
   // One sweep at a time: a slow one (a busy store) is not overtaken by the next, and close() waits for it.
   let sweeping: Promise<void> | undefined
@@ -112,7 +116,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   })
 
   await announceDelivery(ctx, options.webhooks ?? [], log)
-  log(`broker listening on ${url} (data ${options.dataDir}, policy ${options.policyFile}, ${policy.rules.length} rules, heartbeat grace ${heartbeat.graceSeconds}s)`)
+  log(`broker listening on ${url} (${describeStore(storeChoice)}, policy ${options.policyFile}, ${policy.rules.length} rules, heartbeat grace ${heartbeat.graceSeconds}s)`)
   return {
     url,
     ctx,

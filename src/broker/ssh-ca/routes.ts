@@ -6,12 +6,11 @@ import type { Actor, BrokerContext } from '../context.js'
 import { SshAuthority } from './authority.js'
 import { KrlPublisher } from './krl.js'
 import { issueSshCertificate } from './sign.js'
-import { sqliteOf } from '../store/sqlite-async-store.js'
 
 export function registerSshRoutes(app: FastifyInstance, ctx: BrokerContext, actorOf: (request: FastifyRequest) => Promise<Actor>, prefix: string): void {
   // Created (with the CA key, on first start) when the broker starts, not on first use.
-  // The CA's key files live in the broker's data folder, beside its SQLite file.
-  const ca = new SshAuthority(sqliteOf(ctx.store).sqlite.dataDir, ctx.store)
+  // The CA's key files live in the broker's data folder, whichever store holds the rest.
+  const ca = new SshAuthority(ctx.dataDir, ctx.store)
   const krl = new KrlPublisher(ctx.store, ca, ctx.now)
 
   app.get(`${prefix}${SSH_CA_PUB_PATH}`, async (_request, reply) => {

@@ -29,6 +29,7 @@ export async function testContext(policyYaml: string, startAt = Date.now(), extr
   const reviews = new ReviewStore(store)
   const ctx: BrokerContext = {
     store,
+    dataDir: dir,
     signingKey: await loadOrCreateSigningKey(dir),
     issuer: 'http://broker.test',
     policy: parsePolicy(policyYaml),
