@@ -128,3 +128,27 @@ describe('several brokers on one PostgreSQL database', () => {
     expect(await a.holdsDuty('sweeper')).toBe(false)
   })
 })
+
+describe('durability on PostgreSQL', () => {
+  it('commits asynchronously and makes them durable with one barrier before a reply: whenDurable() is pending after a commit and settles with the mark written', async () => {
+    const url = server.createDatabase('durability')
+    const store = await postgres(url)
+    expect(store.whenDurable()).toBeUndefined()
+    await store.transaction(async (tx) => tx.appendAudit({ type: 'test.commit', actor: 't' }))
+    const first = store.whenDurable()
+    expect(first).toBeInstanceOf(Promise)
+    // Replies waiting at the same time share one barrier.
+    expect(store.whenDurable()).toBe(first)
+    await first
+    expect(store.whenDurable()).toBeUndefined()
+    expect(Number(server.psql('SELECT count(*) FROM jit_durability_marks', 'durability'))).toBe(1)
+    // A read outside a transaction commits nothing; a write outside one does.
+    await store.getUser('nobody')
+    expect(store.whenDurable()).toBeUndefined()
+    await store.rememberAssertion('jti-1', 2_000_000_000)
+    await store.whenDurable()
+    expect(store.whenDurable()).toBeUndefined()
+    await store.close()
+    expect(Number(server.psql('SELECT count(*) FROM jit_durability_marks', 'durability'))).toBe(0)
+  })
+})

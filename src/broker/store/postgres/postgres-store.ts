@@ -8,10 +8,17 @@
 // forks; the tail is read after the lock is held. The replay cache is the seen_assertions
 // primary key: an assertion id inserted by any broker is a replay on every other.
 //
-// A call resolves only after its commit, so nothing waits on whenDurable(). Epoch values compared
+// Durability: commits are asynchronous (synchronous_commit=off on the broker's connections), so
+// the chain-head lock that serialises transactions is released as soon as the commit is in the
+// write-ahead log, not after its fsync; otherwise every broker's transactions would queue behind
+// one disk flush each (tens of a second on an ordinary disk). No reply leaves before its writes are
+// on disk all the same: whenDurable() runs a barrier, a small transaction with synchronous commit
+// whose flush covers every commit made before it (PostgreSQL flushes the log in order), shared
+// by every reply waiting at the time. Epoch values compared
 // with BIGINT columns are cast to numeric: the broker passes fractional seconds (Date.now() / 1000),
 // which PostgreSQL refuses as a bigint.
 import { AsyncLocalStorage } from 'node:async_hooks'
+import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { GENESIS_HASH, hashEventWithData } from '../../../audit/chain.js'
 import { canonicalJson } from '../../../util/canonical-json.js'
@@ -50,6 +57,14 @@ export class PostgresStore implements Store {
   /** The connection whose session holds the duties' advisory locks: they end with it. */
   #duties?: { client: pg.Client; held: Set<string>; lost: boolean }
   #closed = false
+  /** Commits (and writes outside a transaction) made so far, and how many of them a barrier has made durable. */
+  #commits = 0
+  #durable = 0
+  #barrierInFlight?: { covers: number; done: Promise<void> }
+  #barrierQueued?: Promise<void>
+  /** This broker's row in jit_durability_marks, which its barriers write. */
+  readonly #mark = randomBytes(9).toString('base64url')
+  #barriers = 0
 
   private constructor(
     readonly pool: pg.Pool,
@@ -66,7 +81,8 @@ export class PostgresStore implements Store {
     } finally {
       await first.end()
     }
-    const pool = new pg.Pool({ ...clientConfig(login), max: options.maxConnections ?? 10 })
+    // Asynchronous commit on every pooled connection; durability comes from whenDurable()'s barrier.
+    const pool = new pg.Pool({ ...clientConfig(login), options: '-c synchronous_commit=off', max: options.maxConnections ?? 10 })
     // An idle client the server drops emits 'error' on the pool; unhandled, that would crash the broker.
     pool.on('error', () => {})
     return new PostgresStore(pool, login)
@@ -83,11 +99,19 @@ export class PostgresStore implements Store {
   }
 
   async #rows(sql: string, params: unknown[] = []): Promise<Row[]> {
-    return (await this.#db().query(sql, params)).rows as Row[]
+    return (await this.#run(sql, params)).rows as Row[]
   }
 
   async #changed(sql: string, params: unknown[]): Promise<number> {
-    return (await this.#db().query(sql, params)).rowCount ?? 0
+    return (await this.#run(sql, params)).rowCount ?? 0
+  }
+
+  /** Every statement goes through here: a write outside a transaction is a commit of its own, for whenDurable(). */
+  async #run(sql: string, params: unknown[]): Promise<pg.QueryResult> {
+    const inside = this.#current()
+    const result = await (inside?.client ?? this.pool).query(sql, params)
+    if (!inside && !/^\s*SELECT\b/i.test(sql)) this.#commits++
+    return result
   }
 
   async transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
@@ -98,11 +122,11 @@ export class PostgresStore implements Store {
     let broken = false
     try {
       return await this.#inside.run(mark, async () => {
-        await client.query('BEGIN')
         // One transaction at a time across every broker on the database, as SQLite's one writer
         // gives the embedded broker: the gate's reads (exclusive holders, pending requests,
         // standing) then hold until the writes they allow commit. The same row orders audit appends.
-        await client.query('SELECT 1 FROM audit_high_water WHERE id = 1 FOR UPDATE')
+        // One round trip: BEGIN and the lock together.
+        await client.query('BEGIN; SELECT 1 FROM audit_high_water WHERE id = 1 FOR UPDATE')
         let result: T
         try {
           result = await fn(this)
@@ -114,6 +138,7 @@ export class PostgresStore implements Store {
         mark.open = false
         try {
           await client.query('COMMIT')
+          this.#commits++
         } catch (error) {
           await client.query('ROLLBACK').catch(() => void (broken = true))
           throw error
@@ -142,11 +167,41 @@ export class PostgresStore implements Store {
     return result
   }
 
+  /** Settles once every commit made so far is on disk (see the module header); undefined when they all are. */
   whenDurable(): Promise<void> | undefined {
-    return undefined
+    if (this.#durable >= this.#commits) return undefined
+    const target = this.#commits
+    if (this.#barrierInFlight && this.#barrierInFlight.covers >= target) return this.#barrierInFlight.done
+    // The next barrier starts when the one in flight ends, and covers every commit made by then.
+    this.#barrierQueued ??= (this.#barrierInFlight?.done ?? Promise.resolve())
+      .catch(() => {})
+      .then(() => {
+        this.#barrierQueued = undefined
+        const covers = this.#commits
+        const done = this.#barrier().then(() => void (this.#durable = Math.max(this.#durable, covers)))
+        const inFlight = { covers, done }
+        this.#barrierInFlight = inFlight
+        done.then(
+          () => void (this.#barrierInFlight === inFlight && (this.#barrierInFlight = undefined)),
+          () => void (this.#barrierInFlight === inFlight && (this.#barrierInFlight = undefined)),
+        )
+        return done
+      })
+    return this.#barrierQueued
+  }
+
+  /** A write with synchronous commit: when it returns, the log is flushed past every earlier commit. */
+  async #barrier(): Promise<void> {
+    const n = ++this.#barriers
+    await this.pool.query(
+      `BEGIN; SET LOCAL synchronous_commit TO on; INSERT INTO jit_durability_marks (broker, n) VALUES ('${this.#mark}', ${n}) ON CONFLICT (broker) DO UPDATE SET n = excluded.n; COMMIT`,
+    )
   }
 
   async close(): Promise<void> {
+    // What this broker (or operator command) committed is on disk before it lets go.
+    await this.whenDurable()?.catch(() => {})
+    await this.pool.query('DELETE FROM jit_durability_marks WHERE broker = $1', [this.#mark]).catch(() => {})
     this.#closed = true
     const listener = this.#listener
     this.#listener = undefined
@@ -170,11 +225,11 @@ export class PostgresStore implements Store {
   }
 
   async query(sql: string, params: readonly SqlValue[] = []): Promise<Row[]> {
-    return (await this.#db().query(this.#text(sql), params as SqlValue[])).rows as Row[]
+    return (await this.#run(this.#text(sql), params as SqlValue[])).rows as Row[]
   }
 
   async execute(sql: string, params: readonly SqlValue[] = []): Promise<number> {
-    return (await this.#db().query(this.#text(sql), params as SqlValue[])).rowCount ?? 0
+    return (await this.#run(this.#text(sql), params as SqlValue[])).rowCount ?? 0
   }
 
   /** A read-only REPEATABLE READ transaction: one snapshot, and no lock that writers wait for. */

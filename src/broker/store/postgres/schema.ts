@@ -64,6 +64,16 @@ CREATE INDEX ticket_register_state ON ticket_register(state);
 CREATE TABLE ticket_events (system TEXT NOT NULL, event_id TEXT NOT NULL, expires_at BIGINT NOT NULL, PRIMARY KEY (system, event_id));
 `,
   },
+  {
+    version: 2,
+    name: 'a row per running broker that its durability barrier writes (postgres-store.ts)',
+    sql: `
+-- Not broker data: a broker's barrier transaction updates its own row with synchronous commit,
+-- which makes PostgreSQL flush the write-ahead log up to it, and so every earlier commit (a
+-- logged table: a write that leaves no WAL record would flush nothing).
+CREATE TABLE IF NOT EXISTS jit_durability_marks (broker TEXT PRIMARY KEY, n BIGINT NOT NULL);
+`,
+  },
 ]
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version
