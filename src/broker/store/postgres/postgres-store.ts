@@ -38,7 +38,23 @@ interface OpenTransaction {
   open: boolean
   /** Savepoints opened inside it, to name the next one. */
   depth: number
+  /**
+   * The chain's head as this transaction holds it (read with the lock at BEGIN): the next append
+   * links to it. The high water is raised once, with COMMIT; undefined after a savepoint rolled
+   * back (read again).
+   */
+  head?: { seq: number; hash: string; highWater: number }
+  appended: boolean
 }
+
+const RAISE_HIGH_WATER = 'UPDATE audit_high_water SET seq = GREATEST(seq, COALESCE((SELECT max(seq) FROM audit), 0)) WHERE id = 1'
+
+/**
+ * Locks the chain's head row, then reads the tail: two statements, so the tail is read on a
+ * snapshot taken after the lock was granted (read in the locking statement itself, it could be
+ * the one from before the wait, and two brokers would link to the same record).
+ */
+const LOCK_HEAD = 'SELECT seq AS high_water FROM audit_high_water WHERE id = 1 FOR UPDATE; SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1'
 
 /** Channels of signal(): prefixed, so jit's notifications never meet another application's. */
 const channelName = (channel: string) => `jit_${channel.replace(/[^a-z0-9_]/gi, '_')}`
@@ -118,15 +134,16 @@ export class PostgresStore implements Store {
     const outer = this.#current()
     if (outer) return this.#nested(outer, fn)
     const client = await this.pool.connect()
-    const mark: OpenTransaction = { store: this, client, open: true, depth: 0 }
+    const mark: OpenTransaction = { store: this, client, open: true, depth: 0, appended: false }
     let broken = false
     try {
       return await this.#inside.run(mark, async () => {
         // One transaction at a time across every broker on the database, as SQLite's one writer
         // gives the embedded broker: the gate's reads (exclusive holders, pending requests,
         // standing) then hold until the writes they allow commit. The same row orders audit appends.
-        // One round trip: BEGIN and the lock together.
-        await client.query('BEGIN; SELECT 1 FROM audit_high_water WHERE id = 1 FOR UPDATE')
+        // One round trip: BEGIN, the lock and the chain's head together.
+        const [, high, tail] = (await client.query(`BEGIN; ${LOCK_HEAD}`)) as unknown as pg.QueryResult[]
+        mark.head = headOf(high.rows[0], tail.rows[0])
         let result: T
         try {
           result = await fn(this)
@@ -137,7 +154,8 @@ export class PostgresStore implements Store {
         }
         mark.open = false
         try {
-          await client.query('COMMIT')
+          // The highest number ever written goes back with the commit, in the same round trip.
+          await client.query(mark.appended ? `${RAISE_HIGH_WATER}; COMMIT` : 'COMMIT')
           this.#commits++
         } catch (error) {
           await client.query('ROLLBACK').catch(() => void (broken = true))
@@ -159,8 +177,9 @@ export class PostgresStore implements Store {
     try {
       result = await fn(this)
     } catch (error) {
-      await outer.client.query(`ROLLBACK TO SAVEPOINT ${name}`)
-      await outer.client.query(`RELEASE SAVEPOINT ${name}`)
+      await outer.client.query(`ROLLBACK TO SAVEPOINT ${name}; RELEASE SAVEPOINT ${name}`)
+      // Its appends are gone: the head is read again (the lock is still ours).
+      outer.head = undefined
       throw error
     }
     await outer.client.query(`RELEASE SAVEPOINT ${name}`)
@@ -329,7 +348,13 @@ export class PostgresStore implements Store {
       this.#duties = duties
     }
     const duties = this.#duties
-    if (duties.held.has(name)) return true
+    // Held while the session lives: a round trip proves it still does (a connection the server
+    // ended may not have told us yet, and another broker may already run the duty).
+    if (duties.held.has(name)) {
+      await duties.client.query('SELECT 1').catch(() => void (duties.lost = true))
+      if (duties.lost) duties.held.clear()
+      return duties.held.has(name)
+    }
     const row = (await duties.client.query('SELECT pg_try_advisory_lock($1, hashtext($2)) AS held', [DUTY_LOCK_SPACE, name])).rows[0] as { held: boolean }
     if (row.held && !duties.lost) duties.held.add(name)
     return duties.held.has(name)
@@ -343,12 +368,18 @@ export class PostgresStore implements Store {
   }
 
   async #append(event: NewAuditEvent, at: string): Promise<AuditEvent> {
-    // The head row's lock is held until this transaction ends: every broker's next append waits
-    // here, and then reads the tail this one wrote.
-    const high = Number((await this.#rows('SELECT seq FROM audit_high_water WHERE id = 1 FOR UPDATE'))[0]?.seq ?? 0)
-    const tail = (await this.#rows('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1'))[0]
+    // The head row's lock, taken at BEGIN, is held until this transaction ends: every broker's
+    // next append waits for it, and then reads the tail this one wrote.
+    const mark = this.#current()!
+    if (!mark.head) {
+      const [high, tail] = (await mark.client.query(LOCK_HEAD)) as unknown as pg.QueryResult[]
+      const head = headOf(high.rows[0], tail.rows[0])
+      // A rolled-back savepoint may have raised the high water only in memory: what the table says, or the tail.
+      mark.head = { ...head, highWater: Math.max(head.highWater, head.seq) }
+    }
+    const head = mark.head
     const body = {
-      seq: Math.max(Number(tail?.seq ?? 0), high) + 1,
+      seq: Math.max(head.seq, head.highWater) + 1,
       at,
       type: event.type,
       severity: event.severity ?? 'info',
@@ -357,13 +388,14 @@ export class PostgresStore implements Store {
       requestId: event.requestId,
       data: event.data ?? {},
     }
-    const prevHash = (tail?.hash as string | undefined) ?? GENESIS_HASH
+    const prevHash = head.hash
     const dataJson = canonicalJson(body.data)
     const hash = hashEventWithData(prevHash, body, dataJson)
-    await this.#rows('INSERT INTO audit (seq, at, type, severity, actor, session_id, request_id, data, prev_hash, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)', [
+    await mark.client.query('INSERT INTO audit (seq, at, type, severity, actor, session_id, request_id, data, prev_hash, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)', [
       body.seq, at, body.type, body.severity, body.actor, body.sessionId ?? null, body.requestId ?? null, dataJson, prevHash, hash,
     ])
-    await this.#rows('UPDATE audit_high_water SET seq = $1 WHERE id = 1', [body.seq])
+    mark.head = { seq: body.seq, hash, highWater: body.seq }
+    mark.appended = true
     return { ...body, prevHash, hash }
   }
 
@@ -566,6 +598,11 @@ export class PostgresStore implements Store {
 }
 
 
+
+function headOf(high: Row | undefined, tail: Row | undefined): { seq: number; hash: string; highWater: number } {
+  if (!high) throw new Error('The audit chain\'s head row is missing (audit_high_water).')
+  return { seq: Number(tail?.seq ?? 0), hash: (tail?.hash as string | undefined) ?? GENESIS_HASH, highWater: Number(high.high_water) }
+}
 
 function toUser(row: Row): UserRecord {
   return { name: row.name as string, roles: JSON.parse(row.roles as string), org: (row.org as string) ?? undefined, disabled: int(row.disabled) === 1 }
