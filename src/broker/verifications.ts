@@ -9,6 +9,9 @@ import type { BrokerContext } from './context.js'
 import { flag, int, type SessionRecord } from './store/records.js'
 import type { Store } from './store/store.js'
 
+/** What recording a check uses of the broker: its store and its clock. */
+type StoreAndClock = Pick<BrokerContext, 'store' | 'now'>
+
 export interface VerificationSummary {
   verifier: string
   firstAt: string
@@ -18,7 +21,7 @@ export interface VerificationSummary {
 }
 
 /** Records one verifier's check of a session; audits it only when it is the first or its answer changed. */
-export async function recordVerification(ctx: BrokerContext, session: SessionRecord, verifier: string, active: boolean, data: Record<string, unknown> = {}): Promise<void> {
+export async function recordVerification(ctx: StoreAndClock, session: SessionRecord, verifier: string, active: boolean, data: Record<string, unknown> = {}): Promise<void> {
   const at = nowIso(ctx.now())
   await ctx.store.transaction(async (tx) => {
     const before = (await tx.query('SELECT last_active FROM session_verifications WHERE session_id = ? AND verifier = ?', [session.id, verifier]))[0]

@@ -5,6 +5,9 @@
 import type { AssetGateway, ConnectionRecord, FrontedAsset, GatewayAnnouncement } from '../../wire/gateway.js'
 import { badInput, notFound } from '../api-error.js'
 import type { BrokerContext } from '../context.js'
+
+/** What these functions use of the broker: its store and its clock. */
+type StoreAndClock = Pick<BrokerContext, 'store' | 'now'>
 import type { AssetRecord } from '../store/records.js'
 
 /** The endpoint of an asset behind `gateway`, or undefined when its attributes do not name one well. */
@@ -17,11 +20,11 @@ export function frontedAsset(asset: AssetRecord, gateway: string): FrontedAsset 
   return { path: asset.path, host: match[1].replace(/^\[|\]$/g, ''), port: Number(match[2]), ...(scopes ? { scopes } : {}), terminal: a.terminal === true }
 }
 
-export async function assetsFrontedBy(ctx: BrokerContext, gateway: string): Promise<FrontedAsset[]> {
+export async function assetsFrontedBy(ctx: StoreAndClock, gateway: string): Promise<FrontedAsset[]> {
   return (await ctx.store.listAssets()).flatMap((asset) => frontedAsset(asset, gateway) ?? [])
 }
 
-export async function announceGateway(ctx: BrokerContext, gateway: string, announcement: GatewayAnnouncement): Promise<{ gateway: string }> {
+export async function announceGateway(ctx: StoreAndClock, gateway: string, announcement: GatewayAnnouncement): Promise<{ gateway: string }> {
   const at = new Date(ctx.now()).toISOString()
   await ctx.store.transaction(async (tx) => {
     await tx.execute(
@@ -34,7 +37,7 @@ export async function announceGateway(ctx: BrokerContext, gateway: string, annou
 }
 
 /** How an enrolled device reaches an asset: the gateway in front of it, where it listens, its certificate. */
-export async function gatewayForAsset(ctx: BrokerContext, assetPath: string): Promise<AssetGateway> {
+export async function gatewayForAsset(ctx: StoreAndClock, assetPath: string): Promise<AssetGateway> {
   const asset = await ctx.store.getAsset(assetPath)
   const name = asset?.attributes.gateway
   if (!asset || typeof name !== 'string' || !frontedAsset(asset, name)) throw notFound(`A gateway for asset ${assetPath}`)
@@ -44,7 +47,7 @@ export async function gatewayForAsset(ctx: BrokerContext, assetPath: string): Pr
 }
 
 /** Records one finished connection as an audit event of its session; only for an asset this gateway fronts. */
-export async function recordConnection(ctx: BrokerContext, gateway: string, record: ConnectionRecord): Promise<{ recorded: true; seq: number }> {
+export async function recordConnection(ctx: StoreAndClock, gateway: string, record: ConnectionRecord): Promise<{ recorded: true; seq: number }> {
   const session = await ctx.store.getSession(record.sessionId, ctx.now() / 1000)
   if (!session || session.asset !== record.asset) throw badInput(`Session ${record.sessionId} is not a session on ${record.asset}.`)
   const asset = await ctx.store.getAsset(record.asset)
