@@ -5,10 +5,10 @@
 import type { AssetGateway, ConnectionRecord, FrontedAsset, GatewayAnnouncement } from '../../wire/gateway.js'
 import { badInput, notFound } from '../api-error.js'
 import type { BrokerContext } from '../context.js'
+import type { AssetRecord } from '../store/records.js'
 
 /** What these functions use of the broker: its store and its clock. */
 type StoreAndClock = Pick<BrokerContext, 'store' | 'now'>
-import type { AssetRecord } from '../store/records.js'
 
 /** The endpoint of an asset behind `gateway`, or undefined when its attributes do not name one well. */
 export function frontedAsset(asset: AssetRecord, gateway: string): FrontedAsset | undefined {
