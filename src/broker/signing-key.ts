@@ -1,7 +1,7 @@
 // The broker's Ed25519 signing key: created on first start, kept in the data folder with 0600
 // permissions, published (public half only) as a JWKS.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto'
-import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { calculateJwkThumbprint, type JWK } from 'jose'
 
@@ -22,6 +22,8 @@ export async function readSigningKey(dataDir: string): Promise<SigningKey | unde
 export async function loadOrCreateSigningKey(dataDir: string): Promise<SigningKey> {
   const path = join(dataDir, FILE)
   if (!existsSync(path)) {
+    // A first start: the key is made before the store, which made the folder when it came first.
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 })
     const { privateKey } = generateKeyPairSync('ed25519')
     writeFileSync(path, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600, flag: 'wx' })
   }

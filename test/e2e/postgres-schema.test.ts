@@ -7,15 +7,11 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { listCheckpoints } from '../../src/broker/audit-anchor.js'
 import { ReviewStore } from '../../src/broker/breakglass/review-store.js'
-import { ensureGatewaySchema } from '../../src/broker/gateway/gateways.js'
 import { ensureRevocationSchema } from '../../src/broker/gateway/revocation-stream.js'
-import { CertificateStore } from '../../src/broker/ssh-ca/cert-store.js'
 import { SqliteStore } from '../../src/broker/store/sqlite-store.js'
 import { connect, databaseLogin } from '../../src/broker/store/postgres/connection.js'
 import { DatabaseAuthError, DatabaseSchemaTooNewError, DatabaseUnreachableError } from '../../src/broker/store/postgres/errors.js'
 import { LATEST_SCHEMA_VERSION, MIGRATIONS, TABLES, applyMigrations, currentVersion } from '../../src/broker/store/postgres/schema.js'
-import { TicketRegister } from '../../src/broker/tickets/register.js'
-import { verificationsOf } from '../../src/broker/verifications.js'
 import { cleanup, tempDir } from './harness.js'
 import { freePort } from './ssh-server.js'
 import { startPostgres, type TestPostgres } from './postgres.js'
@@ -92,12 +88,8 @@ describe('the schema matches the SQLite store', () => {
       // Every module that keeps tables of its own creates them.
       const tables = new SqliteAsyncStore(store)
       new ReviewStore(tables)
-      new CertificateStore(tables)
-      new TicketRegister(tables)
-      ensureGatewaySchema(store)
       ensureRevocationSchema(store)
       listCheckpoints(store)
-      verificationsOf(store, 'ses_none')
     } finally {
       store.close()
     }

@@ -5,17 +5,10 @@
 import type { AssetGateway, ConnectionRecord, FrontedAsset, GatewayAnnouncement } from '../../wire/gateway.js'
 import { badInput, notFound } from '../api-error.js'
 import type { BrokerContext } from '../context.js'
-import { sqliteOf } from '../store/sqlite-async-store.js'
-import type { AssetRecord, Row, SqliteStore } from '../store/sqlite-store.js'
+import type { AssetRecord } from '../store/records.js'
 
-const SCHEMA = `CREATE TABLE IF NOT EXISTS gateways (name TEXT PRIMARY KEY, address TEXT NOT NULL, cert_sha256 TEXT NOT NULL, announced_at TEXT NOT NULL);`
-const ready = new WeakSet<SqliteStore>()
-
-export function ensureGatewaySchema(store: SqliteStore): void {
-  if (ready.has(store)) return
-  store.db.exec(SCHEMA)
-  if (!store.db.isTransaction) ready.add(store)
-}
+/** What these functions use of the broker: its store and its clock. */
+type StoreAndClock = Pick<BrokerContext, 'store' | 'now'>
 
 /** The endpoint of an asset behind `gateway`, or undefined when its attributes do not name one well. */
 export function frontedAsset(asset: AssetRecord, gateway: string): FrontedAsset | undefined {
@@ -27,38 +20,34 @@ export function frontedAsset(asset: AssetRecord, gateway: string): FrontedAsset 
   return { path: asset.path, host: match[1].replace(/^\[|\]$/g, ''), port: Number(match[2]), ...(scopes ? { scopes } : {}), terminal: a.terminal === true }
 }
 
-export async function assetsFrontedBy(ctx: BrokerContext, gateway: string): Promise<FrontedAsset[]> {
+export async function assetsFrontedBy(ctx: StoreAndClock, gateway: string): Promise<FrontedAsset[]> {
   return (await ctx.store.listAssets()).flatMap((asset) => frontedAsset(asset, gateway) ?? [])
 }
 
-export async function announceGateway(ctx: BrokerContext, gateway: string, announcement: GatewayAnnouncement): Promise<{ gateway: string }> {
+export async function announceGateway(ctx: StoreAndClock, gateway: string, announcement: GatewayAnnouncement): Promise<{ gateway: string }> {
   const at = new Date(ctx.now()).toISOString()
   await ctx.store.transaction(async (tx) => {
-    await sqliteOf(tx).run((store) => {
-      ensureGatewaySchema(store)
-      store.statement('INSERT INTO gateways (name, address, cert_sha256, announced_at) VALUES (?,?,?,?) ON CONFLICT(name) DO UPDATE SET address=excluded.address, cert_sha256=excluded.cert_sha256, announced_at=excluded.announced_at')
-        .run(gateway, announcement.address, announcement.certSha256, at)
-    })
+    await tx.execute(
+      'INSERT INTO gateways (name, address, cert_sha256, announced_at) VALUES (?,?,?,?) ON CONFLICT (name) DO UPDATE SET address = excluded.address, cert_sha256 = excluded.cert_sha256, announced_at = excluded.announced_at',
+      [gateway, announcement.address, announcement.certSha256, at],
+    )
     await tx.appendAudit({ type: 'gateway.announced', actor: `verifier:${gateway}`, data: { gateway, address: announcement.address, certSha256: announcement.certSha256 } })
   })
   return { gateway }
 }
 
 /** How an enrolled device reaches an asset: the gateway in front of it, where it listens, its certificate. */
-export async function gatewayForAsset(ctx: BrokerContext, assetPath: string): Promise<AssetGateway> {
+export async function gatewayForAsset(ctx: StoreAndClock, assetPath: string): Promise<AssetGateway> {
   const asset = await ctx.store.getAsset(assetPath)
   const name = asset?.attributes.gateway
   if (!asset || typeof name !== 'string' || !frontedAsset(asset, name)) throw notFound(`A gateway for asset ${assetPath}`)
-  const row = await sqliteOf(ctx.store).run((store) => {
-    ensureGatewaySchema(store)
-    return store.statement('SELECT * FROM gateways WHERE name = ?').get(name) as Row | undefined
-  })
+  const row = (await ctx.store.query('SELECT * FROM gateways WHERE name = ?', [name]))[0]
   if (!row) throw notFound(`A running gateway ${name} (it has not announced itself to the broker yet)`)
   return { asset: asset.path, gateway: name, address: row.address as string, certSha256: row.cert_sha256 as string }
 }
 
 /** Records one finished connection as an audit event of its session; only for an asset this gateway fronts. */
-export async function recordConnection(ctx: BrokerContext, gateway: string, record: ConnectionRecord): Promise<{ recorded: true; seq: number }> {
+export async function recordConnection(ctx: StoreAndClock, gateway: string, record: ConnectionRecord): Promise<{ recorded: true; seq: number }> {
   const session = await ctx.store.getSession(record.sessionId, ctx.now() / 1000)
   if (!session || session.asset !== record.asset) throw badInput(`Session ${record.sessionId} is not a session on ${record.asset}.`)
   const asset = await ctx.store.getAsset(record.asset)

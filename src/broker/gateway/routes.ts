@@ -6,7 +6,7 @@ import { announcementSchema, connectionRecordSchema, type ConnectionRecord, type
 import { authFailed, badInput, conflict, forbidden } from '../api-error.js'
 import type { Actor, BrokerContext } from '../context.js'
 import { getSessionFor } from '../sessions.js'
-import { announceGateway, assetsFrontedBy, ensureGatewaySchema, gatewayForAsset, recordConnection } from './gateways.js'
+import { announceGateway, assetsFrontedBy, gatewayForAsset, recordConnection } from './gateways.js'
 import { ensureRevocationSchema, waitForEnds } from './revocation-stream.js'
 import { sqliteOf } from '../store/sqlite-async-store.js'
 
@@ -23,7 +23,6 @@ export function registerGatewayRoutes(
   // Tables made at start, outside any request's transaction.
   const sqlite = sqliteOf(ctx.store).sqlite
   ensureRevocationSchema(sqlite)
-  ensureGatewaySchema(sqlite)
   const gatewayOf = async (request: FastifyRequest): Promise<string> => {
     const verifier = await verifierOf(request)
     if (!verifier) throw authFailed('Gateway endpoints need a verifier token (Authorization: Bearer ...; jit admin verifier add NAME).')

@@ -51,7 +51,7 @@ export async function exportHostFiles(store: SqliteStore, outDir: string, now: (
   const ca = authorityOf(store)
   const nowEpoch = Math.floor(now() / 1000)
   const trusted = await ca.trusted(nowEpoch)
-  const krl = await new KrlPublisher(new SqliteAsyncStore(store), ca, now).current()
+  const krl = await new KrlPublisher(ca.certificates.store, ca, now).current()
   await mkdir(outDir, { recursive: true })
   const trustedUserCaKeys = join(outDir, TRUSTED_CA_FILE)
   const revokedKeys = join(outDir, REVOKED_KEYS_FILE)

@@ -5,16 +5,8 @@
 import { isAssetPath } from '../../policy/asset-pattern.js'
 import { nowIso } from '../../util/ids.js'
 import { TICKET_ID_PATTERN, TICKET_TITLE_MAX, type AddTicketBody, type RegisterTicket, type RegisterTicketState } from '../../wire/tickets.js'
-import { sqliteOf, type SqliteAsyncStore } from '../store/sqlite-async-store.js'
-import type { Row, SqliteStore } from '../store/sqlite-store.js'
+import type { Row } from '../store/records.js'
 import type { Store } from '../store/store.js'
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS ticket_register (id TEXT PRIMARY KEY, asset TEXT NOT NULL, assignee TEXT, org TEXT, title TEXT, state TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, updated_by TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS ticket_register_state ON ticket_register(state);
-CREATE INDEX IF NOT EXISTS sessions_ticket ON sessions(ticket, state);
-CREATE TABLE IF NOT EXISTS ticket_events (system TEXT NOT NULL, event_id TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (system, event_id));
-`
 
 const NAME = /^[a-z][a-z0-9._-]{0,63}$/
 
@@ -45,40 +37,35 @@ function toTicket(row: Row): RegisterTicket {
 
 /**
  * The tickets' tables (the register, the replay cache of ticket events) and their queries on
- * sessions: the SQL of the ticket feature, behind one repository on the broker's store (SQLite
- * only so far, through sqliteOf). Each call runs in the caller's transaction when there is one.
+ * sessions: the SQL of the ticket feature, behind one repository on the broker's store. Each call
+ * runs in the caller's transaction when there is one.
  */
 export class TicketRegister {
-  readonly #sqlite: SqliteAsyncStore
+  constructor(readonly store: Store) {}
 
-  constructor(readonly store: Store) {
-    this.#sqlite = sqliteOf(store)
-    this.#sqlite.sqlite.db.exec(SCHEMA)
+  async get(id: string): Promise<RegisterTicket | undefined> {
+    const row = (await this.store.query('SELECT * FROM ticket_register WHERE id = ?', [id]))[0]
+    return row && toTicket(row)
   }
 
-  get(id: string): Promise<RegisterTicket | undefined> {
-    return this.#sqlite.run((db) => getTicket(db, id))
-  }
-
-  list(filter: { state?: RegisterTicketState } = {}): Promise<RegisterTicket[]> {
-    return this.#sqlite.run((db) => {
-      const rows = filter.state
-        ? db.statement('SELECT * FROM ticket_register WHERE state = ? ORDER BY id LIMIT 1000').all(filter.state)
-        : db.statement('SELECT * FROM ticket_register ORDER BY id LIMIT 1000').all()
-      return (rows as Row[]).map(toTicket)
-    })
+  async list(filter: { state?: RegisterTicketState } = {}): Promise<RegisterTicket[]> {
+    const rows = filter.state
+      ? await this.store.query('SELECT * FROM ticket_register WHERE state = ? ORDER BY id LIMIT 1000', [filter.state])
+      : await this.store.query('SELECT * FROM ticket_register ORDER BY id LIMIT 1000')
+    return rows.map(toTicket)
   }
 
   /** Files a new open ticket. Call inside a transaction; undefined if the id is taken. */
   async add(body: AddTicketBody, by: string): Promise<RegisterTicket | undefined> {
     const at = nowIso()
-    const ticket = await this.#sqlite.run((db) => {
-      const inserted = db
-        .statement('INSERT INTO ticket_register (id, asset, assignee, org, title, state, created_at, updated_at, updated_by) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO NOTHING')
-        .run(body.id, body.asset, body.assignee ?? null, body.org ?? null, body.title ?? null, 'open', at, at, by).changes > 0
-      return inserted ? getTicket(db, body.id) : undefined
-    })
-    if (!ticket) return undefined
+    const row = (
+      await this.store.query(
+        'INSERT INTO ticket_register (id, asset, assignee, org, title, state, created_at, updated_at, updated_by) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING RETURNING *',
+        [body.id, body.asset, body.assignee ?? null, body.org ?? null, body.title ?? null, 'open', at, at, by],
+      )
+    )[0]
+    if (!row) return undefined
+    const ticket = toTicket(row)
     await this.store.appendAudit({ type: 'ticket.added', actor: by, data: { ticket: ticket.id, asset: ticket.asset, assignee: ticket.assignee ?? null, org: ticket.org ?? null, title: ticket.title ?? null } })
     return ticket
   }
@@ -88,50 +75,40 @@ export class TicketRegister {
     const before = await this.get(id)
     if (!before) return undefined
     if (before.state === state) return { ticket: before, changed: false }
-    const ticket = await this.#sqlite.run((db) => {
-      db.statement('UPDATE ticket_register SET state = ?, updated_at = ?, updated_by = ? WHERE id = ?').run(state, nowIso(), by, id)
-      return getTicket(db, id)!
-    })
+    const row = (await this.store.query('UPDATE ticket_register SET state = ?, updated_at = ?, updated_by = ? WHERE id = ? RETURNING *', [state, nowIso(), by, id]))[0]!
     await this.store.appendAudit({ type: state === 'closed' ? 'ticket.closed' : 'ticket.reopened', actor: by, data: { ticket: id, ...data } })
-    return { ticket, changed: true }
+    return { ticket: toTicket(row), changed: true }
   }
 
   /** Active standard sessions whose register ticket is closed: what the sweep ends. */
-  sessionsOfClosedTickets(nowEpoch: number): Promise<{ sessionId: string; ticket: string }[]> {
-    return this.#sqlite.run((db) =>
-      (db
-        .statement("SELECT s.id AS id, s.ticket AS ticket FROM sessions s JOIN ticket_register t ON t.id = s.ticket WHERE s.state = 'active' AND s.kind = 'standard' AND s.expires_at > ? AND t.state = 'closed'")
-        .all(nowEpoch) as Row[]).map((row) => ({ sessionId: row.id as string, ticket: row.ticket as string })),
+  async sessionsOfClosedTickets(nowEpoch: number): Promise<{ sessionId: string; ticket: string }[]> {
+    const rows = await this.store.query(
+      "SELECT s.id AS id, s.ticket AS ticket FROM sessions s JOIN ticket_register t ON t.id = s.ticket WHERE s.state = 'active' AND s.kind = 'standard' AND s.expires_at > CAST(? AS NUMERIC) AND t.state = 'closed' ORDER BY s.id",
+      [nowEpoch],
     )
+    return rows.map((row) => ({ sessionId: row.id as string, ticket: row.ticket as string }))
   }
 
   /** The active standard sessions of a ticket. */
-  activeSessionsOf(ticket: string, nowEpoch: number): Promise<string[]> {
-    return this.#sqlite.run((db) =>
-      (db.statement("SELECT id FROM sessions WHERE ticket = ? AND state = 'active' AND kind = 'standard' AND expires_at > ?").all(ticket, nowEpoch) as Row[]).map((row) => row.id as string),
-    )
+  async activeSessionsOf(ticket: string, nowEpoch: number): Promise<string[]> {
+    const rows = await this.store.query("SELECT id FROM sessions WHERE ticket = ? AND state = 'active' AND kind = 'standard' AND expires_at > CAST(? AS NUMERIC) ORDER BY id", [ticket, nowEpoch])
+    return rows.map((row) => row.id as string)
   }
 
   /** The tickets of active standard sessions. */
-  ticketsOfActiveSessions(nowEpoch: number): Promise<string[]> {
-    return this.#sqlite.run((db) => (db.statement("SELECT DISTINCT ticket FROM sessions WHERE state = 'active' AND kind = 'standard' AND expires_at > ?").all(nowEpoch) as Row[]).map((row) => row.ticket as string))
+  async ticketsOfActiveSessions(nowEpoch: number): Promise<string[]> {
+    const rows = await this.store.query("SELECT DISTINCT ticket FROM sessions WHERE state = 'active' AND kind = 'standard' AND expires_at > CAST(? AS NUMERIC) ORDER BY ticket", [nowEpoch])
+    return rows.map((row) => row.ticket as string)
   }
 
   /** Whether any session ever named this ticket. */
-  hasSessions(ticket: string): Promise<boolean> {
-    return this.#sqlite.run((db) => db.statement('SELECT 1 FROM sessions WHERE ticket = ? LIMIT 1').get(ticket) !== undefined)
+  async hasSessions(ticket: string): Promise<boolean> {
+    return (await this.store.query('SELECT 1 AS found FROM sessions WHERE ticket = ? LIMIT 1', [ticket])).length > 0
   }
 
   /** Records a ticket event's id (forgetting expired ones); false when it was seen before (a replay). */
-  rememberEvent(system: string, eventId: string, expiresAtEpoch: number, nowEpoch: number): Promise<boolean> {
-    return this.#sqlite.run((db) => {
-      db.statement('DELETE FROM ticket_events WHERE expires_at < ?').run(nowEpoch)
-      return db.statement('INSERT INTO ticket_events (system, event_id, expires_at) VALUES (?,?,?) ON CONFLICT DO NOTHING').run(system, eventId, expiresAtEpoch).changes > 0
-    })
+  async rememberEvent(system: string, eventId: string, expiresAtEpoch: number, nowEpoch: number): Promise<boolean> {
+    await this.store.execute('DELETE FROM ticket_events WHERE expires_at < CAST(? AS NUMERIC)', [nowEpoch])
+    return (await this.store.execute('INSERT INTO ticket_events (system, event_id, expires_at) VALUES (?,?,?) ON CONFLICT DO NOTHING', [system, eventId, expiresAtEpoch])) > 0
   }
-}
-
-function getTicket(db: SqliteStore, id: string): RegisterTicket | undefined {
-  const row = db.statement('SELECT * FROM ticket_register WHERE id = ?').get(id) as Row | undefined
-  return row && toTicket(row)
 }

@@ -72,7 +72,7 @@ describe('introspection', () => {
     expect(verified.map((e) => [e.actor, e.data.active])).toEqual([['verifier:gateway-3', true], ['verifier:jump-host', true], ['verifier:gateway-3', false]])
     // 101 checks and a revocation: four new records (three verifications, the revocation).
     expect([...t.sqlite.auditEvents()].length - before).toBe(3 + 1)
-    expect(verificationsOf(t.sqlite, grant.session.id)).toEqual([
+    expect(await verificationsOf(ctx.store, grant.session.id)).toEqual([
       expect.objectContaining({ verifier: 'gateway-3', checks: 100, lastActive: false }),
       expect.objectContaining({ verifier: 'jump-host', checks: 1, lastActive: true }),
     ])
