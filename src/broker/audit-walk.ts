@@ -19,13 +19,13 @@ const asAuditRow = (row: Row): AuditRow => [Number(row.seq), row.at, row.type, r
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
 
-/** Checks the records with after < seq <= upTo in `read`'s snapshot, batch by batch; stops at the first bad one. */
-export async function checkRangeInBatches(read: SqlReader, after: number, upTo: number): Promise<RangeCheck> {
+/** Checks the records with after < seq <= upTo in `read`'s snapshot, `batch` rows at a time; stops at the first bad one. */
+export async function checkRangeInBatches(read: SqlReader, after: number, upTo: number, batch = BATCH): Promise<RangeCheck> {
   const result: RangeCheck = { rows: 0 }
   let from = after
   for (;;) {
-    const rows = (await read.query(`SELECT ${AUDIT_ROW_COLUMNS} FROM audit WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ${BATCH}`, [from, upTo])).map(asAuditRow)
-    if (!checkRows(result, rows) || rows.length < BATCH) return result
+    const rows = (await read.query(`SELECT ${AUDIT_ROW_COLUMNS} FROM audit WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ${batch}`, [from, upTo])).map(asAuditRow)
+    if (!checkRows(result, rows) || rows.length < batch) return result
     from = rows[rows.length - 1][0]
     await nextTurn()
   }
@@ -39,7 +39,12 @@ export async function checkRangeInBatches(read: SqlReader, after: number, upTo: 
  */
 export async function walkChain(store: Store, read: SqlReader, upTo: number, options: { offMainThread?: boolean } = {}): Promise<AuditVerifyResult> {
   if (store instanceof SqliteAsyncStore) return verifyAuditLog(store.sqlite.file, { offMainThread: options.offMainThread, upTo })
-  return combineRanges([await checkRangeInBatches(read, 0, upTo)])
+  return verifyInBatches(read, upTo)
+}
+
+/** The whole chain up to upTo in `read`'s snapshot, in batches: from the lowest seq there is (a forged record 0 or below is the first bad one). */
+export async function verifyInBatches(read: SqlReader, upTo: number, batch = BATCH): Promise<AuditVerifyResult> {
+  return combineRanges([await checkRangeInBatches(read, -Number.MAX_SAFE_INTEGER, upTo, batch)])
 }
 
 /** From this many records on, a worker thread walks a SQLite range: below, its start-up costs more than the batches' turns. */
