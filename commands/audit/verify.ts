@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core'
 import { readFileSync } from 'node:fs'
+import { databaseFlags } from '../../src/broker/operator.js'
 import { JitCommand } from '../../src/cli/base-command.js'
 import { AuditChainBrokenError, UsageError } from '../../src/errors.js'
 import type { AuditVerifyResult } from '../../src/wire/api.js'
@@ -8,19 +9,21 @@ export default class AuditVerify extends JitCommand {
   static reviewGate = false
   static summary = 'Check the audit log: its hash chain, and that it still fits every signed checkpoint (none of the newest records deleted, nothing rewritten).'
   static description = [
-    'Asks the broker (admin or security), or with --data reads a broker data folder directly (on the broker host, also when it is down), or with --file checks a `jit audit export --format jsonl` copy on its own.',
+    'Asks the broker (admin or security), or with --data reads a broker data folder directly (on the broker host, also when it is down; with --database, the log in that PostgreSQL database, checked with the key in --data), or with --file checks a `jit audit export --format jsonl` copy on its own.',
     'The newest checkpoint seen is kept in the config folder and checked on the next run; --checkpoint adds one held elsewhere.',
     'Exits 10 when the chain is broken.',
   ].join(' ')
-  static examples = ['<%= config.bin %> audit verify', '<%= config.bin %> audit verify --data /var/lib/jit', '<%= config.bin %> audit verify --file audit.jsonl --checkpoint held.jws']
+  static examples = ['<%= config.bin %> audit verify', '<%= config.bin %> audit verify --data /var/lib/jit', '<%= config.bin %> audit verify --data /var/lib/jit --database postgres://jit@db.plant:5432/jit', '<%= config.bin %> audit verify --file audit.jsonl --checkpoint held.jws']
   static flags = {
     data: Flags.string({ env: 'JIT_DATA', summary: 'Verify this broker data folder directly.', exclusive: ['file'] }),
     file: Flags.string({ summary: 'Verify a JSON-lines export on its own.', exclusive: ['data'] }),
+    ...databaseFlags,
     checkpoint: Flags.string({ summary: 'A file holding a signed checkpoint (compact JWS) kept outside the database.' }),
   }
 
   async run(): Promise<AuditVerifyResult> {
     const { flags } = await this.parse(AuditVerify)
+    if (flags.database && !flags.data) throw new UsageError('--database needs --data: the folder of the broker\'s signing key, which checks the checkpoints.')
     const extra = flags.checkpoint ? [readText(flags.checkpoint).trim()] : []
     let result: AuditVerifyResult
     if (flags.file) {
@@ -30,7 +33,7 @@ export default class AuditVerify extends JitCommand {
       const [{ verifyAudit, dataFolderKid }, held] = await Promise.all([import('../../src/broker/audit-verify.js'), import('../../src/cli/audit/held-checkpoints.js')])
       const kid = await dataFolderKid(flags.data)
       const kept = kid ? held.heldCheckpoint(kid) : undefined
-      result = await verifyAudit(flags.data, [...extra, ...(kept ? [kept] : [])])
+      result = await verifyAudit({ dataDir: flags.data, database: flags.database, passwordFile: flags['database-password-file'] }, [...extra, ...(kept ? [kept] : [])])
       if (result.ok && kid && result.checkpoint) held.keepCheckpoint(kid, result.checkpoint)
     } else {
       const { verifyThroughBroker } = await import('../../src/cli/audit/verify-remote.js')

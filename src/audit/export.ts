@@ -25,18 +25,29 @@ const CSV_COLUMNS = ['record', 'seq', 'at', 'type', 'severity', 'actor', 'sessio
 
 /** The export, line by line (each ends with a newline): the broker, every event in order, then the checkpoints. */
 export function* exportLines(format: ExportFormat, broker: ExportBroker, events: Iterable<AuditEvent>, checkpoints: Iterable<ExportCheckpoint>): Generator<string> {
+  yield* exportHead(format, broker)
+  for (const event of events) yield eventLine(format, event)
+  for (const checkpoint of checkpoints) yield checkpointLine(format, checkpoint)
+}
+
+/** The lines before the events: the CSV header, and the broker with its public key. */
+export function* exportHead(format: ExportFormat, broker: ExportBroker): Generator<string> {
   if (format === 'jsonl') {
     yield `${JSON.stringify({ record: 'broker', issuer: broker.issuer, jwk: broker.jwk })}\n`
-    for (const event of events) yield `${JSON.stringify({ record: 'event', ...event })}\n`
-    for (const checkpoint of checkpoints) yield `${JSON.stringify({ record: 'checkpoint', ...checkpoint })}\n`
     return
   }
   yield `${CSV_COLUMNS.join(',')}\n`
   yield csvRow({ record: 'broker', actor: broker.issuer, data: JSON.stringify(broker.jwk) })
-  for (const e of events) {
-    yield csvRow({ record: 'event', seq: e.seq, at: e.at, type: e.type, severity: e.severity, actor: e.actor, session_id: e.sessionId, request_id: e.requestId, data: JSON.stringify(e.data), prev_hash: e.prevHash, hash: e.hash })
-  }
-  for (const c of checkpoints) yield csvRow({ record: 'checkpoint', seq: c.seq, at: c.at, hash: c.hash, checkpoint: c.jws })
+}
+
+export function eventLine(format: ExportFormat, e: AuditEvent): string {
+  if (format === 'jsonl') return `${JSON.stringify({ record: 'event', ...e })}\n`
+  return csvRow({ record: 'event', seq: e.seq, at: e.at, type: e.type, severity: e.severity, actor: e.actor, session_id: e.sessionId, request_id: e.requestId, data: JSON.stringify(e.data), prev_hash: e.prevHash, hash: e.hash })
+}
+
+export function checkpointLine(format: ExportFormat, c: ExportCheckpoint): string {
+  if (format === 'jsonl') return `${JSON.stringify({ record: 'checkpoint', ...c })}\n`
+  return csvRow({ record: 'checkpoint', seq: c.seq, at: c.at, hash: c.hash, checkpoint: c.jws })
 }
 
 function csvRow(fields: Partial<Record<(typeof CSV_COLUMNS)[number], string | number | undefined>>): string {

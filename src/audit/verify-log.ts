@@ -22,7 +22,8 @@ const PARALLEL_FROM = 50_000
 const MAX_THREADS = 8
 const CHUNK = 1000
 
-type AuditRow = [seq: number, at: unknown, type: unknown, severity: unknown, actor: unknown, sessionId: unknown, requestId: unknown, data: unknown, prevHash: unknown, hash: unknown]
+/** One audit row as an array, in the order of AUDIT_ROW_COLUMNS; seq a number. */
+export type AuditRow = [seq: number, at: unknown, type: unknown, severity: unknown, actor: unknown, sessionId: unknown, requestId: unknown, data: unknown, prevHash: unknown, hash: unknown]
 
 /** What one range of the log says about itself; the seams between ranges are checked by combineRanges. */
 export interface RangeCheck {
@@ -54,32 +55,44 @@ export function openLog(file: string): DatabaseSync {
   return db
 }
 
+/** The columns of an audit row as checkRows reads them (AuditRow), in portable SQL. */
+export const AUDIT_ROW_COLUMNS = 'seq, at, type, severity, actor, session_id, request_id, data, prev_hash, hash'
+
 /** Checks the records with after < seq <= upTo, in seq order; stops at the first bad one. */
 export function checkRange(db: DatabaseSync, after: number, upTo: number): RangeCheck {
-  const select = db.prepare(`SELECT seq, at, type, severity, actor, session_id, request_id, data, prev_hash, hash FROM audit WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ${CHUNK}`)
+  const select = db.prepare(`SELECT ${AUDIT_ROW_COLUMNS} FROM audit WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ${CHUNK}`)
   select.setReturnArrays(true)
   const result: RangeCheck = { rows: 0 }
   let from = after
   for (;;) {
     const chunk = select.all(from, upTo) as unknown as AuditRow[]
-    for (const row of chunk) {
-      const seq = row[0]
-      if (result.rows === 0) {
-        result.firstSeq = seq
-        result.firstPrevHash = row[8]
-      } else if (seq !== result.firstSeq! + result.rows) {
-        result.bad = { index: result.rows, seq, problem: 'seq' }
-      } else if (row[8] !== result.lastHash) {
-        result.bad = { index: result.rows, seq, problem: 'link' }
-      }
-      if (!result.bad && !hashMatches(row)) result.bad = { index: result.rows, seq, problem: 'hash' }
-      if (result.bad) return result
-      result.lastHash = row[9]
-      result.rows++
-    }
-    if (chunk.length < CHUNK) return result
+    if (!checkRows(result, chunk) || chunk.length < CHUNK) return result
     from = chunk[chunk.length - 1][0]
   }
+}
+
+/**
+ * The check of one range, row by row, whoever reads the rows (checkRange here, on this thread or
+ * a worker; the broker's batches read from any store): the next rows of the range, in seq order,
+ * added to `result`. False once a record is bad (result.bad names it); the rest are not looked at.
+ */
+export function checkRows(result: RangeCheck, rows: readonly AuditRow[]): boolean {
+  for (const row of rows) {
+    const seq = row[0]
+    if (result.rows === 0) {
+      result.firstSeq = seq
+      result.firstPrevHash = row[8]
+    } else if (seq !== result.firstSeq! + result.rows) {
+      result.bad = { index: result.rows, seq, problem: 'seq' }
+    } else if (row[8] !== result.lastHash) {
+      result.bad = { index: result.rows, seq, problem: 'link' }
+    }
+    if (!result.bad && !hashMatches(row)) result.bad = { index: result.rows, seq, problem: 'hash' }
+    if (result.bad) return false
+    result.lastHash = row[9]
+    result.rows++
+  }
+  return true
 }
 
 /** Characters JSON.stringify would escape in a string (and any surrogate, to stay on the safe side). */
@@ -140,14 +153,14 @@ export function combineRanges(ranges: RangeCheck[]): AuditVerifyResult {
 
 /**
  * Verifies the audit log of a broker's database file, read through connections of its own:
- * the records committed when it starts. Large logs are checked on worker threads; with
+ * the records committed when it starts (those up to `upTo`, when given). Large logs are checked on worker threads; with
  * `offMainThread` (the broker, which must keep answering meanwhile) every log is.
  */
-export async function verifyAuditLog(file: string, options: { offMainThread?: boolean } = {}): Promise<AuditVerifyResult> {
+export async function verifyAuditLog(file: string, options: { offMainThread?: boolean; upTo?: number } = {}): Promise<AuditVerifyResult> {
   const db = openLog(file)
   let ranges: [number, number][]
   try {
-    const { lo, hi } = db.prepare('SELECT min(seq) AS lo, max(seq) AS hi FROM audit').get() as { lo: number | null; hi: number | null }
+    const { lo, hi } = db.prepare('SELECT min(seq) AS lo, max(seq) AS hi FROM audit WHERE seq <= ?').get(options.upTo ?? Number.MAX_SAFE_INTEGER) as { lo: number | null; hi: number | null }
     if (lo === null || hi === null) return { ok: true, events: 0 }
     const threads = hi - lo + 1 >= PARALLEL_FROM ? Math.min(availableParallelism(), MAX_THREADS) : 1
     ranges = planRanges(lo, hi, threads)

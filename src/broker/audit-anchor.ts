@@ -4,30 +4,19 @@
 // CLI's from its last run, a verifier's, an export's) and against the highest sequence number
 // ever written. A checkpoint is only ever signed over records that were checked first.
 import { createPublicKey, type KeyObject } from 'node:crypto'
-import { DatabaseSync } from 'node:sqlite'
 import { checkpointMismatch, readCheckpoint, signCheckpoint, type Checkpoint } from '../audit/checkpoint.js'
-import { checkRange, checkRangeOffThread, verifyAuditLog } from '../audit/verify-log.js'
 import { nowIso } from '../util/ids.js'
 import type { AuditVerifyResult } from '../wire/api.js'
+import { walkChain, walkSince } from './audit-walk.js'
 import type { SigningKey } from './signing-key.js'
-import type { SqliteAsyncStore } from './store/sqlite-async-store.js'
-import type { SqliteStore } from './store/sqlite-store.js'
+import type { Row } from './store/records.js'
+import type { SqlReader, Store } from './store/store.js'
 
 /** The sweeper signs a new checkpoint when the chain has grown and the last one is this old. */
 export const CHECKPOINT_INTERVAL_SECONDS = 60
 
-const SCHEMA = 'CREATE TABLE IF NOT EXISTS audit_checkpoints (seq INTEGER PRIMARY KEY, hash TEXT NOT NULL, at TEXT NOT NULL, jws TEXT NOT NULL)'
-
-const ready = new WeakSet<object>()
-
-function ensureSchema(db: DatabaseSync | SqliteStore['db']): void {
-  if (ready.has(db)) return
-  db.exec(SCHEMA)
-  ready.add(db)
-}
-
 /** When the sweeper last failed to sign (records that do not check): it tries again, and says so, once an interval. */
-const failedAt = new WeakMap<SqliteAsyncStore, number>()
+const failedAt = new WeakMap<Store, number>()
 
 export interface StoredCheckpoint {
   seq: number
@@ -36,78 +25,72 @@ export interface StoredCheckpoint {
   jws: string
 }
 
-export function latestCheckpoint(store: SqliteStore): StoredCheckpoint | undefined {
-  ensureSchema(store.db)
-  return store.statement('SELECT seq, hash, at, jws FROM audit_checkpoints ORDER BY seq DESC LIMIT 1').get() as StoredCheckpoint | undefined
+const toCheckpoint = (row: Row): StoredCheckpoint => ({ seq: Number(row.seq), hash: row.hash as string, at: row.at as string, jws: row.jws as string })
+
+/** The newest stored checkpoint; `read` is the store or one of its snapshots. */
+export async function latestCheckpoint(read: SqlReader): Promise<StoredCheckpoint | undefined> {
+  const row = (await read.query('SELECT seq, hash, at, jws FROM audit_checkpoints ORDER BY seq DESC LIMIT 1'))[0]
+  return row && toCheckpoint(row)
 }
 
-export function listCheckpoints(store: SqliteStore): StoredCheckpoint[] {
-  ensureSchema(store.db)
-  return store.statement('SELECT seq, hash, at, jws FROM audit_checkpoints ORDER BY seq').all() as unknown as StoredCheckpoint[]
+export async function listCheckpoints(read: SqlReader): Promise<StoredCheckpoint[]> {
+  return (await read.query('SELECT seq, hash, at, jws FROM audit_checkpoints ORDER BY seq')).map(toCheckpoint)
 }
+
+/** The last seq of the log in `read`'s snapshot (0 when empty). */
+export async function lastAuditSeq(read: SqlReader): Promise<number> {
+  return Number((await read.query('SELECT max(seq) AS seq FROM audit'))[0]?.seq ?? 0)
+}
+
+const notChecked = (after: number) => new Error(`the audit records after ${after} do not check; no checkpoint signed (run jit audit verify)`)
 
 /**
- * Signs a checkpoint of the chain's head when it has grown past the last checkpoint. The records
- * since the last checkpoint are checked first (links and hashes), unless `verified` names a head
- * a full verification has just checked: a chain tampered with is never signed. Returns the
- * latest checkpoint; throws when the records since the last one do not check.
+ * Signs a checkpoint of the chain's head (as committed) when it has grown past the last
+ * checkpoint. The records since the last checkpoint are checked first (links and hashes), unless
+ * `verified` names a head a full verification has just checked: a chain tampered with is never
+ * signed. Returns the latest checkpoint; throws when the records since the last one do not check.
+ * Brokers signing the same head at once store one of their checkpoints (the first committed).
  */
-export function checkpointHead(store: SqliteStore, key: SigningKey, issuer: string, atMs: number, verified?: { seq: number; hash: string }): StoredCheckpoint | undefined {
-  const upTo = verified?.seq
-  ensureSchema(store.db)
-  const last = latestCheckpoint(store)
-  const head = store.statement('SELECT seq, hash FROM audit WHERE seq <= ? ORDER BY seq DESC LIMIT 1').get(upTo ?? Number.MAX_SAFE_INTEGER) as { seq: number; hash: string } | undefined
-  if (!head || (last && head.seq <= last.seq)) return last
-  if (verified) {
-    if (verified.hash !== head.hash) throw new Error(`audit record ${head.seq} changed since it was verified; no checkpoint signed`)
-  } else {
-    const since = checkRange(store.db as unknown as DatabaseSync, last?.seq ?? 0, head.seq)
-    const linked = last ? since.firstPrevHash === last.hash && since.firstSeq === last.seq + 1 : since.firstSeq === 1
-    if (since.bad || !linked || since.rows !== head.seq - (last?.seq ?? 0)) {
-      throw new Error(`the audit records after ${last?.seq ?? 0} do not check; no checkpoint signed (run jit audit verify)`)
+export async function checkpointHead(store: Store, key: SigningKey, issuer: string, atMs: number, verified?: { seq: number; hash: string }): Promise<StoredCheckpoint | undefined> {
+  const { last, head } = await store.snapshot(async (read) => {
+    const last = await latestCheckpoint(read)
+    const row = (await read.query('SELECT seq, hash FROM audit WHERE seq <= ? ORDER BY seq DESC LIMIT 1', [verified?.seq ?? Number.MAX_SAFE_INTEGER]))[0]
+    const head = row && { seq: Number(row.seq), hash: row.hash as string }
+    if (!head || (last && head.seq <= last.seq)) return { last }
+    if (verified) {
+      if (verified.hash !== head.hash) throw new Error(`audit record ${head.seq} changed since it was verified; no checkpoint signed`)
+    } else {
+      const since = await walkSince(store, read, last?.seq ?? 0, head.seq)
+      const linked = last ? since.firstPrevHash === last.hash && since.firstSeq === last.seq + 1 : since.firstSeq === 1
+      if (since.bad || !linked || since.rows !== head.seq - (last?.seq ?? 0)) throw notChecked(last?.seq ?? 0)
     }
-  }
+    return { last, head }
+  })
+  if (!head) return last
   const at = nowIso(atMs)
   const jws = signCheckpoint(head, at, issuer, key.privateKey, key.kid)
-  store.transaction(() => {
-    store.statement('INSERT OR IGNORE INTO audit_checkpoints (seq, hash, at, jws) VALUES (?,?,?,?)').run(head.seq, head.hash, at, jws)
-  })
+  await store.execute('INSERT INTO audit_checkpoints (seq, hash, at, jws) VALUES (?,?,?,?) ON CONFLICT (seq) DO NOTHING', [head.seq, head.hash, at, jws])
   return { seq: head.seq, hash: head.hash, at, jws }
 }
 
-const inFlight = new WeakSet<SqliteAsyncStore>()
-
 /**
  * The sweeper's periodic checkpoint, when the chain grew and the last one is old enough. The
- * records since the last checkpoint (all of them, the first time) are checked on a worker
- * thread, as committed, so the broker never stops answering for it; the head that check ended
- * on is then signed. A failure is reported through `log`, and tried again an interval later.
- * The store's calls wait their turn (sqlite-async-store.ts): the checkpoint is never written into
- * a request's transaction.
+ * records since the last checkpoint (all of them, the first time) are checked as committed, from
+ * a snapshot, so no writer waits for it and the broker keeps answering; the head that check
+ * ended on is then signed. A failure is reported through `log`, and tried again an interval later.
  */
-export async function checkpointIfDue(store: SqliteAsyncStore, key: SigningKey, issuer: string, atMs: number, log: (line: string) => void): Promise<void> {
+export async function checkpointIfDue(store: Store, key: SigningKey, issuer: string, atMs: number, log: (line: string) => void): Promise<void> {
   const interval = CHECKPOINT_INTERVAL_SECONDS * 1000
-  if (inFlight.has(store) || (failedAt.get(store) ?? -Infinity) > atMs - interval) return
-  const last = await store.run(latestCheckpoint)
-  if (last && Date.parse(last.at) > atMs - interval) return
-  if (inFlight.has(store)) return
-  inFlight.add(store)
-  const isOpen = () => store.sqlite.db.isOpen
-  checkRangeOffThread(store.sqlite.file, last?.seq ?? 0, Number.MAX_SAFE_INTEGER)
-    .then(async (since) => {
-      if (since.rows === 0 && !since.bad) return
-      const linked = last ? since.firstPrevHash === last.hash && since.firstSeq === last.seq + 1 : since.firstSeq === 1
-      if (since.bad || !linked) throw new Error(`the audit records after ${last?.seq ?? 0} do not check; no checkpoint signed (run jit audit verify)`)
-      if (!isOpen()) return
-      await store.run((sqlite) => sqlite.db.isOpen && checkpointHead(sqlite, key, issuer, Date.now(), { seq: (last?.seq ?? 0) + since.rows, hash: since.lastHash as string }))
-      failedAt.delete(store)
-    })
-    .catch((error: Error) => {
-      if (!isOpen()) return
-      failedAt.set(store, Date.now())
-      log(`error: audit checkpoint: ${error.message}`)
-    })
-    .finally(() => inFlight.delete(store))
+  if ((failedAt.get(store) ?? -Infinity) > atMs - interval) return
+  try {
+    const last = await latestCheckpoint(store)
+    if (last && Date.parse(last.at) > atMs - interval) return
+    await checkpointHead(store, key, issuer, atMs)
+    failedAt.delete(store)
+  } catch (error) {
+    failedAt.set(store, atMs)
+    log(`error: audit checkpoint: ${(error as Error).message}`)
+  }
 }
 
 export interface AnchoredVerifyOptions {
@@ -116,45 +99,42 @@ export interface AnchoredVerifyOptions {
   kid?: string
   /** Checkpoints held outside the database (compact JWS). */
   anchors?: string[]
+  /** Never walk the chain on this thread (the broker, which must keep answering meanwhile). */
   offMainThread?: boolean
 }
 
 /**
- * The chain verified (verify-log.ts), then anchored: the highest sequence number ever written
- * must still be there, and every checkpoint (the database's newest and each one held elsewhere)
- * must fit the chain as it is. The answer names the first record that does not.
+ * The chain verified (verify-log.ts, through audit-walk.ts), then anchored: the highest sequence
+ * number ever written must still be there, and every checkpoint (the database's newest and each
+ * one held elsewhere) must fit the chain as it is. Everything is read from one snapshot of what
+ * is committed: no writer waits, and the broker may append meanwhile. The answer names the first
+ * record that does not fit.
  */
-export async function verifyAnchored(file: string, options: AnchoredVerifyOptions): Promise<AuditVerifyResult> {
-  const chain = await verifyAuditLog(file, { offMainThread: options.offMainThread })
-  if (!chain.ok) return chain
-  const db = new DatabaseSync(file, { readOnly: true })
-  // One snapshot for everything read below; the broker may append meanwhile.
-  db.exec('BEGIN')
-  try {
-    const lastSeq = (db.prepare('SELECT max(seq) AS seq FROM audit').get() as { seq: number | null }).seq ?? 0
-    // The head is the last record the walk checked (seqs 1..events when it passed), not one appended since.
-    const head = chain.events > 0 ? (db.prepare('SELECT seq, hash FROM audit WHERE seq = ?').get(chain.events) as { seq: number; hash: string } | undefined) : undefined
-    const broken = (firstBad: { seq: number; problem: string }): AuditVerifyResult => ({ ok: false, events: chain.events, firstBad, head: head && { seq: head.seq, hash: head.hash } })
-    const hasTable = (name: string) => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined
-    const high = hasTable('audit_high_water') ? ((db.prepare('SELECT seq FROM audit_high_water WHERE id = 1').get() as { seq: number } | undefined)?.seq ?? 0) : 0
+export async function verifyAnchored(store: Store, options: AnchoredVerifyOptions): Promise<AuditVerifyResult> {
+  return store.snapshot(async (read) => {
+    const lastSeq = await lastAuditSeq(read)
+    const chain = await walkChain(store, read, lastSeq, options)
+    if (!chain.ok) return chain
+    const hashAt = async (seq: number) => (await read.query('SELECT hash FROM audit WHERE seq = ?', [seq]))[0]?.hash as string | undefined
+    // The walk passed, so the records are 1..events: the head is the last of them.
+    const head = chain.events > 0 ? { seq: chain.events, hash: (await hashAt(chain.events)) as string } : undefined
+    const broken = (firstBad: { seq: number; problem: string }): AuditVerifyResult => ({ ok: false, events: chain.events, firstBad, head })
+    const high = Number((await read.query('SELECT seq FROM audit_high_water WHERE id = 1'))[0]?.seq ?? 0)
     if (high > lastSeq) return broken({ seq: lastSeq + 1, problem: `the broker wrote records up to ${high}, the log ends at ${lastSeq}: the newest records were deleted` })
-    const stored = hasTable('audit_checkpoints') ? (db.prepare('SELECT jws FROM audit_checkpoints ORDER BY seq DESC LIMIT 1').get() as { jws: string } | undefined)?.jws : undefined
+    const stored = (await latestCheckpoint(read))?.jws
     const anchors = [...(options.anchors ?? []), ...(stored ? [stored] : [])]
-    const hashAt = (seq: number) => (db.prepare('SELECT hash FROM audit WHERE seq = ?').get(seq) as { hash: string } | undefined)?.hash
     let newest: Checkpoint | undefined
     for (const jws of anchors) {
       if (!options.publicKey || !options.kid) return broken({ seq: 0, problem: 'there are checkpoints but no broker signing key to check them with' })
       const checkpoint = readCheckpoint(jws, options.publicKey, options.kid)
       if ('error' in checkpoint) return broken({ seq: 0, problem: `a checkpoint does not check: ${checkpoint.error}` })
-      const mismatch = checkpointMismatch(checkpoint, lastSeq, hashAt)
+      const hash = checkpoint.seq <= lastSeq ? await hashAt(checkpoint.seq) : undefined
+      const mismatch = checkpointMismatch(checkpoint, lastSeq, () => hash)
       if (mismatch) return broken(mismatch)
       if (!newest || checkpoint.seq > newest.seq) newest = checkpoint
     }
-    return { ...chain, head: head && { seq: head.seq, hash: head.hash }, anchoredAt: newest && { seq: newest.seq, at: newest.at }, anchors: anchors.length }
-  } finally {
-    db.exec('ROLLBACK')
-    db.close()
-  }
+    return { ...chain, head, anchoredAt: newest && { seq: newest.seq, at: newest.at }, anchors: anchors.length }
+  })
 }
 
 export const publicKeyOf = (key: SigningKey) => createPublicKey(key.privateKey)

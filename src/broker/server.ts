@@ -97,7 +97,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     await flagOverdueReviews(ctx)
     void notifier.deliverDue()
     await store.forgetExpiredAssertions(Math.floor(Date.now() / 1000))
-    if (store instanceof SqliteAsyncStore) await checkpointIfDue(store, signingKey, ctx.issuer, Date.now(), log)
+    await checkpointIfDue(store, signingKey, ctx.issuer, Date.now(), log)
   }
   // One sweep at a time: a slow one (a busy store) is not overtaken by the next, and close() waits for it.
   let sweeping: Promise<void> | undefined

@@ -104,7 +104,7 @@ export async function quickstart(options: { quiet?: boolean } = {}): Promise<Qui
     const { events } = await (await tess.client()).get<{ events: AuditEvent[] }>(`/audit?session=${grant!.session.id}`)
     for (const event of events) say.info(`${event.at.slice(11, 19)}  ${event.type.padEnd(18)} ${event.actor}`)
     // Verifying the whole log is for admin and security; the demo checks it as the operator does, on the data folder.
-    const verify: AuditVerifyResult = await verifyAnchored(sqliteOf(broker.ctx.store).sqlite.file, { publicKey: publicKeyOf(broker.ctx.signingKey), kid: broker.ctx.signingKey.kid })
+    const verify: AuditVerifyResult = await verifyAnchored(broker.ctx.store, { publicKey: publicKeyOf(broker.ctx.signingKey), kid: broker.ctx.signingKey.kid })
     say.ok(`Audit chain intact: ${verify.ok} (${verify.events} records, each linked to the one before)`)
 
     say.step('6. The policy at work: vendor contracts, maintenance windows, two approvers, one controller at a time')

@@ -21,8 +21,8 @@ const append = (n: number) => {
   for (let i = 0; i < n; i++) t.sqlite.audit({ type: 'test.event', actor: 'tess', data: { i } })
 }
 const seqs = () => [...t.sqlite.auditEvents()].map((e) => e.seq)
-const verify = (anchors: string[] = []) => verifyAnchored(t.sqlite.file, { publicKey: publicKeyOf(ctx.signingKey), kid: ctx.signingKey.kid, anchors })
-const checkpoint = () => checkpointHead(t.sqlite, ctx.signingKey, ctx.issuer, ctx.now())!.jws
+const verify = (anchors: string[] = []) => verifyAnchored(ctx.store, { publicKey: publicKeyOf(ctx.signingKey), kid: ctx.signingKey.kid, anchors })
+const checkpoint = async () => (await checkpointHead(ctx.store, ctx.signingKey, ctx.issuer, ctx.now()))!.jws
 const sql = (text: string) => t.sqlite.db.exec(text)
 
 /** What an insider with the database file and the public recipe does: rewrite a record and every hash after it. */
@@ -51,7 +51,7 @@ describe('anchored audit chain', () => {
 
   it('a checkpoint held outside the database finds deleted newest records, even with the high-water mark and the stored checkpoints put back in line', async () => {
     append(5)
-    const held = checkpoint()
+    const held = await checkpoint()
     append(2)
     expect(await verify([held])).toMatchObject({ ok: true, events: 7, anchors: 2, anchoredAt: { seq: 5 } })
     sql('DELETE FROM audit WHERE seq >= 4; UPDATE audit_high_water SET seq = 3; DELETE FROM audit_checkpoints')
@@ -62,7 +62,7 @@ describe('anchored audit chain', () => {
 
   it('a chain rewritten with the public recipe (every later hash recomputed) fails against a held checkpoint and the stored one', async () => {
     append(6)
-    const held = checkpoint()
+    const held = await checkpoint()
     rewriteFrom(2, 'mallory')
     expect((await verify()).firstBad).toEqual({ seq: 6, problem: expect.stringMatching(/rewritten/) })
     sql('DELETE FROM audit_checkpoints')
@@ -75,22 +75,22 @@ describe('anchored audit chain', () => {
     const other = await testContext('version: 1\nrules: []\n')
     try {
       other.sqlite.audit({ type: 'x', actor: 'y' })
-      const foreign = checkpointHead(other.sqlite, other.ctx.signingKey, 'other', Date.now())!.jws
+      const foreign = (await checkpointHead(other.ctx.store, other.ctx.signingKey, 'other', Date.now()))!.jws
       expect((await verify([foreign])).firstBad?.problem).toMatch(/signed by another key/)
     } finally {
       other.close()
     }
-    checkpoint()
+    await checkpoint()
     append(2)
     sql("UPDATE audit SET actor = 'mallory' WHERE seq = 5")
-    expect(() => checkpoint()).toThrow(/do not check/)
-    expect(listCheckpoints(t.sqlite).map((c) => c.seq)).toEqual([3])
+    await expect(checkpoint()).rejects.toThrow(/do not check/)
+    expect((await listCheckpoints(ctx.store)).map((c) => c.seq)).toEqual([3])
   })
 
   it('a JSON-lines export carries the checkpoints and verifies on its own; a truncated or edited copy does not', async () => {
     append(4)
-    checkpoint()
-    const text = [...exportLines('jsonl', { issuer: ctx.issuer, jwk: ctx.signingKey.publicJwk }, t.sqlite.auditEvents(), listCheckpoints(t.sqlite))].join('')
+    await checkpoint()
+    const text = [...exportLines('jsonl', { issuer: ctx.issuer, jwk: ctx.signingKey.publicJwk }, t.sqlite.auditEvents(), await listCheckpoints(ctx.store))].join('')
     expect(verifyExport(text)).toMatchObject({ ok: true, events: 4, anchors: 1, anchoredAt: { seq: 4 } })
     expect(verifyExport(text, ctx.signingKey.kid).ok).toBe(true)
     expect(verifyExport(text, 'another-kid').firstBad?.problem).toMatch(/not the expected/)
@@ -98,7 +98,7 @@ describe('anchored audit chain', () => {
     const truncated = [...lines.slice(0, 4), lines[5]].join('\n') // events 1-3 and the checkpoint of 4
     expect(verifyExport(truncated).firstBad?.problem).toMatch(/newest records were deleted/)
     expect(verifyExport(text.replace('"actor":"tess"', '"actor":"mallory"')).firstBad?.problem).toMatch(/edited/)
-    const csv = [...exportLines('csv', { issuer: ctx.issuer, jwk: ctx.signingKey.publicJwk }, t.sqlite.auditEvents(), listCheckpoints(t.sqlite))].join('')
+    const csv = [...exportLines('csv', { issuer: ctx.issuer, jwk: ctx.signingKey.publicJwk }, t.sqlite.auditEvents(), await listCheckpoints(ctx.store))].join('')
     expect(csv.split('\n')[0]).toBe('record,seq,at,type,severity,actor,session_id,request_id,data,prev_hash,hash,checkpoint')
     expect(csv).toMatch(/^checkpoint,4,/m)
     expect(csv).toContain('"{""i"":0}"')
