@@ -5,9 +5,6 @@ import { DatabaseSync } from 'node:sqlite'
 import { join } from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { listCheckpoints } from '../../src/broker/audit-anchor.js'
-import { ReviewStore } from '../../src/broker/breakglass/review-store.js'
-import { ensureRevocationSchema } from '../../src/broker/gateway/revocation-stream.js'
 import { SqliteStore } from '../../src/broker/store/sqlite-store.js'
 import { connect, databaseLogin } from '../../src/broker/store/postgres/connection.js'
 import { DatabaseAuthError, DatabaseSchemaTooNewError, DatabaseUnreachableError } from '../../src/broker/store/postgres/errors.js'
@@ -15,7 +12,6 @@ import { LATEST_SCHEMA_VERSION, MIGRATIONS, TABLES, applyMigrations, currentVers
 import { cleanup, tempDir } from './harness.js'
 import { freePort } from './ssh-server.js'
 import { startPostgres, type TestPostgres } from './postgres.js'
-import { SqliteAsyncStore } from '../../src/broker/store/sqlite-async-store.js'
 
 let server: TestPostgres
 const clients: pg.Client[] = []
@@ -83,16 +79,8 @@ describe('migrations', () => {
 describe('the schema matches the SQLite store', () => {
   it('has every table and column the SQLite store and its feature modules create, with integer and text kept apart', async () => {
     const dataDir = tempDir('jit-parity-')
-    const store = new SqliteStore(dataDir)
-    try {
-      // Every module that keeps tables of its own creates them.
-      const tables = new SqliteAsyncStore(store)
-      new ReviewStore(tables)
-      ensureRevocationSchema(store)
-      listCheckpoints(store)
-    } finally {
-      store.close()
-    }
+    // The SQLite store creates every table, the feature modules' too, when it opens.
+    new SqliteStore(dataDir).close()
     const sqlite = new DatabaseSync(join(dataDir, 'broker.db'))
     const sqliteTables = new Map<string, Map<string, string>>()
     for (const { name } of sqlite.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[]) {
