@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { listCheckpoints } from '../../src/broker/audit-anchor.js'
 import { ReviewStore } from '../../src/broker/breakglass/review-store.js'
 import { ensureGatewaySchema } from '../../src/broker/gateway/gateways.js'
-import { ensureRevocationSchema } from '../../src/broker/gateway/revocation-stream.js'
 import { CertificateStore } from '../../src/broker/ssh-ca/cert-store.js'
 import { SqliteStore } from '../../src/broker/store/sqlite-store.js'
 import { connect, databaseLogin } from '../../src/broker/store/postgres/connection.js'
@@ -95,7 +94,6 @@ describe('the schema matches the SQLite store', () => {
       new CertificateStore(tables)
       new TicketRegister(tables)
       ensureGatewaySchema(store)
-      ensureRevocationSchema(store)
       listCheckpoints(store)
       verificationsOf(store, 'ses_none')
     } finally {

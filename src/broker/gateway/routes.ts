@@ -7,7 +7,7 @@ import { authFailed, badInput, conflict, forbidden } from '../api-error.js'
 import type { Actor, BrokerContext } from '../context.js'
 import { getSessionFor } from '../sessions.js'
 import { announceGateway, assetsFrontedBy, ensureGatewaySchema, gatewayForAsset, recordConnection } from './gateways.js'
-import { ensureRevocationSchema, waitForEnds } from './revocation-stream.js'
+import { waitForEnds } from './revocation-stream.js'
 import { sqliteOf } from '../store/sqlite-async-store.js'
 
 /** A long poll never outlasts this; the gateway asks again at once. */
@@ -22,7 +22,6 @@ export function registerGatewayRoutes(
 ): void {
   // Tables made at start, outside any request's transaction.
   const sqlite = sqliteOf(ctx.store).sqlite
-  ensureRevocationSchema(sqlite)
   ensureGatewaySchema(sqlite)
   const gatewayOf = async (request: FastifyRequest): Promise<string> => {
     const verifier = await verifierOf(request)
