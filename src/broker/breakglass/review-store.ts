@@ -117,6 +117,15 @@ export class ReviewStore {
     }))
   }
 
+  /**
+   * Takes a due row for one delivery attempt: moves its next attempt to `until` if nobody moved it
+   * since it was read (compare-and-set on the value read, so no clock is compared). False: another
+   * broker took it. If the claimer dies, the row is due again at `until`.
+   */
+  async claim(item: OutboxRecord, until: number): Promise<boolean> {
+    return (await this.store.execute('UPDATE outbox SET next_attempt_at = ? WHERE id = ? AND delivered_at IS NULL AND next_attempt_at = ?', [until, item.id, item.nextAttemptAt])) === 1
+  }
+
   async delivered(id: number, at: string): Promise<void> {
     await this.store.execute('UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?', [at, id])
   }
