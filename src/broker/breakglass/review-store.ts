@@ -98,8 +98,9 @@ export class ReviewStore {
     await this.store.execute('UPDATE reviews SET due_at = ? WHERE id = ? AND due_at > ?', [dueAtEpoch, id, dueAtEpoch])
   }
 
-  async flagOverdue(id: string): Promise<void> {
-    await this.store.execute('UPDATE reviews SET overdue_flagged = 1 WHERE id = ?', [id])
+  /** False if it was flagged already (by another broker that ran the flagger at the same moment). */
+  async flagOverdue(id: string): Promise<boolean> {
+    return (await this.store.execute('UPDATE reviews SET overdue_flagged = 1 WHERE id = ? AND overdue_flagged = 0', [id])) === 1
   }
 
   async enqueue(target: string, body: string, nowEpoch: number): Promise<void> {
