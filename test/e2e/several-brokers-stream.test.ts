@@ -1,6 +1,7 @@
 // Two real broker processes on one real PostgreSQL database. A session ended on broker A (by its
 // expiry sweeper, the duty A holds) reaches a gateway long-polling broker B's revocation stream
-// within a second; the expiry sweeper runs on one broker at a time, and when its holder is
+// within a second, also when B's listening connection is cut (the backstop poll and the new
+// listener cover it); the expiry sweeper runs on one broker at a time, and when its holder is
 // SIGKILLed the survivor takes the duty over: a session that expires after the kill is ended once,
 // by broker B. The sessions and the verifier are written straight into the database (the admin
 // commands on PostgreSQL are another part of this work); every session end goes through the brokers.
@@ -107,6 +108,19 @@ describe('two brokers on one PostgreSQL database', () => {
     expect(dutyHolders('expiry-sweeper')).toEqual(holder)
     for (const ms of latencies) expect(ms).toBeLessThan(1000)
     process.stdout.write(`revocation A → B stream, ms: ${latencies.join(' ')}\n`)
+  }, 60_000)
+
+  it('when broker B loses its listening connection, an end on A still reaches B\'s gateway within a second (the table is the truth)', async () => {
+    const listening = () => pg.psql("SELECT string_agg(pid::text, ',') FROM pg_stat_activity WHERE datname = 'stream' AND query = 'LISTEN jit_session_ends'", 'stream').split(',').filter(Boolean)
+    const before = listening()
+    expect(before.length).toBeGreaterThan(0)
+    pg.psql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid IN (${before.join(',')})`, 'stream')
+    const { head } = await revocations(b, '')
+    const id = await sessionExpiringIn(1)
+    const { arrivedAt, end } = await endArrives(b, head, id)
+    expect(arrivedAt - Date.parse(end.at)).toBeLessThan(1000)
+    // And it listens again, on a new connection.
+    await until('broker B to listen again', async () => listening().some((pid) => !before.includes(pid)))
   }, 60_000)
 
   it('the expiry sweeper runs on one broker; SIGKILL its holder and the other takes it over: a later expiry is ended once, by the survivor', async () => {
