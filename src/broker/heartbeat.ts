@@ -136,7 +136,7 @@ export async function reapSilentSessions(ctx: BrokerContext, log: (line: string)
   await ctx.store.transaction(async (tx) => {
     for (const id of ids) {
       const session = (await tx.getSession(id, wallNowMs / 1000))!
-      // A beat another broker heard since the look: not silent.
+      // A beat heard since the look (here or by another broker): not silent.
       if (session.heartbeatAtMs !== armed.get(id)) continue
       const silentSeconds = Math.round(silentMs(id) / 1000)
       const reason = `heartbeat lost: no heartbeat from device ${session.deviceId} for ${silentSeconds}s (grace ${graceSeconds}s)`
