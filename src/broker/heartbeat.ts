@@ -3,17 +3,23 @@
 // CLI was SIGKILLed, the laptop lost power or the network), the broker revokes the session after
 // the grace period and says why.
 //
-// Silence is measured on a monotonic clock, from heartbeats this broker process heard itself, so a
-// wall clock that is stepped (NTP, an operator) moves nothing. And it is counted only while the
-// broker could listen: from its own start (a broker that was down never revokes live sessions for
-// that when it returns), and anew after a stall of its own (a paused VM, SIGSTOP, a blocked event
-// loop): the first sweep after a stall runs before the heartbeats that queued up meanwhile are
-// read, so every armed session gets a full grace from the end of the stall.
+// Silence is measured on this broker's monotonic clock, so a wall clock that is stepped (NTP, an
+// operator) moves nothing, and clocks of different brokers are never compared. A beat counts when
+// this broker hears it itself or, with several brokers on one database, when its sweep sees the
+// session's heartbeat_at change (another broker heard it; the value is only compared for change,
+// never read as a time): dated at that sweep, one sweep interval late at most. Every broker watches
+// so; only the holder of the 'heartbeat-reaper' duty revokes, and one that takes the duty over has
+// been watching since its own start. Silence is counted only while the broker could listen: from
+// its own start (a broker that was down never revokes live sessions for that when it returns), and
+// anew after a stall of its own (a paused VM, SIGSTOP, a blocked event loop): the first sweep after
+// a stall runs before the heartbeats that queued up meanwhile are read, so every armed session gets
+// a full grace from the end of the stall.
 import type { HeartbeatResult } from '../wire/api.js'
 import { nowMs as monotonicNowMs } from '../util/clock.js'
 import { forbidden } from './api-error.js'
 import type { Actor, BrokerContext, HeartbeatSettings } from './context.js'
 import { endSessionRecorded, getSessionFor } from './sessions.js'
+import { int } from './store/records.js'
 
 export const DEFAULT_HEARTBEAT_GRACE_SECONDS = 60
 
@@ -27,8 +33,12 @@ interface Watch {
   listeningSinceMs: number
   /** Monotonic ms of the previous sweep, to notice a stall between two sweeps. */
   lastSweepMs?: number
-  /** Session id → monotonic ms of the last heartbeat this process heard. */
+  /** Session id → monotonic ms of the last heartbeat this process heard (or saw in the table). */
   lastBeatMs: Map<string, number>
+  /** Session id → the heartbeat_at last written or seen here, to notice a beat another broker heard. */
+  seenAt: Map<string, number>
+  /** Whether a sweep has looked at the table yet: a beat seen at the first look is dated at the start of listening. */
+  looked: boolean
 }
 
 const watches = new WeakMap<HeartbeatSettings, Watch>()
@@ -36,7 +46,7 @@ const watches = new WeakMap<HeartbeatSettings, Watch>()
 function watchOf(settings: HeartbeatSettings): Watch {
   let watch = watches.get(settings)
   if (!watch) {
-    watch = { listeningSinceMs: settings.monotonicMs(), lastBeatMs: new Map() }
+    watch = { listeningSinceMs: settings.monotonicMs(), lastBeatMs: new Map(), seenAt: new Map(), looked: false }
     watches.set(settings, watch)
   }
   return watch
@@ -64,7 +74,11 @@ export async function recordHeartbeat(ctx: BrokerContext, actor: Actor, id: stri
   const { graceSeconds } = heartbeatSettings(ctx)
   const nowMs = ctx.now()
   const alive = session.state === 'active' && (await ctx.store.recordHeartbeat(id, nowMs))
-  if (alive) watchOf(heartbeatSettings(ctx)).lastBeatMs.set(id, heartbeatSettings(ctx).monotonicMs())
+  if (alive) {
+    const watch = watchOf(heartbeatSettings(ctx))
+    watch.lastBeatMs.set(id, heartbeatSettings(ctx).monotonicMs())
+    watch.seenAt.set(id, nowMs)
+  }
   return {
     sessionId: id,
     state: alive ? 'active' : session.state === 'active' ? 'expired' : session.state,
@@ -76,9 +90,29 @@ export async function recordHeartbeat(ctx: BrokerContext, actor: Actor, id: stri
 }
 
 /**
- * Revokes every armed session this broker has not heard from for longer than the grace period,
- * counted on the monotonic clock while the broker was listening. Run by the sweeper, every
- * sweepIntervalMs.
+ * Notes the beats other brokers heard since the last look: an armed session whose heartbeat_at is
+ * new or changed was heard now (at the first look, at the start of listening: when is unknown).
+ * Answers with the armed sessions and the heartbeat_at each had.
+ */
+async function lookAtBeats(ctx: BrokerContext, watch: Watch, monoNow: number): Promise<Map<string, number>> {
+  const armed = new Map<string, number>()
+  for (const row of await ctx.store.query("SELECT id, heartbeat_at FROM sessions WHERE state = 'active' AND heartbeat_at IS NOT NULL")) armed.set(row.id as string, int(row.heartbeat_at))
+  const heardAt = watch.looked ? monoNow : watch.listeningSinceMs
+  for (const [id, at] of armed) {
+    if (watch.seenAt.get(id) === at) continue
+    watch.seenAt.set(id, at)
+    watch.lastBeatMs.set(id, Math.max(watch.lastBeatMs.get(id) ?? -Infinity, heardAt))
+  }
+  watch.looked = true
+  for (const id of watch.seenAt.keys()) if (!armed.has(id)) watch.seenAt.delete(id)
+  for (const id of watch.lastBeatMs.keys()) if (!armed.has(id)) watch.lastBeatMs.delete(id)
+  return armed
+}
+
+/**
+ * Revokes every armed session not heard from for longer than the grace period, counted on the
+ * monotonic clock while the broker was listening. Run by the sweeper of every broker, every
+ * sweepIntervalMs; only the holder of the 'heartbeat-reaper' duty revokes.
  */
 export async function reapSilentSessions(ctx: BrokerContext, log: (line: string) => void = () => {}, sweepIntervalMs = 1000): Promise<string[]> {
   const settings = heartbeatSettings(ctx)
@@ -91,19 +125,19 @@ export async function reapSilentSessions(ctx: BrokerContext, log: (line: string)
   }
   watch.lastSweepMs = monoNow
   const graceMs = graceSeconds * 1000
+  const armed = await lookAtBeats(ctx, watch, monoNow)
   // Nobody can have been silent for a whole grace while this broker listened.
   if (monoNow - watch.listeningSinceMs <= graceMs) return []
-  const armed = await ctx.store.silentSessions(Number.MAX_SAFE_INTEGER)
-  const stillArmed = new Set(armed)
-  for (const id of watch.lastBeatMs.keys()) if (!stillArmed.has(id)) watch.lastBeatMs.delete(id)
   const silentMs = (id: string) => monoNow - Math.max(watch.lastBeatMs.get(id) ?? -Infinity, watch.listeningSinceMs)
-  const ids = armed.filter((id) => silentMs(id) > graceMs)
-  if (ids.length === 0) return []
+  const ids = [...armed.keys()].filter((id) => silentMs(id) > graceMs)
+  if (ids.length === 0 || !(await ctx.store.holdsDuty('heartbeat-reaper'))) return []
   const wallNowMs = ctx.now()
   const reaped: string[] = []
   await ctx.store.transaction(async (tx) => {
     for (const id of ids) {
       const session = (await tx.getSession(id, wallNowMs / 1000))!
+      // A beat heard since the look (here or by another broker): not silent.
+      if (session.heartbeatAtMs !== armed.get(id)) continue
       const silentSeconds = Math.round(silentMs(id) / 1000)
       const reason = `heartbeat lost: no heartbeat from device ${session.deviceId} for ${silentSeconds}s (grace ${graceSeconds}s)`
       const ended = await endSessionRecorded(ctx, session, {

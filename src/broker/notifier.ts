@@ -32,6 +32,8 @@ export interface BreakGlassNotice {
 
 const DELIVERY_TIMEOUT_MS = 5000
 const MAX_BACKOFF_SECONDS = 300
+/** A claimed row is not due again before this: longer than one delivery attempt can take. */
+const CLAIM_SECONDS = (3 * DELIVERY_TIMEOUT_MS) / 1000
 
 export class Notifier {
   #delivering = false
@@ -85,12 +87,19 @@ export class Notifier {
     setImmediate(() => void this.deliverDue())
   }
 
+  /**
+   * Delivers what is due, on the broker holding the 'notification-outbox' duty only. Each row is
+   * claimed before it is sent (see ReviewStore.claim): a broker that lost the duty mid-run and the
+   * one that took it over never both send one row.
+   */
   async deliverDue(): Promise<number> {
     if (this.#delivering) return 0
     this.#delivering = true
     let delivered = 0
     try {
+      if (!(await this.outbox.store.holdsDuty('notification-outbox'))) return 0
       for (const item of await this.outbox.dueNotifications(Math.floor(this.now() / 1000))) {
+        if (!(await this.outbox.claim(item, Math.floor(this.now() / 1000) + CLAIM_SECONDS))) continue
         const target = JSON.parse(item.target) as WebhookTarget & { label?: string; event?: string; sessionId?: string }
         const audit = (type: string, data: Record<string, unknown>) =>
           this.outbox.store.audit({ type, severity: 'high', actor: 'broker', sessionId: target.sessionId, data: { event: target.event ?? null, target: target.label ?? safeLabel(target.url), via: 'webhook', attempt: item.attempts + 1, ...data } })

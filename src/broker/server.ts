@@ -90,14 +90,19 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   const url = `${tls ? 'https' : 'http'}://${hostForUrl}:${address.port}`
   ctx.issuer = options.issuer ?? url
 
+  // Each duty runs on one broker of the database at a time (always this one on the embedded file);
+  // the others ask at every sweep, so one takes it over within a second of its holder's death.
   const sweep = async () => {
-    await sweepExpired(ctx)
+    if (await store.holdsDuty('expiry-sweeper')) {
+      await sweepExpired(ctx)
+      await expireStaleRequests(ctx)
+      await store.forgetExpiredAssertions(Math.floor(Date.now() / 1000))
+    }
+    // Every broker watches heartbeats (it may take this duty over); the holder alone revokes.
     for (const id of await reapSilentSessions(ctx, log, SWEEP_INTERVAL_MS)) log(`revoked ${id}: its heartbeats stopped`)
-    await expireStaleRequests(ctx)
-    await flagOverdueReviews(ctx)
+    if (await store.holdsDuty('review-flagger')) await flagOverdueReviews(ctx)
     void notifier.deliverDue()
-    await store.forgetExpiredAssertions(Math.floor(Date.now() / 1000))
-    await checkpointIfDue(store, signingKey, ctx.issuer, Date.now(), log)
+    if (await store.holdsDuty('audit-checkpoint')) await checkpointIfDue(store, signingKey, ctx.issuer, Date.now(), log)
   }
   // One sweep at a time: a slow one (a busy store) is not overtaken by the next, and close() waits for it.
   let sweeping: Promise<void> | undefined

@@ -127,6 +127,15 @@ describe('several brokers on one PostgreSQL database', () => {
     expect(taken).toBe(true)
     expect(await a.holdsDuty('sweeper')).toBe(false)
   })
+
+  it('duties asked for at once by two parts of one broker (the sweeper, the ticket watch) are held, by one connection', async () => {
+    const url = server.createDatabase('duties_at_once')
+    const [a, b] = [await postgres(url), await postgres(url)]
+    expect(await Promise.all([a.holdsDuty('sweeper'), a.holdsDuty('ticket-watch'), a.holdsDuty('sweeper')])).toEqual([true, true, true])
+    expect(await a.holdsDuty('sweeper')).toBe(true)
+    expect(await b.holdsDuty('sweeper')).toBe(false)
+    expect(server.psql("SELECT count(DISTINCT pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())", 'duties_at_once')).toBe('1')
+  })
 })
 
 describe('durability on PostgreSQL', () => {

@@ -98,8 +98,9 @@ export class ReviewStore {
     await this.store.execute('UPDATE reviews SET due_at = ? WHERE id = ? AND due_at > ?', [dueAtEpoch, id, dueAtEpoch])
   }
 
-  async flagOverdue(id: string): Promise<void> {
-    await this.store.execute('UPDATE reviews SET overdue_flagged = 1 WHERE id = ?', [id])
+  /** False if it was flagged already (by another broker that ran the flagger at the same moment). */
+  async flagOverdue(id: string): Promise<boolean> {
+    return (await this.store.execute('UPDATE reviews SET overdue_flagged = 1 WHERE id = ? AND overdue_flagged = 0', [id])) === 1
   }
 
   async enqueue(target: string, body: string, nowEpoch: number): Promise<void> {
@@ -115,6 +116,15 @@ export class ReviewStore {
       attempts: int(row.attempts),
       nextAttemptAt: int(row.next_attempt_at),
     }))
+  }
+
+  /**
+   * Takes a due row for one delivery attempt: moves its next attempt to `until` if nobody moved it
+   * since it was read (compare-and-set on the value read, so no clock is compared). False: another
+   * broker took it. If the claimer dies, the row is due again at `until`.
+   */
+  async claim(item: OutboxRecord, until: number): Promise<boolean> {
+    return (await this.store.execute('UPDATE outbox SET next_attempt_at = ? WHERE id = ? AND delivered_at IS NULL AND next_attempt_at = ?', [until, item.id, item.nextAttemptAt])) === 1
   }
 
   async delivered(id: number, at: string): Promise<void> {

@@ -85,13 +85,15 @@ export async function flagOverdueReviews(ctx: BrokerContext): Promise<number> {
   const now = ctx.now() / 1000
   const overdue = await ctx.reviews.newlyOverdue(now)
   if (overdue.length === 0) return 0
+  let flagged = 0
   await ctx.store.transaction(async (tx) => {
     for (const review of overdue) {
-      await ctx.reviews.flagOverdue(review.id)
+      if (!(await ctx.reviews.flagOverdue(review.id))) continue
+      flagged++
       await tx.appendAudit({ type: 'review.overdue', severity: 'high', actor: 'broker', sessionId: review.sessionId, data: { reviewId: review.id, user: review.user, dueAt: new Date(review.dueAtEpoch * 1000).toISOString() } })
       await ctx.notifier.enqueue({ event: 'review.overdue', drill: review.kind === 'drill', user: review.user, asset: review.asset, sessionId: review.sessionId, reviewId: review.id, notify: ctx.policy.breakGlass?.notify ?? [], at: nowIso(ctx.now()) })
     }
   })
   ctx.notifier.kick()
-  return overdue.length
+  return flagged
 }

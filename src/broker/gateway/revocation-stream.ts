@@ -1,52 +1,40 @@
 // The revocation stream: every session end, for every cause, as a numbered row written in the same
 // transaction as the end itself (the table is the truth), and pushed to long-polling gateways the
-// moment that transaction is on disk (the fast path). A gateway that reconnects asks for what came
-// after the last number it saw and misses nothing. Ends written by another process on the same
-// data (an operator command) reach followers through a short poll of the table.
+// moment that transaction is committed (the fast path): store.signal wakes this broker's followers
+// and, on PostgreSQL, every other broker's (NOTIFY), so an end on any broker reaches every gateway.
+// A gateway that reconnects asks for what came after the last number it saw and misses nothing.
+// A short poll of the table is the backstop for a wake-up that never came (a lost listening
+// connection, an end written by an operator command on the embedded file).
 import type { SessionEnd } from '../../wire/gateway.js'
 import type { BrokerContext } from '../context.js'
-import { sqliteOf } from '../store/sqlite-async-store.js'
-import type { Row, SqliteStore, SessionRecord } from '../store/sqlite-store.js'
+import { int, type Row, type SessionRecord } from '../store/records.js'
+import type { SqlReader, Store } from '../store/store.js'
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS session_ends (seq INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT NOT NULL, asset TEXT NOT NULL, cause TEXT NOT NULL, at TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS session_ends_session ON session_ends(session_id);
-`
+/** The store's signal channel of the stream. */
+const CHANNEL = 'session_ends'
+/** The in-process event the one listener of a broker fans out to its waiting followers. */
 const WAKE = 'revocation-stream:wake'
-/** How often followers look at the table for ends written by another process. */
+/** How often followers look at the table for ends whose wake-up they may have missed. */
 const BACKSTOP_POLL_MS = 250
 const MAX_BATCH = 1000
-
-const ready = new WeakSet<SqliteStore>()
-
-/** Creates the table if needed. Remembered only when created outside a transaction (one that could still roll back). */
-export function ensureRevocationSchema(store: SqliteStore): void {
-  if (ready.has(store)) return
-  store.db.exec(SCHEMA)
-  if (!store.db.isTransaction) ready.add(store)
-}
 
 /** Records a session end on the stream. Called by endSessionRecorded, inside its transaction. */
 export async function recordSessionEnd(ctx: BrokerContext, session: SessionRecord, state: 'revoked' | 'expired', data: Record<string, unknown> | undefined): Promise<void> {
   const cause = typeof data?.cause === 'string' ? data.cause : state
   const at = new Date(ctx.now()).toISOString()
-  await sqliteOf(ctx.store).run((store) => {
-    ensureRevocationSchema(store)
-    store.statement('INSERT INTO session_ends (session_id, asset, cause, at) VALUES (?,?,?,?)').run(session.id, session.asset, cause, at)
-  })
-  // Followers read the table only once the commit is durable; an end that rolls back is never sent.
-  ctx.events?.emit(WAKE)
+  await ctx.store.execute('INSERT INTO session_ends (session_id, asset, cause, at) VALUES (?,?,?,?)', [session.id, session.asset, cause, at])
+  // Sent at commit: an end that rolls back is never announced.
+  await ctx.store.signal(CHANNEL)
 }
 
-export function streamHead(store: SqliteStore): number {
-  ensureRevocationSchema(store)
-  return ((store.statement('SELECT MAX(seq) AS head FROM session_ends').get() as Row).head as number | null) ?? 0
+export async function streamHead(reader: SqlReader): Promise<number> {
+  const row = (await reader.query('SELECT MAX(seq) AS head FROM session_ends'))[0]
+  return row?.head === null || row?.head === undefined ? 0 : int(row.head)
 }
 
-export function endsAfter(store: SqliteStore, since: number): SessionEnd[] {
-  ensureRevocationSchema(store)
-  return (store.statement('SELECT * FROM session_ends WHERE seq > ? ORDER BY seq LIMIT ?').all(since, MAX_BATCH) as Row[]).map((row) => ({
-    seq: row.seq as number,
+export async function endsAfter(reader: SqlReader, since: number): Promise<SessionEnd[]> {
+  return (await reader.query('SELECT * FROM session_ends WHERE seq > ? ORDER BY seq LIMIT ?', [since, MAX_BATCH])).map((row: Row) => ({
+    seq: int(row.seq),
     sessionId: row.session_id as string,
     asset: row.asset as string,
     cause: row.cause as string,
@@ -54,22 +42,30 @@ export function endsAfter(store: SqliteStore, since: number): SessionEnd[] {
   }))
 }
 
-/**
- * Waits up to waitMs for ends after `since`, then answers with what there is. Only committed
- * rows are read: with group commit on, a wake-up first waits for the open group to be durable.
- */
-export async function waitForEnds(ctx: BrokerContext, since: number, waitMs: number, gone: AbortSignal): Promise<{ head: number; ends: SessionEnd[] }> {
-  const sqlite = sqliteOf(ctx.store)
-  const read = async () => {
-    await ctx.store.whenDurable()?.catch(() => {})
-    // A row of the group still open is visible to this connection but not yet committed: wait it out.
-    for (;;) {
-      const batch = await sqlite.run((store) => (store.db.isTransaction ? undefined : { head: streamHead(store), ends: endsAfter(store, since) }))
-      if (batch) return batch
-      await new Promise((resolve) => setImmediate(resolve))
-    }
+/** One listener per broker (per store), fanned out to the waiting followers through ctx.events. */
+const listening = new WeakMap<Store, Promise<unknown>>()
+
+function listen(ctx: BrokerContext): Promise<unknown> {
+  let started = listening.get(ctx.store)
+  if (!started) {
+    started = ctx.store.onSignal(CHANNEL, () => ctx.events.emit(WAKE))
+    listening.set(ctx.store, started)
+    // A listener that could not start is tried again by the next follower; the backstop covers the meantime.
+    started.catch(() => listening.delete(ctx.store))
   }
-  let batch = await read()
+  return started
+}
+
+/** What is committed: the head and the ends after `since`, from one snapshot. */
+function read(store: Store, since: number): Promise<{ head: number; ends: SessionEnd[] }> {
+  return store.snapshot(async (reader) => ({ head: await streamHead(reader), ends: await endsAfter(reader, since) }))
+}
+
+/** Waits up to waitMs for ends after `since`, then answers with what is committed. */
+export async function waitForEnds(ctx: BrokerContext, since: number, waitMs: number, gone: AbortSignal): Promise<{ head: number; ends: SessionEnd[] }> {
+  // Listening before the first read: an end committed in between wakes this follower.
+  if (waitMs > 0) await listen(ctx).catch(() => {})
+  const batch = await read(ctx.store, since)
   if (batch.ends.length > 0 || waitMs <= 0) return batch
   await new Promise<void>((resolve) => {
     let settled = false
@@ -84,11 +80,10 @@ export async function waitForEnds(ctx: BrokerContext, since: number, waitMs: num
     }
     const timer = setTimeout(finish, waitMs)
     const backstop = setInterval(() => {
-      void sqlite.run((store) => !store.db.isTransaction && streamHead(store) > since).then((moved) => moved && finish(), () => {})
+      void ctx.store.snapshot(streamHead).then((head) => head > since && finish(), () => {})
     }, BACKSTOP_POLL_MS)
     ctx.events.once(WAKE, finish)
     gone.addEventListener('abort', finish)
   })
-  batch = await read()
-  return batch
+  return read(ctx.store, since)
 }

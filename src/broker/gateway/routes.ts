@@ -7,8 +7,7 @@ import { authFailed, badInput, conflict, forbidden } from '../api-error.js'
 import type { Actor, BrokerContext } from '../context.js'
 import { getSessionFor } from '../sessions.js'
 import { announceGateway, assetsFrontedBy, gatewayForAsset, recordConnection } from './gateways.js'
-import { ensureRevocationSchema, waitForEnds } from './revocation-stream.js'
-import { sqliteOf } from '../store/sqlite-async-store.js'
+import { waitForEnds } from './revocation-stream.js'
 
 /** A long poll never outlasts this; the gateway asks again at once. */
 const MAX_WAIT_SECONDS = 25
@@ -20,9 +19,6 @@ export function registerGatewayRoutes(
   verifierOf: (request: FastifyRequest) => Promise<string | undefined>,
   prefix: string,
 ): void {
-  // Tables made at start, outside any request's transaction.
-  const sqlite = sqliteOf(ctx.store).sqlite
-  ensureRevocationSchema(sqlite)
   const gatewayOf = async (request: FastifyRequest): Promise<string> => {
     const verifier = await verifierOf(request)
     if (!verifier) throw authFailed('Gateway endpoints need a verifier token (Authorization: Bearer ...; jit admin verifier add NAME).')

@@ -102,7 +102,13 @@ export function startTicketWatch(ctx: BrokerContext, log: (line: string) => void
   }
   let sweeping: Promise<void> | undefined
   const timer = setInterval(() => {
-    sweeping ??= sweepClosedRegisterTickets(ctx)
+    // One broker of the database watches tickets at a time; another takes over when it dies.
+    const mine = ctx.store.holdsDuty('ticket-watch').catch((error: Error) => {
+      log(`error: tickets: ${error.message}`)
+      return false
+    })
+    sweeping ??= mine
+      .then((held) => (held ? sweepClosedRegisterTickets(ctx) : []))
       .then((swept) => {
         if (swept.length === 0) return
         ctx.notifier.kick()
@@ -112,7 +118,8 @@ export function startTicketWatch(ctx: BrokerContext, log: (line: string) => void
       .finally(() => (sweeping = undefined))
     if (polling) return
     polling = true
-    pollTicketSystems(ctx, due, log)
+    mine
+      .then((held) => (held ? pollTicketSystems(ctx, due, log) : []))
       .then((ended) => {
         if (ended.length > 0) log(`tickets: ended ${ended.join(', ')}: the ticket system says their ticket is closed`)
       })

@@ -114,6 +114,32 @@ describe('heartbeat dead-man\'s switch', () => {
     const id = await open()
     await expect(recordHeartbeat(ctx, { ...alice, deviceId: 'dev_other' }, id)).rejects.toThrow(/Only the device/)
   })
+
+  it('beats another broker heard (heartbeat_at changed in the table, whatever its clock) keep a session alive; when they stop, it is reaped after the grace', async () => {
+    now += 31_000 // past the start-up grace
+    await reapSilentSessions(ctx)
+    const id = await open()
+    // Another broker of the database, its wall clock an hour behind this one's, hears the beats.
+    let otherWall = now - 3_600_000
+    const beatElsewhere = async () => {
+      otherWall += 10_000
+      expect(await ctx.store.recordHeartbeat(id, otherWall)).toBe(true)
+    }
+    await beatElsewhere()
+    for (let i = 0; i < 6; i++) {
+      now += 10_000
+      await beatElsewhere()
+      expect(await reapSilentSessions(ctx)).toEqual([])
+    }
+    // The beats stop: seen last at this sweep, so silence counts from here.
+    for (let i = 0; i < 3; i++) {
+      now += 10_000
+      expect(await reapSilentSessions(ctx)).toEqual([])
+    }
+    now += 1_000
+    expect(await reapSilentSessions(ctx)).toEqual([id])
+    expect(t.sqlite.getSession(id, now / 1000)).toMatchObject({ state: 'revoked', endReason: `heartbeat lost: no heartbeat from device ${alice.deviceId} for 31s (grace 30s)` })
+  })
 })
 
 describe('renewal', () => {

@@ -72,6 +72,8 @@ export class PostgresStore implements Store {
   #listener?: Promise<pg.Client>
   /** The connection whose session holds the duties' advisory locks: they end with it. */
   #duties?: { client: pg.Client; held: Set<string>; lost: boolean }
+  /** The last holdsDuty call: the next waits for it. */
+  #dutyTurn: Promise<unknown> = Promise.resolve()
   #closed = false
   /** Commits (and writes outside a transaction) made so far, and how many of them a barrier has made durable. */
   #commits = 0
@@ -330,7 +332,15 @@ export class PostgresStore implements Store {
    * broker stops or dies (the server then drops the connection and the lock), tried again by
    * every other broker at each of its sweeps.
    */
-  async holdsDuty(name: string): Promise<boolean> {
+  holdsDuty(name: string): Promise<boolean> {
+    // One at a time: two callers (the sweeper, the ticket watch) must not each open a connection,
+    // or a lock would be held by one this store no longer asks through, and the duty run by nobody.
+    const asked = this.#dutyTurn.then(() => this.#holdsDuty(name))
+    this.#dutyTurn = asked.catch(() => {})
+    return asked
+  }
+
+  async #holdsDuty(name: string): Promise<boolean> {
     if (this.#closed) return false
     if (this.#duties?.lost) {
       this.#duties.client.end().catch(() => {})

@@ -39,7 +39,7 @@ describe('the revocation stream', () => {
     const expired = await open(60)
     const silent = await open()
     const loggedOut = await open()
-    expect(streamHead(t.sqlite)).toBe(0)
+    expect(await streamHead(ctx.store)).toBe(0)
     await revokeSession(ctx, alice, revoked, 'done')
     now += 61_000
     await sweepExpired(ctx)
@@ -47,7 +47,7 @@ describe('the revocation stream', () => {
     now += 31_000
     await reapSilentSessions(ctx)
     await deregisterDevice(ctx, alice)
-    const all = endsAfter(t.sqlite, 0)
+    const all = await endsAfter(ctx.store, 0)
     expect(all.map((e) => [e.sessionId, e.cause, e.asset])).toEqual([
       [revoked, 'revoked', PLC],
       [expired, 'expired', PLC],
@@ -55,8 +55,8 @@ describe('the revocation stream', () => {
       [loggedOut, 'logout', PLC],
     ])
     expect(all.map((e) => e.seq)).toEqual([1, 2, 3, 4])
-    expect(endsAfter(t.sqlite, 2).map((e) => e.sessionId)).toEqual([silent, loggedOut])
-    expect(streamHead(t.sqlite)).toBe(4)
+    expect((await endsAfter(ctx.store, 2)).map((e) => e.sessionId)).toEqual([silent, loggedOut])
+    expect(await streamHead(ctx.store)).toBe(4)
   })
 
   it('an end that rolls back with its transaction never reaches the stream; ending twice records once', async () => {
@@ -66,17 +66,17 @@ describe('the revocation stream', () => {
       await endSessionRecorded(ctx, session, { state: 'revoked', by: 'alice', reason: 'r' })
       throw new Error('later step failed')
     })).rejects.toThrow('later step failed')
-    expect(endsAfter(t.sqlite, 0)).toEqual([])
+    expect(await endsAfter(ctx.store, 0)).toEqual([])
     await ctx.store.transaction(() => endSessionRecorded(ctx, session, { state: 'revoked', by: 'alice', reason: 'r', data: { cause: 'ticket-closed' } }))
     await ctx.store.transaction(() => endSessionRecorded(ctx, session, { state: 'revoked', by: 'alice', reason: 'again' }))
-    expect(endsAfter(t.sqlite, 0).map((e) => e.cause)).toEqual(['ticket-closed'])
+    expect((await endsAfter(ctx.store, 0)).map((e) => e.cause)).toEqual(['ticket-closed'])
   })
 
   it('a waiting follower wakes as soon as an end is committed, not at its timeout', async () => {
     const id = await open()
     const gone = new AbortController()
     const started = performance.now()
-    const waiting = waitForEnds(ctx, streamHead(t.sqlite), 10_000, gone.signal)
+    const waiting = waitForEnds(ctx, await streamHead(ctx.store), 10_000, gone.signal)
     setTimeout(() => void revokeSession(ctx, alice, id, 'now'), 20)
     const batch = await waiting
     expect(batch.ends.map((e) => e.sessionId)).toEqual([id])
