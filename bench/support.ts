@@ -188,6 +188,8 @@ function postgresOperator(database: BrokerDatabase): Operator {
   }
 }
 
+const STOP_GRACE_MS = 10_000
+
 /** The broker as operators run it: `jit broker start` in a process of its own, so the load generator never shares its event loop. */
 export async function startBrokerProcess(root: string, policy = AUTO_APPROVE_POLICY, options: BrokerOptions = {}): Promise<BrokerProcess> {
   const dataDir = tempDir('jit-bench-broker-')
@@ -230,8 +232,16 @@ export async function startBrokerProcess(root: string, policy = AUTO_APPROVE_POL
     issuer,
     child,
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
-      await exited
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM')
+        // A broker that does not stop on SIGTERM is a bug to see, not a bench run that never ends.
+        const timer = setTimeout(() => {
+          process.stderr.write(`bench: the broker at ${url} did not exit within ${STOP_GRACE_MS / 1000} s of SIGTERM; killed\n`)
+          child.kill('SIGKILL')
+        }, STOP_GRACE_MS)
+        await exited
+        clearTimeout(timer)
+      }
       removeDirs(dataDir)
     },
     async enrollDevice(user) {
