@@ -30,6 +30,15 @@ export interface BenchOptions {
 
 export type Section = (options: BenchOptions) => Promise<BenchRow[]>
 
+/** A section that measured some of its rows and then could not go on: run.ts prints the rows and marks the section failed. */
+export class PartialSectionError extends Error {
+  readonly rows: BenchRow[]
+  constructor(message: string, rows: BenchRow[]) {
+    super(message)
+    this.rows = rows
+  }
+}
+
 export function percentile(values: number[], p: number): number {
   if (values.length === 0) return Number.NaN
   const sorted = [...values].sort((a, b) => a - b)

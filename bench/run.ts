@@ -9,7 +9,7 @@ import { cpus, loadavg, totalmem } from 'node:os'
 import { basename, dirname, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
-import { formatTable, markdownTable, nowMs, type BenchReport, type BenchRow, type MachineInfo, type Section } from './lib.ts'
+import { PartialSectionError, formatTable, markdownTable, nowMs, type BenchReport, type BenchRow, type MachineInfo, type Section } from './lib.ts'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const SECTIONS_DIR = join(ROOT, 'bench/sections')
@@ -66,6 +66,7 @@ for (const name of wanted) {
     report.rows.push(...rows)
     report.sections.push({ name, seconds: round((nowMs() - start) / 1000) })
   } catch (error) {
+    if (error instanceof PartialSectionError) report.rows.push(...error.rows)
     const message = (error as Error).message ?? String(error)
     process.stderr.write(`bench: ${name} failed: ${message}\n`)
     report.sections.push({ name, seconds: round((nowMs() - start) / 1000), error: message })

@@ -3,13 +3,18 @@
 // processes timed from spawn to exit.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { KeyObject } from 'node:crypto'
-import { addAsset, addUser, enrollmentCode, openStore } from '../dist/src/broker/admin.js'
-import { newDeviceKeyPair } from '../dist/src/cli/device/device-key.js'
-import { median, nowMs } from './lib.ts'
+import { randomBytes, type KeyObject } from 'node:crypto'
+import type { Pool } from 'undici'
+import { OPERATOR, addAsset, addUser, addVerifier, enrollmentCode, openStore } from '../dist/src/broker/admin.js'
+import { hashCode } from '../dist/src/broker/enrollment.js'
+import { addVerifier as addVerifierTo } from '../dist/src/broker/offboarding.js'
+import { databaseLogin } from '../dist/src/broker/store/postgres/connection.js'
+import { PostgresStore } from '../dist/src/broker/store/postgres/postgres-store.js'
+import { deviceAssertion, newDeviceKeyPair } from '../dist/src/cli/device/device-key.js'
+import { median, nowMs, percentile } from './lib.ts'
 
 export const ASSET = 'plant-a/line-3/cell-2/plc-07'
 export const TICKET = 'WO-104233'
@@ -89,66 +94,158 @@ export const medianOf = (times: Map<string, number[]>, name: string) => median(t
 
 export interface BrokerProcess {
   url: string
+  /** The key files, and the SQLite file unless the broker runs on PostgreSQL. */
   dataDir: string
   policyFile: string
+  /** What devices sign their calls for: the broker's URL, or the --issuer its plant shares. */
+  issuer: string
   child: ChildProcess
   stop(): Promise<void>
   /** Adds a technician, makes an enrollment code, and enrolls a fresh device key over HTTP. */
   enrollDevice(user: string): Promise<{ deviceId: string; privateKey: KeyObject }>
   /** Adds a technician and runs a real `jit login` into a config folder of its own. */
   loginCli(user: string, root: string): Promise<string>
+  /** Adds a verifier (what a gateway authenticates as) and returns its bearer token. */
+  addVerifier(name: string): Promise<string>
 }
 
+/** A PostgreSQL database the broker keeps its state in; several brokers may share one. */
+export interface BrokerDatabase {
+  url: string
+  /** Given to the broker as JIT_DATABASE_PASSWORD, never in its argv. */
+  password: string
+}
+
+export interface BrokerOptions {
+  database?: BrokerDatabase
+  /** One issuer for every broker of a plant (`jit broker start --issuer`). */
+  issuer?: string
+  /** Another broker's data folder: its key files are copied, as an operator does for a second broker. */
+  keysFrom?: string
+}
+
+/**
+ * The operator's side of a broker's store, as `jit admin` does it on the data folder. On
+ * PostgreSQL it goes through the Store interface, since the admin commands work on the SQLite file.
+ */
+interface Operator {
+  addAsset(): Promise<void>
+  /** A technician with a fresh enrollment code for them. */
+  addTechnician(user: string): Promise<string>
+  addVerifier(name: string): Promise<string>
+}
+
+function sqliteOperator(dataDir: string): Operator {
+  const withStore = async <T>(fn: (store: ReturnType<typeof openStore>) => T | Promise<T>): Promise<T> => {
+    const store = openStore(dataDir)
+    try {
+      return await fn(store)
+    } finally {
+      store.close()
+    }
+  }
+  return {
+    addAsset: () => withStore((store) => void addAsset(store, { path: ASSET, attributes: { state: 'running' } })),
+    addTechnician: (user) =>
+      withStore((store) => {
+        addUser(store, { name: user, roles: ['technician'], disabled: false })
+        return enrollmentCode(store, user, 600).code as string
+      }),
+    addVerifier: (name) => withStore(async (store) => (await addVerifier(store, name)).token),
+  }
+}
+
+function postgresOperator(database: BrokerDatabase): Operator {
+  const withStore = async <T>(fn: (store: PostgresStore) => Promise<T>): Promise<T> => {
+    const store = await PostgresStore.open(databaseLogin(database.url, { env: { JIT_DATABASE_PASSWORD: database.password } }), { maxConnections: 1 })
+    try {
+      return await fn(store)
+    } finally {
+      await store.close()
+    }
+  }
+  return {
+    addAsset: () =>
+      withStore((store) =>
+        store.transaction(async (tx) => {
+          await tx.upsertAsset({ path: ASSET, attributes: { state: 'running' } })
+          await tx.appendAudit({ type: 'asset.saved', actor: OPERATOR, data: { asset: ASSET, attributes: { state: 'running' } } })
+        }),
+      ),
+    addTechnician: (user) =>
+      withStore(async (store) => {
+        const code = randomBytes(16).toString('hex').toUpperCase()
+        await store.transaction(async (tx) => {
+          await tx.upsertUser({ name: user, roles: ['technician'], disabled: false })
+          await tx.appendAudit({ type: 'user.saved', actor: OPERATOR, data: { user, roles: ['technician'], org: null } })
+          await tx.addEnrollmentCode(hashCode(code), user, Math.floor(Date.now() / 1000) + 600)
+          await tx.appendAudit({ type: 'enrollment.code-issued', actor: OPERATOR, data: { user } })
+        })
+        return code
+      }),
+    // The broker function the admin command and API call; it uses nothing of the context but the store.
+    addVerifier: (name) => withStore(async (store) => (await addVerifierTo({ store } as never, OPERATOR, name)).token),
+  }
+}
+
+const STOP_GRACE_MS = 10_000
+
 /** The broker as operators run it: `jit broker start` in a process of its own, so the load generator never shares its event loop. */
-export async function startBrokerProcess(root: string, policy = AUTO_APPROVE_POLICY): Promise<BrokerProcess> {
+export async function startBrokerProcess(root: string, policy = AUTO_APPROVE_POLICY, options: BrokerOptions = {}): Promise<BrokerProcess> {
   const dataDir = tempDir('jit-bench-broker-')
   const policyFile = join(dataDir, 'policy.yaml')
   writeFileSync(policyFile, policy)
-  const store = openStore(dataDir)
-  try {
-    addAsset(store, { path: ASSET, attributes: { state: 'running' } })
-  } finally {
-    store.close()
-  }
-  const child = spawn(process.execPath, [join(root, 'bin/run.js'), 'broker', 'start', '--data', dataDir, '--policy', policyFile, '--listen', '127.0.0.1:0'], {
+  if (options.keysFrom) for (const file of readdirSync(options.keysFrom).filter((f) => f.endsWith('.pem'))) copyFileSync(join(options.keysFrom, file), join(dataDir, file))
+  const operator = options.database ? postgresOperator(options.database) : sqliteOperator(dataDir)
+  await operator.addAsset()
+  const args = [join(root, 'bin/run.js'), 'broker', 'start', '--data', dataDir, '--policy', policyFile, '--listen', '127.0.0.1:0']
+  if (options.database) args.push('--database', options.database.url)
+  if (options.issuer) args.push('--issuer', options.issuer)
+  const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1' },
+    env: { ...process.env, NO_COLOR: '1', ...(options.database ? { JIT_DATABASE_PASSWORD: options.database.password } : {}) },
   })
   let log = ''
   child.stderr!.on('data', (d) => (log += d))
   const exited = once(child, 'exit')
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = ''
-    child.stdout!.on('data', (d) => {
-      out += d
-      const line = out.split('\n').find((l) => l.startsWith('http'))
-      if (line) resolve(line.trim())
+  let url: string
+  try {
+    url = await new Promise<string>((resolve, reject) => {
+      let out = ''
+      child.stdout!.on('data', (d) => {
+        out += d
+        const line = out.split('\n').find((l) => l.startsWith('http'))
+        if (line) resolve(line.trim())
+      })
+      child.once('exit', (code) => reject(new Error(`broker${options.database ? ' on PostgreSQL' : ''} exited ${code}: ${log.trim()}`)))
     })
-    child.once('exit', (code) => reject(new Error(`broker exited ${code}: ${log}`)))
-  })
-
-  const addTechnician = (user: string) => {
-    const admin = openStore(dataDir)
-    try {
-      addUser(admin, { name: user, roles: ['technician'], disabled: false })
-      return enrollmentCode(admin, user, 600).code as string
-    } finally {
-      admin.close()
-    }
+  } catch (error) {
+    removeDirs(dataDir)
+    throw error
   }
+  const issuer = options.issuer ?? url
 
   return {
     url,
     dataDir,
     policyFile,
+    issuer,
     child,
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
-      await exited
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM')
+        // A broker that does not stop on SIGTERM is a bug to see, not a bench run that never ends.
+        const timer = setTimeout(() => {
+          process.stderr.write(`bench: the broker at ${url} did not exit within ${STOP_GRACE_MS / 1000} s of SIGTERM; killed\n`)
+          child.kill('SIGKILL')
+        }, STOP_GRACE_MS)
+        await exited
+        clearTimeout(timer)
+      }
       removeDirs(dataDir)
     },
     async enrollDevice(user) {
-      const code = addTechnician(user)
+      const code = await operator.addTechnician(user)
       const { privateKey, publicJwk } = newDeviceKeyPair()
       const response = await fetch(`${url}/v1/enroll`, {
         method: 'POST',
@@ -160,13 +257,68 @@ export async function startBrokerProcess(root: string, policy = AUTO_APPROVE_POL
       return { deviceId, privateKey }
     },
     async loginCli(user, projectRoot) {
-      const code = addTechnician(user)
+      const code = await operator.addTechnician(user)
       const home = tempDir(`jit-bench-${user}-`)
       const result = await timedRun(process.execPath, [join(projectRoot, 'bin/run.js'), 'login', '--broker', url, '--json'], { JIT_HOME: home, JIT_ENROLL_CODE: code })
       if (result.code !== 0) throw new Error(`jit login of ${user} failed (${result.code}): ${result.stderr}${result.stdout}`)
       return home
     },
+    addVerifier: (name) => operator.addVerifier(name),
   }
+}
+
+// ---- grant load: POST /v1/requests on the auto-approving rule, answered with a grant ----------
+
+export const GRANT_PATH = '/v1/requests'
+export const GRANT_BODY = JSON.stringify({ ticket: TICKET, asset: ASSET, scope: 'diagnose', ttlSeconds: 1800, reason: 'bench' })
+
+/** Where the load goes: a connection pool to one broker and an enrolled device key for its issuer. */
+export interface GrantTarget {
+  pool: Pool
+  key: { deviceId: string; privateKey: KeyObject; audience: string }
+}
+
+export interface GrantRun {
+  grantsPerSecond: number
+  p50: number
+  p99: number
+  grants: number
+  /** CPU time (user + system) of the given broker processes per grant, in µs: steadier than rates on a shared machine. */
+  cpuMicros?: number
+}
+
+/**
+ * `total` requests, `concurrency` in flight at any time, each on a fresh signed assertion. With
+ * several targets the workers are dealt out among them in turn, so the load splits evenly.
+ */
+export async function driveGrants(targets: GrantTarget[], concurrency: number, total: number, brokerPids: (number | undefined)[] = []): Promise<GrantRun> {
+  // Signed before the clock starts: the broker still verifies each one (signature, body hash,
+  // replay), but the load generator's own signing does not eat the cores the broker needs.
+  // Each target gets enough for the whole run: a faster broker's workers take more than their share.
+  const assertions = targets.map((t) => Array.from({ length: total }, () => deviceAssertion(t.key as never, 'POST', GRANT_PATH, GRANT_BODY, t.key.audience)))
+  const latencies: number[] = []
+  let next = 0
+  const worker = async (index: number) => {
+    const target = index % targets.length
+    const { pool } = targets[target]
+    while (next < total) {
+      next++
+      const authorization = assertions[target].pop()!
+      const start = nowMs()
+      const response = await pool.request({ path: GRANT_PATH, method: 'POST', headers: { 'content-type': 'application/json', authorization }, body: GRANT_BODY })
+      const text = await response.body.text()
+      latencies.push(nowMs() - start)
+      if (response.statusCode !== 201 || !text.includes('"credential":"')) throw new Error(`expected a grant (201), got HTTP ${response.statusCode}: ${text.slice(0, 300)}`)
+    }
+  }
+  const cpuOf = () => brokerPids.map(processCpuMs).reduce<number | undefined>((sum, ms) => (sum === undefined || ms === undefined ? undefined : sum + ms), 0)
+  const cpuBefore = brokerPids.length > 0 ? cpuOf() : undefined
+  const start = nowMs()
+  await Promise.all(Array.from({ length: concurrency }, (_, i) => worker(i)))
+  const seconds = (nowMs() - start) / 1000
+  const cpuAfter = brokerPids.length > 0 ? cpuOf() : undefined
+  const cpuMicros = cpuBefore === undefined || cpuAfter === undefined ? undefined : ((cpuAfter - cpuBefore) * 1000) / total
+  return { grantsPerSecond: total / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), grants: total, cpuMicros }
 }
 
 /** Arguments of `jit request` on the auto-approving rule. */

@@ -6,54 +6,15 @@
 import { DatabaseSync } from 'node:sqlite'
 import { join } from 'node:path'
 import { Pool } from 'undici'
-import { deviceAssertion } from '../../dist/src/cli/device/device-key.js'
-import { median, nowMs, percentile, type BenchRow, type Section } from '../lib.ts'
-import { ASSET, TICKET, processCpuMs, startBrokerProcess } from '../support.ts'
-
-const PATH = '/v1/requests'
-const BODY = JSON.stringify({ ticket: TICKET, asset: ASSET, scope: 'diagnose', ttlSeconds: 1800, reason: 'bench' })
-
-interface Run {
-  grantsPerSecond: number
-  p50: number
-  p99: number
-  grants: number
-  /** Broker CPU time per grant (user + system), in µs: steadier than rates on a shared machine. */
-  cpuMicros?: number
-}
-
-/** `total` requests, `concurrency` in flight at any time, each on a fresh signed assertion. */
-async function drive(pool: Pool, key: { deviceId: string; privateKey: unknown; audience: string }, concurrency: number, total: number, brokerPid?: number): Promise<Run> {
-  // Signed before the clock starts: the broker still verifies each one (signature, body hash,
-  // replay), but the load generator's own signing does not eat the cores the broker needs.
-  const assertions = Array.from({ length: total }, () => deviceAssertion(key as never, 'POST', PATH, BODY, key.audience))
-  const latencies: number[] = []
-  let next = 0
-  const worker = async () => {
-    while (next < total) {
-      const authorization = assertions[next++]
-      const start = nowMs()
-      const response = await pool.request({ path: PATH, method: 'POST', headers: { 'content-type': 'application/json', authorization }, body: BODY })
-      const text = await response.body.text()
-      latencies.push(nowMs() - start)
-      if (response.statusCode !== 201 || !text.includes('"credential":"')) throw new Error(`expected a grant (201), got HTTP ${response.statusCode}: ${text.slice(0, 300)}`)
-    }
-  }
-  const cpuBefore = processCpuMs(brokerPid)
-  const start = nowMs()
-  await Promise.all(Array.from({ length: concurrency }, worker))
-  const seconds = (nowMs() - start) / 1000
-  const cpuAfter = processCpuMs(brokerPid)
-  const cpuMicros = cpuBefore === undefined || cpuAfter === undefined ? undefined : ((cpuAfter - cpuBefore) * 1000) / total
-  return { grantsPerSecond: total / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), grants: total, cpuMicros }
-}
+import { median, type BenchRow, type Section } from '../lib.ts'
+import { driveGrants, startBrokerProcess, type GrantRun } from '../support.ts'
 
 const throughput: Section = async ({ quick, root }) => {
   const broker = await startBrokerProcess(root)
   const pool = new Pool(broker.url, { connections: 64, pipelining: 1, keepAliveTimeout: 30_000 })
   try {
-    const key = { ...(await broker.enrollDevice('tech-load')), audience: broker.url }
-    let grants = (await drive(pool, key, 16, quick ? 20 : 500)).grants // warm-up: JIT, statement cache, connections
+    const target = { pool, key: { ...(await broker.enrollDevice('tech-load')), audience: broker.issuer } }
+    let grants = (await driveGrants([target], 16, quick ? 20 : 500)).grants // warm-up: JIT, statement cache, connections
     const plan = [
       { concurrency: 1, total: quick ? 30 : 1500 },
       { concurrency: 16, total: quick ? 60 : 6000 },
@@ -62,9 +23,9 @@ const throughput: Section = async ({ quick, root }) => {
     const repetitions = quick ? 1 : 3
     const rows: BenchRow[] = []
     for (const { concurrency, total } of plan) {
-      const runs: Run[] = []
+      const runs: GrantRun[] = []
       for (let i = 0; i < repetitions; i++) {
-        const run = await drive(pool, key, concurrency, total, broker.child.pid)
+        const run = await driveGrants([target], concurrency, total, [broker.child.pid])
         runs.push(run)
         grants += run.grants
       }

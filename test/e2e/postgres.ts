@@ -9,7 +9,8 @@ import { randomBytes } from 'node:crypto'
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort } from './ssh-server.js'
+// With its `.ts` extension: the bench loads this file on Node's own type stripping too.
+import { freePort } from './free-port.ts'
 
 export interface TestPostgres {
   host: string

@@ -3,9 +3,11 @@
 // in a temp folder. It trusts nothing but the broker's CA (no authorized_keys, no passwords).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
+import { freePort } from './free-port.js'
 import { tempDir } from './harness.js'
+
+export { freePort }
 
 export const SSHD = '/usr/sbin/sshd'
 
@@ -16,14 +18,6 @@ export interface TestSshd {
   krlFile: string
   log(): string
   stop(): Promise<void>
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', () => ok()))
-  const { port } = server.address() as { port: number }
-  await new Promise<void>((ok) => server.close(() => ok()))
-  return port
 }
 
 export async function startSshd(files: { caPub: string; krl: Buffer }): Promise<TestSshd> {
