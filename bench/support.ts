@@ -103,6 +103,8 @@ export interface BrokerProcess {
   stop(): Promise<void>
   /** Adds a technician, makes an enrollment code, and enrolls a fresh device key over HTTP. */
   enrollDevice(user: string): Promise<{ deviceId: string; privateKey: KeyObject }>
+  /** Adds an asset (running) to the inventory. */
+  addAsset(path: string): Promise<void>
   /** Adds a technician and runs a real `jit login` into a config folder of its own. */
   loginCli(user: string, root: string): Promise<string>
   /** Adds a verifier (what a gateway authenticates as) and returns its bearer token. */
@@ -129,7 +131,7 @@ export interface BrokerOptions {
  * PostgreSQL it goes through the Store interface, since the admin commands work on the SQLite file.
  */
 interface Operator {
-  addAsset(): Promise<void>
+  addAsset(path?: string): Promise<void>
   /** A technician with a fresh enrollment code for them. */
   addTechnician(user: string): Promise<string>
   addVerifier(name: string): Promise<string>
@@ -145,7 +147,7 @@ function sqliteOperator(dataDir: string): Operator {
     }
   }
   return {
-    addAsset: () => withStore((store) => void addAsset(store, { path: ASSET, attributes: { state: 'running' } })),
+    addAsset: (path = ASSET) => withStore((store) => void addAsset(store, { path, attributes: { state: 'running' } })),
     addTechnician: (user) =>
       withStore((store) => {
         addUser(store, { name: user, roles: ['technician'], disabled: false })
@@ -165,11 +167,11 @@ function postgresOperator(database: BrokerDatabase): Operator {
     }
   }
   return {
-    addAsset: () =>
+    addAsset: (path = ASSET) =>
       withStore((store) =>
         store.transaction(async (tx) => {
-          await tx.upsertAsset({ path: ASSET, attributes: { state: 'running' } })
-          await tx.appendAudit({ type: 'asset.saved', actor: OPERATOR, data: { asset: ASSET, attributes: { state: 'running' } } })
+          await tx.upsertAsset({ path, attributes: { state: 'running' } })
+          await tx.appendAudit({ type: 'asset.saved', actor: OPERATOR, data: { asset: path, attributes: { state: 'running' } } })
         }),
       ),
     addTechnician: (user) =>
@@ -264,18 +266,22 @@ export async function startBrokerProcess(root: string, policy = AUTO_APPROVE_POL
       return home
     },
     addVerifier: (name) => operator.addVerifier(name),
+    addAsset: (path) => operator.addAsset(path),
   }
 }
 
 // ---- grant load: POST /v1/requests on the auto-approving rule, answered with a grant ----------
 
 export const GRANT_PATH = '/v1/requests'
-export const GRANT_BODY = JSON.stringify({ ticket: TICKET, asset: ASSET, scope: 'diagnose', ttlSeconds: 1800, reason: 'bench' })
+export const grantBody = (asset = ASSET) => JSON.stringify({ ticket: TICKET, asset, scope: 'diagnose', ttlSeconds: 1800, reason: 'bench' })
+export const GRANT_BODY = grantBody()
 
 /** Where the load goes: a connection pool to one broker and an enrolled device key for its issuer. */
 export interface GrantTarget {
   pool: Pool
   key: { deviceId: string; privateKey: KeyObject; audience: string }
+  /** The request it sends (default GRANT_BODY: the one asset). */
+  body?: string
 }
 
 export interface GrantRun {
@@ -295,17 +301,17 @@ export async function driveGrants(targets: GrantTarget[], concurrency: number, t
   // Signed before the clock starts: the broker still verifies each one (signature, body hash,
   // replay), but the load generator's own signing does not eat the cores the broker needs.
   // Each target gets enough for the whole run: a faster broker's workers take more than their share.
-  const assertions = targets.map((t) => Array.from({ length: total }, () => deviceAssertion(t.key as never, 'POST', GRANT_PATH, GRANT_BODY, t.key.audience)))
+  const assertions = targets.map((t) => Array.from({ length: total }, () => deviceAssertion(t.key as never, 'POST', GRANT_PATH, t.body ?? GRANT_BODY, t.key.audience)))
   const latencies: number[] = []
   let next = 0
   const worker = async (index: number) => {
     const target = index % targets.length
-    const { pool } = targets[target]
+    const { pool, body = GRANT_BODY } = targets[target]
     while (next < total) {
       next++
       const authorization = assertions[target].pop()!
       const start = nowMs()
-      const response = await pool.request({ path: GRANT_PATH, method: 'POST', headers: { 'content-type': 'application/json', authorization }, body: GRANT_BODY })
+      const response = await pool.request({ path: GRANT_PATH, method: 'POST', headers: { 'content-type': 'application/json', authorization }, body })
       const text = await response.body.text()
       latencies.push(nowMs() - start)
       if (response.statusCode !== 201 || !text.includes('"credential":"')) throw new Error(`expected a grant (201), got HTTP ${response.statusCode}: ${text.slice(0, 300)}`)

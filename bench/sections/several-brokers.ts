@@ -13,7 +13,7 @@ import { cpus } from 'node:os'
 import { Pool } from 'undici'
 import { deviceAssertion } from '../../dist/src/cli/device/device-key.js'
 import { PartialSectionError, median, nowMs, percentile, type BenchRow, type Section } from '../lib.ts'
-import { GRANT_BODY, GRANT_PATH, driveGrants, startBrokerProcess, type BrokerOptions, type BrokerProcess, type GrantRun, type GrantTarget } from '../support.ts'
+import { GRANT_BODY, GRANT_PATH, driveGrants, grantBody, startBrokerProcess, type BrokerOptions, type BrokerProcess, type GrantRun, type GrantTarget } from '../support.ts'
 import { startPostgres, type TestPostgres } from '../../test/e2e/postgres.ts'
 
 const SECTION = 'several-brokers'
@@ -33,18 +33,26 @@ interface Setup {
   runs: GrantRun[]
 }
 
+/**
+ * A plant's load: CONCURRENCY technicians, each on a device of their own and on an asset of their
+ * own (a request locks its user and its asset on a shared database, so one user on one asset
+ * would measure that lock, not the brokers), dealt out over the brokers as a load balancer would.
+ */
 async function setUp(name: string, brokers: BrokerProcess[]): Promise<Setup> {
+  const pools = brokers.map((broker) => new Pool(broker.url, { connections: 64, pipelining: 1, keepAliveTimeout: 30_000 }))
   const targets: GrantTarget[] = []
-  for (const [i, broker] of brokers.entries()) {
-    // One device per broker: a plant's technicians each talk to the broker the load balancer picks.
-    const key = { ...(await broker.enrollDevice(`tech-load-${i}`)), audience: broker.issuer }
-    targets.push({ pool: new Pool(broker.url, { connections: 64, pipelining: 1, keepAliveTimeout: 30_000 }), key })
+  for (let i = 0; i < CONCURRENCY; i++) {
+    const at = i % brokers.length
+    const asset = `plant-a/line-3/cell-${i}/plc-07`
+    await brokers[at].addAsset(asset)
+    const key = { ...(await brokers[at].enrollDevice(`tech-load-${i}`)), audience: brokers[at].issuer }
+    targets.push({ pool: pools[at], key, body: grantBody(asset) })
   }
   return { name, brokers, targets, runs: [] }
 }
 
 async function tearDown(setup: Setup): Promise<void> {
-  await Promise.all(setup.targets.map((t) => t.pool.close()))
+  await Promise.all([...new Set(setup.targets.map((t) => t.pool))].map((pool) => pool.close()))
   await Promise.all(setup.brokers.map((b) => b.stop()))
 }
 
@@ -79,7 +87,7 @@ function grantRow(setup: Setup, total: number, baseline?: { setup: Setup; name: 
     p99,
     ...(baseline && base !== undefined ? { baseline: { name: baseline.name, value: base }, ratio } : {}),
     ...(goal !== undefined && ratio !== undefined ? { target: `≥ ${goal}x one broker`, met: ratio >= goal } : {}),
-    note: `median of ${setup.runs.length} x ${total} requests, ${CONCURRENCY} in flight${setup.targets.length > 1 ? ` split over ${setup.targets.length} brokers` : ''}${cpu === undefined ? '' : `, broker CPU ${cpu} µs/grant`}; brokers, PostgreSQL and load generator share ${cpus().length} cores`,
+    note: `median of ${setup.runs.length} x ${total} requests, ${CONCURRENCY} in flight (${CONCURRENCY} technicians, each on an asset of their own)${setup.brokers.length > 1 ? ` split over ${setup.brokers.length} brokers` : ''}${cpu === undefined ? '' : `, broker CPU ${cpu} µs/grant`}; brokers, PostgreSQL and load generator share ${cpus().length} cores`,
   }
 }
 

@@ -43,13 +43,16 @@ export async function createRequest(ctx: BrokerContext, actor: Actor, body: Crea
   const kind = body.kind ?? 'standard'
   if (kind !== 'standard') throw badInput(`Use jit break-glass or jit drill for ${kind} access.`)
   ticket ??= await checkTicket(ctx, actor.user, body.ticket, body.asset)
+  // What it reads and writes concerns this user and this asset only (their standing, reviews,
+  // pending requests; the asset's holders and state): on a shared database it runs beside other
+  // users' requests for other assets.
   const { request, decision, session } = await ctx.store.transaction(async (tx) => {
     const decision = await sessionGate(ctx, { path: 'request', kind: 'standard', user: actor.user.name, deviceId: actor.deviceId, asked: body, ticket })
     if (decision.allow && decision.approvalsNeeded > 0) await assertPendingRoom(ctx, actor)
     assertDeliveryAllowed(decision, body)
     const request = newRequest(ctx, actor, body, decision)
     return { request, decision, session: await recordNewRequest(ctx, tx, actor, request, decision) }
-  })
+  }, { user: actor.user.name, asset: body.asset })
   if (request.state === 'denied') throw policyDenied(`Policy denies ${body.scope} on ${body.asset}.`, decision, request.id)
   return { status: session ? 201 : 202, result: { request, grant: session ? await grantFor(ctx, actor, session) : undefined } }
 }

@@ -161,3 +161,54 @@ describe('durability on PostgreSQL', () => {
     expect(Number(server.psql('SELECT count(*) FROM jit_durability_marks', 'durability'))).toBe(0)
   })
 })
+
+describe('transactions of several brokers on PostgreSQL', () => {
+  /** The gate's pattern: look for a holder of the asset, then open a session if there is none. */
+  const openIfFree = (store: Store, asset: string, user: string, pause: () => Promise<void> = async () => {}) =>
+    store.transaction(async (tx) => {
+      const holders = await tx.listSessions({ asset, activeOnly: true })
+      await pause()
+      if (holders.length > 0) return false
+      const id = `ses-${user}-${Math.random().toString(36).slice(2, 10)}`
+      const now = Math.floor(Date.now() / 1000)
+      await tx.insertSession({ id, requestId: `req-${id}`, user, deviceId: 'dev', asset, ticket: 'T-1', scope: 'program', kind: 'standard', jti: `jti-${id}`, issuedAtEpoch: now, expiresAtEpoch: now + 600, issuedAt: '', expiresAt: '', state: 'active', cacheAllowed: false })
+      await tx.appendAudit({ type: 'session.issued', actor: user, sessionId: id })
+      return true
+    }, { user, asset })
+
+  it('scoped on one asset, two brokers racing check-then-insert never both win (30 rounds)', async () => {
+    const url = server.createDatabase('scoped_race')
+    const [a, b] = [await postgres(url), await postgres(url)]
+    for (let round = 0; round < 30; round++) {
+      const asset = `plant/line/plc-${round}`
+      const wins = await Promise.all([openIfFree(a, asset, 'alice'), openIfFree(b, asset, 'bob'), openIfFree(a, asset, 'carol')])
+      expect(wins.filter(Boolean)).toHaveLength(1)
+    }
+  })
+
+  it('scoped on other users and assets, they run side by side; an unscoped one waits for them', async () => {
+    const url = server.createDatabase('scoped_side')
+    const [a, b] = [await postgres(url), await postgres(url)]
+    let release!: () => void
+    const held = new Promise<void>((resolve) => (release = resolve))
+    let entered!: () => void
+    const inside = new Promise<void>((resolve) => (entered = resolve))
+    const slow = openIfFree(a, 'plant/a/plc', 'alice', async () => {
+      entered()
+      await held
+    })
+    await inside
+    // Another user on another asset commits while alice's transaction is still open.
+    expect(await openIfFree(b, 'plant/b/plc', 'bob')).toBe(true)
+    // A transaction without a scope (an operator's, the sweeper's) waits for alice's.
+    let unscopedDone = false
+    const unscoped = b.transaction(async (tx) => tx.appendAudit({ type: 'op', actor: 'op' })).then(() => (unscopedDone = true))
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect(unscopedDone).toBe(false)
+    release()
+    expect(await slow).toBe(true)
+    await unscoped
+    const { verifyChain } = await import('../../src/audit/chain.js')
+    expect(verifyChain(await a.auditEvents())).toEqual({ ok: true, events: 3 })
+  })
+})

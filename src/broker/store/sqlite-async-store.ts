@@ -11,7 +11,7 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import { EventEmitter } from 'node:events'
 import { DatabaseSync } from 'node:sqlite'
 import type { AccessRequest, AuditEvent, RequestState, SessionState } from '../../wire/api.js'
-import type { AuditFilter, SqlReader, SqlValue, Store } from './store.js'
+import type { AuditFilter, SqlReader, SqlValue, Store, TransactionScope } from './store.js'
 import type { AssetRecord, DeviceRecord, NewAuditEvent, Row, SessionRecord, UserRecord } from './sqlite-store.js'
 import { SqliteStore } from './sqlite-store.js'
 
@@ -38,7 +38,8 @@ export class SqliteAsyncStore implements Store {
 
   constructor(readonly sqlite: SqliteStore) {}
 
-  transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
+  /** Every transaction runs alone here (the queue): a scope changes nothing. */
+  transaction<T>(fn: (tx: Store) => Promise<T>, _scope?: TransactionScope): Promise<T> {
     // Inside the running transaction: part of it (the synchronous store nests it as a savepoint).
     if (this.#isInside()) return this.#nested(fn)
     return this.#queued(() => {

@@ -25,9 +25,20 @@ export interface AuditFilter {
   limit?: number
 }
 
+/**
+ * What a transaction reads to decide and then writes: only what concerns this user and this asset
+ * (with audit records). Transactions with a scope run beside those of other users and assets on a
+ * database several brokers share, and one at a time with any that shares the user or the asset;
+ * a transaction without one runs alone. The embedded store runs every transaction alone.
+ */
+export interface TransactionScope {
+  user: string
+  asset: string
+}
+
 export interface Store {
   /** Runs fn in one transaction (see the module header); transactions of one broker never interleave. */
-  transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>
+  transaction<T>(fn: (tx: Store) => Promise<T>, scope?: TransactionScope): Promise<T>
   /** Settles once everything written so far is durable; undefined when nothing waits for a commit. */
   whenDurable(): Promise<void> | undefined
   close(): Promise<void>

@@ -18,13 +18,13 @@
 // with BIGINT columns are cast to numeric: the broker passes fractional seconds (Date.now() / 1000),
 // which PostgreSQL refuses as a bigint.
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { GENESIS_HASH, hashEventWithData } from '../../../audit/chain.js'
 import { canonicalJson } from '../../../util/canonical-json.js'
 import { nowIso } from '../../../util/ids.js'
 import type { AccessRequest, AuditEvent, RequestState, SessionState } from '../../../wire/api.js'
-import type { AuditFilter, SqlReader, SqlValue, Store } from '../store.js'
+import type { AuditFilter, SqlReader, SqlValue, Store, TransactionScope } from '../store.js'
 import type { AssetRecord, DeviceRecord, NewAuditEvent, SessionRecord, UserRecord } from '../sqlite-store.js'
 import { int, toAuditEvent, toSession, type Row } from '../records.js'
 import { applyMigrations } from './schema.js'
@@ -44,10 +44,31 @@ interface OpenTransaction {
    * back (read again).
    */
   head?: { seq: number; hash: string; highWater: number }
-  appended: boolean
+  /** Audit records appended and not yet written: they go in one INSERT, before COMMIT or anything that reads the audit table. */
+  unwritten: unknown[][]
 }
 
-const RAISE_HIGH_WATER = 'UPDATE audit_high_water SET seq = GREATEST(seq, COALESCE((SELECT max(seq) FROM audit), 0)) WHERE id = 1'
+/** The first key of the two-key advisory locks that order transactions (see lockStatements). */
+const TRANSACTION_LOCK_SPACE = 0x6a6975
+
+/** A user's or an asset's lock key: 31 bits of a hash of its name, never 0 (the key every transaction shares). */
+function lockKey(kind: 'user' | 'asset', name: string): number {
+  return (createHash('sha256').update(`${kind}:${name}`).digest().readUInt32BE(0) >>> 1) || 1
+}
+
+/**
+ * BEGIN and the transaction's locks, in one round trip (numbers only: nothing to escape). Without
+ * a scope it takes key 0 alone (exclusive): it runs alone, as on the embedded store. With one it
+ * shares key 0 and takes its user's and asset's keys, in ascending order so two transactions
+ * never wait for each other in a circle. The chain's head is locked later, at the first append.
+ */
+function beginStatement(scope: TransactionScope | undefined): string {
+  if (!scope) return `BEGIN; SELECT pg_advisory_xact_lock(${TRANSACTION_LOCK_SPACE}, 0)`
+  const keys = [...new Set([lockKey('user', scope.user), lockKey('asset', scope.asset)])].sort((a, b) => a - b)
+  return ['BEGIN', `SELECT pg_advisory_xact_lock_shared(${TRANSACTION_LOCK_SPACE}, 0)`, ...keys.map((key) => `SELECT pg_advisory_xact_lock(${TRANSACTION_LOCK_SPACE}, ${key})`)].join('; ')
+}
+
+const AUDIT_COLUMNS = 'seq, at, type, severity, actor, session_id, request_id, data, prev_hash, hash'
 
 /**
  * Locks the chain's head row, then reads the tail: two statements, so the tail is read on a
@@ -127,25 +148,31 @@ export class PostgresStore implements Store {
   /** Every statement goes through here: a write outside a transaction is a commit of its own, for whenDurable(). */
   async #run(sql: string, params: unknown[]): Promise<pg.QueryResult> {
     const inside = this.#current()
+    if (inside && inside.unwritten.length > 0 && /audit/i.test(sql)) await this.#writeAudit(inside)
     const result = await (inside?.client ?? this.pool).query(sql, params)
     if (!inside && !/^\s*SELECT\b/i.test(sql)) this.#commits++
     return result
   }
 
-  async transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
+  /**
+   * Transactions are ordered by advisory locks taken at BEGIN (beginStatement): without a scope,
+   * one at a time across every broker, as SQLite's one writer gives the embedded broker, so the
+   * gate's reads (exclusive holders, pending requests, standing) hold until the writes they allow
+   * commit; with a scope, one at a time per user and per asset. A nested call is a savepoint of
+   * the running transaction (its scope is the outer one's).
+   */
+  async transaction<T>(fn: (tx: Store) => Promise<T>, scope?: TransactionScope): Promise<T> {
     const outer = this.#current()
     if (outer) return this.#nested(outer, fn)
     const client = await this.pool.connect()
-    const mark: OpenTransaction = { store: this, client, open: true, depth: 0, appended: false }
+    const mark: OpenTransaction = { store: this, client, open: true, depth: 0, unwritten: [] }
     let broken = false
     try {
       return await this.#inside.run(mark, async () => {
-        // One transaction at a time across every broker on the database, as SQLite's one writer
-        // gives the embedded broker: the gate's reads (exclusive holders, pending requests,
-        // standing) then hold until the writes they allow commit. The same row orders audit appends.
-        // One round trip: BEGIN, the lock and the chain's head together.
-        const [, high, tail] = (await client.query(`BEGIN; ${LOCK_HEAD}`)) as unknown as pg.QueryResult[]
-        mark.head = headOf(high.rows[0], tail.rows[0])
+        await client.query(beginStatement(scope)).catch((error: Error) => {
+          broken = true
+          throw error
+        })
         let result: T
         try {
           result = await fn(this)
@@ -154,12 +181,13 @@ export class PostgresStore implements Store {
           await client.query('ROLLBACK').catch(() => void (broken = true))
           throw error
         }
-        mark.open = false
         try {
-          // The highest number ever written goes back with the commit, in the same round trip.
-          await client.query(mark.appended ? `${RAISE_HIGH_WATER}; COMMIT` : 'COMMIT')
+          await this.#writeAudit(mark)
+          mark.open = false
+          await client.query('COMMIT')
           this.#commits++
         } catch (error) {
+          mark.open = false
           await client.query('ROLLBACK').catch(() => void (broken = true))
           throw error
         }
@@ -174,13 +202,16 @@ export class PostgresStore implements Store {
   /** A transaction begun inside another: its own savepoint, so it still rolls back alone. */
   async #nested<T>(outer: OpenTransaction, fn: (tx: Store) => Promise<T>): Promise<T> {
     const name = `nested_${++outer.depth}`
+    // Records appended before it are written first: a rollback to it drops only its own.
+    await this.#writeAudit(outer)
     await outer.client.query(`SAVEPOINT ${name}`)
     let result: T
     try {
       result = await fn(this)
     } catch (error) {
       await outer.client.query(`ROLLBACK TO SAVEPOINT ${name}; RELEASE SAVEPOINT ${name}`)
-      // Its appends are gone: the head is read again (the lock is still ours).
+      // Its appends are gone, and the head's lock too if it was taken inside: read (and lock) it again.
+      outer.unwritten = []
       outer.head = undefined
       throw error
     }
@@ -378,8 +409,8 @@ export class PostgresStore implements Store {
   }
 
   async #append(event: NewAuditEvent, at: string): Promise<AuditEvent> {
-    // The head row's lock, taken at BEGIN, is held until this transaction ends: every broker's
-    // next append waits for it, and then reads the tail this one wrote.
+    // The head row's lock, taken at the first append, is held until this transaction ends: every
+    // broker's next append waits for it, and then reads the tail this one wrote.
     const mark = this.#current()!
     if (!mark.head) {
       const [high, tail] = (await mark.client.query(LOCK_HEAD)) as unknown as pg.QueryResult[]
@@ -401,12 +432,26 @@ export class PostgresStore implements Store {
     const prevHash = head.hash
     const dataJson = canonicalJson(body.data)
     const hash = hashEventWithData(prevHash, body, dataJson)
-    await mark.client.query('INSERT INTO audit (seq, at, type, severity, actor, session_id, request_id, data, prev_hash, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)', [
-      body.seq, at, body.type, body.severity, body.actor, body.sessionId ?? null, body.requestId ?? null, dataJson, prevHash, hash,
-    ])
+    mark.unwritten.push([body.seq, at, body.type, body.severity, body.actor, body.sessionId ?? null, body.requestId ?? null, dataJson, prevHash, hash])
     mark.head = { seq: body.seq, hash, highWater: body.seq }
-    mark.appended = true
     return { ...body, prevHash, hash }
+  }
+
+  /** Writes the appended records in one statement, raising the high water with them. */
+  async #writeAudit(mark: OpenTransaction): Promise<void> {
+    if (mark.unwritten.length === 0) return
+    const all = mark.unwritten
+    mark.unwritten = []
+    // At most 1000 records a statement: PostgreSQL takes 65,535 parameters at most.
+    for (let at = 0; at < all.length; at += 1000) {
+      const rows = all.slice(at, at + 1000)
+      const width = rows[0].length
+      const values = rows.map((_, r) => `(${Array.from({ length: width }, (_, c) => `$${r * width + c + 1}`).join(',')})`).join(',')
+      await mark.client.query(
+        `WITH written AS (INSERT INTO audit (${AUDIT_COLUMNS}) VALUES ${values} RETURNING seq) UPDATE audit_high_water SET seq = GREATEST(seq, (SELECT max(seq) FROM written)) WHERE id = 1`,
+        rows.flat(),
+      )
+    }
   }
 
   audit(event: NewAuditEvent): Promise<AuditEvent> {
