@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { KeyObject } from 'node:crypto'
 import { addAsset, addUser, enrollmentCode, openStore } from '../dist/src/broker/admin.js'
+import { SqliteAsyncStore } from '../dist/src/broker/store/sqlite-async-store.js'
 import { newDeviceKeyPair } from '../dist/src/cli/device/device-key.js'
 import { median, nowMs } from './lib.ts'
 
@@ -104,11 +105,11 @@ export async function startBrokerProcess(root: string, policy = AUTO_APPROVE_POL
   const dataDir = tempDir('jit-bench-broker-')
   const policyFile = join(dataDir, 'policy.yaml')
   writeFileSync(policyFile, policy)
-  const store = openStore(dataDir)
+  const store = new SqliteAsyncStore(openStore(dataDir))
   try {
-    addAsset(store, { path: ASSET, attributes: { state: 'running' } })
+    await addAsset(store, { path: ASSET, attributes: { state: 'running' } })
   } finally {
-    store.close()
+    await store.close()
   }
   const child = spawn(process.execPath, [join(root, 'bin/run.js'), 'broker', 'start', '--data', dataDir, '--policy', policyFile, '--listen', '127.0.0.1:0'], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -127,13 +128,13 @@ export async function startBrokerProcess(root: string, policy = AUTO_APPROVE_POL
     child.once('exit', (code) => reject(new Error(`broker exited ${code}: ${log}`)))
   })
 
-  const addTechnician = (user: string) => {
-    const admin = openStore(dataDir)
+  const addTechnician = async (user: string) => {
+    const admin = new SqliteAsyncStore(openStore(dataDir))
     try {
-      addUser(admin, { name: user, roles: ['technician'], disabled: false })
-      return enrollmentCode(admin, user, 600).code as string
+      await addUser(admin, { name: user, roles: ['technician'], disabled: false })
+      return (await enrollmentCode(admin, user, 600)).code as string
     } finally {
-      admin.close()
+      await admin.close()
     }
   }
 
@@ -148,7 +149,7 @@ export async function startBrokerProcess(root: string, policy = AUTO_APPROVE_POL
       removeDirs(dataDir)
     },
     async enrollDevice(user) {
-      const code = addTechnician(user)
+      const code = await addTechnician(user)
       const { privateKey, publicJwk } = newDeviceKeyPair()
       const response = await fetch(`${url}/v1/enroll`, {
         method: 'POST',
@@ -160,7 +161,7 @@ export async function startBrokerProcess(root: string, policy = AUTO_APPROVE_POL
       return { deviceId, privateKey }
     },
     async loginCli(user, projectRoot) {
-      const code = addTechnician(user)
+      const code = await addTechnician(user)
       const home = tempDir(`jit-bench-${user}-`)
       const result = await timedRun(process.execPath, [join(projectRoot, 'bin/run.js'), 'login', '--broker', url, '--json'], { JIT_HOME: home, JIT_ENROLL_CODE: code })
       if (result.code !== 0) throw new Error(`jit login of ${user} failed (${result.code}): ${result.stderr}${result.stdout}`)

@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto'
 import { createServer } from 'node:http'
 import { join } from 'node:path'
 import { addUser, addVerifier, openStore } from '../../dist/src/broker/admin.js'
+import { SqliteAsyncStore } from '../../dist/src/broker/store/sqlite-async-store.js'
 import { registerOnDataFolder } from '../../dist/src/broker/tickets/operator.js'
 import { deviceAssertion } from '../../dist/src/cli/device/device-key.js'
 import { TICKET_SIGNATURE_HEADER, signTicketEvent } from '../../dist/src/wire/tickets.js'
@@ -72,13 +73,13 @@ const tickets: Section = async ({ quick, root }) => {
   try {
     const tech = await broker.enrollDevice('tess')
     const planner = await broker.enrollDevice('pia')
-    const admin = openStore(broker.dataDir)
+    const admin = new SqliteAsyncStore(openStore(broker.dataDir))
     let verifierToken: string
     try {
-      addUser(admin, { name: 'pia', roles: ['maintenance-planner'], disabled: false })
+      await addUser(admin, { name: 'pia', roles: ['maintenance-planner'], disabled: false })
       verifierToken = (await addVerifier(admin, 'bench-gateway')).token
     } finally {
-      admin.close()
+      await admin.close()
     }
 
     const signed = async (key: Key, path: string, body: unknown) => {

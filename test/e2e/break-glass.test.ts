@@ -19,7 +19,7 @@ async function enroll(name: string, roles: string[]): Promise<string> {
 
 beforeAll(async () => {
   broker = await startBroker()
-  broker.addAsset('plant-a/line-1/cell-1/plc-01')
+  await broker.addAsset('plant-a/line-1/cell-1/plc-01')
   verifierToken = await broker.addVerifier('gateway')
   files = tempDir()
   reviewFile = join(files, 'review.yaml')

@@ -28,14 +28,10 @@ function requestCount(): number {
 
 /** Enrolls through the broker list given, as `jit login --broker A,B` does. */
 async function enrollWith(brokers: string, name: string, roles: string[]): Promise<string> {
-  const store = openStore(broker.dataDir)
-  let code: string
-  try {
-    addUser(store, { name, roles, disabled: false })
-    code = enrollmentCode(store, name, 600).code
-  } finally {
-    store.close()
-  }
+  const code = await broker.withStore(async (store) => {
+    await addUser(store, { name, roles, disabled: false })
+    return (await enrollmentCode(store, name, 600)).code
+  })
   const home = tempDir(`jit-${name}-`)
   const result = await jit(['login', '--broker', brokers, '--json'], { home, env: { JIT_ENROLL_CODE: code } })
   if (result.code !== 0) throw new Error(`login of ${name} failed: ${result.stderr}${result.stdout}`)

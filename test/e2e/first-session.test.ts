@@ -232,10 +232,8 @@ describe('device authentication', () => {
   })
 
   it('a used enrollment code cannot enroll a second device', async () => {
-    const store = openStore(broker.dataDir)
     const { enrollmentCode } = await import('../../src/broker/admin.js')
-    const { code } = enrollmentCode(store, 'alice', 600)
-    store.close()
+    const { code } = await broker.withStore((store) => enrollmentCode(store, 'alice', 600))
     const first = tempDir()
     const second = tempDir()
     expect((await jit(['login', '--broker', broker.url], { home: first, env: { JIT_ENROLL_CODE: code } })).code).toBe(0)

@@ -52,7 +52,7 @@ describe('requests', () => {
 
 describe('operator and verifier views', () => {
   it('jit admin asset list is a table; --json has every attribute', async () => {
-    broker.addAsset('plant-a/line-3/cell-2/hmi-02', { state: 'maintenance', owner: 'line3-leads', vendors: ['acme-automation'], endpoint: '10.0.3.12:502' })
+    await broker.addAsset('plant-a/line-3/cell-2/hmi-02', { state: 'maintenance', owner: 'line3-leads', vendors: ['acme-automation'], endpoint: '10.0.3.12:502' })
     const human = await jit(['admin', 'asset', 'list', '--data', broker.dataDir])
     expect(human.code).toBe(0)
     expect(human.stdout).toMatch(/│ asset\s+│ state\s+│ owner\s+│ safety-critical │ vendors\s+│ maintenance windows │ other\s+│/)

@@ -16,24 +16,19 @@ let keyring: PrivateKeyring
 let erin: string
 let verifierToken: string
 
-function codeFor(user: string): string {
-  const store = openStore(broker.dataDir)
-  try {
-    addUser(store, { name: user, roles: ['technician'], disabled: false })
-    return enrollmentCode(store, user, 600).code
-  } finally {
-    store.close()
-  }
+function codeFor(user: string): Promise<string> {
+  return broker.withStore(async (store) => {
+    await addUser(store, { name: user, roles: ['technician'], disabled: false })
+    return (await enrollmentCode(store, user, 600)).code
+  })
 }
 
 beforeAll(async () => {
   broker = await startBroker()
   keyring = await startPrivateKeyring()
-  const store = openStore(broker.dataDir)
-  verifierToken = (await addVerifier(store, 'gateway-line-3')).token
-  store.close()
+  verifierToken = await broker.addVerifier('gateway-line-3')
   erin = tempDir('jit-erin-')
-  const login = await jit(['login', '--broker', broker.url], { home: erin, env: { ...keyring.env, JIT_ENROLL_CODE: codeFor('erin') } })
+  const login = await jit(['login', '--broker', broker.url], { home: erin, env: { ...keyring.env, JIT_ENROLL_CODE: await codeFor('erin') } })
   expect(login.code, login.stderr).toBe(0)
 })
 
@@ -78,7 +73,7 @@ describe('a locked keychain', () => {
       expectLocked(await run([...exec, '--no-cache', '--', 'true']))
 
       const frank = tempDir('jit-frank-')
-      const code = codeFor('frank')
+      const code = await codeFor('frank')
       expectLocked(await run(['login', '--broker', broker.url], frank, { JIT_ENROLL_CODE: code }))
       expect(existsSync(join(frank, 'config.json'))).toBe(false)
 
@@ -130,7 +125,7 @@ describe('a locked keychain', () => {
 
   it('a device key truly gone from a keychain that answers: exit 9 and enroll again (the one case for that advice)', async () => {
     const kai = tempDir('jit-kai-')
-    expect((await run(['login', '--broker', broker.url], kai, { JIT_ENROLL_CODE: codeFor('kai') })).code).toBe(0)
+    expect((await run(['login', '--broker', broker.url], kai, { JIT_ENROLL_CODE: await codeFor('kai') })).code).toBe(0)
     const { AsyncEntry } = await import('@napi-rs/keyring')
     Object.assign(process.env, keyring.env)
     expect(await new AsyncEntry(SERVICE, `device:${deviceIdOf(kai)}`, { linux: { store: 'secret-service' } }).deletePassword()).toBe(true)

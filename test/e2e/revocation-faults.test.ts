@@ -27,9 +27,7 @@ beforeAll(async () => {
   port = 0
   await start()
   alice = await broker.enroll('alice', ['technician'])
-  const store = openStore(dataDir)
-  verifierToken = (await addVerifier(store, 'gateway-line-3')).token
-  store.close()
+  verifierToken = await broker.addVerifier('gateway-line-3')
 })
 
 afterAll(async () => {

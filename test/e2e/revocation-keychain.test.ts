@@ -17,11 +17,11 @@ let verifierToken: string
 beforeAll(async () => {
   broker = await startBroker()
   keyring = await startPrivateKeyring()
-  const store = openStore(broker.dataDir)
-  addUser(store, { name: 'carol', roles: ['technician'], disabled: false })
-  const { code } = enrollmentCode(store, 'carol', 600)
-  verifierToken = (await addVerifier(store, 'gateway-line-3')).token
-  store.close()
+  const { code } = await broker.withStore(async (store) => {
+    await addUser(store, { name: 'carol', roles: ['technician'], disabled: false })
+    return enrollmentCode(store, 'carol', 600)
+  })
+  verifierToken = await broker.addVerifier('gateway-line-3')
   carol = tempDir('jit-carol-')
   const login = await jit(['login', '--broker', broker.url], { home: carol, env: { ...keyring.env, JIT_ENROLL_CODE: code } })
   expect(login.code).toBe(0)

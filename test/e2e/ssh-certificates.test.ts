@@ -42,7 +42,7 @@ beforeAll(async () => {
   const added = await jit(['admin', 'asset', 'add', JUMP, '--ssh-host', `127.0.0.1:${sshd.port}`, '--ssh-principal', ME, '--data', broker.dataDir])
   expect(added.code).toBe(0)
   // Another asset on the same host, whose certificates name another principal.
-  broker.addAsset(HMI, { state: 'running', ssh: { host: '127.0.0.1', port: sshd.port, principals: ['hmi-maint'] } })
+  await broker.addAsset(HMI, { state: 'running', ssh: { host: '127.0.0.1', port: sshd.port, principals: ['hmi-maint'] } })
 }, 60_000)
 
 afterAll(async () => {

@@ -36,9 +36,9 @@ beforeAll(async () => {
   const krl = Buffer.from(await (await fetch(`${broker.url}/v1/ssh/krl`)).arrayBuffer())
   sshd = await startSshd({ caPub, krl })
   const token = await broker.addVerifier('gw-ssh')
-  broker.addAsset(JUMP, { state: 'running', gateway: 'gw-ssh', endpoint: `127.0.0.1:${sshd.port}`, ssh: { host: SSH_HOST, port: SSH_PORT, principals: [ME] } })
+  await broker.addAsset(JUMP, { state: 'running', gateway: 'gw-ssh', endpoint: `127.0.0.1:${sshd.port}`, ssh: { host: SSH_HOST, port: SSH_PORT, principals: [ME] } })
   // Behind a gateway that never announced itself, yet directly reachable by its ssh.host.
-  broker.addAsset(UNANNOUNCED, { state: 'running', gateway: 'gw-absent', endpoint: `127.0.0.1:${sshd.port}`, ssh: { host: '127.0.0.1', port: sshd.port, principals: [ME] } })
+  await broker.addAsset(UNANNOUNCED, { state: 'running', gateway: 'gw-absent', endpoint: `127.0.0.1:${sshd.port}`, ssh: { host: '127.0.0.1', port: sshd.port, principals: [ME] } })
   gateway = await startGateway(broker, { name: 'gw-ssh', token, cert: selfSignedCert() })
   work = tempDir('jit-ssh-gw-')
   // The host's key, known under the asset's ssh host name, as an operator would distribute it.

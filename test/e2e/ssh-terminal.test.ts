@@ -33,7 +33,7 @@ beforeAll(async () => {
   const caPub = await (await fetch(`${broker.url}/v1/ssh/ca.pub`)).text()
   const krl = Buffer.from(await (await fetch(`${broker.url}/v1/ssh/krl`)).arrayBuffer())
   sshd = await startSshd({ caPub, krl })
-  broker.addAsset(JUMP, { state: 'running', ssh: { host: `127.0.0.1:${sshd.port}`, principals: [userInfo().username] } })
+  await broker.addAsset(JUMP, { state: 'running', ssh: { host: `127.0.0.1:${sshd.port}`, principals: [userInfo().username] } })
 }, 60_000)
 
 afterAll(async () => {

@@ -59,8 +59,8 @@ async function msUntilInactive(token: string, since: number): Promise<number> {
 
 beforeAll(async () => {
   broker = await startBroker({ policy: POLICY })
-  broker.addAsset(PLC, { state: 'running', vendors: ['acme-automation'] })
-  broker.addAsset(LINE1)
+  await broker.addAsset(PLC, { state: 'running', vendors: ['acme-automation'] })
+  await broker.addAsset(LINE1)
   ;[alice, bob, vic, planner] = await Promise.all([
     broker.enroll('alice', ['technician']),
     broker.enroll('bob', ['technician']),

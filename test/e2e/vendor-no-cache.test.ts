@@ -14,7 +14,7 @@ const access = ['--ticket', 'WO-104233', '--asset', PANEL, '--scope', 'diagnose'
 
 beforeAll(async () => {
   broker = await startBroker()
-  broker.addAsset(PANEL, { state: 'running', vendors: ['acme-automation'] })
+  await broker.addAsset(PANEL, { state: 'running', vendors: ['acme-automation'] })
   vic = await broker.enroll('vic', ['vendor'], 'acme-automation')
   bob = await broker.enroll('bob', ['shift-lead'])
 })
