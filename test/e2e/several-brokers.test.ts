@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { addUser, enrollmentCode } from '../../src/broker/admin.js'
 import type { Store } from '../../src/broker/store/store.js'
 import { verifyChain } from '../../src/audit/chain.js'
+import { PolicyDeniedError } from '../../src/errors.js'
 import { CliContext } from '../../src/cli/context.js'
 import { login } from '../../src/cli/device/login.js'
 import { MemoryKeychain } from '../../src/cli/keychain/keychain.js'
@@ -161,7 +162,9 @@ describe('three brokers on one PostgreSQL database', () => {
       const lost = outcomes.filter((o) => o.status === 'rejected')
       expect(won, `round ${round}`).toHaveLength(1)
       expect(lost, `round ${round}`).toHaveLength(1)
-      expect(String((lost[0] as PromiseRejectedResult).reason.message)).toMatch(/exclusive|held by/)
+      const refusal = (lost[0] as PromiseRejectedResult).reason
+      expect(refusal).toBeInstanceOf(PolicyDeniedError)
+      expect((refusal as PolicyDeniedError).reasons.join(' ')).toMatch(/control on plant-a\/line-5\/cell-1\/press-01 is exclusive and held by (rita|ron)/)
       const active = await holders()
       expect(active.map((s) => s.id), `round ${round}`).toEqual([won[0].value.grant!.session.id])
       const winner = racers[outcomes.indexOf(won[0])]
@@ -202,4 +205,15 @@ describe('three brokers on one PostgreSQL database', () => {
     expect((await submitRequest(after, ask('read', PLC, 'after the crash'))).grant).toBeDefined()
     expect(verifyChain(await onDatabase((store) => store.auditEvents())).ok).toBe(true)
   }, 120_000)
+
+  it('a broker that has run its duties for a while stops on SIGTERM (no database connection left behind)', async () => {
+    // Its sweeps, outbox and ticket watch ask for their duties at once; a second duty connection
+    // made by that race was never closed and kept the process alive after SIGTERM.
+    await new Promise((r) => setTimeout(r, 3000))
+    const last = brokers.pop()!
+    const exited = await Promise.race([last.stop().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 15_000))])
+    if (!exited) last.process.kill('SIGKILL')
+    expect(exited).toBe(true)
+    expect(last.process.exitCode).toBe(0)
+  }, 30_000)
 })
