@@ -107,7 +107,7 @@ const tickets: Section = async ({ quick, root }) => {
       const polled = path === 'poll (HTTP connector)'
       const ticket = `${polled ? 'MO' : 'WO'}-${serial++}`
       if (polled) orders.set(ticket, 'in-progress')
-      else await registerOnDataFolder.add(broker.dataDir, { id: ticket, asset: ASSET, assignee: 'tess', title: 'bench' })
+      else await registerOnDataFolder.add({ data: broker.dataDir }, { id: ticket, asset: ASSET, assignee: 'tess', title: 'bench' })
       const granted = await signed(tech, '/v1/requests', { ticket, asset: ASSET, scope: 'diagnose', ttlSeconds: 600, reason: 'bench' })
       const token = granted.grant.credential as string
       if (!(await active(token))) throw new Error('the session was not active after it opened')
@@ -124,7 +124,7 @@ const tickets: Section = async ({ quick, root }) => {
       } else if (path === 'register (API)') {
         await signed(planner, `/v1/tickets/${ticket}/close`, {})
       } else if (path === 'register (data folder)') {
-        await registerOnDataFolder.setState(broker.dataDir, ticket, 'closed')
+        await registerOnDataFolder.setState({ data: broker.dataDir }, ticket, 'closed')
       } else {
         orders.set(ticket, 'closed')
       }

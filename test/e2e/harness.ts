@@ -95,13 +95,20 @@ export async function startBroker(options: BrokerOptions = {}): Promise<TestBrok
     database = databases.get(dataDir) ?? (await freshDatabase())
     databases.set(dataDir, database)
   }
-  const withStore = async <T>(fn: (store: Store) => Promise<T>): Promise<T> => {
-    const store = await openTestStore(dataDir, database)
-    try {
-      return await fn(store)
-    } finally {
-      await store.close()
-    }
+  // One at a time: two SQLite connections of this process would deadlock, the second's busy wait
+  // blocking the thread that must finish the first one's transaction.
+  let turn: Promise<unknown> = Promise.resolve()
+  const withStore = <T>(fn: (store: Store) => Promise<T>): Promise<T> => {
+    const run = turn.then(async () => {
+      const store = await openTestStore(dataDir, database)
+      try {
+        return await fn(store)
+      } finally {
+        await store.close()
+      }
+    })
+    turn = run.catch(() => {})
+    return run
   }
   const child = spawn(process.execPath, [BIN, 'broker', 'start', ...storeArgs(dataDir, database), '--policy', options.policy ?? FIXTURE_POLICY, '--listen', `127.0.0.1:${options.port ?? 0}`, ...(options.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],

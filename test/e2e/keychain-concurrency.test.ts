@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { enrollmentCode, addUser, openStore } from '../../src/broker/admin.js'
+import { enrollmentCode, addUser } from '../../src/broker/admin.js'
 import { SERVICE } from '../../src/cli/keychain/keychain.js'
 import { PLC, cleanup, jit, startBroker, tempDir, type CliResult, type TestBroker } from './harness.js'
 import { startPrivateKeyring, type PrivateKeyring } from './private-keyring.js'

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { addUser, addVerifier, enrollmentCode, openStore } from '../../src/broker/admin.js'
+import { addUser, enrollmentCode } from '../../src/broker/admin.js'
 import { SERVICE } from '../../src/cli/keychain/keychain.js'
 import { PLC, cleanup, introspect, jit, startBroker, tempDir, type CliResult, type TestBroker } from './harness.js'
 import { startPrivateKeyring, type PrivateKeyring } from './private-keyring.js'
@@ -105,7 +105,7 @@ describe('a locked keychain', () => {
     expect(result.stderr).toMatch(/Could not remove the cached credential .*keychain is locked/i)
     expect(result.stdout + result.stderr).not.toContain(token)
     expect((await introspect(broker, token, verifierToken)).active).toBe(false)
-    expect(sessionRow(broker, sid)).toMatchObject({ state: 'revoked', end_reason: 'command ended (exit 3)' })
+    expect(await sessionRow(broker, sid)).toMatchObject({ state: 'revoked', end_reason: 'command ended (exit 3)' })
 
     // Still in the locked keyring; the index remembers that its session ended.
     keyring.unlock()

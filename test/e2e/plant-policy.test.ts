@@ -4,7 +4,6 @@
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openStore } from '../../src/broker/admin.js'
 import { ROOT, cleanup, jit, startBroker, tempDir, type TestBroker } from './harness.js'
 
 const PLANT = join(ROOT, 'test/fixtures/plant')
@@ -52,7 +51,7 @@ beforeAll(async () => {
   copyFileSync(join(PLANT, 'policy.yaml'), policyFile)
   broker = await startBroker({ policy: policyFile })
   writeFileSync(join(dir, 'inventory.yaml'), inventoryYaml())
-  const imported = await jit(['admin', 'asset', 'import', join(dir, 'inventory.yaml'), '--data', broker.dataDir, '--json'])
+  const imported = await jit(['admin', 'asset', 'import', join(dir, 'inventory.yaml'), ...broker.storeArgs, '--json'])
   expect(imported.code).toBe(0)
   expect(imported.json()).toMatchObject({ added: 2, updated: 1 })
   homes.alice = await broker.enroll('alice', ['technician'])
@@ -70,12 +69,10 @@ afterAll(async () => {
 describe('the demo plant', () => {
   it('a bad inventory file is refused with its line and column, and nothing is imported', async () => {
     writeFileSync(join(dir, 'bad.yaml'), 'version: 1\nassets:\n  - path: plant-a/line-9/plc-1\n  - { path: plant-a/line-9/plc-2, state: on-fire }\n')
-    const result = await jit(['admin', 'asset', 'import', join(dir, 'bad.yaml'), '--data', broker.dataDir, '--json'])
+    const result = await jit(['admin', 'asset', 'import', join(dir, 'bad.yaml'), ...broker.storeArgs, '--json'])
     expect(result.code).toBe(2)
     expect(result.json().error.reasons).toEqual([`${join(dir, 'bad.yaml')}:4:42: assets.1.state: expected one of "running", "maintenance", "stopped", "offline"`])
-    const store = openStore(broker.dataDir)
-    expect(store.getAsset('plant-a/line-9/plc-1')).toBeUndefined()
-    store.close()
+    expect(await broker.withStore((store) => store.getAsset('plant-a/line-9/plc-1'))).toBeUndefined()
   })
 
   it('a vendor is refused outside its contract, and allowed (with approval) inside it', async () => {
@@ -114,7 +111,7 @@ describe('the demo plant', () => {
   })
 
   it('a stopped line (set-state) allows control outside the window with two approvals', async () => {
-    const state = await jit(['admin', 'asset', 'set-state', OUT_OF_WINDOW, 'stopped', '--reason', 'line 3 down', '--data', broker.dataDir, '--json'])
+    const state = await jit(['admin', 'asset', 'set-state', OUT_OF_WINDOW, 'stopped', '--reason', 'line 3 down', ...broker.storeArgs, '--json'])
     expect(state.code).toBe(0)
     expect(state.json()).toEqual({ asset: OUT_OF_WINDOW, state: 'stopped', previous: 'running' })
     const pending = await request('carl', OUT_OF_WINDOW, 'control')
@@ -126,10 +123,8 @@ describe('the demo plant', () => {
     expect(second.json().request.state).toBe('approved')
   })
 
-  it('every decision is in the audit log with its rule and reasons', () => {
-    const store = openStore(broker.dataDir)
-    const decisions = [...store.auditEvents()].filter((e) => e.type === 'policy.decision').map((e) => e.data)
-    store.close()
+  it('every decision is in the audit log with its rule and reasons', async () => {
+    const decisions = (await broker.withStore((store) => store.auditEvents())).filter((e) => e.type === 'policy.decision').map((e) => e.data)
     expect(decisions.length).toBeGreaterThanOrEqual(6)
     expect(decisions).toContainEqual(expect.objectContaining({ allow: false, rule: 'control-in-window', heldBy: 'alice', stage: 'request' }))
     expect(decisions).toContainEqual(expect.objectContaining({ allow: true, rule: 'control-line-stopped', approvalsNeeded: 2, approverRoles: ['shift-lead', 'line-3-leads'] }))
@@ -194,12 +189,12 @@ describe('policy tools', () => {
   })
 
   it('explain: reads the user, the asset and its holder from the data folder', async () => {
-    const result = await jit(['policy', 'explain', '--policy', policyFile, '--data', broker.dataDir, '--user', 'carl', '--asset', IN_WINDOW, '--scope', 'control', '--ticket', 'WO-104233', '--json'])
+    const result = await jit(['policy', 'explain', '--policy', policyFile, ...broker.storeArgs, '--user', 'carl', '--asset', IN_WINDOW, '--scope', 'control', '--ticket', 'WO-104233', '--json'])
     expect(result.code, result.stdout + result.stderr).toBe(0)
     const explanation = result.json()
     expect(explanation.decision).toMatchObject({ allow: false, rule: 'control-in-window', heldBy: { user: 'alice', scope: 'control' } })
     expect(explanation.rules.find((r: { rule: string }) => r.rule === 'control-line-stopped').why).toEqual([`rule control-line-stopped needs ${IN_WINDOW} to be stopped or maintenance; it is running`])
-    const unknown = await jit(['policy', 'explain', '--policy', policyFile, '--data', broker.dataDir, '--user', 'nobody', '--asset', IN_WINDOW, '--scope', 'control', '--json'])
+    const unknown = await jit(['policy', 'explain', '--policy', policyFile, ...broker.storeArgs, '--user', 'nobody', '--asset', IN_WINDOW, '--scope', 'control', '--json'])
     expect(unknown.code).toBe(2)
     expect(unknown.json().error.nextSteps[0]).toMatch(/--role/)
   })

@@ -105,8 +105,6 @@ describe('waiting for approval', () => {
     expect(result.code).toBe(4)
     const error = result.json().error
     expect(error.message).toMatch(/Cancelled request/)
-    const store = openStore(broker.dataDir)
-    expect(store.getRequest(error.requestId)!.state).toBe('cancelled')
-    store.close()
+    expect((await broker.withStore((store) => store.getRequest(error.requestId)))!.state).toBe('cancelled')
   })
 })
