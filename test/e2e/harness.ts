@@ -91,7 +91,9 @@ export interface BrokerOptions {
 export async function startBroker(options: BrokerOptions = {}): Promise<TestBroker> {
   const dataDir = options.dataDir ?? tempDir('jit-broker-')
   let database = options.database
-  if (ON_POSTGRES && !database) {
+  // A test that names its own --database in args has chosen its store.
+  const ownDatabase = options.args?.includes('--database') ?? false
+  if (ON_POSTGRES && !database && !ownDatabase) {
     database = databases.get(dataDir) ?? (await freshDatabase())
     databases.set(dataDir, database)
   }

@@ -5,6 +5,7 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROOT, cleanup, jit, startBroker, tempDir, type TestBroker } from './harness.js'
+import { ON_POSTGRES } from './test-store.js'
 
 const PLANT = join(ROOT, 'test/fixtures/plant')
 const IN_WINDOW = 'plant-a/line-3/cell-2/plc-07'
@@ -188,13 +189,14 @@ describe('policy tools', () => {
     expect(fail.stderr).toContain('1 of 15 cases did not decide as expected.')
   })
 
-  it('explain: reads the user, the asset and its holder from the data folder', async () => {
-    const result = await jit(['policy', 'explain', '--policy', policyFile, ...broker.storeArgs, '--user', 'carl', '--asset', IN_WINDOW, '--scope', 'control', '--ticket', 'WO-104233', '--json'])
+  it('explain: reads the user, the asset and its holder from the data folder', async ({ skip }) => {
+    skip(ON_POSTGRES, 'SQLite-specific: jit policy explain --data reads the data folder\'s SQLite file')
+    const result = await jit(['policy', 'explain', '--policy', policyFile, '--data', broker.dataDir, '--user', 'carl', '--asset', IN_WINDOW, '--scope', 'control', '--ticket', 'WO-104233', '--json'])
     expect(result.code, result.stdout + result.stderr).toBe(0)
     const explanation = result.json()
     expect(explanation.decision).toMatchObject({ allow: false, rule: 'control-in-window', heldBy: { user: 'alice', scope: 'control' } })
     expect(explanation.rules.find((r: { rule: string }) => r.rule === 'control-line-stopped').why).toEqual([`rule control-line-stopped needs ${IN_WINDOW} to be stopped or maintenance; it is running`])
-    const unknown = await jit(['policy', 'explain', '--policy', policyFile, ...broker.storeArgs, '--user', 'nobody', '--asset', IN_WINDOW, '--scope', 'control', '--json'])
+    const unknown = await jit(['policy', 'explain', '--policy', policyFile, '--data', broker.dataDir, '--user', 'nobody', '--asset', IN_WINDOW, '--scope', 'control', '--json'])
     expect(unknown.code).toBe(2)
     expect(unknown.json().error.nextSteps[0]).toMatch(/--role/)
   })

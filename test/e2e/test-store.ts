@@ -38,7 +38,9 @@ function server(): { url: string; passwordFile: string; password: string } {
 export async function freshDatabase(): Promise<TestDatabase> {
   const { url, passwordFile, password } = server()
   const name = `jit_${randomBytes(6).toString('hex')}`
-  const admin = new pg.Client({ connectionString: `${url}/postgres`, password })
+  // Host, port and user from the URL; the password as an option (a connection string's missing one would override it).
+  const at = new URL(url)
+  const admin = new pg.Client({ host: at.hostname, port: Number(at.port), user: decodeURIComponent(at.username), database: 'postgres', password })
   await admin.connect()
   try {
     await admin.query(`CREATE DATABASE ${name}`)
