@@ -12,5 +12,7 @@ export default defineConfig({
     // Set-up starts brokers, gateways, sshd and PostgreSQL; on a busy 2-core machine that has
     // taken longer than 30 s (a TLS broker with its openssl CA, once).
     hookTimeout: 60_000,
+    // JIT_TEST_STORE=postgres (npm run test:postgres): one PostgreSQL server for the run.
+    globalSetup: ['test/e2e/postgres-global.ts'],
   },
 })

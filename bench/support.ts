@@ -6,13 +6,10 @@ import { once } from 'node:events'
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { randomBytes, type KeyObject } from 'node:crypto'
+import type { KeyObject } from 'node:crypto'
 import type { Pool } from 'undici'
-import { OPERATOR, addAsset, addUser, addVerifier, enrollmentCode, openStore } from '../dist/src/broker/admin.js'
-import { hashCode } from '../dist/src/broker/enrollment.js'
-import { addVerifier as addVerifierTo } from '../dist/src/broker/offboarding.js'
-import { databaseLogin } from '../dist/src/broker/store/postgres/connection.js'
-import { PostgresStore } from '../dist/src/broker/store/postgres/postgres-store.js'
+import { addAsset, addUser, addVerifier, enrollmentCode } from '../dist/src/broker/admin.js'
+import { openStore, type StoreChoice } from '../dist/src/broker/store/open.js'
 import { deviceAssertion, newDeviceKeyPair } from '../dist/src/cli/device/device-key.js'
 import { median, nowMs, percentile } from './lib.ts'
 
@@ -126,10 +123,7 @@ export interface BrokerOptions {
   keysFrom?: string
 }
 
-/**
- * The operator's side of a broker's store, as `jit admin` does it on the data folder. On
- * PostgreSQL it goes through the Store interface, since the admin commands work on the SQLite file.
- */
+/** The operator's side of a broker's store, as `jit admin` does it (the same functions), on SQLite or PostgreSQL. */
 interface Operator {
   addAsset(path?: string): Promise<void>
   /** A technician with a fresh enrollment code for them. */
@@ -137,29 +131,9 @@ interface Operator {
   addVerifier(name: string): Promise<string>
 }
 
-function sqliteOperator(dataDir: string): Operator {
-  const withStore = async <T>(fn: (store: ReturnType<typeof openStore>) => T | Promise<T>): Promise<T> => {
-    const store = openStore(dataDir)
-    try {
-      return await fn(store)
-    } finally {
-      store.close()
-    }
-  }
-  return {
-    addAsset: (path = ASSET) => withStore((store) => void addAsset(store, { path, attributes: { state: 'running' } })),
-    addTechnician: (user) =>
-      withStore((store) => {
-        addUser(store, { name: user, roles: ['technician'], disabled: false })
-        return enrollmentCode(store, user, 600).code as string
-      }),
-    addVerifier: (name) => withStore(async (store) => (await addVerifier(store, name)).token),
-  }
-}
-
-function postgresOperator(database: BrokerDatabase): Operator {
-  const withStore = async <T>(fn: (store: PostgresStore) => Promise<T>): Promise<T> => {
-    const store = await PostgresStore.open(databaseLogin(database.url, { env: { JIT_DATABASE_PASSWORD: database.password } }), { maxConnections: 1 })
+function storeOperator(choice: StoreChoice): Operator {
+  const withStore = async <T>(fn: (store: Awaited<ReturnType<typeof openStore>>) => Promise<T>): Promise<T> => {
+    const store = await openStore(choice)
     try {
       return await fn(store)
     } finally {
@@ -167,26 +141,13 @@ function postgresOperator(database: BrokerDatabase): Operator {
     }
   }
   return {
-    addAsset: (path = ASSET) =>
-      withStore((store) =>
-        store.transaction(async (tx) => {
-          await tx.upsertAsset({ path, attributes: { state: 'running' } })
-          await tx.appendAudit({ type: 'asset.saved', actor: OPERATOR, data: { asset: path, attributes: { state: 'running' } } })
-        }),
-      ),
+    addAsset: (path = ASSET) => withStore(async (store) => void (await addAsset(store, { path, attributes: { state: 'running' } }))),
     addTechnician: (user) =>
       withStore(async (store) => {
-        const code = randomBytes(16).toString('hex').toUpperCase()
-        await store.transaction(async (tx) => {
-          await tx.upsertUser({ name: user, roles: ['technician'], disabled: false })
-          await tx.appendAudit({ type: 'user.saved', actor: OPERATOR, data: { user, roles: ['technician'], org: null } })
-          await tx.addEnrollmentCode(hashCode(code), user, Math.floor(Date.now() / 1000) + 600)
-          await tx.appendAudit({ type: 'enrollment.code-issued', actor: OPERATOR, data: { user } })
-        })
-        return code
+        await addUser(store, { name: user, roles: ['technician'], disabled: false })
+        return (await enrollmentCode(store, user, 600)).code as string
       }),
-    // The broker function the admin command and API call; it uses nothing of the context but the store.
-    addVerifier: (name) => withStore(async (store) => (await addVerifierTo({ store } as never, OPERATOR, name)).token),
+    addVerifier: (name) => withStore(async (store) => (await addVerifier(store, name)).token),
   }
 }
 
@@ -198,7 +159,10 @@ export async function startBrokerProcess(root: string, policy = AUTO_APPROVE_POL
   const policyFile = join(dataDir, 'policy.yaml')
   writeFileSync(policyFile, policy)
   if (options.keysFrom) for (const file of readdirSync(options.keysFrom).filter((f) => f.endsWith('.pem'))) copyFileSync(join(options.keysFrom, file), join(dataDir, file))
-  const operator = options.database ? postgresOperator(options.database) : sqliteOperator(dataDir)
+  // The operator's password file, as `jit admin --database-password-file` reads it (never in argv).
+  const passwordFile = options.database ? join(dataDir, 'operator-db-password') : undefined
+  if (options.database && passwordFile) writeFileSync(passwordFile, `${options.database.password}\n`, { mode: 0o600 })
+  const operator = storeOperator({ dataDir, database: options.database?.url, passwordFile })
   await operator.addAsset()
   const args = [join(root, 'bin/run.js'), 'broker', 'start', '--data', dataDir, '--policy', policyFile, '--listen', '127.0.0.1:0']
   if (options.database) args.push('--database', options.database.url)

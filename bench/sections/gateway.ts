@@ -17,6 +17,7 @@ import { join } from 'node:path'
 import type { KeyObject } from 'node:crypto'
 import { nowMs, percentile, type BenchOptions, type BenchRow, type Section } from '../lib.ts'
 import { addAsset, addVerifier, openStore } from '../../dist/src/broker/admin.js'
+import { SqliteAsyncStore } from '../../dist/src/broker/store/sqlite-async-store.js'
 import { deviceAssertion } from '../../dist/src/cli/device/device-key.js'
 import { jtiOf, openTunnel } from '../../dist/src/cli/connect/tunnel-client.js'
 import { ASSET, TICKET, processCpuMs, removeDirs, startBrokerProcess, tempDir, type BrokerProcess } from '../support.ts'
@@ -201,13 +202,13 @@ const gateway: Section = async (options: BenchOptions): Promise<BenchRow[]> => {
   let connectProcess: Awaited<ReturnType<typeof startConnectProcess>> | undefined
   let home: string | undefined
   try {
-    const store = openStore(broker.dataDir)
+    const store = new SqliteAsyncStore(openStore(broker.dataDir))
     let token: string
     try {
-      addAsset(store, { path: ASSET, attributes: { state: 'running', gateway: 'bench-gw', endpoint: `127.0.0.1:${sink.port}` } })
+      await addAsset(store, { path: ASSET, attributes: { state: 'running', gateway: 'bench-gw', endpoint: `127.0.0.1:${sink.port}` } })
       token = (await addVerifier(store, 'bench-gw')).token
     } finally {
-      store.close()
+      await store.close()
     }
     gw = await startGatewayProcess(root, broker, token, dir)
     const device = await broker.enrollDevice('bench-gw-device')

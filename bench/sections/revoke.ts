@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { nowMs, percentile, type BenchOptions, type BenchRow, type Section } from '../lib.ts'
 import { addVerifier, openStore } from '../../dist/src/broker/admin.js'
+import { SqliteAsyncStore } from '../../dist/src/broker/store/sqlite-async-store.js'
 import { ASSET, startBrokerProcess, type BrokerProcess } from '../support.ts'
 
 const TARGET_P50_MS = 20
@@ -92,9 +93,9 @@ const revoke: Section = async (options: BenchOptions): Promise<BenchRow[]> => {
   const broker = await startBrokerProcess(root)
   let home: string | undefined
   try {
-    const store = openStore(broker.dataDir)
+    const store = new SqliteAsyncStore(openStore(broker.dataDir))
     const verifierToken = (await addVerifier(store, 'bench-gateway')).token
-    store.close()
+    await store.close()
     try {
       home = await broker.loginCli('bench', root)
     } catch (error) {

@@ -19,6 +19,7 @@ import { userInfo } from 'node:os'
 import { DatabaseSync } from 'node:sqlite'
 import { Pool } from 'undici'
 import { addAsset, addVerifier, openStore } from '../../dist/src/broker/admin.js'
+import { SqliteAsyncStore } from '../../dist/src/broker/store/sqlite-async-store.js'
 import { loadOrCreateSshCaKey } from '../../dist/src/broker/ssh-ca/ca-key.js'
 import { signUserCertificate } from '../../dist/src/broker/ssh-ca/certificate.js'
 import { deviceAssertion } from '../../dist/src/cli/device/device-key.js'
@@ -104,15 +105,15 @@ const ssh: Section = async ({ quick, root }) => {
     const krl = Buffer.from(await (await fetch(`${broker.url}/v1/ssh/krl`)).arrayBuffer())
     sshd = await startSshd(dir, caPub, krl)
     const me = userInfo().username
-    const store = openStore(broker.dataDir)
+    const store = new SqliteAsyncStore(openStore(broker.dataDir))
     let gwToken: string
     try {
-      addAsset(store, { path: JUMP, attributes: { state: 'running', ssh: { host: `127.0.0.1:${sshd.port}`, principals: [me] } } })
+      await addAsset(store, { path: JUMP, attributes: { state: 'running', ssh: { host: `127.0.0.1:${sshd.port}`, principals: [me] } } })
       // The same sshd, reached only through the gateway (bench-gw).
-      addAsset(store, { path: JUMP_BEHIND_GATEWAY, attributes: { state: 'running', gateway: 'bench-gw', endpoint: `127.0.0.1:${sshd.port}`, ssh: { host: `127.0.0.1:${sshd.port}`, principals: [me] } } })
+      await addAsset(store, { path: JUMP_BEHIND_GATEWAY, attributes: { state: 'running', gateway: 'bench-gw', endpoint: `127.0.0.1:${sshd.port}`, ssh: { host: `127.0.0.1:${sshd.port}`, principals: [me] } } })
       gwToken = (await addVerifier(store, 'bench-gw')).token
     } finally {
-      store.close()
+      await store.close()
     }
     gw = await startGatewayProcess(root, broker, gwToken, dir)
 

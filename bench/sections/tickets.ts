@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto'
 import { createServer } from 'node:http'
 import { join } from 'node:path'
 import { addUser, addVerifier, openStore } from '../../dist/src/broker/admin.js'
+import { SqliteAsyncStore } from '../../dist/src/broker/store/sqlite-async-store.js'
 import { registerOnDataFolder } from '../../dist/src/broker/tickets/operator.js'
 import { deviceAssertion } from '../../dist/src/cli/device/device-key.js'
 import { TICKET_SIGNATURE_HEADER, signTicketEvent } from '../../dist/src/wire/tickets.js'
@@ -72,13 +73,13 @@ const tickets: Section = async ({ quick, root }) => {
   try {
     const tech = await broker.enrollDevice('tess')
     const planner = await broker.enrollDevice('pia')
-    const admin = openStore(broker.dataDir)
+    const admin = new SqliteAsyncStore(openStore(broker.dataDir))
     let verifierToken: string
     try {
-      addUser(admin, { name: 'pia', roles: ['maintenance-planner'], disabled: false })
+      await addUser(admin, { name: 'pia', roles: ['maintenance-planner'], disabled: false })
       verifierToken = (await addVerifier(admin, 'bench-gateway')).token
     } finally {
-      admin.close()
+      await admin.close()
     }
 
     const signed = async (key: Key, path: string, body: unknown) => {
@@ -106,7 +107,7 @@ const tickets: Section = async ({ quick, root }) => {
       const polled = path === 'poll (HTTP connector)'
       const ticket = `${polled ? 'MO' : 'WO'}-${serial++}`
       if (polled) orders.set(ticket, 'in-progress')
-      else await registerOnDataFolder.add(broker.dataDir, { id: ticket, asset: ASSET, assignee: 'tess', title: 'bench' })
+      else await registerOnDataFolder.add({ data: broker.dataDir }, { id: ticket, asset: ASSET, assignee: 'tess', title: 'bench' })
       const granted = await signed(tech, '/v1/requests', { ticket, asset: ASSET, scope: 'diagnose', ttlSeconds: 600, reason: 'bench' })
       const token = granted.grant.credential as string
       if (!(await active(token))) throw new Error('the session was not active after it opened')
@@ -123,7 +124,7 @@ const tickets: Section = async ({ quick, root }) => {
       } else if (path === 'register (API)') {
         await signed(planner, `/v1/tickets/${ticket}/close`, {})
       } else if (path === 'register (data folder)') {
-        await registerOnDataFolder.setState(broker.dataDir, ticket, 'closed')
+        await registerOnDataFolder.setState({ data: broker.dataDir }, ticket, 'closed')
       } else {
         orders.set(ticket, 'closed')
       }

@@ -1,5 +1,7 @@
-// Operator tasks on a broker's data folder: users, assets, enrollment codes, verifiers, offboarding. Run on
-// the broker host (filesystem access is the operator's credential); every change is audited.
+// Operator tasks on a broker's store: users, assets, enrollment codes, verifiers, offboarding. Run on
+// the broker host (access to the data folder, or to the database's password, is the operator's
+// credential); every change is audited. The store is the data folder's SQLite file or the
+// PostgreSQL database the brokers share (operator.ts opens it).
 import { EventEmitter } from 'node:events'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
@@ -15,40 +17,41 @@ import type { BrokerContext } from './context.js'
 import { makeEnrollmentCode } from './enrollment.js'
 import { Notifier } from './notifier.js'
 import * as offboarding from './offboarding.js'
-import { SqliteAsyncStore } from './store/sqlite-async-store.js'
 import { SqliteStore, type AssetRecord, type UserRecord } from './store/sqlite-store.js'
+import type { Store } from './store/store.js'
 
 const NAME = /^[a-z][a-z0-9._-]{0,63}$/
 export const OPERATOR = `operator:${process.env.USER ?? 'local'}`
 
+/** The data folder's SQLite file itself, synchronous (jit policy explain, tests that look inside it). */
 export function openStore(dataDir: string): SqliteStore {
   return new SqliteStore(dataDir)
 }
 
-export function addUser(store: SqliteStore, user: UserRecord): UserRecord {
+export async function addUser(store: Store, user: UserRecord): Promise<UserRecord> {
   if (!NAME.test(user.name)) throw new UsageError(`"${user.name}" is not a user name (lower-case letters, digits, . _ -).`)
   if (user.roles.length === 0) throw new UsageError('Give the user at least one role (--role).')
   for (const role of user.roles) if (!NAME.test(role)) throw new UsageError(`"${role}" is not a role name.`)
-  store.transaction(() => {
-    store.upsertUser(user)
-    store.appendAudit({ type: 'user.saved', actor: OPERATOR, data: { user: user.name, roles: user.roles, org: user.org ?? null } })
+  await store.transaction(async (tx) => {
+    await tx.upsertUser(user)
+    await tx.appendAudit({ type: 'user.saved', actor: OPERATOR, data: { user: user.name, roles: user.roles, org: user.org ?? null } })
   })
   return user
 }
 
-export function addAsset(store: SqliteStore, asset: AssetRecord): AssetRecord {
+export async function addAsset(store: Store, asset: AssetRecord): Promise<AssetRecord> {
   if (!isAssetPath(asset.path)) throw new UsageError(`"${asset.path}" is not an asset path (site/area/line/cell/asset, lower-case).`)
   const problems = attributeProblems(asset.attributes as AssetAttributes)
   if (problems.length > 0) throw new UsageError(`Asset ${asset.path}: ${problems.join('; ')}.`)
-  store.transaction(() => {
-    store.upsertAsset(asset)
-    store.appendAudit({ type: 'asset.saved', actor: OPERATOR, data: { asset: asset.path, attributes: asset.attributes } })
+  await store.transaction(async (tx) => {
+    await tx.upsertAsset(asset)
+    await tx.appendAudit({ type: 'asset.saved', actor: OPERATOR, data: { asset: asset.path, attributes: asset.attributes } })
   })
   return asset
 }
 
 /** Loads an inventory file and saves every asset in it, all or nothing. */
-export function importInventory(store: SqliteStore, file: string): { file: string; added: number; updated: number } {
+export async function importInventory(store: Store, file: string): Promise<{ file: string; added: number; updated: number }> {
   let assets
   try {
     assets = loadInventoryFile(file)
@@ -59,33 +62,34 @@ export function importInventory(store: SqliteStore, file: string): { file: strin
       reasons: error.problems.map((p) => `${p.file}:${p.line}:${p.column}: ${p.message}`),
     })
   }
-  let added = 0
-  store.transaction(() => {
+  const added = await store.transaction(async (tx) => {
+    let fresh = 0
     for (const asset of assets) {
-      if (!store.getAsset(asset.path)) added++
-      store.upsertAsset(asset)
+      if (!(await tx.getAsset(asset.path))) fresh++
+      await tx.upsertAsset(asset)
     }
-    store.appendAudit({ type: 'inventory.imported', actor: OPERATOR, data: { file, assets: assets.length, added } })
+    await tx.appendAudit({ type: 'inventory.imported', actor: OPERATOR, data: { file, assets: assets.length, added: fresh } })
+    return fresh
   })
   return { file, added, updated: assets.length - added }
 }
 
 /** The hook a plant system or shift lead uses: running, maintenance, stopped or offline. */
-export function setAssetState(store: SqliteStore, path: string, state: string, reason?: string): { asset: string; state: AssetState; previous: string } {
+export async function setAssetState(store: Store, path: string, state: string, reason?: string): Promise<{ asset: string; state: AssetState; previous: string }> {
   if (!ASSET_STATES.includes(state as AssetState)) throw new UsageError(`"${state}" is not an asset state; use one of ${ASSET_STATES.join(', ')}.`)
-  return store.transaction(() => {
-    const asset = store.getAsset(path)
+  return store.transaction(async (tx) => {
+    const asset = await tx.getAsset(path)
     if (!asset) throw new UsageError(`Asset ${path} is not in the inventory.`, ['jit admin asset list shows the inventory.'])
     const previous = String(asset.attributes.state ?? 'running')
-    store.upsertAsset({ path, attributes: { ...asset.attributes, state } })
-    store.appendAudit({ type: 'asset.state', actor: OPERATOR, data: { asset: path, state, previous, reason: reason ?? null } })
+    await tx.upsertAsset({ path, attributes: { ...asset.attributes, state } })
+    await tx.appendAudit({ type: 'asset.state', actor: OPERATOR, data: { asset: path, state, previous, reason: reason ?? null } })
     return { asset: path, state: state as AssetState, previous }
   })
 }
 
-export function enrollmentCode(store: SqliteStore, user: string, validSeconds: number): { user: string; code: string; expiresAt: string } {
+export async function enrollmentCode(store: Store, user: string, validSeconds: number): Promise<{ user: string; code: string; expiresAt: string }> {
   try {
-    return { user, ...makeEnrollmentCode(store, user, validSeconds, OPERATOR) }
+    return { user, ...(await makeEnrollmentCode(store, user, validSeconds, OPERATOR)) }
   } catch (error) {
     if (error instanceof ApiError) throw new UsageError(error.message, error.extra.nextSteps ?? [])
     throw error
@@ -93,34 +97,34 @@ export function enrollmentCode(store: SqliteStore, user: string, validSeconds: n
 }
 
 /** A bearer token for a verifier (gateway, jump host) to call introspection. Shown once; only its hash is kept. */
-export function addVerifier(store: SqliteStore, name: string): Promise<{ name: string; token: string }> {
+export function addVerifier(store: Store, name: string): Promise<{ name: string; token: string }> {
   return asOperator(store, (ctx) => offboarding.addVerifier(ctx, OPERATOR, name))
 }
 
-// ---- offboarding, on the data folder (the same functions the admin API calls) ----------------
+// ---- offboarding, on the store (the same functions the admin API calls) ----------------
 
-export const disableUser = (store: SqliteStore, name: string, reason?: string) => asOperator(store, (ctx) => offboarding.disableUser(ctx, OPERATOR, name, reason))
-export const enableUser = (store: SqliteStore, name: string) => asOperator(store, (ctx) => offboarding.enableUser(ctx, OPERATOR, name))
-export const listDevices = (store: SqliteStore, user?: string) => asOperator(store, (ctx) => offboarding.listDevices(ctx, user))
-export const revokeDevice = (store: SqliteStore, deviceId: string, reason?: string) => asOperator(store, (ctx) => offboarding.revokeDevice(ctx, OPERATOR, deviceId, reason))
-export const revokeEnrollmentCodes = (store: SqliteStore, user: string) => asOperator(store, (ctx) => offboarding.revokeEnrollmentCodes(ctx, OPERATOR, user))
-export const listVerifiers = (store: SqliteStore) => asOperator(store, (ctx) => offboarding.listVerifiers(ctx))
-export const rotateVerifier = (store: SqliteStore, name: string) => asOperator(store, (ctx) => offboarding.rotateVerifier(ctx, OPERATOR, name))
-export const removeVerifier = (store: SqliteStore, name: string) => asOperator(store, (ctx) => offboarding.removeVerifier(ctx, OPERATOR, name))
+export const disableUser = (store: Store, name: string, reason?: string) => asOperator(store, (ctx) => offboarding.disableUser(ctx, OPERATOR, name, reason))
+export const enableUser = (store: Store, name: string) => asOperator(store, (ctx) => offboarding.enableUser(ctx, OPERATOR, name))
+export const listDevices = (store: Store, user?: string) => asOperator(store, (ctx) => offboarding.listDevices(ctx, user))
+export const revokeDevice = (store: Store, deviceId: string, reason?: string) => asOperator(store, (ctx) => offboarding.revokeDevice(ctx, OPERATOR, deviceId, reason))
+export const revokeEnrollmentCodes = (store: Store, user: string) => asOperator(store, (ctx) => offboarding.revokeEnrollmentCodes(ctx, OPERATOR, user))
+export const listVerifiers = (store: Store) => asOperator(store, (ctx) => offboarding.listVerifiers(ctx))
+export const rotateVerifier = (store: Store, name: string) => asOperator(store, (ctx) => offboarding.rotateVerifier(ctx, OPERATOR, name))
+export const removeVerifier = (store: Store, name: string) => asOperator(store, (ctx) => offboarding.removeVerifier(ctx, OPERATOR, name))
 
 /**
- * Runs a broker function on the data folder as the operator. A running broker sees the change at
- * once (it reads users, devices and sessions from the store on every call). Break-glass sessions
+ * Runs a broker function on the store as the operator. A running broker sees the change at once
+ * (it reads users, devices and sessions from the store on every call). Break-glass sessions
  * ended here have their reviews fall due as opened; notifications go out only from the broker,
- * so prefer the admin API when one is running. The broker functions take the asynchronous store;
- * here it wraps the data folder's SQLite file, without group commit (each transaction commits).
+ * so prefer the admin API when one is running. On the data folder's SQLite file each transaction
+ * commits on its own (no group commit). No offboarding function reads the broker's key files,
+ * so the context names none.
  */
-async function asOperator<T>(sqlite: SqliteStore, fn: (ctx: BrokerContext) => Promise<T>): Promise<T> {
-  const store = new SqliteAsyncStore(sqlite)
+async function asOperator<T>(store: Store, fn: (ctx: BrokerContext) => Promise<T>): Promise<T> {
   const reviews = new ReviewStore(store)
   const ctx: BrokerContext = {
     store,
-    dataDir: sqlite.dataDir,
+    dataDir: undefined as never,
     signingKey: undefined as never,
     issuer: '',
     policy: parsePolicy('version: 1\nrules: []\n'),

@@ -5,22 +5,22 @@ import { newId, nowIso } from '../util/ids.js'
 import type { EnrollBody, EnrollResult } from '../wire/api.js'
 import { authFailed, badInput } from './api-error.js'
 import type { BrokerContext } from './context.js'
-import type { SqliteStore } from './store/sqlite-store.js'
+import type { Store } from './store/store.js'
 
 const ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789'
 
 export const hashCode = (code: string) => createHash('sha256').update(code.trim().toUpperCase()).digest('hex')
 
 /** Makes a one-time code for user; only its hash is stored. */
-export function makeEnrollmentCode(store: SqliteStore, user: string, validSeconds: number, actor: string): { code: string; expiresAt: string } {
-  if (!store.getUser(user)) throw badInput(`There is no user "${user}".`, ['Add the user first: jit admin user add NAME --role ROLE'])
+export async function makeEnrollmentCode(store: Store, user: string, validSeconds: number, actor: string): Promise<{ code: string; expiresAt: string }> {
+  if (!(await store.getUser(user))) throw badInput(`There is no user "${user}".`, ['Add the user first: jit admin user add NAME --role ROLE'])
   const bytes = randomBytes(16)
   const chars = Array.from(bytes, (b) => ALPHABET[b % ALPHABET.length]).join('')
   const code = chars.match(/.{4}/g)!.join('-')
   const expiresAtEpoch = Math.floor(Date.now() / 1000) + validSeconds
-  store.transaction(() => {
-    store.addEnrollmentCode(hashCode(code), user, expiresAtEpoch)
-    store.appendAudit({ type: 'enrollment.code-issued', actor, data: { user, expiresAt: nowIso(expiresAtEpoch * 1000) } })
+  await store.transaction(async (tx) => {
+    await tx.addEnrollmentCode(hashCode(code), user, expiresAtEpoch)
+    await tx.appendAudit({ type: 'enrollment.code-issued', actor, data: { user, expiresAt: nowIso(expiresAtEpoch * 1000) } })
   })
   return { code, expiresAt: nowIso(expiresAtEpoch * 1000) }
 }

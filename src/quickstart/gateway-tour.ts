@@ -17,7 +17,6 @@ import { startGateway } from '../gateway/gateway.js'
 import { DEMO_TOUR } from './demo-plant.js'
 import type { AuditEvent } from '../wire/api.js'
 import type { AssetGateway } from '../wire/gateway.js'
-import { sqliteOf } from '../broker/store/sqlite-async-store.js'
 
 export interface GatewayTour {
   /** Why the step was skipped (no openssl to make the gateway's certificate), else undefined. */
@@ -41,7 +40,7 @@ export async function gatewayTour(broker: RunningBroker, people: { vic: CliConte
     return { skipped: 'openssl not available' }
   }
   const plc = await startDemoPlc()
-  const { token } = await sqliteOf(broker.ctx.store).run((store) => addVerifier(store, 'demo-gw'))
+  const { token } = await addVerifier(broker.ctx.store, 'demo-gw')
   const asset = (await broker.ctx.store.getAsset(ASSET))!
   await broker.ctx.store.upsertAsset({ path: ASSET, attributes: { ...asset.attributes, gateway: 'demo-gw', endpoint: `127.0.0.1:${plc.port}`, endpointScopes: ['diagnose'] } })
   const gateway = await startGateway({ brokerUrl: broker.url, token, name: 'demo-gw', host: '127.0.0.1', port: 0, tlsCert: cert.cert, tlsKey: cert.key, staleAfterMs: 30_000, strict: false, log: () => {} })

@@ -8,7 +8,6 @@ import { JitError, PolicyDeniedError } from '../errors.js'
 import { submitRequest } from '../cli/sessions/request-access.js'
 import type { RequestResult, SessionInfo } from '../wire/api.js'
 import { DEMO_TOUR } from './demo-plant.js'
-import { sqliteOf } from '../broker/store/sqlite-async-store.js'
 
 export interface PolicyTour {
   vendorOutsideContract: string[]
@@ -55,7 +54,7 @@ export async function policyTour(broker: RunningBroker, people: TourPeople, say:
   const outside = await refused(people.tess, { ...ask, ticket: tess, asset: DEMO_TOUR.line1Plc, scope: 'control' })
   show(outside.reasons)
 
-  await sqliteOf(broker.ctx.store).run((store) => setAssetState(store, DEMO_TOUR.line1Plc, 'stopped', 'quickstart: line 1 stopped for the tour'))
+  await setAssetState(broker.ctx.store, DEMO_TOUR.line1Plc, 'stopped', 'quickstart: line 1 stopped for the tour')
   say.info('The shift records line 1 as stopped (jit admin asset set-state … stopped); tess asks again')
   const pending: RequestResult = await submitRequest(people.tess, { ...ask, ticket: tess, asset: DEMO_TOUR.line1Plc, scope: 'control' })
   say.info(`→ ${pending.request.state}: ${pending.request.approvalsNeeded} approvals from ${pending.request.approverRoles.join(' or ')} (rule ${pending.request.rule})`)
@@ -73,7 +72,7 @@ export async function policyTour(broker: RunningBroker, people: TourPeople, say:
 
   const session = (await (await people.tess.client()).get<{ sessions: SessionInfo[] }>('/sessions')).sessions.find((s) => s.requestId === id)
   if (session) await (await people.tess.client()).post(`/sessions/${session.id}/revoke`, { reason: 'quickstart tour done' })
-  await sqliteOf(broker.ctx.store).run((store) => setAssetState(store, DEMO_TOUR.line1Plc, 'running', 'quickstart: tour done'))
+  await setAssetState(broker.ctx.store, DEMO_TOUR.line1Plc, 'running', 'quickstart: tour done')
   say.ok('tess revoked her session; line 1 is running again')
 
   return {

@@ -24,7 +24,6 @@ import { DEMO_BREAK_GLASS, DEMO_POLICY, DEMO_REVIEW, DEMO_SESSION, DEMO_USERS, d
 import { policyTour, type PolicyTour } from './policy-tour.js'
 import { registerDemoTickets, ticketTour, type TicketTour } from './ticket-tour.js'
 import { gatewayTour, type GatewayTour } from './gateway-tour.js'
-import { sqliteOf } from '../broker/store/sqlite-async-store.js'
 
 export interface QuickstartResult {
   dataDir: string
@@ -63,10 +62,8 @@ export async function quickstart(options: { quiet?: boolean } = {}): Promise<Qui
   try {
     // The operator's part (jit admin on the data folder), done here on the running broker's store, in turn with its calls.
     const assets = demoAssets()
-    await sqliteOf(broker.ctx.store).run((store) => {
-      for (const user of Object.values(DEMO_USERS)) addUser(store, { ...user, roles: [...user.roles], disabled: false })
-      for (const asset of assets) addAsset(store, asset)
-    })
+    for (const user of Object.values(DEMO_USERS)) await addUser(broker.ctx.store, { ...user, roles: [...user.roles], disabled: false })
+    for (const asset of assets) await addAsset(broker.ctx.store, asset)
     await registerDemoTickets(broker)
     say.ok(`Broker on ${broker.url}, data in ${dataDir}`)
     say.info(`Plant: ${assets.length} assets on lines 1 and 3; people: tess and tom (technicians), sam (shift lead), olga (line 1 owner), vic (vendor, ACME)`)
@@ -184,7 +181,7 @@ async function pickKeychain(say: Say): Promise<Keychain> {
 }
 
 async function enroll(broker: RunningBroker, keychain: Keychain, user: string, profile: string): Promise<CliContext> {
-  const { code } = await sqliteOf(broker.ctx.store).run((store) => enrollmentCode(store, user, 300))
+  const { code } = await enrollmentCode(broker.ctx.store, user, 300)
   const cli = new CliContext({ profile }, keychain)
   await login(cli, broker.url, code, `quickstart-${profile}`)
   return new CliContext({ profile }, keychain)
@@ -193,7 +190,7 @@ async function enroll(broker: RunningBroker, keychain: Keychain, user: string, p
 /** Registers a demo gateway and returns an introspection call as that gateway; also hands it to the tool. */
 async function introspector(broker: RunningBroker): Promise<(token: string) => Promise<IntrospectionResult>> {
   const { addVerifier } = await import('../broker/admin.js')
-  const { token } = await sqliteOf(broker.ctx.store).run((store) => addVerifier(store, 'demo-gateway'))
+  const { token } = await addVerifier(broker.ctx.store, 'demo-gateway')
   process.env.JIT_QUICKSTART_INTROSPECT = `${broker.url}/v1/introspect`
   process.env.JIT_QUICKSTART_VERIFIER = token
   return async (credential) => {

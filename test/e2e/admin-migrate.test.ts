@@ -4,10 +4,14 @@
 import { cpSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { TABLES } from '../../src/broker/store/postgres/schema.js'
 import { PLC, cleanup, jit, startBroker, tempDir, type TestBroker } from './harness.js'
 import { startPostgres, type TestPostgres } from './postgres.js'
+import { ON_POSTGRES } from './test-store.js'
+
+/** Why the file is skipped on JIT_TEST_STORE=postgres: what it moves is the data folder's SQLite file. */
+const FROM_SQLITE = 'SQLite-specific: moves a SQLite data folder into PostgreSQL'
 
 let server: TestPostgres
 let broker: TestBroker
@@ -35,6 +39,7 @@ function postgresCounts(database: string): Record<string, number> {
 const migrate = (args: string[], env: Record<string, string> = {}) => jit(['admin', 'migrate', '--json', ...args], { env: { JIT_DATABASE_PASSWORD: '', ...env } })
 
 beforeAll(async () => {
+  if (ON_POSTGRES) return
   server = await startPostgres()
   broker = await startBroker()
   tess = await broker.enroll('tess', ['technician'])
@@ -58,6 +63,8 @@ afterAll(async () => {
 })
 
 describe('jit admin migrate --to postgres://…', () => {
+  beforeEach(({ skip }) => skip(ON_POSTGRES, FROM_SQLITE))
+
   it('refuses a password in the URL without showing it, before touching the database', async () => {
     server.createDatabase('url_password')
     const result = await migrate(['--data', broker.dataDir, '--to', `postgres://jit:${server.password}@127.0.0.1:${server.port}/url_password`])

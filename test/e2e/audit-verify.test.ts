@@ -3,13 +3,15 @@
 import { readdirSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { addUser, openStore } from '../../src/broker/admin.js'
+import { SqliteAsyncStore } from '../../src/broker/store/sqlite-async-store.js'
+import { SqliteStore } from '../../src/broker/store/sqlite-store.js'
 import { cleanup, jit, tempDir } from './harness.js'
 
-function storeWithEvents(n: number): string {
+async function storeWithEvents(n: number): Promise<string> {
   const dir = tempDir('jit-audit-')
-  const store = openStore(dir)
-  for (let i = 0; i < n; i++) addUser(store, { name: `user${i}`, roles: ['technician'], disabled: false })
-  store.close()
+  const store = new SqliteAsyncStore(new SqliteStore(dir))
+  for (let i = 0; i < n; i++) await addUser(store, { name: `user${i}`, roles: ['technician'], disabled: false })
+  await store.close()
   return dir
 }
 
@@ -34,7 +36,7 @@ async function expectTamperingFound(dir: string, c: { sql: string; seq: number; 
 
 describe('jit audit verify --data', () => {
   it('an intact log verifies with exit 0', async () => {
-    const dir = storeWithEvents(5)
+    const dir = await storeWithEvents(5)
     const result = await jit(['audit', 'verify', '--data', dir, '--json'])
     expect(result.code).toBe(0)
     expect(result.json()).toMatchObject({ ok: true, events: 5 })
@@ -48,7 +50,7 @@ describe('jit audit verify --data', () => {
   ]
   for (const c of cases) {
     it(`${c.name} is found and named`, async () => {
-      await expectTamperingFound(storeWithEvents(5), c)
+      await expectTamperingFound(await storeWithEvents(5), c)
     })
   }
 

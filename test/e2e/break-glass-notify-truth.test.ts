@@ -6,7 +6,6 @@ import { spawn } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openStore } from '../../src/broker/admin.js'
 import { BIN, FIXTURE_POLICY, PLC, cleanup, jit, startBroker, tempDir, type TestBroker } from './harness.js'
 
 let broker: TestBroker
@@ -26,13 +25,8 @@ afterAll(async () => {
   cleanup(broker.dataDir, tess, work)
 })
 
-function notificationEvents(sessionId: string): { type: string; data: Record<string, unknown> }[] {
-  const store = openStore(broker.dataDir)
-  try {
-    return [...store.auditEvents({ sessionId })].filter((e) => e.type.startsWith('notification.'))
-  } finally {
-    store.close()
-  }
+async function notificationEvents(sessionId: string): Promise<{ type: string; data: Record<string, unknown> }[]> {
+  return (await broker.withStore((store) => store.auditEvents({ sessionId }))).filter((e) => e.type.startsWith('notification.'))
 }
 
 describe('break-glass notifications without any webhook', () => {
@@ -97,7 +91,7 @@ describe('break-glass notifications without any webhook', () => {
         { target: 'mailto:ot-security@plant-a.example', status: 'undeliverable', detail: expect.stringMatching(/^this broker sends no mail/) },
       ])
       const sessionId = opened.session.id as string
-      expect(notificationEvents(sessionId)).toEqual([
+      expect((await notificationEvents(sessionId))).toEqual([
         expect.objectContaining({ type: 'notification.delivered', data: { event: 'break-glass.opened', target: 'role:security', via: 'jit reviews' } }),
         expect.objectContaining({ type: 'notification.undeliverable', data: expect.objectContaining({ event: 'break-glass.opened', target: 'mailto:ot-security@plant-a.example' }) }),
       ])

@@ -35,11 +35,10 @@ beforeAll(async () => {
     ],
     log: () => {},
   })
-  const sqlite = sqliteOf(broker.ctx.store).sqlite
-  addUser(sqlite, { name: 'tess', roles: ['technician'], disabled: false })
-  addAsset(sqlite, { path: PLC, attributes: {} })
+  await addUser(broker.ctx.store, { name: 'tess', roles: ['technician'], disabled: false })
+  await addAsset(broker.ctx.store, { path: PLC, attributes: {} })
   const keychain = new MemoryKeychain()
-  await login(new CliContext({ profile: 'tess' }, keychain), broker.url, enrollmentCode(sqlite, 'tess', 60).code)
+  await login(new CliContext({ profile: 'tess' }, keychain), broker.url, (await enrollmentCode(broker.ctx.store, 'tess', 60)).code)
   tess = new CliContext({ profile: 'tess' }, keychain)
 })
 

@@ -2,7 +2,6 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openStore } from '../../src/broker/admin.js'
 import { PLC, cleanup, introspect, jit, startBroker, tempDir, type TestBroker } from './harness.js'
 
 let broker: TestBroker
@@ -19,7 +18,7 @@ async function enroll(name: string, roles: string[]): Promise<string> {
 
 beforeAll(async () => {
   broker = await startBroker()
-  broker.addAsset('plant-a/line-1/cell-1/plc-01')
+  await broker.addAsset('plant-a/line-1/cell-1/plc-01')
   verifierToken = await broker.addVerifier('gateway')
   files = tempDir()
   reviewFile = join(files, 'review.yaml')
@@ -39,9 +38,7 @@ describe('who and where', () => {
     const result = await jit([...openArgs(), '--json'], { home: sam })
     expect(result.code).toBe(3)
     expect(result.json().error.reasons[0]).toMatch(/break-glass is not for sam/)
-    const store = openStore(broker.dataDir)
-    const refused = [...store.auditEvents({ actor: 'sam' })].filter((e) => e.type === 'break-glass.refused')
-    store.close()
+    const refused = (await broker.withStore((store) => store.auditEvents({ actor: 'sam' }))).filter((e) => e.type === 'break-glass.refused')
     expect(refused).toHaveLength(1)
     expect(refused[0].severity).toBe('high')
   })
@@ -70,9 +67,7 @@ describe('the session', () => {
     const { readFileSync } = await import('node:fs')
     expect((await introspect(broker, readFileSync(join(out, 'token'), 'utf8'), verifierToken)).active).toBe(false)
     // Every event of the session is high severity.
-    const store = openStore(broker.dataDir)
-    const events = [...store.auditEvents({ sessionId: outcome.session.id })]
-    store.close()
+    const events = await broker.withStore((store) => store.auditEvents({ sessionId: outcome.session.id }))
     expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['break-glass.opened', 'session.issued', 'session.revoked', 'review.due', 'review.filed']))
     expect(events.every((e) => e.severity === 'high')).toBe(true)
   })
@@ -121,9 +116,7 @@ describe('the review gate', () => {
     const result = await jit([...openArgs(), '--review-file', bad, '--json', '--', 'true'], { home: vera })
     expect(result.code).toBe(2)
     expect(result.json().error.message).toMatch(/whyNotNormalPath, changesToAsset/)
-    const store = openStore(broker.dataDir)
-    expect(store.listSessions({ user: 'vera' })).toEqual([])
-    store.close()
+    expect(await broker.withStore((store) => store.listSessions({ user: 'vera' }))).toEqual([])
   })
 })
 
@@ -171,9 +164,7 @@ describe('drills', () => {
     expect(report.steps.map((s: { name: string }) => s.name)).toEqual(['read review file', 'open break-glass (drill)', 'credential is active (introspection)', 'revoke', 'credential is dead (introspection)', 'file review'])
     expect(report.steps.every((s: { ok: boolean; ms: number }) => s.ok && s.ms >= 0)).toBe(true)
     expect(report.timeToAccessMs).toBeGreaterThan(0)
-    const store = openStore(broker.dataDir)
-    const session = store.getSession(report.sessionId)!
-    store.close()
+    const session = await broker.withStore((store) => store.getSession(report.sessionId))
     expect(session).toMatchObject({ kind: 'drill', state: 'revoked' })
     // The drill left its user free to work.
     expect((await jit(['request', '--ticket', 'WO-104233', '--asset', PLC, '--scope', 'diagnose', '--reason', 'x', '--json'], { home: dan })).code).toBe(0)

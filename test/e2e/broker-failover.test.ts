@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { addUser, enrollmentCode, openStore } from '../../src/broker/admin.js'
+import { addUser, enrollmentCode } from '../../src/broker/admin.js'
 import { PLC, cleanup, jit, startBroker, tempDir, type TestBroker } from './harness.js'
 import { startRelay } from './broker-relay.js'
 import { freePort } from './ssh-server.js'
@@ -17,25 +17,16 @@ let sam: string
 let relayPort: number
 const brokerPort = () => Number(new URL(broker.url).port)
 
-function requestCount(): number {
-  const store = openStore(broker.dataDir)
-  try {
-    return (store.db.prepare('SELECT count(*) AS n FROM requests').get() as { n: number }).n
-  } finally {
-    store.close()
-  }
+async function requestCount(): Promise<number> {
+  return Number((await broker.withStore((store) => store.query('SELECT count(*) AS n FROM requests')))[0].n)
 }
 
 /** Enrolls through the broker list given, as `jit login --broker A,B` does. */
 async function enrollWith(brokers: string, name: string, roles: string[]): Promise<string> {
-  const store = openStore(broker.dataDir)
-  let code: string
-  try {
-    addUser(store, { name, roles, disabled: false })
-    code = enrollmentCode(store, name, 600).code
-  } finally {
-    store.close()
-  }
+  const code = await broker.withStore(async (store) => {
+    await addUser(store, { name, roles, disabled: false })
+    return (await enrollmentCode(store, name, 600)).code
+  })
   const home = tempDir(`jit-${name}-`)
   const result = await jit(['login', '--broker', brokers, '--json'], { home, env: { JIT_ENROLL_CODE: code } })
   if (result.code !== 0) throw new Error(`login of ${name} failed: ${result.stderr}${result.stdout}`)
@@ -76,13 +67,13 @@ describe('a CLI that knows several brokers', () => {
       expect(relay.dropped.filter((l) => l.startsWith('GET'))).toHaveLength(1)
 
       // A fresh process asks the first broker again: the POST reaches the relay, which drops it.
-      const before = requestCount()
+      const before = (await requestCount())
       const asked = await jit(['request', ...access, '--scope', 'read', '--json'], { home: tess })
       expect(asked.code).toBe(5)
       expect(relay.dropped.filter((l) => l.startsWith('POST'))).toEqual(['POST /v1/requests HTTP/1.1'])
       expect(asked.json().error.message).toBe(`The broker at http://127.0.0.1:${relayPort} stopped answering during POST /requests; it may have been carried out, so jit did not send it to another broker.`)
       // Not carried out twice: the broker behind the relay never saw it, and nobody sent it to the second.
-      expect(requestCount()).toBe(before)
+      expect((await requestCount())).toBe(before)
     } finally {
       await relay.kill()
     }

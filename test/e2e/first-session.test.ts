@@ -4,7 +4,6 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createRemoteJWKSet, jwtVerify } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openStore } from '../../src/broker/admin.js'
 import { PLC, cleanup, introspect, jit, keychainHas, startBroker, tempDir, type TestBroker } from './harness.js'
 
 let broker: TestBroker
@@ -17,14 +16,11 @@ function deviceIdOf(home: string): string {
   return JSON.parse(readFileSync(join(home, 'config.json'), 'utf8')).profiles.default.deviceId
 }
 
-function storeCounts(): { requests: number; sessions: number; audit: number } {
-  const store = openStore(broker.dataDir)
-  try {
-    const count = (table: string) => (store.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n
-    return { requests: count('requests'), sessions: count('sessions'), audit: count('audit') }
-  } finally {
-    store.close()
-  }
+function storeCounts(): Promise<{ requests: number; sessions: number; audit: number }> {
+  return broker.withStore(async (store) => {
+    const count = async (table: string) => Number((await store.query(`SELECT count(*) AS n FROM ${table}`))[0].n)
+    return { requests: await count('requests'), sessions: await count('sessions'), audit: await count('audit') }
+  })
 }
 
 beforeAll(async () => {
@@ -147,10 +143,9 @@ describe('denials', () => {
     const byVendor = await jit(['approve', id, '--json'], { home: vendor })
     expect(byVendor.code).toBe(3)
     expect(byVendor.json().error.reasons).toContain('vendors approve nothing')
-    const store = openStore(broker.dataDir)
-    expect(store.getRequest(id)!.state).toBe('pending')
-    expect(store.getRequest(id)!.approvals).toEqual([])
-    store.close()
+    const stored = (await broker.withStore((store) => store.getRequest(id)))!
+    expect(stored.state).toBe('pending')
+    expect(stored.approvals).toEqual([])
     await jit(['cancel', id], { home: alice })
     cleanup(vendor)
   })
@@ -178,16 +173,16 @@ describe('bad input changes nothing', () => {
   ]
   for (const c of bad) {
     it(`${c.name}: exit 2`, async () => {
-      const before = storeCounts()
+      const before = (await storeCounts())
       const result = await jit(['request', ...c.args, '--scope', 'diagnose', '--reason', 'x', '--json'], { home: alice })
       expect(result.code).toBe(2)
       expect(result.json().error.message.length).toBeGreaterThan(10)
-      expect(storeCounts()).toEqual(before)
+      expect((await storeCounts())).toEqual(before)
     })
   }
 
   it('broken JSON and wrong types to the API: HTTP 400 problem+json, nothing stored', async () => {
-    const before = storeCounts()
+    const before = (await storeCounts())
     for (const body of ['{"ticket":', '[]', '{"ticket":"WO-104233","asset":1}']) {
       const response = await fetch(`${broker.url}/v1/enroll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
       expect(response.status).toBe(400)
@@ -196,7 +191,7 @@ describe('bad input changes nothing', () => {
       expect(problem.detail).toBeTruthy()
       expect(problem.stack).toBeUndefined()
     }
-    expect(storeCounts()).toEqual(before)
+    expect((await storeCounts())).toEqual(before)
   })
 })
 
@@ -232,10 +227,8 @@ describe('device authentication', () => {
   })
 
   it('a used enrollment code cannot enroll a second device', async () => {
-    const store = openStore(broker.dataDir)
     const { enrollmentCode } = await import('../../src/broker/admin.js')
-    const { code } = enrollmentCode(store, 'alice', 600)
-    store.close()
+    const { code } = await broker.withStore((store) => enrollmentCode(store, 'alice', 600))
     const first = tempDir()
     const second = tempDir()
     expect((await jit(['login', '--broker', broker.url], { home: first, env: { JIT_ENROLL_CODE: code } })).code).toBe(0)

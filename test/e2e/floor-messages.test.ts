@@ -52,13 +52,13 @@ describe('requests', () => {
 
 describe('operator and verifier views', () => {
   it('jit admin asset list is a table; --json has every attribute', async () => {
-    broker.addAsset('plant-a/line-3/cell-2/hmi-02', { state: 'maintenance', owner: 'line3-leads', vendors: ['acme-automation'], endpoint: '10.0.3.12:502' })
-    const human = await jit(['admin', 'asset', 'list', '--data', broker.dataDir])
+    await broker.addAsset('plant-a/line-3/cell-2/hmi-02', { state: 'maintenance', owner: 'line3-leads', vendors: ['acme-automation'], endpoint: '10.0.3.12:502' })
+    const human = await jit(['admin', 'asset', 'list', ...broker.storeArgs])
     expect(human.code).toBe(0)
     expect(human.stdout).toMatch(/│ asset\s+│ state\s+│ owner\s+│ safety-critical │ vendors\s+│ maintenance windows │ other\s+│/)
     expect(human.stdout).toMatch(/│ plant-a\/line-3\/cell-2\/hmi-02 │ maintenance │ line3-leads │ no\s+│ acme-automation │ -\s+│ endpoint=10\.0\.3\.12:502 │/)
     expect(human.stdout).not.toContain('{"')
-    const json = await jit(['admin', 'asset', 'list', '--data', broker.dataDir, '--json'])
+    const json = await jit(['admin', 'asset', 'list', ...broker.storeArgs, '--json'])
     expect(json.json().assets).toContainEqual({ path: 'plant-a/line-3/cell-2/hmi-02', attributes: { state: 'maintenance', owner: 'line3-leads', vendors: ['acme-automation'], endpoint: '10.0.3.12:502' } })
   })
 

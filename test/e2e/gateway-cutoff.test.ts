@@ -4,7 +4,6 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openStore } from '../../src/broker/admin.js'
 import { cleanup, jit, startBroker, type TestBroker } from './harness.js'
 import { encodeFrame } from '../../src/wire/gateway.js'
 import { signPossessionProof } from '../../src/wire/proof-of-possession.js'
@@ -35,14 +34,7 @@ afterAll(async () => {
 })
 
 function connectionRecord(sessionId: string): Promise<{ actor: string; data: Record<string, unknown> }> {
-  return waitFor('the connection record', () => {
-    const store = openStore(broker.dataDir)
-    try {
-      return [...store.auditEvents({ sessionId })].find((e) => e.type === 'gateway.connection')
-    } finally {
-      store.close()
-    }
-  })
+  return waitFor('the connection record', async () => (await broker.withStore((store) => store.auditEvents({ sessionId }))).find((e) => e.type === 'gateway.connection'))
 }
 
 /** Opens a tunnel, proves bytes flow, ends the session with `end`, and measures the cut. */
@@ -71,19 +63,19 @@ describe('the gateway cuts a live connection when its session ends', () => {
     await client.closed
     connect.process.kill('SIGINT')
     expect((await connect.exited).code).toBe(0)
-    expect(sessionRow(broker, connect.sessionId).state).toBe('revoked')
+    expect((await sessionRow(broker, connect.sessionId)).state).toBe('revoked')
     const record = await connectionRecord(connect.sessionId)
     expect(record.actor).toBe('verifier:gw-line-3')
     expect(record.data).toMatchObject({ sessionId: connect.sessionId, asset: GW_ASSET, bytesToAsset: payload.length, bytesFromAsset: payload.length, endCause: 'client-closed' })
     expect(String(record.data.from)).toMatch(/^127\.0\.0\.1:\d+$/)
     // The gateway's check counts as verification by an asset.
-    expect((sessionRow(broker, connect.sessionId) as { last_verified_at?: string | null }).last_verified_at).toMatch(/^\d{4}-/)
+    expect(((await sessionRow(broker, connect.sessionId)) as { last_verified_at?: string | null }).last_verified_at).toMatch(/^\d{4}-/)
   })
 
   it('jit revoke from another terminal', async () => {
     const { closedAfterMs, sessionId } = await cutBy(alice, (id) => jit(['revoke', id], { home: alice }))
     expect(closedAfterMs).toBeLessThan(CLOSE_WITHIN_MS)
-    expect(sessionRow(broker, sessionId).state).toBe('revoked')
+    expect((await sessionRow(broker, sessionId)).state).toBe('revoked')
     expect((await connectionRecord(sessionId)).data.endCause).toBe('revoked')
   })
 
@@ -102,16 +94,11 @@ describe('the gateway cuts a live connection when its session ends', () => {
     const closed = new Promise<number>((ok) => tunnel.socket.once('close', () => ok(performance.now())))
     const started = performance.now()
     // The session's time runs out now: the broker's own sweeper ends it.
-    const store = openStore(broker.dataDir)
-    try {
-      store.db.prepare('UPDATE sessions SET expires_at = ? WHERE id = ?').run(Math.floor(Date.now() / 1000), sessionId)
-    } finally {
-      store.close()
-    }
+    await broker.withStore((store) => store.execute('UPDATE sessions SET expires_at = ? WHERE id = ?', [Math.floor(Date.now() / 1000), sessionId]))
     const closedAt = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(Infinity), 15_000))])
     // The sweeper runs every second; the cut follows the sweep.
     expect(closedAt - started).toBeLessThan(CLOSE_WITHIN_MS + 1000)
-    expect(sessionRow(broker, sessionId).state).toBe('expired')
+    expect((await sessionRow(broker, sessionId)).state).toBe('expired')
     expect((await connectionRecord(sessionId)).data.endCause).toBe('expired')
   })
 
@@ -125,8 +112,8 @@ describe('the gateway cuts a live connection when its session ends', () => {
     await connect.exited
     await client.closed
     await waitFor('the asset side to close', () => asset.open() === 0, 5000)
-    const row = await waitFor('the reaper', () => {
-      const r = sessionRow(broker, connect.sessionId)
+    const row = await waitFor('the reaper', async () => {
+      const r = await sessionRow(broker, connect.sessionId)
       return r.state === 'revoked' && r
     }, 10_000)
     expect(row.end_reason).toMatch(/heartbeat lost/)
@@ -137,7 +124,7 @@ describe('the gateway cuts a live connection when its session ends', () => {
     try {
       const { closedAfterMs, sessionId } = await cutBy(bob, () => jit(['logout'], { home: bob }))
       expect(closedAfterMs).toBeLessThan(CLOSE_WITHIN_MS)
-      expect(sessionRow(broker, sessionId).state).toBe('revoked')
+      expect((await sessionRow(broker, sessionId)).state).toBe('revoked')
       expect((await connectionRecord(sessionId)).data.endCause).toBe('logout')
     } finally {
       cleanup(bob)
@@ -148,9 +135,9 @@ describe('the gateway cuts a live connection when its session ends', () => {
     const carl = await broker.enroll('carl', ['technician'])
     try {
       const deviceId = JSON.parse(readFileSync(join(carl, 'config.json'), 'utf8')).profiles.default.deviceId as string
-      const { closedAfterMs, sessionId } = await cutBy(carl, () => jit(['admin', 'device', 'revoke', deviceId, '--reason', 'laptop stolen', '--data', broker.dataDir], {}))
+      const { closedAfterMs, sessionId } = await cutBy(carl, () => jit(['admin', 'device', 'revoke', deviceId, '--reason', 'laptop stolen', ...broker.storeArgs], {}))
       expect(closedAfterMs).toBeLessThan(CLOSE_WITHIN_MS)
-      expect(sessionRow(broker, sessionId).state).toBe('revoked')
+      expect((await sessionRow(broker, sessionId)).state).toBe('revoked')
       expect((await connectionRecord(sessionId)).data.endCause).toBe('device-revoked')
     } finally {
       cleanup(carl)
@@ -166,7 +153,7 @@ describe('the gateway cuts a live connection when its session ends', () => {
     connect.process.kill('SIGTERM')
     expect((await connect.exited).code).toBe(0)
     expect(JSON.parse(connect.stdout())).toMatchObject({ sessionId, reused: true, revoked: true })
-    expect(sessionRow(broker, sessionId).state).toBe('revoked')
+    expect((await sessionRow(broker, sessionId)).state).toBe('revoked')
   })
 
   it('jit connect -- CMD: JIT_LOCAL_PORT reaches the command, and its end revokes the session', async () => {
@@ -177,7 +164,7 @@ describe('the gateway cuts a live connection when its session ends', () => {
     expect(out.startsWith('hi\n')).toBe(true)
     const summary = JSON.parse(out.slice(3))
     expect(summary).toMatchObject({ exitCode: 7, revoked: true, asset: GW_ASSET, gateway: 'gw-line-3' })
-    expect(sessionRow(broker, summary.sessionId).state).toBe('revoked')
+    expect((await sessionRow(broker, summary.sessionId)).state).toBe('revoked')
   })
 
   it('jit connect -- CMD hands the command the local port, not the credential', async () => {

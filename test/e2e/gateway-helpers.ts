@@ -79,7 +79,7 @@ export async function startGateway(broker: { url: string }, options: { name: str
 export async function frontAssets(broker: TestBroker, gateway: string, assets: { path: string; port: number; scopes?: string[]; terminal?: boolean }[]): Promise<string> {
   const token = await broker.addVerifier(gateway)
   for (const asset of assets) {
-    broker.addAsset(asset.path, { state: 'running', gateway, endpoint: `127.0.0.1:${asset.port}`, ...(asset.scopes ? { endpointScopes: asset.scopes } : {}), ...(asset.terminal ? { terminal: true } : {}) })
+    await broker.addAsset(asset.path, { state: 'running', gateway, endpoint: `127.0.0.1:${asset.port}`, ...(asset.scopes ? { endpointScopes: asset.scopes } : {}), ...(asset.terminal ? { terminal: true } : {}) })
   }
   return token
 }

@@ -6,7 +6,6 @@ import { createHash } from 'node:crypto'
 import { appendFileSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openStore } from '../../src/broker/admin.js'
 import { cleanup, jit, startBroker, tempDir, type TestBroker } from './harness.js'
 import { GW_ASSET, frontAssets, probe, selfSignedCert, startConnect, startEchoAsset, startGateway, type TestGateway } from './gateway-helpers.js'
 import { waitFor } from './revocation-helpers.js'
@@ -37,14 +36,7 @@ beforeAll(async () => {
   await client.closed
   connect.process.kill('SIGINT')
   await connect.exited
-  record = await waitFor('the connection record', () => {
-    const store = openStore(broker.dataDir)
-    try {
-      return [...store.auditEvents({ sessionId })].find((e) => e.type === 'gateway.connection')?.data
-    } finally {
-      store.close()
-    }
-  })
+  record = await waitFor('the connection record', async () => (await broker.withStore((store) => store.auditEvents({ sessionId }))).find((e) => e.type === 'gateway.connection')?.data)
 })
 
 afterAll(async () => {
@@ -95,13 +87,8 @@ describe('recorded connections', () => {
     const viaApi = await jit(['audit', 'verify', '--json'], { home: sol })
     expect(viaApi.code).toBe(0)
     expect(viaApi.json()).toMatchObject({ ok: true })
-    const store = openStore(broker.dataDir)
-    try {
-      const seq = [...store.auditEvents({ sessionId })].find((e) => e.type === 'gateway.connection')!.seq
-      expect(viaApi.json().events).toBeGreaterThanOrEqual(seq)
-    } finally {
-      store.close()
-    }
+    const seq = (await broker.withStore((store) => store.auditEvents({ sessionId }))).find((e) => e.type === 'gateway.connection')!.seq
+    expect(viaApi.json().events).toBeGreaterThanOrEqual(seq)
   })
 
   it('jit sessions show lists the connection', async () => {

@@ -1,11 +1,15 @@
 // End-to-end harness: a real broker process on a loopback port with a fresh data folder, real
-// CLI processes, each user with a config folder of their own, and the real OS keychain.
+// CLI processes, each user with a config folder of their own, and the real OS keychain. The
+// broker's store is the data folder's SQLite file, or with JIT_TEST_STORE=postgres a fresh
+// database on the run's PostgreSQL server (test-store.ts).
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { addAsset, addUser, addVerifier, enrollmentCode, openStore } from '../../src/broker/admin.js'
+import { addAsset, addUser, addVerifier, enrollmentCode } from '../../src/broker/admin.js'
+import type { Store } from '../../src/broker/store/store.js'
 import { SERVICE } from '../../src/cli/keychain/keychain.js'
+import { ON_POSTGRES, freshDatabase, openTestStore, storeArgs, type TestDatabase } from './test-store.js'
 
 export const ROOT = resolve(import.meta.dirname, '../..')
 export const BIN = join(ROOT, 'bin/run.js')
@@ -53,20 +57,62 @@ export function jit(args: string[], options: RunOptions = {}): Promise<CliResult
 
 export interface TestBroker {
   url: string
+  /** The key files' folder, and on SQLite the store's. */
   dataDir: string
+  /** The PostgreSQL database it runs on (JIT_TEST_STORE=postgres). */
+  database?: TestDatabase
+  /** The flags that point `jit admin …` at this broker's store: --data, and --database on PostgreSQL. */
+  storeArgs: string[]
+  /** Runs fn on this broker's store, opened in the test process and closed after. */
+  withStore<T>(fn: (store: Store) => Promise<T>): Promise<T>
   process: ChildProcess
   log(): string
   stop(): Promise<void>
   /** Adds a user and enrolls a device for them in a config folder of its own. */
   enroll(name: string, roles: string[], org?: string): Promise<string>
-  addAsset(path: string, attributes?: Record<string, unknown>): void
+  addAsset(path: string, attributes?: Record<string, unknown>): Promise<void>
   /** Registers a verifier (an asset's gateway) and returns its introspection token. */
   addVerifier(name?: string): Promise<string>
 }
 
-export async function startBroker(options: { policy?: string; dataDir?: string; port?: number; args?: string[]; env?: Record<string, string> } = {}): Promise<TestBroker> {
+/** The database of each data folder, so that a broker started again on a folder finds its data. */
+const databases = new Map<string, TestDatabase>()
+
+export interface BrokerOptions {
+  policy?: string
+  dataDir?: string
+  port?: number
+  args?: string[]
+  env?: Record<string, string>
+  /** Run on this PostgreSQL database whatever JIT_TEST_STORE says (several brokers on one database). */
+  database?: TestDatabase
+}
+
+export async function startBroker(options: BrokerOptions = {}): Promise<TestBroker> {
   const dataDir = options.dataDir ?? tempDir('jit-broker-')
-  const child = spawn(process.execPath, [BIN, 'broker', 'start', '--data', dataDir, '--policy', options.policy ?? FIXTURE_POLICY, '--listen', `127.0.0.1:${options.port ?? 0}`, ...(options.args ?? [])], {
+  let database = options.database
+  // A test that names its own --database in args has chosen its store.
+  const ownDatabase = options.args?.includes('--database') ?? false
+  if (ON_POSTGRES && !database && !ownDatabase) {
+    database = databases.get(dataDir) ?? (await freshDatabase())
+    databases.set(dataDir, database)
+  }
+  // One at a time: two SQLite connections of this process would deadlock, the second's busy wait
+  // blocking the thread that must finish the first one's transaction.
+  let turn: Promise<unknown> = Promise.resolve()
+  const withStore = <T>(fn: (store: Store) => Promise<T>): Promise<T> => {
+    const run = turn.then(async () => {
+      const store = await openTestStore(dataDir, database)
+      try {
+        return await fn(store)
+      } finally {
+        await store.close()
+      }
+    })
+    turn = run.catch(() => {})
+    return run
+  }
+  const child = spawn(process.execPath, [BIN, 'broker', 'start', ...storeArgs(dataDir, database), '--policy', options.policy ?? FIXTURE_POLICY, '--listen', `127.0.0.1:${options.port ?? 0}`, ...(options.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NO_COLOR: '1', ...options.env },
   })
@@ -85,6 +131,9 @@ export async function startBroker(options: { policy?: string; dataDir?: string; 
   const broker: TestBroker = {
     url,
     dataDir,
+    database,
+    storeArgs: storeArgs(dataDir, database),
+    withStore,
     process: child,
     log: () => log,
     async stop() {
@@ -92,37 +141,23 @@ export async function startBroker(options: { policy?: string; dataDir?: string; 
       await exited
     },
     async enroll(name, roles, org) {
-      const store = openStore(dataDir)
-      let code: string
-      try {
-        addUser(store, { name, roles, org, disabled: false })
-        code = enrollmentCode(store, name, 600).code
-      } finally {
-        store.close()
-      }
+      const code = await withStore(async (store) => {
+        await addUser(store, { name, roles, org, disabled: false })
+        return (await enrollmentCode(store, name, 600)).code
+      })
       const home = tempDir(`jit-${name}-`)
       const result = await jit(['login', '--broker', url, '--json'], { home, env: { JIT_ENROLL_CODE: code } })
       if (result.code !== 0) throw new Error(`login of ${name} failed (${result.code ?? result.signal}, ${process.execPath}): ${result.stderr}${result.stdout}`)
       return home
     },
     async addVerifier(name = 'gateway-line-3') {
-      const store = openStore(dataDir)
-      try {
-        return (await addVerifier(store, name)).token
-      } finally {
-        store.close()
-      }
+      return withStore(async (store) => (await addVerifier(store, name)).token)
     },
-    addAsset(path, attributes = { state: 'running' }) {
-      const store = openStore(dataDir)
-      try {
-        addAsset(store, { path, attributes })
-      } finally {
-        store.close()
-      }
+    async addAsset(path, attributes = { state: 'running' }) {
+      await withStore((store) => addAsset(store, { path, attributes }))
     },
   }
-  broker.addAsset(PLC)
+  await broker.addAsset(PLC)
   return broker
 }
 

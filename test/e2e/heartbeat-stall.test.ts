@@ -63,7 +63,7 @@ async function endSessions(out: string, ids: string[], running: Promise<CliResul
     expect(r.code, r.stderr).toBe(0)
     expect(r.json()).toMatchObject({ revoked: true })
   }
-  for (const id of ids) expect(sessionRow(broker, id)).toMatchObject({ state: 'revoked', ended_by: 'ivan', end_reason: 'command ended (exit 0)' })
+  for (const id of ids) expect(await sessionRow(broker, id)).toMatchObject({ state: 'revoked', ended_by: 'ivan', end_reason: 'command ended (exit 0)' })
 }
 
 describe('a broker that stalls, or whose wall clock steps', () => {
@@ -77,7 +77,7 @@ describe('a broker that stalls, or whose wall clock steps', () => {
     broker.process.kill('SIGCONT')
     // Long enough for a wrong reaper to act on every sweep, and for the right one to have heard the beats again.
     await sleep(GRACE_SECONDS * 1000 + 2000)
-    for (const id of ids) expect(sessionRow(broker, id).state, `session ${id}: ${sessionRow(broker, id).end_reason}`).toBe('active')
+    for (const id of ids) expect((await sessionRow(broker, id)).state, `session ${id}: ${(await sessionRow(broker, id)).end_reason}`).toBe('active')
     expect(broker.log()).toMatch(/the broker itself stalled for \d+s: every wrapped session gets a full heartbeat grace/)
     await endSessions(out, ids, running)
     cleanup(out)
@@ -92,7 +92,7 @@ describe('a broker that stalls, or whose wall clock steps', () => {
     await sleep(GRACE_SECONDS * 1000 + 3000) // the step is seen within a second; then more than a grace
     const { time } = (await (await fetch(`${broker.url}/healthz`)).json()) as { time: string }
     expect(Date.parse(time) - Date.now()).toBeGreaterThan(70_000) // the step did happen
-    for (const id of ids) expect(sessionRow(broker, id).state, `session ${id}: ${sessionRow(broker, id).end_reason}`).toBe('active')
+    for (const id of ids) expect((await sessionRow(broker, id)).state, `session ${id}: ${(await sessionRow(broker, id)).end_reason}`).toBe('active')
     await endSessions(out, ids, running)
     setOffset('+0')
     cleanup(out)

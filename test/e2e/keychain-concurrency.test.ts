@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { enrollmentCode, addUser, openStore } from '../../src/broker/admin.js'
+import { enrollmentCode, addUser } from '../../src/broker/admin.js'
 import { SERVICE } from '../../src/cli/keychain/keychain.js'
 import { PLC, cleanup, jit, startBroker, tempDir, type CliResult, type TestBroker } from './harness.js'
 import { startPrivateKeyring, type PrivateKeyring } from './private-keyring.js'
@@ -21,10 +21,10 @@ let home: string
 beforeAll(async () => {
   broker = await startBroker()
   keyring = await startPrivateKeyring()
-  const store = openStore(broker.dataDir)
-  addUser(store, { name: 'dana', roles: ['technician'], disabled: false })
-  const { code } = enrollmentCode(store, 'dana', 600)
-  store.close()
+  const { code } = await broker.withStore(async (store) => {
+    await addUser(store, { name: 'dana', roles: ['technician'], disabled: false })
+    return enrollmentCode(store, 'dana', 600)
+  })
   home = tempDir('jit-dana-')
   const login = await jit(['login', '--broker', broker.url], { home, env: { ...keyring.env, JIT_ENROLL_CODE: code } })
   expect(login.code, login.stderr).toBe(0)

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { addUser, addVerifier, enrollmentCode, openStore } from '../../src/broker/admin.js'
+import { addUser, enrollmentCode } from '../../src/broker/admin.js'
 import { SERVICE } from '../../src/cli/keychain/keychain.js'
 import { PLC, cleanup, introspect, jit, startBroker, tempDir, type CliResult, type TestBroker } from './harness.js'
 import { startPrivateKeyring, type PrivateKeyring } from './private-keyring.js'
@@ -16,24 +16,19 @@ let keyring: PrivateKeyring
 let erin: string
 let verifierToken: string
 
-function codeFor(user: string): string {
-  const store = openStore(broker.dataDir)
-  try {
-    addUser(store, { name: user, roles: ['technician'], disabled: false })
-    return enrollmentCode(store, user, 600).code
-  } finally {
-    store.close()
-  }
+function codeFor(user: string): Promise<string> {
+  return broker.withStore(async (store) => {
+    await addUser(store, { name: user, roles: ['technician'], disabled: false })
+    return (await enrollmentCode(store, user, 600)).code
+  })
 }
 
 beforeAll(async () => {
   broker = await startBroker()
   keyring = await startPrivateKeyring()
-  const store = openStore(broker.dataDir)
-  verifierToken = (await addVerifier(store, 'gateway-line-3')).token
-  store.close()
+  verifierToken = await broker.addVerifier('gateway-line-3')
   erin = tempDir('jit-erin-')
-  const login = await jit(['login', '--broker', broker.url], { home: erin, env: { ...keyring.env, JIT_ENROLL_CODE: codeFor('erin') } })
+  const login = await jit(['login', '--broker', broker.url], { home: erin, env: { ...keyring.env, JIT_ENROLL_CODE: await codeFor('erin') } })
   expect(login.code, login.stderr).toBe(0)
 })
 
@@ -78,7 +73,7 @@ describe('a locked keychain', () => {
       expectLocked(await run([...exec, '--no-cache', '--', 'true']))
 
       const frank = tempDir('jit-frank-')
-      const code = codeFor('frank')
+      const code = await codeFor('frank')
       expectLocked(await run(['login', '--broker', broker.url], frank, { JIT_ENROLL_CODE: code }))
       expect(existsSync(join(frank, 'config.json'))).toBe(false)
 
@@ -110,7 +105,7 @@ describe('a locked keychain', () => {
     expect(result.stderr).toMatch(/Could not remove the cached credential .*keychain is locked/i)
     expect(result.stdout + result.stderr).not.toContain(token)
     expect((await introspect(broker, token, verifierToken)).active).toBe(false)
-    expect(sessionRow(broker, sid)).toMatchObject({ state: 'revoked', end_reason: 'command ended (exit 3)' })
+    expect(await sessionRow(broker, sid)).toMatchObject({ state: 'revoked', end_reason: 'command ended (exit 3)' })
 
     // Still in the locked keyring; the index remembers that its session ended.
     keyring.unlock()
@@ -130,7 +125,7 @@ describe('a locked keychain', () => {
 
   it('a device key truly gone from a keychain that answers: exit 9 and enroll again (the one case for that advice)', async () => {
     const kai = tempDir('jit-kai-')
-    expect((await run(['login', '--broker', broker.url], kai, { JIT_ENROLL_CODE: codeFor('kai') })).code).toBe(0)
+    expect((await run(['login', '--broker', broker.url], kai, { JIT_ENROLL_CODE: await codeFor('kai') })).code).toBe(0)
     const { AsyncEntry } = await import('@napi-rs/keyring')
     Object.assign(process.env, keyring.env)
     expect(await new AsyncEntry(SERVICE, `device:${deviceIdOf(kai)}`, { linux: { store: 'secret-service' } }).deletePassword()).toBe(true)

@@ -2,7 +2,6 @@
 // disables a user and revokes a stolen laptop over the API; the operator does the same on the data
 // folder while the broker runs; each ends the sessions at once, for every verifier.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openStore } from '../../src/broker/admin.js'
 import { PLC, cleanup, introspect, jit, startBroker, type TestBroker } from './harness.js'
 
 let broker: TestBroker
@@ -36,12 +35,7 @@ describe('offboarding over the admin API', () => {
     const requestId = waiting.json().error.requestId as string
     const out = await jit(['logout', '--json'], { home: lena })
     expect(out.code, out.stderr).toBe(0)
-    const store = openStore(broker.dataDir)
-    try {
-      expect(store.getRequest(requestId)?.state).toBe('cancelled')
-    } finally {
-      store.close()
-    }
+    expect((await broker.withStore((store) => store.getRequest(requestId)))?.state).toBe('cancelled')
     const lead = await broker.enroll('lee', ['shift-lead'])
     expect((await jit(['approve', requestId, '--json'], { home: lead })).code).not.toBe(0)
     cleanup(lena, lead)
@@ -78,7 +72,7 @@ describe('offboarding over the admin API', () => {
   })
 
   it('verifiers: add twice is a clear error, rotate stops the old token at once, remove stops the new one', async () => {
-    const again = await jit(['admin', 'verifier', 'add', 'gateway-line-3', '--data', broker.dataDir, '--json'])
+    const again = await jit(['admin', 'verifier', 'add', 'gateway-line-3', ...broker.storeArgs, '--json'])
     expect(again.code).toBe(2)
     expect(again.json().error.message).toMatch(/already exists/)
     const sam = await broker.enroll('sam', ['technician'])
@@ -102,13 +96,13 @@ describe('offboarding on the data folder, with the broker running', () => {
   it('disabling a user there ends their session at once for the running broker', async () => {
     const una = await broker.enroll('una', ['technician'])
     const { token } = await openSession(una)
-    const disabled = await jit(['admin', 'user', 'disable', 'una', '--data', broker.dataDir, '--json'])
+    const disabled = await jit(['admin', 'user', 'disable', 'una', ...broker.storeArgs, '--json'])
     expect(disabled.code, disabled.stderr).toBe(0)
     expect((await introspect(broker, token, verifierToken)).active).toBe(false)
     expect((await jit(['whoami', '--json'], { home: una })).code).toBe(9)
-    const code = await jit(['admin', 'enroll-code', 'una', '--data', broker.dataDir, '--json'])
+    const code = await jit(['admin', 'enroll-code', 'una', ...broker.storeArgs, '--json'])
     expect(code.code).toBe(0)
-    expect((await jit(['admin', 'enroll-code', 'revoke', '--user', 'una', '--data', broker.dataDir, '--json'])).json()).toEqual({ user: 'una', revoked: 1 })
+    expect((await jit(['admin', 'enroll-code', 'revoke', '--user', 'una', ...broker.storeArgs, '--json'])).json()).toEqual({ user: 'una', revoked: 1 })
     cleanup(una)
   })
 })

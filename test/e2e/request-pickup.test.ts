@@ -2,7 +2,6 @@
 // command when it is decided, and `jit sessions pickup` collects the approved credential (exit 0),
 // reports a denial (exit 4) or that it still waits (exit 8, the request left open).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openStore } from '../../src/broker/admin.js'
 import { PLC, cleanup, introspect, jit, startBroker, type TestBroker } from './harness.js'
 
 let broker: TestBroker
@@ -31,14 +30,7 @@ async function submitPending(reason: string): Promise<string> {
   return requestId
 }
 
-const stateOf = (id: string) => {
-  const store = openStore(broker.dataDir)
-  try {
-    return store.getRequest(id)!.state
-  } finally {
-    store.close()
-  }
-}
+const stateOf = async (id: string) => (await broker.withStore((store) => store.getRequest(id)))!.state
 
 describe('jit request --no-wait, then approval', () => {
   it('tells the requester on the next command, and jit sessions pickup collects a working credential', async () => {
@@ -51,7 +43,7 @@ describe('jit request --no-wait, then approval', () => {
     const early = await jit(['sessions', 'pickup', requestId, '--no-wait', '--json'], { home: alice })
     expect(early.code).toBe(8)
     expect(early.json().error.message).toBe(`Request ${requestId} is still waiting for approval.`)
-    expect(stateOf(requestId)).toBe('pending')
+    expect((await stateOf(requestId))).toBe('pending')
 
     expect((await jit(['approve', requestId, '--comment', 'line stopped'], { home: bob })).code).toBe(0)
 
@@ -94,7 +86,7 @@ describe('jit request --no-wait, then approval', () => {
     const gaveUp = await jit(['sessions', 'pickup', requestId, '--timeout', '2s', '--json'], { home: alice })
     expect(gaveUp.code).toBe(8)
     expect(gaveUp.json().error.message).toMatch(/still pending/)
-    expect(stateOf(requestId)).toBe('pending')
+    expect((await stateOf(requestId))).toBe('pending')
 
     const waiting = jit(['sessions', 'pickup', requestId, '--json'], { home: alice })
     await new Promise((r) => setTimeout(r, 1500))

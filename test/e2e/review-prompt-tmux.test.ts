@@ -2,7 +2,6 @@
 // break-glass command exits, and again when the next jit command asks for a due review first.
 import { execFileSync } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openStore } from '../../src/broker/admin.js'
 import { BIN, PLC, cleanup, jit, startBroker, type TestBroker } from './harness.js'
 
 const socket = `jit-test-${process.pid}`
@@ -50,13 +49,9 @@ async function answer(name: string, question: RegExp, keys: string): Promise<voi
   tmux('send-keys', '-t', name, 'Enter')
 }
 
-function reviewsOf(user: string): { answers: string | null; filed_at: string | null }[] {
-  const store = openStore(broker.dataDir)
-  try {
-    return store.db.prepare('SELECT answers, filed_at FROM reviews WHERE user = ? ORDER BY rowid').all(user) as { answers: string | null; filed_at: string | null }[]
-  } finally {
-    store.close()
-  }
+async function reviewsOf(user: string): Promise<{ answers: string | null; filed_at: string | null }[]> {
+  // In the order they fell due (the stores share no row order).
+  return (await broker.withStore((store) => store.query('SELECT answers, filed_at FROM reviews WHERE "user" = ? ORDER BY due_at, id', [user]))) as never
 }
 
 describe('interactive post-event review', () => {
@@ -71,7 +66,7 @@ describe('interactive post-event review', () => {
     const text = await waitFor('bg', /EXIT=\d+/)
     expect(text).toMatch(/Review rev_\S+ filed/)
     expect(text).toMatch(/EXIT=4/) // the command's own exit code, after the review
-    const [review] = reviewsOf('tess')
+    const [review] = (await reviewsOf('tess'))
     expect(review.filed_at).not.toBeNull()
     expect(JSON.parse(review.answers!)).toEqual({ whatWasDone: 'restarted the PLC runtime', whyNotNormalPath: 'no shift lead answered at 03:00', changesToAsset: 'nothing persistent', rollbackNeeded: false, followUpTicket: 'WO-104300' })
   })
@@ -81,7 +76,7 @@ describe('interactive post-event review', () => {
     const unattended = await jit(['break-glass', '--asset', PLC, '--reason', 'line 3 down again', '--', 'true'], { home: tess })
     expect(unattended.code).toBe(0)
     expect(unattended.stderr).toMatch(/File the review now/)
-    expect(reviewsOf('tess').filter((r) => r.filed_at === null)).toHaveLength(1)
+    expect((await reviewsOf('tess')).filter((r) => r.filed_at === null)).toHaveLength(1)
 
     // A command that opens no session is never held up by the prompt; it only says the review is due.
     startInTerminal('look', `node ${BIN} whoami`)
@@ -99,8 +94,8 @@ describe('interactive post-event review', () => {
     const text = await waitFor('next', /EXIT=\d+/)
     expect(text).toMatch(/EXIT=0/)
     expect(text).toMatch(/Session ses_\S+: diagnose on/) // the request ran once the review was filed
-    expect(reviewsOf('tess').every((r) => r.filed_at !== null)).toBe(true)
-    expect(JSON.parse(reviewsOf('tess')[1].answers!)).toMatchObject({ rollbackNeeded: true, changesToAsset: 'sensor recalibrated' })
+    expect((await reviewsOf('tess')).every((r) => r.filed_at !== null)).toBe(true)
+    expect(JSON.parse((await reviewsOf('tess'))[1].answers!)).toMatchObject({ rollbackNeeded: true, changesToAsset: 'sensor recalibrated' })
     expect((await jit(['revoke', '--all'], { home: tess })).code).toBe(0)
   })
 
@@ -114,7 +109,7 @@ describe('interactive post-event review', () => {
     expect(id).toBeDefined()
     expect(text).toMatch(/EXIT=7/)
     expect(text).not.toMatch(/Unexpected error|bug in jit/)
-    expect(reviewsOf('tess').filter((r) => r.filed_at === null)).toHaveLength(1)
+    expect((await reviewsOf('tess')).filter((r) => r.filed_at === null)).toHaveLength(1)
   })
 
   it('Ctrl-D at the prompt of the next session-opening command: exit 7, nothing opened', async () => {
@@ -126,12 +121,7 @@ describe('interactive post-event review', () => {
     expect(text).toMatch(/Review rev_\S+ not filed; new sessions stay blocked; file it with jit review rev_\S+/)
     expect(text).toMatch(/EXIT=7/)
     expect(text).not.toMatch(/Unexpected error|bug in jit|Session ses_/)
-    expect(reviewsOf('tess').filter((r) => r.filed_at === null)).toHaveLength(1)
-    const store = openStore(broker.dataDir)
-    try {
-      expect(store.listSessions({ user: 'tess', activeOnly: true }, Date.now() / 1000)).toEqual([])
-    } finally {
-      store.close()
-    }
+    expect((await reviewsOf('tess')).filter((r) => r.filed_at === null)).toHaveLength(1)
+    expect(await broker.withStore((store) => store.listSessions({ user: 'tess', activeOnly: true }, Date.now() / 1000))).toEqual([])
   })
 })

@@ -27,7 +27,7 @@ afterAll(async () => {
 
 async function expectRevokedByJit(token: string, sessionId: string, reason: RegExp): Promise<void> {
   expect((await introspect(broker, token, verifierToken)).active).toBe(false)
-  const row = sessionRow(broker, sessionId)
+  const row = await sessionRow(broker, sessionId)
   expect(row.state).toBe('revoked')
   expect(row.ended_by).toBe('alice')
   expect(row.end_reason).toMatch(reason)
@@ -70,8 +70,8 @@ describe('jit exec revokes however the command ends', () => {
     const result = await jit(['exec', ...access, '--json', '--', 'no-such-tool-anywhere'], { home: alice })
     expect(result.code).toBe(2)
     expect(result.json().error.message).toMatch(/command not found/)
-    const sid = latestSessionOf(broker, 'alice')
-    expect(sessionRow(broker, sid)).toMatchObject({ state: 'revoked', ended_by: 'alice', end_reason: 'the command could not be started' })
+    const sid = await latestSessionOf(broker, 'alice')
+    expect(await sessionRow(broker, sid)).toMatchObject({ state: 'revoked', ended_by: 'alice', end_reason: 'the command could not be started' })
     expect(await keychainHas(`cred:${deviceIdOf(alice)}:${sid}`)).toBe(false)
   })
 

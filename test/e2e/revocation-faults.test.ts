@@ -4,7 +4,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { addVerifier, openStore } from '../../src/broker/admin.js'
 import { PLC, cleanup, introspect, jit, startBroker, tempDir, type TestBroker } from './harness.js'
 import { auditOf, sessionRow, waitFor, waitForFile } from './revocation-helpers.js'
 
@@ -27,9 +26,7 @@ beforeAll(async () => {
   port = 0
   await start()
   alice = await broker.enroll('alice', ['technician'])
-  const store = openStore(dataDir)
-  verifierToken = (await addVerifier(store, 'gateway-line-3')).token
-  store.close()
+  verifierToken = await broker.addVerifier('gateway-line-3')
 })
 
 afterAll(async () => {
@@ -75,8 +72,8 @@ describe('the broker is unreachable when the command ends', () => {
     expect(next.json().pendingRevocations).toEqual([])
     expect(next.json().sessions.map((s: { id: string }) => s.id)).not.toContain(sid)
     expect((await introspect(broker, token, verifierToken)).active).toBe(false)
-    expect(sessionRow(broker, sid)).toMatchObject({ state: 'revoked', ended_by: 'alice' })
-    expect(sessionRow(broker, sid).end_reason).toMatch(/command ended \(exit 0\); confirmed from the revocation journal/)
+    expect(await sessionRow(broker, sid)).toMatchObject({ state: 'revoked', ended_by: 'alice' })
+    expect((await sessionRow(broker, sid)).end_reason).toMatch(/command ended \(exit 0\); confirmed from the revocation journal/)
     expect(existsSync(join(alice, 'revocation-journal.json'))).toBe(false)
     cleanup(out)
   })
@@ -91,7 +88,7 @@ describe('heartbeat dead-man\'s switch', () => {
     await sleep(GRACE_SECONDS * 2000 + 1500)
     expect((await introspect(broker, token, verifierToken)).active).toBe(true)
     expect((await running).code).toBe(0)
-    expect(sessionRow(broker, readFileSync(join(out, 'sid'), 'utf8'))).toMatchObject({ state: 'revoked', ended_by: 'alice' })
+    expect((await sessionRow(broker, readFileSync(join(out, 'sid'), 'utf8')))).toMatchObject({ state: 'revoked', ended_by: 'alice' })
     cleanup(out)
   })
 
@@ -114,10 +111,10 @@ describe('heartbeat dead-man\'s switch', () => {
       // Last beat ≤ one interval before the kill; the sweeper runs every second.
       expect(elapsed).toBeLessThan(GRACE_SECONDS * 1000 + 2500)
       expect(elapsed).toBeGreaterThan(GRACE_SECONDS * 1000 - 1000)
-      const row = sessionRow(broker, sid)
+      const row = await sessionRow(broker, sid)
       expect(row).toMatchObject({ state: 'revoked', ended_by: 'broker' })
       expect(row.end_reason).toMatch(/^heartbeat lost: no heartbeat from device dev_\S+ for \d+s \(grace 2s\)$/)
-      const revoked = auditOf(broker, sid).find((e) => e.type === 'session.revoked')!
+      const revoked = (await auditOf(broker, sid)).find((e) => e.type === 'session.revoked')!
       expect(revoked).toMatchObject({ actor: 'broker', severity: 'high', data: { cause: 'heartbeat-lost', graceSeconds: GRACE_SECONDS } })
     } finally {
       try {
@@ -141,7 +138,7 @@ describe('a broker restart neither loses nor resurrects sessions', () => {
     const live = await jit(['request', ...access, '--reason', 'r', '--json'], { home: alice })
     const liveId = live.json().session.id as string
     const liveToken = (await jit(['credential', liveId, '--format', 'raw'], { home: alice })).stdout.trim()
-    const liveExpiry = sessionRow(broker, liveId).expires_at
+    const liveExpiry = (await sessionRow(broker, liveId)).expires_at
     // Wrapped, heartbeating, across the restart.
     const out = tempDir()
     const script = `printf %s "$JIT_TOKEN" > ${out}/token; printf %s "$JIT_SESSION_ID" > ${out}/sid; while [ ! -e ${out}/go ]; do sleep 0.05; done`
@@ -154,15 +151,15 @@ describe('a broker restart neither loses nor resurrects sessions', () => {
     await sleep(GRACE_SECONDS * 1000 + 1500) // and up for longer than it, so the reaper has had its chance
 
     expect((await introspect(broker, deadToken, verifierToken)).active).toBe(false)
-    expect(sessionRow(broker, deadId).state).toBe('revoked')
+    expect((await sessionRow(broker, deadId)).state).toBe('revoked')
     expect((await introspect(broker, liveToken, verifierToken)).active).toBe(true)
-    expect(sessionRow(broker, liveId).expires_at).toBe(liveExpiry)
+    expect((await sessionRow(broker, liveId)).expires_at).toBe(liveExpiry)
     expect((await introspect(broker, wrappedToken, verifierToken)).active).toBe(true)
 
     writeFileSync(join(out, 'go'), '1')
     expect((await running).code).toBe(0)
     expect((await introspect(broker, wrappedToken, verifierToken)).active).toBe(false)
-    expect(sessionRow(broker, readFileSync(join(out, 'sid'), 'utf8'))).toMatchObject({ state: 'revoked', ended_by: 'alice' })
+    expect((await sessionRow(broker, readFileSync(join(out, 'sid'), 'utf8')))).toMatchObject({ state: 'revoked', ended_by: 'alice' })
     expect((await jit(['revoke', liveId], { home: alice })).code).toBe(0)
     cleanup(out)
   })

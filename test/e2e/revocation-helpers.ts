@@ -2,7 +2,6 @@
 // for a file or a condition, and the keychain entries of a device.
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { openStore } from '../../src/broker/admin.js'
 import { SERVICE } from '../../src/cli/keychain/keychain.js'
 import type { AuditEvent } from '../../src/wire/api.js'
 import type { TestBroker } from './harness.js'
@@ -11,31 +10,20 @@ export function deviceIdOf(home: string): string {
   return JSON.parse(readFileSync(join(home, 'config.json'), 'utf8')).profiles.default.deviceId
 }
 
-export function sessionRow(broker: { dataDir: string }, id: string): { state: string; ended_by: string | null; end_reason: string | null; expires_at: number; heartbeat_at: number | null } {
-  const store = openStore(broker.dataDir)
-  try {
-    return store.db.prepare('SELECT * FROM sessions WHERE id = ?').get(id) as never
-  } finally {
-    store.close()
-  }
+export async function sessionRow(broker: Pick<TestBroker, 'withStore'>, id: string): Promise<{ state: string; ended_by: string | null; end_reason: string | null; expires_at: number; heartbeat_at: number | null }> {
+  return (await broker.withStore((store) => store.query('SELECT * FROM sessions WHERE id = ?', [id])))[0] as never
 }
 
-export function latestSessionOf(broker: TestBroker, user: string): string {
-  const store = openStore(broker.dataDir)
-  try {
-    return (store.db.prepare('SELECT id FROM sessions WHERE user = ? ORDER BY rowid DESC LIMIT 1').get(user) as { id: string }).id
-  } finally {
-    store.close()
-  }
+/** The user's session made last: the one whose first audit record is newest (the stores share no row order). */
+export async function latestSessionOf(broker: Pick<TestBroker, 'withStore'>, user: string): Promise<string> {
+  const rows = await broker.withStore((store) =>
+    store.query('SELECT s.id AS id FROM sessions s JOIN audit a ON a.session_id = s.id WHERE s."user" = ? GROUP BY s.id ORDER BY min(a.seq) DESC', [user]),
+  )
+  return rows[0].id as string
 }
 
-export function auditOf(broker: { dataDir: string }, sessionId: string): AuditEvent[] {
-  const store = openStore(broker.dataDir)
-  try {
-    return [...store.auditEvents({ sessionId })]
-  } finally {
-    store.close()
-  }
+export function auditOf(broker: Pick<TestBroker, 'withStore'>, sessionId: string): Promise<AuditEvent[]> {
+  return broker.withStore((store) => store.auditEvents({ sessionId }))
 }
 
 export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000, everyMs = 50): Promise<T> {

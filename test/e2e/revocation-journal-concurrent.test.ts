@@ -62,9 +62,9 @@ describe('the revocation journal under concurrency', () => {
     for (const d of drains) expect(d.code, d.stderr).toBe(0)
     expect(journalIds()).toEqual([])
     for (const id of ids) {
-      expect(sessionRow(broker, id)).toMatchObject({ state: 'revoked', ended_by: 'gina' })
-      expect(sessionRow(broker, id).end_reason).toMatch(/confirmed from the revocation journal/)
-      expect(auditOf(broker, id).filter((e) => e.type === 'session.revoked')).toHaveLength(1)
+      expect(await sessionRow(broker, id)).toMatchObject({ state: 'revoked', ended_by: 'gina' })
+      expect((await sessionRow(broker, id)).end_reason).toMatch(/confirmed from the revocation journal/)
+      expect((await auditOf(broker, id)).filter((e) => e.type === 'session.revoked')).toHaveLength(1)
     }
     cleanup(out)
   }, 120_000)
@@ -86,7 +86,7 @@ describe('the revocation journal under concurrency', () => {
     const next = await jit(['sessions', '--json'], { home: gina })
     expect(next.code, next.stderr).toBe(0)
     expect(next.stderr).toMatch(new RegExp(`Revoked ${id}, which was queued`))
-    expect(sessionRow(broker, id)).toMatchObject({ state: 'revoked', ended_by: 'gina' })
+    expect(await sessionRow(broker, id)).toMatchObject({ state: 'revoked', ended_by: 'gina' })
     expect(journalIds()).toEqual([])
     cleanup(out)
   }, 60_000)

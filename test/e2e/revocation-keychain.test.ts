@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { addUser, addVerifier, enrollmentCode, openStore } from '../../src/broker/admin.js'
+import { addUser, enrollmentCode } from '../../src/broker/admin.js'
 import { PLC, cleanup, introspect, jit, startBroker, tempDir, type TestBroker } from './harness.js'
 import { startPrivateKeyring, type PrivateKeyring } from './private-keyring.js'
 import { sessionRow, waitForFile } from './revocation-helpers.js'
@@ -17,11 +17,11 @@ let verifierToken: string
 beforeAll(async () => {
   broker = await startBroker()
   keyring = await startPrivateKeyring()
-  const store = openStore(broker.dataDir)
-  addUser(store, { name: 'carol', roles: ['technician'], disabled: false })
-  const { code } = enrollmentCode(store, 'carol', 600)
-  verifierToken = (await addVerifier(store, 'gateway-line-3')).token
-  store.close()
+  const { code } = await broker.withStore(async (store) => {
+    await addUser(store, { name: 'carol', roles: ['technician'], disabled: false })
+    return enrollmentCode(store, 'carol', 600)
+  })
+  verifierToken = await broker.addVerifier('gateway-line-3')
   carol = tempDir('jit-carol-')
   const login = await jit(['login', '--broker', broker.url], { home: carol, env: { ...keyring.env, JIT_ENROLL_CODE: code } })
   expect(login.code).toBe(0)
@@ -58,7 +58,7 @@ describe('the keychain disappears mid-session', () => {
 
     // Revoked anyway, by jit (not by a heartbeat timeout), and no copy of the credential in a file.
     expect((await introspect(broker, token, verifierToken)).active).toBe(false)
-    expect(sessionRow(broker, sid)).toMatchObject({ state: 'revoked', ended_by: 'carol', end_reason: 'command ended (exit 4)' })
+    expect(await sessionRow(broker, sid)).toMatchObject({ state: 'revoked', ended_by: 'carol', end_reason: 'command ended (exit 4)' })
     for (const file of filesUnder(carol)) expect(readFileSync(file, 'utf8')).not.toContain(token.split('.')[2])
     cleanup(out)
   })

@@ -38,8 +38,8 @@ describe('jit renew', () => {
     expect(claimsOf(after).exp - claimsOf(before).exp).toBeGreaterThanOrEqual(40 * 60 - 2)
     expect(claimsOf(after).jti).toBe(claimsOf(before).jti)
     expect((await introspect(broker, after, verifierToken)).active).toBe(true)
-    expect(sessionRow(broker, id).expires_at).toBe(claimsOf(after).exp)
-    expect(auditOf(broker, id).filter((e) => e.type === 'session.renewed')).toEqual([
+    expect((await sessionRow(broker, id)).expires_at).toBe(claimsOf(after).exp)
+    expect((await auditOf(broker, id)).filter((e) => e.type === 'session.renewed')).toEqual([
       expect.objectContaining({ actor: 'alice', data: expect.objectContaining({ ttlSeconds: 3600, rule: 'line3-diagnose' }) }),
     ])
 
@@ -49,8 +49,8 @@ describe('jit renew', () => {
     const refused = await jit(['renew', id, '--ttl', '2h1m', '--json'], { home: alice })
     expect(refused.code).toBe(3)
     expect(refused.json().error.reasons.join('\n')).toMatch(/rule line3-diagnose allows at most 2h/)
-    expect(sessionRow(broker, id).expires_at).toBe(claimsOf(after).exp)
-    expect(auditOf(broker, id).filter((e) => e.type === 'session.renewed')).toHaveLength(1)
+    expect((await sessionRow(broker, id)).expires_at).toBe(claimsOf(after).exp)
+    expect((await auditOf(broker, id)).filter((e) => e.type === 'session.renewed')).toHaveLength(1)
 
     expect((await jit(['revoke', id], { home: alice })).code).toBe(0)
     const late = await jit(['renew', id, '--json'], { home: alice })
@@ -114,7 +114,7 @@ describe('jit logout', () => {
     expect(out.json()).toMatchObject({ deviceId, credentialsCleared: 2, deviceKeyDeleted: true })
     expect(out.json().revoked.map((s: { id: string }) => s.id).sort()).toEqual([...ids].sort())
     for (const token of tokens) expect((await introspect(broker, token, verifierToken)).active).toBe(false)
-    for (const id of ids) expect(sessionRow(broker, id)).toMatchObject({ state: 'revoked', ended_by: 'bob', end_reason: 'device logged out' })
+    for (const id of ids) expect(await sessionRow(broker, id)).toMatchObject({ state: 'revoked', ended_by: 'bob', end_reason: 'device logged out' })
     for (const account of accounts) expect(await keychainHas(account)).toBe(false)
     expect(JSON.parse(readFileSync(join(bob, 'config.json'), 'utf8')).profiles.default.deviceId).toBeUndefined()
 

@@ -72,7 +72,7 @@ describe('at a real terminal', () => {
     expect(readFileSync(join(out, 'count'), 'utf8').trim()).toBe('1')
     expect((await introspect(broker, token, verifierToken)).active).toBe(false)
     const sid = readFileSync(join(out, 'sid'), 'utf8')
-    expect(sessionRow(broker, sid)).toMatchObject({ state: 'revoked', ended_by: 'alice', end_reason: 'command ended (exit 130)' })
+    expect(await sessionRow(broker, sid)).toMatchObject({ state: 'revoked', ended_by: 'alice', end_reason: 'command ended (exit 130)' })
     expect(tmux('capture-pane', '-p', '-t', 'ctrl-c')).toMatch(/Revoked session ses_/)
     cleanup(out)
   })
@@ -95,7 +95,7 @@ describe('at a real terminal', () => {
     tmux('kill-session', '-t', 'hangup') // the terminal window closes
     await waitFor('jit to exit', () => !alive(pid))
     expect((await introspect(broker, token, verifierToken)).active).toBe(false)
-    const row = sessionRow(broker, sid)
+    const row = await sessionRow(broker, sid)
     // Ended by jit itself (not the broker's heartbeat timeout) when the shell ended on the hang-up.
     // The shell's exit status is its own business: bash leaves with the status of its last command.
     expect(row).toMatchObject({ state: 'revoked', ended_by: 'alice' })

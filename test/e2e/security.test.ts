@@ -5,7 +5,6 @@ import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { openStore } from '../../src/broker/admin.js'
 import { FIXTURE_POLICY, PLC, cleanup, introspect, jit, startBroker, tempDir, type TestBroker } from './harness.js'
 
 let broker: TestBroker
@@ -83,13 +82,8 @@ async function signedFetch(home: string, method: string, path: string, body?: st
   return fetch(`${broker.url}${path}`, { method, headers, body })
 }
 
-function lastVerifiedAt(sessionId: string): string | null {
-  const store = openStore(broker.dataDir)
-  try {
-    return (store.db.prepare('SELECT last_verified_at FROM sessions WHERE id = ?').get(sessionId) as { last_verified_at: string | null }).last_verified_at
-  } finally {
-    store.close()
-  }
+async function lastVerifiedAt(sessionId: string): Promise<string | null> {
+  return (await broker.withStore((store) => store.query('SELECT last_verified_at FROM sessions WHERE id = ?', [sessionId])))[0].last_verified_at as string | null
 }
 
 describe('credentials are device-bound: introspection answers verifiers only', () => {
@@ -106,13 +100,13 @@ describe('credentials are device-bound: introspection answers verifiers only', (
       expect(problem.detail).toMatch(/verifiers .* only/)
       expect(problem.sub).toBeUndefined()
     }
-    expect(lastVerifiedAt(sessionId)).toBeNull()
+    expect((await lastVerifiedAt(sessionId))).toBeNull()
     // The owner's own live check does not count either.
     expect((await jit(['sessions', 'show', sessionId, '--json'], { home: tess })).json().liveCheck.active).toBe(true)
-    expect(lastVerifiedAt(sessionId)).toBeNull()
+    expect((await lastVerifiedAt(sessionId))).toBeNull()
     const token2 = await broker.addVerifier('gateway-sec')
     expect((await introspect(broker, token, token2)).active).toBe(true)
-    expect(lastVerifiedAt(sessionId)).not.toBeNull()
+    expect((await lastVerifiedAt(sessionId))).not.toBeNull()
     expect((await jit(['revoke', sessionId], { home: tess })).code).toBe(0)
   })
 })

@@ -17,8 +17,8 @@ beforeAll(async () => {
   writeFileSync(join(bin, 'jit'), `#!/bin/sh\nexec "${process.execPath}" "${BIN}" "$@"\n`)
   chmodSync(join(bin, 'jit'), 0o755)
   broker = await startBroker()
-  broker.addAsset('plant-a/line-3/cell-2/hmi-02')
-  broker.addAsset('plant-b/line-1/cell-1/plc-01') // no rule names it for a technician
+  await broker.addAsset('plant-a/line-3/cell-2/hmi-02')
+  await broker.addAsset('plant-b/line-1/cell-1/plc-01') // no rule names it for a technician
   tess = await broker.enroll('tess', ['technician'])
 })
 

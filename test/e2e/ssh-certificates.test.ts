@@ -33,16 +33,16 @@ beforeAll(async () => {
   alice = await broker.enroll('alice', ['technician'])
   // The host's files as the operator makes them on the broker host.
   const out = tempDir('jit-ssh-ca-export-')
-  const exported = await jit(['admin', 'ssh-ca', 'export', '--out', out, '--data', broker.dataDir, '--json'])
+  const exported = await jit(['admin', 'ssh-ca', 'export', '--out', out, ...broker.storeArgs, '--json'])
   expect(exported.code).toBe(0)
   const caPub = readFileSync(join(out, 'trusted-user-ca-keys.pub'), 'utf8')
   expect(caPub).toBe(await (await fetch(`${broker.url}/v1/ssh/ca.pub`)).text())
   sshd = await startSshd({ caPub, krl: readFileSync(join(out, 'revoked-keys.krl')) })
   cleanup(out)
-  const added = await jit(['admin', 'asset', 'add', JUMP, '--ssh-host', `127.0.0.1:${sshd.port}`, '--ssh-principal', ME, '--data', broker.dataDir])
+  const added = await jit(['admin', 'asset', 'add', JUMP, '--ssh-host', `127.0.0.1:${sshd.port}`, '--ssh-principal', ME, ...broker.storeArgs])
   expect(added.code).toBe(0)
   // Another asset on the same host, whose certificates name another principal.
-  broker.addAsset(HMI, { state: 'running', ssh: { host: '127.0.0.1', port: sshd.port, principals: ['hmi-maint'] } })
+  await broker.addAsset(HMI, { state: 'running', ssh: { host: '127.0.0.1', port: sshd.port, principals: ['hmi-maint'] } })
 }, 60_000)
 
 afterAll(async () => {
@@ -113,14 +113,14 @@ describe('jit ssh', () => {
     expect(result.stdout).toBe('ok\n')
     expect(result.code).toBe(0)
     expect(result.stderr).toMatch(/Revoked session ses_/)
-    const sid = latestSessionOf(broker, 'alice')
-    expect(sessionRow(broker, sid)).toMatchObject({ state: 'revoked', ended_by: 'alice', end_reason: 'command ended (exit 0)' })
+    const sid = await latestSessionOf(broker, 'alice')
+    expect(await sessionRow(broker, sid)).toMatchObject({ state: 'revoked', ended_by: 'alice', end_reason: 'command ended (exit 0)' })
     // sshd accepted a certificate whose key id is the session id.
     expect(sshd.log()).toMatch(new RegExp(`Accepted publickey for ${ME} .* ID ${sid} \\(serial \\d+\\)`))
-    const issued = auditOf(broker, sid).find((e) => e.type === 'ssh.certificate.issued')!
+    const issued = (await auditOf(broker, sid)).find((e) => e.type === 'ssh.certificate.issued')!
     expect(issued.actor).toBe('alice')
     expect(issued.data).toMatchObject({ keyId: sid, principals: [ME], extensions: ['permit-pty'] })
-    expect(Date.parse(issued.data.validBefore as string) / 1000).toBeLessThanOrEqual(sessionRow(broker, sid).expires_at)
+    expect(Date.parse(issued.data.validBefore as string) / 1000).toBeLessThanOrEqual((await sessionRow(broker, sid)).expires_at)
     expect(JSON.stringify(issued.data)).not.toMatch(/AAAA/)
     expectNothingLeft(result.tmp)
   })
@@ -157,7 +157,7 @@ describe('jit ssh', () => {
     expect(mode).toBe(0o700)
     // ssh itself catches SIGTERM and exits 255; jit reports ssh's own code.
     expect(result.code).toBe(255)
-    expect(sessionRow(broker, latestSessionOf(broker, 'alice'))).toMatchObject({ state: 'revoked', end_reason: 'command ended (exit 255)' })
+    expect((await sessionRow(broker, (await latestSessionOf(broker, 'alice'))))).toMatchObject({ state: 'revoked', end_reason: 'command ended (exit 255)' })
     expectNothingLeft(tmp)
   })
 
@@ -169,7 +169,7 @@ describe('jit ssh', () => {
       env: { TMPDIR: tmp },
       onSpawn: (child) => {
         child.stdout!.once('data', async () => {
-          const sid = latestSessionOf(broker, 'alice')
+          const sid = await latestSessionOf(broker, 'alice')
           expect((await jit(['revoke', sid], { home: alice })).code).toBe(0)
           revokedAt = Date.now()
         })
@@ -196,11 +196,11 @@ describe('jit ssh', () => {
       },
     })
     expect(killed.signal).toBe('SIGKILL')
-    const sid = latestSessionOf(broker, 'alice')
+    const sid = await latestSessionOf(broker, 'alice')
     expect(leftIn(tmp).map((f) => f.kind).sort()).toEqual(['dir', 'socket'])
     expect(leftIn(tmp)).toEqual(during)
-    await waitFor('the broker to reap the silent session', () => sessionRow(broker, sid).state === 'revoked', 20_000)
-    expect(sessionRow(broker, sid).end_reason).toMatch(/heartbeat lost/)
+    await waitFor('the broker to reap the silent session', async () => (await sessionRow(broker, sid)).state === 'revoked', 20_000)
+    expect((await sessionRow(broker, sid)).end_reason).toMatch(/heartbeat lost/)
     const next = await jit(['ssh', JUMP, ...SSH_OPTIONS, '--ticket', TICKET, '--scope', 'diagnose', '--', 'echo', 'ok'], { home: alice, env: { TMPDIR: tmp } })
     expect(next.stdout).toBe('ok\n')
     expectNothingLeft(tmp)
@@ -211,9 +211,9 @@ describe('jit ssh', () => {
     expect(result.code).toBe(255)
     expect(result.stdout).toBe('')
     expect(result.stderr).toMatch(/Permission denied/)
-    const sid = latestSessionOf(broker, 'alice')
+    const sid = await latestSessionOf(broker, 'alice')
     await waitFor('sshd to log the refusal', () => new RegExp(`Certificate invalid: name is not a listed principal\r?\nFailed publickey for ${ME} .* ID ${sid} `).test(sshd.log()))
-    expect(sessionRow(broker, sid).state).toBe('revoked')
+    expect((await sessionRow(broker, sid)).state).toBe('revoked')
     expectNothingLeft(result.tmp)
   })
 
@@ -221,7 +221,7 @@ describe('jit ssh', () => {
     const result = await jitSsh(['plant-a/line-3/cell-2/plc-07', '--ticket', TICKET, '--scope', 'diagnose', '--json', '--', 'echo', 'ok'])
     expect(result.code).toBe(2)
     expect(result.json().error.message).toMatch(/no SSH endpoint/)
-    expect(sessionRow(broker, latestSessionOf(broker, 'alice'))).toMatchObject({ state: 'revoked', end_reason: 'the command could not be started' })
+    expect((await sessionRow(broker, (await latestSessionOf(broker, 'alice'))))).toMatchObject({ state: 'revoked', end_reason: 'the command could not be started' })
     expectNothingLeft(result.tmp)
   })
 
@@ -253,13 +253,13 @@ describe('sshd and the broker\'s CA', () => {
   it('a malformed public key in the signing request is refused with 400 and changes nothing', async () => {
     const request = await jit(['request', '--ticket', TICKET, '--asset', JUMP, '--scope', 'diagnose', '--ttl', '10m', '--reason', 'malformed key test', '--json'], { home: alice })
     const sid = request.json().session.id as string
-    const before = auditOf(broker, sid).length
+    const before = (await auditOf(broker, sid)).length
     for (const publicKey of ['ssh-ed25519 not-base64!', 'ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ', `ssh-ed25519 ${Buffer.from('garbage').toString('base64')}`, '']) {
       const answer = await asAlice('POST', '/v1/ssh/certificates', { sessionId: sid, publicKey })
       expect(answer.status).toBe(400)
       expect(answer.body.code).toBe('bad-input')
     }
-    expect(auditOf(broker, sid).length).toBe(before)
+    expect((await auditOf(broker, sid)).length).toBe(before)
     await jit(['revoke', sid], { home: alice })
   })
 
@@ -271,7 +271,7 @@ describe('sshd and the broker\'s CA', () => {
     const borrowed = await jitSsh([JUMP, '--', 'echo', 'ok'])
     expect(borrowed.stdout).toBe('ok\n')
     expect(borrowed.code).toBe(0)
-    expect(sessionRow(broker, sid).state).toBe('active')
+    expect((await sessionRow(broker, sid)).state).toBe('active')
     expectNothingLeft(borrowed.tmp)
 
     const dir = tempDir('jit-ssh-keys-')
@@ -293,8 +293,8 @@ describe('sshd and the broker\'s CA', () => {
 
     // Each revocation that landed in the KRL is audited once, however often the KRL is fetched.
     await refreshKrl()
-    const revocations = auditOf(broker, sid).filter((e) => e.type === 'ssh.certificate.revoked')
-    const serials = auditOf(broker, sid).filter((e) => e.type === 'ssh.certificate.issued').map((e) => e.data.serial)
+    const revocations = (await auditOf(broker, sid)).filter((e) => e.type === 'ssh.certificate.revoked')
+    const serials = (await auditOf(broker, sid)).filter((e) => e.type === 'ssh.certificate.issued').map((e) => e.data.serial)
     expect(serials).toHaveLength(2)
     expect(revocations.map((e) => e.data.serial).sort()).toEqual([...serials].sort())
     const krlText = execFileSync('ssh-keygen', ['-Q', '-l', '-f', sshd.krlFile], { encoding: 'utf8' })
@@ -326,7 +326,7 @@ describe('jit admin ssh-ca', () => {
       expect(result.stdout).toBe('ok\n')
       expectNothingLeft(result.tmp)
     }
-    const announced = await jit(['admin', 'ssh-ca', 'rotate', '--data', broker.dataDir, '--json'])
+    const announced = await jit(['admin', 'ssh-ca', 'rotate', ...broker.storeArgs, '--json'])
     expect(announced.code).toBe(0)
     const { current: old, next } = announced.json()
     const both = await caPub()
@@ -336,7 +336,7 @@ describe('jit admin ssh-ca', () => {
     writeFileSync(sshd.caFile, both)
     await login()
 
-    const activated = await jit(['admin', 'ssh-ca', 'rotate', '--activate', '--data', broker.dataDir, '--json'])
+    const activated = await jit(['admin', 'ssh-ca', 'rotate', '--activate', ...broker.storeArgs, '--json'])
     expect(activated.code).toBe(0)
     expect(activated.json()).toMatchObject({ step: 'activated', current: next, previous: old })
     // The running broker signs with the new key at once, and the host already trusts it.
@@ -345,8 +345,8 @@ describe('jit admin ssh-ca', () => {
     expect((await caPub()).trim().split('\n').map((line) => line.split(' ').pop())).toEqual([next, old])
 
     // Announcing again is fine; activating inside the overlap would drop a key hosts still need.
-    expect((await jit(['admin', 'ssh-ca', 'rotate', '--data', broker.dataDir])).code).toBe(0)
-    const again = await jit(['admin', 'ssh-ca', 'rotate', '--activate', '--data', broker.dataDir, '--json'])
+    expect((await jit(['admin', 'ssh-ca', 'rotate', ...broker.storeArgs])).code).toBe(0)
+    const again = await jit(['admin', 'ssh-ca', 'rotate', '--activate', ...broker.storeArgs, '--json'])
     expect(again.code).toBe(2)
     expect(again.json().error.message).toMatch(/still has certificates valid until/)
   })

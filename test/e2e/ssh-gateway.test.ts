@@ -7,7 +7,6 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { userInfo } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openStore } from '../../src/broker/admin.js'
 import { cleanup, jit, startBroker, tempDir, type CliResult, type RunOptions, type TestBroker } from './harness.js'
 import { selfSignedCert, startGateway, type TestGateway } from './gateway-helpers.js'
 import { auditOf, latestSessionOf, sessionRow, waitFor } from './revocation-helpers.js'
@@ -36,9 +35,9 @@ beforeAll(async () => {
   const krl = Buffer.from(await (await fetch(`${broker.url}/v1/ssh/krl`)).arrayBuffer())
   sshd = await startSshd({ caPub, krl })
   const token = await broker.addVerifier('gw-ssh')
-  broker.addAsset(JUMP, { state: 'running', gateway: 'gw-ssh', endpoint: `127.0.0.1:${sshd.port}`, ssh: { host: SSH_HOST, port: SSH_PORT, principals: [ME] } })
+  await broker.addAsset(JUMP, { state: 'running', gateway: 'gw-ssh', endpoint: `127.0.0.1:${sshd.port}`, ssh: { host: SSH_HOST, port: SSH_PORT, principals: [ME] } })
   // Behind a gateway that never announced itself, yet directly reachable by its ssh.host.
-  broker.addAsset(UNANNOUNCED, { state: 'running', gateway: 'gw-absent', endpoint: `127.0.0.1:${sshd.port}`, ssh: { host: '127.0.0.1', port: sshd.port, principals: [ME] } })
+  await broker.addAsset(UNANNOUNCED, { state: 'running', gateway: 'gw-absent', endpoint: `127.0.0.1:${sshd.port}`, ssh: { host: '127.0.0.1', port: sshd.port, principals: [ME] } })
   gateway = await startGateway(broker, { name: 'gw-ssh', token, cert: selfSignedCert() })
   work = tempDir('jit-ssh-gw-')
   // The host's key, known under the asset's ssh host name, as an operator would distribute it.
@@ -69,14 +68,9 @@ function expectNothingLeft(tmp: string): void {
 }
 
 function connectionRecords(sessionId: string): Promise<Array<{ actor: string; data: Record<string, unknown> }>> {
-  return waitFor('the connection record', () => {
-    const store = openStore(broker.dataDir)
-    try {
-      const records = [...store.auditEvents({ sessionId })].filter((e) => e.type === 'gateway.connection')
-      return records.length > 0 && records
-    } finally {
-      store.close()
-    }
+  return waitFor('the connection record', async () => {
+    const records = (await broker.withStore((store) => store.auditEvents({ sessionId }))).filter((e) => e.type === 'gateway.connection')
+    return records.length > 0 && records
   })
 }
 
@@ -86,8 +80,8 @@ describe('jit ssh through the asset\'s gateway', () => {
     expect(result.stdout).toBe('ok\n')
     expect(result.code).toBe(0)
     expect(result.stderr).toMatch(/Through gateway gw-ssh/)
-    const sid = latestSessionOf(broker, 'alice')
-    expect(sessionRow(broker, sid)).toMatchObject({ state: 'revoked', end_reason: 'command ended (exit 0)' })
+    const sid = await latestSessionOf(broker, 'alice')
+    expect(await sessionRow(broker, sid)).toMatchObject({ state: 'revoked', end_reason: 'command ended (exit 0)' })
     // sshd took the session's certificate, over the connection the gateway carried and recorded.
     expect(sshd.log()).toMatch(new RegExp(`Accepted publickey for ${ME} .* ID ${sid} \\(serial \\d+\\)`))
     const [record] = await connectionRecords(sid)
@@ -141,7 +135,7 @@ describe('jit ssh through the asset\'s gateway', () => {
     expect(result.code).toBe(255)
     const [record] = await connectionRecords(sessionId)
     expect(record.data).toMatchObject({ sessionId, asset: JUMP, endCause: 'revoked' })
-    expect(sessionRow(broker, sessionId).state).toBe('revoked')
+    expect((await sessionRow(broker, sessionId)).state).toBe('revoked')
     expectNothingLeft(result.tmp)
   }, 30_000)
 
@@ -150,9 +144,9 @@ describe('jit ssh through the asset\'s gateway', () => {
     expect(result.stdout).toBe('')
     expect(result.code).toBe(2)
     expect(result.stderr).toMatch(/reached only through its gateway.*gw-absent/)
-    const sid = latestSessionOf(broker, 'alice')
-    expect(auditOf(broker, sid).some((e) => e.type === 'ssh.certificate.issued')).toBe(true)
-    expect(sessionRow(broker, sid).state).toBe('revoked')
+    const sid = await latestSessionOf(broker, 'alice')
+    expect((await auditOf(broker, sid)).some((e) => e.type === 'ssh.certificate.issued')).toBe(true)
+    expect((await sessionRow(broker, sid)).state).toBe('revoked')
     expect(sshd.log()).not.toMatch(new RegExp(`ID ${sid} `))
     expectNothingLeft(result.tmp)
   })

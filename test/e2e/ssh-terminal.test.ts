@@ -33,7 +33,7 @@ beforeAll(async () => {
   const caPub = await (await fetch(`${broker.url}/v1/ssh/ca.pub`)).text()
   const krl = Buffer.from(await (await fetch(`${broker.url}/v1/ssh/krl`)).arrayBuffer())
   sshd = await startSshd({ caPub, krl })
-  broker.addAsset(JUMP, { state: 'running', ssh: { host: `127.0.0.1:${sshd.port}`, principals: [userInfo().username] } })
+  await broker.addAsset(JUMP, { state: 'running', ssh: { host: `127.0.0.1:${sshd.port}`, principals: [userInfo().username] } })
 }, 60_000)
 
 afterAll(async () => {
@@ -57,15 +57,15 @@ describe('jit ssh at a terminal', () => {
     expect(shown).toMatch(/^\/dev\/pts\/\d+$/m)
     expect(shown).toMatch(/^HELLO-42$/m)
     expect(shown).toMatch(/Revoked session ses_\S+; ssh to plant-a\/line-3\/cell-2\/jump-01 exited 0\./)
-    expect(sessionRow(broker, latestSessionOf(broker, 'alice'))).toMatchObject({ state: 'revoked', end_reason: 'command ended (exit 0)' })
+    expect((await sessionRow(broker, (await latestSessionOf(broker, 'alice'))))).toMatchObject({ state: 'revoked', end_reason: 'command ended (exit 0)' })
   })
 
   it('closing the terminal (SIGHUP) ends ssh and revokes the session', async () => {
     openTerminal('hangup')
     await waitFor('the remote shell', () => /Session ses_\S+ open/.test(screen('hangup')) && /[#$] ?$/m.test(screen('hangup')))
-    const sid = latestSessionOf(broker, 'alice')
+    const sid = await latestSessionOf(broker, 'alice')
     tmux('kill-session', '-t', 'hangup')
-    await waitFor('the session to be revoked', () => sessionRow(broker, sid).state === 'revoked')
-    expect(sessionRow(broker, sid)).toMatchObject({ ended_by: 'alice', end_reason: expect.stringMatching(/^command ended \((exit 255|SIGHUP)\)$/) })
+    await waitFor('the session to be revoked', async () => (await sessionRow(broker, sid)).state === 'revoked')
+    expect(await sessionRow(broker, sid)).toMatchObject({ ended_by: 'alice', end_reason: expect.stringMatching(/^command ended \((exit 255|SIGHUP)\)$/) })
   })
 })

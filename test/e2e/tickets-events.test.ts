@@ -250,7 +250,7 @@ describe('the poll, as a backstop', () => {
 describe('break-glass', () => {
   it('never waits for a ticket system, even one that does not answer', async () => {
     sqlite().upsertUser({ name: 'bob', roles: ['technician'], disabled: false })
-    const { code } = enrollmentCode(sqlite(), 'bob', 600)
+    const { code } = await enrollmentCode(broker.ctx.store, 'bob', 600)
     const { privateKey, publicJwk } = newDeviceKeyPair()
     const enrolled = await fetch(`${broker.url}/v1/enroll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code, publicKey: publicJwk, deviceName: 'bob-laptop' }) })
     expect(enrolled.status).toBe(201)

@@ -5,7 +5,6 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openStore } from '../../src/broker/admin.js'
 import { PLC, ROOT, cleanup, introspect, jit, startBroker, type TestBroker } from './harness.js'
 
 const POLICY = join(ROOT, 'test/fixtures/tickets/policy.yaml')
@@ -20,24 +19,16 @@ let verifierToken: string
 
 const ask = (ticket: string, asset = PLC) => ['request', '--ticket', ticket, '--asset', asset, '--scope', 'diagnose', '--ttl', '20m', '--reason', 'fault F-217', '--json']
 
-function counts(): { requests: number; sessions: number; audit: number } {
-  const store = openStore(broker.dataDir)
-  try {
-    const count = (table: string) => (store.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n
-    return { requests: count('requests'), sessions: count('sessions'), audit: count('audit') }
-  } finally {
-    store.close()
-  }
+function counts(): Promise<{ requests: number; sessions: number; audit: number }> {
+  return broker.withStore(async (store) => {
+    const count = async (table: string) => Number((await store.query(`SELECT count(*) AS n FROM ${table}`))[0].n)
+    return { requests: await count('requests'), sessions: await count('sessions'), audit: await count('audit') }
+  })
 }
 
-function endOf(sessionId: string): { type: string; data: Record<string, unknown> } | undefined {
-  const store = openStore(broker.dataDir)
-  try {
-    const event = [...store.auditEvents({ sessionId })].find((e) => e.type === 'session.revoked')
-    return event && { type: event.type, data: event.data as Record<string, unknown> }
-  } finally {
-    store.close()
-  }
+async function endOf(sessionId: string): Promise<{ type: string; data: Record<string, unknown> } | undefined> {
+  const event = (await broker.withStore((store) => store.auditEvents({ sessionId }))).find((e) => e.type === 'session.revoked')
+  return event && { type: event.type, data: event.data as Record<string, unknown> }
 }
 
 async function openSession(home: string, ticket: string, asset = PLC): Promise<{ id: string; token: string }> {
@@ -59,8 +50,8 @@ async function msUntilInactive(token: string, since: number): Promise<number> {
 
 beforeAll(async () => {
   broker = await startBroker({ policy: POLICY })
-  broker.addAsset(PLC, { state: 'running', vendors: ['acme-automation'] })
-  broker.addAsset(LINE1)
+  await broker.addAsset(PLC, { state: 'running', vendors: ['acme-automation'] })
+  await broker.addAsset(LINE1)
   ;[alice, bob, vic, planner] = await Promise.all([
     broker.enroll('alice', ['technician']),
     broker.enroll('bob', ['technician']),
@@ -115,15 +106,15 @@ describe('a request is checked against the work order', () => {
   })
 
   it('lets only admins and maintenance planners keep the register', async () => {
-    const before = counts()
+    const before = (await counts())
     const result = await jit(['admin', 'ticket', 'add', 'WO-100099', '--asset', PLC, '--assignee', 'alice', '--json'], { home: alice })
     expect(result.code).toBe(3)
     expect(result.json().error.message).toContain('Only admin or maintenance-planner')
-    expect(counts()).toEqual(before)
+    expect((await counts())).toEqual(before)
   })
 
   it('shows a title with control characters neutralised', async () => {
-    const added = await jit(['admin', 'ticket', 'add', 'WO-100010', '--asset', PLC, '--assignee', 'alice', '--title', 'jam\u001b[2J\rtimer', '--data', broker.dataDir], {})
+    const added = await jit(['admin', 'ticket', 'add', 'WO-100010', '--asset', PLC, '--assignee', 'alice', '--title', 'jam\u001b[2J\rtimer', ...broker.storeArgs], {})
     expect(added.code, added.stderr).toBe(0)
     const list = await jit(['admin', 'ticket', 'list', '--state', 'open'], { home: planner })
     expect(list.code).toBe(0)
@@ -142,7 +133,7 @@ describe('closing the work order ends access', () => {
     expect(closed.code, closed.stderr).toBe(0)
     expect(closed.json().endedSessions).toEqual([session.id])
     expect(await msUntilInactive(session.token, started)).toBeLessThan(10_000)
-    expect(endOf(session.id)?.data).toMatchObject({ cause: 'ticket-closed', ticket: 'WO-100001', via: 'register' })
+    expect((await endOf(session.id))?.data).toMatchObject({ cause: 'ticket-closed', ticket: 'WO-100001', via: 'register' })
     const shown = await jit(['sessions', '--json'], { home: alice })
     expect(shown.json().sessions.map((s: { id: string }) => s.id)).not.toContain(session.id)
   })
@@ -150,19 +141,19 @@ describe('closing the work order ends access', () => {
   it('on the data folder: the running broker ends the session within seconds', async () => {
     const session = await openSession(alice, 'WO-100005', 'plant-a/line-3/cell-2/plc-07')
     const started = Date.now()
-    const closed = await jit(['admin', 'ticket', 'close', 'WO-100005', '--data', broker.dataDir, '--json'])
+    const closed = await jit(['admin', 'ticket', 'close', 'WO-100005', ...broker.storeArgs, '--json'])
     expect(closed.code, closed.stderr).toBe(0)
     expect(await msUntilInactive(session.token, started)).toBeLessThan(10_000)
-    expect(endOf(session.id)?.data).toMatchObject({ cause: 'ticket-closed', ticket: 'WO-100005', via: 'register' })
+    expect((await endOf(session.id))?.data).toMatchObject({ cause: 'ticket-closed', ticket: 'WO-100005', via: 'register' })
   })
 
   it('a reopened work order opens nothing by itself, and a new request for it works again', async () => {
-    const before = counts()
+    const before = (await counts())
     const reopened = await jit(['admin', 'ticket', 'reopen', 'WO-100001', '--json'], { home: planner })
     expect(reopened.code, reopened.stderr).toBe(0)
     expect(reopened.json().ticket.state).toBe('open')
     await new Promise((r) => setTimeout(r, 1500)) // a sweep of the broker runs meanwhile
-    const after = counts()
+    const after = (await counts())
     expect(after.sessions).toBe(before.sessions)
     expect(after.requests).toBe(before.requests)
     const active = await jit(['sessions', '--json'], { home: alice })
@@ -178,10 +169,10 @@ describe('closing the work order ends access', () => {
   })
 
   it('refuses an unknown ticket to close, and changes nothing', async () => {
-    const before = counts()
+    const before = (await counts())
     const result = await jit(['admin', 'ticket', 'close', 'WO-188888', '--json'], { home: planner })
     expect(result.code).toBe(2)
     expect(result.json().error.message).toBe('Ticket WO-188888 was not found.')
-    expect(counts()).toEqual(before)
+    expect((await counts())).toEqual(before)
   })
 })

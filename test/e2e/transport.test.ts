@@ -4,6 +4,7 @@ import { execFileSync, spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { addUser, enrollmentCode, openStore } from '../../src/broker/admin.js'
+import { SqliteAsyncStore } from '../../src/broker/store/sqlite-async-store.js'
 import { BIN, FIXTURE_POLICY, PLC, cleanup, jit, startBroker, tempDir, type TestBroker } from './harness.js'
 
 /** A private CA and a certificate for 127.0.0.1 signed by it, made with openssl. */
@@ -30,9 +31,9 @@ describe('TLS', () => {
     const child = spawn(process.execPath, [BIN, 'broker', 'start', '--data', data, '--policy', FIXTURE_POLICY, '--listen', '127.0.0.1:0', '--tls-cert', pki.cert, '--tls-key', pki.key], { stdio: ['ignore', 'pipe', 'inherit'] })
     url = await new Promise((ok) => child.stdout.on('data', (d) => ok(String(d).trim())))
     stop = () => child.kill('SIGTERM')
-    const store = openStore(data)
-    addUser(store, { name: 'tess', roles: ['technician'], disabled: false })
-    store.close()
+    const store = new SqliteAsyncStore(openStore(data))
+    await addUser(store, { name: 'tess', roles: ['technician'], disabled: false })
+    await store.close()
   })
 
   afterAll(() => {
@@ -45,9 +46,9 @@ describe('TLS', () => {
   })
 
   it('an untrusted certificate is refused with exit 5 and the fix named; the code is not spent', async () => {
-    const store = openStore(data)
-    const { code } = enrollmentCode(store, 'tess', 600)
-    store.close()
+    const store = new SqliteAsyncStore(openStore(data))
+    const { code } = await enrollmentCode(store, 'tess', 600)
+    await store.close()
     const home = tempDir()
     const refused = await jit(['login', '--broker', url, '--json'], { home, env: { JIT_ENROLL_CODE: code } })
     expect(refused.code).toBe(5)
@@ -104,8 +105,6 @@ describe('waiting for approval', () => {
     expect(result.code).toBe(4)
     const error = result.json().error
     expect(error.message).toMatch(/Cancelled request/)
-    const store = openStore(broker.dataDir)
-    expect(store.getRequest(error.requestId)!.state).toBe('cancelled')
-    store.close()
+    expect((await broker.withStore((store) => store.getRequest(error.requestId)))!.state).toBe('cancelled')
   })
 })

@@ -2,7 +2,6 @@
 // refuses it before recording or opening anything, and names the commands that hold the
 // credential in memory. `jit exec` still gets it, and nothing lands in the keychain.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openStore } from '../../src/broker/admin.js'
 import { cleanup, jit, keychainHas, startBroker, type TestBroker } from './harness.js'
 import { deviceIdOf } from './revocation-helpers.js'
 
@@ -14,7 +13,7 @@ const access = ['--ticket', 'WO-104233', '--asset', PANEL, '--scope', 'diagnose'
 
 beforeAll(async () => {
   broker = await startBroker()
-  broker.addAsset(PANEL, { state: 'running', vendors: ['acme-automation'] })
+  await broker.addAsset(PANEL, { state: 'running', vendors: ['acme-automation'] })
   vic = await broker.enroll('vic', ['vendor'], 'acme-automation')
   bob = await broker.enroll('bob', ['shift-lead'])
 })
@@ -24,32 +23,29 @@ afterAll(async () => {
   cleanup(broker.dataDir, vic, bob)
 })
 
-function counts(): { requests: number; sessions: number } {
-  const store = openStore(broker.dataDir)
-  try {
-    const count = (table: string) => (store.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n
-    return { requests: count('requests'), sessions: count('sessions') }
-  } finally {
-    store.close()
-  }
+function counts(): Promise<{ requests: number; sessions: number }> {
+  return broker.withStore(async (store) => {
+    const count = async (table: string) => Number((await store.query(`SELECT count(*) AS n FROM ${table}`))[0].n)
+    return { requests: await count('requests'), sessions: await count('sessions') }
+  })
 }
 
 describe('vendor under cache: false', () => {
   it('a plain jit request is refused before anything opens, pointing to exec / shell / connect', async () => {
-    const before = counts()
+    const before = (await counts())
     const refused = await jit(['request', ...access, '--reason', 'firmware check', '--no-wait', '--json'], { home: vic })
     expect(refused.code).toBe(3)
     const error = refused.json().error
     expect(error.code).toBe('policy-denied')
     expect(error.message).toContain('use jit exec / jit shell / jit connect')
     expect(error.reasons).toEqual(['rule vendor-diagnose forbids caching the credential on the device'])
-    expect(counts()).toEqual(before)
+    expect((await counts())).toEqual(before)
 
     const human = await jit(['request', ...access, '--reason', 'firmware check'], { home: vic })
     expect(human.code).toBe(3)
     expect(human.stderr).toMatch(/use jit exec \/ jit shell \/ jit connect/)
     expect(human.stderr).not.toMatch(/jit credential/)
-    expect(counts()).toEqual(before)
+    expect((await counts())).toEqual(before)
   })
 
   it('jit exec gets the credential in memory once approved; the keychain never holds it', async () => {
@@ -64,9 +60,7 @@ describe('vendor under cache: false', () => {
     const result = await running
     expect(result.code).toBe(0)
     expect(Number(result.stdout.match(/token-length=(\d+)/)![1])).toBeGreaterThan(100)
-    const store = openStore(broker.dataDir)
-    const sessions = store.listSessions({ user: 'vic', activeOnly: false }, Date.now() / 1000)
-    store.close()
+    const sessions = await broker.withStore((store) => store.listSessions({ user: 'vic', activeOnly: false }, Date.now() / 1000))
     expect(sessions).toHaveLength(1)
     expect(sessions[0]).toMatchObject({ cacheAllowed: false, state: 'revoked', scope: 'diagnose' })
     expect(await keychainHas(`cred:${deviceIdOf(vic)}:${sessions[0].id}`)).toBe(false)

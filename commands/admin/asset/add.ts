@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core'
-import { dataFlag, withStore } from '../../../src/broker/operator.js'
+import { storeFlags, withStore } from '../../../src/broker/operator.js'
 import { JitCommand } from '../../../src/cli/base-command.js'
 import { UsageError } from '../../../src/errors.js'
 
@@ -15,7 +15,7 @@ export default class AdminAssetAdd extends JitCommand {
   ]
   static args = { path: Args.string({ required: true, description: 'Asset path: site/area/line/cell/asset' }) }
   static flags = {
-    ...dataFlag,
+    ...storeFlags,
     owner: Flags.string({ summary: 'Owner group (a role whose members may approve when a rule says so).' }),
     'safety-critical': Flags.boolean({ summary: 'Mark as safety-critical.' }),
     state: Flags.string({ options: ['running', 'maintenance', 'stopped', 'offline'], default: 'running' }),
@@ -54,7 +54,7 @@ export default class AdminAssetAdd extends JitCommand {
       const { sshTargetOf } = await import('../../../src/broker/ssh-ca/target.js')
       if (!sshTargetOf(attributes)) throw new UsageError(`--ssh-host "${flags['ssh-host']}" with principals ${JSON.stringify(flags['ssh-principal'])} is not an SSH endpoint.`, ['Give HOST or HOST:PORT and account names, e.g. --ssh-host jump-01.plant-a.example:22 --ssh-principal maint'])
     }
-    const asset = await withStore(flags.data, (store, admin) => admin.addAsset(store, { path: args.path, attributes }))
+    const asset = await withStore(flags, (store, admin) => admin.addAsset(store, { path: args.path, attributes }))
     if (!this.jsonEnabled()) (await import('../../../src/cli/output.js')).ui.ok(`Saved asset ${asset.path}.`)
     return asset
   }

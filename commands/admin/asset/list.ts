@@ -1,15 +1,15 @@
-import { dataFlag, withStore } from '../../../src/broker/operator.js'
+import { storeFlags, withStore } from '../../../src/broker/operator.js'
 import { JitCommand } from '../../../src/cli/base-command.js'
 
 export default class AdminAssetList extends JitCommand {
   static reviewGate = false
   static summary = 'List the asset inventory: a table, or every attribute as JSON with --json.'
   static examples = ['<%= config.bin %> admin asset list --data ./broker-data', '<%= config.bin %> admin asset list --data ./broker-data --json']
-  static flags = { ...dataFlag }
+  static flags = { ...storeFlags }
 
   async run() {
     const { flags } = await this.parse(AdminAssetList)
-    const assets = await withStore(flags.data, (store) => store.listAssets())
+    const assets = await withStore(flags, (store) => store.listAssets())
     if (!this.jsonEnabled()) {
       const [{ table, ui }, { factsOf }, { describeWindow }] = await Promise.all([
         import('../../../src/cli/output.js'),

@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core'
-import { dataFlag, withStore } from '../../../src/broker/operator.js'
+import { storeFlags, withStore } from '../../../src/broker/operator.js'
 import { JitCommand } from '../../../src/cli/base-command.js'
 
 export default class AdminAssetSetState extends JitCommand {
@@ -12,11 +12,11 @@ export default class AdminAssetSetState extends JitCommand {
     path: Args.string({ required: true, description: 'Asset path.' }),
     state: Args.string({ required: true, options: ['running', 'maintenance', 'stopped', 'offline'], description: 'The new state.' }),
   }
-  static flags = { ...dataFlag, reason: Flags.string({ summary: 'Why (goes to the audit log).' }) }
+  static flags = { ...storeFlags, reason: Flags.string({ summary: 'Why (goes to the audit log).' }) }
 
   async run() {
     const { args, flags } = await this.parse(AdminAssetSetState)
-    const result = await withStore(flags.data, (store, admin) => admin.setAssetState(store, args.path, args.state, flags.reason))
+    const result = await withStore(flags, (store, admin) => admin.setAssetState(store, args.path, args.state, flags.reason))
     if (!this.jsonEnabled()) (await import('../../../src/cli/output.js')).ui.ok(`${result.asset}: ${result.previous} → ${result.state}.`)
     return result
   }

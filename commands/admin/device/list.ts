@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core'
-import { dataOrApiFlag, withStore } from '../../../src/broker/operator.js'
+import { databaseFlags, dataOrApiFlag, namesStore, withStore } from '../../../src/broker/operator.js'
 import { JitCommand } from '../../../src/cli/base-command.js'
 import type { DeviceListing } from '../../../src/broker/offboarding.js'
 
@@ -7,12 +7,12 @@ export default class AdminDeviceList extends JitCommand {
   static reviewGate = false
   static summary = 'List enrolled devices: whose, their name, when enrolled, whether revoked.'
   static examples = ['<%= config.bin %> admin device list --user vic']
-  static flags = { ...dataOrApiFlag, user: Flags.string({ summary: 'Only this user\'s devices.' }) }
+  static flags = { ...dataOrApiFlag, ...databaseFlags, user: Flags.string({ summary: 'Only this user\'s devices.' }) }
 
   async run(): Promise<{ devices: DeviceListing[] }> {
     const { flags } = await this.parse(AdminDeviceList)
-    const devices = flags.data
-      ? await withStore(flags.data, (store, admin) => admin.listDevices(store, flags.user))
+    const devices = namesStore(flags)
+      ? await withStore(flags, (store, admin) => admin.listDevices(store, flags.user))
       : (await (await this.cli(flags).client()).get<{ devices: DeviceListing[] }>(`/admin/devices${flags.user ? `?${new URLSearchParams({ user: flags.user })}` : ''}`)).devices
     if (!this.jsonEnabled()) {
       const { table } = await import('../../../src/cli/output.js')

@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core'
-import { dataFlag } from '../../../src/broker/operator.js'
+import { databaseFlags, dataFlag, withStore } from '../../../src/broker/operator.js'
 import { JitCommand } from '../../../src/cli/base-command.js'
 
 export default class AdminSshCaExport extends JitCommand {
@@ -9,20 +9,15 @@ export default class AdminSshCaExport extends JitCommand {
   static examples = ['<%= config.bin %> admin ssh-ca export --out /etc/ssh/jit --data ./broker-data']
   static flags = {
     ...dataFlag,
+    ...databaseFlags,
     out: Flags.string({ required: true, summary: 'Folder to write the two files into (created if missing).' }),
   }
 
   async run() {
     const { flags } = await this.parse(AdminSshCaExport)
-    const [{ openStore }, { exportHostFiles, requireSshCa }] = await Promise.all([import('../../../src/broker/admin.js'), import('../../../src/broker/ssh-ca/admin.js')])
+    const { exportHostFiles, requireSshCa } = await import('../../../src/broker/ssh-ca/admin.js')
     requireSshCa(flags.data)
-    const store = openStore(flags.data)
-    let result
-    try {
-      result = await exportHostFiles(store, flags.out)
-    } finally {
-      store.close()
-    }
+    const result = await withStore(flags, (store) => exportHostFiles(store, flags.data, flags.out))
     if (!this.jsonEnabled()) {
       const { ui } = await import('../../../src/cli/output.js')
       ui.ok(`Wrote ${result.trustedUserCaKeys} (${result.caFingerprints.join(', ')}) and ${result.revokedKeys} (${result.revokedCertificates} revoked certificate(s)).`)

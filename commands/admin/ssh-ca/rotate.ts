@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core'
-import { dataFlag, withStore } from '../../../src/broker/operator.js'
+import { databaseFlags, dataFlag, withStore } from '../../../src/broker/operator.js'
 import { JitCommand } from '../../../src/cli/base-command.js'
 
 export default class AdminSshCaRotate extends JitCommand {
@@ -9,6 +9,7 @@ export default class AdminSshCaRotate extends JitCommand {
   static examples = ['<%= config.bin %> admin ssh-ca rotate --data ./broker-data', '<%= config.bin %> admin ssh-ca rotate --activate --data ./broker-data']
   static flags = {
     ...dataFlag,
+    ...databaseFlags,
     activate: Flags.boolean({ summary: 'Make the announced next key the signing key.' }),
   }
 
@@ -16,7 +17,7 @@ export default class AdminSshCaRotate extends JitCommand {
     const { flags } = await this.parse(AdminSshCaRotate)
     const [rotation, { OPERATOR }] = await Promise.all([import('../../../src/broker/ssh-ca/admin.js'), import('../../../src/broker/admin.js')])
     rotation.requireSshCa(flags.data)
-    const result = await withStore(flags.data, (store) => (flags.activate ? rotation.activateNextCaKey(store, OPERATOR) : rotation.announceNextCaKey(store, OPERATOR)))
+    const result = await withStore(flags, (store) => (flags.activate ? rotation.activateNextCaKey(store, flags.data, OPERATOR) : rotation.announceNextCaKey(store, flags.data, OPERATOR)))
     if (!this.jsonEnabled()) {
       const { ui } = await import('../../../src/cli/output.js')
       if (result.step === 'announced') {

@@ -1,3 +1,4 @@
+import { namesStore } from '../../../src/broker/operator.js'
 import { Args, Flags } from '@oclif/core'
 import { registerDataFlag } from '../../../src/broker/tickets/flags.js'
 import { JitCommand } from '../../../src/cli/base-command.js'
@@ -22,8 +23,8 @@ export default class AdminTicketAdd extends JitCommand {
   async run() {
     const { args, flags } = await this.parse(AdminTicketAdd)
     const body = { id: args.id, asset: flags.asset, assignee: flags.assignee, org: flags.org, title: flags.title }
-    const ticket = flags.data
-      ? await (await import('../../../src/broker/tickets/operator.js')).registerOnDataFolder.add(flags.data, body)
+    const ticket = namesStore(flags)
+      ? await (await import('../../../src/broker/tickets/operator.js')).registerOnDataFolder.add(flags, body)
       : await (await import('../../../src/cli/tickets/register.js')).registerOverApi.add(this.cli(flags), body)
     if (!this.jsonEnabled()) {
       const [{ ui }, { describeTicket }] = await Promise.all([import('../../../src/cli/output.js'), import('../../../src/cli/tickets/register.js')])

@@ -1,3 +1,4 @@
+import { namesStore } from '../../../src/broker/operator.js'
 import { Args, Flags } from '@oclif/core'
 import { registerDataFlag } from '../../../src/broker/tickets/flags.js'
 import { JitCommand } from '../../../src/cli/base-command.js'
@@ -12,14 +13,14 @@ export default class AdminTicketClose extends JitCommand {
 
   async run() {
     const { args, flags } = await this.parse(AdminTicketClose)
-    const result = flags.data
-      ? await (await import('../../../src/broker/tickets/operator.js')).registerOnDataFolder.setState(flags.data, args.id, 'closed', flags.reason)
+    const result = namesStore(flags)
+      ? await (await import('../../../src/broker/tickets/operator.js')).registerOnDataFolder.setState(flags, args.id, 'closed', flags.reason)
       : await (await import('../../../src/cli/tickets/register.js')).registerOverApi.setState(this.cli(flags), args.id, 'closed', flags.reason)
     if (!this.jsonEnabled()) {
       const [{ ui }, { describeTicket }] = await Promise.all([import('../../../src/cli/output.js'), import('../../../src/cli/tickets/register.js')])
       ui.ok(`${describeTicket(result.ticket)}.`)
       if (result.endedSessions.length > 0) ui.info(`Ended ${result.endedSessions.length} session(s): ${result.endedSessions.join(', ')}.`)
-      else if (flags.data) ui.info('Sessions opened for it end on the running broker within a second.')
+      else if (namesStore(flags)) ui.info('Sessions opened for it end on the running brokers within a second.')
     }
     return result
   }

@@ -1,3 +1,4 @@
+import { namesStore } from '../../../src/broker/operator.js'
 import { Flags } from '@oclif/core'
 import { registerDataFlag } from '../../../src/broker/tickets/flags.js'
 import { JitCommand } from '../../../src/cli/base-command.js'
@@ -11,8 +12,8 @@ export default class AdminTicketList extends JitCommand {
   async run() {
     const { flags } = await this.parse(AdminTicketList)
     const state = flags.state as 'open' | 'closed' | undefined
-    const tickets = flags.data
-      ? await (await import('../../../src/broker/tickets/operator.js')).registerOnDataFolder.list(flags.data, state)
+    const tickets = namesStore(flags)
+      ? await (await import('../../../src/broker/tickets/operator.js')).registerOnDataFolder.list(flags, state)
       : await (await import('../../../src/cli/tickets/register.js')).registerOverApi.list(this.cli(flags), state)
     if (!this.jsonEnabled()) {
       const [{ table }, { ticketRow }] = await Promise.all([import('../../../src/cli/output.js'), import('../../../src/cli/tickets/register.js')])

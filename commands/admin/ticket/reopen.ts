@@ -1,3 +1,4 @@
+import { namesStore } from '../../../src/broker/operator.js'
 import { Args, Flags } from '@oclif/core'
 import { registerDataFlag } from '../../../src/broker/tickets/flags.js'
 import { JitCommand } from '../../../src/cli/base-command.js'
@@ -12,8 +13,8 @@ export default class AdminTicketReopen extends JitCommand {
 
   async run() {
     const { args, flags } = await this.parse(AdminTicketReopen)
-    const result = flags.data
-      ? await (await import('../../../src/broker/tickets/operator.js')).registerOnDataFolder.setState(flags.data, args.id, 'open', flags.reason)
+    const result = namesStore(flags)
+      ? await (await import('../../../src/broker/tickets/operator.js')).registerOnDataFolder.setState(flags, args.id, 'open', flags.reason)
       : await (await import('../../../src/cli/tickets/register.js')).registerOverApi.setState(this.cli(flags), args.id, 'open', flags.reason)
     if (!this.jsonEnabled()) {
       const [{ ui }, { describeTicket }] = await Promise.all([import('../../../src/cli/output.js'), import('../../../src/cli/tickets/register.js')])

@@ -1,5 +1,5 @@
 import { Args } from '@oclif/core'
-import { dataOrApiFlag, withStore } from '../../../src/broker/operator.js'
+import { databaseFlags, dataOrApiFlag, namesStore, withStore } from '../../../src/broker/operator.js'
 import { JitCommand } from '../../../src/cli/base-command.js'
 
 export default class AdminUserEnable extends JitCommand {
@@ -7,12 +7,12 @@ export default class AdminUserEnable extends JitCommand {
   static summary = 'Enable a disabled user again (their old sessions stay ended).'
   static examples = ['<%= config.bin %> admin user enable vic']
   static args = { name: Args.string({ required: true }) }
-  static flags = { ...dataOrApiFlag }
+  static flags = { ...dataOrApiFlag, ...databaseFlags }
 
   async run(): Promise<{ user: string; disabled: boolean }> {
     const { args, flags } = await this.parse(AdminUserEnable)
-    const result = flags.data
-      ? await withStore(flags.data, (store, admin) => admin.enableUser(store, args.name))
+    const result = namesStore(flags)
+      ? await withStore(flags, (store, admin) => admin.enableUser(store, args.name))
       : await (await this.cli(flags).client()).post<{ user: string; disabled: boolean }>(`/admin/users/${encodeURIComponent(args.name)}/enable`, {})
     if (!this.jsonEnabled()) (await import('../../../src/cli/output.js')).ui.ok(`Enabled ${result.user}.`)
     return result

@@ -1,15 +1,15 @@
-import { dataFlag, withStore } from '../../../src/broker/operator.js'
+import { storeFlags, withStore } from '../../../src/broker/operator.js'
 import { JitCommand } from '../../../src/cli/base-command.js'
 
 export default class AdminUserList extends JitCommand {
   static reviewGate = false
   static summary = 'List users and their roles.'
   static examples = ['<%= config.bin %> admin user list --data ./broker-data']
-  static flags = { ...dataFlag }
+  static flags = { ...storeFlags }
 
   async run() {
     const { flags } = await this.parse(AdminUserList)
-    const users = await withStore(flags.data, (store) => store.listUsers())
+    const users = await withStore(flags, (store) => store.listUsers())
     if (!this.jsonEnabled()) {
       const { table } = await import('../../../src/cli/output.js')
       this.log(await table(['user', 'roles', 'org'], users.map((u) => [u.name, u.roles.join(', '), u.org ?? ''])))

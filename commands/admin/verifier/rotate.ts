@@ -1,5 +1,5 @@
 import { Args } from '@oclif/core'
-import { dataOrApiFlag, withStore } from '../../../src/broker/operator.js'
+import { databaseFlags, dataOrApiFlag, namesStore, withStore } from '../../../src/broker/operator.js'
 import { JitCommand } from '../../../src/cli/base-command.js'
 
 export default class AdminVerifierRotate extends JitCommand {
@@ -7,12 +7,12 @@ export default class AdminVerifierRotate extends JitCommand {
   static summary = 'Give a verifier a new introspection token and print it once; the old token stops working now.'
   static examples = ['<%= config.bin %> admin verifier rotate gateway-line-3 > token.txt']
   static args = { name: Args.string({ required: true }) }
-  static flags = { ...dataOrApiFlag }
+  static flags = { ...dataOrApiFlag, ...databaseFlags }
 
   async run(): Promise<{ name: string; token: string }> {
     const { args, flags } = await this.parse(AdminVerifierRotate)
-    const result = flags.data
-      ? await withStore(flags.data, (store, admin) => admin.rotateVerifier(store, args.name))
+    const result = namesStore(flags)
+      ? await withStore(flags, (store, admin) => admin.rotateVerifier(store, args.name))
       : await (await this.cli(flags).client()).post<{ name: string; token: string }>(`/admin/verifiers/${encodeURIComponent(args.name)}/rotate`, {})
     if (!this.jsonEnabled()) {
       this.log(result.token)

@@ -6,8 +6,7 @@ import { existsSync, renameSync, writeFileSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { UsageError } from '../../errors.js'
-import { SqliteAsyncStore } from '../store/sqlite-async-store.js'
-import type { SqliteStore } from '../store/sqlite-store.js'
+import type { Store } from '../store/store.js'
 import { SshAuthority } from './authority.js'
 import { CA_KEY_FILE, activateNextSshCaKey, prepareNextSshCaKey } from './ca-key.js'
 import { KrlPublisher } from './krl.js'
@@ -41,17 +40,17 @@ export function requireSshCa(dataDir: string): void {
   }
 }
 
-function authorityOf(store: SqliteStore): SshAuthority {
-  requireSshCa(store.dataDir)
-  return new SshAuthority(store.dataDir, new SqliteAsyncStore(store))
+function authorityOf(store: Store, dataDir: string): SshAuthority {
+  requireSshCa(dataDir)
+  return new SshAuthority(dataDir, store)
 }
 
 /** Writes TrustedUserCAKeys and RevokedKeys files for an SSH host into outDir, each replaced whole. */
-export async function exportHostFiles(store: SqliteStore, outDir: string, now: () => number = Date.now): Promise<HostFiles> {
-  const ca = authorityOf(store)
+export async function exportHostFiles(store: Store, dataDir: string, outDir: string, now: () => number = Date.now): Promise<HostFiles> {
+  const ca = authorityOf(store, dataDir)
   const nowEpoch = Math.floor(now() / 1000)
   const trusted = await ca.trusted(nowEpoch)
-  const krl = await new KrlPublisher(ca.certificates.store, ca, now).current()
+  const krl = await new KrlPublisher(store, ca, now).current()
   await mkdir(outDir, { recursive: true })
   const trustedUserCaKeys = join(outDir, TRUSTED_CA_FILE)
   const revokedKeys = join(outDir, REVOKED_KEYS_FILE)
@@ -62,11 +61,11 @@ export async function exportHostFiles(store: SqliteStore, outDir: string, now: (
 }
 
 /** Step 1: a next key, published to hosts (ca.pub, export) from now on; it signs nothing yet. */
-export function announceNextCaKey(store: SqliteStore, operator: string): Rotation {
-  const ca = authorityOf(store)
+export async function announceNextCaKey(store: Store, dataDir: string, operator: string): Promise<Rotation> {
+  const ca = authorityOf(store, dataDir)
   const already = ca.next()
-  const next = already ?? prepareNextSshCaKey(store.dataDir)
-  if (!already) store.transaction(() => store.appendAudit({ type: 'ssh.ca.next-announced', severity: 'high', actor: operator, data: { current: ca.current().fingerprint, next: next.fingerprint } }))
+  const next = already ?? prepareNextSshCaKey(dataDir)
+  if (!already) await store.audit({ type: 'ssh.ca.next-announced', severity: 'high', actor: operator, data: { current: ca.current().fingerprint, next: next.fingerprint } })
   return { step: 'announced', current: ca.current().fingerprint, next: next.fingerprint }
 }
 
@@ -75,8 +74,8 @@ export function announceNextCaKey(store: SqliteStore, operator: string): Rotatio
  * stays published until its last certificate expires. Refused while the key rotated out before
  * still has live certificates: dropping it would lock out hosts' users.
  */
-export async function activateNextCaKey(store: SqliteStore, operator: string, now: () => number = Date.now): Promise<Rotation> {
-  const ca = authorityOf(store)
+export async function activateNextCaKey(store: Store, dataDir: string, operator: string, now: () => number = Date.now): Promise<Rotation> {
+  const ca = authorityOf(store, dataDir)
   const nowEpoch = Math.floor(now() / 1000)
   if (!ca.next()) throw new UsageError('No next SSH CA key has been announced.', ['Announce one first: jit admin ssh-ca rotate; activate it once every host has fetched the new TrustedUserCAKeys.'])
   const liveUntil = await ca.previousLiveUntil(nowEpoch)
@@ -85,8 +84,8 @@ export async function activateNextCaKey(store: SqliteStore, operator: string, no
   }
   const old = ca.current()
   const lastOld = await ca.certificates.lastExpiryOf(old.fingerprint, nowEpoch)
-  const { current } = activateNextSshCaKey(store.dataDir)
-  store.transaction(() => store.appendAudit({ type: 'ssh.ca.rotated', severity: 'high', actor: operator, data: { current: current.fingerprint, previous: old.fingerprint } }))
+  const { current } = activateNextSshCaKey(dataDir)
+  await store.audit({ type: 'ssh.ca.rotated', severity: 'high', actor: operator, data: { current: current.fingerprint, previous: old.fingerprint } })
   return {
     step: 'activated',
     current: current.fingerprint,

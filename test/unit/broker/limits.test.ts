@@ -56,7 +56,7 @@ describe('limits', () => {
 
   it('enrollment refuses a public key with any member beyond kty, crv and x (a private d above all), and spends no code', async () => {
     const app = api()
-    const { code } = makeEnrollmentCode(t.sqlite, 'tess', 600, 'test')
+    const { code } = await makeEnrollmentCode(ctx.store, 'tess', 600, 'test')
     const publicKey = { kty: 'OKP', crv: 'Ed25519', x: 'B'.repeat(43) }
     for (const extra of [{ d: 'C'.repeat(43) }, { kid: 'mine' }, { use: 'sig' }]) {
       const response = await app.inject({ method: 'POST', url: '/v1/enroll', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ code, deviceName: 'x', publicKey: { ...publicKey, ...extra } }) })

@@ -95,7 +95,7 @@ describe('offboarding', () => {
   })
 
   it('revoking a user\'s unused enrollment codes: none of them enrolls any more', async () => {
-    const { code } = makeEnrollmentCode(t.sqlite, 'tess', 3600, 'ada')
+    const { code } = await makeEnrollmentCode(ctx.store, 'tess', 3600, 'ada')
     expect(await revokeEnrollmentCodes(ctx, 'ada', 'tess')).toEqual({ user: 'tess', revoked: 1 })
     await expect(enrollDevice(ctx, { code, publicKey: { kty: 'OKP', crv: 'Ed25519', x: 'B'.repeat(43) }, deviceName: 'x' })).rejects.toThrow(/unknown, already used or expired/)
   })

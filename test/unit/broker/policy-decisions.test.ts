@@ -59,7 +59,7 @@ beforeAll(async () => {
   ctx = test.ctx
   // The tests move this clock back and forth.
   ctx.now = () => clock
-  importInventory(test.sqlite, join(PLANT, 'inventory.yaml'))
+  await importInventory(ctx.store, join(PLANT, 'inventory.yaml'))
 })
 afterAll(() => test.close())
 
@@ -126,14 +126,14 @@ describe('conditions are checked again at the last approval', () => {
     releasePlc()
     const gina = actor('gina', ['technician'])
     expect((await refusal(() => ask(gina, 'control', 600))).extra.reasons).toContain(`rule control-line-stopped needs ${PLC} to be stopped or maintenance; it is running`)
-    setAssetState(test.sqlite, PLC, 'stopped', 'line 3 down for WO-104233')
+    await setAssetState(ctx.store, PLC, 'stopped', 'line 3 down for WO-104233')
     const pending = (await ask(gina, 'control', 600)).result.request
     expect(pending).toMatchObject({ state: 'pending', rule: 'control-line-stopped', approvalsNeeded: 2, approverRoles: ['shift-lead', 'line-3-leads'] })
     // Two different approvers, from the role or the owner group.
     expect((await approveRequest(ctx, actor('bob', ['shift-lead']), pending.id, undefined)).request.state).toBe('pending')
     expect((await refusal(async () => await approveRequest(ctx, actor('bob', ['shift-lead']), pending.id, undefined))).extra.reasons).toContain('you have already approved this request')
     expect((await approveRequest(ctx, actor('lena', ['line-3-leads']), pending.id, undefined)).request.state).toBe('approved')
-    setAssetState(test.sqlite, PLC, 'running')
+    await setAssetState(ctx.store, PLC, 'running')
   })
 })
 
@@ -161,7 +161,7 @@ describe('grants and approvals under random requests', () => {
 
   it('no request is ever approved by its requester or by a vendor, whatever their roles', async () => {
     clock = TUESDAY
-    setAssetState(test.sqlite, PLC, 'stopped')
+    await setAssetState(ctx.store, PLC, 'stopped')
     const people = [
       actor('ivan', ['technician', 'shift-lead', 'line-3-leads']),
       actor('jo', ['shift-lead']),
@@ -192,6 +192,6 @@ describe('grants and approvals under random requests', () => {
       }),
       { numRuns: 80 },
     )
-    setAssetState(test.sqlite, PLC, 'running')
+    await setAssetState(ctx.store, PLC, 'running')
   })
 })

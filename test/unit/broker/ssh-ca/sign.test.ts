@@ -175,13 +175,13 @@ describe('rotation', () => {
     const old = ca.current().fingerprint
     const before = await open()
     const oldCert = await sign(before.id)
-    const { next } = announceNextCaKey(t.sqlite, 'operator:test')
+    const { next } = await announceNextCaKey(ctx.store, ctx.dataDir, 'operator:test')
     // Published at once, signing nothing yet: hosts can learn it before any certificate needs it.
     expect(await fingerprints()).toEqual([old, next])
     expect((await sign((await open()).id)).caFingerprint).toBe(old)
-    expect(announceNextCaKey(t.sqlite, 'operator:test').next).toBe(next)
+    expect((await announceNextCaKey(ctx.store, ctx.dataDir, 'operator:test')).next).toBe(next)
 
-    const activated = await activateNextCaKey(t.sqlite, 'operator:test', ctx.now)
+    const activated = await activateNextCaKey(ctx.store, ctx.dataDir, 'operator:test', ctx.now)
     expect(activated).toMatchObject({ step: 'activated', current: next, previous: old, previousTrustedUntil: before.expiresAt })
     expect((await sign((await open()).id)).caFingerprint).toBe(next)
     expect(await fingerprints()).toEqual([next, old])
@@ -191,20 +191,20 @@ describe('rotation', () => {
     expect(text).toContain(`# CA key ssh-ed25519 ${old}\nserial: ${oldCert.serial}`)
 
     // Another rotation may be announced, but not activated while the old key's certificates live.
-    const third = announceNextCaKey(t.sqlite, 'operator:test').next!
+    const third = (await announceNextCaKey(ctx.store, ctx.dataDir, 'operator:test')).next!
     expect(await fingerprints()).toEqual([next, third, old])
-    await expect(activateNextCaKey(t.sqlite, 'operator:test', ctx.now)).rejects.toThrow(/still has certificates valid until/)
+    await expect(activateNextCaKey(ctx.store, ctx.dataDir, 'operator:test', ctx.now)).rejects.toThrow(/still has certificates valid until/)
 
     t.clock.now += 601_000
     expect(await fingerprints()).toEqual([next, third])
-    expect(await activateNextCaKey(t.sqlite, 'operator:test', ctx.now)).toMatchObject({ current: third, previous: next })
+    expect(await activateNextCaKey(ctx.store, ctx.dataDir, 'operator:test', ctx.now)).toMatchObject({ current: third, previous: next })
     expect(eventsOf('ssh.ca.next-announced').map((e) => e.data.next)).toEqual([next, third])
     expect(eventsOf('ssh.ca.rotated').map((e) => e.data.current)).toEqual([next, third])
   })
 
   it('activating with no announced key is refused and changes nothing', async () => {
     const current = ca.current().fingerprint
-    await expect(activateNextCaKey(t.sqlite, 'operator:test', ctx.now)).rejects.toThrow(/No next SSH CA key/)
+    await expect(activateNextCaKey(ctx.store, ctx.dataDir, 'operator:test', ctx.now)).rejects.toThrow(/No next SSH CA key/)
     expect(await fingerprints()).toEqual([current])
   })
 })
