@@ -3,52 +3,20 @@
 // verifiers' checks, gateways, reviews and the outbox. Each repository runs the same portable SQL
 // on both; the clock is fractional where the broker's is (ctx.now() / 1000), which PostgreSQL
 // refuses against a BIGINT column unless the SQL casts it.
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { ApiError } from '../../src/broker/api-error.js'
 import { ReviewStore } from '../../src/broker/breakglass/review-store.js'
 import { announceGateway, gatewayForAsset, recordConnection } from '../../src/broker/gateway/gateways.js'
 import { CertificateStore } from '../../src/broker/ssh-ca/cert-store.js'
-import { databaseLogin } from '../../src/broker/store/postgres/connection.js'
-import { PostgresStore } from '../../src/broker/store/postgres/postgres-store.js'
 import type { SessionRecord } from '../../src/broker/store/records.js'
-import { SqliteAsyncStore } from '../../src/broker/store/sqlite-async-store.js'
-import { SqliteStore } from '../../src/broker/store/sqlite-store.js'
 import type { Store } from '../../src/broker/store/store.js'
 import { TicketRegister } from '../../src/broker/tickets/register.js'
 import { recordVerification, verificationsOf } from '../../src/broker/verifications.js'
-import { startPostgres, type TestPostgres } from './postgres.js'
+import { storesForTests } from './stores-for-tests.js'
 
-let server: TestPostgres
-const closers: (() => Promise<void>)[] = []
-
-beforeAll(async () => {
-  server = await startPostgres()
-})
-
-afterAll(async () => {
-  for (const close of closers) await close().catch(() => {})
-  await server?.stop()
-})
-
-async function postgres(): Promise<Store> {
-  const url = server.createDatabase(`tables_${Math.random().toString(36).slice(2, 8)}`)
-  const store = await PostgresStore.open(databaseLogin(url, { env: { JIT_DATABASE_PASSWORD: server.password } }))
-  closers.push(() => store.close())
-  return store
-}
-
-async function sqlite(): Promise<Store> {
-  const dir = mkdtempSync(join(tmpdir(), 'jit-tables-'))
-  const store = new SqliteAsyncStore(new SqliteStore(dir))
-  closers.push(async () => {
-    await store.close()
-    rmSync(dir, { recursive: true, force: true })
-  })
-  return store
-}
+const stores = storesForTests()
+const postgres = (): Promise<Store> => stores.postgres()
+const sqlite = async (): Promise<Store> => stores.sqlite()
 
 /** The broker's clock in seconds, with the fraction it has between two ticks. */
 const NOW = 1_800_000_000.25

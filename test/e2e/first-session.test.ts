@@ -240,7 +240,7 @@ describe('device authentication', () => {
   it('the audit chain over everything above verifies', async () => {
     // The whole log is for admin and security (and the operator, on the data folder).
     expect((await jit(['audit', 'verify', '--json'], { home: alice })).code).toBe(3)
-    const result = await jit(['audit', 'verify', '--data', broker.dataDir, '--json'], { home: alice })
+    const result = await jit(['audit', 'verify', ...broker.storeArgs, '--json'], { home: alice })
     expect(result.code).toBe(0)
     expect(result.json()).toMatchObject({ ok: true })
     expect(result.json().events).toBeGreaterThan(20)

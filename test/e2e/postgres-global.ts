@@ -1,4 +1,5 @@
-// vitest global setup: with JIT_TEST_STORE=postgres, one PostgreSQL server for the whole run (each
+// vitest global setup of the `postgres` project (vitest.config.ts, JIT_TEST_STORE=postgres in its
+// workers): one PostgreSQL server for the whole run (each
 // broker gets a fresh database on it, test-store.ts). Its address and a password file reach the
 // test workers through vitest's provide/inject; the password itself never rides in a URL.
 import { writeFileSync } from 'node:fs'
@@ -11,7 +12,7 @@ let server: TestPostgres | undefined
 let secrets: string | undefined
 
 export async function setup(project: TestProject): Promise<void> {
-  if (process.env.JIT_TEST_STORE !== 'postgres') return
+  if (project.config.env?.JIT_TEST_STORE !== 'postgres') return
   server = await startPostgres()
   secrets = tempDir('jit-pg-secret-')
   const passwordFile = join(secrets, 'password')

@@ -2,47 +2,15 @@
 // statement read by SQLite and PostgreSQL), snapshots that see only what is committed, signals
 // sent only when a transaction commits (and, on PostgreSQL, to the other brokers), and duties
 // held by one broker at a time and taken over when it dies.
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { databaseLogin } from '../../src/broker/store/postgres/connection.js'
-import { PostgresStore } from '../../src/broker/store/postgres/postgres-store.js'
+import { describe, expect, it } from 'vitest'
+import type { PostgresStore } from '../../src/broker/store/postgres/postgres-store.js'
 import { flag } from '../../src/broker/store/records.js'
-import { SqliteAsyncStore } from '../../src/broker/store/sqlite-async-store.js'
-import { SqliteStore } from '../../src/broker/store/sqlite-store.js'
 import type { Store } from '../../src/broker/store/store.js'
-import { startPostgres, type TestPostgres } from './postgres.js'
+import { storesForTests } from './stores-for-tests.js'
 
-let server: TestPostgres
-const closers: (() => Promise<void>)[] = []
-
-beforeAll(async () => {
-  server = await startPostgres()
-})
-
-afterAll(async () => {
-  for (const close of closers) await close().catch(() => {})
-  await server?.stop()
-})
-
-async function postgres(database: string): Promise<PostgresStore> {
-  const store = await PostgresStore.open(databaseLogin(database, { env: { JIT_DATABASE_PASSWORD: server.password } }))
-  closers.push(() => store.close())
-  return store
-}
-
-function sqlite(): SqliteAsyncStore {
-  const dir = mkdtempSync(join(tmpdir(), 'jit-store-'))
-  const sync = new SqliteStore(dir)
-  sync.enableGroupCommit()
-  const store = new SqliteAsyncStore(sync)
-  closers.push(async () => {
-    await store.close()
-    rmSync(dir, { recursive: true, force: true })
-  })
-  return store
-}
+const stores = storesForTests()
+const postgres = (url: string): Promise<PostgresStore> => stores.postgres(url)
+const sqlite = () => stores.sqlite({ groupCommit: true })
 
 const signalled = (store: Store, channel: string) => {
   let count = 0
@@ -60,7 +28,7 @@ const until = async (check: () => boolean, ms = 3000) => {
 
 describe.each([
   ['SQLite', async () => sqlite()],
-  ['PostgreSQL', async () => postgres(server.createDatabase(`primitives_${Math.random().toString(36).slice(2, 8)}`))],
+  ['PostgreSQL', async () => postgres(stores.server().createDatabase(`primitives_${Math.random().toString(36).slice(2, 8)}`))],
 ])('%s store', (_name, open) => {
   it('reads and writes portable SQL, with integers as numbers and comparisons read by flag()', async () => {
     const store = await open()
@@ -102,7 +70,7 @@ describe.each([
 
 describe('several brokers on one PostgreSQL database', () => {
   it('a signal on one broker wakes the listeners of another', async () => {
-    const url = server.createDatabase('signals')
+    const url = stores.server().createDatabase('signals')
     const [a, b] = [await postgres(url), await postgres(url)]
     const wake = signalled(b, 'ends')
     await wake.ready
@@ -111,14 +79,14 @@ describe('several brokers on one PostgreSQL database', () => {
   })
 
   it('a duty is held by one broker at a time and taken over when that broker is gone', async () => {
-    const url = server.createDatabase('duties')
+    const url = stores.server().createDatabase('duties')
     const [a, b] = [await postgres(url), await postgres(url)]
     expect(await a.holdsDuty('sweeper')).toBe(true)
     expect(await b.holdsDuty('sweeper')).toBe(false)
     expect(await b.holdsDuty('outbox')).toBe(true)
     expect(await a.holdsDuty('sweeper')).toBe(true)
     // The broker's connections end as they would when its process dies.
-    server.psql(`SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND pid <> pg_backend_pid() AND granted AND objid = hashtext('sweeper')::oid`, 'duties')
+    stores.server().psql(`SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND pid <> pg_backend_pid() AND granted AND objid = hashtext('sweeper')::oid`, 'duties')
     let taken = false
     for (let i = 0; i < 50 && !taken; i++) {
       taken = await b.holdsDuty('sweeper')
@@ -129,18 +97,18 @@ describe('several brokers on one PostgreSQL database', () => {
   })
 
   it('duties asked for at once by two parts of one broker (the sweeper, the ticket watch) are held, by one connection', async () => {
-    const url = server.createDatabase('duties_at_once')
+    const url = stores.server().createDatabase('duties_at_once')
     const [a, b] = [await postgres(url), await postgres(url)]
     expect(await Promise.all([a.holdsDuty('sweeper'), a.holdsDuty('ticket-watch'), a.holdsDuty('sweeper')])).toEqual([true, true, true])
     expect(await a.holdsDuty('sweeper')).toBe(true)
     expect(await b.holdsDuty('sweeper')).toBe(false)
-    expect(server.psql("SELECT count(DISTINCT pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())", 'duties_at_once')).toBe('1')
+    expect(stores.server().psql("SELECT count(DISTINCT pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())", 'duties_at_once')).toBe('1')
   })
 })
 
 describe('durability on PostgreSQL', () => {
   it('commits asynchronously and makes them durable with one barrier before a reply: whenDurable() is pending after a commit and settles with the mark written', async () => {
-    const url = server.createDatabase('durability')
+    const url = stores.server().createDatabase('durability')
     const store = await postgres(url)
     expect(store.whenDurable()).toBeUndefined()
     await store.transaction(async (tx) => tx.appendAudit({ type: 'test.commit', actor: 't' }))
@@ -150,7 +118,7 @@ describe('durability on PostgreSQL', () => {
     expect(store.whenDurable()).toBe(first)
     await first
     expect(store.whenDurable()).toBeUndefined()
-    expect(Number(server.psql('SELECT count(*) FROM jit_durability_marks', 'durability'))).toBe(1)
+    expect(Number(stores.server().psql('SELECT count(*) FROM jit_durability_marks', 'durability'))).toBe(1)
     // A read outside a transaction commits nothing; a write outside one does.
     await store.getUser('nobody')
     expect(store.whenDurable()).toBeUndefined()
@@ -158,7 +126,7 @@ describe('durability on PostgreSQL', () => {
     await store.whenDurable()
     expect(store.whenDurable()).toBeUndefined()
     await store.close()
-    expect(Number(server.psql('SELECT count(*) FROM jit_durability_marks', 'durability'))).toBe(0)
+    expect(Number(stores.server().psql('SELECT count(*) FROM jit_durability_marks', 'durability'))).toBe(0)
   })
 })
 
@@ -177,7 +145,7 @@ describe('transactions of several brokers on PostgreSQL', () => {
     }, { user, asset })
 
   it('scoped on one asset, two brokers racing check-then-insert never both win (30 rounds)', async () => {
-    const url = server.createDatabase('scoped_race')
+    const url = stores.server().createDatabase('scoped_race')
     const [a, b] = [await postgres(url), await postgres(url)]
     for (let round = 0; round < 30; round++) {
       const asset = `plant/line/plc-${round}`
@@ -187,7 +155,7 @@ describe('transactions of several brokers on PostgreSQL', () => {
   })
 
   it('scoped on other users and assets, they run side by side; an unscoped one waits for them', async () => {
-    const url = server.createDatabase('scoped_side')
+    const url = stores.server().createDatabase('scoped_side')
     const [a, b] = [await postgres(url), await postgres(url)]
     let release!: () => void
     const held = new Promise<void>((resolve) => (release = resolve))
