@@ -255,6 +255,8 @@ export interface GrantRun {
   grants: number
   /** CPU time (user + system) of the given broker processes per grant, in µs: steadier than rates on a shared machine. */
   cpuMicros?: number
+  /** How busy the machine's cores were during the run (0 to 1): near 1, the load had no core left to grow into. */
+  machineBusy?: number
 }
 
 /**
@@ -283,12 +285,15 @@ export async function driveGrants(targets: GrantTarget[], concurrency: number, t
   }
   const cpuOf = () => brokerPids.map(processCpuMs).reduce<number | undefined>((sum, ms) => (sum === undefined || ms === undefined ? undefined : sum + ms), 0)
   const cpuBefore = brokerPids.length > 0 ? cpuOf() : undefined
+  const machineBefore = machineCpuTicks()
   const start = nowMs()
   await Promise.all(Array.from({ length: concurrency }, (_, i) => worker(i)))
   const seconds = (nowMs() - start) / 1000
   const cpuAfter = brokerPids.length > 0 ? cpuOf() : undefined
+  const machineAfter = machineCpuTicks()
+  const machineBusy = machineBefore && machineAfter ? (machineAfter.busy - machineBefore.busy) / Math.max(1, machineAfter.total - machineBefore.total) : undefined
   const cpuMicros = cpuBefore === undefined || cpuAfter === undefined ? undefined : ((cpuAfter - cpuBefore) * 1000) / total
-  return { grantsPerSecond: total / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), grants: total, cpuMicros }
+  return { grantsPerSecond: total / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), grants: total, cpuMicros, machineBusy }
 }
 
 /** Arguments of `jit request` on the auto-approving rule. */
@@ -313,6 +318,18 @@ export function processCpuMs(pid: number | undefined): number | undefined {
     // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND
+  } catch {
+    return undefined
+  }
+}
+
+/** The machine's CPU time so far, busy and in all, in ticks (the first line of /proc/stat); undefined off Linux. */
+export function machineCpuTicks(): { busy: number; total: number } | undefined {
+  try {
+    const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number)
+    const total = ticks.slice(0, 8).reduce((sum, n) => sum + n, 0)
+    // user nice system idle iowait irq softirq steal: idle and iowait are not busy.
+    return { busy: total - ticks[3] - ticks[4], total }
   } catch {
     return undefined
   }

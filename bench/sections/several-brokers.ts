@@ -72,10 +72,11 @@ const summary = (setup: Setup) => ({
   p50: median(setup.runs.map((r) => r.p50)),
   p99: median(setup.runs.map((r) => r.p99)),
   cpu: setup.runs.every((r) => r.cpuMicros !== undefined) ? Math.round(median(setup.runs.map((r) => r.cpuMicros!))) : undefined,
+  busy: setup.runs.every((r) => r.machineBusy !== undefined) ? median(setup.runs.map((r) => r.machineBusy!)) : undefined,
 })
 
 function grantRow(setup: Setup, total: number, baseline?: { setup: Setup; name: string }, goal?: number): BenchRow {
-  const { rate, p50, p99, cpu } = summary(setup)
+  const { rate, p50, p99, cpu, busy } = summary(setup)
   const base = baseline ? summary(baseline.setup).rate : undefined
   const ratio = base === undefined ? undefined : rate / base
   return {
@@ -87,7 +88,7 @@ function grantRow(setup: Setup, total: number, baseline?: { setup: Setup; name: 
     p99,
     ...(baseline && base !== undefined ? { baseline: { name: baseline.name, value: base }, ratio } : {}),
     ...(goal !== undefined && ratio !== undefined ? { target: `≥ ${goal}x one broker`, met: ratio >= goal } : {}),
-    note: `median of ${setup.runs.length} x ${total} requests, ${CONCURRENCY} in flight (${CONCURRENCY} technicians, each on an asset of their own)${setup.brokers.length > 1 ? ` split over ${setup.brokers.length} brokers` : ''}${cpu === undefined ? '' : `, broker CPU ${cpu} µs/grant`}; brokers, PostgreSQL and load generator share ${cpus().length} cores`,
+    note: `median of ${setup.runs.length} x ${total} requests, ${CONCURRENCY} in flight (${CONCURRENCY} technicians, each on an asset of their own)${setup.brokers.length > 1 ? ` split over ${setup.brokers.length} brokers` : ''}${cpu === undefined ? '' : `, broker CPU ${cpu} µs/grant`}; brokers, PostgreSQL and load generator share ${cpus().length} cores${busy === undefined ? '' : `, ${Math.round(busy * 100)}% busy`}`,
   }
 }
 
