@@ -11,6 +11,7 @@ import { isoInstant } from '../util/since.js'
 import { registerReachableAssetsRoute } from './reachable-assets.js'
 import { registerGatewayRoutes } from './gateway/routes.js'
 import { ApiError, authFailed, badInput } from './api-error.js'
+import { isDatabaseAway } from './store/postgres/errors.js'
 import { OVERSIGHT_ROLES, hasAnyRole, type Actor, type BrokerContext } from './context.js'
 import { authenticateDevice } from './device-auth.js'
 import { enrollDevice } from './enrollment.js'
@@ -89,7 +90,11 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
   const actorOf = (request: FastifyRequest): Promise<Actor> =>
     authenticateDevice(ctx, request.headers.authorization, request.method, request.url, request.rawBody)
 
-  app.get('/healthz', async () => ({ status: 'ok', issuer: ctx.issuer, time: new Date(ctx.now()).toISOString() }))
+  // A load balancer's check: ok only when the store answers too (503 unavailable when its database does not).
+  app.get('/healthz', async () => {
+    await ctx.store.query('SELECT 1')
+    return { status: 'ok', issuer: ctx.issuer, time: new Date(ctx.now()).toISOString() }
+  })
   app.get('/.well-known/jwks.json', async (_request, reply) => {
     reply.header('cache-control', 'public, max-age=300')
     return { keys: [ctx.signingKey.publicJwk] }
@@ -234,6 +239,7 @@ function toApiError(error: unknown, log: (line: string) => void, request: Fastif
   if (e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return badInput('Send a JSON body (content-type: application/json).')
   if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) return new ApiError(e.statusCode, 'bad-input', 'The request is not valid.')
   log(`error: ${request.method} ${request.url.split('?')[0]}: ${e.message ?? String(error)}`)
+  if (isDatabaseAway(error)) return databaseAway()
   return new ApiError(500, 'internal', 'The broker failed to handle this call; the operator can find details in its log.')
 }
 
@@ -245,14 +251,18 @@ function describeViolation(v: { instancePath: string; keyword?: string; message?
   return `${at || 'body'} ${v.message ?? 'is invalid'}`
 }
 
+/** The store's database does not answer: nothing was done, or nothing can be promised; the caller tries again later. */
+export function databaseAway(): ApiError {
+  return new ApiError(503, 'unavailable', 'The broker cannot reach its database; nothing this call asked for can be promised. Try again in a moment.', {
+    nextSteps: ['If it persists, tell the broker operator (the broker log names the database).'],
+  })
+}
+
+/** The problem document of an error, as every reply of the API carries it. */
+export function problemOf(error: ApiError): Problem {
+  return { type: `urn:jit:problem:${error.code}`, title: error.code, status: error.status, detail: error.message, code: error.code, ...error.extra }
+}
+
 function sendProblem(reply: FastifyReply, error: ApiError): FastifyReply {
-  const problem: Problem = {
-    type: `urn:jit:problem:${error.code}`,
-    title: error.code,
-    status: error.status,
-    detail: error.message,
-    code: error.code,
-    ...error.extra,
-  }
-  return reply.code(error.status).type('application/problem+json').send(problem)
+  return reply.code(error.status).type('application/problem+json').send(problemOf(error))
 }

@@ -6,7 +6,9 @@ import { flagOverdueReviews } from './breakglass/reviews.js'
 import { loadPolicyFile } from '../policy/load.js'
 import type { Policy } from '../policy/types.js'
 import type { BrokerContext } from './context.js'
-import { buildHttpApi } from './http.js'
+import { buildHttpApi, databaseAway, problemOf } from './http.js'
+import { ApiError } from './api-error.js'
+import { isDatabaseAway } from './store/postgres/errors.js'
 import { reloadablePolicy } from './policy-reload.js'
 import { expireStaleRequests } from './requests.js'
 import { sweepExpired } from './sessions.js'
@@ -79,10 +81,19 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   // Group commit: one fsync for all the transactions of an event-loop turn, and no reply
   // (grant, read, error) leaves before what it may have seen is on disk.
   if (store instanceof SqliteAsyncStore) store.sqlite.enableGroupCommit()
-  app.addHook('onSend', (_request, _reply, payload, done) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     const durable = store.whenDurable()
     if (!durable) return done(null, payload)
-    durable.then(() => done(null, payload), (error: Error) => done(error))
+    durable.then(
+      () => done(null, payload),
+      (error: Error) => {
+        // Not on disk: the reply it would have sent is withheld, and the caller told so.
+        log(`error: ${request.method} ${request.url.split('?')[0]}: not durable: ${error.message}`)
+        const problem = isDatabaseAway(error) ? databaseAway() : new ApiError(500, 'internal', 'The broker could not store this call; the operator can find details in its log.')
+        reply.code(problem.status).type('application/problem+json')
+        done(null, JSON.stringify(problemOf(problem)))
+      },
+    )
   })
   await app.listen({ host: options.host, port: options.port })
   const address = app.server.address() as { address: string; port: number }

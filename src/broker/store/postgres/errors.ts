@@ -23,3 +23,14 @@ export class DatabaseSchemaTooNewError extends JitError {
     ], { found, known })
   }
 }
+
+/** Connection-level failures (PostgreSQL's class 08 and 57P0x, the socket's own): the database is away, not the call at fault. */
+const AWAY_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', '57P01', '57P02', '57P03'])
+
+/** Whether a store call failed because its database does not answer (as opposed to a bug or bad data). */
+export function isDatabaseAway(error: unknown): boolean {
+  if (error instanceof DatabaseUnreachableError) return true
+  const e = error as { code?: unknown; message?: unknown }
+  if (typeof e?.code === 'string' && (AWAY_CODES.has(e.code) || e.code.startsWith('08'))) return true
+  return typeof e?.message === 'string' && /^Connection terminated|^timeout exceeded when trying to connect/.test(e.message)
+}
