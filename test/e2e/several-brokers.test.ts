@@ -1,16 +1,19 @@
 // Three broker processes on one real PostgreSQL database, sharing their key files (one --data
 // folder) and one issuer, as a plant runs them behind a load balancer. What one broker does, the
 // others see at once: a request made on one is approved on another and collected on the third;
-// a revocation on one makes introspection inactive on the other two; two brokers racing for one
+// a revocation on one makes introspection inactive on the other two; one approval sent to two
+// brokers at once counts once; a user disabled through the database is refused by every broker;
+// two brokers racing for one
 // exclusive scope never grant it twice; a broker SIGKILLed under load loses no acknowledged
 // grant and leaves an audit chain that verifies.
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { addUser, enrollmentCode } from '../../src/broker/admin.js'
+import { addUser, disableUser, enrollmentCode } from '../../src/broker/admin.js'
 import type { Store } from '../../src/broker/store/store.js'
 import { verifyChain } from '../../src/audit/chain.js'
-import { PolicyDeniedError } from '../../src/errors.js'
+import { AuthError, PolicyDeniedError } from '../../src/errors.js'
+import type { AccessRequest, RequestResult } from '../../src/wire/api.js'
 import { CliContext } from '../../src/cli/context.js'
 import { login } from '../../src/cli/device/login.js'
 import { MemoryKeychain } from '../../src/cli/keychain/keychain.js'
@@ -81,9 +84,9 @@ async function enrollCli(name: string, roles: string[]): Promise<string> {
 }
 
 /** The same, in this process (no CLI start-up per call): a profile whose calls go to `via` only. */
-async function enrollHere(name: string, via: TestBroker): Promise<CliContext> {
+async function enrollHere(name: string, via: TestBroker, roles = ['technician']): Promise<CliContext> {
   const code = await onDatabase(async (store) => {
-    await addUser(store, { name, roles: ['technician'], disabled: false })
+    await addUser(store, { name, roles, disabled: false })
     return (await enrollmentCode(store, name, 600)).code
   })
   await login(new CliContext({ profile: name }, keychain), brokerList(), code, `${name}-laptop`)
@@ -152,6 +155,35 @@ describe('three brokers on one PostgreSQL database', () => {
     const answers = await Promise.all([brokers[0], brokers[2]].map((broker) => introspect(broker, grant!.credential, verifierToken)))
     expect(answers.map((a) => a.active)).toEqual([false, false])
   })
+
+  it('one approval sent to two brokers at once counts once (15 rounds); a user disabled through one database is refused by every broker at once', async () => {
+    const tara = await enrollHere('tara', brokers[0])
+    const lee = [await enrollHere('lee', brokers[0], ['shift-lead']), new CliContext({ profile: 'lee', broker: brokers[1].url }, keychain)]
+    let last = ''
+    for (let round = 0; round < 15; round++) {
+      const asked = await (await tara.client()).post<RequestResult>('/requests', { ticket: 'WO-104233', asset: PLC, scope: 'control', ttlSeconds: 600, reason: `approval race ${round}` })
+      expect(asked.request.state).toBe('pending')
+      const id = asked.request.id
+      const approvals = await Promise.allSettled(lee.map(async (cli) => (await cli.client()).post<RequestResult>(`/requests/${id}/approve`, { comment: 'ok' })))
+      expect(approvals.filter((a) => a.status === 'fulfilled'), `round ${round}`).toHaveLength(1)
+      const request = (await onDatabase((store) => store.getRequest(id))) as AccessRequest
+      expect(request.state).toBe('approved')
+      expect(request.approvals.map((a) => a.by)).toEqual(['lee'])
+      const opened = (await onDatabase((store) => store.listSessions({ user: 'tara' }))).filter((s) => s.requestId === id)
+      expect(opened, `round ${round}`).toHaveLength(1)
+      expect((await onDatabase((store) => store.auditEvents({ requestId: id }))).filter((e) => e.type === 'request.approval')).toHaveLength(1)
+      last = opened[0].id
+      if (round < 14) await (await tara.client()).post(`/sessions/${last}/revoke`, { reason: `round ${round} done` })
+    }
+
+    // Offboarding through the database (jit admin user disable --database …): her session ends and no broker lets her in.
+    await onDatabase((store) => disableUser(store, 'tara', 'left the contractor'))
+    expect((await onDatabase((store) => store.getSession(last)))?.state).toBe('revoked')
+    for (const broker of brokers) {
+      const cli = new CliContext({ profile: 'tara', broker: broker.url }, keychain)
+      await expect(submitRequest(cli, ask('read', PLC, 'after offboarding'))).rejects.toBeInstanceOf(AuthError)
+    }
+  }, 120_000)
 
   it('two brokers racing for one exclusive scope, 50 rounds: one holder at a time, never two', async () => {
     const racers = [await enrollHere('rita', brokers[0]), await enrollHere('ron', brokers[1])]
