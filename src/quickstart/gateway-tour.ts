@@ -39,7 +39,7 @@ export async function gatewayTour(broker: RunningBroker, people: { vic: CliConte
     say.warn('Skipped: openssl is needed to make the demo gateway\'s TLS certificate.')
     return { skipped: 'openssl not available' }
   }
-  const plc = await startDemoPlc()
+  const plc = await startEchoAsset()
   const { token } = await addVerifier(broker.ctx.store, 'demo-gw')
   const asset = (await broker.ctx.store.getAsset(ASSET))!
   await broker.ctx.store.upsertAsset({ path: ASSET, attributes: { ...asset.attributes, gateway: 'demo-gw', endpoint: `127.0.0.1:${plc.port}`, endpointScopes: ['diagnose'] } })
@@ -89,7 +89,8 @@ function selfSignedCertificate(dir: string): { cert: string; key: string } | und
   }
 }
 
-async function startDemoPlc(): Promise<{ port: number; close(): Promise<void> }> {
+/** A TCP echo service on loopback standing in for a PLC (the tour's, and the gateway tests'); counts the connections it has open. */
+export async function startEchoAsset(): Promise<{ port: number; open: () => number; close(): Promise<void> }> {
   const sockets = new Set<Socket>()
   const server: Server = createServer((socket) => {
     sockets.add(socket)
@@ -100,6 +101,7 @@ async function startDemoPlc(): Promise<{ port: number; close(): Promise<void> }>
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
   return {
     port: (server.address() as { port: number }).port,
+    open: () => sockets.size,
     async close() {
       for (const socket of sockets) socket.destroy()
       await new Promise<void>((resolve) => server.close(() => resolve()))

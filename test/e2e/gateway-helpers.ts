@@ -3,32 +3,15 @@
 // that measures when its tunnelled connection is closed.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
-import { createServer, connect, type Server, type Socket } from 'node:net'
+import { connect, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { BIN, tempDir, type TestBroker } from './harness.js'
 
 export const GW_ASSET = 'plant-a/line-3/cell-2/plc-07'
 export const OTHER_ASSET = 'plant-a/line-3/cell-2/hmi-01'
 
-/** A TCP echo service standing in for a PLC; counts the connections it has open. */
-export async function startEchoAsset(): Promise<{ port: number; open: () => number; close(): Promise<void> }> {
-  const sockets = new Set<Socket>()
-  const server: Server = createServer((socket) => {
-    sockets.add(socket)
-    socket.on('error', () => {})
-    socket.once('close', () => sockets.delete(socket))
-    socket.pipe(socket)
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
-  return {
-    port: (server.address() as { port: number }).port,
-    open: () => sockets.size,
-    async close() {
-      for (const socket of sockets) socket.destroy()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-    },
-  }
-}
+/** A TCP echo service standing in for a PLC: the quickstart tour's own. */
+export { startEchoAsset } from '../../src/quickstart/gateway-tour.js'
 
 export function selfSignedCert(dir = tempDir('jit-gw-cert-')): { cert: string; key: string } {
   const cert = join(dir, 'gw.pem')

@@ -1,6 +1,8 @@
-// The broker's records, and its tables' rows read as records, the same for both stores: SQLite hands back numbers,
-// PostgreSQL hands back BIGINT columns as strings (pg does not guess at 64-bit integers); every
-// value jit stores fits a double, so each is read through Number().
+// The broker's records, and its tables' rows read as records, the same for both stores. Integers
+// are read through Number(): SQLite hands back numbers, and the PostgreSQL connection is set to
+// read BIGINT as numbers too (connection.ts); every value jit stores fits a double.
+import { hashEventWithData } from '../../audit/chain.js'
+import { canonicalJson } from '../../util/canonical-json.js'
 import { nowIso } from '../../util/ids.js'
 import type { AuditEvent, RequestKind, SessionInfo, SessionState } from '../../wire/api.js'
 
@@ -36,6 +38,33 @@ export interface SessionRecord extends SessionInfo {
 }
 
 export type NewAuditEvent = Pick<AuditEvent, 'type' | 'actor'> & Partial<Pick<AuditEvent, 'severity' | 'sessionId' | 'requestId' | 'data'>>
+
+/** The audit table's columns, in the order of chainedRecord's row. */
+export const AUDIT_COLUMNS = 'seq, at, type, severity, actor, session_id, request_id, data, prev_hash, hash'
+
+/**
+ * The next record of the chain, number seq, linked to prevHash; and its row for the audit table
+ * (AUDIT_COLUMNS), whose data is stored as the very canonical JSON the hash covers, so verifying
+ * needs no parsing. Both stores append through it.
+ */
+export function chainedRecord(event: NewAuditEvent, at: string, seq: number, prevHash: string): { record: AuditEvent; row: (string | number | null)[] } {
+  const body = {
+    seq,
+    at,
+    type: event.type,
+    severity: event.severity ?? 'info',
+    actor: event.actor,
+    sessionId: event.sessionId,
+    requestId: event.requestId,
+    data: event.data ?? {},
+  }
+  const dataJson = canonicalJson(body.data)
+  const hash = hashEventWithData(prevHash, body, dataJson)
+  return {
+    record: { ...body, prevHash, hash },
+    row: [seq, at, body.type, body.severity, body.actor, body.sessionId ?? null, body.requestId ?? null, dataJson, prevHash, hash],
+  }
+}
 
 export type Row = Record<string, unknown>
 

@@ -279,9 +279,6 @@ export class SqliteAsyncStore implements Store {
   recordHeartbeat(id: string, atMs: number): Promise<boolean> {
     return this.#call(() => this.sqlite.recordHeartbeat(id, atMs))
   }
-  silentSessions(cutoffMs: number): Promise<string[]> {
-    return this.#call(() => this.sqlite.silentSessions(cutoffMs))
-  }
   extendSession(id: string, expiresAtEpoch: number): Promise<boolean> {
     return this.#call(() => this.sqlite.extendSession(id, expiresAtEpoch))
   }

@@ -10,10 +10,9 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { GENESIS_HASH, hashEventWithData } from '../../audit/chain.js'
-import { canonicalJson } from '../../util/canonical-json.js'
+import { GENESIS_HASH } from '../../audit/chain.js'
 import { nowIso } from '../../util/ids.js'
-import { toAuditEvent, toSession, type AssetRecord, type DeviceRecord, type NewAuditEvent, type Row, type SessionRecord, type UserRecord } from './records.js'
+import { AUDIT_COLUMNS, chainedRecord, toAuditEvent, toSession, type AssetRecord, type DeviceRecord, type NewAuditEvent, type Row, type SessionRecord, type UserRecord } from './records.js'
 import type { AccessRequest, Approval, AuditEvent, RequestState, SessionInfo, SessionState } from '../../wire/api.js'
 
 export type { AssetRecord, DeviceRecord, NewAuditEvent, SessionRecord, UserRecord } from './records.js'
@@ -262,26 +261,11 @@ export class SqliteStore {
     // between two of our records: the tail read once stays true until the lock is released.
     const inTransaction = this.db.isTransaction
     const last = (inTransaction && this.#auditTail) || this.#readAuditTail()
-    const body = {
-      seq: (last?.seq ?? 0) + 1,
-      at,
-      type: event.type,
-      severity: event.severity ?? 'info',
-      actor: event.actor,
-      sessionId: event.sessionId,
-      requestId: event.requestId,
-      data: event.data ?? {},
-    }
-    const prevHash = last?.hash ?? GENESIS_HASH
-    // Stored as the very text the hash covers (canonical JSON), so verifying needs no parsing.
-    const dataJson = canonicalJson(body.data)
-    const hash = hashEventWithData(prevHash, body, dataJson)
-    this.#sql('INSERT INTO audit (seq, at, type, severity, actor, session_id, request_id, data, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?)').run(
-      body.seq, at, body.type, body.severity, body.actor, body.sessionId ?? null, body.requestId ?? null, dataJson, prevHash, hash,
-    )
-    this.#sql('UPDATE audit_high_water SET seq = ? WHERE id = 1').run(body.seq)
-    if (inTransaction) this.#auditTail = { seq: body.seq, hash }
-    return { ...body, prevHash, hash }
+    const { record, row } = chainedRecord(event, at, (last?.seq ?? 0) + 1, last?.hash ?? GENESIS_HASH)
+    this.#sql(`INSERT INTO audit (${AUDIT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)`).run(...row)
+    this.#sql('UPDATE audit_high_water SET seq = ? WHERE id = 1').run(record.seq)
+    if (inTransaction) this.#auditTail = { seq: record.seq, hash: record.hash }
+    return record
   }
 
   /** The chain's last record, numbered past the highest sequence number ever written. */
@@ -507,11 +491,6 @@ export class SqliteStore {
   /** Arms (first call) or feeds the dead-man's switch of an active session. */
   recordHeartbeat(id: string, atMs: number): boolean {
     return this.#sql("UPDATE sessions SET heartbeat_at = ? WHERE id = ? AND state = 'active'").run(atMs, id).changes > 0
-  }
-
-  /** Active sessions whose heartbeat is armed and older than cutoffMs. */
-  silentSessions(cutoffMs: number): string[] {
-    return (this.#sql("SELECT id FROM sessions WHERE state = 'active' AND heartbeat_at IS NOT NULL AND heartbeat_at < ?").all(cutoffMs) as Row[]).map((row) => row.id as string)
   }
 
   /** Moves the expiry of an active session; false if it had already ended. */

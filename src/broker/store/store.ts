@@ -128,7 +128,6 @@ export interface Store {
   sessionsPastExpiry(nowEpoch: number): Promise<string[]>
   markVerified(id: string): Promise<void>
   recordHeartbeat(id: string, atMs: number): Promise<boolean>
-  silentSessions(cutoffMs: number): Promise<string[]>
   extendSession(id: string, expiresAtEpoch: number): Promise<boolean>
   sessionByJti(jti: string, nowEpoch?: number): Promise<SessionRecord | undefined>
 }

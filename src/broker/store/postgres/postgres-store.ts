@@ -20,13 +20,12 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { createHash, randomBytes } from 'node:crypto'
 import pg from 'pg'
-import { GENESIS_HASH, hashEventWithData } from '../../../audit/chain.js'
-import { canonicalJson } from '../../../util/canonical-json.js'
+import { GENESIS_HASH } from '../../../audit/chain.js'
 import { nowIso } from '../../../util/ids.js'
 import type { AccessRequest, AuditEvent, RequestState, SessionState } from '../../../wire/api.js'
 import type { AuditFilter, SqlReader, SqlValue, Store, TransactionScope } from '../store.js'
 import type { AssetRecord, DeviceRecord, NewAuditEvent, SessionRecord, UserRecord } from '../sqlite-store.js'
-import { int, toAuditEvent, toSession, type Row } from '../records.js'
+import { AUDIT_COLUMNS, chainedRecord, int, toAuditEvent, toSession, type Row } from '../records.js'
 import { applyMigrations } from './schema.js'
 import { clientConfig, connect, type DatabaseLogin } from './connection.js'
 
@@ -68,7 +67,6 @@ function beginStatement(scope: TransactionScope | undefined): string {
   return ['BEGIN', `SELECT pg_advisory_xact_lock_shared(${TRANSACTION_LOCK_SPACE}, 0)`, ...keys.map((key) => `SELECT pg_advisory_xact_lock(${TRANSACTION_LOCK_SPACE}, ${key})`)].join('; ')
 }
 
-const AUDIT_COLUMNS = 'seq, at, type, severity, actor, session_id, request_id, data, prev_hash, hash'
 
 /**
  * Locks the chain's head row, then reads the tail: two statements, so the tail is read on a
@@ -418,23 +416,10 @@ export class PostgresStore implements Store {
       // A rolled-back savepoint may have raised the high water only in memory: what the table says, or the tail.
       mark.head = { ...head, highWater: Math.max(head.highWater, head.seq) }
     }
-    const head = mark.head
-    const body = {
-      seq: Math.max(head.seq, head.highWater) + 1,
-      at,
-      type: event.type,
-      severity: event.severity ?? 'info',
-      actor: event.actor,
-      sessionId: event.sessionId,
-      requestId: event.requestId,
-      data: event.data ?? {},
-    }
-    const prevHash = head.hash
-    const dataJson = canonicalJson(body.data)
-    const hash = hashEventWithData(prevHash, body, dataJson)
-    mark.unwritten.push([body.seq, at, body.type, body.severity, body.actor, body.sessionId ?? null, body.requestId ?? null, dataJson, prevHash, hash])
-    mark.head = { seq: body.seq, hash, highWater: body.seq }
-    return { ...body, prevHash, hash }
+    const { record, row } = chainedRecord(event, at, Math.max(mark.head.seq, mark.head.highWater) + 1, mark.head.hash)
+    mark.unwritten.push(row)
+    mark.head = { seq: record.seq, hash: record.hash, highWater: record.seq }
+    return record
   }
 
   /** Writes the appended records in one statement, raising the high water with them. */
@@ -636,10 +621,6 @@ export class PostgresStore implements Store {
 
   async recordHeartbeat(id: string, atMs: number): Promise<boolean> {
     return (await this.#changed("UPDATE sessions SET heartbeat_at = $1 WHERE id = $2 AND state = 'active'", [atMs, id])) > 0
-  }
-
-  async silentSessions(cutoffMs: number): Promise<string[]> {
-    return (await this.#rows("SELECT id FROM sessions WHERE state = 'active' AND heartbeat_at IS NOT NULL AND heartbeat_at < $1::numeric", [cutoffMs])).map((row) => row.id as string)
   }
 
   async extendSession(id: string, expiresAtEpoch: number): Promise<boolean> {
