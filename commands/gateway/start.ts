@@ -35,10 +35,10 @@ export default class GatewayStart extends JitCommand {
     const { parseDuration } = await import('../../src/util/ttl.js')
     const staleAfterSeconds = parseDuration(flags['stale-after'], '--stale-after')
     if (staleAfterSeconds < 1 || staleAfterSeconds > 3600) throw new UsageError('--stale-after must be between 1s and 1h.')
-    const { readGatewayToken, runGatewayUntilStopped } = await import('../../src/gateway/run.js')
+    const { readVerifierToken, runGatewayUntilStopped } = await import('../../src/gateway/run.js')
     await runGatewayUntilStopped({
       brokerUrl,
-      token: readGatewayToken(flags['token-file']),
+      token: readVerifierToken(flags['token-file']),
       name: flags.name,
       host: match[1].replace(/^\[|\]$/g, ''),
       port: Number(match[2]),

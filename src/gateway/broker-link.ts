@@ -45,15 +45,20 @@ export class BrokerLink {
     return this.#fetch
   }
 
-  get<T>(path: string, timeoutMs = 10_000, signal?: AbortSignal): Promise<T> {
-    return this.#call<T>('GET', path, undefined, timeoutMs, signal)
+  async get<T>(path: string, timeoutMs = 10_000, signal?: AbortSignal): Promise<T> {
+    return JSON.parse((await this.#call('GET', path, undefined, timeoutMs, signal)).toString('utf8')) as T
   }
 
-  post<T>(path: string, body: unknown, timeoutMs = 10_000): Promise<T> {
-    return this.#call<T>('POST', path, body, timeoutMs)
+  /** A body that is not JSON (the KRL), as the broker sent it. */
+  getBytes(path: string, timeoutMs = 10_000, signal?: AbortSignal): Promise<Buffer> {
+    return this.#call('GET', path, undefined, timeoutMs, signal)
   }
 
-  async #call<T>(method: string, path: string, body: unknown, timeoutMs: number, signal?: AbortSignal): Promise<T> {
+  async post<T>(path: string, body: unknown, timeoutMs = 10_000): Promise<T> {
+    return JSON.parse((await this.#call('POST', path, body, timeoutMs)).toString('utf8')) as T
+  }
+
+  async #call(method: string, path: string, body: unknown, timeoutMs: number, signal?: AbortSignal): Promise<Buffer> {
     const fetcher = await this.#fetcher()
     let response: Response | undefined
     for (let tried = 1; !response; tried++) {
@@ -73,8 +78,9 @@ export class BrokerLink {
         throw new GatewayBrokerError(`broker ${this.brokerUrl} unreachable: ${(error as Error).name === 'TimeoutError' ? 'timed out' : ((error as { cause?: Error }).cause?.message ?? (error as Error).message)}`)
       }
     }
-    const text = await response.text()
+    const bytes = Buffer.from(await response.arrayBuffer())
     if (!response.ok) {
+      const text = bytes.toString('utf8')
       let detail = text.slice(0, 300)
       try {
         detail = (JSON.parse(text) as { detail?: string }).detail ?? detail
@@ -83,6 +89,6 @@ export class BrokerLink {
       }
       throw new GatewayBrokerError(`broker answered ${response.status} to ${method} ${path.split('?')[0]}: ${detail}`, response.status)
     }
-    return JSON.parse(text) as T
+    return bytes
   }
 }

@@ -1,12 +1,13 @@
-// The gateway as a foreground process: read its verifier token (a file or JIT_GATEWAY_TOKEN, never
-// a flag), start, announce the address on stdout, stop cleanly on SIGINT/SIGTERM (closing every
-// tunnel: nothing outlives the gateway).
+// The gateway and the KRL follower as foreground processes: read the verifier token (a file or an
+// environment variable, never a flag), start, announce on stdout, stop cleanly on SIGINT/SIGTERM
+// (the gateway closes every tunnel: nothing outlives it).
 import { readFileSync } from 'node:fs'
-import { AuthError, BrokerUnreachableError, UsageError } from '../errors.js'
+import { AuthError, BrokerUnreachableError, UsageError, type JitError } from '../errors.js'
 import { GatewayBrokerError } from './broker-link.js'
 import { startGateway, type GatewayOptions } from './gateway.js'
+import { NotAKrlError, startKrlFollower, type KrlFollowOptions, type KrlFollowStarted } from './krl-follower.js'
 
-export function readGatewayToken(tokenFile: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+export function readVerifierToken(tokenFile: string | undefined, env: NodeJS.ProcessEnv = process.env, envVar = 'JIT_GATEWAY_TOKEN', who = 'gateway'): string {
   let token: string | undefined
   if (tokenFile) {
     try {
@@ -15,10 +16,44 @@ export function readGatewayToken(tokenFile: string | undefined, env: NodeJS.Proc
       throw new UsageError(`Cannot read the token file ${tokenFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`)
     }
   } else {
-    token = env.JIT_GATEWAY_TOKEN?.trim()
+    token = env[envVar]?.trim()
   }
-  if (!token) throw new UsageError('The gateway needs its verifier token.', ['Put it in a file (--token-file F) or in JIT_GATEWAY_TOKEN; make one with: jit admin verifier add NAME'])
+  if (!token) throw new UsageError(`The ${who} needs its verifier token.`, [`Put it in a file (--token-file F) or in ${envVar}; make one with: jit admin verifier add NAME`])
   return token
+}
+
+/** The broker refused the verifier token, or could not be reached or answer, in the CLI's terms. */
+function brokerProblem(error: GatewayBrokerError, what: string): JitError {
+  if (error.status === 401) return new AuthError(`The broker does not know this verifier token: ${error.message}.`, [`Register the ${what}: jit admin verifier add NAME, and give it that token.`])
+  return new BrokerUnreachableError(`${error.message}.`, ['Check --broker and that the broker runs.'])
+}
+
+function untilSignalled(what: string): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      process.stderr.write(`${new Date().toISOString()} ${what} stopping (${signal})\n`)
+      resolve()
+    }
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+  })
+}
+
+/** jit admin ssh-ca krl-follow: the first KRL written, then the stream followed until SIGINT/SIGTERM. */
+export async function runKrlFollowerUntilStopped(options: KrlFollowOptions, announce: (started: KrlFollowStarted) => void | Promise<void>): Promise<void> {
+  let follower
+  try {
+    follower = await startKrlFollower(options)
+  } catch (error) {
+    if (error instanceof GatewayBrokerError) throw brokerProblem(error, 'KRL follower')
+    if (error instanceof NotAKrlError) throw new BrokerUnreachableError(`${error.message}.`, ['Check --broker: it must name the jit broker itself.'])
+    const e = error as NodeJS.ErrnoException
+    if (e.code === 'EACCES' || e.code === 'EPERM' || e.code === 'EROFS') throw new UsageError(`Not allowed to write ${options.out} (${e.code}).`, ['Run it as the user that may write the RevokedKeys file, or pick another --out.'])
+    throw error
+  }
+  await announce(follower.started)
+  await untilSignalled('KRL follower')
+  await follower.close()
 }
 
 export async function runGatewayUntilStopped(options: GatewayOptions, announce: (address: string) => void): Promise<void> {
@@ -26,10 +61,7 @@ export async function runGatewayUntilStopped(options: GatewayOptions, announce: 
   try {
     gateway = await startGateway(options)
   } catch (error) {
-    if (error instanceof GatewayBrokerError) {
-      if (error.status === 401) throw new AuthError(`The broker does not know this verifier token: ${error.message}.`, ['Register the gateway: jit admin verifier add NAME, and give the gateway that token.'])
-      throw new BrokerUnreachableError(`${error.message}.`, ['Check --broker and that the broker runs.'])
-    }
+    if (error instanceof GatewayBrokerError) throw brokerProblem(error, 'gateway')
     const e = error as NodeJS.ErrnoException
     if (e.code === 'EADDRINUSE') throw new UsageError(`${options.host}:${options.port} is already in use.`, ['Pick another port with --listen.'])
     if (e.code === 'EACCES') throw new UsageError(`Not allowed to listen on ${options.host}:${options.port}.`)
@@ -38,13 +70,6 @@ export async function runGatewayUntilStopped(options: GatewayOptions, announce: 
     throw error
   }
   announce(gateway.address)
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      process.stderr.write(`${new Date().toISOString()} gateway stopping (${signal})\n`)
-      resolve()
-    }
-    process.once('SIGINT', stop)
-    process.once('SIGTERM', stop)
-  })
+  await untilSignalled('gateway')
   await gateway.close()
 }

@@ -13,15 +13,13 @@ import { SystemKeychain } from '../../src/cli/keychain/keychain.js'
 import { ED25519_CERT, fingerprint } from '../../src/util/ssh-wire.js'
 import { cleanup, jit, startBroker, tempDir, type CliResult, type RunOptions, type TestBroker } from './harness.js'
 import { auditOf, deviceIdOf, latestSessionOf, sessionRow, waitFor } from './revocation-helpers.js'
-import { filesUnder, startSshd, type TestSshd } from './ssh-server.js'
+import { SSH_OPTIONS, filesUnder, newUserKey, sshWithFiles as sshWithCertificateFiles, startSshd, type TestSshd } from './ssh-server.js'
 
 const ME = userInfo().username
 const execFileAsync = promisify(execFile)
 const JUMP = 'plant-a/line-3/cell-2/jump-01'
 const HMI = 'plant-a/line-3/cell-4/hmi-02'
 const TICKET = 'WO-104233'
-// The test host key is new each run; nothing about it is checked here.
-const SSH_OPTIONS = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR']
 
 let broker: TestBroker
 let sshd: TestSshd
@@ -68,25 +66,8 @@ function expectNothingLeft(tmp: string): void {
   cleanup(tmp)
 }
 
-/** A key pair made by ssh-keygen in dir, as a user would have one: its file and its public line. */
-function newUserKey(dir: string): { file: string; line: string } {
-  const file = join(dir, `id_ed25519_${Math.random().toString(36).slice(2, 8)}`)
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', file])
-  return { file, line: readFileSync(`${file}.pub`, 'utf8').trim() }
-}
-
-/** An ssh login with key and certificate files of the test's own (a host's view of a certificate). */
-async function sshWithFiles(key: { file: string }, certLine: string, login = ME): Promise<{ code: number; stdout: string; stderr: string }> {
-  writeFileSync(`${key.file}-cert.pub`, `${certLine}\n`)
-  try {
-    // Asynchronous, so that sshd's log keeps flowing into the test meanwhile.
-    const { stdout } = await execFileAsync('ssh', ['-i', key.file, '-o', `CertificateFile=${key.file}-cert.pub`, '-o', 'IdentityAgent=none', '-o', 'PreferredAuthentications=publickey', '-o', 'BatchMode=yes', ...SSH_OPTIONS, '-p', String(sshd.port), '-l', login, '127.0.0.1', 'echo', 'ok'], { encoding: 'utf8' })
-    return { code: 0, stdout, stderr: '' }
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string }
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
-  }
-}
+/** An ssh login to this file's sshd with key and certificate files of the test's own. */
+const sshWithFiles = (key: { file: string }, certLine: string, login = ME) => sshWithCertificateFiles(sshd, key, certLine, login)
 
 /** A call to the broker signed by alice's device key from the real keychain, as the CLI makes it. */
 async function asAlice(method: string, path: string, body: unknown): Promise<{ status: number; body: any }> {

@@ -1,9 +1,11 @@
 // A real OpenSSH server for the SSH certificate scenarios: Debian's /usr/sbin/sshd on a free
 // loopback port, with a host key, config, pid file, TrustedUserCAKeys and RevokedKeys of its own
 // in a temp folder. It trusts nothing but the broker's CA (no authorized_keys, no passwords).
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { userInfo } from 'node:os'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { freePort } from './free-port.js'
 import { tempDir } from './harness.js'
 
@@ -82,4 +84,27 @@ export function filesUnder(dir: string): { path: string; kind: 'file' | 'socket'
     path: join(entry.parentPath, entry.name),
     kind: entry.isFile() ? 'file' : entry.isSocket() ? 'socket' : entry.isDirectory() ? 'dir' : 'other',
   }))
+}
+
+/** The test host key is new each run; nothing about it is checked. */
+export const SSH_OPTIONS = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR']
+
+/** A key pair made by ssh-keygen in dir, as a user would have one: its file and its public line. */
+export function newUserKey(dir: string): { file: string; line: string } {
+  const file = join(dir, `id_ed25519_${Math.random().toString(36).slice(2, 8)}`)
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', file])
+  return { file, line: readFileSync(`${file}.pub`, 'utf8').trim() }
+}
+
+/** An ssh login with key and certificate files of the test's own (a host's view of a certificate). */
+export async function sshWithFiles(sshd: Pick<TestSshd, 'port'>, key: { file: string }, certLine: string, login = userInfo().username): Promise<{ code: number; stdout: string; stderr: string }> {
+  writeFileSync(`${key.file}-cert.pub`, `${certLine}\n`)
+  try {
+    // Asynchronous, so that sshd's log keeps flowing into the test meanwhile.
+    const { stdout } = await promisify(execFile)('ssh', ['-i', key.file, '-o', `CertificateFile=${key.file}-cert.pub`, '-o', 'IdentityAgent=none', '-o', 'PreferredAuthentications=publickey', '-o', 'BatchMode=yes', ...SSH_OPTIONS, '-p', String(sshd.port), '-l', login, '127.0.0.1', 'echo', 'ok'], { encoding: 'utf8' })
+    return { code: 0, stdout, stderr: '' }
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string }
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
+  }
 }

@@ -5,7 +5,7 @@ import { JitCommand } from '../../../src/cli/base-command.js'
 export default class AdminSshCaExport extends JitCommand {
   static reviewGate = false
   static summary = 'Write the files an SSH host needs to trust jit certificates: TrustedUserCAKeys and RevokedKeys.'
-  static description = 'Writes trusted-user-ca-keys.pub (the broker\'s SSH CA public keys) and revoked-keys.krl (an OpenSSH KRL of every revoked certificate that has not expired) into --out, each replaced whole. Point sshd_config at them (see the README); hosts can also fetch both from the broker: GET /v1/ssh/ca.pub and GET /v1/ssh/krl.'
+  static description = 'Writes trusted-user-ca-keys.pub (the broker\'s SSH CA public keys) and revoked-keys.krl (an OpenSSH KRL of every revoked certificate that has not expired) into --out, each replaced whole. Point sshd_config at them (docs/OPERATING.md, SSH hosts); hosts can also fetch both from the broker (GET /v1/ssh/ca.pub, GET /v1/ssh/krl), and jit admin ssh-ca krl-follow keeps a host\'s KRL current.'
   static examples = ['<%= config.bin %> admin ssh-ca export --out /etc/ssh/jit --data ./broker-data']
   static flags = {
     ...dataFlag,

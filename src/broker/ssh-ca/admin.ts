@@ -2,10 +2,11 @@
 // host needs (`jit admin ssh-ca export`) and a key rotation in two steps (`jit admin ssh-ca rotate`
 // announces the next key, `--activate` makes it sign). None makes a CA where there was none: the
 // broker creates its key on first start.
-import { existsSync, renameSync, writeFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { UsageError } from '../../errors.js'
+import { replaceFile } from '../../util/replace-file.js'
 import type { Store } from '../store/store.js'
 import { SshAuthority } from './authority.js'
 import { CA_KEY_FILE, activateNextSshCaKey, prepareNextSshCaKey } from './ca-key.js'
@@ -92,10 +93,4 @@ export async function activateNextCaKey(store: Store, dataDir: string, operator:
     previous: old.fingerprint,
     ...(lastOld ? { previousTrustedUntil: new Date(lastOld * 1000).toISOString() } : {}),
   }
-}
-
-function replaceFile(path: string, content: string | Buffer): void {
-  const temporary = `${path}.${process.pid}.tmp`
-  writeFileSync(temporary, content, { mode: 0o644 })
-  renameSync(temporary, path)
 }
