@@ -27,8 +27,17 @@ const CONNECT_TIMEOUT_MS = 10_000
 /** Query options of a libpq URL that carry a secret. */
 const PASSWORD_OPTIONS = new Set(['password', 'sslpassword'])
 
-/** An option as messages name it: by its name when that is a plain word, never by its value (any text may be a secret). */
-const optionName = (key: string) => (/^[a-z_]{1,40}$/i.test(key) ? `option ${key}` : 'option given')
+/** libpq's SSL modes: words, not secrets, so a message may repeat them. */
+const SSL_MODES = new Set(['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'])
+
+/**
+ * An option as messages name it: by its name when that is a plain word, with its value only when
+ * that is an SSL mode (any other text may be a secret).
+ */
+function optionName(key: string, value: string): string {
+  if (key === 'sslmode' && SSL_MODES.has(value)) return `option sslmode=${value}`
+  return /^[a-z_]{1,40}$/i.test(key) ? `option ${key}` : 'option given'
+}
 
 /** A password in the URL (after the user, or as the option `option`), named but never repeated. */
 function passwordInUrl(option?: string): UsageError {
@@ -58,7 +67,7 @@ export function parseDatabaseUrl(text: string): DatabaseTarget {
     else if (key === 'sslmode' && value === 'disable') continue
     else if (key === 'sslrootcert') tls = { ...tls, caFile: value }
     else if (PASSWORD_OPTIONS.has(key.toLowerCase())) throw passwordInUrl(key)
-    else throw new UsageError(`The database URL ${optionName(key)} is not one jit applies; use sslmode=verify-full (with sslrootcert=FILE) or sslmode=disable.`)
+    else throw new UsageError(`The database URL ${optionName(key, value)} is not one jit applies; use sslmode=verify-full (with sslrootcert=FILE) or sslmode=disable.`)
   }
   if (tls?.caFile !== undefined && url.searchParams.get('sslmode') !== 'verify-full') {
     throw new UsageError('sslrootcert needs sslmode=verify-full in the database URL.')
