@@ -163,7 +163,7 @@ describe('a state the generic HTTP connector cannot read', () => {
     expect(closed.json.reasons).toEqual(['ticket WR10003 is closed (Cancelled); access needs an open ticket'])
   })
 
-  it('follows on_unreachable: allow, with the reason kept in the session\'s notes', async () => {
+  it('follows on_unreachable: allow, with the reason kept in the audit trail', async () => {
     nock(LAX).get('/wr/LX20001').reply(200, { status: 'Scheduled', equipment: PLC, assignedTo: 'alice' })
     const allowed = await post(alice, '/v1/requests', { ticket: 'LX20001', asset: PLC, scope: 'read', ttlSeconds: 1200, reason: 'look' })
     expect(allowed.status).toBe(201)

@@ -23,9 +23,9 @@ function sameSignature(given: string, expected: string): boolean {
 
 /**
  * Why an event's timestamp (integer seconds since the epoch) is refused, if it is. A sender that
- * sends milliseconds is told so: a clock to fix or a replay would send them chasing the wrong thing.
+ * sends milliseconds is told so, rather than sent looking for a replay or a clock to fix.
  */
-export function timestampProblem(timestamp: number, nowEpoch: number): ApiError | undefined {
+function timestampProblem(timestamp: number, nowEpoch: number): ApiError | undefined {
   if (Math.abs(nowEpoch - timestamp) <= TICKET_EVENT_TOLERANCE_SECONDS) return undefined
   if (Math.abs(nowEpoch - timestamp / 1000) <= TICKET_EVENT_TOLERANCE_SECONDS) {
     return badInput(`The event's timestamp ${timestamp} looks like milliseconds; send integer seconds since the epoch (the broker's clock says ${nowEpoch}).`)
