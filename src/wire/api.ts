@@ -132,6 +132,12 @@ export interface AuditVerifyResult {
   anchoredAt?: { seq: number; at: string }
   /** The newest signed checkpoint, for the caller to keep and check the next run against. */
   checkpoint?: string
+  /**
+   * A file verified on its own (--file): what from outside the file it was checked against, a
+   * checkpoint held elsewhere and/or a pinned broker key. Empty: nothing anchors the file; its own
+   * key and checkpoints could have been made by whoever wrote it.
+   */
+  anchoredBy?: ('checkpoint' | 'key')[]
 }
 
 export interface IntrospectionResult {

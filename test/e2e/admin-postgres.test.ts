@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ExitCode } from '../../src/errors.js'
 import { verifierTokenHash } from '../../src/broker/offboarding.js'
-import { PLC, ROOT, cleanup, jit, tempDir } from './harness.js'
+import { FIXTURE_POLICY, PLC, ROOT, cleanup, jit, tempDir } from './harness.js'
 import { startPostgres, type TestPostgres } from './postgres.js'
 import { openTestStore } from './test-store.js'
 
@@ -134,5 +134,35 @@ describe('jit admin … --database postgres://…', () => {
     for (const result of [wrong, inUrl, nowhere]) expect(result.stdout + result.stderr).not.toContain(server.password)
     expect(rows('SELECT count(*) FROM audit')).toBe(before)
     expect(rows(`SELECT count(*) FROM users WHERE name = 'mallory'`)).toBe('0')
+  })
+
+  // libpq also takes a password as a query option: every command that takes a database URL
+  // refuses it naming the option, and neither stderr nor --json repeats the value.
+  it('a password in the URL\'s query string is refused by every command taking a database, the value never echoed', async () => {
+    const secret = 'Qs-pw-7fX2'
+    const data = tempDir('jit-admin-pg-data-')
+    const empty = server.createDatabase('query_password')
+    for (const option of ['password', 'sslpassword']) {
+      const withPassword = `${empty}?${option}=${secret}`
+      const commands = [
+        ['broker', 'start', '--data', data, '--database', withPassword, '--policy', FIXTURE_POLICY, '--listen', '127.0.0.1:0'],
+        ['admin', 'user', 'list', '--database', withPassword],
+        ['admin', 'migrate', '--data', data, '--to', withPassword],
+        ['audit', 'verify', '--data', data, '--database', withPassword],
+        ['audit', 'export', '--format', 'jsonl', '--data', data, '--database', withPassword],
+      ]
+      for (const args of commands) {
+        for (const json of [true, false]) {
+          const result = await jit([...args, ...(json ? ['--json'] : [])], { env: { JIT_DATABASE_PASSWORD: server.password, JIT_DATA: '' } })
+          const said = `${args.slice(0, 2).join(' ')} ?${option}: ${result.stdout}${result.stderr}`
+          expect(result.code, said).toBe(ExitCode.usage)
+          expect(result.stdout + result.stderr, said).not.toContain(secret)
+          expect(json ? result.json().error.message : result.stderr, said).toContain(`carries a password (its ${option} option)`)
+        }
+      }
+    }
+    // Refused before connecting: the database is as empty as it was made.
+    expect(server.psql(`SELECT count(*) FROM pg_tables WHERE schemaname = 'public'`, 'query_password')).toBe('0')
+    cleanup(data)
   })
 })

@@ -3,9 +3,10 @@
 // the audit trail, `jit sessions show` and `jit sessions replay` tell the same story. A file
 // changed afterwards no longer matches its record. Real broker, gateway, jit connect, TCP asset.
 import { createHash } from 'node:crypto'
-import { appendFileSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { execFileSync } from 'node:child_process'
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { basename, dirname, join } from 'node:path'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { cleanup, jit, startBroker, tempDir, type TestBroker } from './harness.js'
 import { GW_ASSET, frontAssets, probe, selfSignedCert, startConnect, startEchoAsset, startGateway, type TestGateway } from './gateway-helpers.js'
 import { waitFor } from './revocation-helpers.js'
@@ -103,10 +104,89 @@ describe('recorded connections', () => {
     const played = await jit(['sessions', 'replay', sessionId, '--recordings', recordings, '--speed', '1000'], { home: alice })
     expect(played.code).toBe(0)
     expect(played.stdout).toBe('show faults\r\nack 17 ✓\r\n')
-    appendFileSync(join(recordings, record.asciicast.file), JSON.stringify([9, 'o', 'rm -rf /\r\n']) + '\n')
+    const file = join(recordings, record.asciicast.file)
+    const original = readFileSync(file)
+    appendFileSync(file, JSON.stringify([9, 'o', 'rm -rf /\r\n']) + '\n')
     const tampered = await jit(['sessions', 'replay', sessionId, '--recordings', recordings, '--speed', '1000'], { home: alice })
+    writeFileSync(file, original)
     expect(tampered.code).toBe(1)
     expect(tampered.stdout).toBe('')
     expect(tampered.stderr).toMatch(/does not match its audit record/)
+  })
+})
+
+// Only regular files inside the recordings folder are read: the audit record names a path, and
+// whoever can write to the folder must not get another file played, hashed or a reader hung.
+describe('jit sessions replay and the recordings folder', () => {
+  let path: string
+  let sessionDir: string
+  let original: Buffer
+  let elsewhere: string
+
+  beforeAll(() => {
+    path = join(recordings, record.asciicast.file)
+    sessionDir = dirname(path)
+    original = readFileSync(path)
+  })
+  beforeEach(() => {
+    elsewhere = tempDir('jit-elsewhere-')
+  })
+  afterEach(() => {
+    if (existsSync(`${sessionDir}.real`)) {
+      rmSync(sessionDir, { force: true })
+      renameSync(`${sessionDir}.real`, sessionDir)
+    }
+    rmSync(path, { force: true })
+    writeFileSync(path, original)
+    cleanup(elsewhere)
+  })
+
+  // A FIFO would block the reader forever: the kill after 20 s turns a hang into a failure.
+  const replay = (folder = recordings) => jit(['sessions', 'replay', sessionId, '--recordings', folder, '--speed', '1000', '--json'], { home: alice, onSpawn: (child) => setTimeout(() => child.kill('SIGKILL'), 20_000).unref() })
+  async function refused(problem: RegExp) {
+    const result = await replay()
+    expect(result.signal, 'replay hung').toBeNull()
+    expect(result.code, result.stdout + result.stderr).toBe(2)
+    expect(result.stdout).not.toMatch(/show faults/)
+    expect(result.json().error.message).toMatch(problem)
+    return result
+  }
+  const linkTo = (target: string) => {
+    rmSync(path)
+    symlinkSync(target, path)
+  }
+
+  it('a link to a copy outside, with the very hash the record holds, is refused', async () => {
+    writeFileSync(join(elsewhere, 'copy.cast'), original)
+    linkTo(join(elsewhere, 'copy.cast'))
+    await refused(/symbolic link/)
+  })
+
+  it('a link to another file outside is refused without naming its hash', async () => {
+    writeFileSync(join(elsewhere, 'other'), 'not a recording\n')
+    linkTo(join(elsewhere, 'other'))
+    const result = await refused(/symbolic link/)
+    expect(result.stdout + result.stderr).not.toContain(sha256(join(elsewhere, 'other')))
+  })
+
+  it('the session\'s folder a link to a folder outside holding the same file is refused', async () => {
+    mkdirSync(join(elsewhere, 'session'))
+    writeFileSync(join(elsewhere, 'session', basename(path)), original)
+    renameSync(sessionDir, `${sessionDir}.real`)
+    symlinkSync(join(elsewhere, 'session'), sessionDir)
+    await refused(/not a file inside/)
+  })
+
+  it('a FIFO in the file\'s place is refused at once, not waited on', async () => {
+    rmSync(path)
+    execFileSync('mkfifo', [path])
+    await refused(/not a regular file/)
+  })
+
+  it('the recordings folder itself may be reached through a link: it is resolved first', async () => {
+    symlinkSync(recordings, join(elsewhere, 'recordings'))
+    const played = await replay(join(elsewhere, 'recordings'))
+    expect(played.code, played.stderr).toBe(0)
+    expect(played.json().played).toEqual([expect.objectContaining({ file: record.asciicast.file, sha256: record.asciicast.sha256 })])
   })
 })

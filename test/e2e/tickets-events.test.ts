@@ -154,7 +154,7 @@ afterAll(async () => {
 })
 
 describe('signed ticket events', () => {
-  it('refuses a bad signature, a stale event, an unknown ticket and a system without a secret; nothing changes', async () => {
+  it('refuses a bad signature, a stale event, a timestamp in milliseconds (named so), an unknown ticket and a system without a secret; nothing changes', async () => {
     const session = await open('WO-200001')
     await new Promise((r) => setTimeout(r, 50))
     const before = counts()
@@ -164,6 +164,7 @@ describe('signed ticket events', () => {
       await post(body, undefined),
       await post(body.replace('"closed"', '"cancelled"'), signTicketEvent(WO_SECRET, body)),
       await send(event({ timestamp: Math.floor(Date.now() / 1000) - 3600 })),
+      await send(event({ timestamp: Date.now() })),
       await send(event({ ticket: 'WO-299999' })),
       await send(event({ system: 'legacy', ticket: 'LG0001' })),
       await send(event({ ticket: 'CHG0030001' })),
@@ -172,7 +173,8 @@ describe('signed ticket events', () => {
       [401, 'The event signature does not match.'],
       [401, 'The event signature does not match.'],
       [401, 'The event signature does not match.'],
-      [401, "The event's timestamp is more than 300s away from the broker's clock (a replay, or a clock to fix)."],
+      [401, expect.stringMatching(/^The event's timestamp is more than 300s away from the broker's clock \(a replay, or a clock to fix\); it is integer seconds since the epoch \(the broker's clock says \d+\)\.$/)],
+      [400, expect.stringMatching(/^The event's timestamp \d{13} looks like milliseconds; send integer seconds since the epoch \(the broker's clock says \d{10}\)\.$/)],
       [404, 'Ticket WO-299999 is unknown to this broker; nothing changed.'],
       [401, 'Ticket system "legacy" sends no signed events to this broker.'],
       [400, '"CHG0030001" is not a workorder ticket id.'],

@@ -19,14 +19,19 @@ export type TicketVerdict =
 
 export const UNCHECKED: TicketVerdict = { kind: 'unchecked' }
 
-export async function checkTicket(ctx: BrokerContext, user: Subject, ticket: string, asset: string): Promise<TicketVerdict> {
+/**
+ * `fresh`: ask the ticket system now, not the lookup cache. The paths that open or extend a
+ * session on this verdict (the last approval, a renewal) pass it: a ticket closed a moment ago
+ * must not still count as open there.
+ */
+export async function checkTicket(ctx: BrokerContext, user: Subject, ticket: string, asset: string, options: { fresh?: boolean } = {}): Promise<TicketVerdict> {
   const system = ticketSystem(ctx.policy, ticket)
   const config = system ? ctx.policy.ticketSystems[system] : undefined
   if (!system || !config) return UNCHECKED
   // A loose format in the policy must not let query syntax (ServiceNow's ^, a path's /) reach a ticket system.
   if (!TICKET_ID_PATTERN.test(ticket)) return { kind: 'checked', system, ticket, failures: [`"${ticket}" is not a ticket id the ${system} ticket system can look up (letters, digits, . _ -)`] }
   try {
-    const lookup = await ticketLookups(ctx).lookup(system, ticket)
+    const lookup = await ticketLookups(ctx).lookup(system, ticket, options)
     if (!lookup) return UNCHECKED
     if (!lookup.found) return { kind: 'checked', system, ticket, failures: [`ticket ${ticket} does not exist in the ${system} ticket system`] }
     return { kind: 'checked', system, ticket, failures: ticketFailures(lookup.ticket, user, asset, config) }
@@ -104,12 +109,12 @@ export async function ticketOfRequest(ctx: BrokerContext, requestId: string): Pr
   const request = await ctx.store.getRequest(requestId)
   if (!request || request.state !== 'pending' || request.approvals.length + 1 < request.approvalsNeeded) return undefined
   const requester = await ctx.store.getUser(request.user)
-  return requester ? checkTicket(ctx, requester, request.ticket, request.asset) : undefined
+  return requester ? checkTicket(ctx, requester, request.ticket, request.asset, { fresh: true }) : undefined
 }
 
 /** The verdict for renewing a standard session, by its holder. */
 export async function ticketOfSession(ctx: BrokerContext, actor: { user: Subject }, sessionId: string): Promise<TicketVerdict | undefined> {
   const session = await ctx.store.getSession(sessionId, ctx.now() / 1000)
   if (!session || session.kind !== 'standard' || session.user !== actor.user.name) return undefined
-  return checkTicket(ctx, actor.user, session.ticket, session.asset)
+  return checkTicket(ctx, actor.user, session.ticket, session.asset, { fresh: true })
 }

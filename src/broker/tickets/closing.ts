@@ -9,7 +9,7 @@
 import { ticketSystem } from '../../policy/evaluate.js'
 import type { BrokerContext } from '../context.js'
 import { endSessionRecorded } from '../sessions.js'
-import type { Lookup } from './connector.js'
+import type { Connector, Lookup } from './connector.js'
 import { TicketSystemUnreachable } from './connector.js'
 import { registerOf, ticketLookups } from './lookups.js'
 
@@ -68,7 +68,7 @@ export async function pollTicketSystems(ctx: BrokerContext, due: (system: string
     if (!connector) continue
     let answers: Map<string, Lookup>
     try {
-      answers = connector.lookupMany ? await connector.lookupMany(tickets) : new Map(await Promise.all(tickets.map(async (t) => [t, await connector.lookup(t)] as const)))
+      answers = connector.lookupMany ? await connector.lookupMany(tickets) : await lookupEach(connector, system, tickets, log)
     } catch (error) {
       if (!(error instanceof TicketSystemUnreachable)) throw error
       log(`tickets: poll of ${system} failed: ${error.message}; open sessions stay until it answers or their ticket closes`)
@@ -82,6 +82,25 @@ export async function pollTicketSystems(ctx: BrokerContext, due: (system: string
     }
   }
   return ended
+}
+
+/**
+ * One lookup per ticket, for systems without a batch call: an answer jit cannot read for one
+ * ticket (logged; its sessions stay until a later poll) does not hide the others' answers.
+ */
+async function lookupEach(connector: Connector, system: string, tickets: string[], log: (line: string) => void): Promise<Map<string, Lookup>> {
+  const answers = new Map<string, Lookup>()
+  const failures: string[] = []
+  await Promise.all(tickets.map(async (ticket) => {
+    try {
+      answers.set(ticket, await connector.lookup(ticket))
+    } catch (error) {
+      if (!(error instanceof TicketSystemUnreachable)) throw error
+      failures.push(`${ticket}: ${error.message}`)
+    }
+  }))
+  if (failures.length > 0) log(`tickets: poll of ${system} could not check ${failures.join('; ')}; their sessions stay until it answers or the ticket closes`)
+  return answers
 }
 
 const TICK_MS = 1000

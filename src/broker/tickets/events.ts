@@ -21,6 +21,18 @@ function sameSignature(given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected))
 }
 
+/**
+ * Why an event's timestamp (integer seconds since the epoch) is refused, if it is. A sender that
+ * sends milliseconds is told so, rather than sent looking for a replay or a clock to fix.
+ */
+function timestampProblem(timestamp: number, nowEpoch: number): ApiError | undefined {
+  if (Math.abs(nowEpoch - timestamp) <= TICKET_EVENT_TOLERANCE_SECONDS) return undefined
+  if (Math.abs(nowEpoch - timestamp / 1000) <= TICKET_EVENT_TOLERANCE_SECONDS) {
+    return badInput(`The event's timestamp ${timestamp} looks like milliseconds; send integer seconds since the epoch (the broker's clock says ${nowEpoch}).`)
+  }
+  return authFailed(`The event's timestamp is more than ${TICKET_EVENT_TOLERANCE_SECONDS}s away from the broker's clock (a replay, or a clock to fix); it is integer seconds since the epoch (the broker's clock says ${nowEpoch}).`)
+}
+
 export async function acceptTicketEvent(ctx: BrokerContext, event: TicketEvent, rawBody: string, signature: string | undefined, log: (line: string) => void): Promise<TicketEventResult> {
   const refuse = (error: ApiError): never => {
     // The ticket id is the sender's text: a newline in it must not forge a line of the broker's log.
@@ -38,7 +50,8 @@ export async function acceptTicketEvent(ctx: BrokerContext, event: TicketEvent, 
   }
   if (!signature || !sameSignature(signature, signTicketEvent(secret, rawBody))) refuse(authFailed('The event signature does not match.'))
   const nowEpoch = Math.floor(ctx.now() / 1000)
-  if (Math.abs(nowEpoch - event.timestamp) > TICKET_EVENT_TOLERANCE_SECONDS) refuse(authFailed(`The event's timestamp is more than ${TICKET_EVENT_TOLERANCE_SECONDS}s away from the broker's clock (a replay, or a clock to fix).`))
+  const late = timestampProblem(event.timestamp, nowEpoch)
+  if (late) refuse(late)
   if (ticketSystem(ctx.policy, event.ticket) !== event.system) refuse(badInput(`"${event.ticket}" is not a ${event.system} ticket id.`))
   const builtin = config!.connector === 'builtin'
   const register = registerOf(ctx.store)

@@ -1,6 +1,7 @@
 // The connector of each ticket system the policy names, built again when its settings change
 // (policy reload), and the lookup cache: an answer (found or not) is reused for the system's
-// cache_ttl at most; a failure to reach the system is never cached.
+// cache_ttl at most; a failure to reach the system is never cached. The last approval and a
+// renewal ask with `fresh` (tickets/check.ts): neither opens or extends a session on a cached answer.
 import type { TicketSystemConfig } from '../../policy/types.js'
 import type { BrokerContext } from '../context.js'
 import type { Store } from '../store/store.js'

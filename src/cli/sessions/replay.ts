@@ -1,9 +1,10 @@
 // `jit sessions replay`: plays back the terminal recordings (asciicast v2) a gateway kept for a
 // session. The broker's audit trail names each file and its SHA-256; a file that does not match
-// its record is refused, not played: a replay shows what happened, or nothing.
+// its record is refused, not played: a replay shows what happened, or nothing. Only regular files
+// inside the recordings folder are read (readRecording).
 import { createHash } from 'node:crypto'
-import { readFileSync } from 'node:fs'
-import { join, resolve, sep } from 'node:path'
+import { closeSync, constants, fstatSync, openSync, readFileSync, realpathSync } from 'node:fs'
+import { basename, dirname, join, resolve, sep } from 'node:path'
 import type { CliContext } from '../context.js'
 import { JitError, UsageError } from '../../errors.js'
 import { sessionStory } from './session-proof.js'
@@ -31,26 +32,63 @@ export async function replaySession(cli: CliContext, sessionId: string, options:
   if (casts.length === 0) {
     throw new UsageError(`Session ${sessionId} has no terminal recording.`, ['jit sessions show ID lists its connections; only terminal assets behind a gateway started with --recordings are kept as asciicast.'])
   }
-  const root = resolve(options.recordings)
+  const root = recordingsRoot(options.recordings)
   const played: ReplayResult['played'] = []
   for (const connection of casts) {
     const { file, sha256 } = connection.asciicast!
-    const path = resolve(join(root, file))
-    if (!path.startsWith(root + sep)) throw new UsageError(`The audit record names a file outside ${root}: ${file}.`)
-    let bytes: Buffer
-    try {
-      bytes = readFileSync(path)
-    } catch {
-      throw new UsageError(`Recording ${file} is not in ${root}.`, ['Point --recordings at the gateway\'s recordings folder (jit gateway start --recordings DIR).'])
-    }
+    const bytes = readRecording(root, file)
     const actual = createHash('sha256').update(bytes).digest('hex')
     if (actual !== sha256) {
-      throw new RecordingMismatchError(`Recording ${file} does not match its audit record (sha256 ${actual}, recorded ${sha256}); it was changed after the connection ended.`, ['Treat the file as untrusted; the audit record holds the original hash.'])
+      throw new RecordingMismatchError(`Recording ${file} does not match its audit record (recorded sha256 ${sha256}); it was changed after the connection ended.`, ['Treat the file as untrusted; the audit record holds the original hash.'])
     }
     const { events, seconds } = await play(bytes.toString('utf8'), options)
     played.push({ connectionId: connection.connectionId, file, sha256, events, seconds })
   }
   return { sessionId, played }
+}
+
+/** The recordings folder, links resolved: every file played must lie inside it. */
+function recordingsRoot(folder: string): string {
+  try {
+    return realpathSync(folder)
+  } catch {
+    throw new UsageError(`The recordings folder ${folder} does not exist.`, [WHERE_RECORDINGS])
+  }
+}
+
+const WHERE_RECORDINGS = 'Point --recordings at the gateway\'s recordings folder (jit gateway start --recordings DIR).'
+
+/**
+ * The bytes of a recording the audit record names, read only from inside the recordings folder:
+ * its folder (links resolved) must lie inside the resolved root; the file itself is opened
+ * without following a link (a link swapped in at the last moment fails to open) and without
+ * blocking (a FIFO would hang the reader), and must be a regular file by the opened descriptor.
+ * Nothing outside the folder is read or hashed.
+ */
+function readRecording(root: string, file: string): Buffer {
+  const outside = () => new UsageError(`The audit record names ${file}, which is not a file inside ${root}; nothing outside the recordings folder is played.`, [WHERE_RECORDINGS])
+  const path = resolve(root, file)
+  if (!path.startsWith(root + sep)) throw outside()
+  let folder: string
+  try {
+    folder = realpathSync(dirname(path))
+  } catch {
+    throw new UsageError(`Recording ${file} is not in ${root}.`, [WHERE_RECORDINGS])
+  }
+  if (folder !== root && !folder.startsWith(root + sep)) throw outside()
+  let fd: number
+  try {
+    fd = openSync(join(folder, basename(path)), constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0))
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ELOOP') throw new UsageError(`Recording ${file} is a symbolic link; only the gateway's own files are played.`, [WHERE_RECORDINGS])
+    throw new UsageError(`Recording ${file} is not in ${root}.`, [WHERE_RECORDINGS])
+  }
+  try {
+    if (!fstatSync(fd).isFile()) throw new UsageError(`Recording ${file} is not a regular file; only the gateway's own files are played.`, [WHERE_RECORDINGS])
+    return readFileSync(fd)
+  } finally {
+    closeSync(fd)
+  }
 }
 
 async function play(cast: string, options: ReplayOptions): Promise<{ events: number; seconds: number }> {

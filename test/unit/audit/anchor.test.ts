@@ -1,6 +1,7 @@
 // The anchored audit chain: sequence numbers never reused, signed checkpoints, and verification
 // that finds deleted newest records and a chain rewritten with the public recipe, given a
 // checkpoint held outside the database. A real SQLite store; the broker's own functions.
+import { generateKeyPairSync } from 'node:crypto'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { hashEvent, GENESIS_HASH } from '../../../src/audit/chain.js'
 import { exportLines, verifyExport } from '../../../src/audit/export.js'
@@ -92,8 +93,12 @@ describe('anchored audit chain', () => {
     await checkpoint()
     const text = [...exportLines('jsonl', { issuer: ctx.issuer, jwk: ctx.signingKey.publicJwk }, t.sqlite.auditEvents(), await listCheckpoints(ctx.store))].join('')
     expect(verifyExport(text)).toMatchObject({ ok: true, events: 4, anchors: 1, anchoredAt: { seq: 4 } })
-    expect(verifyExport(text, ctx.signingKey.kid).ok).toBe(true)
-    expect(verifyExport(text, 'another-kid').firstBad?.problem).toMatch(/not the expected/)
+    expect(verifyExport(text).anchoredBy).toEqual([])
+    const pinned = { kid: ctx.signingKey.kid, publicKey: publicKeyOf(ctx.signingKey), x: ctx.signingKey.publicJwk.x! }
+    expect(verifyExport(text, { keys: [pinned] })).toMatchObject({ ok: true, anchoredBy: ['key'] })
+    const another = generateKeyPairSync('ed25519').publicKey
+    const pinnedOther = { kid: 'another-kid', publicKey: another, x: (another.export({ format: 'jwk' }) as { x: string }).x }
+    expect(verifyExport(text, { keys: [pinnedOther] }).firstBad?.problem).toMatch(/not the pinned key another-kid/)
     const lines = text.trimEnd().split('\n')
     const truncated = [...lines.slice(0, 4), lines[5]].join('\n') // events 1-3 and the checkpoint of 4
     expect(verifyExport(truncated).firstBad?.problem).toMatch(/newest records were deleted/)

@@ -24,6 +24,28 @@ export interface DatabaseLogin {
 
 const CONNECT_TIMEOUT_MS = 10_000
 
+/** Query options of a libpq URL that carry a secret. */
+const PASSWORD_OPTIONS = new Set(['password', 'sslpassword'])
+
+/** libpq's SSL modes: words, not secrets, so a message may repeat them. */
+const SSL_MODES = new Set(['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'])
+
+/**
+ * An option as messages name it: by its name when that is a plain word, with its value only when
+ * that is an SSL mode (any other text may be a secret).
+ */
+function optionName(key: string, value: string): string {
+  if (key === 'sslmode' && SSL_MODES.has(value)) return `option sslmode=${value}`
+  return /^[a-z_]{1,40}$/i.test(key) ? `option ${key}` : 'option given'
+}
+
+/** A password in the URL (after the user, or as the option `option`), named but never repeated. */
+function passwordInUrl(option?: string): UsageError {
+  return new UsageError(`The database URL carries a password${option ? ` (its ${option} option)` : ''}; it would show in the process list.`, [
+    `Remove it from the URL and put it in ${PASSWORD_ENV} or a file named by --database-password-file.`,
+  ])
+}
+
 /** Parses a postgres:// URL; refuses one that carries a password or options this jit does not apply. */
 export function parseDatabaseUrl(text: string): DatabaseTarget {
   let url: URL
@@ -35,11 +57,7 @@ export function parseDatabaseUrl(text: string): DatabaseTarget {
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
     throw new UsageError(`The database URL must start with postgres:// (not ${url.protocol}//).`)
   }
-  if (url.password) {
-    throw new UsageError('The database URL carries a password; it would show in the process list.', [
-      `Remove it from the URL and put it in ${PASSWORD_ENV} or a file named by --database-password-file.`,
-    ])
-  }
+  if (url.password) throw passwordInUrl()
   const user = decodeURIComponent(url.username)
   const database = decodeURIComponent(url.pathname.replace(/^\//, ''))
   if (!url.hostname || !user || !database) throw new UsageError('The database URL needs a user, a host and a database: postgres://USER@HOST:PORT/DATABASE.')
@@ -48,7 +66,8 @@ export function parseDatabaseUrl(text: string): DatabaseTarget {
     if (key === 'sslmode' && value === 'verify-full') tls = { ...tls }
     else if (key === 'sslmode' && value === 'disable') continue
     else if (key === 'sslrootcert') tls = { ...tls, caFile: value }
-    else throw new UsageError(`The database URL option ${key}=${value} is not one jit applies; use sslmode=verify-full (with sslrootcert=FILE) or sslmode=disable.`)
+    else if (PASSWORD_OPTIONS.has(key.toLowerCase())) throw passwordInUrl(key)
+    else throw new UsageError(`The database URL ${optionName(key, value)} is not one jit applies; use sslmode=verify-full (with sslrootcert=FILE) or sslmode=disable.`)
   }
   if (tls?.caFile !== undefined && url.searchParams.get('sslmode') !== 'verify-full') {
     throw new UsageError('sslrootcert needs sslmode=verify-full in the database URL.')

@@ -36,6 +36,25 @@ describe('the database URL', () => {
     expect(() => parseDatabaseUrl('postgres://jit@db/broker?sslrootcert=/ca.pem')).toThrow(/verify-full/)
   })
 
+  it('a password among the query options is refused naming the option, and no option\'s value is repeated', () => {
+    const secret = 'Qs-pw-7fX2'
+    const messageOf = (url: string) => {
+      try {
+        parseDatabaseUrl(url)
+      } catch (error) {
+        return (error as UsageError).message + (error as UsageError).nextSteps.join(' ')
+      }
+      throw new Error(`${url} was accepted`)
+    }
+    for (const option of ['password', 'sslpassword']) {
+      const message = messageOf(`postgres://jit@db/broker?${option}=${secret}`)
+      expect(message).toContain(`carries a password (its ${option} option)`)
+      expect(message).not.toContain(secret)
+    }
+    expect(messageOf(`postgres://jit@db/broker?passfile=${secret}`)).toBe('The database URL option passfile is not one jit applies; use sslmode=verify-full (with sslrootcert=FILE) or sslmode=disable.')
+    expect(messageOf(`postgres://jit@db/broker?sslmode=${secret}`)).not.toContain(secret)
+  })
+
   it('verify-full checks the server certificate', () => {
     const ca = join(dir, 'ca.pem')
     writeFileSync(ca, 'CA PEM')
