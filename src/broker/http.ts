@@ -9,6 +9,7 @@ import { registerSshRoutes } from './ssh-ca/routes.js'
 import { API_PREFIX, DEVICE_AUTH_SCHEME, schemas, type CreateRequestBody, type EnrollBody, type Problem, type RenewBody } from '../wire/api.js'
 import { isoInstant } from '../util/since.js'
 import { registerReachableAssetsRoute } from './reachable-assets.js'
+import { registerLiveSessionsRoute } from './live-sessions.js'
 import { registerGatewayRoutes } from './gateway/routes.js'
 import { ApiError, authFailed, badInput } from './api-error.js'
 import { isDatabaseAway } from './store/postgres/errors.js'
@@ -197,6 +198,7 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
   registerSshRoutes(app, ctx, actorOf, API_PREFIX)
   registerTicketRoutes(app, ctx, actorOf, API_PREFIX, log)
   registerReachableAssetsRoute(app, ctx, actorOf, API_PREFIX)
+  registerLiveSessionsRoute(app, ctx, actorOf, API_PREFIX)
   registerGatewayRoutes(app, ctx, actorOf, (request) => verifierOf(ctx, request), API_PREFIX)
 
   app.get(`${API_PREFIX}/audit`, async (request) => {

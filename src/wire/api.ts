@@ -57,6 +57,12 @@ export interface SessionInfo {
   endReason?: string
 }
 
+/** `jit sessions --all | --asset P`: the live sessions the caller oversees, and the broker's time. */
+export interface LiveSessionList {
+  sessions: SessionInfo[]
+  now: string
+}
+
 /** An open session and its signed credential, handed only to the device that asked for it. */
 export interface Grant {
   session: SessionInfo

@@ -2,6 +2,8 @@
 // the members of its asset's owner group may see it (`jit sessions show`) and end it (`jit
 // revoke`); the end names who ended it and by what right. Anyone else is told "not allowed"
 // (exit 3) and nothing about the session; a session that does not exist is "not found" (exit 2).
+// Security and admin list every live session (`jit sessions --all`); an owner group's members
+// those on the assets their group owns (`--all`, `--asset PATTERN`); a technician is not allowed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PLC, cleanup, jit, startBroker, type TestBroker } from './harness.js'
 import { auditOf, sessionRow } from './revocation-helpers.js'
@@ -12,18 +14,20 @@ let tess: string
 let tom: string
 let sam: string
 let olga: string
+let sec: string
 const homes: string[] = []
 
 beforeAll(async () => {
   broker = await startBroker()
   await broker.addAsset(HMI, { state: 'running', owner: 'line3-owners' })
-  ;[tess, tom, sam, olga] = await Promise.all([
+  ;[tess, tom, sam, olga, sec] = await Promise.all([
     broker.enroll('tess', ['technician']),
     broker.enroll('tom', ['technician']),
     broker.enroll('sam', ['shift-lead']),
     broker.enroll('olga', ['line3-owners']),
+    broker.enroll('sid', ['security']),
   ])
-  homes.push(tess, tom, sam, olga)
+  homes.push(tess, tom, sam, olga, sec)
 })
 
 afterAll(async () => {
@@ -94,5 +98,56 @@ describe('who may see and end a session that is not theirs', () => {
     expect(unknown.code).toBe(2)
     expect(unknown.json().error.message).toBe('Session ses_doesnotexist was not found.')
     expect((await jit(['revoke', id], { home: tess })).code).toBe(0)
+  })
+})
+
+describe('jit sessions --all and --asset: the live sessions of the plant', () => {
+  it('security sees every live session with who, asset, scope, ticket, started and ends; an owner group\'s members those on their assets; a technician is not allowed', async () => {
+    const onHmi = await jit(['request', '--ticket', 'WO-104233', '--asset', HMI, '--scope', 'read', '--ttl', '20m', '--reason', 'alarms', '--json'], { home: tess })
+    const onPlc = await jit(['request', '--ticket', 'WO-104234', '--asset', PLC, '--scope', 'diagnose', '--ttl', '30m', '--reason', 'drive fault', '--json'], { home: tom })
+    const ended = await jit(['request', '--ticket', 'WO-104235', '--asset', PLC, '--scope', 'read', '--ttl', '20m', '--reason', 'over', '--json'], { home: tom })
+    for (const r of [onHmi, onPlc, ended]) expect(r.code, r.stderr).toBe(0)
+    const [hmiId, plcId, endedId] = [onHmi, onPlc, ended].map((r) => r.json().session.id as string)
+    expect((await jit(['revoke', endedId], { home: tom })).code).toBe(0)
+
+    const all = await jit(['sessions', '--all', '--json'], { home: sec })
+    expect(all.code, all.stderr).toBe(0)
+    const listed = all.json().sessions as { id: string; user: string; asset: string; scope: string; ticket: string; issuedAt: string; expiresAt: string }[]
+    const ids = listed.map((s) => s.id)
+    expect(ids).toEqual(expect.arrayContaining([hmiId, plcId]))
+    expect(ids).not.toContain(endedId)
+    const plc = listed.find((s) => s.id === plcId)!
+    expect(plc).toMatchObject({ user: 'tom', asset: PLC, scope: 'diagnose', ticket: 'WO-104234' })
+    expect(Date.parse(plc.expiresAt) - Date.parse(plc.issuedAt)).toBe(30 * 60 * 1000)
+    // The security reviewer's own listing is untouched: their own sessions only (none).
+    expect((await jit(['sessions', '--json'], { home: sec })).json().sessions).toEqual([])
+
+    const human = await jit(['sessions', '--all'], { home: sec })
+    expect(human.code).toBe(0)
+    for (const column of ['who', 'asset', 'scope', 'ticket', 'started', 'ends']) expect(human.stdout).toContain(column)
+    expect(human.stdout).toMatch(new RegExp(`${plcId}.*tom.*${PLC.replace(/\//g, '\\/')}.*diagnose.*WO-104234`))
+
+    const pattern = await jit(['sessions', '--asset', 'plant-a/line-3/cell-2/hmi-*', '--json'], { home: sec })
+    expect(pattern.json().sessions.map((s: { id: string }) => s.id)).toEqual(expect.arrayContaining([hmiId]))
+    expect(pattern.json().sessions.map((s: { asset: string }) => s.asset).every((a: string) => a === HMI)).toBe(true)
+
+    // Olga's group owns the HMI, not the PLC: she sees the one and never the other.
+    for (const args of [['--all'], ['--asset', 'plant-a/**']]) {
+      const owner = await jit(['sessions', ...args, '--json'], { home: olga })
+      expect(owner.code, owner.stderr).toBe(0)
+      const seen = owner.json().sessions as { id: string; asset: string }[]
+      expect(seen.map((s) => s.id)).toContain(hmiId)
+      expect(seen.every((s) => s.asset === HMI)).toBe(true)
+    }
+
+    for (const args of [['--all'], ['--asset', 'plant-a/**']]) {
+      const refused = await jit(['sessions', ...args, '--json'], { home: tom })
+      expect(refused.code).toBe(3)
+      expect(refused.json().error.message).toBe('Listing live sessions is not allowed.')
+    }
+    const bad = await jit(['sessions', '--asset', 'plant-a/**/x', '--json'], { home: sec })
+    expect(bad.code).toBe(2)
+    expect(bad.json().error.message).toMatch(/asset pattern .* is not valid/)
+    for (const [id, home] of [[hmiId, tess], [plcId, tom]]) expect((await jit(['revoke', id], { home })).code).toBe(0)
   })
 })
