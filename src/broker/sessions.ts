@@ -110,9 +110,13 @@ export async function endSessionRecorded(
 /** Ends a session for its holder, or for one with authority over it (session-oversight.ts): the end and its audit record name who ended it, and by what right. */
 export async function revokeSession(ctx: BrokerContext, actor: Actor, id: string, reason: string): Promise<SessionRecord> {
   const { session, authority } = await overseenSession(ctx, actor, id)
-  await ctx.store.transaction(async () => {
-    await endSessionRecorded(ctx, session, { state: 'revoked', by: actor.user.name, reason, data: { reason, deviceId: actor.deviceId, authority } })
-  })
+  // A session past its expiry has ended already (the sweeper records it as expired): a revoke
+  // that comes after must not rewrite that end as a revocation.
+  if (session.state === 'active') {
+    await ctx.store.transaction(async () => {
+      await endSessionRecorded(ctx, session, { state: 'revoked', by: actor.user.name, reason, data: { reason, deviceId: actor.deviceId, authority } })
+    })
+  }
   ctx.notifier.kick()
   return (await ctx.store.getSession(id, ctx.now() / 1000))!
 }

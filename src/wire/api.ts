@@ -152,6 +152,8 @@ export interface HeartbeatResult {
   sessionId: string
   state: SessionState
   endReason?: string
+  /** Who ended it (a user, or "broker" for the reaper), once it has ended. */
+  endedBy?: string
   /** Seconds of validity left, by the broker's clock. */
   expiresIn: number
   /** Silence after which the broker revokes the session. */
