@@ -31,7 +31,7 @@ export interface ConnectResult {
 }
 
 /** How the broker says a session ended: who revoked it and why, or that its time ran out. */
-export function brokerEnd(r: HeartbeatResult): string {
+function brokerEnd(r: HeartbeatResult): string {
   if (r.state === 'revoked') return `revoked${r.endedBy ? ` by ${r.endedBy}` : ''}${r.endReason ? `: ${r.endReason}` : ''}`
   return r.state
 }
