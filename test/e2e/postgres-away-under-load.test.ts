@@ -10,6 +10,7 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { verifyChain } from '../../src/audit/chain.js'
 import { addUser, enrollmentCode } from '../../src/broker/admin.js'
 import { CliContext } from '../../src/cli/context.js'
 import { login } from '../../src/cli/device/login.js'
@@ -151,6 +152,10 @@ describe('the database stops under load', () => {
     expect(Number(sessions)).toBe(granted.length)
     const decided = server.psql(`SELECT count(*) FROM requests r JOIN sessions s ON s.request_id = r.id WHERE r.state = 'approved' AND r.id IN (${list(approved)})`, databaseName)
     expect(Number(decided)).toBe(approved.length)
+    // And the audit chain, written by transactions cut off twenty times, verifies end to end.
+    const events = await broker.withStore((store) => store.auditEvents())
+    const verified = verifyChain(events)
+    expect(verified, JSON.stringify(verified.firstBad)).toMatchObject({ ok: true, events: events.length })
     expect(broker.log()).not.toContain(server.password)
   }, 150_000)
 })
