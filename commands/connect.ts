@@ -5,7 +5,7 @@ import { UsageError } from '../src/errors.js'
 export default class Connect extends JitCommand {
   static opensSession = true
   static summary = 'A local port tunnelled to an asset through its jit gateway, for as long as a session lasts.'
-  static description = 'Opens a session on ASSET (or reuses a live cached one for the same ticket and scope), listens on 127.0.0.1:--local-port and tunnels each connection to the asset through its gateway, over TLS, proving possession of this device\'s key. With -- CMD it runs the command with JIT_LOCAL_PORT set and revokes the session when the command ends, however it ends (exit code: the command\'s own). Without a command it runs until Ctrl-C, then revokes. When the session ends for any other reason, the gateway cuts every connection at once.'
+  static description = 'Opens a session on ASSET (or reuses a live cached one for the same ticket and scope), listens on 127.0.0.1:--local-port and tunnels each connection to the asset through its gateway, over TLS, proving possession of this device\'s key. With -- CMD it runs the command with JIT_LOCAL_PORT set and revokes the session when the command ends, however it ends (exit code: the command\'s own). Without a command it runs until Ctrl-C, then revokes; when the session ends elsewhere (revoked, expired) it stops with exit 4 and says how. When the session ends for any other reason, the gateway cuts every connection at once.'
   static examples = [
     '<%= config.bin %> connect plant-a/line-3/cell-2/plc-07 --ticket WO-104233 --scope diagnose --local-port 1502',
     '<%= config.bin %> connect plant-a/line-3/cell-2/plc-07 --ticket WO-104233 --scope diagnose -- sh -c \'plc-tool --host 127.0.0.1 --port "$JIT_LOCAL_PORT" read-faults\'',

@@ -83,6 +83,7 @@ export async function recordHeartbeat(ctx: BrokerContext, actor: Actor, id: stri
     sessionId: id,
     state: alive ? 'active' : session.state === 'active' ? 'expired' : session.state,
     endReason: alive ? undefined : session.endReason,
+    endedBy: alive ? undefined : session.endedBy,
     expiresIn: alive ? Math.max(0, session.expiresAtEpoch - nowMs / 1000) : 0,
     graceSeconds,
     intervalSeconds: heartbeatInterval(graceSeconds),

@@ -9,6 +9,7 @@ import { registerSshRoutes } from './ssh-ca/routes.js'
 import { API_PREFIX, DEVICE_AUTH_SCHEME, schemas, type CreateRequestBody, type EnrollBody, type Problem, type RenewBody } from '../wire/api.js'
 import { isoInstant } from '../util/since.js'
 import { registerReachableAssetsRoute } from './reachable-assets.js'
+import { registerLiveSessionsRoute } from './live-sessions.js'
 import { registerGatewayRoutes } from './gateway/routes.js'
 import { ApiError, authFailed, badInput } from './api-error.js'
 import { isDatabaseAway } from './store/postgres/errors.js'
@@ -16,7 +17,8 @@ import { OVERSIGHT_ROLES, hasAnyRole, type Actor, type BrokerContext } from './c
 import { authenticateDevice } from './device-auth.js'
 import { enrollDevice } from './enrollment.js'
 import { approveRequest, cancelRequest, createRequest, denyRequest, listRequestsFor, resultFor, getRequestFor, waitForRequest } from './requests.js'
-import { getSessionFor, grantFor, introspect, revokeSession } from './sessions.js'
+import { overseenSession } from './session-oversight.js'
+import { grantFor, introspect, revokeSession } from './sessions.js'
 import { publicSession } from './store/sqlite-store.js'
 import { deregisterDevice } from './deregistration.js'
 import { recordHeartbeat } from './heartbeat.js'
@@ -157,7 +159,7 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
   })
   app.get(`${API_PREFIX}/sessions/:id`, async (request) => {
     const actor = await actorOf(request)
-    const session = await getSessionFor(ctx, actor, (request.params as { id: string }).id)
+    const { session } = await overseenSession(ctx, actor, (request.params as { id: string }).id)
     return { session: { ...publicSession(session), lastVerifiedAt: session.lastVerifiedAt }, grant: await grantFor(ctx, actor, session) }
   })
   app.post(`${API_PREFIX}/sessions/:id/revoke`, { schema: { body: schemas.optionalReason } }, async (request) => {
@@ -196,6 +198,7 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
   registerSshRoutes(app, ctx, actorOf, API_PREFIX)
   registerTicketRoutes(app, ctx, actorOf, API_PREFIX, log)
   registerReachableAssetsRoute(app, ctx, actorOf, API_PREFIX)
+  registerLiveSessionsRoute(app, ctx, actorOf, API_PREFIX)
   registerGatewayRoutes(app, ctx, actorOf, (request) => verifierOf(ctx, request), API_PREFIX)
 
   app.get(`${API_PREFIX}/audit`, async (request) => {
@@ -203,7 +206,7 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
     const query = request.query as { session?: string; since?: string; limit?: string }
     const limit = Math.min(10000, Math.max(1, Number(query.limit ?? 1000) || 1000))
     const oversight = hasAnyRole(actor.user, OVERSIGHT_ROLES)
-    if (query.session && !oversight) await getSessionFor(ctx, actor, query.session)
+    if (query.session && !oversight) await overseenSession(ctx, actor, query.session)
     const since = query.since === undefined ? undefined : isoInstant(query.since)
     if (query.since !== undefined && !since) throw badInput(`since "${query.since}" is not an ISO 8601 time.`)
     const events = await ctx.store.auditEvents({ sessionId: query.session, since, actor: oversight || query.session ? undefined : actor.user.name, limit })

@@ -4,11 +4,12 @@
 // never stored, and never leaves the broker here.
 import type { SessionProof } from '../wire/api.js'
 import type { Actor, BrokerContext } from './context.js'
-import { checkCredential, credentialFor, getSessionFor } from './sessions.js'
+import { overseenSession } from './session-oversight.js'
+import { checkCredential, credentialFor } from './sessions.js'
 import { publicSession } from './store/sqlite-store.js'
 
 export async function sessionProof(ctx: BrokerContext, actor: Actor, id: string): Promise<SessionProof> {
-  const session = await getSessionFor(ctx, actor, id)
+  const { session } = await overseenSession(ctx, actor, id)
   // The owner's own check: neither a use by an asset (last verified) nor an audit record.
   const live = await checkCredential(ctx, await credentialFor(ctx, session))
   const now = new Date(ctx.now()).toISOString()

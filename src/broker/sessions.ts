@@ -7,7 +7,8 @@ import type { CredentialClaims } from '../wire/claims.js'
 import { signJwt } from '../util/jws.js'
 import { newId } from '../util/ids.js'
 import type { AccessRequest, Grant, IntrospectionResult } from '../wire/api.js'
-import { forbidden, notFound } from './api-error.js'
+import { notFound } from './api-error.js'
+import { overseenSession } from './session-oversight.js'
 import { OVERSIGHT_ROLES, hasAnyRole, type Actor, type BrokerContext } from './context.js'
 import { publicSession, type SessionRecord } from './store/sqlite-store.js'
 import { recordVerification } from './verifications.js'
@@ -106,12 +107,16 @@ export async function endSessionRecorded(
   return true
 }
 
+/** Ends a session for its holder, or for one with authority over it (session-oversight.ts): the end and its audit record name who ended it, and by what right. */
 export async function revokeSession(ctx: BrokerContext, actor: Actor, id: string, reason: string): Promise<SessionRecord> {
-  const session = await getSessionFor(ctx, actor, id)
-  if (session.user !== actor.user.name && !hasAnyRole(actor.user, OVERSIGHT_ROLES)) throw forbidden('Only the session owner, an admin or security can revoke it.')
-  await ctx.store.transaction(async () => {
-    await endSessionRecorded(ctx, session, { state: 'revoked', by: actor.user.name, reason, data: { reason, deviceId: actor.deviceId } })
-  })
+  const { session, authority } = await overseenSession(ctx, actor, id)
+  // A session past its expiry has ended already (the sweeper records it as expired): a revoke
+  // that comes after must not rewrite that end as a revocation.
+  if (session.state === 'active') {
+    await ctx.store.transaction(async () => {
+      await endSessionRecorded(ctx, session, { state: 'revoked', by: actor.user.name, reason, data: { reason, deviceId: actor.deviceId, authority } })
+    })
+  }
   ctx.notifier.kick()
   return (await ctx.store.getSession(id, ctx.now() / 1000))!
 }

@@ -26,7 +26,8 @@ export const isLiteralSegment = (segment: string) => !segment.includes('*')
 
 const compiled = new Map<string, (path: string) => boolean>()
 
-function compile(pattern: string): (path: string) => boolean {
+/** A matcher for one pattern, not kept: for patterns a caller sends (the policy's are cached by matchesAsset). */
+export function assetMatcher(pattern: string): (path: string) => boolean {
   if (!pattern.includes('*')) return (path) => path === pattern
   if (pattern.endsWith('/**') && !pattern.slice(0, -3).includes('*')) {
     const root = pattern.slice(0, -3)
@@ -47,7 +48,7 @@ function compile(pattern: string): (path: string) => boolean {
 export function matchesAsset(pattern: string, path: string): boolean {
   let matcher = compiled.get(pattern)
   if (!matcher) {
-    matcher = compile(pattern)
+    matcher = assetMatcher(pattern)
     compiled.set(pattern, matcher)
   }
   return matcher(path)

@@ -57,6 +57,12 @@ export interface SessionInfo {
   endReason?: string
 }
 
+/** `jit sessions --all | --asset P`: the live sessions the caller oversees, and the broker's time. */
+export interface LiveSessionList {
+  sessions: SessionInfo[]
+  now: string
+}
+
 /** An open session and its signed credential, handed only to the device that asked for it. */
 export interface Grant {
   session: SessionInfo
@@ -152,6 +158,8 @@ export interface HeartbeatResult {
   sessionId: string
   state: SessionState
   endReason?: string
+  /** Who ended it (a user, or "broker" for the reaper), once it has ended. */
+  endedBy?: string
   /** Seconds of validity left, by the broker's clock. */
   expiresIn: number
   /** Silence after which the broker revokes the session. */

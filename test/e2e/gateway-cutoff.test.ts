@@ -102,6 +102,32 @@ describe('the gateway cuts a live connection when its session ends', () => {
     expect((await connectionRecord(sessionId)).data.endCause).toBe('expired')
   })
 
+  // Without a command, jit connect holds the tunnel until the session ends: ended elsewhere, it
+  // stops by itself and its exit code says the session is over (4, as for a session that ended
+  // before a command could start), its message and --json say how (revoked by whom, or expired).
+  for (const how of ['revoked', 'expired'] as const) {
+    it(`jit connect without a command stops by itself when its session is ${how} elsewhere: exit 4, saying why`, async () => {
+      const connect = await startConnect(alice, [GW_ASSET, ...access, '--json'])
+      try {
+        const client = await probe(connect.port)
+        expect(await client.roundTrip('ping\n')).toBe('ping\n')
+        if (how === 'revoked') expect((await jit(['revoke', connect.sessionId, '--reason', 'shift over'], { home: alice })).code).toBe(0)
+        else await broker.withStore((store) => store.execute('UPDATE sessions SET expires_at = ? WHERE id = ?', [Math.floor(Date.now() / 1000), connect.sessionId]))
+        await client.closed
+        // Heartbeats every grace/3 (the broker here: 2 s): it hears of the end within a beat or two.
+        const exited = await Promise.race([connect.exited, new Promise<'still running'>((r) => setTimeout(() => r('still running'), 10_000))])
+        expect(exited, connect.stderr()).toEqual({ code: 4, signal: null })
+        const out = JSON.parse(connect.stdout())
+        expect(out).toMatchObject({ sessionId: connect.sessionId, exitCode: 4, endedByBroker: how === 'revoked' ? 'revoked by alice: shift over' : 'expired' })
+        expect(connect.stderr()).toContain(how === 'revoked' ? `Session ${connect.sessionId} was revoked by alice: shift over` : `Session ${connect.sessionId} expired`)
+        // Its end as recorded: by the revocation, or by the broker's sweeper (every second) once past expiry.
+        await waitFor(`the session ${how}`, async () => (await sessionRow(broker, connect.sessionId)).state === how, 5000)
+      } finally {
+        connect.process.kill('SIGKILL')
+      }
+    })
+  }
+
   it('jit connect killed outright: the broker reaps the session after the heartbeat grace', async () => {
     const connect = await startConnect(alice, [GW_ASSET, ...access])
     const client = await probe(connect.port)
@@ -171,5 +197,43 @@ describe('the gateway cuts a live connection when its session ends', () => {
     const result = await jit(['connect', GW_ASSET, ...access, '--', 'sh', '-c', 'echo "port=${JIT_LOCAL_PORT:-} token=${JIT_TOKEN:-none}"'], { home: alice })
     expect(result.code).toBe(0)
     expect(result.stdout).toMatch(/^port=\d+ token=none$/m)
+  })
+})
+
+describe('jit connect on a broker with the default heartbeat grace (60 s: a beat every 20 s)', () => {
+  let slow: TestBroker
+  let slowGateway: TestGateway
+  let slowAsset: Awaited<ReturnType<typeof startEchoAsset>>
+  let dana: string
+
+  beforeAll(async () => {
+    slow = await startBroker()
+    slowAsset = await startEchoAsset()
+    const token = await frontAssets(slow, 'gw-line-3', [{ path: GW_ASSET, port: slowAsset.port }])
+    slowGateway = await startGateway(slow, { name: 'gw-line-3', token, cert: selfSignedCert() })
+    dana = await slow.enroll('dana', ['technician'])
+  })
+
+  afterAll(async () => {
+    await slowGateway?.stop()
+    await slowAsset?.close()
+    await slow?.stop()
+    cleanup(slow.dataDir, dana)
+  })
+
+  it('a tunnel the gateway cuts makes jit connect ask the broker at once: it stops within moments of the revocation, not at the next beat', async () => {
+    const connect = await startConnect(dana, [GW_ASSET, ...access])
+    try {
+      const client = await probe(connect.port)
+      expect(await client.roundTrip('ping\n')).toBe('ping\n')
+      const revokedAt = performance.now()
+      expect((await jit(['revoke', connect.sessionId, '--reason', 'line down'], { home: dana })).code).toBe(0)
+      const exited = await Promise.race([connect.exited, new Promise<'still running'>((r) => setTimeout(() => r('still running'), 10_000))])
+      expect(exited, connect.stderr()).toEqual({ code: 4, signal: null })
+      expect(performance.now() - revokedAt).toBeLessThan(10_000)
+      expect(connect.stderr()).toContain(`Session ${connect.sessionId} was revoked by dana: line down`)
+    } finally {
+      connect.process.kill('SIGKILL')
+    }
   })
 })

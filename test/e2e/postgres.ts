@@ -6,7 +6,7 @@
 // exercise the same password path a plant's broker uses.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 // With its `.ts` extension: the bench loads this file on Node's own type stripping too.
@@ -25,6 +25,10 @@ export interface TestPostgres {
   /** Runs one SQL statement with psql and returns its unaligned, tuples-only output. */
   psql(sql: string, database?: string): string
   log(): string
+  /** Stops the server and keeps its data: `fast` is PostgreSQL's fast shutdown, `kill` SIGKILLs every process of it. */
+  halt(how: 'fast' | 'kill'): Promise<void>
+  /** Starts a halted server again on the same port and data. */
+  resume(): Promise<void>
   stop(): Promise<void>
 }
 
@@ -69,20 +73,25 @@ export async function startPostgres(): Promise<TestPostgres> {
   let child: ChildProcess | undefined
   let log = ''
   let port = 0
-  for (let attempt = 0; attempt < 3 && !child; attempt++) {
-    port = await freePort()
+  const launch = async (): Promise<ChildProcess | undefined> => {
+    const from = log.length
     const candidate = spawn(join(bin, 'postgres'), ['-D', dataDir, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'], {
       ...asServer,
       stdio: ['ignore', 'ignore', 'pipe'],
     })
     candidate.stderr!.on('data', (d) => (log += d))
-    if (await serverReady(candidate, () => log)) child = candidate
+    return (await serverReady(candidate, () => log.slice(from))) ? candidate : undefined
+  }
+  for (let attempt = 0; attempt < 3 && !child; attempt++) {
+    port = await freePort()
+    child = await launch()
   }
   if (!child) {
     rmSync(dir, { recursive: true, force: true })
     throw new Error(`PostgreSQL did not start:\n${log}`)
   }
-  const server = child
+  let server = child
+  const running = () => server.exitCode === null && server.signalCode === null
 
   const psql = (sql: string, database = 'postgres') =>
     execFileSync(join(bin, 'psql'), ['-h', dir, '-p', String(port), '-U', user, '-d', database, '-X', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-c', sql], {
@@ -104,8 +113,31 @@ export async function startPostgres(): Promise<TestPostgres> {
     },
     psql,
     log: () => log,
+    async halt(how) {
+      if (!running()) return
+      const exited = new Promise<void>((ok) => server.once('exit', () => ok()))
+      if (how === 'fast') server.kill('SIGINT')
+      else {
+        // Every process of the server at once, as a crash of its host would: no backend lingers
+        // to finish what it was doing, and the next start runs crash recovery.
+        // Stopped first, the postmaster forks no backend that the list would miss.
+        server.kill('SIGSTOP')
+        const backends = childrenOf(server.pid!)
+        server.kill('SIGKILL')
+        for (const pid of backends) killQuietly(pid)
+        await exited
+        while (backends.some(alive)) await new Promise((r) => setTimeout(r, 20))
+      }
+      await exited
+    },
+    async resume() {
+      if (running()) return
+      const again = await launch()
+      if (!again) throw new Error(`PostgreSQL did not start again on port ${port}:\n${log.slice(-2000)}`)
+      server = again
+    },
     async stop() {
-      if (server.exitCode === null && server.signalCode === null) {
+      if (running()) {
         const exited = new Promise<void>((ok) => server.once('exit', () => ok()))
         // SIGINT: PostgreSQL's fast shutdown (ends the clients' sessions, then stops).
         server.kill('SIGINT')
@@ -115,6 +147,40 @@ export async function startPostgres(): Promise<TestPostgres> {
       }
       rmSync(dir, { recursive: true, force: true })
     },
+  }
+}
+
+/** The processes whose parent is `pid` (a postmaster's backends and helpers). */
+function childrenOf(pid: number): number[] {
+  const found: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      // pid (comm) state ppid ...: comm may hold spaces, so read after its closing parenthesis.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) found.push(Number(entry))
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return found
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL')
+  } catch {
+    // Already gone.
+  }
+}
+
+/** Whether a process still runs (a zombie no longer does: it holds no memory, socket or lock). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z'
+  } catch {
+    return false
   }
 }
 

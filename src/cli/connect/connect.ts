@@ -7,7 +7,8 @@ import type { CliContext } from '../context.js'
 import type { AccessParams } from '../sessions/request-access.js'
 import type { Grant, HeartbeatResult } from '../../wire/api.js'
 import type { AssetGateway } from '../../wire/gateway.js'
-import { UsageError } from '../../errors.js'
+import { ExitCode, UsageError } from '../../errors.js'
+import { printable } from '../../util/printable.js'
 
 export interface ConnectOptions extends AccessParams {
   localPort: number
@@ -25,8 +26,14 @@ export interface ConnectResult {
   signal?: string
   revoked: boolean
   revocationPending: boolean
-  /** Set when the broker ended the session first (revoked elsewhere, expired, heartbeats lost). */
+  /** Set when the broker ended the session first: "revoked by WHO: REASON" or "expired". */
   endedByBroker?: string
+}
+
+/** How the broker says a session ended: who revoked it and why, or that its time ran out. */
+function brokerEnd(r: HeartbeatResult): string {
+  if (r.state === 'revoked') return `revoked${r.endedBy ? ` by ${r.endedBy}` : ''}${r.endReason ? `: ${r.endReason}` : ''}`
+  return r.state
 }
 
 export async function connectAndRun(cli: CliContext, argv: string[], options: ConnectOptions): Promise<ConnectResult> {
@@ -34,12 +41,15 @@ export async function connectAndRun(cli: CliContext, argv: string[], options: Co
   const say = (fn: () => void) => options.quiet || fn()
   const { grant, reused } = await sessionFor(cli, options)
   const client = await cli.client()
+  let tunnelCut = () => {}
   let gateway: AssetGateway
   let local
   try {
     gateway = await client.get<AssetGateway>(`/sessions/${encodeURIComponent(grant.session.id)}/gateway`)
     const key = await cli.deviceKey()
-    local = await listenLocal(options.localPort, { gateway, credential: grant.credential, jti: jtiOf(grant.credential), privateKey: key.privateKey }, ui)
+    // A tunnel the gateway cuts may mean the session has ended: the broker is asked at once
+    // (a heartbeat) rather than at the next beat, up to a third of the grace period later.
+    local = await listenLocal(options.localPort, { gateway, credential: grant.credential, jti: jtiOf(grant.credential), privateKey: key.privateKey }, ui, { onTunnelCut: () => tunnelCut() })
   } catch (error) {
     // Nothing was tunnelled: the session opened for this ends now.
     const { endSession } = await import('../sessions/run-with-credential.js')
@@ -53,8 +63,8 @@ export async function connectAndRun(cli: CliContext, argv: string[], options: Co
   // Said even under --json (on stderr): without it nobody could find a port picked at random.
   ui.info(`Session ${grant.session.id} (${grant.session.scope} on ${grant.session.asset}): listening on 127.0.0.1:${local.port}, tunnelled through gateway ${gateway.gateway}.`)
   const onEnded = (r: HeartbeatResult) => {
-    result.endedByBroker = r.endReason ?? r.state
-    ui.warn(`The broker ended session ${r.sessionId} (${result.endedByBroker}); the gateway has closed its connections.`)
+    result.endedByBroker = brokerEnd(r)
+    ui.warn(printable(`Session ${r.sessionId} ${r.state === 'revoked' ? 'was ' : ''}${result.endedByBroker}; the gateway has closed its connections.`))
   }
   try {
     if (argv.length > 0) {
@@ -68,13 +78,16 @@ export async function connectAndRun(cli: CliContext, argv: string[], options: Co
       Object.assign(result, { exitCode: run.exitCode, signal: run.signal, revoked: run.revoked, revocationPending: run.revocationPending })
     } else {
       say(() => ui.info('Ctrl-C ends the session.'))
-      await untilInterrupted(cli, grant, result, onEnded, reused)
+      await untilInterrupted(cli, grant, result, onEnded, reused, (beatNow) => (tunnelCut = beatNow))
+      // Nothing of the person's ran to give an exit code: the session's end is the answer, as
+      // for a session that ends before a wrapped command could start (exit 4).
+      if (result.endedByBroker !== undefined) result.exitCode = ExitCode.notApproved
     }
   } finally {
     await local.close()
   }
   say(() => {
-    if (result.revoked) ui.ok(`Revoked session ${result.sessionId}; the tunnel is closed.`)
+    if (result.revoked && result.endedByBroker === undefined) ui.ok(`Revoked session ${result.sessionId}; the tunnel is closed.`)
     if (result.revocationPending) ui.warn(`Broker unreachable: revocation of ${result.sessionId} is queued and will be retried on every jit run (or now: jit revoke --pending).`)
   })
   return result
@@ -100,7 +113,7 @@ async function sessionFor(cli: CliContext, options: ConnectOptions): Promise<{ g
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
 
 /** Holds the tunnel open until a signal or the broker's end of the session, then revokes. */
-async function untilInterrupted(cli: CliContext, grant: Grant, result: ConnectResult, onEnded: (r: HeartbeatResult) => void, reused: boolean): Promise<void> {
+async function untilInterrupted(cli: CliContext, grant: Grant, result: ConnectResult, onEnded: (r: HeartbeatResult) => void, reused: boolean, onBeating: (beatNow: () => void) => void): Promise<void> {
   const [{ startHeartbeat }, { endSession }] = await Promise.all([import('../sessions/heartbeat.js'), import('../sessions/run-with-credential.js')])
   let wake!: () => void
   const woken = new Promise<void>((resolve) => (wake = resolve))
@@ -117,6 +130,7 @@ async function untilInterrupted(cli: CliContext, grant: Grant, result: ConnectRe
         wake()
       },
     })
+    onBeating(() => heartbeat.beatNow())
     const keepAlive = setInterval(() => {}, 1 << 30)
     await woken
     clearInterval(keepAlive)

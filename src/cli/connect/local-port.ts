@@ -16,7 +16,12 @@ export interface LocalPort {
 /** A TCP port on 127.0.0.1 (0: any free one), or a Unix socket path. */
 export type LocalAddress = number | { path: string }
 
-export async function listenLocal(where: LocalAddress, target: TunnelTarget, say: { warn(line: string): void }): Promise<LocalPort> {
+export interface LocalPortHooks {
+  /** A tunnel was closed from the gateway's side (it cuts every tunnel of a session that ended). */
+  onTunnelCut?(): void
+}
+
+export async function listenLocal(where: LocalAddress, target: TunnelTarget, say: { warn(line: string): void }, hooks: LocalPortHooks = {}): Promise<LocalPort> {
   const open = new Set<Socket>()
   const server: Server = createServer({ noDelay: true, pauseOnConnect: true, highWaterMark: TUNNEL_SOCKET_BUFFER_BYTES }, (local) => {
     open.add(local)
@@ -28,7 +33,10 @@ export async function listenLocal(where: LocalAddress, target: TunnelTarget, say
         if (early.length > 0) local.write(early)
         socket.pipe(local)
         local.pipe(socket)
-        socket.once('close', () => local.destroy())
+        socket.once('close', () => {
+          if (!local.destroyed) hooks.onTunnelCut?.()
+          local.destroy()
+        })
         local.once('close', () => socket.destroy())
         socket.resume()
         local.resume()

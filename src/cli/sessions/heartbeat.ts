@@ -7,6 +7,8 @@ import type { HeartbeatResult } from '../../wire/api.js'
 
 export interface HeartbeatLoop {
   stop(): void
+  /** Beats at once (something suggests the session has ended), then on the usual interval again. */
+  beatNow(): void
 }
 
 export interface HeartbeatHooks {
@@ -21,8 +23,14 @@ export async function startHeartbeat(client: BrokerClient, sessionId: string, ho
   let intervalMs = Math.round(first.intervalSeconds * 1000)
   let stopped = false
   let timer: NodeJS.Timeout | undefined
+  let beating = false
+  let again = false
   const beat = async () => {
     if (stopped) return
+    // Asked while a beat is on its way: that one may have left before the end, so beat again after it.
+    if (beating) return void (again = true)
+    beating = true
+    clearTimeout(timer)
     try {
       const result = await client.post<HeartbeatResult>(path, undefined, AbortSignal.timeout(intervalMs))
       intervalMs = Math.round(result.intervalSeconds * 1000)
@@ -33,6 +41,12 @@ export async function startHeartbeat(client: BrokerClient, sessionId: string, ho
       }
     } catch {
       // Unreachable or slow broker: try again at the next beat; the grace period covers a few misses.
+    } finally {
+      beating = false
+    }
+    if (again) {
+      again = false
+      return beat()
     }
     schedule()
   }
@@ -47,6 +61,9 @@ export async function startHeartbeat(client: BrokerClient, sessionId: string, ho
     stop() {
       stopped = true
       clearTimeout(timer)
+    },
+    beatNow() {
+      void beat()
     },
   }
 }

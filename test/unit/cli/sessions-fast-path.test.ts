@@ -58,6 +58,10 @@ describe('plainSessionsOptions', () => {
     [['--prof', 'a'], {}],
     [['--'], {}],
     [['pickup'], {}],
+    // The plant's live sessions (security, owners) come from the broker's listing, not the cache.
+    [['--all'], {}],
+    [['--asset', 'plant-a/**'], {}],
+    [['--profile', 'a', '--all'], {}],
     [[], { JIT_CONTENT_TYPE: 'json' }],
     [[], { DEBUG: '*' }],
   ] as [string[], Record<string, string>][])('leaves %j with env %j to oclif', (args, env) => {

@@ -147,6 +147,34 @@ export async function connect(login: DatabaseLogin): Promise<pg.Client> {
   return client
 }
 
+/** A pooled client checked out for a transaction or a snapshot, and how to give it back. */
+export interface CheckedOut {
+  client: pg.PoolClient
+  /** Back to the pool, or dropped when `broken` or when its connection failed while out. */
+  release(broken?: boolean): void
+}
+
+/**
+ * Checks a client out of the pool for several statements. The pool listens for errors only on
+ * its idle clients: a checked-out client whose connection fails (the database stopped or was
+ * killed mid-transaction) emits 'error' with nobody listening, an uncaught exception that ends
+ * the broker. Here the error is heard while the client is out; its statements fail on their own
+ * (the database is away), and the client is dropped, never reused.
+ */
+export async function checkOut(pool: pg.Pool): Promise<CheckedOut> {
+  const client = await pool.connect()
+  let lost = false
+  const onError = () => void (lost = true)
+  client.on('error', onError)
+  return {
+    client,
+    release(broken = false) {
+      client.removeListener('error', onError)
+      client.release(broken || lost)
+    },
+  }
+}
+
 /** SQLSTATE classes 28 (invalid authorization) and 3D000 (no such database) are the login's fault. */
 function connectionFailure(target: DatabaseTarget, error: Error & { code?: string }): Error {
   const where = describeTarget(target)

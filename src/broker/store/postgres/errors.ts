@@ -32,5 +32,6 @@ export function isDatabaseAway(error: unknown): boolean {
   if (error instanceof DatabaseUnreachableError) return true
   const e = error as { code?: unknown; message?: unknown }
   if (typeof e?.code === 'string' && (AWAY_CODES.has(e.code) || e.code.startsWith('08'))) return true
-  return typeof e?.message === 'string' && /^Connection terminated|^timeout exceeded when trying to connect/.test(e.message)
+  // The last: a statement sent on a client whose connection already failed between two statements.
+  return typeof e?.message === 'string' && /^Connection terminated|^timeout exceeded when trying to connect|^Client has encountered a connection error and is not queryable/.test(e.message)
 }

@@ -27,7 +27,7 @@ import type { AuditFilter, SqlReader, SqlValue, Store, TransactionScope } from '
 import type { AssetRecord, DeviceRecord, NewAuditEvent, SessionRecord, UserRecord } from '../sqlite-store.js'
 import { AUDIT_COLUMNS, chainedRecord, int, toAuditEvent, toSession, type Row } from '../records.js'
 import { applyMigrations } from './schema.js'
-import { clientConfig, connect, type DatabaseLogin } from './connection.js'
+import { checkOut, clientConfig, connect, type DatabaseLogin } from './connection.js'
 
 type Queryable = Pick<pg.ClientBase, 'query'>
 
@@ -162,7 +162,7 @@ export class PostgresStore implements Store {
   async transaction<T>(fn: (tx: Store) => Promise<T>, scope?: TransactionScope): Promise<T> {
     const outer = this.#current()
     if (outer) return this.#nested(outer, fn)
-    const client = await this.pool.connect()
+    const { client, release } = await checkOut(this.pool)
     const mark: OpenTransaction = { store: this, client, open: true, depth: 0, unwritten: [] }
     let broken = false
     try {
@@ -193,7 +193,7 @@ export class PostgresStore implements Store {
       })
     } finally {
       // A client whose rollback failed may hold a half-open transaction: drop it, never reuse it.
-      client.release(broken)
+      release(broken)
     }
   }
 
@@ -284,7 +284,7 @@ export class PostgresStore implements Store {
 
   /** A read-only REPEATABLE READ transaction: one snapshot, and no lock that writers wait for. */
   async snapshot<T>(fn: (read: SqlReader) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect()
+    const { client, release } = await checkOut(this.pool)
     let broken = false
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
@@ -294,7 +294,7 @@ export class PostgresStore implements Store {
         await client.query('ROLLBACK').catch(() => void (broken = true))
       }
     } finally {
-      client.release(broken)
+      release(broken)
     }
   }
 
