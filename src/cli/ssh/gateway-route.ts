@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import type { CliContext } from '../context.js'
 import { UsageError } from '../../errors.js'
 import type { Grant } from '../../wire/api.js'
+import { jitCommand } from '../../util/self-command.js'
 import type { AssetGateway } from '../../wire/gateway.js'
 
 export interface GatewayRoute {
@@ -39,10 +40,11 @@ export async function routeThroughGateway(cli: CliContext, grant: Grant, dir: st
 }
 
 /**
- * `jit ssh-proxy SOCKET`, run by the same Node and the same jit as this process. ssh hands the
+ * `jit ssh-proxy SOCKET`, run by the same Node and the same jit as this process (or the same single
+ * executable). ssh hands the
  * line to the user's shell after `exec ` and expands `%` tokens in it first: each word is
  * single-quoted and each `%` doubled.
  */
-export function proxyCommand(socketPath: string, jit: string[] = [process.execPath, process.argv[1]]): string {
+export function proxyCommand(socketPath: string, jit: string[] = jitCommand()): string {
   return [...jit, 'ssh-proxy', socketPath].map((word) => `'${word.replaceAll("'", "'\\''")}'`).join(' ').replaceAll('%', '%%')
 }
