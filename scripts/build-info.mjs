@@ -1,4 +1,4 @@
-// The version and commit a build writes into jit (src/cli/build-info.ts reads them back).
+// The version and commit a build writes into jit (src/util/build-info.ts reads them back).
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'

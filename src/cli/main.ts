@@ -1,6 +1,6 @@
 // Runs the oclif CLI. `jit --version` and a plain `jit sessions` are answered without loading
 // oclif: start-up time is a feature (see sessions-fast-path.ts for what "plain" means).
-import { buildInfo } from './build-info.js'
+import { buildInfo } from '../util/build-info.js'
 
 export async function run(argv: string[], entry: string): Promise<void> {
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
