@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs'
 import { AuthError, BrokerUnreachableError, UsageError } from '../errors.js'
 import { GatewayBrokerError } from './broker-link.js'
 import { startGateway, type GatewayOptions } from './gateway.js'
+import { serverStopSignals } from '../util/exit-signals.js'
 
 export function readGatewayToken(tokenFile: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
   let token: string | undefined
@@ -43,8 +44,7 @@ export async function runGatewayUntilStopped(options: GatewayOptions, announce: 
       process.stderr.write(`${new Date().toISOString()} gateway stopping (${signal})\n`)
       resolve()
     }
-    process.once('SIGINT', stop)
-    process.once('SIGTERM', stop)
+    for (const signal of serverStopSignals()) process.once(signal, stop)
   })
   await gateway.close()
 }

@@ -8,6 +8,7 @@ import type { AccessParams } from '../sessions/request-access.js'
 import type { Grant, HeartbeatResult } from '../../wire/api.js'
 import type { AssetGateway } from '../../wire/gateway.js'
 import { UsageError } from '../../errors.js'
+import { sessionEndingSignals } from '../../util/exit-signals.js'
 
 export interface ConnectOptions extends AccessParams {
   localPort: number
@@ -97,7 +98,7 @@ async function sessionFor(cli: CliContext, options: ConnectOptions): Promise<{ g
   return { grant, reused: false }
 }
 
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+const SIGNALS = sessionEndingSignals()
 
 /** Holds the tunnel open until a signal or the broker's end of the session, then revokes. */
 async function untilInterrupted(cli: CliContext, grant: Grant, result: ConnectResult, onEnded: (r: HeartbeatResult) => void, reused: boolean): Promise<void> {
