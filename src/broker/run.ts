@@ -17,18 +17,20 @@ export async function runBrokerUntilStopped(options: BrokerOptions, announce: (u
     if (e.code === 'ENOENT') throw new UsageError(`File not found: ${e.path ?? e.message}.`)
     throw error
   }
-  announce(broker.url)
   const hangup = () => broker.reloadPolicy('SIGHUP')
   // On Windows SIGHUP is the console closing: a stop, not a reload (the policy file is watched anyway).
   const reloadsOnHangup = !serverStopSignals().includes('SIGHUP')
   if (reloadsOnHangup) process.on('SIGHUP', hangup)
-  await new Promise<void>((resolve) => {
+  // Listening for the stop signals before the URL is out: whoever reads it may stop us at once.
+  const stopped = new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       process.stderr.write(`${new Date().toISOString()} broker stopping (${signal})\n`)
       resolve()
     }
     for (const signal of serverStopSignals()) process.once(signal, stop)
   })
+  announce(broker.url)
+  await stopped
   process.off('SIGHUP', hangup)
   await broker.close()
 }

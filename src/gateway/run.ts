@@ -38,13 +38,15 @@ export async function runGatewayUntilStopped(options: GatewayOptions, announce: 
     if (/verifier token belongs/.test(e.message)) throw new UsageError(`${e.message}.`)
     throw error
   }
-  announce(gateway.address)
-  await new Promise<void>((resolve) => {
+  // Listening for the stop signals before the address is out: whoever reads it may stop us at once.
+  const stopped = new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       process.stderr.write(`${new Date().toISOString()} gateway stopping (${signal})\n`)
       resolve()
     }
     for (const signal of serverStopSignals()) process.once(signal, stop)
   })
+  announce(gateway.address)
+  await stopped
   await gateway.close()
 }
