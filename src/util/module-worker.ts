@@ -6,7 +6,7 @@ import type * as Sea from 'node:sea'
 import { isSingleExecutable } from './self-command.js'
 import type { WORKER_MODULES } from './worker-modules.js'
 
-
+/** A worker running the module `name` (one of WORKER_MODULES) whose import.meta.url is `moduleUrl`. */
 export function moduleWorker(name: keyof typeof WORKER_MODULES, moduleUrl: string, options: WorkerOptions): Worker {
   if (!isSingleExecutable()) return new Worker(new URL(moduleUrl), options)
   const sea = process.getBuiltinModule('node:sea') as typeof Sea

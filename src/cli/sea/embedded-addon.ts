@@ -70,7 +70,7 @@ export function loadVerifiedAddon(name: string, bytes: Uint8Array, expected: str
 
 /** The keychain binding inside this executable: the SEA asset and its build-time hash. */
 export function loadEmbeddedKeyring(expected: string): unknown {
-  // Only inside a single executable; node:sea exists from Node 20.
+  // Called only inside a single executable, which always has node:sea.
   const sea = process.getBuiltinModule('node:sea') as typeof import('node:sea')
   return loadVerifiedAddon('keyring.node', new Uint8Array(sea.getRawAsset('keyring.node') as ArrayBuffer), expected)
 }
