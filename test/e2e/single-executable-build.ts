@@ -30,5 +30,5 @@ export function pathWithout(programs: string[]): string {
 
 /** The keychain binding's native file for linux-x64, as the build fetched it. */
 export function cachedKeyringFile(version: string): string {
-  return join(ROOT, '.cache', 'dist', `@napi-rs+keyring-linux-x64-gnu@${version}`, 'package', 'keyring.linux-x64-gnu.node')
+  return join(process.env.JIT_DIST_CACHE ?? join(ROOT, '.cache', 'dist'), `@napi-rs+keyring-linux-x64-gnu@${version}`, 'package', 'keyring.linux-x64-gnu.node')
 }
