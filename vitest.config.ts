@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config'
 
 // Tests that start a PostgreSQL of their own, or test the PostgreSQL store itself: one run of them is enough.
-const POSTGRES_ALREADY = ['test/e2e/*postgres*.test.ts', 'test/e2e/several-brokers*.test.ts', 'test/e2e/store-primitives.test.ts', 'test/e2e/feature-tables.test.ts']
+// So are the single-executable tests, which build an executable each run and are about packaging, not the store.
+const POSTGRES_ALREADY = ['test/e2e/*postgres*.test.ts', 'test/e2e/several-brokers*.test.ts', 'test/e2e/store-primitives.test.ts', 'test/e2e/feature-tables.test.ts', 'test/e2e/single-executable*.test.ts']
 
 export default defineConfig({
   test: {

@@ -1,3 +1,4 @@
+import { Flags } from '@oclif/core'
 import { JitCommand } from '../src/cli/base-command.js'
 import { JitError } from '../src/errors.js'
 
@@ -7,8 +8,18 @@ export default class Quickstart extends JitCommand {
   static description = 'Starts a broker on a free loopback port with a small demo plant in a folder of its own, enrolls this device, and walks request → approval → cached credential → a command run with it → revoke → the audit trail; then shows the policy at work (vendor contracts, maintenance windows, two approvers, exclusive control), break-glass, a drill, and a vendor\'s connection through a demo gateway cut the moment its session is revoked. Your own profiles are not touched. Without an OS keychain it says so and keeps secrets in memory.'
   static examples = ['<%= config.bin %> quickstart', '<%= config.bin %> quickstart --json']
 
+  static flags = {
+    // The maintenance tool the demo runs with its credential (jit runs itself for it).
+    'demo-tool': Flags.boolean({ hidden: true }),
+  }
+
   async run() {
-    await this.parse(Quickstart)
+    const { flags } = await this.parse(Quickstart)
+    if (flags['demo-tool']) {
+      const { runDemoTool } = await import('../src/quickstart/quickstart.js')
+      process.exitCode = await runDemoTool()
+      return
+    }
     const { quickstart } = await import('../src/quickstart/quickstart.js')
     const result = await quickstart({ quiet: this.jsonEnabled() })
     const tour = result.policy

@@ -7,6 +7,7 @@ import { builtinModules } from 'node:module'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
+import { buildInfo } from './build-info.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const pkg = (await import(join(root, 'package.json'), { with: { type: 'json' } })).default
@@ -62,6 +63,8 @@ const common = {
   external,
   // Bundled CommonJS packages (oclif, undici) require Node's built-ins.
   banner: { js: "import { createRequire as __jitCreateRequire } from 'node:module'; const require = __jitCreateRequire(import.meta.url);" },
+  // `jit --version` and `jit version` without reading package.json or asking git at run time.
+  define: { __JIT_BUILD__: JSON.stringify(buildInfo(root)) },
   logLevel: 'warning',
 }
 

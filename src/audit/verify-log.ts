@@ -12,10 +12,11 @@
 import { hash as digest } from 'node:crypto'
 import { availableParallelism } from 'node:os'
 import { DatabaseSync } from 'node:sqlite'
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads'
+import { isMainThread, parentPort, type Worker, workerData } from 'node:worker_threads'
 import { canonicalJson } from '../util/canonical-json.js'
 import type { AuditVerifyResult } from '../wire/api.js'
 import { CHAIN_PROBLEMS, GENESIS_HASH, hashEventWithData } from './chain.js'
+import { moduleWorker } from '../util/module-worker.js'
 
 /** Below this many records, worker start-up costs more than it saves. */
 const PARALLEL_FROM = 50_000
@@ -186,7 +187,7 @@ export function checkRangeOffThread(file: string, after: number, upTo: number): 
 function checkRangeOnWorker(workers: Worker[], file: string, after: number, upTo: number): Promise<RangeCheck> {
   return new Promise((resolve, reject) => {
     // The worker runs this very module: see the end of the file.
-    const worker = new Worker(new URL(import.meta.url), { workerData: { job: RANGE_JOB, file, after, upTo } })
+    const worker = moduleWorker('audit-verify-log', import.meta.url, { workerData: { job: RANGE_JOB, file, after, upTo } })
     workers.push(worker)
     let answered = false
     worker.once('message', (result: RangeCheck) => {

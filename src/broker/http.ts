@@ -26,6 +26,7 @@ import { renewSession } from './renewal.js'
 import { sessionProof } from './session-proof.js'
 import { ticketOfRequest, ticketOfSession } from './tickets/check.js'
 import { registerTicketRoutes } from './tickets/routes.js'
+import { buildInfo } from '../util/build-info.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -95,7 +96,8 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
   // A load balancer's check: ok only when the store answers too (503 unavailable when its database does not).
   app.get('/healthz', async () => {
     await ctx.store.query('SELECT 1')
-    return { status: 'ok', issuer: ctx.issuer, time: new Date(ctx.now()).toISOString() }
+    // The version lets `jit version` tell whether this broker and the CLI go together.
+    return { status: 'ok', issuer: ctx.issuer, time: new Date(ctx.now()).toISOString(), version: buildInfo().version }
   })
   app.get('/.well-known/jwks.json', async (_request, reply) => {
     reply.header('cache-control', 'public, max-age=300')

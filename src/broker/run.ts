@@ -3,6 +3,7 @@
 import { PolicyLoadError } from '../policy/load.js'
 import { UsageError } from '../errors.js'
 import { startBroker, type BrokerOptions } from './server.js'
+import { serverStopSignals } from '../util/exit-signals.js'
 
 export async function runBrokerUntilStopped(options: BrokerOptions, announce: (url: string) => void): Promise<void> {
   let broker
@@ -16,17 +17,20 @@ export async function runBrokerUntilStopped(options: BrokerOptions, announce: (u
     if (e.code === 'ENOENT') throw new UsageError(`File not found: ${e.path ?? e.message}.`)
     throw error
   }
-  announce(broker.url)
   const hangup = () => broker.reloadPolicy('SIGHUP')
-  process.on('SIGHUP', hangup)
-  await new Promise<void>((resolve) => {
+  // On Windows SIGHUP is the console closing: a stop, not a reload (the policy file is watched anyway).
+  const reloadsOnHangup = !serverStopSignals().includes('SIGHUP')
+  if (reloadsOnHangup) process.on('SIGHUP', hangup)
+  // Listening for the stop signals before the URL is out: whoever reads it may stop us at once.
+  const stopped = new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       process.stderr.write(`${new Date().toISOString()} broker stopping (${signal})\n`)
       resolve()
     }
-    process.once('SIGINT', stop)
-    process.once('SIGTERM', stop)
+    for (const signal of serverStopSignals()) process.once(signal, stop)
   })
+  announce(broker.url)
+  await stopped
   process.off('SIGHUP', hangup)
   await broker.close()
 }

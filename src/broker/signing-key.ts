@@ -1,9 +1,10 @@
 // The broker's Ed25519 signing key: created on first start, kept in the data folder with 0600
 // permissions, published (public half only) as a JWKS.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto'
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { calculateJwkThumbprint, type JWK } from 'jose'
+import { makePrivateFolder } from '../util/private-folder.js'
 
 export interface SigningKey {
   kid: string
@@ -23,7 +24,7 @@ export async function loadOrCreateSigningKey(dataDir: string): Promise<SigningKe
   const path = join(dataDir, FILE)
   if (!existsSync(path)) {
     // A first start: the key is made before the store, which made the folder when it came first.
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+    makePrivateFolder(dataDir)
     const { privateKey } = generateKeyPairSync('ed25519')
     writeFileSync(path, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600, flag: 'wx' })
   }

@@ -6,9 +6,10 @@
 // 0x3c "<" asset to client), milliseconds since the connection opened (uint32 BE), length (uint32
 // BE), then the bytes.
 import { createHash, type Hash } from 'node:crypto'
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs'
+import { createWriteStream, type WriteStream } from 'node:fs'
 import { join } from 'node:path'
 import { once } from 'node:events'
+import { makePrivateFolder } from '../util/private-folder.js'
 
 export interface RecordedFile {
   file: string
@@ -48,7 +49,7 @@ export class ConnectionRecorder {
 
   constructor(readonly root: string, readonly sessionId: string, readonly connectionId: string, terminal: { width: number; height: number; asset: string } | undefined) {
     const dir = join(root, safeName(sessionId))
-    mkdirSync(dir, { recursive: true, mode: 0o700 })
+    makePrivateFolder(dir)
     this.#stream = new HashedFile(dir, `${safeName(connectionId)}.jitrec`)
     if (terminal) {
       this.#cast = new HashedFile(dir, `${safeName(connectionId)}.cast`)

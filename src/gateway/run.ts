@@ -6,6 +6,7 @@ import { AuthError, BrokerUnreachableError, UsageError, type JitError } from '..
 import { GatewayBrokerError } from './broker-link.js'
 import { startGateway, type GatewayOptions } from './gateway.js'
 import { NotAKrlError, startKrlFollower, type KrlFollowOptions, type KrlFollowStarted } from './krl-follower.js'
+import { serverStopSignals } from '../util/exit-signals.js'
 
 export function readVerifierToken(tokenFile: string | undefined, env: NodeJS.ProcessEnv = process.env, envVar = 'JIT_GATEWAY_TOKEN', who = 'gateway'): string {
   let token: string | undefined
@@ -34,8 +35,7 @@ function untilSignalled(what: string): Promise<void> {
       process.stderr.write(`${new Date().toISOString()} ${what} stopping (${signal})\n`)
       resolve()
     }
-    process.once('SIGINT', stop)
-    process.once('SIGTERM', stop)
+    for (const signal of serverStopSignals()) process.once(signal, stop)
   })
 }
 
@@ -51,8 +51,9 @@ export async function runKrlFollowerUntilStopped(options: KrlFollowOptions, anno
     if (e.code === 'EACCES' || e.code === 'EPERM' || e.code === 'EROFS') throw new UsageError(`Not allowed to write ${options.out} (${e.code}).`, ['Run it as the user that may write the RevokedKeys file, or pick another --out.'])
     throw error
   }
+  const stopped = untilSignalled('KRL follower')
   await announce(follower.started)
-  await untilSignalled('KRL follower')
+  await stopped
   await follower.close()
 }
 
@@ -69,7 +70,9 @@ export async function runGatewayUntilStopped(options: GatewayOptions, announce: 
     if (/verifier token belongs/.test(e.message)) throw new UsageError(`${e.message}.`)
     throw error
   }
+  // Listening for the stop signals before the address is out: whoever reads it may stop us at once.
+  const stopped = untilSignalled('gateway')
   announce(gateway.address)
-  await untilSignalled('gateway')
+  await stopped
   await gateway.close()
 }

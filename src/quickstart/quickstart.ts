@@ -24,6 +24,7 @@ import { DEMO_BREAK_GLASS, DEMO_POLICY, DEMO_REVIEW, DEMO_SESSION, DEMO_USERS, d
 import { policyTour, type PolicyTour } from './policy-tour.js'
 import { registerDemoTickets, ticketTour, type TicketTour } from './ticket-tour.js'
 import { gatewayTour, type GatewayTour } from './gateway-tour.js'
+import { jitCommand } from '../util/self-command.js'
 
 export interface QuickstartResult {
   dataDir: string
@@ -88,7 +89,7 @@ export async function quickstart(options: { quiet?: boolean } = {}): Promise<Qui
     say.step('4. tess runs a tool with the credential; jit revokes when it exits')
     const verifier = await introspector(broker)
     let activeWhileRunning = false
-    const run = await runWithCredential(tess, grant!, [process.execPath, '--input-type=module', '-e', DEMO_TOOL], {
+    const run = await runWithCredential(tess, grant!, DEMO_TOOL, {
       cache: true,
       onStarted: () => say.info(`Credential cached (${keychain instanceof SystemKeychain ? 'OS keychain' : 'memory'}); running the maintenance tool`),
     })
@@ -113,7 +114,7 @@ export async function quickstart(options: { quiet?: boolean } = {}): Promise<Qui
     const emergency = await breakGlass(tess, {
       ...DEMO_BREAK_GLASS,
       cache: true,
-      command: [process.execPath, '--input-type=module', '-e', DEMO_TOOL],
+      command: DEMO_TOOL,
       reviewFile,
       canPrompt: false,
       say: options.quiet ? undefined : ui,
@@ -159,13 +160,23 @@ export async function quickstart(options: { quiet?: boolean } = {}): Promise<Qui
   }
 }
 
-/** The tool the demo runs: it checks its own credential with the broker, as an asset's gateway would. */
-const DEMO_TOOL = `
-const res = await fetch(process.env.JIT_QUICKSTART_INTROSPECT, { method: 'POST', headers: { authorization: 'Bearer ' + process.env.JIT_QUICKSTART_VERIFIER, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: process.env.JIT_TOKEN }) })
-const answer = await res.json()
-console.error('  [tool] connected to ' + process.env.JIT_ASSET + ' as ' + answer.sub + ', scope ' + answer.scope + ', gateway says active: ' + answer.active)
-process.exit(answer.active ? 0 : 1)
-`
+/**
+ * The tool the demo runs (jit itself, `jit quickstart --demo-tool`: a single executable has no
+ * Node to run a script with): it checks its own credential with the broker, as an asset's gateway would.
+ */
+const DEMO_TOOL = [...jitCommand(), 'quickstart', '--demo-tool']
+
+/** What `jit quickstart --demo-tool` does; the exit code says whether the broker called the credential active. */
+export async function runDemoTool(): Promise<number> {
+  const res = await fetch(process.env.JIT_QUICKSTART_INTROSPECT!, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${process.env.JIT_QUICKSTART_VERIFIER}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token: process.env.JIT_TOKEN ?? '' }),
+  })
+  const answer = (await res.json()) as IntrospectionResult
+  process.stderr.write(`  [tool] connected to ${process.env.JIT_ASSET} as ${answer.sub}, scope ${answer.scope}, gateway says active: ${answer.active}\n`)
+  return answer.active ? 0 : 1
+}
 
 async function pickKeychain(say: Say): Promise<Keychain> {
   const system = new SystemKeychain()

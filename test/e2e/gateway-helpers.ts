@@ -5,7 +5,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
 import { join } from 'node:path'
-import { BIN, tempDir, type TestBroker } from './harness.js'
+import { jitProcess, tempDir, type TestBroker } from './harness.js'
 
 export const GW_ASSET = 'plant-a/line-3/cell-2/plc-07'
 export const OTHER_ASSET = 'plant-a/line-3/cell-2/hmi-01'
@@ -31,10 +31,8 @@ export async function startGateway(broker: { url: string }, options: { name: str
   const dir = tempDir('jit-gw-')
   const tokenFile = join(dir, 'token')
   writeFileSync(tokenFile, options.token, { mode: 0o600 })
-  const child = spawn(process.execPath, [BIN, 'gateway', 'start', '--broker', broker.url, '--listen', `127.0.0.1:${options.port ?? 0}`, '--name', options.name, '--token-file', tokenFile, '--tls-cert', options.cert.cert, '--tls-key', options.cert.key, ...(options.args ?? [])], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1' },
-  })
+  const run = jitProcess(['gateway', 'start', '--broker', broker.url, '--listen', `127.0.0.1:${options.port ?? 0}`, '--name', options.name, '--token-file', tokenFile, '--tls-cert', options.cert.cert, '--tls-key', options.cert.key, ...(options.args ?? [])])
+  const child = spawn(run.command, run.args, { stdio: ['ignore', 'pipe', 'pipe'], env: run.env })
   let log = ''
   child.stderr.on('data', (d) => (log += d))
   const address = await new Promise<string>((ok, fail) => {
@@ -78,7 +76,8 @@ export interface TestConnect {
 
 /** Starts `jit connect` (no command) and waits until its local port listens. */
 export async function startConnect(home: string, args: string[], extraEnv: Record<string, string> = {}): Promise<TestConnect> {
-  const child = spawn(process.execPath, [BIN, 'connect', ...args], { env: { ...process.env, NO_COLOR: '1', JIT_HOME: home, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const run = jitProcess(['connect', ...args], { JIT_HOME: home, ...extraEnv })
+  const child = spawn(run.command, run.args, { env: run.env, stdio: ['ignore', 'pipe', 'pipe'] })
   let stderr = ''
   let stdout = ''
   child.stdout.on('data', (d) => (stdout += d))

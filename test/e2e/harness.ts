@@ -16,6 +16,22 @@ export const BIN = join(ROOT, 'bin/run.js')
 export const FIXTURE_POLICY = join(ROOT, 'test/fixtures/policy.yaml')
 export const PLC = 'plant-a/line-3/cell-2/plc-07'
 
+/**
+ * The jit under test: the repository's (this Node running bin/run.js), unless a test file names a
+ * single executable (and the environment it runs in) with testSingleExecutable.
+ */
+let underTest: { argv: string[]; env: Record<string, string> } = { argv: [process.execPath, BIN], env: {} }
+
+export function testSingleExecutable(executable: string, env: Record<string, string>): void {
+  underTest = { argv: [executable], env }
+}
+
+/** [command, ...args] that run the jit under test with these arguments, and its environment. */
+export function jitProcess(args: string[], env: Record<string, string | undefined> = {}): { command: string; args: string[]; env: NodeJS.ProcessEnv } {
+  const [command, ...pre] = underTest.argv
+  return { command, args: [...pre, ...args], env: { ...process.env, NO_COLOR: '1', ...underTest.env, ...env } }
+}
+
 export interface CliResult {
   code: number | null
   signal: NodeJS.Signals | null
@@ -38,10 +54,8 @@ export function tempDir(prefix = 'jit-e2e-'): string {
 
 export function jit(args: string[], options: RunOptions = {}): Promise<CliResult> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, NO_COLOR: '1', ...(options.home ? { JIT_HOME: options.home } : {}), ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    })
+    const run = jitProcess(args, { ...(options.home ? { JIT_HOME: options.home } : {}), ...options.env })
+    const child = spawn(run.command, run.args, { env: run.env, stdio: ['pipe', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => (stdout += d))
@@ -112,10 +126,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<TestBrok
     turn = run.catch(() => {})
     return run
   }
-  const child = spawn(process.execPath, [BIN, 'broker', 'start', ...storeArgs(dataDir, database), '--policy', options.policy ?? FIXTURE_POLICY, '--listen', `127.0.0.1:${options.port ?? 0}`, ...(options.args ?? [])], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1', ...options.env },
-  })
+  const run = jitProcess(['broker', 'start', ...storeArgs(dataDir, database), '--policy', options.policy ?? FIXTURE_POLICY, '--listen', `127.0.0.1:${options.port ?? 0}`, ...(options.args ?? [])], options.env)
+  const child = spawn(run.command, run.args, { stdio: ['ignore', 'pipe', 'pipe'], env: run.env })
   let log = ''
   child.stderr.on('data', (d) => (log += d))
   const url = await new Promise<string>((ok, fail) => {

@@ -22,9 +22,17 @@ interface ConfigFile {
   profiles: Record<string, Profile>
 }
 
-export function configDir(): string {
-  if (process.env.JIT_HOME) return process.env.JIT_HOME
-  return join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'jit')
+/**
+ * The CLI's folder: JIT_HOME if set; else each platform's place for an application's settings:
+ * %APPDATA%\jit on Windows, ~/Library/Application Support/jit on macOS, and
+ * $XDG_CONFIG_HOME/jit (~/.config/jit) on Linux and wherever XDG_CONFIG_HOME is set.
+ */
+export function configDir(platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env, home = homedir()): string {
+  if (env.JIT_HOME) return env.JIT_HOME
+  if (env.XDG_CONFIG_HOME) return join(env.XDG_CONFIG_HOME, 'jit')
+  if (platform === 'win32') return join(env.APPDATA ?? join(home, 'AppData', 'Roaming'), 'jit')
+  if (platform === 'darwin') return join(home, 'Library', 'Application Support', 'jit')
+  return join(home, '.config', 'jit')
 }
 
 const configPath = () => join(configDir(), 'config.json')

@@ -2,11 +2,12 @@
 // state it guards. Whoever creates the file holds the lock; the others wait. A holder that died
 // (its pid is gone) or has held the lock far longer than any holder should leaves a stale lock,
 // which the next waiter breaks, so a jit killed at the wrong moment never blocks the next one.
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs'
+import { closeSync, linkSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { dirname } from 'node:path'
 import { JitError } from '../../errors.js'
 import { processAlive } from '../../util/process-alive.js'
+import { makePrivateFolder } from '../../util/private-folder.js'
 
 export interface LockOptions {
   /** Give up waiting after this long. */
@@ -47,7 +48,7 @@ export async function tryFileLock<T>(lockPath: string, fn: () => Promise<T> | T,
 class LockBusyError extends JitError {}
 
 async function acquire(lockPath: string, options: Required<LockOptions>): Promise<() => void> {
-  mkdirSync(dirname(lockPath), { recursive: true, mode: 0o700 })
+  makePrivateFolder(dirname(lockPath))
   const owner = `${process.pid} ${randomBytes(6).toString('hex')}`
   const deadline = performance.now() + options.timeoutMs
   for (let attempt = 0; ; attempt++) {

@@ -9,6 +9,7 @@ import type { Grant, HeartbeatResult } from '../../wire/api.js'
 import type { AssetGateway } from '../../wire/gateway.js'
 import { ExitCode, UsageError } from '../../errors.js'
 import { printable } from '../../util/printable.js'
+import { sessionEndingSignals } from '../../util/exit-signals.js'
 
 export interface ConnectOptions extends AccessParams {
   localPort: number
@@ -110,7 +111,7 @@ async function sessionFor(cli: CliContext, options: ConnectOptions): Promise<{ g
   return { grant, reused: false }
 }
 
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+const SIGNALS = sessionEndingSignals()
 
 /** Holds the tunnel open until a signal or the broker's end of the session, then revokes. */
 async function untilInterrupted(cli: CliContext, grant: Grant, result: ConnectResult, onEnded: (r: HeartbeatResult) => void, reused: boolean, onBeating: (beatNow: () => void) => void): Promise<void> {

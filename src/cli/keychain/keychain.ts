@@ -53,7 +53,9 @@ export class SystemKeychain implements Keychain {
   async #lib(): Promise<Keyring> {
     // A regular dependency with prebuilt binaries from the npm registry; loaded only by the
     // commands that touch the keychain.
-    this.#keyring ??= import('@napi-rs/keyring').catch(() => {
+    this.#keyring ??= import('@napi-rs/keyring').catch((error: unknown) => {
+      // The single executable's loader refuses an altered binding in words of its own.
+      if (error instanceof KeychainError) throw error
       throw new KeychainError('The keychain module (@napi-rs/keyring) is missing or has no binary for this platform.', [
         'Reinstall jit from the package registry (npm ci); the binding ships prebuilt for Linux, macOS and Windows.',
         ...HOW_TO_FIX.slice(2),

@@ -13,6 +13,7 @@ import type { Grant, HeartbeatResult } from '../../wire/api.js'
 import { startHeartbeat, type HeartbeatLoop } from './heartbeat.js'
 import { credentialEnv } from './local-sessions.js'
 import { addToJournal, isUnconfirmed, removeFromJournal } from './revocation-journal.js'
+import { fromKeyboard, sessionEndingSignals } from '../../util/exit-signals.js'
 
 export interface RunResult {
   sessionId: string
@@ -65,7 +66,7 @@ export interface PreparedCommand {
   dispose(): Promise<void>
 }
 
-const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const
+const FORWARDED = sessionEndingSignals()
 /** A hung broker must not keep jit (and the terminal) waiting long after the command is done. */
 const REVOKE_TIMEOUT_MS = 10_000
 
@@ -173,9 +174,10 @@ function guardProcess(): ProcessGuard {
   const onSignal = (signal: NodeJS.Signals) => {
     firstSignal ??= signal
     if (!child || child.exitCode !== null || child.signalCode !== null) return
-    // At a terminal, Ctrl-C already reaches the command (same foreground process group);
-    // forwarding it again would hit the command twice. Anything else aimed at jit is forwarded.
-    if (signal === 'SIGINT' && process.stdin.isTTY) return
+    // At a terminal, Ctrl-C (and Ctrl-Break on Windows) already reaches the command (same
+    // foreground process group, same console); forwarding it again would hit the command twice.
+    // Anything else aimed at jit is forwarded.
+    if (fromKeyboard(signal) && process.stdin.isTTY) return
     child.kill(signal)
   }
   const listeners = FORWARDED.map((signal) => [signal, () => onSignal(signal)] as const)

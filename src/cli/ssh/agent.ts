@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SshReader, SshWriter, ed25519SignatureBlob } from '../../util/ssh-wire.js'
 import { processAlive } from '../../util/process-alive.js'
+import { localSocketPath } from './local-socket.js'
 
 const SSH_AGENT_FAILURE = 5
 const SSH_AGENTC_REQUEST_IDENTITIES = 11
@@ -40,7 +41,7 @@ export async function startAgent(identity: AgentIdentity): Promise<RunningAgent>
   await removeStaleAgentDirs()
   // mkdtemp makes the folder 0700: only this user can reach the socket.
   const dir = await mkdtemp(join(tmpdir(), `${DIR_PREFIX}${process.pid}-`))
-  const socketPath = join(dir, 'agent.sock')
+  const socketPath = localSocketPath(dir, 'agent')
   const sockets = new Set<Socket>()
   const server: Server = createServer((socket) => {
     sockets.add(socket)

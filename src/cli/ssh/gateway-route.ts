@@ -6,11 +6,12 @@
 // device key). The credential and the device key stay in this process, and no TCP port is opened
 // that another local user could reach. ssh still names the asset's own host and port, so its host
 // key is looked up in known_hosts under that name, as for a direct login.
-import { join } from 'node:path'
 import type { CliContext } from '../context.js'
 import { UsageError } from '../../errors.js'
 import type { Grant } from '../../wire/api.js'
+import { jitCommand } from '../../util/self-command.js'
 import type { AssetGateway } from '../../wire/gateway.js'
+import { localSocketPath } from './local-socket.js'
 
 export interface GatewayRoute {
   gateway: string
@@ -33,16 +34,19 @@ export async function routeThroughGateway(cli: CliContext, grant: Grant, dir: st
     ])
   }
   const key = await cli.deviceKey()
-  const socketPath = join(dir, 'tunnel.sock')
+  const socketPath = localSocketPath(dir, 'tunnel')
   const local = await listenLocal({ path: socketPath }, { gateway, credential: grant.credential, jti: jtiOf(grant.credential), privateKey: key.privateKey }, ui)
   return { gateway: gateway.gateway, proxyCommand: proxyCommand(socketPath), close: () => local.close() }
 }
 
 /**
- * `jit ssh-proxy SOCKET`, run by the same Node and the same jit as this process. ssh hands the
- * line to the user's shell after `exec ` and expands `%` tokens in it first: each word is
- * single-quoted and each `%` doubled.
+ * `jit ssh-proxy SOCKET`, run by the same Node and the same jit as this process (or the same single
+ * executable). ssh hands the line to the user's shell after `exec ` and expands `%` tokens in it
+ * first: each word is single-quoted and each `%` doubled.
  */
-export function proxyCommand(socketPath: string, jit: string[] = [process.execPath, process.argv[1]]): string {
-  return [...jit, 'ssh-proxy', socketPath].map((word) => `'${word.replaceAll("'", "'\\''")}'`).join(' ').replaceAll('%', '%%')
+export function proxyCommand(socketPath: string, jit: string[] = jitCommand(), platform: NodeJS.Platform = process.platform): string {
+  // Windows' OpenSSH starts the command itself rather than through a POSIX shell: double quotes
+  // there (no word of it holds one: program paths and pipe names cannot).
+  const quote = platform === 'win32' ? (word: string) => `"${word}"` : (word: string) => `'${word.replaceAll("'", "'\\''")}'`
+  return [...jit, 'ssh-proxy', socketPath].map(quote).join(' ').replaceAll('%', '%%')
 }

@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
 import { proxyCommand } from '../../../../src/cli/ssh/gateway-route.js'
+import { localSocketPath } from '../../../../src/cli/ssh/local-socket.js'
 
 /** What ssh does with a ProxyCommand: `%%` becomes `%` and `%h`, `%p`... their values, then `$SHELL -c "exec COMMAND"`. */
 function runAsSshWould(command: string): string[] {
@@ -22,5 +23,19 @@ describe('the ProxyCommand of jit ssh through a gateway', () => {
   it('runs this Node and this jit by default', () => {
     const command = proxyCommand('/tmp/x/tunnel.sock')
     expect(command.startsWith(`'${process.execPath.replaceAll('%', '%%')}' '${process.argv[1].replaceAll('%', '%%')}' 'ssh-proxy' `)).toBe(true)
+  })
+})
+
+describe('jit ssh on Windows', () => {
+  it('quotes the proxy command for Windows\' OpenSSH, which starts it without a POSIX shell', () => {
+    const command = proxyCommand('\\\\.\\pipe\\jit-tunnel-1-ab', ['C:\\Program Files\\jit\\jit.exe'], 'win32')
+    expect(command).toBe('"C:\\Program Files\\jit\\jit.exe" "ssh-proxy" "\\\\.\\pipe\\jit-tunnel-1-ab"')
+  })
+
+  it('puts the local sockets on named pipes with unguessable names', () => {
+    const a = localSocketPath('C:\\tmp\\x', 'agent', 'win32')
+    expect(a).toMatch(/^\\\\\.\\pipe\\jit-agent-\d+-[0-9a-f]{24}$/)
+    expect(localSocketPath('C:\\tmp\\x', 'agent', 'win32')).not.toBe(a)
+    expect(localSocketPath('/tmp/x', 'agent', 'linux')).toBe('/tmp/x/agent.sock')
   })
 })
