@@ -56,7 +56,7 @@ export async function admit(ctx: AdmissionContext, open: Record<string, unknown>
   const asset = assetFronted(ctx, open.asset)
   const claims = await credentialFor(ctx, open.token, asset)
   scopeAllowed(asset, claims)
-  possessionProven(ctx, open.proof, open.token, claims, nonce)
+  await possessionProven(ctx, open.proof, open.token, claims, nonce)
   await activeAtBroker(ctx, open.token, claims)
   return { claims, asset }
 }
@@ -87,9 +87,9 @@ function scopeAllowed(asset: FrontedAsset, claims: CredentialClaims): void {
   }
 }
 
-function possessionProven(ctx: AdmissionContext, proof: unknown, token: string, claims: CredentialClaims, nonce: string): void {
+async function possessionProven(ctx: AdmissionContext, proof: unknown, token: string, claims: CredentialClaims, nonce: string): Promise<void> {
   // The nonce is fresh for this connection; the proof's time is checked too, as everywhere.
-  const verdict = verifyPossessionProof(proof, { token, jti: claims.jti, asset: claims.aud, jkt: claims.cnf.jkt, challenge: nonce, verifier: ctx.gateway, nowEpoch: Date.now() / 1000 })
+  const verdict = await verifyPossessionProof(proof, { token, jti: claims.jti, asset: claims.aud, jkt: claims.cnf.jkt, challenge: nonce, verifier: ctx.gateway, nowEpoch: Date.now() / 1000 })
   if (!verdict.ok) throw new Refusal('no-proof', `no proof of possession of the device key the credential is bound to (${verdict.reason})`)
 }
 

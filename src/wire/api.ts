@@ -5,6 +5,8 @@ export const API_PREFIX = '/v1'
 export const DEVICE_AUTH_SCHEME = 'JIT-Device'
 /** How long a device assertion is accepted after it was made. */
 export const ASSERTION_MAX_AGE_SECONDS = 60
+/** A device assertion's JWS type, and a bound no assertion reaches (a request header is at most 16 KiB). */
+export const DEVICE_ASSERTION_SHAPE = { typ: 'jit-device+jwt', maxLength: 16_384 } as const
 
 export type RequestKind = 'standard' | 'break-glass' | 'drill'
 export type RequestState = 'pending' | 'approved' | 'denied' | 'cancelled' | 'expired'
