@@ -57,7 +57,7 @@ export abstract class JitCommand extends Command {
   private async drainRevocationJournal(): Promise<void> {
     if (this.id?.startsWith('broker') || this.id?.startsWith('admin') || this.id?.startsWith('gateway') || !hasPendingRevocations()) return
     const [{ drainJournal }, { ui }] = await Promise.all([import('./sessions/journal-drain.js'), import('./output.js')])
-    this.journalDrain = await drainJournal({ timeoutMs: 3000 })
+    this.journalDrain = await drainJournal()
     for (const entry of this.journalDrain.confirmed) ui.ok(`Revoked ${entry.sessionId}, which was queued while the broker was unreachable.`)
     if (this.journalDrain.pending.length > 0) {
       ui.warn(`${this.journalDrain.pending.length} revocation(s) still pending (${this.journalDrain.pending.map((e) => `${e.sessionId}: ${e.problem}`).join('; ')}); jit retries on every run, or now with: jit revoke --pending`)
