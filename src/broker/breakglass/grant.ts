@@ -73,7 +73,8 @@ export async function openBreakGlass(ctx: BrokerContext, actor: Actor, body: Bre
       at: nowIso(ctx.now()),
     })
     return { session, review: (await ctx.reviews.get(reviewId, ctx.now() / 1000))!, notifications }
-  }  // The checks (standing, the review gate, who and where, exclusive holds: the gate's) and the
+  }
+  // The checks (standing, the review gate, who and where, exclusive holds: the gate's) and the
   // opening run in one transaction, so what they saw still holds when the session is written; a
   // refusal is audited in it.
   const opened = await ctx.store.transaction(async (tx) => {
