@@ -2,10 +2,11 @@
 // broker's key. A checkpoint held outside the database (by `jit audit verify` from its last run,
 // by a verifier, in a SIEM export) anchors the chain: deleting the newest records, or rewriting
 // records and recomputing every later hash with the public recipe, no longer fits it.
-import { verify, type KeyObject } from 'node:crypto'
-import { signJwt } from '../util/jws.js'
+import type { KeyObject } from 'node:crypto'
+import { decodeJws, signatureHolds, signJwt } from '../util/jws.js'
 
 export const CHECKPOINT_TYP = 'jit-audit-checkpoint+jwt'
+const CHECKPOINT_SHAPE = { typ: CHECKPOINT_TYP, maxLength: 4096 }
 
 export interface Checkpoint {
   /** The last record the checkpoint covers, and its hash. */
@@ -23,19 +24,13 @@ export function signCheckpoint(head: { seq: number; hash: string }, at: string, 
 
 /** The checkpoint in `jws` if `publicKey` signed it; otherwise why not. */
 export function readCheckpoint(jws: string, publicKey: KeyObject, kid: string): Checkpoint | { error: string } {
-  const parts = typeof jws === 'string' ? jws.trim().split('.') : []
-  if (parts.length !== 3) return { error: 'the checkpoint is malformed' }
-  try {
-    const head = JSON.parse(Buffer.from(parts[0], 'base64url').toString()) as { alg?: string; typ?: string; kid?: string }
-    const body = JSON.parse(Buffer.from(parts[1], 'base64url').toString()) as Partial<Checkpoint>
-    if (head.alg !== 'EdDSA' || head.typ !== CHECKPOINT_TYP) return { error: 'the checkpoint is malformed' }
-    if (head.kid !== kid) return { error: `the checkpoint was signed by another key (${String(head.kid).slice(0, 64)}), not this broker's (${kid})` }
-    if (!verify(null, Buffer.from(`${parts[0]}.${parts[1]}`), publicKey, Buffer.from(parts[2], 'base64url'))) return { error: 'the checkpoint\'s signature does not verify' }
-    if (!Number.isInteger(body.seq) || typeof body.hash !== 'string' || typeof body.at !== 'string') return { error: 'the checkpoint is malformed' }
-    return { seq: body.seq!, hash: body.hash, at: body.at, iss: String(body.iss ?? ''), kid }
-  } catch {
-    return { error: 'the checkpoint is malformed' }
-  }
+  const decoded = decodeJws(typeof jws === 'string' ? jws.trim() : jws, CHECKPOINT_SHAPE)
+  if (!decoded) return { error: 'the checkpoint is malformed' }
+  if (decoded.header.kid !== kid) return { error: `the checkpoint was signed by another key (${String(decoded.header.kid).slice(0, 64)}), not this broker's (${kid})` }
+  if (!signatureHolds(decoded, publicKey)) return { error: 'the checkpoint\'s signature does not verify' }
+  const body = decoded.claims as Partial<Checkpoint>
+  if (!Number.isInteger(body.seq) || typeof body.hash !== 'string' || typeof body.at !== 'string') return { error: 'the checkpoint is malformed' }
+  return { seq: body.seq!, hash: body.hash, at: body.at, iss: String(body.iss ?? ''), kid }
 }
 
 /** What a checkpoint says of the chain as it is: nothing when it fits, else the first record that does not. */

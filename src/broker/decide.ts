@@ -1,12 +1,8 @@
-// The broker's side of a policy decision: gathers the facts (the requester, the asset as the
-// inventory has it now, the time, who holds the asset) and words the decision for the audit log
-// and for a refusal.
-import { evaluate } from '../policy/evaluate.js'
-import { factsOf } from '../policy/inventory.js'
-import type { Decision, Holder } from '../policy/types.js'
+// The broker's side of a policy decision: what was asked, and the decision worded for the audit
+// log and for a refusal. The facts are gathered and the policy evaluated in the gate (gate.ts).
+import type { Decision } from '../policy/types.js'
 import { ApiError } from './api-error.js'
 import type { BrokerContext } from './context.js'
-import type { UserRecord } from './store/sqlite-store.js'
 
 export interface Asked {
   asset: string
@@ -15,29 +11,6 @@ export interface Asked {
   ticket: string
   /** A session being renewed does not block itself on an exclusive scope. */
   renewing?: string
-}
-
-export async function decide(ctx: BrokerContext, user: UserRecord, asked: Asked): Promise<Decision> {
-  const at = ctx.now()
-  const record = await ctx.store.getAsset(asked.asset)
-  // The policy is evaluated synchronously: who holds the asset is read first, and only when a
-  // rule that could apply makes a scope exclusive (the only rules that ask).
-  const exclusive = ctx.policy.index.candidates(asked.asset).some((rule) => rule.exclusive)
-  const holders = exclusive ? (await holdersOf(ctx, asked.asset, at)).filter((holder) => holder.sessionId !== asked.renewing) : []
-  return evaluate(ctx.policy, {
-    user: { name: user.name, roles: user.roles, org: user.org },
-    asset: asked.asset,
-    scope: asked.scope,
-    ttlSeconds: asked.ttlSeconds,
-    ticket: asked.ticket,
-    facts: record && factsOf(record.path, record.attributes),
-    at,
-    holders,
-  })
-}
-
-async function holdersOf(ctx: BrokerContext, asset: string, atMs: number): Promise<Holder[]> {
-  return (await ctx.store.listSessions({ asset, activeOnly: true }, atMs / 1000)).map((s) => ({ user: s.user, scope: s.scope, sessionId: s.id, until: s.expiresAt }))
 }
 
 /** The audit record's data: the matched rule, every reason, and which policy decided. */

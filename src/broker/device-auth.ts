@@ -1,8 +1,9 @@
 // Verifies the short-lived assertion that a device signs for every API call: signature by the
 // enrolled device key, made for this broker (its issuer), method, path and body hash bound, at most ASSERTION_MAX_AGE_SECONDS old,
-// and a unique id that is never accepted twice.
-import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto'
-import { ASSERTION_MAX_AGE_SECONDS, DEVICE_AUTH_SCHEME } from '../wire/api.js'
+// and a unique id that is never accepted twice. The token's own checks are src/util/jws.ts's.
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto'
+import { decodeJws, signatureHolds } from '../util/jws.js'
+import { ASSERTION_MAX_AGE_SECONDS, DEVICE_ASSERTION_SHAPE, DEVICE_AUTH_SCHEME } from '../wire/api.js'
 import { authFailed } from './api-error.js'
 import { CLOCK_SKEW_SECONDS, clockSkewRefusal } from './clock-skew.js'
 import type { Actor, BrokerContext } from './context.js'
@@ -27,19 +28,9 @@ export function bodyHash(body: string | Buffer | undefined): string {
 
 export async function authenticateDevice(ctx: BrokerContext, header: string | undefined, method: string, url: string, rawBody: string | undefined): Promise<Actor> {
   if (!header?.startsWith(`${DEVICE_AUTH_SCHEME} `)) throw authFailed('This call needs a signed device assertion. Is this device enrolled?')
-  const token = header.slice(DEVICE_AUTH_SCHEME.length + 1).trim()
-  const parts = token.split('.')
-  if (parts.length !== 3) throw authFailed('The device assertion is malformed.')
-  let head: { alg?: string; kid?: string }
-  let claims: AssertionClaims
-  try {
-    head = JSON.parse(Buffer.from(parts[0], 'base64url').toString())
-    claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString())
-  } catch {
-    throw authFailed('The device assertion is malformed.')
-  }
-  if (head.alg !== 'EdDSA' || typeof head.kid !== 'string') throw authFailed('The device assertion is malformed.')
-  const device = await ctx.store.getDevice(head.kid)
+  const jws = decodeJws(header.slice(DEVICE_AUTH_SCHEME.length + 1).trim(), DEVICE_ASSERTION_SHAPE)
+  if (!jws || typeof jws.header.kid !== 'string') throw authFailed('The device assertion is malformed.')
+  const device = await ctx.store.getDevice(jws.header.kid)
   if (!device) throw authFailed('This device is not enrolled with this broker.')
   if (device.revokedAt) throw authFailed('This device was deregistered; enroll it again.')
   let key = keyCache.get(device.id)
@@ -47,12 +38,11 @@ export async function authenticateDevice(ctx: BrokerContext, header: string | un
     key = createPublicKey({ key: device.publicJwk, format: 'jwk' })
     keyCache.set(device.id, key)
   }
-  if (!verify(null, Buffer.from(`${parts[0]}.${parts[1]}`), key, Buffer.from(parts[2], 'base64url'))) {
-    throw authFailed('The device assertion signature does not verify.')
-  }
+  if (!signatureHolds(jws, key)) throw authFailed('The device assertion signature does not verify.')
+  const claims = jws.claims as Partial<AssertionClaims>
   const now = ctx.now() / 1000
   if (claims.iss !== device.id || typeof claims.jti !== 'string' || claims.jti.length < 16) throw authFailed('The device assertion is malformed.')
-  if (!(claims.exp - claims.iat <= ASSERTION_MAX_AGE_SECONDS)) throw authFailed('The device assertion is malformed.')
+  if (typeof claims.exp !== 'number' || typeof claims.iat !== 'number' || !(claims.exp - claims.iat <= ASSERTION_MAX_AGE_SECONDS)) throw authFailed('The device assertion is malformed.')
   if (!(claims.exp > now - CLOCK_SKEW_SECONDS) || !(claims.iat < now + CLOCK_SKEW_SECONDS)) throw clockSkewRefusal(claims.iat, now)
   if (claims.aud !== ctx.issuer) throw authFailed(`The device assertion was made for another broker (${typeof claims.aud === 'string' ? claims.aud.slice(0, 200) : 'none named'}), not ${ctx.issuer}.`)
   if (claims.htm !== method || claims.htu !== url) throw authFailed('The device assertion was made for another call.')

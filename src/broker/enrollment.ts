@@ -1,8 +1,8 @@
 // One-time enrollment codes and device registration.
 import { createHash, randomBytes } from 'node:crypto'
-import { calculateJwkThumbprint } from 'jose'
 import { newId, nowIso } from '../util/ids.js'
 import type { EnrollBody, EnrollResult } from '../wire/api.js'
+import { jwkThumbprint } from '../wire/proof-of-possession.js'
 import { authFailed, badInput } from './api-error.js'
 import type { BrokerContext } from './context.js'
 import type { Store } from './store/store.js'
@@ -28,7 +28,7 @@ export async function makeEnrollmentCode(store: Store, user: string, validSecond
 export async function enrollDevice(ctx: BrokerContext, body: EnrollBody): Promise<EnrollResult> {
   // Kept as exactly the three members the thumbprint covers (the schema refuses any other).
   const publicKey = { kty: body.publicKey.kty, crv: body.publicKey.crv, x: body.publicKey.x }
-  const jkt = await calculateJwkThumbprint(publicKey)
+  const jkt = await jwkThumbprint(publicKey)
   return ctx.store.transaction(async (tx) => {
     const user = await tx.consumeEnrollmentCode(hashCode(body.code), Math.floor(ctx.now() / 1000))
     if (!user) throw authFailed('This enrollment code is unknown, already used or expired. Ask the operator for a new one.')

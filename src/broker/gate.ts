@@ -1,22 +1,25 @@
 // Where every session opens. Each path that opens or extends a session (a request, its last
 // approval, break-glass, a drill, a renewal) calls sessionGate() at the moment it opens, so a
-// rule that must hold everywhere is written once and checked against the state of that moment:
-// the standing of the user and device, the review gate, the ticket verdict, exclusive scopes and
-// (on the standard paths) the policy's rules.
-import { assetMatches } from '../policy/evaluate.js'
-import type { Decision, Holder } from '../policy/types.js'
-import type { RequestKind } from '../wire/api.js'
+// rule that must hold everywhere is written once and checked against the state of that moment.
+// The gate gathers the facts once (the user and device as they stand, the asset as the inventory
+// has it, who holds it, the reviews due, the ticket's verdict) and evaluates the policy once:
+// its rules on the standard paths, its break-glass section on the others.
+import { evaluate, evaluateBreakGlass } from '../policy/evaluate.js'
+import { factsOf } from '../policy/inventory.js'
+import type { Decision, DecisionInput, Holder } from '../policy/types.js'
+import type { RequestKind, Review } from '../wire/api.js'
 import { ApiError } from './api-error.js'
 import { requiredReviews } from './breakglass/reviews.js'
 import type { Actor, BrokerContext } from './context.js'
-import { decide, type Asked } from './decide.js'
+import type { Asked } from './decide.js'
+import type { AssetRecord, DeviceRecord, UserRecord } from './store/records.js'
 import { withTicketVerdict, type TicketVerdict } from './tickets/check.js'
 
 export type OpeningPath = 'request' | 'approval' | 'break-glass' | 'drill' | 'renewal'
 
 export interface Opening {
   path: OpeningPath
-  /** Which policy admits it: the rules (standard) or the break-glass section (already checked by the caller). */
+  /** Which policy admits it: the rules (standard) or the break-glass section. */
   kind: RequestKind
   /** Whose session opens: on an approval the requester's, not the approver's. */
   user: string
@@ -26,61 +29,101 @@ export interface Opening {
   ticket?: TicketVerdict
 }
 
+/** What an opening is decided on, read once, at the moment it opens. */
+export interface OpeningFacts {
+  user?: UserRecord
+  device?: DeviceRecord
+  asset?: AssetRecord
+  /** The asset's active sessions (less the one being renewed); read only when a rule that could apply makes a scope exclusive. */
+  holders: Holder[]
+  /** The first of the user's break-glass reviews that must be filed before any new session. */
+  dueReview?: Review
+  /** The moment, ms since the epoch. */
+  at: number
+}
+
 /**
- * The gate. Throws the refusal for standing, review, ticket and (break-glass, drill) exclusive
- * scopes; returns the policy's decision on the standard paths, allowed or not, for the caller
- * to record and word (a denied request is kept with its reasons).
+ * The gate. Throws the refusal for standing, review, and (break-glass, drill) who, where and
+ * exclusive holds; returns the policy's decision on the standard paths, allowed or not, for the
+ * caller to record and word (a denied request is kept with its reasons).
  */
 export async function sessionGate(ctx: BrokerContext, opening: Opening): Promise<Decision> {
-  const user = await assertStanding(ctx, opening)
-  await assertNoReviewDue(ctx, { user, deviceId: opening.deviceId }, opening.path)
-  if (opening.kind !== 'standard') {
-    // Break-glass skips approvers, never another person's exclusive hold on the asset.
-    const holder = await exclusiveHolder(ctx, opening.asked)
-    if (holder) {
-      const reason = `${opening.asked.scope} on ${opening.asked.asset} is exclusive and held by ${holder.user} until ${holder.until.replace(/\.\d{3}Z$/, 'Z')}`
-      throw new ApiError(403, 'policy-denied', `${opening.kind === 'drill' ? 'The drill' : 'Break-glass'} cannot open a session here now.`, {
-        reasons: [reason],
-        holder: holder.user,
-        until: holder.until,
-        nextSteps: [`Call ${holder.user}, or ask security to end their session (jit revoke).`],
-      })
-    }
-    return { allow: true, reasons: [], approvalsNeeded: 0, approverRoles: [], cacheAllowed: true }
+  const facts = await gatherFacts(ctx, opening)
+  const user = assertStanding(opening, facts)
+  assertNoReviewDue({ user, deviceId: opening.deviceId }, facts.dueReview, opening.path)
+  const input = decisionInput(opening, user, facts)
+  if (opening.kind === 'standard') {
+    // The ticket's verdict was looked up before the gate (tickets/check.ts); its failures join
+    // the policy's reasons, and an unreachable system follows the rule.
+    return withTicketVerdict(ctx, evaluate(ctx.policy, input), opening.ticket, opening.asked.ticket)
   }
-  // The ticket's verdict was looked up before the gate, which never waits on the network (tickets/check.ts); its
-  // failures join the policy's reasons, and an unreachable system follows the rule.
-  return withTicketVerdict(ctx, await decide(ctx, user, opening.asked), opening.ticket, opening.asked.ticket)
+  const decision = evaluateBreakGlass(ctx.policy, input)
+  if (decision.heldBy) {
+    const holder = decision.heldBy
+    throw new ApiError(403, 'policy-denied', `${opening.kind === 'drill' ? 'The drill' : 'Break-glass'} cannot open a session here now.`, {
+      reasons: decision.reasons,
+      holder: holder.user,
+      until: holder.until,
+      nextSteps: [`Call ${holder.user}, or ask security to end their session (jit revoke).`],
+    })
+  }
+  // A renewal keeps what break-glass granted: only another's hold (above) and the hard cap
+  // (renewal.ts) limit it.
+  if (!decision.allow && opening.path !== 'renewal') throw breakGlassRefusal(decision.reasons)
+  return decision
+}
+
+/** Everything the checks and the policy look at, each read once, in the opening's transaction. */
+async function gatherFacts(ctx: BrokerContext, opening: Opening): Promise<OpeningFacts> {
+  const at = ctx.now()
+  const { asset: path, renewing } = opening.asked
+  const user = await ctx.store.getUser(opening.user)
+  const device = await ctx.store.getDevice(opening.deviceId)
+  const asset = await ctx.store.getAsset(path)
+  // Holders matter only to an exclusive scope: most openings never read them.
+  const exclusive = ctx.policy.index.candidates(path).some((rule) => rule.exclusive)
+  const sessions = exclusive ? await ctx.store.listSessions({ asset: path, activeOnly: true }, at / 1000) : []
+  const holders = sessions.filter((s) => s.id !== renewing).map((s) => ({ user: s.user, scope: s.scope, sessionId: s.id, until: s.expiresAt }))
+  const [dueReview] = await requiredReviews(ctx, opening.user)
+  return { user, device, asset, holders, dueReview, at }
+}
+
+function decisionInput(opening: Opening, user: UserRecord, facts: OpeningFacts): DecisionInput {
+  return {
+    user: { name: user.name, roles: user.roles, org: user.org },
+    asset: opening.asked.asset,
+    scope: opening.asked.scope,
+    ttlSeconds: opening.asked.ttlSeconds,
+    ticket: opening.asked.ticket,
+    facts: facts.asset && factsOf(facts.asset.path, facts.asset.attributes),
+    at: facts.at,
+    holders: facts.holders,
+  }
 }
 
 /** A disabled user or a revoked device opens nothing, whoever approves. */
-async function assertStanding(ctx: BrokerContext, opening: Opening): Promise<Actor['user']> {
-  const user = await ctx.store.getUser(opening.user)
-  const device = await ctx.store.getDevice(opening.deviceId)
+function assertStanding(opening: Opening, { user, device }: OpeningFacts): UserRecord {
   const reasons: string[] = []
   if (!user) reasons.push(`${opening.user} is not a user of this broker`)
   else if (user.disabled) reasons.push(`${opening.user} is disabled`)
   if (!device || device.user !== opening.user) reasons.push(`device ${opening.deviceId} is not ${opening.user}'s`)
   else if (device.revokedAt) reasons.push(`device ${opening.deviceId} was revoked at ${device.revokedAt}`)
-  if (reasons.length > 0) throw refused(opening, `No session can open for ${opening.user} on this device.`, reasons)
-  return user!
+  if (reasons.length > 0 || !user) {
+    throw new ApiError(403, 'policy-denied', `No session can open for ${opening.user} on this device.`, { reasons, nextSteps: opening.path === 'approval' ? ['Deny the request; it cannot open a session as things stand.'] : [] })
+  }
+  return user
 }
 
-function refused(opening: Opening, message: string, reasons: string[]): ApiError {
-  return new ApiError(403, 'policy-denied', message, { reasons, nextSteps: opening.path === 'approval' ? ['Deny the request; it cannot open a session as things stand.'] : [] })
-}
-
-/** Who holds `scope` on `asset` when a rule covering them makes it exclusive (a renewed session does not hold against itself). */
-export async function exclusiveHolder(ctx: BrokerContext, asked: Asked): Promise<Holder | undefined> {
-  const exclusive = ctx.policy.index.candidates(asked.asset).some((rule) => rule.exclusive && rule.scopes.includes(asked.scope) && assetMatches(rule, asked.asset))
-  if (!exclusive) return undefined
-  const session = (await ctx.store.listSessions({ asset: asked.asset, activeOnly: true }, ctx.now() / 1000)).find((s) => s.scope === asked.scope && s.id !== asked.renewing)
-  return session && { user: session.user, scope: session.scope, sessionId: session.id, until: session.expiresAt }
+/** The refusal of break-glass by its section of the policy (who, where, which scopes, or none at all). */
+export function breakGlassRefusal(reasons: string[]): ApiError {
+  return new ApiError(403, 'policy-denied', 'Break-glass is not allowed here.', {
+    reasons,
+    nextSteps: ['Use the normal path (jit request) or call the asset owner; the break-glass section of the policy names who and where.'],
+  })
 }
 
 /** The review gate: no new session of any kind, from any device, while a review is due. */
-export async function assertNoReviewDue(ctx: BrokerContext, actor: Actor, path: OpeningPath = 'request'): Promise<void> {
-  const [due] = await requiredReviews(ctx, actor.user.name)
+function assertNoReviewDue(actor: Actor, due: Review | undefined, path: OpeningPath): void {
   if (!due) return
   const state = due.overdue ? 'overdue' : 'due'
   if (path === 'approval') {

@@ -6,7 +6,8 @@ import { registerAuditRoutes } from './audit-routes.js'
 import { registerAdminRoutes } from './admin-routes.js'
 import { registerBreakGlassRoutes } from './breakglass/routes.js'
 import { registerSshRoutes } from './ssh-ca/routes.js'
-import { API_PREFIX, DEVICE_AUTH_SCHEME, schemas, type CreateRequestBody, type EnrollBody, type Problem, type RenewBody } from '../wire/api.js'
+import { API_PREFIX, DEVICE_AUTH_SCHEME, type Problem } from '../wire/api.js'
+import { CommentBody, CreateRequestBody, EmptyBody, EnrollBody, IntrospectBody, OptionalReasonBody, ReasonBody, RenewBody } from '../wire/api-bodies.js'
 import { isoInstant } from '../util/since.js'
 import { registerReachableAssetsRoute } from './reachable-assets.js'
 import { registerLiveSessionsRoute } from './live-sessions.js'
@@ -104,7 +105,7 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
     return { keys: [ctx.signingKey.publicJwk] }
   })
 
-  app.post(`${API_PREFIX}/enroll`, { schema: { body: schemas.enroll } }, async (request, reply) => {
+  app.post(`${API_PREFIX}/enroll`, { schema: { body: EnrollBody } }, async (request, reply) => {
     reply.code(201)
     return enrollDevice(ctx, request.body as EnrollBody)
   })
@@ -115,7 +116,7 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
     return { user: actor.user.name, roles: actor.user.roles, org: actor.user.org, deviceId: device.id, deviceName: device.name }
   })
 
-  app.post(`${API_PREFIX}/requests`, { schema: { body: schemas.createRequest } }, async (request, reply) => {
+  app.post(`${API_PREFIX}/requests`, { schema: { body: CreateRequestBody } }, async (request, reply) => {
     const actor = await actorOf(request)
     const body = request.body as CreateRequestBody
     const { status, result } = await createRequest(ctx, actor, body)
@@ -139,16 +140,16 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
     return waitForRequest(ctx, actor, id, wait, gone.signal)
   })
 
-  app.post(`${API_PREFIX}/requests/:id/approve`, { schema: { body: schemas.comment } }, async (request) => {
+  app.post(`${API_PREFIX}/requests/:id/approve`, { schema: { body: CommentBody } }, async (request) => {
     const actor = await actorOf(request)
     const id = (request.params as { id: string }).id
     return approveRequest(ctx, actor, id, (request.body as { comment?: string }).comment, await ticketOfRequest(ctx, id))
   })
-  app.post(`${API_PREFIX}/requests/:id/deny`, { schema: { body: schemas.reason } }, async (request) => {
+  app.post(`${API_PREFIX}/requests/:id/deny`, { schema: { body: ReasonBody } }, async (request) => {
     const actor = await actorOf(request)
     return denyRequest(ctx, actor, (request.params as { id: string }).id, (request.body as { reason: string }).reason)
   })
-  app.post(`${API_PREFIX}/requests/:id/cancel`, { schema: { body: schemas.empty } }, async (request) => {
+  app.post(`${API_PREFIX}/requests/:id/cancel`, { schema: { body: EmptyBody } }, async (request) => {
     const actor = await actorOf(request)
     return cancelRequest(ctx, actor, (request.params as { id: string }).id)
   })
@@ -164,17 +165,17 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
     const { session } = await overseenSession(ctx, actor, (request.params as { id: string }).id)
     return { session: { ...publicSession(session), lastVerifiedAt: session.lastVerifiedAt }, grant: await grantFor(ctx, actor, session) }
   })
-  app.post(`${API_PREFIX}/sessions/:id/revoke`, { schema: { body: schemas.optionalReason } }, async (request) => {
+  app.post(`${API_PREFIX}/sessions/:id/revoke`, { schema: { body: OptionalReasonBody } }, async (request) => {
     const actor = await actorOf(request)
     const reason = (request.body as { reason?: string } | undefined)?.reason ?? 'revoked by user'
     return { session: publicSession(await revokeSession(ctx, actor, (request.params as { id: string }).id, reason)) }
   })
 
-  app.post(`${API_PREFIX}/sessions/:id/heartbeat`, { schema: { body: schemas.empty } }, async (request) => {
+  app.post(`${API_PREFIX}/sessions/:id/heartbeat`, { schema: { body: EmptyBody } }, async (request) => {
     const actor = await actorOf(request)
     return recordHeartbeat(ctx, actor, (request.params as { id: string }).id)
   })
-  app.post(`${API_PREFIX}/sessions/:id/renew`, { schema: { body: schemas.renew } }, async (request) => {
+  app.post(`${API_PREFIX}/sessions/:id/renew`, { schema: { body: RenewBody } }, async (request) => {
     const actor = await actorOf(request)
     const id = (request.params as { id: string }).id
     return renewSession(ctx, actor, id, (request.body as RenewBody).ttlSeconds, await ticketOfSession(ctx, actor, id))
@@ -183,13 +184,13 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
     const actor = await actorOf(request)
     return sessionProof(ctx, actor, (request.params as { id: string }).id)
   })
-  app.post(`${API_PREFIX}/device/deregister`, { schema: { body: schemas.empty } }, async (request) => {
+  app.post(`${API_PREFIX}/device/deregister`, { schema: { body: EmptyBody } }, async (request) => {
     const actor = await actorOf(request)
     return deregisterDevice(ctx, actor)
   })
 
   // Verifiers only: an enrolled device must not read another user's claims, nor count as an asset.
-  app.post(`${API_PREFIX}/introspect`, { schema: { body: schemas.introspect } }, async (request) => {
+  app.post(`${API_PREFIX}/introspect`, { schema: { body: IntrospectBody } }, async (request) => {
     const verifier = await verifierOf(ctx, request)
     const body = request.body as { token: string; proof?: string; challenge?: string }
     if ((body.proof === undefined) !== (body.challenge === undefined)) throw badInput('Send a proof of possession with the challenge it answers ("proof" and "challenge"), or neither.')

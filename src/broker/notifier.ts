@@ -2,7 +2,7 @@
 // Slack-compatible chat body. Written to an outbox in the same transaction as the event, then
 // delivered in the background and retried with backoff: a failed notification is logged and
 // retried, and never blocks the emergency.
-import { request } from 'undici'
+import { send } from '../util/outbound-http.js'
 import type { ReviewStore } from './breakglass/review-store.js'
 import { outcomeOf, planTarget } from './breakglass/notify-plan.js'
 import { nowIso } from '../util/ids.js'
@@ -104,15 +104,8 @@ export class Notifier {
         const audit = (type: string, data: Record<string, unknown>) =>
           this.outbox.store.audit({ type, severity: 'high', actor: 'broker', sessionId: target.sessionId, data: { event: target.event ?? null, target: target.label ?? safeLabel(target.url), via: 'webhook', attempt: item.attempts + 1, ...data } })
         try {
-          const response = await request(target.url, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: item.body,
-            headersTimeout: DELIVERY_TIMEOUT_MS,
-            bodyTimeout: DELIVERY_TIMEOUT_MS,
-          })
-          await response.body.dump()
-          if (response.statusCode >= 300) throw new Error(`HTTP ${response.statusCode}`)
+          const answer = await send(target.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: item.body, timeoutMs: DELIVERY_TIMEOUT_MS })
+          if (answer.status >= 300) throw new Error(`HTTP ${answer.status}`)
           await this.outbox.delivered(item.id, nowIso(this.now()))
           await audit('notification.delivered', {})
           delivered++

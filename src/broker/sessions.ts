@@ -1,10 +1,10 @@
 // Sessions: issuing the credential of an approved request, handing it to the requesting device,
 // revoking, expiring, and token introspection (RFC 7662) for verifiers.
-import { createPublicKey, verify } from 'node:crypto'
+import { createPublicKey, type KeyObject } from 'node:crypto'
 import { onSessionEnded } from './breakglass/lifecycle.js'
 import { recordSessionEnd } from './gateway/revocation-stream.js'
-import type { CredentialClaims } from '../wire/claims.js'
-import { signJwt } from '../util/jws.js'
+import { CREDENTIAL_SHAPE, type CredentialClaims } from '../wire/claims.js'
+import { decodeJws, signatureHolds, signJwt } from '../util/jws.js'
 import { newId } from '../util/ids.js'
 import type { AccessRequest, Grant, IntrospectionResult } from '../wire/api.js'
 import { notFound } from './api-error.js'
@@ -64,7 +64,7 @@ export async function credentialFor(ctx: BrokerContext, session: SessionRecord):
     jti: session.jti,
     cnf: { jkt: await ctx.store.deviceJkt(session.deviceId) },
   }
-  return signJwt(claims as unknown as Record<string, unknown>, ctx.signingKey.privateKey, { typ: 'JWT', kid: ctx.signingKey.kid })
+  return signJwt(claims as unknown as Record<string, unknown>, ctx.signingKey.privateKey, { typ: CREDENTIAL_SHAPE.typ, kid: ctx.signingKey.kid })
 }
 
 /** The grant of a live session, for the device that requested it and nobody else. */
@@ -135,22 +135,16 @@ export async function sweepExpired(ctx: BrokerContext): Promise<number> {
   return ids.length
 }
 
-let verifyKey: { kid: string; key: ReturnType<typeof createPublicKey> } | undefined
+let verifyKey: { kid: string; key: KeyObject } | undefined
 
 /** A credential as the broker checks it: signed by this broker, its session live, inside its time window. Writes nothing. */
 export async function checkCredential(ctx: BrokerContext, token: string): Promise<{ active: boolean; claims?: CredentialClaims; session?: SessionRecord }> {
-  const parts = token.split('.')
-  if (parts.length !== 3 || token.length > 8192) return { active: false }
+  const jws = decodeJws(token, CREDENTIAL_SHAPE)
+  if (!jws || jws.header.kid !== ctx.signingKey.kid) return { active: false }
   if (verifyKey?.kid !== ctx.signingKey.kid) verifyKey = { kid: ctx.signingKey.kid, key: createPublicKey(ctx.signingKey.privateKey) }
-  let claims: CredentialClaims
-  try {
-    const head = JSON.parse(Buffer.from(parts[0], 'base64url').toString()) as { alg?: string; kid?: string }
-    if (head.alg !== 'EdDSA' || head.kid !== ctx.signingKey.kid) return { active: false }
-    if (!verify(null, Buffer.from(`${parts[0]}.${parts[1]}`), verifyKey.key, Buffer.from(parts[2], 'base64url'))) return { active: false }
-    claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString())
-  } catch {
-    return { active: false }
-  }
+  if (!signatureHolds(jws, verifyKey.key)) return { active: false }
+  // Signed by this broker, so made by credentialFor: the claims are a credential's.
+  const claims = jws.claims as unknown as CredentialClaims
   const nowEpoch = ctx.now() / 1000
   const session = await ctx.store.sessionByJti(claims.jti, nowEpoch)
   if (!session || session.id !== claims.sid) return { active: false }
@@ -168,7 +162,7 @@ export async function introspect(ctx: BrokerContext, token: string, verifier: st
   const { active, claims, session } = await checkCredential(ctx, token)
   let possession: { verified: boolean; reason?: string } | undefined
   if (pop && claims) {
-    const verdict = verifyPossessionProof(pop.proof, { token, jti: claims.jti, asset: claims.aud, jkt: claims.cnf.jkt, challenge: pop.challenge, verifier, nowEpoch: ctx.now() / 1000 })
+    const verdict = await verifyPossessionProof(pop.proof, { token, jti: claims.jti, asset: claims.aud, jkt: claims.cnf.jkt, challenge: pop.challenge, verifier, nowEpoch: ctx.now() / 1000 })
     possession = verdict.ok ? { verified: true } : { verified: false, reason: verdict.reason }
   } else if (pop) {
     possession = { verified: false, reason: 'the credential is not one this broker issued' }

@@ -3,8 +3,9 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto'
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { calculateJwkThumbprint, type JWK } from 'jose'
+import type { JWK } from 'jose'
 import { makePrivateFolder } from '../util/private-folder.js'
+import { jwkThumbprint, type Ed25519PublicJwk } from '../wire/proof-of-possession.js'
 
 export interface SigningKey {
   kid: string
@@ -31,6 +32,6 @@ export async function loadOrCreateSigningKey(dataDir: string): Promise<SigningKe
   if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600)
   const privateKey = createPrivateKey(readFileSync(path))
   const jwk = createPublicKey(privateKey).export({ format: 'jwk' }) as JWK
-  const kid = await calculateJwkThumbprint(jwk)
+  const kid = await jwkThumbprint(jwk as Ed25519PublicJwk)
   return { kid, privateKey, publicJwk: { ...jwk, kid, alg: 'EdDSA', use: 'sig' } }
 }

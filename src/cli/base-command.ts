@@ -6,19 +6,30 @@ import type { CommandShape } from './usage-errors.js'
 import type { DrainResult } from './sessions/journal-drain.js'
 import { hasPendingRevocations } from './sessions/revocation-journal.js'
 import { CliContext } from './context.js'
+import { GLOBAL_FLAGS, globalOptions } from './global-flags.js'
+
+type GlobalFlags = typeof GLOBAL_FLAGS
+/** The oclif flag of each global flag: a string flag with a default is always a string. */
+type OclifGlobalFlags = {
+  [K in keyof GlobalFlags]: GlobalFlags[K] extends { type: 'boolean' } ? Interfaces.BooleanFlag<boolean>
+    : GlobalFlags[K] extends { default: string } ? Interfaces.OptionFlag<string> : Interfaces.OptionFlag<string | undefined>
+}
+
+/** The global flags, as oclif declares them, from the one table (src/cli/global-flags.ts). */
+function oclifGlobalFlags(): OclifGlobalFlags {
+  const flags = Object.entries(GLOBAL_FLAGS).map(([name, flag]) => {
+    const common = { env: flag.env, helpGroup: 'GLOBAL', summary: flag.summary }
+    return [name, flag.type === 'boolean' ? Flags.boolean(common) : Flags.string({ ...common, ...('default' in flag ? { default: flag.default } : {}) })]
+  })
+  return Object.fromEntries(flags) as OclifGlobalFlags
+}
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof JitCommand)['baseFlags'] & T['flags']>
 
 export abstract class JitCommand extends Command {
   static enableJsonFlag = true
 
-  static baseFlags = {
-    profile: Flags.string({ env: 'JIT_PROFILE', default: 'default', helpGroup: 'GLOBAL', summary: 'Named profile (broker and device) to use.' }),
-    broker: Flags.string({ env: 'JIT_BROKER', helpGroup: 'GLOBAL', summary: 'Broker URL, or several brokers of one plant separated by commas (tried in order); overrides the profile.' }),
-    'ca-file': Flags.string({ env: 'JIT_CA_FILE', helpGroup: 'GLOBAL', summary: 'PEM file of the CA that signed the broker certificate.' }),
-    insecure: Flags.boolean({ env: 'JIT_INSECURE', helpGroup: 'GLOBAL', summary: 'Allow plain HTTP to a broker that is not on loopback.' }),
-    'no-prompt': Flags.boolean({ env: 'JIT_NO_PROMPT', helpGroup: 'GLOBAL', summary: 'Never prompt; fail with the flag to pass instead.' }),
-  }
+  static baseFlags = oclifGlobalFlags()
 
   /**
    * Whether this command does the start-up housekeeping (retry queued revocations, tell decided
@@ -57,7 +68,7 @@ export abstract class JitCommand extends Command {
   private async drainRevocationJournal(): Promise<void> {
     if (this.id?.startsWith('broker') || this.id?.startsWith('admin') || this.id?.startsWith('gateway') || !hasPendingRevocations()) return
     const [{ drainJournal }, { ui }] = await Promise.all([import('./sessions/journal-drain.js'), import('./output.js')])
-    this.journalDrain = await drainJournal({ timeoutMs: 3000 })
+    this.journalDrain = await drainJournal()
     for (const entry of this.journalDrain.confirmed) ui.ok(`Revoked ${entry.sessionId}, which was queued while the broker was unreachable.`)
     if (this.journalDrain.pending.length > 0) {
       ui.warn(`${this.journalDrain.pending.length} revocation(s) still pending (${this.journalDrain.pending.map((e) => `${e.sessionId}: ${e.problem}`).join('; ')}); jit retries on every run, or now with: jit revoke --pending`)
@@ -106,7 +117,7 @@ export abstract class JitCommand extends Command {
   }
 
   protected cli(flags: { profile: string; broker?: string; 'ca-file'?: string; insecure?: boolean }): CliContext {
-    this.#cli ??= new CliContext({ profile: flags.profile, broker: flags.broker, caFile: flags['ca-file'], insecure: flags.insecure || undefined })
+    this.#cli ??= new CliContext(globalOptions(flags))
     return this.#cli
   }
 

@@ -1,41 +1,41 @@
 // `jit sessions` (the human listing) without oclif's runtime, for start-up time: loading oclif
 // and its config is about a third of the command's time (docs/PERFORMANCE.md). It takes only the
-// plainest command lines: `sessions` with the global flags given once each as `--flag value`,
-// `--flag=value` or a bare boolean, no --json, no JIT_CONTENT_TYPE or DEBUG, and nothing for the
+// plainest command lines: `sessions` with the global flags (src/cli/global-flags.ts, the table the
+// oclif commands take them from) given once each as `--flag value`, `--flag=value` or a bare boolean, no --json, no JIT_CONTENT_TYPE or DEBUG, and nothing for the
 // start-up housekeeping to do (no queued revocation, no request left pending, no review marker).
 // Anything else (help, --json, a subcommand, a typo, a duplicate, housekeeping due, an error
 // that is not a JitError) is left to oclif, which then does what it always did.
 import { JitError } from '../errors.js'
 import type { GlobalOptions } from './context.js'
+import { GLOBAL_FLAGS, envTruthy, globalOptions, type GlobalFlagName } from './global-flags.js'
 
-const STRING_FLAGS = { '--profile': 'profile', '--broker': 'broker', '--ca-file': 'caFile' } as const
-const BOOLEAN_FLAGS = new Set(['--insecure', '--no-prompt'])
+/** `--name` → the global flag it names (the table base-command.ts builds oclif's flags from). */
+const BY_ARG = new Map(Object.entries(GLOBAL_FLAGS).map(([name, flag]) => [`--${name}`, { name: name as GlobalFlagName, ...flag }]))
 
 /** The options `jit sessions` would run with, or undefined when this command line is oclif's to parse. */
 export function plainSessionsOptions(args: string[], env: NodeJS.ProcessEnv): GlobalOptions | undefined {
   if (env.JIT_CONTENT_TYPE !== undefined || env.DEBUG !== undefined) return undefined
-  const given = new Map<string, string | true>()
+  const given = new Map<GlobalFlagName, string | true>()
   for (let i = 0; i < args.length; i++) {
-    const [name, inline] = args[i].startsWith('--') && args[i].includes('=') ? [args[i].slice(0, args[i].indexOf('=')), args[i].slice(args[i].indexOf('=') + 1)] : [args[i], undefined]
-    if (given.has(name)) return undefined
-    if (BOOLEAN_FLAGS.has(name) && inline === undefined) {
-      given.set(name, true)
+    const [arg, inline] = args[i].startsWith('--') && args[i].includes('=') ? [args[i].slice(0, args[i].indexOf('=')), args[i].slice(args[i].indexOf('=') + 1)] : [args[i], undefined]
+    const flag = BY_ARG.get(arg)
+    if (!flag || given.has(flag.name)) return undefined
+    if (flag.type === 'boolean') {
+      if (inline !== undefined) return undefined
+      given.set(flag.name, true)
       continue
     }
-    if (!(name in STRING_FLAGS)) return undefined
     const value = inline ?? args[++i]
     if (value === undefined || value === '' || value.startsWith('-')) return undefined
-    given.set(name, value)
+    given.set(flag.name, value)
   }
   // The env twins, read as oclif reads them: an empty variable counts as unset.
-  const flagOrEnv = (flag: keyof typeof STRING_FLAGS, variable: string) => (given.get(flag) as string | undefined) ?? (env[variable] || undefined)
-  const insecureEnv = env.JIT_INSECURE ? ['1', 'true', 'y', 'yes'].includes(env.JIT_INSECURE.toLowerCase()) : false
-  return {
-    profile: flagOrEnv('--profile', 'JIT_PROFILE') ?? 'default',
-    broker: flagOrEnv('--broker', 'JIT_BROKER'),
-    caFile: flagOrEnv('--ca-file', 'JIT_CA_FILE'),
-    insecure: given.has('--insecure') || insecureEnv || undefined,
+  const values: Partial<Record<GlobalFlagName, string | boolean>> = {}
+  for (const [name, flag] of Object.entries(GLOBAL_FLAGS) as [GlobalFlagName, (typeof GLOBAL_FLAGS)[GlobalFlagName]][]) {
+    const fromEnv = env[flag.env] || undefined
+    values[name] = given.get(name) ?? (fromEnv === undefined ? undefined : flag.type === 'boolean' ? envTruthy(fromEnv) : fromEnv)
   }
+  return globalOptions(values)
 }
 
 /** Whether the start-up housekeeping of JitCommand.init has anything to do (one stat each). */

@@ -1,10 +1,12 @@
 // Whether a tunnel may open: every rule the brief sets for a connection through the gateway, in
-// the order a refusal is cheapest. The credential must be signed by the broker (its JWKS), for an
+// the order a refusal is cheapest. The credential must be signed by the broker (a key of its JWKS,
+// checked by the same compact-JWS code as everywhere in jit), for an
 // asset this gateway fronts (aud), with a scope the asset's endpoint allows, presented by the
 // device its cnf names (proof of possession over this connection's challenge), and the broker
 // must say, now, that the session is active.
-import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose'
-import type { CredentialClaims } from '../wire/claims.js'
+import { createPublicKey, type KeyObject } from 'node:crypto'
+import { decodeJws, signatureHolds } from '../util/jws.js'
+import { CREDENTIAL_SHAPE, type CredentialClaims } from '../wire/claims.js'
 import type { FrontedAsset, TunnelRefusalCode } from '../wire/gateway.js'
 import { verifyPossessionProof } from '../wire/proof-of-possession.js'
 import type { BrokerLink } from './broker-link.js'
@@ -18,7 +20,7 @@ export class Refusal extends Error {
 export interface AdmissionContext {
   gateway: string
   issuer: string
-  jwks: JWTVerifyGetKey
+  jwks: BrokerKeys
   link: BrokerLink
   assets: () => Map<string, FrontedAsset>
   /** Sessions the stream has reported ended (kept so a late "active" answer cannot reopen one). */
@@ -33,20 +35,37 @@ export interface Admitted {
 /** How often at most an unknown key id makes the gateway fetch the broker's keys again (a rotated key). */
 const JWKS_COOLDOWN_MS = 30_000
 
+/** The broker's public signing key of a key id, imported once; undefined for a kid it does not publish. */
+export type BrokerKeys = (kid: unknown) => Promise<KeyObject | undefined>
+
 /** The broker's signing keys (its JWKS), fetched over the gateway's own line to the broker. */
-export async function brokerKeys(link: BrokerLink): Promise<JWTVerifyGetKey> {
-  let keys = createLocalJWKSet(await link.get<JSONWebKeySet>('/.well-known/jwks.json'))
+export async function brokerKeys(link: BrokerLink): Promise<BrokerKeys> {
+  let keys = await fetchBrokerKeys(link)
   let fetchedAt = Date.now()
-  return async (header, token) => {
+  return async (kid) => {
+    if (typeof kid !== 'string') return undefined
+    const known = keys.get(kid)
+    if (known || Date.now() - fetchedAt < JWKS_COOLDOWN_MS) return known
+    fetchedAt = Date.now()
+    keys = await fetchBrokerKeys(link)
+    return keys.get(kid)
+  }
+}
+
+/** The Ed25519 signing keys of the JWKS by kid; any other key in it is ignored. */
+async function fetchBrokerKeys(link: BrokerLink): Promise<Map<string, KeyObject>> {
+  const { keys } = await link.get<{ keys?: Record<string, unknown>[] }>('/.well-known/jwks.json')
+  const byKid = new Map<string, KeyObject>()
+  for (const jwk of Array.isArray(keys) ? keys : []) {
+    if (jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519' || typeof jwk.kid !== 'string' || typeof jwk.x !== 'string') continue
+    if ((jwk.alg !== undefined && jwk.alg !== 'EdDSA') || (jwk.use !== undefined && jwk.use !== 'sig')) continue
     try {
-      return await keys(header, token)
-    } catch (error) {
-      if ((error as { code?: string }).code !== 'ERR_JWKS_NO_MATCHING_KEY' || Date.now() - fetchedAt < JWKS_COOLDOWN_MS) throw error
-      fetchedAt = Date.now()
-      keys = createLocalJWKSet(await link.get<JSONWebKeySet>('/.well-known/jwks.json'))
-      return keys(header, token)
+      byKid.set(jwk.kid, createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: jwk.x }, format: 'jwk' }))
+    } catch {
+      // Not a key: as if it were not published.
     }
   }
+  return byKid
 }
 
 export async function admit(ctx: AdmissionContext, open: Record<string, unknown>, nonce: string): Promise<Admitted> {
@@ -56,7 +75,7 @@ export async function admit(ctx: AdmissionContext, open: Record<string, unknown>
   const asset = assetFronted(ctx, open.asset)
   const claims = await credentialFor(ctx, open.token, asset)
   scopeAllowed(asset, claims)
-  possessionProven(ctx, open.proof, open.token, claims, nonce)
+  await possessionProven(ctx, open.proof, open.token, claims, nonce)
   await activeAtBroker(ctx, open.token, claims)
   return { claims, asset }
 }
@@ -67,18 +86,27 @@ function assetFronted(ctx: AdmissionContext, path: string): FrontedAsset {
   return asset
 }
 
+/**
+ * The credential, checked as the broker signs it (src/util/jws.ts: EdDSA, typ JWT, no crit) by
+ * a key the broker publishes, from this broker (iss), for this asset (aud), inside its time
+ * window, with the claims admission reads.
+ */
 async function credentialFor(ctx: AdmissionContext, token: string, asset: FrontedAsset): Promise<CredentialClaims> {
-  try {
-    const { payload } = await jwtVerify(token, ctx.jwks, { algorithms: ['EdDSA'], issuer: ctx.issuer, audience: asset.path, requiredClaims: ['sid', 'jti', 'exp', 'scope', 'cnf'] })
-    const claims = payload as unknown as CredentialClaims
-    if (typeof claims.cnf?.jkt !== 'string' || typeof claims.sid !== 'string' || typeof claims.scope !== 'string') throw new Error('claims malformed')
-    return claims
-  } catch (error) {
-    const e = error as { code?: string; claim?: string }
-    if (e.code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' && e.claim === 'aud') throw new Refusal('wrong-asset', `the credential is not for ${asset.path}`)
-    // Which check failed (signature, issuer, expiry) is not told to an unproven client.
-    throw new Refusal('bad-token', 'the credential is not valid here')
-  }
+  // Which check failed (signature, issuer, expiry) is not told to an unproven client.
+  const invalid = new Refusal('bad-token', 'the credential is not valid here')
+  const jws = decodeJws(token, CREDENTIAL_SHAPE)
+  if (!jws) throw invalid
+  const key = await ctx.jwks(jws.header.kid).catch(() => undefined)
+  if (!key || !signatureHolds(jws, key)) throw invalid
+  const claims = jws.claims as Partial<CredentialClaims>
+  if (claims.iss !== ctx.issuer) throw invalid
+  if (claims.aud !== asset.path) throw new Refusal('wrong-asset', `the credential is not for ${asset.path}`)
+  const now = Math.floor(Date.now() / 1000)
+  if (typeof claims.exp !== 'number' || claims.exp <= now) throw invalid
+  if (claims.nbf !== undefined && (typeof claims.nbf !== 'number' || claims.nbf > now)) throw invalid
+  if (claims.iat !== undefined && typeof claims.iat !== 'number') throw invalid
+  if (typeof claims.sid !== 'string' || typeof claims.jti !== 'string' || typeof claims.scope !== 'string' || typeof claims.cnf?.jkt !== 'string') throw invalid
+  return claims as CredentialClaims
 }
 
 function scopeAllowed(asset: FrontedAsset, claims: CredentialClaims): void {
@@ -87,9 +115,9 @@ function scopeAllowed(asset: FrontedAsset, claims: CredentialClaims): void {
   }
 }
 
-function possessionProven(ctx: AdmissionContext, proof: unknown, token: string, claims: CredentialClaims, nonce: string): void {
+async function possessionProven(ctx: AdmissionContext, proof: unknown, token: string, claims: CredentialClaims, nonce: string): Promise<void> {
   // The nonce is fresh for this connection; the proof's time is checked too, as everywhere.
-  const verdict = verifyPossessionProof(proof, { token, jti: claims.jti, asset: claims.aud, jkt: claims.cnf.jkt, challenge: nonce, verifier: ctx.gateway, nowEpoch: Date.now() / 1000 })
+  const verdict = await verifyPossessionProof(proof, { token, jti: claims.jti, asset: claims.aud, jkt: claims.cnf.jkt, challenge: nonce, verifier: ctx.gateway, nowEpoch: Date.now() / 1000 })
   if (!verdict.ok) throw new Refusal('no-proof', `no proof of possession of the device key the credential is bound to (${verdict.reason})`)
 }
 

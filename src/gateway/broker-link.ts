@@ -5,6 +5,7 @@
 // the revocation stream's long poll moves on at once, a POST that may have arrived is not resent.
 import { readFileSync } from 'node:fs'
 import { mayTryNextBroker } from '../util/broker-failover.js'
+import { send, type OutboundAnswer } from '../util/outbound-http.js'
 import { API_PREFIX } from '../wire/api.js'
 
 export class GatewayBrokerError extends Error {
@@ -13,11 +14,10 @@ export class GatewayBrokerError extends Error {
   }
 }
 
-type Fetch = (url: string, init: RequestInit) => Promise<Response>
-
 export class BrokerLink {
   readonly #token: string
-  #fetch?: Promise<Fetch>
+  /** The operator's CA file, read at the first call. */
+  #ca?: Buffer
   readonly brokerUrls: string[]
   /** The broker asked first: the last one that answered. */
   #current = 0
@@ -29,20 +29,6 @@ export class BrokerLink {
   /** The broker calls go to now. */
   get brokerUrl(): string {
     return this.brokerUrls[this.#current]
-  }
-
-  /** Node's fetch, or undici's with an agent that trusts the CA file (Node's own cannot be given one). */
-  #fetcher(): Promise<Fetch> {
-    this.#fetch ??= (async () => {
-      if (!this.caFile) return fetch as Fetch
-      const ca = readFileSync(this.caFile)
-      const loaded = await import('undici')
-      // undici is CommonJS: bundled, its exports sit on the default export.
-      const undici = (loaded as unknown as { default?: typeof loaded }).default ?? loaded
-      const dispatcher = new undici.Agent({ connect: { ca } })
-      return ((url: string, init: RequestInit) => undici.fetch(url, { ...(init as object), dispatcher } as never)) as unknown as Fetch
-    })()
-    return this.#fetch
   }
 
   async get<T>(path: string, timeoutMs = 10_000, signal?: AbortSignal): Promise<T> {
@@ -58,17 +44,19 @@ export class BrokerLink {
     return JSON.parse((await this.#call('POST', path, body, timeoutMs)).toString('utf8')) as T
   }
 
-  async #call(method: string, path: string, body: unknown, timeoutMs: number, signal?: AbortSignal): Promise<Buffer> {
-    const fetcher = await this.#fetcher()
-    let response: Response | undefined
-    for (let tried = 1; !response; tried++) {
+  async #call(method: 'GET' | 'POST', path: string, body: unknown, timeoutMs: number, signal?: AbortSignal): Promise<Buffer> {
+    if (this.caFile) this.#ca ??= readFileSync(this.caFile)
+    let answer: OutboundAnswer | undefined
+    for (let tried = 1; !answer; tried++) {
       const url = path.startsWith('/.well-known') || path === '/healthz' ? `${this.brokerUrl}${path}` : `${this.brokerUrl}${API_PREFIX}${path}`
       try {
-        response = await fetcher(url, {
+        answer = await send(url, {
           method,
           headers: { authorization: `Bearer ${this.#token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
           body: body === undefined ? undefined : JSON.stringify(body),
-          signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
+          timeoutMs,
+          signal,
+          ca: this.#ca,
         })
       } catch (error) {
         if (!signal?.aborted && tried < this.brokerUrls.length && mayTryNextBroker(method, error as NodeJS.ErrnoException)) {
@@ -78,17 +66,15 @@ export class BrokerLink {
         throw new GatewayBrokerError(`broker ${this.brokerUrl} unreachable: ${(error as Error).name === 'TimeoutError' ? 'timed out' : ((error as { cause?: Error }).cause?.message ?? (error as Error).message)}`)
       }
     }
-    const bytes = Buffer.from(await response.arrayBuffer())
-    if (!response.ok) {
-      const text = bytes.toString('utf8')
-      let detail = text.slice(0, 300)
+    if (answer.status < 200 || answer.status >= 300) {
+      let detail = answer.text.slice(0, 300)
       try {
-        detail = (JSON.parse(text) as { detail?: string }).detail ?? detail
+        detail = (JSON.parse(answer.text) as { detail?: string }).detail ?? detail
       } catch {
         // not a problem document; keep the start of the body
       }
-      throw new GatewayBrokerError(`broker answered ${response.status} to ${method} ${path.split('?')[0]}: ${detail}`, response.status)
+      throw new GatewayBrokerError(`broker answered ${answer.status} to ${method} ${path.split('?')[0]}: ${detail}`, answer.status)
     }
-    return bytes
+    return answer.bytes
   }
 }

@@ -130,6 +130,37 @@ export function heldReason(input: DecisionInput, holder: Holder): string {
   return `${input.scope} on ${input.asset} is exclusive and held by ${holder.user} until ${holder.until.replace(/\.\d{3}Z$/, 'Z')}`
 }
 
+/**
+ * Another person's exclusive hold on this scope of the asset: a rule that could apply to the
+ * asset makes the scope exclusive and someone holds it (input.holders: the asset's active
+ * sessions, less the one being renewed). Break-glass asks this of every rule, not just the
+ * requester's: it skips approvers, never another person's hold.
+ */
+export function exclusiveHold(policy: Policy, input: DecisionInput): Holder | undefined {
+  const exclusive = policy.index.candidates(input.asset).some((rule) => rule.exclusive && rule.scopes.includes(input.scope) && assetMatches(rule, input.asset))
+  if (!exclusive || !input.holders) return undefined
+  const holders = typeof input.holders === 'function' ? input.holders() : input.holders
+  return holders.find((holder) => holder.scope === input.scope)
+}
+
+/**
+ * Break-glass (and its drill): no rule and no approver, only who, where and which scopes the
+ * policy's break-glass section names, and never over another person's exclusive hold. The TTL is
+ * not refused here: the caller caps it at the section's hard cap.
+ */
+export function evaluateBreakGlass(policy: Policy, input: DecisionInput): Decision {
+  const section = policy.breakGlass
+  if (!section) return deny(['this broker\'s policy has no break-glass section'])
+  const holder = exclusiveHold(policy, input)
+  if (holder) return deny([heldReason(input, holder)], { exclusive: true, heldBy: holder })
+  const reasons: string[] = []
+  if (!whoMatches(section, input.user)) reasons.push(`break-glass is not for ${input.user.name} (${input.user.roles.join(', ')})`)
+  if (!assetMatches(section, input.asset)) reasons.push(`break-glass does not cover ${input.asset}`)
+  if (!section.scopes.includes(input.scope)) reasons.push(`break-glass allows ${section.scopes.join(', ')}, not ${input.scope}`)
+  if (reasons.length > 0) return deny(reasons)
+  return { allow: true, reasons: [], approvalsNeeded: 0, approverRoles: [], cacheAllowed: true, maxTtlSeconds: section.maxTtlSeconds }
+}
+
 const deny = (reasons: string[], extra: Partial<Decision> = {}): Decision => ({ allow: false, reasons, approvalsNeeded: 0, approverRoles: [], cacheAllowed: false, ...extra })
 
 export function evaluate(policy: Policy, input: DecisionInput): Decision {

@@ -1,12 +1,16 @@
-// The wire format between the CLI and the broker, defined once: types for both sides and the
-// JSON schemas the broker validates bodies against.
+// The wire format between the CLI and the broker, defined once: types for both sides. The bodies
+// the broker validates are written once each in ./api-bodies.ts (schema and type from one line);
+// their types are re-exported here, as types only, so the CLI never loads the schemas.
+import type { RequestKind, ReviewAnswers } from './api-bodies.js'
 
 export const API_PREFIX = '/v1'
 export const DEVICE_AUTH_SCHEME = 'JIT-Device'
 /** How long a device assertion is accepted after it was made. */
 export const ASSERTION_MAX_AGE_SECONDS = 60
+/** A device assertion's JWS type, and a bound no assertion reaches (a request header is at most 16 KiB). */
+export const DEVICE_ASSERTION_SHAPE = { typ: 'jit-device+jwt', maxLength: 16_384 } as const
 
-export type RequestKind = 'standard' | 'break-glass' | 'drill'
+export type { BreakGlassBody, CommentBody, CreateRequestBody, CredentialDelivery, EnrollBody, IntrospectBody, OptionalReasonBody, ReasonBody, RenewBody, RequestKind, ReviewAnswers } from './api-bodies.js'
 export type RequestState = 'pending' | 'approved' | 'denied' | 'cancelled' | 'expired'
 export type SessionState = 'active' | 'revoked' | 'expired'
 
@@ -74,28 +78,6 @@ export interface Grant {
 export interface RequestResult {
   request: AccessRequest
   grant?: Grant
-}
-
-export interface CreateRequestBody {
-  ticket: string
-  asset: string
-  scope: string
-  ttlSeconds: number
-  reason: string
-  kind?: RequestKind
-  /**
-   * How the device will hold the credential: 'memory' when a wrapper (jit exec, shell, connect)
-   * keeps it in memory for one command; absent for a plain `jit request`, which caches it.
-   */
-  delivery?: CredentialDelivery
-}
-
-export type CredentialDelivery = 'memory' | 'cache'
-
-export interface EnrollBody {
-  code: string
-  publicKey: { kty: 'OKP'; crv: 'Ed25519'; x: string }
-  deviceName: string
 }
 
 export interface EnrollResult {
@@ -168,11 +150,6 @@ export interface HeartbeatResult {
   intervalSeconds: number
 }
 
-export interface RenewBody {
-  /** New time left from now; default: the session's original length. */
-  ttlSeconds?: number
-}
-
 /** Everything that shows a session began, was used, and ended: for `jit sessions show`. */
 export interface SessionProof {
   session: SessionInfo & { lastVerifiedAt?: string }
@@ -202,91 +179,7 @@ export interface Problem {
   [extra: string]: unknown
 }
 
-const ID = { type: 'string', minLength: 1, maxLength: 200 } as const
-
-export const schemas = {
-  createRequest: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['ticket', 'asset', 'scope', 'ttlSeconds', 'reason'],
-    properties: {
-      ticket: ID,
-      asset: { type: 'string', minLength: 1, maxLength: 512 },
-      scope: { type: 'string', minLength: 1, maxLength: 64 },
-      ttlSeconds: { type: 'integer' },
-      reason: { type: 'string', minLength: 1, maxLength: 2000 },
-      kind: { type: 'string', enum: ['standard', 'break-glass', 'drill'] },
-      delivery: { type: 'string', enum: ['memory', 'cache'] },
-    },
-  },
-  enroll: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['code', 'publicKey', 'deviceName'],
-    properties: {
-      code: { type: 'string', minLength: 8, maxLength: 128 },
-      deviceName: { type: 'string', minLength: 1, maxLength: 128 },
-      publicKey: {
-        // Only the public members of an Ed25519 key: a private `d`, or anything else, is refused.
-        type: 'object',
-        additionalProperties: false,
-        required: ['kty', 'crv', 'x'],
-        properties: {
-          kty: { const: 'OKP' },
-          crv: { const: 'Ed25519' },
-          x: { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$' },
-        },
-      },
-    },
-  },
-  comment: {
-    type: 'object',
-    additionalProperties: false,
-    properties: { comment: { type: 'string', maxLength: 2000 } },
-  },
-  reason: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['reason'],
-    properties: { reason: { type: 'string', minLength: 1, maxLength: 2000 } },
-  },
-  renew: {
-    type: 'object',
-    additionalProperties: false,
-    properties: { ttlSeconds: { type: 'integer' } },
-  },
-  /** POSTs that take no input: anything sent is refused, not ignored. */
-  empty: { type: 'object', additionalProperties: false, properties: {} },
-  optionalReason: {
-    type: 'object',
-    additionalProperties: false,
-    properties: { reason: { type: 'string', minLength: 1, maxLength: 2000 } },
-  },
-  /** RFC 7662 (form or JSON), with an optional proof of possession (src/wire/proof-of-possession.ts) and the challenge it answers. */
-  introspect: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['token'],
-    properties: {
-      token: { type: 'string', minLength: 1, maxLength: 8192 },
-      token_type_hint: { type: 'string', maxLength: 64 },
-      proof: { type: 'string', minLength: 1, maxLength: 4096 },
-      challenge: { type: 'string', minLength: 16, maxLength: 256 },
-    },
-  },
-} as const
-
 // ---- break-glass and reviews -------------------------------------------------------------
-
-export interface BreakGlassBody {
-  asset: string
-  reason: string
-  incident?: string
-  scope?: string
-  ttlSeconds?: number
-  /** A rehearsal: the same path, tagged as a drill everywhere. */
-  drill?: boolean
-}
 
 export interface BreakGlassResult {
   request: AccessRequest
@@ -306,15 +199,6 @@ export interface NotificationOutcome {
   detail?: string
 }
 
-/** The post-event report every break-glass session must get. */
-export interface ReviewAnswers {
-  whatWasDone: string
-  whyNotNormalPath: string
-  changesToAsset: string
-  rollbackNeeded: boolean
-  followUpTicket?: string
-}
-
 export type ReviewState = 'awaiting-end' | 'due' | 'filed' | 'signed-off'
 
 export interface Review {
@@ -332,34 +216,3 @@ export interface Review {
   signedOffAt?: string
   signOffComment?: string
 }
-
-const TEXT = { type: 'string', minLength: 1, maxLength: 4000 } as const
-
-export const breakGlassSchemas = {
-  open: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['asset', 'reason'],
-    properties: {
-      asset: { type: 'string', minLength: 1, maxLength: 512 },
-      reason: { type: 'string', minLength: 1, maxLength: 2000 },
-      incident: { type: 'string', minLength: 1, maxLength: 200 },
-      scope: { type: 'string', minLength: 1, maxLength: 64 },
-      ttlSeconds: { type: 'integer' },
-      drill: { type: 'boolean' },
-    },
-  },
-  review: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['whatWasDone', 'whyNotNormalPath', 'changesToAsset', 'rollbackNeeded'],
-    properties: {
-      whatWasDone: TEXT,
-      whyNotNormalPath: TEXT,
-      changesToAsset: TEXT,
-      rollbackNeeded: { type: 'boolean' },
-      // Empty means none (the prompt says "leave empty if none").
-      followUpTicket: { type: 'string', maxLength: 200 },
-    },
-  },
-} as const

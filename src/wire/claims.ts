@@ -15,3 +15,6 @@ export interface CredentialClaims {
   jti: string
   cnf: { jkt: string }
 }
+
+/** A credential's JWS type, and a bound no credential reaches. */
+export const CREDENTIAL_SHAPE = { typ: 'JWT', maxLength: 8192 } as const

@@ -5,14 +5,16 @@
 // asset) and the time. The proof carries the public key; a verifier accepts it only when that
 // key's RFC 7638 thumbprint is the one the credential names. One format for every verifier: the
 // gateway's tunnel handshake (signed by jit connect and jit ssh) and broker introspection (a
-// verifier relays the proof with `proof` and `challenge`). Pure functions: no I/O, no clock.
-import { createHash, createPublicKey, sign, verify, type KeyObject } from 'node:crypto'
+// verifier relays the proof with `proof` and `challenge`). No I/O, no clock; the token's own
+// checks are src/util/jws.ts's, the thumbprint is jose's (the one enrollment stores as `jkt`).
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto'
+import { decodeJws, signatureHolds, signJwt } from '../util/jws.js'
 
 export const POSSESSION_PROOF_TYP = 'jit-pop+jwt'
 /** How old (or early, for clock skew) a proof may be. */
 export const POSSESSION_PROOF_MAX_AGE_SECONDS = 60
-/** Longer than any proof this module makes; refused before parsing. */
-const MAX_PROOF_LENGTH = 4096
+/** The proof's JWS type, and a bound longer than any proof this module makes (refused before parsing). */
+const POSSESSION_PROOF_SHAPE = { typ: POSSESSION_PROOF_TYP, maxLength: 4096 }
 
 export interface Ed25519PublicJwk {
   kty: 'OKP'
@@ -45,8 +47,10 @@ export interface PossessionProofClaims {
 }
 
 /** RFC 7638 thumbprint (SHA-256, base64url) of an Ed25519 public key: what `cnf.jkt` names. */
-export function jwkThumbprint(jwk: Ed25519PublicJwk): string {
-  return createHash('sha256').update(`{"crv":"${jwk.crv}","kty":"${jwk.kty}","x":"${jwk.x}"}`).digest('base64url')
+export async function jwkThumbprint(jwk: Ed25519PublicJwk): Promise<string> {
+  // Loaded when first needed: the holder's side (jit connect, jit ssh) only signs, and starts without it.
+  const { calculateJwkThumbprint } = await import('jose')
+  return calculateJwkThumbprint({ kty: jwk.kty, crv: jwk.crv, x: jwk.x })
 }
 
 export const tokenHash = (token: string) => createHash('sha256').update(token).digest('base64url')
@@ -54,7 +58,6 @@ export const tokenHash = (token: string) => createHash('sha256').update(token).d
 /** The holder's side: a proof, made with the device key, for exactly this binding, at `nowEpoch`. */
 export function signPossessionProof(privateKey: KeyObject, binding: PossessionBinding & { nowEpoch: number }): string {
   const { x } = createPublicKey(privateKey).export({ format: 'jwk' }) as { x: string }
-  const head = { alg: 'EdDSA', typ: POSSESSION_PROOF_TYP, jwk: { kty: 'OKP', crv: 'Ed25519', x } }
   const claims: PossessionProofClaims = {
     nonce: binding.challenge,
     aud: binding.verifier,
@@ -63,8 +66,7 @@ export function signPossessionProof(privateKey: KeyObject, binding: PossessionBi
     asset: binding.asset,
     iat: Math.floor(binding.nowEpoch),
   }
-  const signingInput = `${b64(head)}.${b64(claims)}`
-  return `${signingInput}.${sign(null, Buffer.from(signingInput), privateKey).toString('base64url')}`
+  return signJwt(claims as unknown as Record<string, unknown>, privateKey, { typ: POSSESSION_PROOF_TYP, jwk: { kty: 'OKP', crv: 'Ed25519', x } })
 }
 
 export type PossessionVerdict = { ok: true } | { ok: false; reason: string }
@@ -73,29 +75,16 @@ export type PossessionVerdict = { ok: true } | { ok: false; reason: string }
  * The verifier's side: does `proof` show possession of the key `jkt` names, for this binding,
  * now? Never throws: anything malformed is a refusal with a reason.
  */
-export function verifyPossessionProof(proof: unknown, expected: PossessionBinding & { jkt: string; nowEpoch: number }): PossessionVerdict {
+export async function verifyPossessionProof(proof: unknown, expected: PossessionBinding & { jkt: string; nowEpoch: number }): Promise<PossessionVerdict> {
   const malformed: PossessionVerdict = { ok: false, reason: 'the proof is malformed' }
-  const parts = typeof proof === 'string' && proof.length <= MAX_PROOF_LENGTH ? proof.split('.') : []
-  if (parts.length !== 3) return malformed
-  let head: { alg?: unknown; typ?: unknown; jwk?: Record<string, unknown> }
-  let claims: Partial<PossessionProofClaims>
-  try {
-    head = JSON.parse(Buffer.from(parts[0], 'base64url').toString())
-    claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString())
-  } catch {
-    return malformed
-  }
-  if (typeof head !== 'object' || head === null || typeof claims !== 'object' || claims === null) return malformed
-  if (head.alg !== 'EdDSA' || head.typ !== POSSESSION_PROOF_TYP || !isEd25519Jwk(head.jwk)) return malformed
+  const jws = decodeJws(proof, POSSESSION_PROOF_SHAPE)
+  if (!jws || !isEd25519Jwk(jws.header.jwk)) return malformed
   // Only the thumbprint ties the key to the credential; check it before trusting the key at all.
-  if (jwkThumbprint(head.jwk) !== expected.jkt) return { ok: false, reason: 'the proof is signed by a key other than the one the credential is bound to' }
-  let key: KeyObject
-  try {
-    key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: head.jwk.x }, format: 'jwk' })
-  } catch {
-    return malformed
-  }
-  if (!verify(null, Buffer.from(`${parts[0]}.${parts[1]}`), key, Buffer.from(parts[2], 'base64url'))) return { ok: false, reason: 'the proof\'s signature does not verify' }
+  const holder = await holderKey(jws.header.jwk)
+  if (!holder) return malformed
+  if (holder.jkt !== expected.jkt) return { ok: false, reason: 'the proof is signed by a key other than the one the credential is bound to' }
+  if (!signatureHolds(jws, holder.key)) return { ok: false, reason: 'the proof\'s signature does not verify' }
+  const claims = jws.claims as Partial<PossessionProofClaims>
   if (claims.nonce !== expected.challenge) return { ok: false, reason: 'the proof is for another challenge' }
   if (claims.aud !== expected.verifier) return { ok: false, reason: 'the proof is for another verifier' }
   if (claims.ath !== tokenHash(expected.token) || claims.jti !== expected.jti) return { ok: false, reason: 'the proof goes with another credential' }
@@ -106,11 +95,27 @@ export function verifyPossessionProof(proof: unknown, expected: PossessionBindin
   return { ok: true }
 }
 
+/** Device keys seen in proofs, imported once each with their thumbprint (a device proves at every tunnel it opens). */
+const holderKeys = new Map<string, { jkt: string; key: KeyObject }>()
+const HOLDER_KEYS_KEPT = 1024
+
+async function holderKey(jwk: Ed25519PublicJwk): Promise<{ jkt: string; key: KeyObject } | undefined> {
+  const known = holderKeys.get(jwk.x)
+  if (known) return known
+  let key: KeyObject
+  try {
+    key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: jwk.x }, format: 'jwk' })
+  } catch {
+    return undefined
+  }
+  const entry = { jkt: await jwkThumbprint(jwk), key }
+  // Forgotten all at once when full: a bound on memory, not a policy; the next proofs import again.
+  if (holderKeys.size >= HOLDER_KEYS_KEPT) holderKeys.clear()
+  holderKeys.set(jwk.x, entry)
+  return entry
+}
+
 function isEd25519Jwk(value: unknown): value is Ed25519PublicJwk {
   const jwk = value as Record<string, unknown> | null
   return typeof jwk === 'object' && jwk !== null && Object.keys(jwk).length === 3 && jwk.kty === 'OKP' && jwk.crv === 'Ed25519' && typeof jwk.x === 'string' && /^[A-Za-z0-9_-]{43}$/.test(jwk.x)
-}
-
-function b64(value: unknown): string {
-  return Buffer.from(JSON.stringify(value)).toString('base64url')
 }

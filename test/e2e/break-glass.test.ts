@@ -1,8 +1,11 @@
 // Break-glass end to end: real broker process, real CLI processes, real keychain.
-import { writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { addUser, enrollmentCode } from '../../src/broker/admin.js'
+import { startRelay } from './broker-relay.js'
 import { PLC, cleanup, introspect, jit, startBroker, tempDir, type TestBroker } from './harness.js'
+import { freePort } from './ssh-server.js'
 
 let broker: TestBroker
 let verifierToken: string
@@ -180,5 +183,39 @@ describe('drills', () => {
     expect(failed.map((s: { name: string }) => s.name)).toEqual(['probe: sh -c "exit 3"'])
     expect(report.steps.find((s: { name: string }) => s.name === 'revoke').ok).toBe(true)
     expect(report.steps.find((s: { name: string }) => s.name === 'file review').ok).toBe(true)
+  })
+
+  it('a revoke the broker does not answer goes to the revocation journal, as every revoke from a device does, and is confirmed later', async () => {
+    // Dina's device knows the broker only through a relay that can drop chosen calls.
+    const relay = await startRelay(Number(new URL(broker.url).port), await freePort())
+    const dina = tempDir('jit-dina-')
+    homes.push(dina)
+    try {
+      const code = await broker.withStore(async (store) => {
+        await addUser(store, { name: 'dina', roles: ['technician'], disabled: false })
+        return (await enrollmentCode(store, 'dina', 600)).code
+      })
+      const login = await jit(['login', '--broker', relay.url, '--json'], { home: dina, env: { JIT_ENROLL_CODE: code } })
+      expect(login.code, login.stderr).toBe(0)
+      relay.drop = (line) => /^POST \/v1\/sessions\/[^/]+\/revoke /.test(line)
+      const result = await jit(['drill', '--asset', PLC, '--review-file', reviewFile, '--json'], { home: dina })
+      expect(result.code, result.stderr).toBe(5)
+      const report = result.json()
+      const revoke = report.steps.find((s: { name: string }) => s.name === 'revoke')
+      expect(revoke).toMatchObject({ ok: false, detail: expect.stringMatching(/queued in the revocation journal/) })
+      expect(relay.dropped).toHaveLength(1)
+      const journal = JSON.parse(readFileSync(join(dina, 'revocation-journal.json'), 'utf8')) as { sessionId: string; broker: string }[]
+      expect(journal).toEqual([expect.objectContaining({ sessionId: report.sessionId, broker: relay.url })])
+      expect(await broker.withStore((store) => store.getSession(report.sessionId))).toMatchObject({ state: 'active' })
+
+      relay.drop = () => false
+      const retried = await jit(['revoke', '--pending', '--json'], { home: dina })
+      expect(retried.code, retried.stderr).toBe(0)
+      expect(retried.json().confirmed.map((e: { sessionId: string }) => e.sessionId)).toEqual([report.sessionId])
+      expect(await broker.withStore((store) => store.getSession(report.sessionId))).toMatchObject({ state: 'revoked' })
+      expect(existsSync(join(dina, 'revocation-journal.json'))).toBe(false)
+    } finally {
+      await relay.kill()
+    }
   })
 })

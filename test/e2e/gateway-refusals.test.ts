@@ -2,7 +2,9 @@
 // device, a session for another asset, a scope the endpoint does not allow, a forged token, and
 // bad input on the tunnel protocol (garbage, a half-open handshake, a huge frame). After each, a
 // proper tunnel still works. Real broker, real gateway process, real TCP asset.
-import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto'
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { connect as tcpConnect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { signJwt } from '../../src/util/jws.js'
@@ -94,6 +96,23 @@ describe('the gateway opens nothing without proof', () => {
     const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString())
     const forged = signJwt({ ...claims, scope: 'control' }, generateKeyPairSync('ed25519').privateKey, { typ: 'JWT', kid: JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString()).kid })
     expect(await handshake({ asset: GW_ASSET, token: forged, key: aliceKey })).toMatchObject({ type: 'refused', code: 'bad-token' })
+  })
+
+  it('a token re-signed by the broker\'s own key under another alg, another typ or a critical extension opens nothing', async () => {
+    const brokerKey = createPrivateKey(readFileSync(join(broker.dataDir, 'signing-key.pem')))
+    const [head, body] = token.split('.')
+    const header = JSON.parse(Buffer.from(head, 'base64url').toString()) as Record<string, unknown>
+    const resigned = (h: Record<string, unknown>) => {
+      const input = `${Buffer.from(JSON.stringify(h)).toString('base64url')}.${body}`
+      return `${input}.${sign(null, Buffer.from(input), brokerKey).toString('base64url')}`
+    }
+    // The same header re-signed is the token itself (Ed25519 is deterministic): the control case.
+    expect(resigned(header)).toBe(token)
+    expect(await handshake({ asset: GW_ASSET, token: resigned(header), key: aliceKey })).toMatchObject({ type: 'ok' })
+    for (const h of [{ ...header, alg: 'none' }, { ...header, alg: 'HS256' }, { ...header, typ: 'jit-audit-checkpoint+jwt' }, { ...header, crit: ['exp'] }, { ...header, kid: 'not-the-brokers' }]) {
+      expect(await handshake({ asset: GW_ASSET, token: resigned(h), key: aliceKey }), JSON.stringify(h)).toMatchObject({ type: 'refused', code: 'bad-token' })
+    }
+    await gatewayStillServes()
   })
 
   it('a revoked session opens nothing, even with the right key', async () => {

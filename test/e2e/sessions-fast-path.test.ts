@@ -2,8 +2,11 @@
 // What it prints and how it exits must be exactly what the oclif command prints and how it exits:
 // each case runs both ways, the oclif way forced by DEBUG (which the fast path leaves to oclif;
 // a namespace that matches nothing keeps oclif's own debug output off).
+import { readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { PLC, cleanup, jit, startBroker, type CliResult, type RunOptions, type TestBroker } from './harness.js'
+import { PLC, ROOT, cleanup, jit, startBroker, tempDir, type CliResult, type RunOptions, type TestBroker } from './harness.js'
 
 let broker: TestBroker
 let alice: string
@@ -33,7 +36,31 @@ async function bothWays(args: string[], options: RunOptions): Promise<{ fast: Re
   return { fast, oclif }
 }
 
+/** Runs jit with every module it loads written down (test/e2e/module-trace.mjs): the paths under the project, relative to it. */
+async function traced(args: string[], options: RunOptions): Promise<{ result: CliResult; loaded: string[] }> {
+  const trace = join(tempDir('jit-trace-'), 'modules')
+  try {
+    const result = await jit(args, { ...options, env: { ...options.env, NODE_OPTIONS: `--import ${pathToFileURL(join(ROOT, 'test/e2e/module-trace.mjs')).href}`, JIT_TEST_MODULE_TRACE: trace } })
+    const root = `${pathToFileURL(ROOT).href}/`
+    return { result, loaded: readFileSync(trace, 'utf8').split('\n').filter((url) => url.startsWith(root)).map((url) => url.slice(root.length)) }
+  } finally {
+    cleanup(dirname(trace))
+  }
+}
+
 describe('jit sessions without oclif', () => {
+  it('a plain command line runs the fast path: neither oclif nor its sessions command, nor jose, is loaded', async () => {
+    const fast = await traced(['sessions', '--profile', 'default'], { home: alice, env: { JIT_NO_PROMPT: '1' } })
+    expect(fast.result.code, fast.result.stderr).toBe(0)
+    expect(fast.loaded).toContain('dist/bundle/src/cli/sessions-fast-path.js')
+    expect(fast.loaded.filter((path) => /\/commands\/|oclif|node_modules\/(@oclif|jose)\//.test(path))).toEqual([])
+    // The same listing through oclif, as a line the fast path leaves alone: the trace tells the two apart.
+    const oclif = await traced(['sessions', '--profile', 'default'], { home: alice, env: { JIT_NO_PROMPT: '1', DEBUG: 'jit-test-nothing' } })
+    expect(oclif.result.code, oclif.result.stderr).toBe(0)
+    expect(oclif.loaded).toContain('dist/bundle/commands/sessions/index.js')
+    expect(steady(oclif.result)).toEqual(steady(fast.result))
+  })
+
   it('lists the same table, with the global flags and their env twins', async () => {
     const plain = await bothWays(['sessions'], { home: alice })
     expect(plain.fast.code).toBe(0)

@@ -5,27 +5,14 @@ import { ApiError, badInput } from '../api-error.js'
 import type { Actor, BrokerContext } from '../context.js'
 import { MIN_TTL_SECONDS } from '../../wire/limits.js'
 import { openSession, grantFor } from '../sessions.js'
-import { isAssetPath, matchesAsset } from '../../policy/asset-pattern.js'
+import { isAssetPath } from '../../policy/asset-pattern.js'
 import { ticketSystem } from '../../policy/evaluate.js'
-import type { BreakGlassPolicy } from '../../policy/types.js'
 import { formatDuration } from '../../util/ttl.js'
 import { newId, nowIso } from '../../util/ids.js'
 import type { AccessRequest, BreakGlassBody, BreakGlassResult } from '../../wire/api.js'
-import { sessionGate } from '../gate.js'
+import { breakGlassRefusal, sessionGate } from '../gate.js'
 import type { Store } from '../store/store.js'
 import { toReview } from './reviews.js'
-
-function refusal(reasons: string[]): ApiError {
-  return new ApiError(403, 'policy-denied', 'Break-glass is not allowed here.', {
-    reasons,
-    nextSteps: ['Use the normal path (jit request) or call the asset owner; the break-glass section of the policy names who and where.'],
-  })
-}
-
-function whoMisses(policy: BreakGlassPolicy, actor: Actor): boolean {
-  const { users, roles, orgs } = policy.who
-  return !(users?.includes(actor.user.name) || roles?.some((r) => actor.user.roles.includes(r)) || (actor.user.org !== undefined && orgs?.includes(actor.user.org)))
-}
 
 export async function openBreakGlass(ctx: BrokerContext, actor: Actor, body: BreakGlassBody): Promise<BreakGlassResult> {
   const kind = body.drill ? 'drill' : 'break-glass'
@@ -36,7 +23,7 @@ export async function openBreakGlass(ctx: BrokerContext, actor: Actor, body: Bre
     throw badInput(`TTL must be at least ${formatDuration(MIN_TTL_SECONDS)}.`)
   }
   const policy = ctx.policy.breakGlass
-  if (!policy) throw refusal(['this broker\'s policy has no break-glass section'])
+  if (!policy) throw breakGlassRefusal(['this broker\'s policy has no break-glass section'])
   const scope = body.scope ?? policy.scopes[0]
   const asked = body.ttlSeconds ?? policy.maxTtlSeconds
   const ttlSeconds = Math.min(asked, policy.maxTtlSeconds)
@@ -86,8 +73,10 @@ export async function openBreakGlass(ctx: BrokerContext, actor: Actor, body: Bre
       at: nowIso(ctx.now()),
     })
     return { session, review: (await ctx.reviews.get(reviewId, ctx.now() / 1000))!, notifications }
-  }  // The checks (exclusive holds, the review gate) and the opening run in one transaction, so what
-  // they saw still holds when the session is written; a refusal is audited in it.
+  }
+  // The checks (standing, the review gate, who and where, exclusive holds: the gate's) and the
+  // opening run in one transaction, so what they saw still holds when the session is written; a
+  // refusal is audited in it.
   const opened = await ctx.store.transaction(async (tx) => {
     try {
       await sessionGate(ctx, { path: kind, kind, user: actor.user.name, deviceId: actor.deviceId, asked: { asset: body.asset, scope, ttlSeconds, ticket: body.incident ?? 'none' } })
@@ -97,14 +86,6 @@ export async function openBreakGlass(ctx: BrokerContext, actor: Actor, body: Bre
         return { refused: error }
       }
       throw error
-    }
-    const reasons: string[] = []
-    if (whoMisses(policy, actor)) reasons.push(`break-glass is not for ${actor.user.name} (${actor.user.roles.join(', ')})`)
-    if (!policy.assets.some((pattern) => matchesAsset(pattern, body.asset))) reasons.push(`break-glass does not cover ${body.asset}`)
-    if (!policy.scopes.includes(scope)) reasons.push(`break-glass allows ${policy.scopes.join(', ')}, not ${scope}`)
-    if (reasons.length > 0) {
-      await tx.appendAudit({ type: `${kind}.refused`, severity: 'high', actor: actor.user.name, data: { asset: body.asset, scope, reasons } })
-      return { refused: refusal(reasons) }
     }
     return { refused: undefined, ...(await open(tx)) }
   })

@@ -1,7 +1,7 @@
 // One GET against a ticket system, with the failures a remote system has: a timeout, refused
 // credentials, rate limiting (429, honouring a short Retry-After once), server errors, and
 // answers that are not JSON. Every failure becomes a TicketSystemUnreachable in plain words.
-import { request } from 'undici'
+import { send } from '../../util/outbound-http.js'
 import { TicketSystemUnreachable } from './connector.js'
 
 export interface JsonAnswer {
@@ -38,15 +38,14 @@ async function once(url: string, authorization: string | undefined, timeoutMs: n
   const headers: Record<string, string> = { accept: 'application/json' }
   if (authorization) headers.authorization = authorization
   try {
-    const response = await request(url, { method: 'GET', headers, signal: AbortSignal.timeout(timeoutMs), headersTimeout: timeoutMs, bodyTimeout: timeoutMs })
-    const text = await response.body.text()
+    const answer = await send(url, { method: 'GET', headers, timeoutMs })
     let body: unknown
     try {
-      body = text.length > 0 ? JSON.parse(text) : undefined
+      body = answer.text.length > 0 ? JSON.parse(answer.text) : undefined
     } catch {
       body = undefined
     }
-    return { status: response.statusCode, body, headers: response.headers }
+    return { status: answer.status, body, headers: answer.headers }
   } catch (error) {
     const e = error as NodeJS.ErrnoException
     if (e.name === 'TimeoutError' || e.name === 'AbortError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT') {

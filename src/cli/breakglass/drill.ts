@@ -2,7 +2,8 @@
 // is timed; the drill passes only when every step does. Whatever fails, a session that was
 // opened is revoked before the report is made.
 import type { CliContext } from '../context.js'
-import { JitError } from '../../errors.js'
+import { BrokerUnreachableError, JitError } from '../../errors.js'
+import { revokeFromDevice } from '../sessions/revoke.js'
 import { nowMs } from '../../util/clock.js'
 import type { BreakGlassResult, ReviewAnswers, SessionProof } from '../../wire/api.js'
 import { fileReview } from './due-review-prompt.js'
@@ -91,7 +92,9 @@ export async function runDrill(cli: CliContext, options: DrillOptions): Promise<
   }
   // A drill never leaves access behind, nor its user blocked by an unfiled review.
   await step('revoke', async () => {
-    await client.post(`/sessions/${opened!.grant.session.id}/revoke`, { reason: 'drill complete' })
+    // A drill never caches its credential; a broker that does not answer leaves the revocation in the journal.
+    const revocation = await revokeFromDevice(cli, opened!.grant.session.id, 'drill complete', { cache: false })
+    if (revocation.outcome === 'queued') throw new BrokerUnreachableError(`The broker did not answer the revoke: it is queued in the revocation journal (retry with: jit revoke --pending).`)
     return 'revoked'
   }, { always: true, needs: isOpen })
   await step('credential is dead (introspection)', async () => {

@@ -4,7 +4,7 @@ import { createHash, createPrivateKey, generateKeyPairSync, randomBytes, type Ke
 import { AuthError } from '../../errors.js'
 import type { Keychain } from '../keychain/keychain.js'
 import { signJwt } from '../../util/jws.js'
-import { ASSERTION_MAX_AGE_SECONDS, DEVICE_AUTH_SCHEME } from '../../wire/api.js'
+import { ASSERTION_MAX_AGE_SECONDS, DEVICE_ASSERTION_SHAPE, DEVICE_AUTH_SCHEME } from '../../wire/api.js'
 
 export interface DeviceKey {
   deviceId: string
@@ -53,5 +53,5 @@ export function deviceAssertion(key: DeviceKey, method: string, pathAndQuery: st
     htu: pathAndQuery,
     bh: createHash('sha256').update(body ?? '').digest('base64url'),
   }
-  return `${DEVICE_AUTH_SCHEME} ${signJwt(claims, key.privateKey, { typ: 'jit-device+jwt', kid: key.deviceId })}`
+  return `${DEVICE_AUTH_SCHEME} ${signJwt(claims, key.privateKey, { typ: DEVICE_ASSERTION_SHAPE.typ, kid: key.deviceId })}`
 }

@@ -1,10 +1,12 @@
 // Retries the revocations in the journal until the broker confirms them: at the start of every
-// jit run (when the journal is not empty) and on `jit revoke --pending`. An entry leaves the journal
+// jit run (when the journal is not empty) and on `jit revoke --pending`, each with the one revoke
+// timeout (src/cli/sessions/revoke.ts). An entry leaves the journal
 // only when the broker has answered for it: revoked (or already ended), or no such session there.
 import { CliContext } from '../context.js'
 import { UsageError } from '../../errors.js'
 import type { Keychain } from '../keychain/keychain.js'
 import { isUnconfirmed, readJournal, removeFromJournal, withDrainLock, type PendingRevocation } from './revocation-journal.js'
+import { askBrokerToRevoke } from './revoke.js'
 
 export interface DrainResult {
   /** Revoked now (or found already ended) by the broker. */
@@ -14,7 +16,6 @@ export interface DrainResult {
 }
 
 export interface DrainOptions {
-  timeoutMs?: number
   keychain?: Keychain
   /** Wait for another process's drain to finish, then drain (jit revoke --pending); else skip while one runs (start-up). */
   wait?: boolean
@@ -42,8 +43,7 @@ async function drainNow(options: DrainOptions): Promise<DrainResult> {
         contexts.set(key, cli)
       }
       try {
-        const client = await cli.client()
-        await client.post(`/sessions/${encodeURIComponent(entry.sessionId)}/revoke`, { reason: `${entry.reason}; confirmed from the revocation journal` }, AbortSignal.timeout(options.timeoutMs ?? 5000))
+        await askBrokerToRevoke(cli, entry.sessionId, `${entry.reason}; confirmed from the revocation journal`)
         await removeFromJournal(entry.sessionId)
         result.confirmed.push(entry)
       } catch (error) {

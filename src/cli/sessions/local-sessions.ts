@@ -3,7 +3,7 @@
 import type { CliContext } from '../context.js'
 import type { CachedCredential } from '../keychain/credential-cache.js'
 import { BrokerUnreachableError, UsageError } from '../../errors.js'
-import { addToJournal, isUnconfirmed } from './revocation-journal.js'
+import { revokeFromDevice } from './revoke.js'
 import type { Grant, SessionInfo } from '../../wire/api.js'
 
 export interface SessionRow extends SessionInfo {
@@ -33,29 +33,25 @@ export function secondsLeft(expiresAt: string, brokerNow: string | undefined, as
 }
 
 /**
- * Revokes at the broker first, then forgets the cached credential; a failed revoke keeps nothing
- * hidden. A broker that does not answer gets the id queued in the revocation journal (retried on
- * every jit run), the local copy is forgotten all the same, and the error says it was queued.
+ * Revokes one session or all of this device's (src/cli/sessions/revoke.ts: the cached credential
+ * goes too). A broker that does not answer gets the id queued in the revocation journal (retried
+ * on every jit run), and the error says it was queued; the ones after it are not tried.
  */
 export async function revokeSessions(cli: CliContext, target: { id?: string; all?: boolean }, reason = 'revoked by user'): Promise<SessionInfo[]> {
   const client = await cli.client()
   const ids = target.all ? (await client.get<{ sessions: SessionInfo[] }>('/sessions')).sessions.filter((s) => s.deviceId === cli.deviceId).map((s) => s.id) : [target.id!]
   const revoked: SessionInfo[] = []
   for (const id of ids) {
-    let session: SessionInfo
-    try {
-      session = (await client.post<{ session: SessionInfo }>(`/sessions/${encodeURIComponent(id)}/revoke`, { reason })).session
-    } catch (error) {
-      if (!isUnconfirmed(error)) throw error
-      await addToJournal({ sessionId: id, profile: cli.options.profile, broker: cli.brokerUrl, reason, since: new Date().toISOString() })
-      await cli.cache().delete(id)
+    const revocation = await revokeFromDevice(cli, id, reason)
+    if (revocation.outcome === 'queued') {
       throw new BrokerUnreachableError(`The broker did not answer: revocation of ${id} is queued in the revocation journal${revoked.length > 0 ? ` (revoked before it: ${revoked.map((s) => s.id).join(', ')})` : ''}.`, [
         'jit retries it at the start of every run; retry now with: jit revoke --pending',
         'Until the broker confirms, the session may still be usable by whoever holds its credential.',
       ], { queued: [id], revoked: revoked.map((s) => s.id) })
     }
-    await cli.cache().delete(id)
-    revoked.push(session)
+    // Revoked, but the keychain kept the credential (locked): say so, as any keychain failure.
+    if (revocation.cacheLeftBehind) throw revocation.cacheLeftBehind
+    revoked.push(revocation.session)
   }
   return revoked
 }

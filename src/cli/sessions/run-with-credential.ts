@@ -12,7 +12,7 @@ import { JitError, UsageError } from '../../errors.js'
 import type { Grant, HeartbeatResult } from '../../wire/api.js'
 import { startHeartbeat, type HeartbeatLoop } from './heartbeat.js'
 import { credentialEnv } from './local-sessions.js'
-import { addToJournal, isUnconfirmed, removeFromJournal } from './revocation-journal.js'
+import { revokeFromDevice } from './revoke.js'
 import { fromKeyboard, sessionEndingSignals } from '../../util/exit-signals.js'
 
 export interface RunResult {
@@ -67,8 +67,6 @@ export interface PreparedCommand {
 }
 
 const FORWARDED = sessionEndingSignals()
-/** A hung broker must not keep jit (and the terminal) waiting long after the command is done. */
-const REVOKE_TIMEOUT_MS = 10_000
 
 export async function runWithCredential(cli: CliContext, grant: Grant, argv: string[], options: RunOptions): Promise<RunResult> {
   const result: RunResult = { sessionId: grant.session.id, exitCode: 1, cached: false, revoked: false, revocationPending: false }
@@ -126,26 +124,14 @@ export async function runWithCredential(cli: CliContext, grant: Grant, argv: str
   }
 }
 
-/** Revokes at the broker and drops the cached credential, both at once; an unreachable broker goes to the journal. */
+/** Ends the session from this device (src/cli/sessions/revoke.ts) and notes how it went in `result`. */
 export async function endSession(cli: CliContext, sessionId: string, reason: string, result: Pick<RunResult, 'revoked' | 'revocationPending' | 'cacheLeftBehind'>, options: { cache?: boolean } = {}): Promise<void> {
-  const revoke = (async () => {
-    const client = await cli.client()
-    await client.post(`/sessions/${encodeURIComponent(sessionId)}/revoke`, { reason }, AbortSignal.timeout(REVOKE_TIMEOUT_MS))
-  })()
-  const forget = options.cache === false ? Promise.resolve(false) : cli.cache().delete(sessionId)
-  const [revoked, forgotten] = await Promise.allSettled([revoke, forget])
-  if (revoked.status === 'fulfilled') {
-    result.revoked = true
-    await removeFromJournal(sessionId)
-  } else if (isUnconfirmed(revoked.reason)) {
-    await addToJournal({ sessionId, profile: cli.options.profile, broker: cli.brokerUrl, reason, since: new Date().toISOString() })
-    result.revocationPending = true
-  } else {
-    throw revoked.reason
-  }
+  const revocation = await revokeFromDevice(cli, sessionId, reason, options)
+  result.revoked = revocation.outcome === 'revoked'
+  result.revocationPending = revocation.outcome === 'queued'
   // The command's own exit code stays the answer: a keychain that locked or went away while it
   // ran is reported beside it, not instead of it.
-  if (forgotten.status === 'rejected') result.cacheLeftBehind = (forgotten.reason as Error).message
+  if (revocation.cacheLeftBehind) result.cacheLeftBehind = revocation.cacheLeftBehind.message
 }
 
 /** The shell for `jit shell`: the user's own, else /bin/sh. */

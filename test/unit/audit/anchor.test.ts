@@ -1,7 +1,7 @@
 // The anchored audit chain: sequence numbers never reused, signed checkpoints, and verification
 // that finds deleted newest records and a chain rewritten with the public recipe, given a
 // checkpoint held outside the database. A real SQLite store; the broker's own functions.
-import { generateKeyPairSync } from 'node:crypto'
+import { generateKeyPairSync, sign } from 'node:crypto'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { hashEvent, GENESIS_HASH } from '../../../src/audit/chain.js'
 import { exportLines, verifyExport } from '../../../src/audit/export.js'
@@ -86,6 +86,21 @@ describe('anchored audit chain', () => {
     sql("UPDATE audit SET actor = 'mallory' WHERE seq = 5")
     await expect(checkpoint()).rejects.toThrow(/do not check/)
     expect((await listCheckpoints(ctx.store)).map((c) => c.seq)).toEqual([3])
+  })
+
+  it('a checkpoint re-signed by the broker\'s own key under another alg or typ is refused as malformed', async () => {
+    append(3)
+    const [head, body] = (await checkpoint()).split('.')
+    const header = JSON.parse(Buffer.from(head, 'base64url').toString()) as Record<string, unknown>
+    const resigned = (h: Record<string, unknown>) => {
+      const input = `${Buffer.from(JSON.stringify(h)).toString('base64url')}.${body}`
+      return `${input}.${sign(null, Buffer.from(input), ctx.signingKey.privateKey).toString('base64url')}`
+    }
+    expect((await verify([resigned(header)])).ok).toBe(true)
+    for (const h of [{ ...header, alg: 'none' }, { ...header, alg: 'HS512' }, { ...header, typ: 'JWT' }, { ...header, crit: ['seq'] }]) {
+      expect((await verify([resigned(h)])).firstBad?.problem, JSON.stringify(h)).toMatch(/checkpoint is malformed/)
+    }
+    expect((await verify([`${head}.${body}.`])).firstBad?.problem).toMatch(/checkpoint is malformed/)
   })
 
   it('a JSON-lines export carries the checkpoints and verifies on its own; a truncated or edited copy does not', async () => {

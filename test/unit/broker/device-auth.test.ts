@@ -1,4 +1,5 @@
 // Device assertions against the broker's verifier, on a real store, with the clock moved.
+import { sign } from 'node:crypto'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { ApiError } from '../../../src/broker/api-error.js'
 import type { BrokerContext } from '../../../src/broker/context.js'
@@ -68,6 +69,23 @@ describe('device assertions', () => {
     await expect(auth(deviceAssertion({ ...key, deviceId: 'dev_nobody' }, 'GET', '/v1/whoami', undefined, ISSUER))()).rejects.toThrow(/not enrolled/)
     t.sqlite.revokeDevice(key.deviceId)
     await expect(auth(deviceAssertion(key, 'GET', '/v1/whoami', undefined, ISSUER))()).rejects.toThrow(/deregistered/)
+  })
+
+  it('a validly signed assertion with another alg, another typ or a critical extension is refused', async () => {
+    // The device's own claims and key: only the header differs from what jit makes.
+    const made = deviceAssertion(key, 'GET', '/v1/whoami', undefined, ISSUER).split(' ')[1]
+    const header = JSON.parse(Buffer.from(made.split('.')[0], 'base64url').toString()) as Record<string, unknown>
+    expect(header).toEqual({ alg: 'EdDSA', typ: 'jit-device+jwt', kid: key.deviceId })
+    const resigned = (head: Record<string, unknown>) => {
+      const input = `${Buffer.from(JSON.stringify(head)).toString('base64url')}.${made.split('.')[1]}`
+      return `JIT-Device ${input}.${sign(null, Buffer.from(input), key.privateKey).toString('base64url')}`
+    }
+    for (const head of [{ ...header, alg: 'none' }, { ...header, alg: 'HS256' }, { ...header, typ: 'JWT' }, { ...header, typ: 'jit-pop+jwt' }, { ...header, crit: ['htm'] }]) {
+      await expect(auth(resigned(head))(), JSON.stringify(head)).rejects.toThrow(/malformed/)
+    }
+    await expect(auth(`JIT-Device ${made.split('.').slice(0, 2).join('.')}.`)()).rejects.toThrow(/malformed/)
+    // The same header re-signed passes: the refusals above are the header's.
+    expect((await auth(resigned(header))()).user.name).toBe('tess')
   })
 
   it('garbage in the header is refused, never thrown as anything but an auth failure', async () => {

@@ -1,5 +1,6 @@
 // Expiry is enforced when a credential is checked, not by a sweeper: the broker's own request
 // and session functions on a real SQLite store, with the clock moved instead of waited for.
+import { sign } from 'node:crypto'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Actor, BrokerContext } from '../../../src/broker/context.js'
 import { createRequest } from '../../../src/broker/requests.js'
@@ -88,11 +89,27 @@ describe('introspection', () => {
     expect(t.sqlite.getSession(grant.session.id)!.lastVerifiedAt).toBeUndefined()
   })
 
+  it('a credential re-signed by the broker\'s own key under another alg or typ is inactive', async () => {
+    const grant = await open()
+    const [head, body] = grant.credential.split('.')
+    const header = JSON.parse(Buffer.from(head, 'base64url').toString()) as Record<string, unknown>
+    expect(header).toMatchObject({ alg: 'EdDSA', typ: 'JWT', kid: ctx.signingKey.kid })
+    const resigned = (h: Record<string, unknown>) => {
+      const input = `${Buffer.from(JSON.stringify(h)).toString('base64url')}.${body}`
+      return `${input}.${sign(null, Buffer.from(input), ctx.signingKey.privateKey).toString('base64url')}`
+    }
+    expect((await introspect(ctx, resigned(header), 'test')).active).toBe(true)
+    for (const h of [{ ...header, alg: 'none' }, { ...header, alg: 'HS256' }, { ...header, typ: 'jit-audit-checkpoint+jwt' }, { ...header, crit: ['exp'] }, { ...header, kid: 'another' }]) {
+      expect(await introspect(ctx, resigned(h), 'test'), JSON.stringify(h)).toEqual({ active: false })
+    }
+    expect(await introspect(ctx, `${head}.${body}.`, 'test')).toEqual({ active: false })
+  })
+
   it('with a proof of possession: verified only for the device key cnf names, this challenge and this verifier', async () => {
     const pair = newDeviceKeyPair()
     const vic = t.actor('vic', ['technician'], pair.publicJwk)
     // The test context's jkt is a placeholder; the real one is the key's RFC 7638 thumbprint.
-    t.sqlite.db.prepare('UPDATE devices SET jkt = ? WHERE id = ?').run(jwkThumbprint(pair.publicJwk), vic.deviceId)
+    t.sqlite.db.prepare('UPDATE devices SET jkt = ? WHERE id = ?').run(await jwkThumbprint(pair.publicJwk), vic.deviceId)
     const grant = (await createRequest(ctx, vic, { ticket: 'WO-000001', asset: 'plant-a/line-3/plc-07', scope: 'diagnose', ttlSeconds: 600, reason: 'test' })).result.grant!
     const challenge = 'c'.repeat(32)
     const nowEpoch = ctx.now() / 1000

@@ -4,9 +4,11 @@
 import { Parser } from '@oclif/core'
 import { describe, expect, it } from 'vitest'
 import { JitCommand } from '../../../src/cli/base-command.js'
+import { GLOBAL_FLAGS } from '../../../src/cli/global-flags.js'
 import { plainSessionsOptions } from '../../../src/cli/sessions-fast-path.js'
 
-const ENV_NAMES = ['JIT_PROFILE', 'JIT_BROKER', 'JIT_CA_FILE', 'JIT_INSECURE', 'JIT_NO_PROMPT']
+// Every global flag's twin, from the table both parsers read.
+const ENV_NAMES = Object.values(GLOBAL_FLAGS).map((flag) => flag.env)
 
 async function oclifOptions(args: string[], env: Record<string, string>) {
   const saved = Object.fromEntries(ENV_NAMES.map((name) => [name, process.env[name]]))

@@ -1,0 +1,97 @@
+// The bodies the CLI sends the broker (requests, sessions, enrollment, introspection, break-glass
+// and reviews), each written once as a TypeBox schema: the JSON schema the broker validates with
+// (ajv, through fastify) and the TypeScript type both sides use come from the same line, so they
+// cannot drift. Only the broker loads this module at run time; the CLI imports its types alone
+// (src/wire/api.ts re-exports them as types), so its start-up never loads TypeBox.
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
+
+/** A string enum as JSON Schema's `enum` (ajv's error then names the allowed values). */
+const oneOf = <T extends string>(values: readonly T[]) => Type.Unsafe<T>({ type: 'string', enum: [...values] })
+const closed = <P extends Record<string, TSchema>>(properties: P) => Type.Object(properties, { additionalProperties: false })
+
+const ID = Type.String({ minLength: 1, maxLength: 200 })
+const ASSET = Type.String({ minLength: 1, maxLength: 512 })
+const SCOPE = Type.String({ minLength: 1, maxLength: 64 })
+const REASON = Type.String({ minLength: 1, maxLength: 2000 })
+const TEXT = Type.String({ minLength: 1, maxLength: 4000 })
+
+export const REQUEST_KINDS = ['standard', 'break-glass', 'drill'] as const
+export type RequestKind = (typeof REQUEST_KINDS)[number]
+export const CREDENTIAL_DELIVERIES = ['memory', 'cache'] as const
+export type CredentialDelivery = (typeof CREDENTIAL_DELIVERIES)[number]
+
+export const CreateRequestBody = closed({
+  ticket: ID,
+  asset: ASSET,
+  scope: SCOPE,
+  ttlSeconds: Type.Integer(),
+  reason: REASON,
+  kind: Type.Optional(oneOf(REQUEST_KINDS)),
+  /**
+   * How the device will hold the credential: 'memory' when a wrapper (jit exec, shell, connect)
+   * keeps it in memory for one command; absent for a plain `jit request`, which caches it.
+   */
+  delivery: Type.Optional(oneOf(CREDENTIAL_DELIVERIES)),
+})
+export type CreateRequestBody = Static<typeof CreateRequestBody>
+
+export const EnrollBody = closed({
+  code: Type.String({ minLength: 8, maxLength: 128 }),
+  deviceName: Type.String({ minLength: 1, maxLength: 128 }),
+  // Only the public members of an Ed25519 key: a private `d`, or anything else, is refused.
+  publicKey: closed({
+    kty: Type.Literal('OKP'),
+    crv: Type.Literal('Ed25519'),
+    x: Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' }),
+  }),
+})
+export type EnrollBody = Static<typeof EnrollBody>
+
+export const CommentBody = closed({ comment: Type.Optional(Type.String({ maxLength: 2000 })) })
+export type CommentBody = Static<typeof CommentBody>
+
+export const ReasonBody = closed({ reason: REASON })
+export type ReasonBody = Static<typeof ReasonBody>
+
+export const OptionalReasonBody = closed({ reason: Type.Optional(REASON) })
+export type OptionalReasonBody = Static<typeof OptionalReasonBody>
+
+export const RenewBody = closed({
+  /** New time left from now; default: the session's original length. */
+  ttlSeconds: Type.Optional(Type.Integer()),
+})
+export type RenewBody = Static<typeof RenewBody>
+
+/** POSTs that take no input: anything sent is refused, not ignored. */
+export const EmptyBody = closed({})
+
+/** RFC 7662 (form or JSON), with an optional proof of possession (src/wire/proof-of-possession.ts) and the challenge it answers. */
+export const IntrospectBody = closed({
+  token: Type.String({ minLength: 1, maxLength: 8192 }),
+  token_type_hint: Type.Optional(Type.String({ maxLength: 64 })),
+  proof: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
+  challenge: Type.Optional(Type.String({ minLength: 16, maxLength: 256 })),
+})
+export type IntrospectBody = Static<typeof IntrospectBody>
+
+export const BreakGlassBody = closed({
+  asset: ASSET,
+  reason: REASON,
+  incident: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  scope: Type.Optional(SCOPE),
+  ttlSeconds: Type.Optional(Type.Integer()),
+  /** A rehearsal: the same path, tagged as a drill everywhere. */
+  drill: Type.Optional(Type.Boolean()),
+})
+export type BreakGlassBody = Static<typeof BreakGlassBody>
+
+/** The post-event report every break-glass session must get. */
+export const ReviewAnswers = closed({
+  whatWasDone: TEXT,
+  whyNotNormalPath: TEXT,
+  changesToAsset: TEXT,
+  rollbackNeeded: Type.Boolean(),
+  // Empty means none (the prompt says "leave empty if none").
+  followUpTicket: Type.Optional(Type.String({ maxLength: 200 })),
+})
+export type ReviewAnswers = Static<typeof ReviewAnswers>
