@@ -1,0 +1,119 @@
+// A tunnel once admitted: the connection to the asset's endpoint, the bytes piped both ways (with
+// back-pressure), counted and recorded, the connection closed when its session ends or its
+// credential expires, and its record handed to the report queue when it is over.
+import { connect, type Socket } from 'node:net'
+import type { TLSSocket } from 'node:tls'
+import { newId } from '../util/ids.js'
+import { TUNNEL_SOCKET_BUFFER_BYTES, encodeFrame, type ConnectionEndCause, type ConnectionRecord, type FrontedAsset } from '../wire/gateway.js'
+import type { OpenConnection } from './connections.js'
+import type { TunnelDeps } from './handshake.js'
+import { ConnectionRecorder } from './recorder.js'
+
+const ASSET_CONNECT_TIMEOUT_MS = 5000
+
+export function connectAsset(asset: FrontedAsset): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    // (Node takes highWaterMark for a client socket too; its types name it only for servers.)
+    const buffer = { highWaterMark: TUNNEL_SOCKET_BUFFER_BYTES }
+    const upstream = connect({ host: asset.host, port: asset.port, noDelay: true, ...buffer })
+    const timer = setTimeout(() => {
+      upstream.destroy()
+      reject(new Error('timeout'))
+    }, ASSET_CONNECT_TIMEOUT_MS)
+    upstream.once('connect', () => {
+      clearTimeout(timer)
+      upstream.removeAllListeners('error')
+      upstream.on('error', () => {})
+      resolve(upstream)
+    })
+    upstream.once('error', (error) => {
+      clearTimeout(timer)
+      reject(error)
+    })
+  })
+}
+
+export function pipeTunnel(
+  client: TLSSocket,
+  upstream: Socket,
+  early: Buffer,
+  deps: TunnelDeps & { sessionId: string; asset: FrontedAsset; from: string; exp: number },
+): void {
+  const { options, connections, reports, log } = deps
+  const id = newId('con')
+  const startedAt = new Date().toISOString()
+  const counts = { toAsset: 0, fromAsset: 0 }
+  const recorder = options.recordings
+    ? new ConnectionRecorder(options.recordings, deps.sessionId, id, deps.asset.terminal ? { width: 80, height: 24, asset: deps.asset.path } : undefined)
+    : undefined
+  let endCause: ConnectionEndCause | undefined
+  const connection: OpenConnection = {
+    id,
+    sessionId: deps.sessionId,
+    close(cause) {
+      endCause ??= cause
+      client.destroy()
+      upstream.destroy()
+    },
+  }
+  connections.add(connection)
+  // The credential says when it stops being valid; no stream message is needed for that.
+  const expiry = setTimeout(() => connection.close('expired'), Math.max(0, deps.exp * 1000 - Date.now()))
+
+  client.on('data', (chunk: Buffer) => {
+    counts.toAsset += chunk.length
+    recorder?.record('>', chunk)
+    if (!upstream.write(chunk)) client.pause()
+  })
+  upstream.on('drain', () => client.resume())
+  upstream.on('data', (chunk: Buffer) => {
+    counts.fromAsset += chunk.length
+    recorder?.record('<', chunk)
+    if (!client.write(chunk)) upstream.pause()
+  })
+  client.on('drain', () => upstream.resume())
+  client.once('end', () => {
+    endCause ??= 'client-closed'
+    upstream.end()
+  })
+  upstream.once('end', () => {
+    endCause ??= 'asset-closed'
+    client.end()
+  })
+  client.once('error', () => connection.close('error'))
+  upstream.once('error', () => connection.close('asset-unreachable'))
+
+  let finished = false
+  const finish = () => {
+    if (finished || !(client.destroyed || client.closed) || !(upstream.destroyed || upstream.closed)) return
+    finished = true
+    clearTimeout(expiry)
+    connections.remove(connection)
+    const endedAt = new Date().toISOString()
+    void (async () => {
+      const files = recorder ? await recorder.close() : undefined
+      const record: ConnectionRecord = {
+        connectionId: id, sessionId: deps.sessionId, asset: deps.asset.path, from: deps.from, startedAt, endedAt,
+        bytesToAsset: counts.toAsset, bytesFromAsset: counts.fromAsset, endCause: endCause ?? 'client-closed', ...(files ?? {}),
+      }
+      log(`connection ${id} of ${deps.sessionId} from ${deps.from} ended (${record.endCause}): ${counts.toAsset} bytes to the asset, ${counts.fromAsset} back`)
+      reports.send(record)
+    })()
+  }
+  client.once('close', () => {
+    upstream.destroy()
+    finish()
+  })
+  upstream.once('close', () => {
+    // Let what the asset sent last reach the client before the tunnel closes.
+    if (!client.destroyed) client.end()
+    setTimeout(() => client.destroy(), 2000).unref()
+    finish()
+  })
+
+  const ok = encodeFrame({ type: 'ok', sessionId: deps.sessionId, connectionId: id })
+  client.write(ok)
+  log(`connection ${id} of ${deps.sessionId} from ${deps.from} to ${deps.asset.path} (${deps.asset.host}:${deps.asset.port})`)
+  if (early.length > 0) client.emit('data', early)
+  client.resume()
+}
