@@ -29,6 +29,8 @@ export interface GatewayOptions {
   /** PEM file of the CA that signed the broker's certificate. */
   caFile?: string
   recordings?: string
+  /** The gateway's own folder: the records of its connections until the broker has them. */
+  dataDir: string
   staleAfterMs: number
   strict: boolean
   log?: (line: string) => void
@@ -54,13 +56,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   let fronted = await loadAssets(link, options.name)
   const connections = new ConnectionTable()
   const ended = new EndedSessions()
-  const reports = new ConnectionReports(link, log)
 
   const follower = new RevocationFollower(link, {
     staleAfterMs: options.staleAfterMs,
     log,
     onEnd: (end) => {
-      ended.add(end.sessionId)
+      ended.add(end.sessionId, end.cause)
       const closed = connections.closeSession(end.sessionId, end.cause)
       if (closed > 0) log(`session ${end.sessionId} ended (${end.cause}): closed ${closed} connection(s)`)
     },
@@ -81,11 +82,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   const admission: AdmissionContext = { gateway: options.name, issuer, jwks, link, assets: () => fronted, ended: (id) => ended.has(id) }
   const state = { stopping: false }
+  // (A start that fails from here leaves the folder's lock behind: the next start takes it over, its holder being gone.)
+  const reports = await ConnectionReports.open(link, options.dataDir, log)
   const server = createListener({
     cert,
     key,
     log,
-    serve: (socket, release) => serveTunnel(socket, { options, admission, follower, connections, reports, log, release, state }),
+    serve: (socket, release) => serveTunnel(socket, { options, admission, ended, follower, connections, reports, log, release, state }),
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
@@ -106,7 +109,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       clearInterval(staleWatch)
       connections.closeAll('gateway-stopped')
       await new Promise<void>((resolve) => server.close(() => resolve()))
-      await reports.flush(3000)
+      await reports.close(3000)
     },
   }
 }

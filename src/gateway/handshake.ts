@@ -6,9 +6,10 @@ import type { TLSSocket } from 'node:tls'
 import {
   TUNNEL_HANDSHAKE_TIMEOUT_MS, TUNNEL_PROTOCOL, encodeFrame, type TunnelChallenge, type TunnelRefused,
 } from '../wire/gateway.js'
+import { newId } from '../util/ids.js'
 import { FrameError, FrameReader } from '../wire/tunnel-frames.js'
 import { Refusal, admit, type AdmissionContext } from './admission.js'
-import type { ConnectionTable } from './connections.js'
+import type { ConnectionTable, EndedSessions } from './connections.js'
 import type { GatewayOptions } from './gateway.js'
 import { connectAsset, pipeTunnel } from './pipe.js'
 import type { ConnectionReports } from './reports.js'
@@ -17,6 +18,7 @@ import type { RevocationFollower } from './revocation-follower.js'
 export interface TunnelDeps {
   options: GatewayOptions
   admission: AdmissionContext
+  ended: EndedSessions
   follower: RevocationFollower
   connections: ConnectionTable
   reports: ConnectionReports
@@ -68,8 +70,18 @@ export async function serveTunnel(socket: TLSSocket, deps: TunnelDeps): Promise<
     if (!socket.destroyed) refuse(deps.state.stopping ? new Refusal('unavailable', 'the gateway is stopping') : new Refusal('inactive', `session ${claims.sid} has ended`))
     return
   }
+  // Admitted: the connection's record exists (on disk, on its way to the broker) before a byte is
+  // piped; a gateway that cannot keep it opens nothing.
+  const record = { connectionId: newId('con'), sessionId: claims.sid, asset: asset.path, from, startedAt: new Date().toISOString() }
+  const counts = { toAsset: 0, fromAsset: 0 }
+  try {
+    await deps.reports.opened(record, counts)
+  } catch (error) {
+    upstream.destroy()
+    return refuse(new Refusal('unavailable', `the gateway cannot keep the record of another connection (${(error as Error).message})`))
+  }
   deps.release()
-  pipeTunnel(socket, upstream, opened.rest, { ...deps, sessionId: claims.sid, asset, from, exp: claims.exp })
+  pipeTunnel(socket, upstream, opened.rest, { ...deps, record, counts, asset, exp: claims.exp })
 }
 
 function readOpenFrame(socket: TLSSocket): Promise<{ frame: Record<string, unknown>; rest: Buffer }> {

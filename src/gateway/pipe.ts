@@ -3,11 +3,11 @@
 // credential expires, and its record handed to the report queue when it is over.
 import { connect, type Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
-import { newId } from '../util/ids.js'
-import { TUNNEL_SOCKET_BUFFER_BYTES, encodeFrame, type ConnectionEndCause, type ConnectionRecord, type FrontedAsset } from '../wire/gateway.js'
+import { TUNNEL_SOCKET_BUFFER_BYTES, encodeFrame, type ConnectionEndCause, type ConnectionOpened, type ConnectionRecord, type FrontedAsset } from '../wire/gateway.js'
 import type { OpenConnection } from './connections.js'
 import type { TunnelDeps } from './handshake.js'
 import { ConnectionRecorder } from './recorder.js'
+import type { LiveCounts } from './reports.js'
 
 const ASSET_CONNECT_TIMEOUT_MS = 5000
 
@@ -37,19 +37,17 @@ export function pipeTunnel(
   client: TLSSocket,
   upstream: Socket,
   early: Buffer,
-  deps: TunnelDeps & { sessionId: string; asset: FrontedAsset; from: string; exp: number },
+  deps: TunnelDeps & { record: ConnectionOpened; counts: LiveCounts; asset: FrontedAsset; exp: number },
 ): void {
-  const { options, connections, reports, log } = deps
-  const id = newId('con')
-  const startedAt = new Date().toISOString()
-  const counts = { toAsset: 0, fromAsset: 0 }
+  const { options, connections, reports, log, counts } = deps
+  const { connectionId: id, sessionId, from } = deps.record
   const recorder = options.recordings
-    ? new ConnectionRecorder(options.recordings, deps.sessionId, id, deps.asset.terminal ? { width: 80, height: 24, asset: deps.asset.path } : undefined)
+    ? new ConnectionRecorder(options.recordings, sessionId, id, deps.asset.terminal ? { width: 80, height: 24, asset: deps.asset.path } : undefined)
     : undefined
   let endCause: ConnectionEndCause | undefined
   const connection: OpenConnection = {
     id,
-    sessionId: deps.sessionId,
+    sessionId,
     close(cause) {
       endCause ??= cause
       client.destroy()
@@ -93,11 +91,10 @@ export function pipeTunnel(
     void (async () => {
       const files = recorder ? await recorder.close() : undefined
       const record: ConnectionRecord = {
-        connectionId: id, sessionId: deps.sessionId, asset: deps.asset.path, from: deps.from, startedAt, endedAt,
-        bytesToAsset: counts.toAsset, bytesFromAsset: counts.fromAsset, endCause: endCause ?? 'client-closed', ...(files ?? {}),
+        ...deps.record, endedAt, bytesToAsset: counts.toAsset, bytesFromAsset: counts.fromAsset, endCause: endCause ?? 'client-closed', ...(files ?? {}),
       }
-      log(`connection ${id} of ${deps.sessionId} from ${deps.from} ended (${record.endCause}): ${counts.toAsset} bytes to the asset, ${counts.fromAsset} back`)
-      reports.send(record)
+      log(`connection ${id} of ${sessionId} from ${from} ended (${record.endCause}): ${counts.toAsset} bytes to the asset, ${counts.fromAsset} back`)
+      await reports.closed(record)
     })()
   }
   client.once('close', () => {
@@ -111,9 +108,12 @@ export function pipeTunnel(
     finish()
   })
 
-  const ok = encodeFrame({ type: 'ok', sessionId: deps.sessionId, connectionId: id })
+  // What happened while the record was being written: the connection is over before it began.
+  const over: ConnectionEndCause | undefined = client.destroyed ? 'client-closed' : deps.state.stopping ? 'gateway-stopped' : deps.ended.cause(sessionId)
+  if (over) return connection.close(over)
+  const ok = encodeFrame({ type: 'ok', sessionId, connectionId: id })
   client.write(ok)
-  log(`connection ${id} of ${deps.sessionId} from ${deps.from} to ${deps.asset.path} (${deps.asset.host}:${deps.asset.port})`)
+  log(`connection ${id} of ${sessionId} from ${from} to ${deps.asset.path} (${deps.asset.host}:${deps.asset.port})`)
   if (early.length > 0) client.emit('data', early)
   client.resume()
 }

@@ -2,9 +2,17 @@
 // a flag), start, announce the address on stdout, stop cleanly on SIGINT/SIGTERM (closing every
 // tunnel: nothing outlives the gateway).
 import { readFileSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
 import { AuthError, BrokerUnreachableError, UsageError } from '../errors.js'
 import { GatewayBrokerError } from './broker-link.js'
 import { startGateway, type GatewayOptions } from './gateway.js'
+import { DataFolderInUse } from './record-journal.js'
+
+/** The gateway's own folder when --data is not given: per gateway name, under the user's state folder (XDG). */
+export function defaultGatewayDataDir(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'jit', 'gateway', name.replace(/[^A-Za-z0-9_.-]/g, '_'))
+}
 
 export function readGatewayToken(tokenFile: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
   let token: string | undefined
@@ -30,7 +38,9 @@ export async function runGatewayUntilStopped(options: GatewayOptions, announce: 
       if (error.status === 401) throw new AuthError(`The broker does not know this verifier token: ${error.message}.`, ['Register the gateway: jit admin verifier add NAME, and give the gateway that token.'])
       throw new BrokerUnreachableError(`${error.message}.`, ['Check --broker and that the broker runs.'])
     }
+    if (error instanceof DataFolderInUse) throw new UsageError(`${error.message[0].toUpperCase()}${error.message.slice(1)}.`, ['Give each gateway its own --data folder, or stop the other one first.'])
     const e = error as NodeJS.ErrnoException
+    if (e.path?.startsWith(options.dataDir) && e.code) throw new UsageError(`Cannot use the data folder ${options.dataDir}: ${e.code}.`, ['Give the gateway a folder it may write (--data DIR).'])
     if (e.code === 'EADDRINUSE') throw new UsageError(`${options.host}:${options.port} is already in use.`, ['Pick another port with --listen.'])
     if (e.code === 'EACCES') throw new UsageError(`Not allowed to listen on ${options.host}:${options.port}.`)
     if (e.code === 'ENOENT') throw new UsageError(`File not found: ${e.path ?? e.message}.`)
