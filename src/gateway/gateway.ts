@@ -88,7 +88,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     cert,
     key,
     log,
-    serve: (socket, release) => serveTunnel(socket, { options, admission, ended, follower, connections, reports, log, release, state }),
+    serve: (socket, release) => serveTunnel(socket, { gateway: options.name, recordings: options.recordings, admission, ended, follower, connections, reports, log, release, state }),
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)

@@ -9,26 +9,20 @@ import {
 import { newId } from '../util/ids.js'
 import { FrameError, FrameReader } from '../wire/tunnel-frames.js'
 import { Refusal, admit, type AdmissionContext } from './admission.js'
-import type { ConnectionTable, EndedSessions } from './connections.js'
-import type { GatewayOptions } from './gateway.js'
-import { connectAsset, pipeTunnel } from './pipe.js'
-import type { ConnectionReports } from './reports.js'
+import { connectAsset, pipeTunnel, type PipeDeps } from './pipe.js'
 import type { RevocationFollower } from './revocation-follower.js'
 
-export interface TunnelDeps {
-  options: GatewayOptions
+export interface TunnelDeps extends PipeDeps {
+  /** This gateway's name (the challenge names it: a proof is for one gateway only). */
+  gateway: string
   admission: AdmissionContext
-  ended: EndedSessions
   follower: RevocationFollower
-  connections: ConnectionTable
-  reports: ConnectionReports
-  log: (line: string) => void
+  /** Frees this connection's handshake slot (listener.ts). */
   release: () => void
-  state: { stopping: boolean }
 }
 
 export async function serveTunnel(socket: TLSSocket, deps: TunnelDeps): Promise<void> {
-  const { options, follower, log } = deps
+  const { follower, log } = deps
   const from = `${socket.remoteAddress}:${socket.remotePort}`
   socket.on('error', () => {})
   const refuse = (refusal: Refusal) => {
@@ -40,7 +34,7 @@ export async function serveTunnel(socket: TLSSocket, deps: TunnelDeps): Promise<
   if (!follower.fresh) return refuse(new Refusal('stale', 'the gateway has lost the broker\'s revocation stream; no new connections until it is back'))
 
   const nonce = randomBytes(32).toString('base64url')
-  const challenge: TunnelChallenge = { type: 'challenge', protocol: TUNNEL_PROTOCOL, gateway: options.name, nonce }
+  const challenge: TunnelChallenge = { type: 'challenge', protocol: TUNNEL_PROTOCOL, gateway: deps.gateway, nonce }
   socket.write(encodeFrame(challenge))
 
   let opened: { frame: Record<string, unknown>; rest: Buffer }

@@ -4,10 +4,20 @@
 import { connect, type Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import { TUNNEL_SOCKET_BUFFER_BYTES, encodeFrame, type ConnectionEndCause, type ConnectionOpened, type ConnectionRecord, type FrontedAsset } from '../wire/gateway.js'
-import type { OpenConnection } from './connections.js'
-import type { TunnelDeps } from './handshake.js'
+import type { ConnectionTable, EndedSessions, OpenConnection } from './connections.js'
 import { ConnectionRecorder } from './recorder.js'
-import type { LiveCounts } from './reports.js'
+import type { ConnectionReports, LiveCounts } from './reports.js'
+
+/** What piping a tunnel uses of the gateway. */
+export interface PipeDeps {
+  /** --recordings: where the byte stream of each connection is kept. */
+  recordings?: string
+  connections: ConnectionTable
+  ended: EndedSessions
+  reports: ConnectionReports
+  log: (line: string) => void
+  state: { stopping: boolean }
+}
 
 const ASSET_CONNECT_TIMEOUT_MS = 5000
 
@@ -37,12 +47,12 @@ export function pipeTunnel(
   client: TLSSocket,
   upstream: Socket,
   early: Buffer,
-  deps: TunnelDeps & { record: ConnectionOpened; counts: LiveCounts; asset: FrontedAsset; exp: number },
+  deps: PipeDeps & { record: ConnectionOpened; counts: LiveCounts; asset: FrontedAsset; exp: number },
 ): void {
-  const { options, connections, reports, log, counts } = deps
+  const { recordings, connections, reports, log, counts } = deps
   const { connectionId: id, sessionId, from } = deps.record
-  const recorder = options.recordings
-    ? new ConnectionRecorder(options.recordings, sessionId, id, deps.asset.terminal ? { width: 80, height: 24, asset: deps.asset.path } : undefined)
+  const recorder = recordings
+    ? new ConnectionRecorder(recordings, sessionId, id, deps.asset.terminal ? { width: 80, height: 24, asset: deps.asset.path } : undefined)
     : undefined
   let endCause: ConnectionEndCause | undefined
   const connection: OpenConnection = {
