@@ -54,6 +54,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const { issuer } = await link.get<{ issuer: string }>('/healthz')
   const jwks = await brokerKeys(link)
   let fronted = await loadAssets(link, options.name)
+  // Before anything runs in the background: a data folder the gateway cannot take stops the start cleanly.
+  const reports = await ConnectionReports.open(link, options.dataDir, log)
   const connections = new ConnectionTable()
   const ended = new EndedSessions()
 
@@ -82,8 +84,6 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   const admission: AdmissionContext = { gateway: options.name, issuer, jwks, link, assets: () => fronted, ended: (id) => ended.has(id) }
   const state = { stopping: false }
-  // (A start that fails from here leaves the folder's lock behind: the next start takes it over, its holder being gone.)
-  const reports = await ConnectionReports.open(link, options.dataDir, log)
   const server = createListener({
     cert,
     key,
@@ -93,6 +93,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(options.port, options.host, () => resolve())
+  }).catch(async (error: unknown) => {
+    follower.stop()
+    await reports.close(0)
+    throw error
   })
   const bound = server.address() as { address: string; port: number }
   const address = options.advertise ?? `${bound.address.includes(':') ? `[${bound.address}]` : bound.address}:${bound.port}`

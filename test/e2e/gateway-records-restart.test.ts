@@ -7,7 +7,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AuditEvent } from '../../src/wire/api.js'
-import { cleanup, startBroker, type TestBroker } from './harness.js'
+import { cleanup, jit, startBroker, type TestBroker } from './harness.js'
 import { GW_ASSET, OTHER_ASSET, frontAssets, probe, selfSignedCert, startConnect, startEchoAsset, startGateway, type TestConnect, type TestGateway } from './gateway-helpers.js'
 import { startRelay } from './broker-relay.js'
 import { waitFor } from './revocation-helpers.js'
@@ -122,4 +122,14 @@ describe('connection records survive the gateway', () => {
     await waitFor('the disk to be empty', () => readdirSync(join(second.dataDir, 'connections')).length === 0, 10_000)
     expect(await recordsOf(connect.sessionId, 'gateway.connection.opened')).toHaveLength(1)
   }, 60_000)
+
+  it('one gateway per data folder: a second on the same folder exits 2 and takes nothing', async () => {
+    const token = await frontAssets(broker, 'gw-records-c', [{ path: 'plant-a/line-3/cell-4/plc-11', port: asset.port }])
+    const running = await gatewayOf('gw-records-c', token)
+    const second = await jit(['gateway', 'start', '--broker', broker.url, '--listen', '127.0.0.1:0', '--name', 'gw-records-c', '--tls-cert', cert.cert, '--tls-key', cert.key, '--data', running.dataDir], { env: { JIT_GATEWAY_TOKEN: token } })
+    expect(second.code).toBe(2)
+    expect(second.stderr).toContain(`nother gateway (process ${running.process.pid}) uses the data folder ${running.dataDir}`)
+    expect(readFileSync(join(running.dataDir, 'gateway.lock'), 'utf8').trim()).toBe(String(running.process.pid))
+    expect(running.process.exitCode).toBeNull()
+  })
 })
