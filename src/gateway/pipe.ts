@@ -1,6 +1,8 @@
 // A tunnel once admitted: the connection to the asset's endpoint, the bytes piped both ways (with
 // back-pressure), counted and recorded, the connection closed when its session ends or its
-// credential expires, and its record handed to the report queue when it is over.
+// credential expires, and its end handed to the report queue. A protocol-aware check (protocols/,
+// for assets that name their protocol) belongs between the two sides here: it sees each chunk
+// from the client before the asset does.
 import { connect, type Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import { TUNNEL_SOCKET_BUFFER_BYTES, encodeFrame, type ConnectionEndCause, type ConnectionOpened, type ConnectionRecord, type FrontedAsset } from '../wire/gateway.js'

@@ -78,10 +78,15 @@ export class ConnectionReports {
     this.#enqueue(record.connectionId, 'closed')
   }
 
-  /** Waits up to timeoutMs for the queue to empty, then stops; what is left stays on disk for the next start. */
+  /**
+   * Waits up to timeoutMs for the ends of the connections just closed to be kept and for the queue
+   * to empty, then stops; what is left stays on disk for the next start.
+   */
   async close(timeoutMs: number): Promise<void> {
     clearInterval(this.#checkpoints)
-    if (this.#sending) await Promise.race([this.#sending, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())])
+    const deadline = Date.now() + timeoutMs
+    while ([...this.#entries.values()].some((entry) => entry.live) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+    if (this.#sending) await Promise.race([this.#sending, new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref())])
     this.#stopped = true
     await this.#checkpoint()
     if (this.#entries.size > 0) this.log(`connection records: ${this.#entries.size} not yet taken by the broker are kept in ${this.journal.dir}; they are sent when the gateway starts again`)

@@ -123,6 +123,20 @@ describe('connection records survive the gateway', () => {
     expect(await recordsOf(connect.sessionId, 'gateway.connection.opened')).toHaveLength(1)
   }, 60_000)
 
+  it('a gateway stopped with SIGTERM mid-connection closes it and the broker has its end before the gateway exits', async () => {
+    const token = await frontAssets(broker, 'gw-records-d', [{ path: 'plant-a/line-3/cell-5/plc-12', port: asset.port }])
+    const gateway = await gatewayOf('gw-records-d', token)
+    const connect = await connectTo('plant-a/line-3/cell-5/plc-12')
+    const open = await probe(connect.port)
+    expect(await open.roundTrip('until the stop\n')).toBe('until the stop\n')
+    await gateway.stop('SIGTERM')
+    await open.closed
+    const records = await recordsOf(connect.sessionId, 'gateway.connection')
+    expect(records.map((e) => e.data)).toEqual([expect.objectContaining({ endCause: 'gateway-stopped', bytesToAsset: 15, bytesFromAsset: 15 })])
+    expect(records[0].data.recovered).toBeUndefined()
+    expect(readdirSync(join(gateway.dataDir, 'connections'))).toEqual([])
+  })
+
   it('one gateway per data folder: a second on the same folder exits 2 and takes nothing', async () => {
     const token = await frontAssets(broker, 'gw-records-c', [{ path: 'plant-a/line-3/cell-4/plc-11', port: asset.port }])
     const running = await gatewayOf('gw-records-c', token)
