@@ -73,8 +73,9 @@ export class ConnectionReports {
     const entry = this.#entries.get(record.connectionId)
     if (!entry) return
     entry.kept = { opened: entry.kept.opened, closed: record }
-    entry.live = undefined
     await this.journal.write(entry.kept).catch((error: Error) => this.log(`error: connection records: the end of ${record.connectionId} could not be written to disk (${(error as NodeJS.ErrnoException).code ?? error.message}); it is sent all the same`))
+    // Live until queued: a stop waits for it.
+    entry.live = undefined
     this.#enqueue(record.connectionId, 'closed')
   }
 
