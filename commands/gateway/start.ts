@@ -5,10 +5,10 @@ import { UsageError } from '../../src/errors.js'
 export default class GatewayStart extends JitCommand {
   static reviewGate = false
   static summary = 'Run a gateway in front of plant assets: every tunnelled connection proves a live session, and is cut the moment the session ends.'
-  static description = 'The gateway authenticates to the broker as a verifier (jit admin verifier add NAME; the token comes from --token-file or JIT_GATEWAY_TOKEN, never a flag value). It fronts the assets whose attributes say gateway: NAME and endpoint: HOST:PORT, follows the broker\'s revocation stream, and announces its address and certificate to the broker so jit connect can find and pin it. Logs go to stderr; stop with Ctrl-C or SIGTERM (every open connection closes).'
+  static description = 'The gateway authenticates to the broker as a verifier (jit admin verifier add NAME; the token comes from --token-file or JIT_GATEWAY_TOKEN, never a flag value). It fronts the assets whose attributes say gateway: NAME and endpoint: HOST:PORT, follows the broker\'s revocation stream, and announces its address and certificate to the broker so jit connect can find and pin it. The record of each connection is kept in --data from the moment it is admitted until the broker has it (a gateway killed mid-connection sends what it owed when it starts again). Logs go to stderr; stop with Ctrl-C or SIGTERM (every open connection closes).'
   static examples = [
     'JIT_GATEWAY_TOKEN=... <%= config.bin %> gateway start --broker https://broker.plant-a:8443 --listen 0.0.0.0:7443 --name gw-line-3 --tls-cert gw.pem --tls-key gw-key.pem',
-    '<%= config.bin %> gateway start --broker https://broker.plant-a:8443 --listen 0.0.0.0:7443 --name gw-line-3 --token-file /etc/jit/gw.token --tls-cert gw.pem --tls-key gw-key.pem --recordings /var/lib/jit/recordings --strict',
+    '<%= config.bin %> gateway start --broker https://broker.plant-a:8443 --listen 0.0.0.0:7443 --name gw-line-3 --token-file /etc/jit/gw.token --tls-cert gw.pem --tls-key gw-key.pem --data /var/lib/jit/gateway --recordings /var/lib/jit/recordings --strict',
   ]
   static flags = {
     broker: Flags.string({ env: 'JIT_BROKER', required: true, summary: 'Broker URL, or several brokers of one plant separated by commas (the next is asked when one cannot be reached).' }),
@@ -18,6 +18,7 @@ export default class GatewayStart extends JitCommand {
     'tls-cert': Flags.string({ env: 'JIT_GATEWAY_TLS_CERT', required: true, summary: 'PEM certificate the gateway presents (jit connect pins it through the broker).' }),
     'tls-key': Flags.string({ env: 'JIT_GATEWAY_TLS_KEY', required: true, summary: 'PEM private key of the certificate.' }),
     advertise: Flags.string({ summary: 'HOST:PORT clients use to reach this gateway (default: the listen address).' }),
+    data: Flags.string({ env: 'JIT_GATEWAY_DATA', summary: 'The gateway\'s own folder (created if missing): the record of each connection until the broker has it. Default: $XDG_STATE_HOME/jit/gateway/NAME (~/.local/state/jit/gateway/NAME).' }),
     recordings: Flags.string({ env: 'JIT_GATEWAY_RECORDINGS', summary: 'Keep the byte stream of every connection here (and an asciicast file for terminal assets).' }),
     'stale-after': Flags.string({ default: '30s', summary: 'Refuse new connections when the revocation stream has been lost this long.' }),
     strict: Flags.boolean({ summary: 'Also close open connections when the revocation stream is stale.' }),
@@ -35,7 +36,7 @@ export default class GatewayStart extends JitCommand {
     const { parseDuration } = await import('../../src/util/ttl.js')
     const staleAfterSeconds = parseDuration(flags['stale-after'], '--stale-after')
     if (staleAfterSeconds < 1 || staleAfterSeconds > 3600) throw new UsageError('--stale-after must be between 1s and 1h.')
-    const { readVerifierToken, runGatewayUntilStopped } = await import('../../src/gateway/run.js')
+    const { defaultGatewayDataDir, readVerifierToken, runGatewayUntilStopped } = await import('../../src/gateway/run.js')
     await runGatewayUntilStopped({
       brokerUrl,
       token: readVerifierToken(flags['token-file']),
@@ -47,6 +48,7 @@ export default class GatewayStart extends JitCommand {
       advertise: flags.advertise,
       caFile: flags['ca-file'],
       recordings: flags.recordings,
+      dataDir: flags.data ?? defaultGatewayDataDir(flags.name),
       staleAfterMs: staleAfterSeconds * 1000,
       strict: flags.strict,
     }, (address) => (this.jsonEnabled() ? this.logJson({ address }) : process.stdout.write(`${address}\n`)))

@@ -75,8 +75,8 @@ export async function admit(ctx: AdmissionContext, open: Record<string, unknown>
   const asset = assetFronted(ctx, open.asset)
   const claims = await credentialFor(ctx, open.token, asset)
   scopeAllowed(asset, claims)
-  await possessionProven(ctx, open.proof, open.token, claims, nonce)
-  await activeAtBroker(ctx, open.token, claims)
+  const proof = await possessionProven(ctx, open.proof, open.token, claims, nonce)
+  await activeAtBroker(ctx, open.token, claims, { proof, challenge: nonce })
   return { claims, asset }
 }
 
@@ -115,19 +115,28 @@ function scopeAllowed(asset: FrontedAsset, claims: CredentialClaims): void {
   }
 }
 
-async function possessionProven(ctx: AdmissionContext, proof: unknown, token: string, claims: CredentialClaims, nonce: string): Promise<void> {
+/** The proof, once it shows possession (so the broker's check can be given it). */
+async function possessionProven(ctx: AdmissionContext, proof: unknown, token: string, claims: CredentialClaims, nonce: string): Promise<string> {
   // The nonce is fresh for this connection; the proof's time is checked too, as everywhere.
   const verdict = await verifyPossessionProof(proof, { token, jti: claims.jti, asset: claims.aud, jkt: claims.cnf.jkt, challenge: nonce, verifier: ctx.gateway, nowEpoch: Date.now() / 1000 })
   if (!verdict.ok) throw new Refusal('no-proof', `no proof of possession of the device key the credential is bound to (${verdict.reason})`)
+  return proof as string
 }
 
-async function activeAtBroker(ctx: AdmissionContext, token: string, claims: CredentialClaims): Promise<void> {
+/**
+ * The broker's word that the session is active. The proof goes with the question, so the broker
+ * checks possession itself and its record of this verification says it was proven.
+ */
+async function activeAtBroker(ctx: AdmissionContext, token: string, claims: CredentialClaims, pop: { proof: string; challenge: string }): Promise<void> {
   if (ctx.ended(claims.sid)) throw new Refusal('inactive', `session ${claims.sid} has ended`)
-  let answer: { active?: boolean; sid?: string }
+  let answer: { active?: boolean; sid?: string; possession?: { verified?: boolean; reason?: string } }
   try {
-    answer = await ctx.link.post<{ active?: boolean; sid?: string }>('/introspect', { token }, 5000)
+    answer = await ctx.link.post<typeof answer>('/introspect', { token, ...pop }, 5000)
   } catch (error) {
     throw new Refusal('unavailable', `cannot ask the broker whether the session is active (${(error as Error).message})`)
   }
   if (answer.active !== true || answer.sid !== claims.sid || ctx.ended(claims.sid)) throw new Refusal('inactive', `session ${claims.sid} is not active`)
+  if (answer.possession?.verified !== true) {
+    throw new Refusal('no-proof', `the broker does not accept the proof of possession${answer.possession?.reason ? ` (${answer.possession.reason})` : ''}`)
+  }
 }

@@ -1,6 +1,6 @@
 // The open tunnels of this gateway, by session, so that the end of a session closes every one of
 // its connections at once.
-import type { ConnectionEndCause } from '../wire/gateway.js'
+import type { ConnectionEndCause, SessionEndCause } from '../wire/gateway.js'
 
 export interface OpenConnection {
   id: string
@@ -45,15 +45,20 @@ export class ConnectionTable {
 
 /** Sessions the stream said have ended, remembered long enough to outlive any introspection in flight. */
 export class EndedSessions {
-  readonly #ended = new Map<string, number>()
+  readonly #ended = new Map<string, SessionEndCause>()
   constructor(readonly limit = 100_000) {}
 
-  add(sessionId: string): void {
-    this.#ended.set(sessionId, Date.now())
+  add(sessionId: string, cause: SessionEndCause): void {
+    this.#ended.set(sessionId, cause)
     if (this.#ended.size > this.limit) this.#ended.delete(this.#ended.keys().next().value!)
   }
 
   has(sessionId: string): boolean {
     return this.#ended.has(sessionId)
+  }
+
+  /** Why the session ended, as the stream said; undefined while it has not. */
+  cause(sessionId: string): SessionEndCause | undefined {
+    return this.#ended.get(sessionId)
   }
 }

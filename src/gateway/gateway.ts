@@ -1,22 +1,19 @@
-// The gateway: a TLS listener in front of plant assets. Each connection proves, in a short
-// handshake, a live session for the asset it asks for (admission.ts); only then does the gateway
-// open the asset's endpoint and pipe bytes both ways. The revocation stream closes every
-// connection of a session the moment the broker reports its end; a stream silent for longer than
-// the stale limit refuses new connections (and, strict, closes the open ones).
-import { X509Certificate, createHash, randomBytes } from 'node:crypto'
+// The gateway: a TLS listener in front of plant assets, composed here from its parts. Each
+// connection proves, in a short handshake (handshake.ts, the rules in admission.ts), a live
+// session for the asset it asks for; only then does the gateway open the asset's endpoint and pipe
+// bytes both ways (pipe.ts; protocol-aware checks will sit in protocols/). The revocation stream
+// closes every connection of a session the moment the broker reports its end; a stream silent for
+// longer than the stale limit refuses new connections (and, strict, closes the open ones). Each
+// connection's record goes to the broker through the report queue (reports.ts).
+import { X509Certificate, createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { connect, type Socket } from 'node:net'
-import { createServer, type TLSSocket } from 'node:tls'
-import { newId } from '../util/ids.js'
-import {
-  TUNNEL_HANDSHAKE_TIMEOUT_MS, TUNNEL_PROTOCOL, TUNNEL_SOCKET_BUFFER_BYTES, encodeFrame,
-  type ConnectionEndCause, type ConnectionRecord, type FrontedAsset, type GatewayAssets, type TunnelChallenge, type TunnelRefused,
-} from '../wire/gateway.js'
-import { Refusal, admit, brokerKeys, type AdmissionContext } from './admission.js'
+import type { FrontedAsset, GatewayAssets } from '../wire/gateway.js'
+import { brokerKeys, type AdmissionContext } from './admission.js'
 import { BrokerLink } from './broker-link.js'
-import { ConnectionTable, EndedSessions, type OpenConnection } from './connections.js'
-import { FrameError, FrameReader } from '../wire/tunnel-frames.js'
-import { ConnectionRecorder } from './recorder.js'
+import { ConnectionTable, EndedSessions } from './connections.js'
+import { serveTunnel } from './handshake.js'
+import { createListener } from './listener.js'
+import { ConnectionReports } from './reports.js'
 import { RevocationFollower } from './revocation-follower.js'
 
 export interface GatewayOptions {
@@ -32,6 +29,8 @@ export interface GatewayOptions {
   /** PEM file of the CA that signed the broker's certificate. */
   caFile?: string
   recordings?: string
+  /** The gateway's own folder: the records of its connections until the broker has them. */
+  dataDir: string
   staleAfterMs: number
   strict: boolean
   log?: (line: string) => void
@@ -43,9 +42,7 @@ export interface RunningGateway {
 }
 
 const ASSET_REFRESH_MS = 5000
-const ASSET_CONNECT_TIMEOUT_MS = 5000
 const STALE_CHECK_MS = 250
-const MAX_PENDING_HANDSHAKES = 256
 
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`))
@@ -57,15 +54,16 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const { issuer } = await link.get<{ issuer: string }>('/healthz')
   const jwks = await brokerKeys(link)
   let fronted = await loadAssets(link, options.name)
+  // Before anything runs in the background: a data folder the gateway cannot take stops the start cleanly.
+  const reports = await ConnectionReports.open(link, options.dataDir, log)
   const connections = new ConnectionTable()
   const ended = new EndedSessions()
-  const reports = new ConnectionReports(link, log)
 
   const follower = new RevocationFollower(link, {
     staleAfterMs: options.staleAfterMs,
     log,
     onEnd: (end) => {
-      ended.add(end.sessionId)
+      ended.add(end.sessionId, end.cause)
       const closed = connections.closeSession(end.sessionId, end.cause)
       if (closed > 0) log(`session ${end.sessionId} ended (${end.cause}): closed ${closed} connection(s)`)
     },
@@ -86,43 +84,19 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   const admission: AdmissionContext = { gateway: options.name, issuer, jwks, link, assets: () => fronted, ended: (id) => ended.has(id) }
   const state = { stopping: false }
-  let pendingHandshakes = 0
-  // A client that never starts TLS is not covered by handshakeTimeout: its raw socket gets a deadline of its own.
-  const unsecured = new Map<string, NodeJS.Timeout>()
-  const server = createServer({ cert, key, minVersion: 'TLSv1.2', handshakeTimeout: TUNNEL_HANDSHAKE_TIMEOUT_MS }, (socket) => {
-    // Request/response protocols (Modbus, a shell) must not wait on Nagle's algorithm.
-    socket.setNoDelay(true)
-    const peer = `${socket.remoteAddress}:${socket.remotePort}`
-    clearTimeout(unsecured.get(peer))
-    unsecured.delete(peer)
-    if (pendingHandshakes >= MAX_PENDING_HANDSHAKES) {
-      socket.destroy()
-      return
-    }
-    pendingHandshakes++
-    let counted = true
-    const release = () => {
-      if (counted) pendingHandshakes--
-      counted = false
-    }
-    void serveTunnel(socket, { options, admission, follower, connections, reports, log, release, state }).catch((error: Error) => {
-      log(`error: tunnel from ${socket.remoteAddress}: ${error.message}`)
-      socket.destroy()
-    }).finally(release)
+  const server = createListener({
+    cert,
+    key,
+    log,
+    serve: (socket, release) => serveTunnel(socket, { gateway: options.name, recordings: options.recordings, admission, ended, follower, connections, reports, log, release, state }),
   })
-  server.on('connection', (raw: Socket) => {
-    const peer = `${raw.remoteAddress}:${raw.remotePort}`
-    unsecured.set(peer, setTimeout(() => raw.destroy(), TUNNEL_HANDSHAKE_TIMEOUT_MS))
-    raw.once('close', () => {
-      clearTimeout(unsecured.get(peer))
-      unsecured.delete(peer)
-    })
-  })
-  server.on('tlsClientError', () => {})
-  server.on('error', (error) => log(`error: listener: ${error.message}`))
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(options.port, options.host, () => resolve())
+  }).catch(async (error: unknown) => {
+    follower.stop()
+    await reports.close(0)
+    throw error
   })
   const bound = server.address() as { address: string; port: number }
   const address = options.advertise ?? `${bound.address.includes(':') ? `[${bound.address}]` : bound.address}:${bound.port}`
@@ -139,7 +113,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       clearInterval(staleWatch)
       connections.closeAll('gateway-stopped')
       await new Promise<void>((resolve) => server.close(() => resolve()))
-      await reports.flush(3000)
+      await reports.close(3000)
     },
   }
 }
@@ -148,233 +122,4 @@ async function loadAssets(link: BrokerLink, name: string): Promise<Map<string, F
   const answer = await link.get<GatewayAssets>('/gateway/assets')
   if (answer.gateway !== name) throw new Error(`the verifier token belongs to "${answer.gateway}", not to gateway "${name}"; start the gateway with --name ${answer.gateway} or use its own token`)
   return new Map(answer.assets.map((asset) => [asset.path, asset]))
-}
-
-interface TunnelDeps {
-  options: GatewayOptions
-  admission: AdmissionContext
-  follower: RevocationFollower
-  connections: ConnectionTable
-  reports: ConnectionReports
-  log: (line: string) => void
-  release: () => void
-  state: { stopping: boolean }
-}
-
-async function serveTunnel(socket: TLSSocket, deps: TunnelDeps): Promise<void> {
-  const { options, follower, log } = deps
-  const from = `${socket.remoteAddress}:${socket.remotePort}`
-  socket.on('error', () => {})
-  const refuse = (refusal: Refusal) => {
-    const frame: TunnelRefused = { type: 'refused', code: refusal.code, message: refusal.message }
-    log(`refused ${from}: ${refusal.code}: ${refusal.message}`)
-    socket.end(encodeFrame(frame))
-    setTimeout(() => socket.destroy(), 1000).unref()
-  }
-  if (!follower.fresh) return refuse(new Refusal('stale', 'the gateway has lost the broker\'s revocation stream; no new connections until it is back'))
-
-  const nonce = randomBytes(32).toString('base64url')
-  const challenge: TunnelChallenge = { type: 'challenge', protocol: TUNNEL_PROTOCOL, gateway: options.name, nonce }
-  socket.write(encodeFrame(challenge))
-
-  let opened: { frame: Record<string, unknown>; rest: Buffer }
-  try {
-    opened = await readOpenFrame(socket)
-  } catch (error) {
-    if (error instanceof FrameError) return refuse(new Refusal('bad-frame', error.message))
-    socket.destroy()
-    return
-  }
-  let admitted
-  try {
-    admitted = await admit(deps.admission, opened.frame, nonce)
-  } catch (error) {
-    if (error instanceof Refusal) return refuse(error)
-    throw error
-  }
-  if (socket.destroyed) return
-  if (!follower.fresh) return refuse(new Refusal('stale', 'the gateway has lost the broker\'s revocation stream'))
-  const { claims, asset } = admitted
-
-  const upstream = await connectAsset(asset).catch(() => undefined)
-  if (!upstream) return refuse(new Refusal('unavailable', `asset ${asset.path} does not answer at its endpoint`))
-  // The session may have ended (or the gateway begun to stop) while the asset was being reached.
-  if (deps.admission.ended(claims.sid) || socket.destroyed || deps.state.stopping) {
-    upstream.destroy()
-    if (!socket.destroyed) refuse(deps.state.stopping ? new Refusal('unavailable', 'the gateway is stopping') : new Refusal('inactive', `session ${claims.sid} has ended`))
-    return
-  }
-  deps.release()
-  pipeTunnel(socket, upstream, opened.rest, { ...deps, sessionId: claims.sid, asset, from, exp: claims.exp })
-}
-
-function readOpenFrame(socket: TLSSocket): Promise<{ frame: Record<string, unknown>; rest: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const reader = new FrameReader()
-    const timer = setTimeout(() => done(new FrameError('handshake timed out')), TUNNEL_HANDSHAKE_TIMEOUT_MS)
-    const onData = (chunk: Buffer) => {
-      try {
-        const result = reader.push(chunk)
-        if (result) done(undefined, result)
-      } catch (error) {
-        done(error as Error)
-      }
-    }
-    const onClose = () => done(new Error('closed during handshake'))
-    const done = (error?: Error, result?: { frame: Record<string, unknown>; rest: Buffer }) => {
-      clearTimeout(timer)
-      socket.removeListener('data', onData)
-      socket.removeListener('close', onClose)
-      socket.pause()
-      if (error) reject(error)
-      else resolve(result!)
-    }
-    socket.on('data', onData)
-    socket.once('close', onClose)
-  })
-}
-
-function connectAsset(asset: FrontedAsset): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    // (Node takes highWaterMark for a client socket too; its types name it only for servers.)
-    const buffer = { highWaterMark: TUNNEL_SOCKET_BUFFER_BYTES }
-    const upstream = connect({ host: asset.host, port: asset.port, noDelay: true, ...buffer })
-    const timer = setTimeout(() => {
-      upstream.destroy()
-      reject(new Error('timeout'))
-    }, ASSET_CONNECT_TIMEOUT_MS)
-    upstream.once('connect', () => {
-      clearTimeout(timer)
-      upstream.removeAllListeners('error')
-      upstream.on('error', () => {})
-      resolve(upstream)
-    })
-    upstream.once('error', (error) => {
-      clearTimeout(timer)
-      reject(error)
-    })
-  })
-}
-
-function pipeTunnel(
-  client: TLSSocket,
-  upstream: Socket,
-  early: Buffer,
-  deps: TunnelDeps & { sessionId: string; asset: FrontedAsset; from: string; exp: number },
-): void {
-  const { options, connections, reports, log } = deps
-  const id = newId('con')
-  const startedAt = new Date().toISOString()
-  const counts = { toAsset: 0, fromAsset: 0 }
-  const recorder = options.recordings
-    ? new ConnectionRecorder(options.recordings, deps.sessionId, id, deps.asset.terminal ? { width: 80, height: 24, asset: deps.asset.path } : undefined)
-    : undefined
-  let endCause: ConnectionEndCause | undefined
-  const connection: OpenConnection = {
-    id,
-    sessionId: deps.sessionId,
-    close(cause) {
-      endCause ??= cause
-      client.destroy()
-      upstream.destroy()
-    },
-  }
-  connections.add(connection)
-  // The credential says when it stops being valid; no stream message is needed for that.
-  const expiry = setTimeout(() => connection.close('expired'), Math.max(0, deps.exp * 1000 - Date.now()))
-
-  client.on('data', (chunk: Buffer) => {
-    counts.toAsset += chunk.length
-    recorder?.record('>', chunk)
-    if (!upstream.write(chunk)) client.pause()
-  })
-  upstream.on('drain', () => client.resume())
-  upstream.on('data', (chunk: Buffer) => {
-    counts.fromAsset += chunk.length
-    recorder?.record('<', chunk)
-    if (!client.write(chunk)) upstream.pause()
-  })
-  client.on('drain', () => upstream.resume())
-  client.once('end', () => {
-    endCause ??= 'client-closed'
-    upstream.end()
-  })
-  upstream.once('end', () => {
-    endCause ??= 'asset-closed'
-    client.end()
-  })
-  client.once('error', () => connection.close('error'))
-  upstream.once('error', () => connection.close('asset-unreachable'))
-
-  let finished = false
-  const finish = () => {
-    if (finished || !(client.destroyed || client.closed) || !(upstream.destroyed || upstream.closed)) return
-    finished = true
-    clearTimeout(expiry)
-    connections.remove(connection)
-    const endedAt = new Date().toISOString()
-    void (async () => {
-      const files = recorder ? await recorder.close() : undefined
-      const record: ConnectionRecord = {
-        connectionId: id, sessionId: deps.sessionId, asset: deps.asset.path, from: deps.from, startedAt, endedAt,
-        bytesToAsset: counts.toAsset, bytesFromAsset: counts.fromAsset, endCause: endCause ?? 'client-closed', ...(files ?? {}),
-      }
-      log(`connection ${id} of ${deps.sessionId} from ${deps.from} ended (${record.endCause}): ${counts.toAsset} bytes to the asset, ${counts.fromAsset} back`)
-      reports.send(record)
-    })()
-  }
-  client.once('close', () => {
-    upstream.destroy()
-    finish()
-  })
-  upstream.once('close', () => {
-    // Let what the asset sent last reach the client before the tunnel closes.
-    if (!client.destroyed) client.end()
-    setTimeout(() => client.destroy(), 2000).unref()
-    finish()
-  })
-
-  const ok = encodeFrame({ type: 'ok', sessionId: deps.sessionId, connectionId: id })
-  client.write(ok)
-  log(`connection ${id} of ${deps.sessionId} from ${deps.from} to ${deps.asset.path} (${deps.asset.host}:${deps.asset.port})`)
-  if (early.length > 0) client.emit('data', early)
-  client.resume()
-}
-
-/** Sends connection records to the broker; a broker that is away gets them when it is back. */
-class ConnectionReports {
-  readonly #queue: ConnectionRecord[] = []
-  #sending?: Promise<void>
-  constructor(readonly link: BrokerLink, readonly log: (line: string) => void) {}
-
-  send(record: ConnectionRecord): void {
-    this.#queue.push(record)
-    this.#sending ??= this.#drain().finally(() => (this.#sending = undefined))
-  }
-
-  async #drain(): Promise<void> {
-    let delay = 250
-    while (this.#queue.length > 0) {
-      try {
-        await this.link.post('/gateway/connections', this.#queue[0])
-        this.#queue.shift()
-        delay = 250
-      } catch (error) {
-        if ((error as { status?: number }).status === 400) {
-          this.log(`error: the broker refused the record of connection ${this.#queue[0].connectionId}: ${(error as Error).message}`)
-          this.#queue.shift()
-          continue
-        }
-        this.log(`connection records: ${(error as Error).message}; ${this.#queue.length} waiting`)
-        await new Promise((resolve) => setTimeout(resolve, delay))
-        delay = Math.min(delay * 2, 10_000)
-      }
-    }
-  }
-
-  async flush(timeoutMs: number): Promise<void> {
-    if (!this.#sending) return
-    await Promise.race([this.#sending, new Promise((resolve) => setTimeout(resolve, timeoutMs))])
-    if (this.#queue.length > 0) this.log(`error: ${this.#queue.length} connection record(s) could not reach the broker before the gateway stopped`)
-  }
 }

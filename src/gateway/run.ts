@@ -2,11 +2,19 @@
 // environment variable, never a flag), start, announce on stdout, stop cleanly on SIGINT/SIGTERM
 // (the gateway closes every tunnel: nothing outlives it).
 import { readFileSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
 import { AuthError, BrokerUnreachableError, UsageError, type JitError } from '../errors.js'
 import { GatewayBrokerError } from './broker-link.js'
 import { startGateway, type GatewayOptions } from './gateway.js'
 import { NotAKrlError, startKrlFollower, type KrlFollowOptions, type KrlFollowStarted } from './krl-follower.js'
+import { DataFolderInUse } from './record-journal.js'
 import { serverStopSignals } from '../util/exit-signals.js'
+
+/** The gateway's own folder when --data is not given: per gateway name, under the user's state folder (XDG). */
+export function defaultGatewayDataDir(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'jit', 'gateway', name.replace(/[^A-Za-z0-9_.-]/g, '_'))
+}
 
 export function readVerifierToken(tokenFile: string | undefined, env: NodeJS.ProcessEnv = process.env, envVar = 'JIT_GATEWAY_TOKEN', who = 'gateway'): string {
   let token: string | undefined
@@ -63,7 +71,9 @@ export async function runGatewayUntilStopped(options: GatewayOptions, announce: 
     gateway = await startGateway(options)
   } catch (error) {
     if (error instanceof GatewayBrokerError) throw brokerProblem(error, 'gateway')
+    if (error instanceof DataFolderInUse) throw new UsageError(`${error.message[0].toUpperCase()}${error.message.slice(1)}.`, ['Give each gateway its own --data folder, or stop the other one first.'])
     const e = error as NodeJS.ErrnoException
+    if (e.path?.startsWith(options.dataDir) && e.code) throw new UsageError(`Cannot use the data folder ${options.dataDir}: ${e.code}.`, ['Give the gateway a folder it may write (--data DIR).'])
     if (e.code === 'EADDRINUSE') throw new UsageError(`${options.host}:${options.port} is already in use.`, ['Pick another port with --listen.'])
     if (e.code === 'EACCES') throw new UsageError(`Not allowed to listen on ${options.host}:${options.port}.`)
     if (e.code === 'ENOENT') throw new UsageError(`File not found: ${e.path ?? e.message}.`)

@@ -56,7 +56,24 @@ export interface AssetGateway {
 /** Why a tunnelled connection ended. */
 export type ConnectionEndCause = SessionEndCause | 'client-closed' | 'asset-closed' | 'asset-unreachable' | 'stream-stale' | 'gateway-stopped' | 'error'
 
-/** POST /v1/gateway/connections: one finished connection, recorded as a `gateway.connection` audit event. */
+/**
+ * POST /v1/gateway/connections/opened: a connection the gateway has just admitted, recorded as a
+ * `gateway.connection.opened` audit event (once per connection id: a gateway resends what it is
+ * not sure the broker has).
+ */
+export interface ConnectionOpened {
+  connectionId: string
+  sessionId: string
+  asset: string
+  /** The client's address as the gateway saw it (host:port). */
+  from: string
+  startedAt: string
+}
+
+/**
+ * POST /v1/gateway/connections: one finished connection, recorded as a `gateway.connection` audit
+ * event (once per connection id).
+ */
 export interface ConnectionRecord {
   connectionId: string
   sessionId: string
@@ -72,24 +89,42 @@ export interface ConnectionRecord {
   recording?: { file: string; bytes: number; sha256: string }
   /** For terminal assets: the asciicast v2 file and its SHA-256. */
   asciicast?: { file: string; bytes: number; sha256: string }
+  /**
+   * The gateway stopped without seeing the end (it was killed, or the machine went down); a
+   * restarted gateway sent this record (endCause gateway-stopped). endedAt is when that gateway was
+   * last known to run, the byte counts are as it last noted them.
+   */
+  recovered?: boolean
 }
+
+const connectionFields = {
+  connectionId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+  sessionId: { type: 'string', minLength: 1, maxLength: 64 },
+  asset: { type: 'string', minLength: 1, maxLength: 512 },
+  from: { type: 'string', pattern: '^[0-9A-Za-z.:%\\[\\]-]{1,128}$' },
+  startedAt: { type: 'string', format: 'date-time', maxLength: 40 },
+} as const
+
+export const connectionOpenedSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['connectionId', 'sessionId', 'asset', 'from', 'startedAt'],
+  properties: connectionFields,
+} as const
 
 export const connectionRecordSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['connectionId', 'sessionId', 'asset', 'from', 'startedAt', 'endedAt', 'bytesToAsset', 'bytesFromAsset', 'endCause'],
   properties: {
-    connectionId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
-    sessionId: { type: 'string', minLength: 1, maxLength: 64 },
-    asset: { type: 'string', minLength: 1, maxLength: 512 },
-    from: { type: 'string', pattern: '^[0-9A-Za-z.:%\\[\\]-]{1,128}$' },
-    startedAt: { type: 'string', format: 'date-time', maxLength: 40 },
+    ...connectionFields,
     endedAt: { type: 'string', format: 'date-time', maxLength: 40 },
     bytesToAsset: { type: 'integer', minimum: 0 },
     bytesFromAsset: { type: 'integer', minimum: 0 },
     endCause: { type: 'string', pattern: '^[a-z-]{1,32}$' },
     recording: { $ref: '#/$defs/file' },
     asciicast: { $ref: '#/$defs/file' },
+    recovered: { type: 'boolean' },
   },
   $defs: {
     file: {

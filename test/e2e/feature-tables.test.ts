@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest'
 import { ApiError } from '../../src/broker/api-error.js'
 import { ReviewStore } from '../../src/broker/breakglass/review-store.js'
-import { announceGateway, gatewayForAsset, recordConnection } from '../../src/broker/gateway/gateways.js'
+import { CONNECTION_CLOSED, CONNECTION_OPENED, recordConnectionEvent } from '../../src/broker/gateway/connection-records.js'
+import { announceGateway, gatewayForAsset } from '../../src/broker/gateway/gateways.js'
 import { CertificateStore } from '../../src/broker/ssh-ca/cert-store.js'
 import type { SessionRecord } from '../../src/broker/store/records.js'
 import type { Store } from '../../src/broker/store/store.js'
@@ -207,7 +208,7 @@ describe.each([
     expect(await verificationsOf(store, 'ses_none')).toEqual([])
   })
 
-  it('gateways: the latest announcement is where devices connect; connections are recorded only for assets the gateway fronts', async () => {
+  it('gateways: the latest announcement is where devices connect; connections are recorded only for assets the gateway fronts, each once', async () => {
     const store = await open()
     const ctx = { store, now: clock }
     await store.upsertAsset({ path: ASSET, attributes: { gateway: 'gw-1', endpoint: '10.0.3.7:502' } })
@@ -222,13 +223,20 @@ describe.each([
     expect(((await gatewayForAsset(ctx, 'plant-a/line-3/hmi-01').catch((e: unknown) => e)) as ApiError).status).toBe(404)
 
     await store.insertSession(session('ses_g', 'WO-1', Math.floor(NOW) + 3600))
-    const record = { connectionId: 'conn-1', sessionId: 'ses_g', asset: ASSET, from: '10.0.9.9:50000', startedAt: '2027-01-15T08:00:00.000Z', endedAt: '2027-01-15T08:05:00.000Z', bytesToAsset: 10, bytesFromAsset: 20, endCause: 'client-closed' as const }
-    const recorded = await recordConnection(ctx, 'gw-1', record)
+    const opened = { connectionId: 'con_1', sessionId: 'ses_g', asset: ASSET, from: '10.0.9.9:50000', startedAt: '2027-01-15T08:00:00.000Z' }
+    const record = { ...opened, endedAt: '2027-01-15T08:05:00.000Z', bytesToAsset: 10, bytesFromAsset: 20, endCause: 'client-closed' as const }
+    const first = await recordConnectionEvent(ctx, 'gw-1', CONNECTION_OPENED, opened)
+    const recorded = await recordConnectionEvent(ctx, 'gw-1', CONNECTION_CLOSED, record)
     expect(recorded.recorded).toBe(true)
-    const refused = await recordConnection(ctx, 'gw-2', record).catch((e: unknown) => e)
+    // A gateway that resends after a restart gets the first records' numbers; nothing is added.
+    expect(await recordConnectionEvent(ctx, 'gw-1', CONNECTION_OPENED, opened)).toEqual(first)
+    expect(await recordConnectionEvent(ctx, 'gw-1', CONNECTION_CLOSED, record)).toEqual(recorded)
+    // "_" is a LIKE wildcard: an id that differs only there is another connection.
+    const other = await recordConnectionEvent(ctx, 'gw-1', CONNECTION_OPENED, { ...opened, connectionId: 'conX1' })
+    const refused = await recordConnectionEvent(ctx, 'gw-2', CONNECTION_CLOSED, record).catch((e: unknown) => e)
     expect((refused as ApiError).status).toBe(400)
     const events = await store.auditEvents({ sessionId: 'ses_g' })
-    expect(events.map((e) => [e.type, e.seq])).toEqual([['gateway.connection', recorded.seq]])
+    expect(events.map((e) => [e.type, e.seq])).toEqual([['gateway.connection.opened', first.seq], ['gateway.connection', recorded.seq], ['gateway.connection.opened', other.seq]])
     expect((await auditTypes(store)).filter((type) => type === 'gateway.announced')).toHaveLength(2)
   })
 

@@ -22,16 +22,19 @@ export function selfSignedCert(dir = tempDir('jit-gw-cert-')): { cert: string; k
 
 export interface TestGateway {
   address: string
+  /** Its --data folder (give it to a restarted gateway of the same name). */
+  dataDir: string
   process: ChildProcess
   log(): string
   stop(signal?: NodeJS.Signals): Promise<void>
 }
 
-export async function startGateway(broker: { url: string }, options: { name: string; token: string; cert: { cert: string; key: string }; args?: string[]; port?: number }): Promise<TestGateway> {
+export async function startGateway(broker: { url: string }, options: { name: string; token: string; cert: { cert: string; key: string }; args?: string[]; port?: number; dataDir?: string }): Promise<TestGateway> {
   const dir = tempDir('jit-gw-')
+  const dataDir = options.dataDir ?? join(dir, 'data')
   const tokenFile = join(dir, 'token')
   writeFileSync(tokenFile, options.token, { mode: 0o600 })
-  const run = jitProcess(['gateway', 'start', '--broker', broker.url, '--listen', `127.0.0.1:${options.port ?? 0}`, '--name', options.name, '--token-file', tokenFile, '--tls-cert', options.cert.cert, '--tls-key', options.cert.key, ...(options.args ?? [])])
+  const run = jitProcess(['gateway', 'start', '--broker', broker.url, '--listen', `127.0.0.1:${options.port ?? 0}`, '--name', options.name, '--token-file', tokenFile, '--tls-cert', options.cert.cert, '--tls-key', options.cert.key, '--data', dataDir, ...(options.args ?? [])])
   const child = spawn(run.command, run.args, { stdio: ['ignore', 'pipe', 'pipe'], env: run.env })
   let log = ''
   child.stderr.on('data', (d) => (log += d))
@@ -47,6 +50,7 @@ export async function startGateway(broker: { url: string }, options: { name: str
   const exited = new Promise<void>((ok) => (child.exitCode !== null ? ok() : child.once('exit', () => ok())))
   return {
     address,
+    dataDir,
     process: child,
     log: () => log,
     async stop(signal = 'SIGTERM') {

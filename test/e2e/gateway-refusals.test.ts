@@ -19,6 +19,7 @@ let asset: Awaited<ReturnType<typeof startEchoAsset>>
 let alice: string
 let aliceKey: KeyObject
 let token: string
+let sessionId: string
 
 beforeAll(async () => {
   broker = await startBroker()
@@ -29,7 +30,7 @@ beforeAll(async () => {
   aliceKey = await deviceKeyOf(alice)
   const requested = await jit(['request', '--ticket', 'WO-104233', '--asset', GW_ASSET, '--scope', 'diagnose', '--ttl', '10m', '--reason', 'gateway refusals', '--json'], { home: alice })
   expect(requested.code).toBe(0)
-  const sessionId = requested.json().request.sessionId as string
+  sessionId = requested.json().request.sessionId as string
   const credential = await jit(['credential', sessionId, '--format', 'raw'], { home: alice })
   token = credential.stdout.trim()
   expect(token.split('.')).toHaveLength(3)
@@ -80,6 +81,13 @@ describe('the gateway opens nothing without proof', () => {
     expect(await handshake({ asset: GW_ASSET, token, key: aliceKey })).toMatchObject({ type: 'ok' })
   })
 
+  it('the broker\'s record of the gateway\'s check says possession was proven (the gateway relays the proof)', async () => {
+    expect(await handshake({ asset: GW_ASSET, token, key: aliceKey })).toMatchObject({ type: 'ok' })
+    const checks = (await broker.withStore((store) => store.auditEvents({ sessionId }))).filter((e) => e.type === 'session.verified' && e.actor === 'verifier:gw-line-3')
+    expect(checks.length).toBeGreaterThan(0)
+    expect(checks.map((e) => e.data)).toEqual(checks.map(() => expect.objectContaining({ active: true, possession: true })))
+  })
+
   it('a token copied to another device opens nothing', async () => {
     const mallory = generateKeyPairSync('ed25519').privateKey
     expect(await handshake({ asset: GW_ASSET, token, key: mallory })).toMatchObject({ type: 'refused', code: 'no-proof' })
@@ -117,7 +125,7 @@ describe('the gateway opens nothing without proof', () => {
 
   it('a revoked session opens nothing, even with the right key', async () => {
     const requested = await jit(['request', '--ticket', 'WO-104233', '--asset', GW_ASSET, '--scope', 'read', '--ttl', '10m', '--reason', 'to revoke', '--json'], { home: alice })
-    const sessionId = requested.json().request.sessionId as string
+    sessionId = requested.json().request.sessionId as string
     const revokedToken = (await jit(['credential', sessionId, '--format', 'raw'], { home: alice })).stdout.trim()
     expect(await handshake({ asset: GW_ASSET, token: revokedToken, key: aliceKey })).toMatchObject({ type: 'ok' })
     expect((await jit(['revoke', sessionId], { home: alice })).code).toBe(0)

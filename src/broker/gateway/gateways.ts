@@ -1,9 +1,9 @@
 // What the broker knows about gateways: the assets each fronts (read from asset attributes
 // `gateway`, `endpoint`, `endpointScopes`, `terminal`), where each listens and the certificate it
-// presents (announced by the gateway itself), and the record of every connection it carried (an
-// audit event of the session, so `jit sessions show` lists it and `jit audit verify` covers it).
-import type { AssetGateway, ConnectionRecord, FrontedAsset, GatewayAnnouncement } from '../../wire/gateway.js'
-import { badInput, notFound } from '../api-error.js'
+// presents (announced by the gateway itself). The record of each connection it carried is in
+// connection-records.ts.
+import type { AssetGateway, FrontedAsset, GatewayAnnouncement } from '../../wire/gateway.js'
+import { notFound } from '../api-error.js'
 import type { BrokerContext } from '../context.js'
 import type { AssetRecord } from '../store/records.js'
 
@@ -44,23 +44,4 @@ export async function gatewayForAsset(ctx: StoreAndClock, assetPath: string): Pr
   const row = (await ctx.store.query('SELECT * FROM gateways WHERE name = ?', [name]))[0]
   if (!row) throw notFound(`A running gateway ${name} (it has not announced itself to the broker yet)`)
   return { asset: asset.path, gateway: name, address: row.address as string, certSha256: row.cert_sha256 as string }
-}
-
-/** Records one finished connection as an audit event of its session; only for an asset this gateway fronts. */
-export async function recordConnection(ctx: StoreAndClock, gateway: string, record: ConnectionRecord): Promise<{ recorded: true; seq: number }> {
-  const session = await ctx.store.getSession(record.sessionId, ctx.now() / 1000)
-  if (!session || session.asset !== record.asset) throw badInput(`Session ${record.sessionId} is not a session on ${record.asset}.`)
-  const asset = await ctx.store.getAsset(record.asset)
-  if (!asset || asset.attributes.gateway !== gateway) throw badInput(`Asset ${record.asset} is not behind gateway ${gateway}.`)
-  const event = await ctx.store.transaction((tx) =>
-    tx.appendAudit({
-      type: 'gateway.connection',
-      severity: session.kind === 'standard' ? 'info' : 'high',
-      actor: `verifier:${gateway}`,
-      sessionId: session.id,
-      requestId: session.requestId,
-      data: { gateway, ...record },
-    }),
-  )
-  return { recorded: true, seq: event.seq }
 }

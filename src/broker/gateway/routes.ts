@@ -2,11 +2,14 @@
 // token from `jit admin verifier add`) and gets only what concerns it; a device asks where the
 // gateway of its own live session listens, and which connections a session carried.
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { announcementSchema, connectionRecordSchema, type ConnectionRecord, type GatewayAnnouncement, type GatewayAssets, type RevocationBatch } from '../../wire/gateway.js'
+import {
+  announcementSchema, connectionOpenedSchema, connectionRecordSchema, type ConnectionOpened, type ConnectionRecord, type GatewayAnnouncement, type GatewayAssets, type RevocationBatch,
+} from '../../wire/gateway.js'
 import { authFailed, badInput, conflict, forbidden } from '../api-error.js'
 import type { Actor, BrokerContext } from '../context.js'
 import { getSessionFor } from '../sessions.js'
-import { announceGateway, assetsFrontedBy, gatewayForAsset, recordConnection } from './gateways.js'
+import { CONNECTION_CLOSED, CONNECTION_OPENED, recordConnectionEvent } from './connection-records.js'
+import { announceGateway, assetsFrontedBy, gatewayForAsset } from './gateways.js'
 import { waitForEnds } from './revocation-stream.js'
 
 /** A long poll never outlasts this; the gateway asks again at once. */
@@ -47,8 +50,14 @@ export function registerGatewayRoutes(
     return announceGateway(ctx, await gatewayOf(request), request.body as GatewayAnnouncement)
   })
 
+  app.post(`${prefix}/gateway/connections/opened`, { schema: { body: connectionOpenedSchema } }, async (request, reply) => {
+    const result = await recordConnectionEvent(ctx, await gatewayOf(request), CONNECTION_OPENED, request.body as ConnectionOpened)
+    reply.code(201)
+    return result
+  })
+
   app.post(`${prefix}/gateway/connections`, { schema: { body: connectionRecordSchema } }, async (request, reply) => {
-    const result = await recordConnection(ctx, await gatewayOf(request), request.body as ConnectionRecord)
+    const result = await recordConnectionEvent(ctx, await gatewayOf(request), CONNECTION_CLOSED, request.body as ConnectionRecord)
     reply.code(201)
     return result
   })
