@@ -17,7 +17,8 @@ import type { BrokerContext } from './context.js'
 import { makeEnrollmentCode } from './enrollment.js'
 import { Notifier } from './notifier.js'
 import * as offboarding from './offboarding.js'
-import { SqliteStore, type AssetRecord, type UserRecord } from './store/sqlite-store.js'
+import type { AssetRecord, UserRecord } from './store/records.js'
+import { SqliteStore } from './store/sqlite-store.js'
 import type { Store } from './store/store.js'
 
 const NAME = /^[a-z][a-z0-9._-]{0,63}$/

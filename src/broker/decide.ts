@@ -6,7 +6,7 @@ import { factsOf } from '../policy/inventory.js'
 import type { Decision, Holder } from '../policy/types.js'
 import { ApiError } from './api-error.js'
 import type { BrokerContext } from './context.js'
-import type { UserRecord } from './store/sqlite-store.js'
+import type { UserRecord } from './store/records.js'
 
 export interface Asked {
   asset: string

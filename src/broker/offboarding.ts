@@ -9,7 +9,7 @@ import { badInput, conflict, notFound } from './api-error.js'
 import type { BrokerContext } from './context.js'
 import { forgetDeviceKey } from './device-auth.js'
 import { endSessionRecorded } from './sessions.js'
-import { publicSession, type DeviceRecord } from './store/sqlite-store.js'
+import { publicSession, type DeviceRecord } from './store/records.js'
 
 export type EndCause = 'user-disabled' | 'device-revoked' | 'logout'
 

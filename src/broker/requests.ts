@@ -14,7 +14,7 @@ import { OVERSIGHT_ROLES, hasAnyRole, isVendor, type Actor, type BrokerContext }
 import { decisionRecord, policyDenied } from './decide.js'
 import { MAX_PENDING_PER_USER, MAX_TTL_SECONDS, MIN_TTL_SECONDS, PENDING_TIMEOUT_SECONDS, SCOPE_PATTERN } from '../wire/limits.js'
 import { grantFor, openSession } from './sessions.js'
-import type { SessionRecord } from './store/sqlite-store.js'
+import type { SessionRecord } from './store/records.js'
 import type { Store } from './store/store.js'
 import { checkTicket, type TicketVerdict } from './tickets/check.js'
 

@@ -5,7 +5,7 @@
 import type { SessionProof } from '../wire/api.js'
 import type { Actor, BrokerContext } from './context.js'
 import { checkCredential, credentialFor, getSessionFor } from './sessions.js'
-import { publicSession } from './store/sqlite-store.js'
+import { publicSession } from './store/records.js'
 
 export async function sessionProof(ctx: BrokerContext, actor: Actor, id: string): Promise<SessionProof> {
   const session = await getSessionFor(ctx, actor, id)

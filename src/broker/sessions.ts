@@ -9,7 +9,7 @@ import { newId } from '../util/ids.js'
 import type { AccessRequest, Grant, IntrospectionResult } from '../wire/api.js'
 import { forbidden, notFound } from './api-error.js'
 import { OVERSIGHT_ROLES, hasAnyRole, type Actor, type BrokerContext } from './context.js'
-import { publicSession, type SessionRecord } from './store/sqlite-store.js'
+import { publicSession, type SessionRecord } from './store/records.js'
 import { recordVerification } from './verifications.js'
 import { verifyPossessionProof } from '../wire/proof-of-possession.js'
 

@@ -7,7 +7,7 @@ import { verifyChain } from '../../src/audit/chain.js'
 import { databaseLogin } from '../../src/broker/store/postgres/connection.js'
 import { DatabaseAuthError } from '../../src/broker/store/postgres/errors.js'
 import { PostgresStore } from '../../src/broker/store/postgres/postgres-store.js'
-import type { SessionRecord } from '../../src/broker/store/sqlite-store.js'
+import type { SessionRecord } from '../../src/broker/store/records.js'
 import { startPostgres, type TestPostgres } from './postgres.js'
 
 let server: TestPostgres

@@ -37,6 +37,12 @@ export interface SessionRecord extends SessionInfo {
   heartbeatAtMs?: number
 }
 
+/** A session as the API shows it: without the credential's id, its raw epochs or the broker's bookkeeping. */
+export function publicSession(session: SessionRecord): SessionInfo {
+  const { jti: _jti, issuedAtEpoch: _i, expiresAtEpoch: _e, lastVerifiedAt: _l, heartbeatAtMs: _h, ...info } = session
+  return info
+}
+
 export type NewAuditEvent = Pick<AuditEvent, 'type' | 'actor'> & Partial<Pick<AuditEvent, 'severity' | 'sessionId' | 'requestId' | 'data'>>
 
 /** The audit table's columns, in the order of chainedRecord's row. */

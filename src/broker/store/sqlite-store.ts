@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { GENESIS_HASH } from '../../audit/chain.js'
 import { nowIso } from '../../util/ids.js'
 import { AUDIT_COLUMNS, chainedRecord, toAuditEvent, toSession, type AssetRecord, type DeviceRecord, type NewAuditEvent, type Row, type SessionRecord, type UserRecord } from './records.js'
-import type { AccessRequest, Approval, AuditEvent, RequestState, SessionInfo, SessionState } from '../../wire/api.js'
+import type { AccessRequest, AuditEvent, RequestState, SessionState } from '../../wire/api.js'
 
 export type { AssetRecord, DeviceRecord, NewAuditEvent, SessionRecord, UserRecord } from './records.js'
 
@@ -518,10 +518,3 @@ function keepPrivate(dataDir: string, file: string): void {
 }
 
 
-
-export function publicSession(session: SessionRecord): SessionInfo {
-  const { jti: _jti, issuedAtEpoch: _i, expiresAtEpoch: _e, lastVerifiedAt: _l, heartbeatAtMs: _h, ...info } = session
-  return info
-}
-
-export type { Approval }

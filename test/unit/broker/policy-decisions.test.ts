@@ -10,7 +10,7 @@ import { ApiError } from '../../../src/broker/api-error.js'
 import type { Actor, BrokerContext } from '../../../src/broker/context.js'
 import { approveRequest, createRequest, cancelRequest } from '../../../src/broker/requests.js'
 import { revokeSession } from '../../../src/broker/sessions.js'
-import type { UserRecord } from '../../../src/broker/store/sqlite-store.js'
+import type { UserRecord } from '../../../src/broker/store/records.js'
 import { testContext, type TestContext } from './test-context.js'
 
 const PLANT = join(import.meta.dirname, '../../fixtures/plant')
