@@ -19,7 +19,7 @@ export interface Asked {
 
 export async function decide(ctx: BrokerContext, user: UserRecord, asked: Asked): Promise<Decision> {
   const at = ctx.now()
-  const record = await ctx.store.getAsset(asked.asset)
+  const record = await ctx.store.assets.get(asked.asset)
   // The policy is evaluated synchronously: who holds the asset is read first, and only when a
   // rule that could apply makes a scope exclusive (the only rules that ask).
   const exclusive = ctx.policy.index.candidates(asked.asset).some((rule) => rule.exclusive)
@@ -37,7 +37,7 @@ export async function decide(ctx: BrokerContext, user: UserRecord, asked: Asked)
 }
 
 async function holdersOf(ctx: BrokerContext, asset: string, atMs: number): Promise<Holder[]> {
-  return (await ctx.store.listSessions({ asset, activeOnly: true }, atMs / 1000)).map((s) => ({ user: s.user, scope: s.scope, sessionId: s.id, until: s.expiresAt }))
+  return (await ctx.store.sessions.list({ asset, activeOnly: true }, atMs / 1000)).map((s) => ({ user: s.user, scope: s.scope, sessionId: s.id, until: s.expiresAt }))
 }
 
 /** The audit record's data: the matched rule, every reason, and which policy decided. */

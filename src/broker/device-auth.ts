@@ -39,7 +39,7 @@ export async function authenticateDevice(ctx: BrokerContext, header: string | un
     throw authFailed('The device assertion is malformed.')
   }
   if (head.alg !== 'EdDSA' || typeof head.kid !== 'string') throw authFailed('The device assertion is malformed.')
-  const device = await ctx.store.getDevice(head.kid)
+  const device = await ctx.store.devices.get(head.kid)
   if (!device) throw authFailed('This device is not enrolled with this broker.')
   if (device.revokedAt) throw authFailed('This device was deregistered; enroll it again.')
   let key = keyCache.get(device.id)
@@ -57,8 +57,8 @@ export async function authenticateDevice(ctx: BrokerContext, header: string | un
   if (claims.aud !== ctx.issuer) throw authFailed(`The device assertion was made for another broker (${typeof claims.aud === 'string' ? claims.aud.slice(0, 200) : 'none named'}), not ${ctx.issuer}.`)
   if (claims.htm !== method || claims.htu !== url) throw authFailed('The device assertion was made for another call.')
   if (claims.bh !== bodyHash(rawBody)) throw authFailed('The device assertion does not match the request body.')
-  if (!(await ctx.store.rememberAssertion(claims.jti, Math.ceil(claims.exp + CLOCK_SKEW_SECONDS)))) throw authFailed('This signed request was already used once (replay refused).')
-  const user = await ctx.store.getUser(device.user)
+  if (!(await ctx.store.seenAssertions.remember(claims.jti, Math.ceil(claims.exp + CLOCK_SKEW_SECONDS)))) throw authFailed('This signed request was already used once (replay refused).')
+  const user = await ctx.store.users.get(device.user)
   if (!user || user.disabled) throw authFailed('The user of this device is disabled.')
   return { user, deviceId: device.id }
 }

@@ -55,8 +55,8 @@ export async function sessionGate(ctx: BrokerContext, opening: Opening): Promise
 
 /** A disabled user or a revoked device opens nothing, whoever approves. */
 async function assertStanding(ctx: BrokerContext, opening: Opening): Promise<Actor['user']> {
-  const user = await ctx.store.getUser(opening.user)
-  const device = await ctx.store.getDevice(opening.deviceId)
+  const user = await ctx.store.users.get(opening.user)
+  const device = await ctx.store.devices.get(opening.deviceId)
   const reasons: string[] = []
   if (!user) reasons.push(`${opening.user} is not a user of this broker`)
   else if (user.disabled) reasons.push(`${opening.user} is disabled`)
@@ -74,7 +74,7 @@ function refused(opening: Opening, message: string, reasons: string[]): ApiError
 export async function exclusiveHolder(ctx: BrokerContext, asked: Asked): Promise<Holder | undefined> {
   const exclusive = ctx.policy.index.candidates(asked.asset).some((rule) => rule.exclusive && rule.scopes.includes(asked.scope) && assetMatches(rule, asked.asset))
   if (!exclusive) return undefined
-  const session = (await ctx.store.listSessions({ asset: asked.asset, activeOnly: true }, ctx.now() / 1000)).find((s) => s.scope === asked.scope && s.id !== asked.renewing)
+  const session = (await ctx.store.sessions.list({ asset: asked.asset, activeOnly: true }, ctx.now() / 1000)).find((s) => s.scope === asked.scope && s.id !== asked.renewing)
   return session && { user: session.user, scope: session.scope, sessionId: session.id, until: session.expiresAt }
 }
 

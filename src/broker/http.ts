@@ -107,7 +107,7 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
 
   app.get(`${API_PREFIX}/whoami`, async (request) => {
     const actor = await actorOf(request)
-    const device = (await ctx.store.getDevice(actor.deviceId))!
+    const device = (await ctx.store.devices.get(actor.deviceId))!
     return { user: actor.user.name, roles: actor.user.roles, org: actor.user.org, deviceId: device.id, deviceName: device.name }
   })
 
@@ -152,7 +152,7 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
   app.get(`${API_PREFIX}/sessions`, async (request) => {
     const actor = await actorOf(request)
     const all = (request.query as { all?: string }).all === 'true'
-    const sessions = await ctx.store.listSessions({ user: actor.user.name, activeOnly: !all }, ctx.now() / 1000)
+    const sessions = await ctx.store.sessions.list({ user: actor.user.name, activeOnly: !all }, ctx.now() / 1000)
     return { sessions: sessions.map(publicSession), now: new Date(ctx.now()).toISOString() }
   })
   app.get(`${API_PREFIX}/sessions/:id`, async (request) => {
@@ -206,7 +206,7 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
     if (query.session && !oversight) await getSessionFor(ctx, actor, query.session)
     const since = query.since === undefined ? undefined : isoInstant(query.since)
     if (query.since !== undefined && !since) throw badInput(`since "${query.since}" is not an ISO 8601 time.`)
-    const events = await ctx.store.auditEvents({ sessionId: query.session, since, actor: oversight || query.session ? undefined : actor.user.name, limit })
+    const events = await ctx.store.auditLog.events({ sessionId: query.session, since, actor: oversight || query.session ? undefined : actor.user.name, limit })
     return { events }
   })
   registerAuditRoutes(app, ctx, actorOf, (request) => verifierOf(ctx, request), API_PREFIX)
@@ -225,7 +225,7 @@ async function verifierOf(ctx: BrokerContext, request: FastifyRequest): Promise<
     })
   }
   if (!header?.startsWith('Bearer ')) throw authFailed('Introspection needs a verifier token: send Authorization: Bearer TOKEN, with a token from jit admin verifier add.')
-  const name = await ctx.store.verifierByTokenHash(verifierTokenHash(header.slice(7).trim()))
+  const name = await ctx.store.verifiers.byTokenHash(verifierTokenHash(header.slice(7).trim()))
   if (!name) throw authFailed('Unknown verifier token.')
   return name
 }

@@ -14,7 +14,7 @@ export async function sessionProof(ctx: BrokerContext, actor: Actor, id: string)
   const now = new Date(ctx.now()).toISOString()
   return {
     session: { ...publicSession(session), lastVerifiedAt: session.lastVerifiedAt },
-    events: await ctx.store.auditEvents({ sessionId: id }),
+    events: await ctx.store.auditLog.events({ sessionId: id }),
     liveCheck: { active: live.active, checkedAt: now },
     now,
   }

@@ -15,7 +15,7 @@ import { verifyPossessionProof } from '../wire/proof-of-possession.js'
 
 /** Creates the session of an approved request. Call inside the approving transaction. */
 export async function openSession(ctx: BrokerContext, request: AccessRequest, cacheAllowed: boolean): Promise<SessionRecord> {
-  const deviceJkt = await ctx.store.deviceJkt(request.deviceId)
+  const deviceJkt = await ctx.store.devices.jkt(request.deviceId)
   const issuedAtEpoch = Math.floor(ctx.now() / 1000)
   const expiresAtEpoch = issuedAtEpoch + request.ttlSeconds
   const session: SessionRecord = {
@@ -35,7 +35,7 @@ export async function openSession(ctx: BrokerContext, request: AccessRequest, ca
     state: 'active',
     cacheAllowed,
   }
-  await ctx.store.insertSession(session)
+  await ctx.store.sessions.insert(session)
   request.sessionId = session.id
   await ctx.store.appendAudit({
     type: 'session.issued',
@@ -61,7 +61,7 @@ export async function credentialFor(ctx: BrokerContext, session: SessionRecord):
     nbf: session.issuedAtEpoch,
     exp: session.expiresAtEpoch,
     jti: session.jti,
-    cnf: { jkt: await ctx.store.deviceJkt(session.deviceId) },
+    cnf: { jkt: await ctx.store.devices.jkt(session.deviceId) },
   }
   return signJwt(claims as unknown as Record<string, unknown>, ctx.signingKey.privateKey, { typ: 'JWT', kid: ctx.signingKey.kid })
 }
@@ -77,7 +77,7 @@ export async function grantFor(ctx: BrokerContext, actor: Actor, session: Sessio
 }
 
 export async function getSessionFor(ctx: BrokerContext, actor: Actor, id: string): Promise<SessionRecord> {
-  const session = await ctx.store.getSession(id, ctx.now() / 1000)
+  const session = await ctx.store.sessions.get(id, ctx.now() / 1000)
   if (!session || (session.user !== actor.user.name && !hasAnyRole(actor.user, OVERSIGHT_ROLES))) throw notFound(`Session ${id}`)
   return session
 }
@@ -92,7 +92,7 @@ export async function endSessionRecorded(
   session: SessionRecord,
   end: { state: 'revoked' | 'expired'; by: string; reason: string; severity?: 'info' | 'high'; data?: Record<string, unknown> },
 ): Promise<boolean> {
-  if (!(await ctx.store.endSession(session.id, end.state, end.by, end.reason))) return false
+  if (!(await ctx.store.sessions.end(session.id, end.state, end.by, end.reason))) return false
   await ctx.store.appendAudit({
     type: `session.${end.state}`,
     severity: end.severity ?? (session.kind === 'standard' ? 'info' : 'high'),
@@ -113,17 +113,17 @@ export async function revokeSession(ctx: BrokerContext, actor: Actor, id: string
     await endSessionRecorded(ctx, session, { state: 'revoked', by: actor.user.name, reason, data: { reason, deviceId: actor.deviceId } })
   })
   ctx.notifier.kick()
-  return (await ctx.store.getSession(id, ctx.now() / 1000))!
+  return (await ctx.store.sessions.get(id, ctx.now() / 1000))!
 }
 
 /** Marks sessions past expiry as expired, with an audit record each. Introspection does not wait for this. */
 export async function sweepExpired(ctx: BrokerContext): Promise<number> {
   const nowEpoch = ctx.now() / 1000
-  const ids = await ctx.store.sessionsPastExpiry(nowEpoch)
+  const ids = await ctx.store.sessions.pastExpiry(nowEpoch)
   if (ids.length === 0) return 0
   await ctx.store.transaction(async (tx) => {
     for (const id of ids) {
-      await endSessionRecorded(ctx, (await tx.getSession(id, nowEpoch))!, { state: 'expired', by: 'broker', reason: 'ttl elapsed' })
+      await endSessionRecorded(ctx, (await tx.sessions.get(id, nowEpoch))!, { state: 'expired', by: 'broker', reason: 'ttl elapsed' })
     }
   })
   ctx.notifier.kick()
@@ -147,7 +147,7 @@ export async function checkCredential(ctx: BrokerContext, token: string): Promis
     return { active: false }
   }
   const nowEpoch = ctx.now() / 1000
-  const session = await ctx.store.sessionByJti(claims.jti, nowEpoch)
+  const session = await ctx.store.sessions.byJti(claims.jti, nowEpoch)
   if (!session || session.id !== claims.sid) return { active: false }
   return { active: session.state === 'active' && claims.exp > nowEpoch && claims.nbf <= nowEpoch + 5, claims, session }
 }

@@ -38,7 +38,7 @@ describe('who and where', () => {
     const result = await jit([...openArgs(), '--json'], { home: sam })
     expect(result.code).toBe(3)
     expect(result.json().error.reasons[0]).toMatch(/break-glass is not for sam/)
-    const refused = (await broker.withStore((store) => store.auditEvents({ actor: 'sam' }))).filter((e) => e.type === 'break-glass.refused')
+    const refused = (await broker.withStore((store) => store.auditLog.events({ actor: 'sam' }))).filter((e) => e.type === 'break-glass.refused')
     expect(refused).toHaveLength(1)
     expect(refused[0].severity).toBe('high')
   })
@@ -67,7 +67,7 @@ describe('the session', () => {
     const { readFileSync } = await import('node:fs')
     expect((await introspect(broker, readFileSync(join(out, 'token'), 'utf8'), verifierToken)).active).toBe(false)
     // Every event of the session is high severity.
-    const events = await broker.withStore((store) => store.auditEvents({ sessionId: outcome.session.id }))
+    const events = await broker.withStore((store) => store.auditLog.events({ sessionId: outcome.session.id }))
     expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['break-glass.opened', 'session.issued', 'session.revoked', 'review.due', 'review.filed']))
     expect(events.every((e) => e.severity === 'high')).toBe(true)
   })
@@ -116,7 +116,7 @@ describe('the review gate', () => {
     const result = await jit([...openArgs(), '--review-file', bad, '--json', '--', 'true'], { home: vera })
     expect(result.code).toBe(2)
     expect(result.json().error.message).toMatch(/whyNotNormalPath, changesToAsset/)
-    expect(await broker.withStore((store) => store.listSessions({ user: 'vera' }))).toEqual([])
+    expect(await broker.withStore((store) => store.sessions.list({ user: 'vera' }))).toEqual([])
   })
 })
 
@@ -164,7 +164,7 @@ describe('drills', () => {
     expect(report.steps.map((s: { name: string }) => s.name)).toEqual(['read review file', 'open break-glass (drill)', 'credential is active (introspection)', 'revoke', 'credential is dead (introspection)', 'file review'])
     expect(report.steps.every((s: { ok: boolean; ms: number }) => s.ok && s.ms >= 0)).toBe(true)
     expect(report.timeToAccessMs).toBeGreaterThan(0)
-    const session = await broker.withStore((store) => store.getSession(report.sessionId))
+    const session = await broker.withStore((store) => store.sessions.get(report.sessionId))
     expect(session).toMatchObject({ kind: 'drill', state: 'revoked' })
     // The drill left its user free to work.
     expect((await jit(['request', '--ticket', 'WO-104233', '--asset', PLC, '--scope', 'diagnose', '--reason', 'x', '--json'], { home: dan })).code).toBe(0)

@@ -21,7 +21,7 @@ export function frontedAsset(asset: AssetRecord, gateway: string): FrontedAsset 
 }
 
 export async function assetsFrontedBy(ctx: StoreAndClock, gateway: string): Promise<FrontedAsset[]> {
-  return (await ctx.store.listAssets()).flatMap((asset) => frontedAsset(asset, gateway) ?? [])
+  return (await ctx.store.assets.list()).flatMap((asset) => frontedAsset(asset, gateway) ?? [])
 }
 
 export async function announceGateway(ctx: StoreAndClock, gateway: string, announcement: GatewayAnnouncement): Promise<{ gateway: string }> {
@@ -38,7 +38,7 @@ export async function announceGateway(ctx: StoreAndClock, gateway: string, annou
 
 /** How an enrolled device reaches an asset: the gateway in front of it, where it listens, its certificate. */
 export async function gatewayForAsset(ctx: StoreAndClock, assetPath: string): Promise<AssetGateway> {
-  const asset = await ctx.store.getAsset(assetPath)
+  const asset = await ctx.store.assets.get(assetPath)
   const name = asset?.attributes.gateway
   if (!asset || typeof name !== 'string' || !frontedAsset(asset, name)) throw notFound(`A gateway for asset ${assetPath}`)
   const row = (await ctx.store.query('SELECT * FROM gateways WHERE name = ?', [name]))[0]
@@ -48,9 +48,9 @@ export async function gatewayForAsset(ctx: StoreAndClock, assetPath: string): Pr
 
 /** Records one finished connection as an audit event of its session; only for an asset this gateway fronts. */
 export async function recordConnection(ctx: StoreAndClock, gateway: string, record: ConnectionRecord): Promise<{ recorded: true; seq: number }> {
-  const session = await ctx.store.getSession(record.sessionId, ctx.now() / 1000)
+  const session = await ctx.store.sessions.get(record.sessionId, ctx.now() / 1000)
   if (!session || session.asset !== record.asset) throw badInput(`Session ${record.sessionId} is not a session on ${record.asset}.`)
-  const asset = await ctx.store.getAsset(record.asset)
+  const asset = await ctx.store.assets.get(record.asset)
   if (!asset || asset.attributes.gateway !== gateway) throw badInput(`Asset ${record.asset} is not behind gateway ${gateway}.`)
   const event = await ctx.store.transaction((tx) =>
     tx.appendAudit({

@@ -12,10 +12,8 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 
 import { join } from 'node:path'
 import { GENESIS_HASH } from '../../audit/chain.js'
 import { nowIso } from '../../util/ids.js'
-import { AUDIT_COLUMNS, chainedRecord, toAuditEvent, toSession, type AssetRecord, type DeviceRecord, type NewAuditEvent, type Row, type SessionRecord, type UserRecord } from './records.js'
-import type { AccessRequest, AuditEvent, RequestState, SessionState } from '../../wire/api.js'
-
-export type { AssetRecord, DeviceRecord, NewAuditEvent, SessionRecord, UserRecord } from './records.js'
+import { AUDIT_COLUMNS, chainedRecord, type NewAuditEvent, type Row } from './records.js'
+import type { AuditEvent } from '../../wire/api.js'
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, roles TEXT NOT NULL, org TEXT, disabled INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL);
@@ -70,7 +68,6 @@ export class SqliteStore {
   #group?: CommitGroup
   /** The chain's tail, known only while this connection holds the write lock (inside a transaction). */
   #auditTail?: { seq: number; hash: string }
-  readonly #deviceJkts = new Map<string, string>()
   /** A transaction (or, under group commit, a request's savepoint) is open. */
   #open = false
   /** The group's turn ended while a transaction was open: commit as soon as it closes. */
@@ -247,12 +244,6 @@ export class SqliteStore {
     }
   }
 
-  /** A single write outside transaction(): joins the open group when group commit is on. */
-  #write<T>(fn: () => T): T {
-    if (this.#groupCommit) this.#openGroup()
-    return fn()
-  }
-
   // ---- audit ----------------------------------------------------------------------------
 
   /** Appends to the hash chain. Call inside a transaction so the link to the last record holds. */
@@ -281,227 +272,6 @@ export class SqliteStore {
     return this.transaction(() => this.appendAudit(event))
   }
 
-  *auditEvents(filter: { sessionId?: string; requestId?: string; actor?: string; since?: string; limit?: number } = {}): Generator<AuditEvent> {
-    const where: string[] = []
-    const params: (string | number)[] = []
-    if (filter.sessionId) {
-      where.push('(session_id = ? OR request_id = (SELECT request_id FROM sessions WHERE id = ?))')
-      params.push(filter.sessionId, filter.sessionId)
-    }
-    if (filter.requestId) {
-      where.push('request_id = ?')
-      params.push(filter.requestId)
-    }
-    if (filter.actor) {
-      where.push('(actor = ? OR request_id IN (SELECT id FROM requests WHERE user = ?))')
-      params.push(filter.actor, filter.actor)
-    }
-    if (filter.since) {
-      where.push('at >= ?')
-      params.push(filter.since)
-    }
-    const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq${filter.limit ? ` LIMIT ${Math.floor(filter.limit)}` : ''}`
-    for (const row of this.db.prepare(sql).iterate(...params) as Iterable<Row>) yield toAuditEvent(row)
-  }
-
-  // ---- users, devices, enrollment -----------------------------------------------------------
-
-  upsertUser(user: UserRecord): void {
-    this.#sql('INSERT INTO users (name, roles, org, disabled, created_at) VALUES (?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET roles=excluded.roles, org=excluded.org, disabled=excluded.disabled').run(
-      user.name, JSON.stringify(user.roles), user.org ?? null, user.disabled ? 1 : 0, nowIso(),
-    )
-  }
-
-  getUser(name: string): UserRecord | undefined {
-    const row = this.#sql('SELECT * FROM users WHERE name = ?').get(name) as Row | undefined
-    return row && { name: row.name as string, roles: JSON.parse(row.roles as string), org: (row.org as string) ?? undefined, disabled: row.disabled === 1 }
-  }
-
-  listUsers(): UserRecord[] {
-    return (this.#sql('SELECT name FROM users ORDER BY name').all() as Row[]).map((row) => this.getUser(row.name as string)!)
-  }
-
-  addEnrollmentCode(codeHash: string, user: string, expiresAtEpoch: number): void {
-    this.#sql('INSERT INTO enrollment_codes (code_hash, user, expires_at) VALUES (?,?,?)').run(codeHash, user, expiresAtEpoch)
-  }
-
-  /** Marks a code used and returns its user, or undefined if it is unknown, used or expired. */
-  consumeEnrollmentCode(codeHash: string, nowEpoch: number): string | undefined {
-    const row = this.#sql('UPDATE enrollment_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL AND expires_at > ? RETURNING user').get(nowIso(), codeHash, nowEpoch) as Row | undefined
-    return row?.user as string | undefined
-  }
-
-  addDevice(device: DeviceRecord): void {
-    this.#sql('INSERT INTO devices (id, user, name, public_jwk, jkt, created_at) VALUES (?,?,?,?,?,?)').run(
-      device.id, device.user, device.name, JSON.stringify(device.publicJwk), device.jkt, device.createdAt,
-    )
-  }
-
-  getDevice(id: string): DeviceRecord | undefined {
-    const row = this.#sql('SELECT * FROM devices WHERE id = ?').get(id) as Row | undefined
-    return row && {
-      id: row.id as string, user: row.user as string, name: row.name as string, publicJwk: JSON.parse(row.public_jwk as string), jkt: row.jkt as string,
-      createdAt: row.created_at as string, revokedAt: (row.revoked_at as string) ?? undefined,
-    }
-  }
-
-  /** A device's key thumbprint: fixed at enrollment, so it is remembered (revocation is never read from here). */
-  deviceJkt(id: string): string {
-    let jkt = this.#deviceJkts.get(id)
-    if (jkt === undefined) {
-      jkt = (this.#sql('SELECT jkt FROM devices WHERE id = ?').get(id) as Row | undefined)?.jkt as string | undefined
-      if (jkt === undefined) throw new Error(`No device ${id}.`)
-      if (this.#deviceJkts.size >= 10_000) this.#deviceJkts.clear()
-      this.#deviceJkts.set(id, jkt)
-    }
-    return jkt
-  }
-
-  revokeDevice(id: string): boolean {
-    return this.#sql('UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(nowIso(), id).changes > 0
-  }
-
-  /** Records an assertion id; false if it was seen before (a replay). */
-  rememberAssertion(jti: string, expiresAtEpoch: number): boolean {
-    return this.#write(() => this.#sql('INSERT OR IGNORE INTO seen_assertions (jti, expires_at) VALUES (?,?)').run(jti, expiresAtEpoch).changes > 0)
-  }
-
-  forgetExpiredAssertions(nowEpoch: number): void {
-    this.#write(() => this.#sql('DELETE FROM seen_assertions WHERE expires_at < ?').run(nowEpoch))
-  }
-
-  addVerifier(name: string, tokenHash: string): void {
-    this.#sql('INSERT INTO verifiers (name, token_hash, created_at) VALUES (?,?,?)').run(name, tokenHash, nowIso())
-  }
-
-  listVerifiers(): { name: string; createdAt: string }[] {
-    return (this.#sql('SELECT name, created_at FROM verifiers ORDER BY name').all() as Row[]).map((row) => ({ name: row.name as string, createdAt: row.created_at as string }))
-  }
-
-  replaceVerifierToken(name: string, tokenHash: string): boolean {
-    return this.#sql('UPDATE verifiers SET token_hash = ? WHERE name = ?').run(tokenHash, name).changes > 0
-  }
-
-  removeVerifier(name: string): boolean {
-    return this.#sql('DELETE FROM verifiers WHERE name = ?').run(name).changes > 0
-  }
-
-  listDevices(user?: string): DeviceRecord[] {
-    const rows = (user ? this.#sql('SELECT id FROM devices WHERE user = ? ORDER BY created_at').all(user) : this.#sql('SELECT id FROM devices ORDER BY user, created_at').all()) as Row[]
-    return rows.map((row) => this.getDevice(row.id as string)!)
-  }
-
-  /** Marks every unused code of a user used, so none of them enrolls anything; how many there were. */
-  revokeUnusedEnrollmentCodes(user: string): number {
-    return this.#sql("UPDATE enrollment_codes SET used_at = 'revoked:' || ? WHERE user = ? AND used_at IS NULL").run(nowIso(), user).changes as number
-  }
-
-  verifierByTokenHash(tokenHash: string): string | undefined {
-    return (this.#sql('SELECT name FROM verifiers WHERE token_hash = ?').get(tokenHash) as Row | undefined)?.name as string | undefined
-  }
-
-  // ---- assets ---------------------------------------------------------------------------------
-
-  upsertAsset(asset: AssetRecord): void {
-    this.#sql('INSERT INTO assets (path, attributes) VALUES (?,?) ON CONFLICT(path) DO UPDATE SET attributes=excluded.attributes').run(asset.path, JSON.stringify(asset.attributes))
-  }
-
-  getAsset(path: string): AssetRecord | undefined {
-    const row = this.#sql('SELECT * FROM assets WHERE path = ?').get(path) as Row | undefined
-    return row && { path: row.path as string, attributes: JSON.parse(row.attributes as string) }
-  }
-
-  listAssets(): AssetRecord[] {
-    return (this.#sql('SELECT * FROM assets ORDER BY path').all() as Row[]).map((row) => ({ path: row.path as string, attributes: JSON.parse(row.attributes as string) }))
-  }
-
-  // ---- requests -------------------------------------------------------------------------------
-
-  saveRequest(request: AccessRequest): void {
-    this.#sql('INSERT INTO requests (id, body, user, state, created_at) VALUES (?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET body=excluded.body, state=excluded.state').run(
-      request.id, JSON.stringify(request), request.user, request.state, request.createdAt,
-    )
-  }
-
-  getRequest(id: string): AccessRequest | undefined {
-    const row = this.#sql('SELECT body FROM requests WHERE id = ?').get(id) as Row | undefined
-    return row && JSON.parse(row.body as string)
-  }
-
-  listRequests(filter: { user?: string; state?: RequestState; limit?: number }): AccessRequest[] {
-    const where: string[] = []
-    const params: string[] = []
-    if (filter.user) {
-      where.push('user = ?')
-      params.push(filter.user)
-    }
-    if (filter.state) {
-      where.push('state = ?')
-      params.push(filter.state)
-    }
-    const sql = `SELECT body FROM requests ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC LIMIT ${Math.floor(filter.limit ?? 200)}`
-    return (this.#sql(sql).all(...params) as Row[]).map((row) => JSON.parse(row.body as string))
-  }
-
-  // ---- sessions -------------------------------------------------------------------------------
-
-  insertSession(session: SessionRecord): void {
-    this.#sql('INSERT INTO sessions (id, request_id, user, device_id, asset, ticket, scope, kind, jti, issued_at, expires_at, cache_allowed, state) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)').run(
-      session.id, session.requestId, session.user, session.deviceId, session.asset, session.ticket, session.scope, session.kind, session.jti,
-      session.issuedAtEpoch, session.expiresAtEpoch, session.cacheAllowed ? 1 : 0, 'active',
-    )
-  }
-
-  getSession(id: string, nowEpoch = Date.now() / 1000): SessionRecord | undefined {
-    const row = this.#sql('SELECT * FROM sessions WHERE id = ?').get(id) as Row | undefined
-    return row && toSession(row, nowEpoch)
-  }
-
-  listSessions(filter: { user?: string; deviceId?: string; asset?: string; activeOnly?: boolean }, nowEpoch = Date.now() / 1000): SessionRecord[] {
-    const where: string[] = []
-    const params: (string | number)[] = []
-    for (const [column, value] of [['user', filter.user], ['device_id', filter.deviceId], ['asset', filter.asset]] as const) {
-      if (value) {
-        where.push(`${column} = ?`)
-        params.push(value)
-      }
-    }
-    if (filter.activeOnly) {
-      where.push("state = 'active' AND expires_at > ?")
-      params.push(nowEpoch)
-    }
-    const sql = `SELECT * FROM sessions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY issued_at DESC LIMIT 500`
-    return (this.#sql(sql).all(...params) as Row[]).map((row) => toSession(row, nowEpoch))
-  }
-
-  /** Ends an active session; false if it had already ended. */
-  endSession(id: string, state: Exclude<SessionState, 'active'>, by: string, reason: string): boolean {
-    return this.#sql("UPDATE sessions SET state = ?, ended_at = ?, ended_by = ?, end_reason = ? WHERE id = ? AND state = 'active'").run(state, nowIso(), by, reason, id).changes > 0
-  }
-
-  /** Sessions past their expiry that nobody has marked yet. */
-  sessionsPastExpiry(nowEpoch: number): string[] {
-    return (this.#sql("SELECT id FROM sessions WHERE state = 'active' AND expires_at <= ?").all(nowEpoch) as Row[]).map((row) => row.id as string)
-  }
-
-  markVerified(id: string): void {
-    this.#sql('UPDATE sessions SET last_verified_at = ? WHERE id = ?').run(nowIso(), id)
-  }
-
-  /** Arms (first call) or feeds the dead-man's switch of an active session. */
-  recordHeartbeat(id: string, atMs: number): boolean {
-    return this.#sql("UPDATE sessions SET heartbeat_at = ? WHERE id = ? AND state = 'active'").run(atMs, id).changes > 0
-  }
-
-  /** Moves the expiry of an active session; false if it had already ended. */
-  extendSession(id: string, expiresAtEpoch: number): boolean {
-    return this.#sql("UPDATE sessions SET expires_at = ? WHERE id = ? AND state = 'active'").run(expiresAtEpoch, id).changes > 0
-  }
-
-  sessionByJti(jti: string, nowEpoch = Date.now() / 1000): SessionRecord | undefined {
-    const row = this.#sql('SELECT * FROM sessions WHERE jti = ?').get(jti) as Row | undefined
-    return row && toSession(row, nowEpoch)
-  }
 }
 
 /**
