@@ -45,6 +45,13 @@ export function publicSession(session: SessionRecord): SessionInfo {
 
 export type NewAuditEvent = Pick<AuditEvent, 'type' | 'actor'> & Partial<Pick<AuditEvent, 'severity' | 'sessionId' | 'requestId' | 'data'>>
 
+/**
+ * Makes the chain's head row (audit_high_water) if there is none: a store opening a fresh
+ * database, or one made before the row existed. Not part of the migrations: `jit admin migrate`
+ * copies the row into a database it has just migrated.
+ */
+export const CHAIN_HEAD_ROW = 'INSERT INTO audit_high_water (id, seq) SELECT 1, COALESCE(max(seq), 0) FROM audit WHERE true ON CONFLICT (id) DO NOTHING'
+
 /** The audit table's columns, in the order of chainedRecord's row. */
 export const AUDIT_COLUMNS = 'seq, at, type, severity, actor, session_id, request_id, data, prev_hash, hash'
 

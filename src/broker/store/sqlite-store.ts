@@ -1,5 +1,7 @@
-// The broker's durable state in SQLite (node:sqlite): users, devices, enrollment codes, assets,
-// requests, sessions, the replay cache and the audit log. Every state change and its audit
+// The SQLite engine (node:sqlite) under the embedded broker's store: the data folder's file, its
+// schema brought up to date on open (schema/), transactions, group commit and the audit chain's
+// append. The domain's reads and writes are not here: the repositories (repositories/) reach the
+// file through the asynchronous store (sqlite-async-store.ts). Every state change and its audit
 // record commit in one transaction; commits are durable (WAL, synchronous=FULL).
 //
 // Group commit (the running broker turns it on): the transactions of every request handled in
@@ -12,44 +14,10 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 
 import { join } from 'node:path'
 import { GENESIS_HASH } from '../../audit/chain.js'
 import { nowIso } from '../../util/ids.js'
-import { AUDIT_COLUMNS, chainedRecord, type NewAuditEvent, type Row } from './records.js'
+import { AUDIT_COLUMNS, CHAIN_HEAD_ROW, chainedRecord, type NewAuditEvent, type Row } from './records.js'
+import { migrateSqlite } from './schema/migrate.js'
+import type { Migration } from './schema/migrations.js'
 import type { AuditEvent } from '../../wire/api.js'
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, roles TEXT NOT NULL, org TEXT, disabled INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS enrollment_codes (code_hash TEXT PRIMARY KEY, user TEXT NOT NULL REFERENCES users(name), expires_at INTEGER NOT NULL, used_at TEXT);
-CREATE TABLE IF NOT EXISTS devices (id TEXT PRIMARY KEY, user TEXT NOT NULL REFERENCES users(name), name TEXT NOT NULL, public_jwk TEXT NOT NULL, jkt TEXT NOT NULL, created_at TEXT NOT NULL, revoked_at TEXT);
-CREATE TABLE IF NOT EXISTS assets (path TEXT PRIMARY KEY, attributes TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS requests (id TEXT PRIMARY KEY, body TEXT NOT NULL, user TEXT NOT NULL, state TEXT NOT NULL, created_at TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS requests_user ON requests(user, created_at);
-CREATE INDEX IF NOT EXISTS requests_state ON requests(state);
-CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, request_id TEXT NOT NULL, user TEXT NOT NULL, device_id TEXT NOT NULL, asset TEXT NOT NULL, ticket TEXT NOT NULL, scope TEXT NOT NULL, kind TEXT NOT NULL, jti TEXT NOT NULL UNIQUE, issued_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, cache_allowed INTEGER NOT NULL, state TEXT NOT NULL, ended_at TEXT, ended_by TEXT, end_reason TEXT, last_verified_at TEXT);
-CREATE INDEX IF NOT EXISTS sessions_user ON sessions(user, state);
-CREATE INDEX IF NOT EXISTS sessions_asset ON sessions(asset, state);
-CREATE TABLE IF NOT EXISTS seen_assertions (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS seen_assertions_expiry ON seen_assertions(expires_at);
-CREATE INDEX IF NOT EXISTS sessions_expiry ON sessions(state, expires_at);
-CREATE INDEX IF NOT EXISTS sessions_ticket ON sessions(ticket, state);
-CREATE TABLE IF NOT EXISTS verifiers (name TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, at TEXT NOT NULL, type TEXT NOT NULL, severity TEXT NOT NULL, actor TEXT NOT NULL, session_id TEXT, request_id TEXT, data TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS audit_session ON audit(session_id);
-CREATE INDEX IF NOT EXISTS audit_request ON audit(request_id);
-CREATE TABLE IF NOT EXISTS audit_checkpoints (seq INTEGER PRIMARY KEY, hash TEXT NOT NULL, at TEXT NOT NULL, jws TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS session_ends (seq INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT NOT NULL, asset TEXT NOT NULL, cause TEXT NOT NULL, at TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS session_ends_session ON session_ends(session_id);
-CREATE TABLE IF NOT EXISTS gateways (name TEXT PRIMARY KEY, address TEXT NOT NULL, cert_sha256 TEXT NOT NULL, announced_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS reviews (id TEXT PRIMARY KEY, session_id TEXT NOT NULL UNIQUE, user TEXT NOT NULL, asset TEXT NOT NULL, kind TEXT NOT NULL, due_at INTEGER NOT NULL, answers TEXT, filed_at TEXT, signed_off_by TEXT, signed_off_at TEXT, sign_off_comment TEXT, overdue_flagged INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX IF NOT EXISTS reviews_user ON reviews(user, filed_at);
-CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, target TEXT NOT NULL, body TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL, delivered_at TEXT, last_error TEXT);
-CREATE INDEX IF NOT EXISTS outbox_due ON outbox(delivered_at, next_attempt_at);
-CREATE TABLE IF NOT EXISTS ssh_certificates (serial INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT NOT NULL, key_id TEXT NOT NULL, ca_fingerprint TEXT NOT NULL, principals TEXT NOT NULL, valid_after INTEGER NOT NULL, valid_before INTEGER NOT NULL, key_fingerprint TEXT NOT NULL, issued_at TEXT NOT NULL, revocation_audited INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX IF NOT EXISTS ssh_certificates_valid ON ssh_certificates(valid_before);
-CREATE INDEX IF NOT EXISTS ssh_certificates_session ON ssh_certificates(session_id);
-CREATE TABLE IF NOT EXISTS session_verifications (session_id TEXT NOT NULL, verifier TEXT NOT NULL, first_at TEXT NOT NULL, last_at TEXT NOT NULL, checks INTEGER NOT NULL, last_active INTEGER NOT NULL, PRIMARY KEY (session_id, verifier));
-CREATE TABLE IF NOT EXISTS ticket_register (id TEXT PRIMARY KEY, asset TEXT NOT NULL, assignee TEXT, org TEXT, title TEXT, state TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, updated_by TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS ticket_register_state ON ticket_register(state);
-CREATE TABLE IF NOT EXISTS ticket_events (system TEXT NOT NULL, event_id TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (system, event_id));
-`
 
 export type { Row }
 
@@ -73,24 +41,15 @@ export class SqliteStore {
   /** The group's turn ended while a transaction was open: commit as soon as it closes. */
   #commitWhenClosed = false
 
-  constructor(readonly dataDir: string) {
+  /** Opens (or makes) the data folder's database and brings its schema to the last migration (schema/). */
+  constructor(readonly dataDir: string, options: { migrations?: readonly Migration[] } = {}) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 })
     this.file = join(dataDir, 'broker.db')
     keepPrivate(dataDir, this.file)
     this.db = new DatabaseSync(this.file)
     this.db.exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;')
-    this.db.exec(SCHEMA)
-    this.#migrate()
-  }
-
-  /** Columns added after the first release; a data folder from before gets them on open. */
-  #migrate(): void {
-    const columns = new Set((this.db.prepare('PRAGMA table_info(sessions)').all() as Row[]).map((row) => row.name as string))
-    if (!columns.has('heartbeat_at')) this.db.exec('ALTER TABLE sessions ADD COLUMN heartbeat_at INTEGER')
-    // The highest sequence number ever written: deleting the newest records never makes the
-    // broker hand their numbers out again, and verification sees that they are gone.
-    this.db.exec('CREATE TABLE IF NOT EXISTS audit_high_water (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL)')
-    this.db.exec('INSERT OR IGNORE INTO audit_high_water (id, seq) SELECT 1, COALESCE(max(seq), 0) FROM audit')
+    migrateSqlite(this.db, options.migrations)
+    this.db.exec(CHAIN_HEAD_ROW)
   }
 
   close(): void {

@@ -5,8 +5,7 @@
 //
 // The audit chain: an append locks the single audit_high_water row (SELECT ... FOR UPDATE) inside
 // its transaction, so appends of every broker on the database take turns and the chain never
-// forks; the tail is read after the lock is held. The replay cache is the seen_assertions
-// primary key: an assertion id inserted by any broker is a replay on every other.
+// forks; the tail is read after the lock is held.
 //
 // Durability: commits are asynchronous (synchronous_commit=off on the broker's connections), so
 // the chain-head lock that serialises transactions is released as soon as the commit is in the
@@ -14,9 +13,7 @@
 // one disk flush each (tens of a second on an ordinary disk). No reply leaves before its writes are
 // on disk all the same: whenDurable() runs a barrier, a small transaction with synchronous commit
 // whose flush covers every commit made before it (PostgreSQL flushes the log in order), shared
-// by every reply waiting at the time. Epoch values compared
-// with BIGINT columns are cast to numeric: the broker passes fractional seconds (Date.now() / 1000),
-// which PostgreSQL refuses as a bigint.
+// by every reply waiting at the time.
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { createHash, randomBytes } from 'node:crypto'
 import pg from 'pg'
@@ -24,8 +21,10 @@ import { GENESIS_HASH } from '../../../audit/chain.js'
 import { nowIso } from '../../../util/ids.js'
 import type { AuditEvent } from '../../../wire/api.js'
 import { Store, type SqlReader, type SqlValue, type TransactionScope } from '../store.js'
-import { AUDIT_COLUMNS, chainedRecord, type NewAuditEvent, type Row } from '../records.js'
-import { applyMigrations } from './schema.js'
+import { AUDIT_COLUMNS, CHAIN_HEAD_ROW, chainedRecord, type NewAuditEvent, type Row } from '../records.js'
+import { migratePostgres } from '../schema/migrate.js'
+import type { Migration } from '../schema/migrations.js'
+import { numberedPlaceholders } from './placeholders.js'
 import { clientConfig, connect, type DatabaseLogin } from './connection.js'
 
 type Queryable = Pick<pg.ClientBase, 'query'>
@@ -109,12 +108,11 @@ export class PostgresStore extends Store {
   }
 
   /** Connects (a failure in jit's words), applies the schema's migrations and opens a pool. */
-  static async open(login: DatabaseLogin, options: { maxConnections?: number } = {}): Promise<PostgresStore> {
+  static async open(login: DatabaseLogin, options: { maxConnections?: number; migrations?: readonly Migration[] } = {}): Promise<PostgresStore> {
     const first = await connect(login)
     try {
-      await applyMigrations(first)
-      // The chain's head row, which every append locks; a fresh database has none yet.
-      await first.query('INSERT INTO audit_high_water (id, seq) SELECT 1, COALESCE(max(seq), 0) FROM audit ON CONFLICT (id) DO NOTHING')
+      await migratePostgres(first, options.migrations)
+      await first.query(CHAIN_HEAD_ROW)
     } finally {
       await first.end()
     }
@@ -258,9 +256,7 @@ export class PostgresStore extends Store {
   #text(sql: string): string {
     let text = this.#statements.get(sql)
     if (text === undefined) {
-      let n = 0
-      // A ? outside quotes is a placeholder; the portable statements quote no question mark.
-      text = sql.replace(/'[^']*'|\?/g, (match) => (match === '?' ? `$${++n}` : match))
+      text = numberedPlaceholders(sql)
       this.#statements.set(sql, text)
     }
     return text
