@@ -1,9 +1,10 @@
-// The asynchronous store (store.ts) on the embedded SQLite file. node:sqlite is synchronous, so
-// every call runs at once; what this adds is the order: one transaction at a time. A transaction
-// body awaits between its calls, and another request's transaction starting in such a gap could
-// see and act on half of it (check-then-insert races the synchronous broker could not have). So
-// transactions, and the calls made outside any, wait in one queue; a call made inside the running
-// transaction (found through AsyncLocalStorage) runs in it at once.
+// The broker's store (store.ts) on the embedded SQLite file: the engine (sqlite-store.ts) made
+// asynchronous. node:sqlite is synchronous, so every call runs at once; what this adds is the
+// order: one transaction at a time. A transaction body awaits between its calls, and another
+// request's transaction starting in such a gap could see and act on half of it (check-then-insert
+// races the synchronous broker could not have). So transactions, and the calls made outside any,
+// wait in one queue; a call made inside the running transaction (found through AsyncLocalStorage)
+// runs in it at once.
 //
 // Group commit and "no reply before durable" stay as in sqlite-store.ts: a transaction is a
 // savepoint of the event-loop turn's group, and the group commits only between transactions.
@@ -107,18 +108,6 @@ export class SqliteAsyncStore extends Store {
     return this.#queued(async () => fn())
   }
 
-  /**
-   * A step of SQL that has no place in the Store interface yet (the feature modules' own tables),
-   * run in order like every other call. Those modules reach it through sqliteOf(): the SQL that a
-   * PostgreSQL store still needs a repository for.
-   */
-  run<T>(fn: (sqlite: SqliteStore) => T): Promise<T> {
-    // Never the idle shortcut of #call: fn may answer with a promise (an operator function with a
-    // transaction of its own), and its turn lasts until that settles.
-    if (this.#isInside()) return this.#call(() => fn(this.sqlite))
-    return this.#queued(async () => fn(this.sqlite))
-  }
-
   whenDurable(): Promise<void> | undefined {
     return this.sqlite.whenDurable()
   }
@@ -180,7 +169,7 @@ export class SqliteAsyncStore extends Store {
   }
 }
 
-/** The SQLite store behind a broker's store, for the feature tables only SQLite has so far. */
+/** The embedded store behind a broker's store, for what only a SQLite file has (its engine, its file). */
 export function sqliteOf(store: Store): SqliteAsyncStore {
   if (store instanceof SqliteAsyncStore) return store
   throw new Error('This part of the broker runs on the embedded SQLite store only.')
