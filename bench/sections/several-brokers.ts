@@ -197,7 +197,7 @@ const severalBrokers: Section = async ({ quick, root }) => {
     rows.push(localRow)
     if (onPostgres) {
       const b = onPostgres.two.brokers[1]
-      const across = await propagation(onPostgres.two.targets[0], b, await b.verifiers.add('bench-gateway'), rounds)
+      const across = await propagation(onPostgres.two.targets[0], b, await b.addVerifier('bench-gateway'), rounds)
       rows.push(propagationRow(`session end on broker A → broker B's revocation stream (PostgreSQL)`, across, { name: 'same broker, SQLite', value: localRow.p50! }))
     }
     if (postgresFailure) throw new PartialSectionError(postgresFailure, rows)

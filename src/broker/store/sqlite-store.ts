@@ -14,12 +14,10 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 
 import { join } from 'node:path'
 import { GENESIS_HASH } from '../../audit/chain.js'
 import { nowIso } from '../../util/ids.js'
-import { AUDIT_COLUMNS, CHAIN_HEAD_ROW, chainedRecord, type NewAuditEvent, type Row } from './records.js'
+import { AUDIT_COLUMNS, CHAIN_HEAD_ROW, chainedRecord, type NewAuditEvent } from './records.js'
 import { migrateSqlite } from './schema/migrate.js'
 import type { Migration } from './schema/migrations.js'
 import type { AuditEvent } from '../../wire/api.js'
-
-export type { Row }
 
 interface CommitGroup {
   durable: Promise<void>
