@@ -41,10 +41,10 @@ const grantChecks: Section = async ({ quick, root }) => {
       reviews,
       notifier: new Notifier(reviews, [], () => {}),
     }
-    sqlite.upsertUser({ name: 'tech-a', roles: ['technician'], disabled: false })
-    sqlite.upsertAsset({ path: ASSET, attributes: { state: 'running' } })
-    sqlite.addDevice({ id: 'dev_bench', user: 'tech-a', name: 'bench', publicJwk: { kty: 'OKP', crv: 'Ed25519', x: 'A'.repeat(43) }, jkt: 'jkt-bench', createdAt: '' })
-    const actor = { user: sqlite.getUser('tech-a')!, deviceId: 'dev_bench' }
+    await store.users.upsert({ name: 'tech-a', roles: ['technician'], disabled: false })
+    await store.assets.upsert({ path: ASSET, attributes: { state: 'running' } })
+    await store.devices.add({ id: 'dev_bench', user: 'tech-a', name: 'bench', publicJwk: { kty: 'OKP', crv: 'Ed25519', x: 'A'.repeat(43) }, jkt: 'jkt-bench', createdAt: '' })
+    const actor = { user: (await store.users.get('tech-a'))!, deviceId: 'dev_bench' }
     const asked = { ticket: TICKET, asset: ASSET, scope: 'diagnose', ttlSeconds: 1800, reason: 'bench' }
     const iterations = quick ? 200 : 20_000
     const repetitions = quick ? 1 : 5

@@ -17,7 +17,9 @@ import type { BrokerContext } from './context.js'
 import { makeEnrollmentCode } from './enrollment.js'
 import { Notifier } from './notifier.js'
 import * as offboarding from './offboarding.js'
-import { SqliteStore, type AssetRecord, type UserRecord } from './store/sqlite-store.js'
+import type { AssetRecord, UserRecord } from './store/records.js'
+import { openStore as openBrokerStore } from './store/open.js'
+import { SqliteStore } from './store/sqlite-store.js'
 import type { Store } from './store/store.js'
 
 const NAME = /^[a-z][a-z0-9._-]{0,63}$/
@@ -33,7 +35,7 @@ export async function addUser(store: Store, user: UserRecord): Promise<UserRecor
   if (user.roles.length === 0) throw new UsageError('Give the user at least one role (--role).')
   for (const role of user.roles) if (!NAME.test(role)) throw new UsageError(`"${role}" is not a role name.`)
   await store.transaction(async (tx) => {
-    await tx.upsertUser(user)
+    await tx.users.upsert(user)
     await tx.appendAudit({ type: 'user.saved', actor: OPERATOR, data: { user: user.name, roles: user.roles, org: user.org ?? null } })
   })
   return user
@@ -44,7 +46,7 @@ export async function addAsset(store: Store, asset: AssetRecord): Promise<AssetR
   const problems = attributeProblems(asset.attributes as AssetAttributes)
   if (problems.length > 0) throw new UsageError(`Asset ${asset.path}: ${problems.join('; ')}.`)
   await store.transaction(async (tx) => {
-    await tx.upsertAsset(asset)
+    await tx.assets.upsert(asset)
     await tx.appendAudit({ type: 'asset.saved', actor: OPERATOR, data: { asset: asset.path, attributes: asset.attributes } })
   })
   return asset
@@ -65,8 +67,8 @@ export async function importInventory(store: Store, file: string): Promise<{ fil
   const added = await store.transaction(async (tx) => {
     let fresh = 0
     for (const asset of assets) {
-      if (!(await tx.getAsset(asset.path))) fresh++
-      await tx.upsertAsset(asset)
+      if (!(await tx.assets.get(asset.path))) fresh++
+      await tx.assets.upsert(asset)
     }
     await tx.appendAudit({ type: 'inventory.imported', actor: OPERATOR, data: { file, assets: assets.length, added: fresh } })
     return fresh
@@ -78,10 +80,10 @@ export async function importInventory(store: Store, file: string): Promise<{ fil
 export async function setAssetState(store: Store, path: string, state: string, reason?: string): Promise<{ asset: string; state: AssetState; previous: string }> {
   if (!ASSET_STATES.includes(state as AssetState)) throw new UsageError(`"${state}" is not an asset state; use one of ${ASSET_STATES.join(', ')}.`)
   return store.transaction(async (tx) => {
-    const asset = await tx.getAsset(path)
+    const asset = await tx.assets.get(path)
     if (!asset) throw new UsageError(`Asset ${path} is not in the inventory.`, ['jit admin asset list shows the inventory.'])
     const previous = String(asset.attributes.state ?? 'running')
-    await tx.upsertAsset({ path, attributes: { ...asset.attributes, state } })
+    await tx.assets.upsert({ path, attributes: { ...asset.attributes, state } })
     await tx.appendAudit({ type: 'asset.state', actor: OPERATOR, data: { asset: path, state, previous, reason: reason ?? null } })
     return { asset: path, state: state as AssetState, previous }
   })
@@ -142,20 +144,21 @@ async function asOperator<T>(store: Store, fn: (ctx: BrokerContext) => Promise<T
 }
 
 /** What the data folder knows for jit policy explain: the user, the asset and who holds it at a time. */
-export function knownFacts(dataDir: string, userName: string, assetPath: string): (at: number) => KnownFacts {
+export function knownFacts(dataDir: string, userName: string, assetPath: string): (at: number) => Promise<KnownFacts> {
   if (!existsSync(join(dataDir, 'broker.db'))) throw new UsageError(`${dataDir} is not a broker data folder (no broker.db).`)
-  return (at) => {
-    const store = openStore(dataDir)
+  return async (at) => {
+    const store = await openBrokerStore({ dataDir })
     try {
-      const user = store.getUser(userName)
-      const asset = store.getAsset(assetPath)
+      const user = await store.users.get(userName)
+      const asset = await store.assets.get(assetPath)
+      const holders = await store.sessions.list({ asset: assetPath, activeOnly: true }, at / 1000)
       return {
         user: user && { name: user.name, roles: user.roles, org: user.org },
         asset: asset && factsOf(asset.path, asset.attributes),
-        holders: store.listSessions({ asset: assetPath, activeOnly: true }, at / 1000).map((s) => ({ user: s.user, scope: s.scope, sessionId: s.id, until: s.expiresAt })),
+        holders: holders.map((s) => ({ user: s.user, scope: s.scope, sessionId: s.id, until: s.expiresAt })),
       }
     } finally {
-      store.close()
+      await store.close()
     }
   }
 }

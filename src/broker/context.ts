@@ -4,7 +4,7 @@ import type { Policy } from '../policy/types.js'
 import type { SigningKey } from './signing-key.js'
 import type { Notifier } from './notifier.js'
 import type { ReviewStore } from './breakglass/review-store.js'
-import type { UserRecord } from './store/sqlite-store.js'
+import type { UserRecord } from './store/records.js'
 import type { Store } from './store/store.js'
 
 export interface BrokerContext {

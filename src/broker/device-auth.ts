@@ -30,7 +30,7 @@ export async function authenticateDevice(ctx: BrokerContext, header: string | un
   if (!header?.startsWith(`${DEVICE_AUTH_SCHEME} `)) throw authFailed('This call needs a signed device assertion. Is this device enrolled?')
   const jws = decodeJws(header.slice(DEVICE_AUTH_SCHEME.length + 1).trim(), DEVICE_ASSERTION_SHAPE)
   if (!jws || typeof jws.header.kid !== 'string') throw authFailed('The device assertion is malformed.')
-  const device = await ctx.store.getDevice(jws.header.kid)
+  const device = await ctx.store.devices.get(jws.header.kid)
   if (!device) throw authFailed('This device is not enrolled with this broker.')
   if (device.revokedAt) throw authFailed('This device was deregistered; enroll it again.')
   let key = keyCache.get(device.id)
@@ -47,8 +47,8 @@ export async function authenticateDevice(ctx: BrokerContext, header: string | un
   if (claims.aud !== ctx.issuer) throw authFailed(`The device assertion was made for another broker (${typeof claims.aud === 'string' ? claims.aud.slice(0, 200) : 'none named'}), not ${ctx.issuer}.`)
   if (claims.htm !== method || claims.htu !== url) throw authFailed('The device assertion was made for another call.')
   if (claims.bh !== bodyHash(rawBody)) throw authFailed('The device assertion does not match the request body.')
-  if (!(await ctx.store.rememberAssertion(claims.jti, Math.ceil(claims.exp + CLOCK_SKEW_SECONDS)))) throw authFailed('This signed request was already used once (replay refused).')
-  const user = await ctx.store.getUser(device.user)
+  if (!(await ctx.store.seenAssertions.remember(claims.jti, Math.ceil(claims.exp + CLOCK_SKEW_SECONDS)))) throw authFailed('This signed request was already used once (replay refused).')
+  const user = await ctx.store.users.get(device.user)
   if (!user || user.disabled) throw authFailed('The user of this device is disabled.')
   return { user, deviceId: device.id }
 }

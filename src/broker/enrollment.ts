@@ -13,13 +13,13 @@ export const hashCode = (code: string) => createHash('sha256').update(code.trim(
 
 /** Makes a one-time code for user; only its hash is stored. */
 export async function makeEnrollmentCode(store: Store, user: string, validSeconds: number, actor: string): Promise<{ code: string; expiresAt: string }> {
-  if (!(await store.getUser(user))) throw badInput(`There is no user "${user}".`, ['Add the user first: jit admin user add NAME --role ROLE'])
+  if (!(await store.users.get(user))) throw badInput(`There is no user "${user}".`, ['Add the user first: jit admin user add NAME --role ROLE'])
   const bytes = randomBytes(16)
   const chars = Array.from(bytes, (b) => ALPHABET[b % ALPHABET.length]).join('')
   const code = chars.match(/.{4}/g)!.join('-')
   const expiresAtEpoch = Math.floor(Date.now() / 1000) + validSeconds
   await store.transaction(async (tx) => {
-    await tx.addEnrollmentCode(hashCode(code), user, expiresAtEpoch)
+    await tx.enrollmentCodes.add(hashCode(code), user, expiresAtEpoch)
     await tx.appendAudit({ type: 'enrollment.code-issued', actor, data: { user, expiresAt: nowIso(expiresAtEpoch * 1000) } })
   })
   return { code, expiresAt: nowIso(expiresAtEpoch * 1000) }
@@ -30,11 +30,11 @@ export async function enrollDevice(ctx: BrokerContext, body: EnrollBody): Promis
   const publicKey = { kty: body.publicKey.kty, crv: body.publicKey.crv, x: body.publicKey.x }
   const jkt = await jwkThumbprint(publicKey)
   return ctx.store.transaction(async (tx) => {
-    const user = await tx.consumeEnrollmentCode(hashCode(body.code), Math.floor(ctx.now() / 1000))
+    const user = await tx.enrollmentCodes.consume(hashCode(body.code), Math.floor(ctx.now() / 1000))
     if (!user) throw authFailed('This enrollment code is unknown, already used or expired. Ask the operator for a new one.')
     const deviceId = newId('dev')
-    await tx.addDevice({ id: deviceId, user, name: body.deviceName, publicJwk: publicKey, jkt, createdAt: nowIso() })
+    await tx.devices.add({ id: deviceId, user, name: body.deviceName, publicJwk: publicKey, jkt, createdAt: nowIso() })
     await tx.appendAudit({ type: 'device.enrolled', actor: user, data: { deviceId, deviceName: body.deviceName, jkt } })
-    return { deviceId, user, roles: (await tx.getUser(user))!.roles, issuer: ctx.issuer }
+    return { deviceId, user, roles: (await tx.users.get(user))!.roles, issuer: ctx.issuer }
   })
 }

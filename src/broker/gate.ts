@@ -77,12 +77,12 @@ export async function sessionGate(ctx: BrokerContext, opening: Opening): Promise
 async function gatherFacts(ctx: BrokerContext, opening: Opening): Promise<OpeningFacts> {
   const at = ctx.now()
   const { asset: path, renewing } = opening.asked
-  const user = await ctx.store.getUser(opening.user)
-  const device = await ctx.store.getDevice(opening.deviceId)
-  const asset = await ctx.store.getAsset(path)
+  const user = await ctx.store.users.get(opening.user)
+  const device = await ctx.store.devices.get(opening.deviceId)
+  const asset = await ctx.store.assets.get(path)
   // Holders matter only to an exclusive scope: most openings never read them.
   const exclusive = ctx.policy.index.candidates(path).some((rule) => rule.exclusive)
-  const sessions = exclusive ? await ctx.store.listSessions({ asset: path, activeOnly: true }, at / 1000) : []
+  const sessions = exclusive ? await ctx.store.sessions.list({ asset: path, activeOnly: true }, at / 1000) : []
   const holders = sessions.filter((s) => s.id !== renewing).map((s) => ({ user: s.user, scope: s.scope, sessionId: s.id, until: s.expiresAt }))
   const [dueReview] = await requiredReviews(ctx, opening.user)
   return { user, device, asset, holders, dueReview, at }

@@ -73,7 +73,7 @@ export async function recordHeartbeat(ctx: BrokerContext, actor: Actor, id: stri
   if (session.deviceId !== actor.deviceId) throw forbidden('Only the device that holds the session can send its heartbeat.')
   const { graceSeconds } = heartbeatSettings(ctx)
   const nowMs = ctx.now()
-  const alive = session.state === 'active' && (await ctx.store.recordHeartbeat(id, nowMs))
+  const alive = session.state === 'active' && (await ctx.store.sessions.recordHeartbeat(id, nowMs))
   if (alive) {
     const watch = watchOf(heartbeatSettings(ctx))
     watch.lastBeatMs.set(id, heartbeatSettings(ctx).monotonicMs())
@@ -136,7 +136,7 @@ export async function reapSilentSessions(ctx: BrokerContext, log: (line: string)
   const reaped: string[] = []
   await ctx.store.transaction(async (tx) => {
     for (const id of ids) {
-      const session = (await tx.getSession(id, wallNowMs / 1000))!
+      const session = (await tx.sessions.get(id, wallNowMs / 1000))!
       // A beat heard since the look (here or by another broker): not silent.
       if (session.heartbeatAtMs !== armed.get(id)) continue
       const silentSeconds = Math.round(silentMs(id) / 1000)

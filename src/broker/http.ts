@@ -20,7 +20,7 @@ import { enrollDevice } from './enrollment.js'
 import { approveRequest, cancelRequest, createRequest, denyRequest, listRequestsFor, resultFor, getRequestFor, waitForRequest } from './requests.js'
 import { overseenSession } from './session-oversight.js'
 import { grantFor, introspect, revokeSession } from './sessions.js'
-import { publicSession } from './store/sqlite-store.js'
+import { publicSession } from './store/records.js'
 import { deregisterDevice } from './deregistration.js'
 import { recordHeartbeat } from './heartbeat.js'
 import { renewSession } from './renewal.js'
@@ -112,7 +112,7 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
 
   app.get(`${API_PREFIX}/whoami`, async (request) => {
     const actor = await actorOf(request)
-    const device = (await ctx.store.getDevice(actor.deviceId))!
+    const device = (await ctx.store.devices.get(actor.deviceId))!
     return { user: actor.user.name, roles: actor.user.roles, org: actor.user.org, deviceId: device.id, deviceName: device.name }
   })
 
@@ -157,7 +157,7 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
   app.get(`${API_PREFIX}/sessions`, async (request) => {
     const actor = await actorOf(request)
     const all = (request.query as { all?: string }).all === 'true'
-    const sessions = await ctx.store.listSessions({ user: actor.user.name, activeOnly: !all }, ctx.now() / 1000)
+    const sessions = await ctx.store.sessions.list({ user: actor.user.name, activeOnly: !all }, ctx.now() / 1000)
     return { sessions: sessions.map(publicSession), now: new Date(ctx.now()).toISOString() }
   })
   app.get(`${API_PREFIX}/sessions/:id`, async (request) => {
@@ -212,7 +212,7 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
     if (query.session && !oversight) await overseenSession(ctx, actor, query.session)
     const since = query.since === undefined ? undefined : isoInstant(query.since)
     if (query.since !== undefined && !since) throw badInput(`since "${query.since}" is not an ISO 8601 time.`)
-    const events = await ctx.store.auditEvents({ sessionId: query.session, since, actor: oversight || query.session ? undefined : actor.user.name, limit })
+    const events = await ctx.store.auditLog.events({ sessionId: query.session, since, actor: oversight || query.session ? undefined : actor.user.name, limit })
     return { events }
   })
   registerAuditRoutes(app, ctx, actorOf, (request) => verifierOf(ctx, request), API_PREFIX)
@@ -231,7 +231,7 @@ async function verifierOf(ctx: BrokerContext, request: FastifyRequest): Promise<
     })
   }
   if (!header?.startsWith('Bearer ')) throw authFailed('Introspection needs a verifier token: send Authorization: Bearer TOKEN, with a token from jit admin verifier add.')
-  const name = await ctx.store.verifierByTokenHash(verifierTokenHash(header.slice(7).trim()))
+  const name = await ctx.store.verifiers.byTokenHash(verifierTokenHash(header.slice(7).trim()))
   if (!name) throw authFailed('Unknown verifier token.')
   return name
 }

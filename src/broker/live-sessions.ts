@@ -7,7 +7,7 @@ import type { LiveSessionList } from '../wire/api.js'
 import { badInput, forbidden } from './api-error.js'
 import { OVERSIGHT_ROLES, hasAnyRole, type Actor, type BrokerContext } from './context.js'
 import { toSession, type Row } from './store/records.js'
-import { publicSession, type SessionRecord } from './store/sqlite-store.js'
+import { publicSession, type SessionRecord } from './store/records.js'
 import type { Store } from './store/store.js'
 
 /** Every session that is active and not past its expiry, oldest first. */
@@ -22,7 +22,7 @@ export async function liveSessionsFor(ctx: BrokerContext, actor: Actor, pattern?
   if (problem) throw badInput(`The asset pattern ${pattern} is not valid: ${problem}.`, ['Give an asset path or a pattern such as plant-a/line-3/**.'])
   let owned: Set<string> | undefined
   if (!hasAnyRole(actor.user, OVERSIGHT_ROLES)) {
-    owned = new Set((await ctx.store.listAssets()).filter((asset) => typeof asset.attributes.owner === 'string' && actor.user.roles.includes(asset.attributes.owner)).map((asset) => asset.path))
+    owned = new Set((await ctx.store.assets.list()).filter((asset) => typeof asset.attributes.owner === 'string' && actor.user.roles.includes(asset.attributes.owner)).map((asset) => asset.path))
     if (owned.size === 0) {
       throw forbidden('Listing live sessions is not allowed.', ['security and admin see every live session; an asset owner group\'s members see those on the assets their group owns'])
     }

@@ -163,6 +163,6 @@ export function safeLabel(url: string): string {
 
 /** How many enabled users hold a role: the readers of the jit reviews inbox. */
 async function roleHolders(outbox: ReviewStore, notify: string[]): Promise<(role: string) => number> {
-  const users = notify.length > 0 ? await outbox.store.listUsers() : []
+  const users = notify.length > 0 ? await outbox.store.users.list() : []
   return (role) => users.filter((u) => !u.disabled && u.roles.includes(role)).length
 }

@@ -15,7 +15,7 @@ export async function reachableAssets(ctx: BrokerContext, actor: Actor): Promise
   const mayBreakGlass = breakGlass !== undefined && whoMatches(breakGlass, user)
   const vendor = isVendor(user)
   const paths: string[] = []
-  for (const asset of await ctx.store.listAssets()) {
+  for (const asset of await ctx.store.assets.list()) {
     if (vendor && !(user.org !== undefined && factsOf(asset.path, asset.attributes).vendors.includes(user.org))) continue
     if (rules.some((rule) => assetMatches(rule, asset.path)) || (mayBreakGlass && assetMatches(breakGlass, asset.path))) paths.push(asset.path)
     if (paths.length >= MAX_ASSETS) break

@@ -18,7 +18,7 @@ import type { TicketVerdict } from './tickets/check.js'
  */
 export async function renewSession(ctx: BrokerContext, actor: Actor, id: string, ttlSeconds: number | undefined, ticket?: TicketVerdict): Promise<Grant> {
   await ctx.store.transaction((tx) => renewChecked(ctx, tx, actor, id, ttlSeconds, ticket))
-  return (await grantFor(ctx, actor, (await ctx.store.getSession(id, ctx.now() / 1000))!))!
+  return (await grantFor(ctx, actor, (await ctx.store.sessions.get(id, ctx.now() / 1000))!))!
 }
 
 async function renewChecked(ctx: BrokerContext, tx: Store, actor: Actor, id: string, ttlSeconds: number | undefined, ticket?: TicketVerdict): Promise<void> {
@@ -26,7 +26,7 @@ async function renewChecked(ctx: BrokerContext, tx: Store, actor: Actor, id: str
   // The renewed credential is bound to the device that holds the session; nobody else gets it.
   if (session.user !== actor.user.name || session.deviceId !== actor.deviceId) throw forbidden('Only the device that holds a session can renew it.')
   if (session.state !== 'active') throw conflict(`Session ${id} has already ended (${session.state}); open a new one.`)
-  const request = (await tx.getRequest(session.requestId))!
+  const request = (await tx.requests.get(session.requestId))!
   const ttl = ttlSeconds ?? request.ttlSeconds
   if (!Number.isInteger(ttl) || ttl < MIN_TTL_SECONDS || ttl > MAX_TTL_SECONDS) {
     throw badInput(`TTL must be between ${formatDuration(MIN_TTL_SECONDS)} and ${formatDuration(MAX_TTL_SECONDS)}.`)
@@ -52,7 +52,7 @@ async function renewChecked(ctx: BrokerContext, tx: Store, actor: Actor, id: str
     notes = decision.notes
   }
   const from = session.expiresAt
-  if (!(await tx.extendSession(id, expiresAtEpoch))) throw conflict(`Session ${id} has already ended; open a new one.`)
+  if (!(await tx.sessions.extend(id, expiresAtEpoch))) throw conflict(`Session ${id} has already ended; open a new one.`)
   await tx.appendAudit({
     type: 'session.renewed',
     severity: session.kind === 'standard' ? 'info' : 'high',

@@ -14,7 +14,7 @@ import { OVERSIGHT_ROLES, hasAnyRole, isVendor, type Actor, type BrokerContext }
 import { decisionRecord, policyDenied } from './decide.js'
 import { MAX_PENDING_PER_USER, MAX_TTL_SECONDS, MIN_TTL_SECONDS, PENDING_TIMEOUT_SECONDS, SCOPE_PATTERN } from '../wire/limits.js'
 import { grantFor, openSession } from './sessions.js'
-import type { SessionRecord } from './store/sqlite-store.js'
+import type { SessionRecord } from './store/records.js'
 import type { Store } from './store/store.js'
 import { checkTicket, type TicketVerdict } from './tickets/check.js'
 
@@ -25,7 +25,7 @@ async function validate(ctx: BrokerContext, body: CreateRequestBody): Promise<vo
     throw badInput(`Ticket "${body.ticket}" is not a ticket id this broker knows (${expected}).`, ['Check the work order, change or incident number.'])
   }
   if (!isAssetPath(body.asset)) throw badInput(`"${body.asset}" is not an asset path (like site/area/line/cell/asset).`)
-  if (!(await ctx.store.getAsset(body.asset))) throw badInput(`Asset ${body.asset} is not in the inventory.`, ['Check the path; jit admin asset list shows the inventory.'])
+  if (!(await ctx.store.assets.get(body.asset))) throw badInput(`Asset ${body.asset} is not in the inventory.`, ['Check the path; jit admin asset list shows the inventory.'])
   if (!SCOPE_PATTERN.test(body.scope)) throw badInput(`Scope "${body.scope}" is not a scope name (lower-case letters, digits, dashes).`)
   if (!Number.isInteger(body.ttlSeconds) || body.ttlSeconds < MIN_TTL_SECONDS || body.ttlSeconds > MAX_TTL_SECONDS) {
     throw badInput(`TTL must be between ${formatDuration(MIN_TTL_SECONDS)} and ${formatDuration(MAX_TTL_SECONDS)}.`)
@@ -96,7 +96,7 @@ async function recordNewRequest(ctx: BrokerContext, tx: Store, actor: Actor, req
   if (request.state === 'denied') {
     request.decidedAt = request.createdAt
     request.decidedBy = 'policy'
-    await tx.saveRequest(request)
+    await tx.requests.save(request)
     return undefined
   }
   if (request.state === 'approved') {
@@ -104,16 +104,16 @@ async function recordNewRequest(ctx: BrokerContext, tx: Store, actor: Actor, req
     request.decidedBy = 'policy'
     await tx.appendAudit({ type: 'request.approved', actor: 'broker', requestId: request.id, data: { rule: decision.rule, automatic: true } })
     const opened = await openSession(ctx, request, decision.cacheAllowed)
-    await tx.saveRequest(request)
+    await tx.requests.save(request)
     return opened
   }
-  await tx.saveRequest(request)
+  await tx.requests.save(request)
   return undefined
 }
 
 /** A user may have at most MAX_PENDING_PER_USER requests waiting for approval. */
 async function assertPendingRoom(ctx: BrokerContext, actor: Actor): Promise<void> {
-  if ((await ctx.store.listRequests({ user: actor.user.name, state: 'pending', limit: MAX_PENDING_PER_USER })).length < MAX_PENDING_PER_USER) return
+  if ((await ctx.store.requests.list({ user: actor.user.name, state: 'pending', limit: MAX_PENDING_PER_USER })).length < MAX_PENDING_PER_USER) return
   throw new ApiError(429, 'bad-input', `You already have ${MAX_PENDING_PER_USER} requests waiting for approval; no more until some are decided.`, {
     nextSteps: ['See them: jit requests', 'Withdraw the ones you no longer need: jit cancel ID'],
   })
@@ -134,7 +134,7 @@ function assertDeliveryAllowed(decision: Decision, body: CreateRequestBody): voi
 }
 
 export async function getRequestFor(ctx: BrokerContext, actor: Actor, id: string): Promise<AccessRequest> {
-  const request = await ctx.store.getRequest(id)
+  const request = await ctx.store.requests.get(id)
   if (!request) throw notFound(`Request ${id}`)
   const mayApprove = hasAnyRole(actor.user, request.approverRoles) && !isVendor(actor.user)
   if (request.user !== actor.user.name && !mayApprove && !hasAnyRole(actor.user, OVERSIGHT_ROLES)) throw notFound(`Request ${id}`)
@@ -143,7 +143,7 @@ export async function getRequestFor(ctx: BrokerContext, actor: Actor, id: string
 
 export async function resultFor(ctx: BrokerContext, actor: Actor, request: AccessRequest): Promise<RequestResult> {
   if (request.state !== 'approved' || !request.sessionId) return { request }
-  const session = await ctx.store.getSession(request.sessionId, ctx.now() / 1000)
+  const session = await ctx.store.sessions.get(request.sessionId, ctx.now() / 1000)
   return { request, grant: session ? await grantFor(ctx, actor, session) : undefined }
 }
 
@@ -163,7 +163,7 @@ export async function waitForRequest(ctx: BrokerContext, actor: Actor, id: strin
 }
 
 async function pendingFor(ctx: BrokerContext, id: string): Promise<AccessRequest> {
-  const request = await ctx.store.getRequest(id)
+  const request = await ctx.store.requests.get(id)
   if (!request) throw notFound(`Request ${id}`)
   if (request.state !== 'pending') throw conflict(`Request ${id} is already ${request.state}.`)
   return request
@@ -211,7 +211,7 @@ export async function approveRequest(ctx: BrokerContext, actor: Actor, id: strin
       await tx.appendAudit({ type: 'request.approved', actor: actor.user.name, requestId: id, data: { approvers: request.approvals.map((a) => a.by) } })
       await openSession(ctx, request, now?.cacheAllowed ?? false)
     }
-    await tx.saveRequest(request)
+    await tx.requests.save(request)
     return request
   })
   if (gateRefusal) throw gateRefusal
@@ -226,7 +226,7 @@ export async function denyRequest(ctx: BrokerContext, actor: Actor, id: string, 
     assertMayDecide(actor, request)
     Object.assign(request, { state: 'denied', decidedAt: nowIso(ctx.now()), decidedBy: actor.user.name, decisionComment: reason })
     await tx.appendAudit({ type: 'request.denied', actor: actor.user.name, requestId: id, data: { reason } })
-    await tx.saveRequest(request)
+    await tx.requests.save(request)
     return request
   })
   ctx.events.emit(`request:${id}`)
@@ -239,7 +239,7 @@ export async function cancelRequest(ctx: BrokerContext, actor: Actor, id: string
     if (request.user !== actor.user.name) throw forbidden('Only the requester can cancel a request.')
     Object.assign(request, { state: 'cancelled', decidedAt: nowIso(ctx.now()), decidedBy: actor.user.name })
     await tx.appendAudit({ type: 'request.cancelled', actor: actor.user.name, requestId: id, data: {} })
-    await tx.saveRequest(request)
+    await tx.requests.save(request)
     return request
   })
   ctx.events.emit(`request:${id}`)
@@ -247,20 +247,20 @@ export async function cancelRequest(ctx: BrokerContext, actor: Actor, id: string
 }
 
 export async function listRequestsFor(ctx: BrokerContext, actor: Actor, pending: boolean): Promise<AccessRequest[]> {
-  if (!pending) return ctx.store.listRequests({ user: actor.user.name })
+  if (!pending) return ctx.store.requests.list({ user: actor.user.name })
   // What waits for me: pending requests I may decide on.
-  return (await ctx.store.listRequests({ state: 'pending' })).filter((request) => request.user !== actor.user.name && !isVendor(actor.user) && hasAnyRole(actor.user, request.approverRoles) && !request.approvals.some((a) => a.by === actor.user.name))
+  return (await ctx.store.requests.list({ state: 'pending' })).filter((request) => request.user !== actor.user.name && !isVendor(actor.user) && hasAnyRole(actor.user, request.approverRoles) && !request.approvals.some((a) => a.by === actor.user.name))
 }
 
 /** Pending requests nobody decided on in time end as expired. */
 export async function expireStaleRequests(ctx: BrokerContext): Promise<void> {
   const cutoff = ctx.now() - PENDING_TIMEOUT_SECONDS * 1000
-  for (const request of await ctx.store.listRequests({ state: 'pending', limit: 1000 })) {
+  for (const request of await ctx.store.requests.list({ state: 'pending', limit: 1000 })) {
     if (Date.parse(request.createdAt) > cutoff) continue
     await ctx.store.transaction(async (tx) => {
       Object.assign(request, { state: 'expired', decidedAt: nowIso(ctx.now()), decidedBy: 'broker' })
       await tx.appendAudit({ type: 'request.expired', actor: 'broker', requestId: request.id, data: {} })
-      await tx.saveRequest(request)
+      await tx.requests.save(request)
     })
     ctx.events.emit(`request:${request.id}`)
   }

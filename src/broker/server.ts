@@ -107,7 +107,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     if (await store.holdsDuty('expiry-sweeper')) {
       await sweepExpired(ctx)
       await expireStaleRequests(ctx)
-      await store.forgetExpiredAssertions(Math.floor(Date.now() / 1000))
+      await store.seenAssertions.forgetExpired(Math.floor(Date.now() / 1000))
     }
     // Every broker watches heartbeats (it may take this duty over); the holder alone revokes.
     for (const id of await reapSilentSessions(ctx, log, SWEEP_INTERVAL_MS)) log(`revoked ${id}: its heartbeats stopped`)
@@ -151,7 +151,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
 /** Says at start which break-glass notification targets this broker delivers, and loudly which it cannot. */
 async function announceDelivery(ctx: BrokerContext, webhooks: WebhookTarget[], log: (line: string) => void): Promise<void> {
   const notify = ctx.policy.breakGlass?.notify ?? []
-  const users = (await ctx.store.listUsers()).filter((u) => !u.disabled)
+  const users = (await ctx.store.users.list()).filter((u) => !u.disabled)
   const { lines, warnings } = describeDelivery(notify, webhooks, (role) => users.filter((u) => u.roles.includes(role)).length)
   const none = ctx.policy.breakGlass ? 'nothing is delivered' : 'none (the policy has no break-glass section)'
   log(`break-glass notifications: ${lines.length > 0 ? lines.join('; ') : none}`)

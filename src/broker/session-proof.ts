@@ -6,7 +6,7 @@ import type { SessionProof } from '../wire/api.js'
 import type { Actor, BrokerContext } from './context.js'
 import { overseenSession } from './session-oversight.js'
 import { checkCredential, credentialFor } from './sessions.js'
-import { publicSession } from './store/sqlite-store.js'
+import { publicSession } from './store/records.js'
 
 export async function sessionProof(ctx: BrokerContext, actor: Actor, id: string): Promise<SessionProof> {
   const { session } = await overseenSession(ctx, actor, id)
@@ -15,7 +15,7 @@ export async function sessionProof(ctx: BrokerContext, actor: Actor, id: string)
   const now = new Date(ctx.now()).toISOString()
   return {
     session: { ...publicSession(session), lastVerifiedAt: session.lastVerifiedAt },
-    events: await ctx.store.auditEvents({ sessionId: id }),
+    events: await ctx.store.auditLog.events({ sessionId: id }),
     liveCheck: { active: live.active, checkedAt: now },
     now,
   }

@@ -10,13 +10,13 @@ import type { AccessRequest, Grant, IntrospectionResult } from '../wire/api.js'
 import { notFound } from './api-error.js'
 import { overseenSession } from './session-oversight.js'
 import { OVERSIGHT_ROLES, hasAnyRole, type Actor, type BrokerContext } from './context.js'
-import { publicSession, type SessionRecord } from './store/sqlite-store.js'
+import { publicSession, type SessionRecord } from './store/records.js'
 import { recordVerification } from './verifications.js'
 import { verifyPossessionProof } from '../wire/proof-of-possession.js'
 
 /** Creates the session of an approved request. Call inside the approving transaction. */
 export async function openSession(ctx: BrokerContext, request: AccessRequest, cacheAllowed: boolean): Promise<SessionRecord> {
-  const deviceJkt = await ctx.store.deviceJkt(request.deviceId)
+  const deviceJkt = await ctx.store.devices.jkt(request.deviceId)
   const issuedAtEpoch = Math.floor(ctx.now() / 1000)
   const expiresAtEpoch = issuedAtEpoch + request.ttlSeconds
   const session: SessionRecord = {
@@ -36,7 +36,7 @@ export async function openSession(ctx: BrokerContext, request: AccessRequest, ca
     state: 'active',
     cacheAllowed,
   }
-  await ctx.store.insertSession(session)
+  await ctx.store.sessions.insert(session)
   request.sessionId = session.id
   await ctx.store.appendAudit({
     type: 'session.issued',
@@ -62,7 +62,7 @@ export async function credentialFor(ctx: BrokerContext, session: SessionRecord):
     nbf: session.issuedAtEpoch,
     exp: session.expiresAtEpoch,
     jti: session.jti,
-    cnf: { jkt: await ctx.store.deviceJkt(session.deviceId) },
+    cnf: { jkt: await ctx.store.devices.jkt(session.deviceId) },
   }
   return signJwt(claims as unknown as Record<string, unknown>, ctx.signingKey.privateKey, { typ: CREDENTIAL_SHAPE.typ, kid: ctx.signingKey.kid })
 }
@@ -78,7 +78,7 @@ export async function grantFor(ctx: BrokerContext, actor: Actor, session: Sessio
 }
 
 export async function getSessionFor(ctx: BrokerContext, actor: Actor, id: string): Promise<SessionRecord> {
-  const session = await ctx.store.getSession(id, ctx.now() / 1000)
+  const session = await ctx.store.sessions.get(id, ctx.now() / 1000)
   if (!session || (session.user !== actor.user.name && !hasAnyRole(actor.user, OVERSIGHT_ROLES))) throw notFound(`Session ${id}`)
   return session
 }
@@ -93,7 +93,7 @@ export async function endSessionRecorded(
   session: SessionRecord,
   end: { state: 'revoked' | 'expired'; by: string; reason: string; severity?: 'info' | 'high'; data?: Record<string, unknown> },
 ): Promise<boolean> {
-  if (!(await ctx.store.endSession(session.id, end.state, end.by, end.reason))) return false
+  if (!(await ctx.store.sessions.end(session.id, end.state, end.by, end.reason))) return false
   await ctx.store.appendAudit({
     type: `session.${end.state}`,
     severity: end.severity ?? (session.kind === 'standard' ? 'info' : 'high'),
@@ -118,17 +118,17 @@ export async function revokeSession(ctx: BrokerContext, actor: Actor, id: string
     })
   }
   ctx.notifier.kick()
-  return (await ctx.store.getSession(id, ctx.now() / 1000))!
+  return (await ctx.store.sessions.get(id, ctx.now() / 1000))!
 }
 
 /** Marks sessions past expiry as expired, with an audit record each. Introspection does not wait for this. */
 export async function sweepExpired(ctx: BrokerContext): Promise<number> {
   const nowEpoch = ctx.now() / 1000
-  const ids = await ctx.store.sessionsPastExpiry(nowEpoch)
+  const ids = await ctx.store.sessions.pastExpiry(nowEpoch)
   if (ids.length === 0) return 0
   await ctx.store.transaction(async (tx) => {
     for (const id of ids) {
-      await endSessionRecorded(ctx, (await tx.getSession(id, nowEpoch))!, { state: 'expired', by: 'broker', reason: 'ttl elapsed' })
+      await endSessionRecorded(ctx, (await tx.sessions.get(id, nowEpoch))!, { state: 'expired', by: 'broker', reason: 'ttl elapsed' })
     }
   })
   ctx.notifier.kick()
@@ -146,7 +146,7 @@ export async function checkCredential(ctx: BrokerContext, token: string): Promis
   // Signed by this broker, so made by credentialFor: the claims are a credential's.
   const claims = jws.claims as unknown as CredentialClaims
   const nowEpoch = ctx.now() / 1000
-  const session = await ctx.store.sessionByJti(claims.jti, nowEpoch)
+  const session = await ctx.store.sessions.byJti(claims.jti, nowEpoch)
   if (!session || session.id !== claims.sid) return { active: false }
   return { active: session.state === 'active' && claims.exp > nowEpoch && claims.nbf <= nowEpoch + 5, claims, session }
 }

@@ -29,7 +29,7 @@ export async function recordVerification(ctx: StoreAndClock, session: SessionRec
       'INSERT INTO session_verifications (session_id, verifier, first_at, last_at, checks, last_active) VALUES (?,?,?,?,1,?) ON CONFLICT (session_id, verifier) DO UPDATE SET last_at = excluded.last_at, checks = session_verifications.checks + 1, last_active = excluded.last_active',
       [session.id, verifier, at, at, active ? 1 : 0],
     )
-    if (active) await tx.markVerified(session.id)
+    if (active) await tx.sessions.markVerified(session.id)
     if (before && flag(before.last_active) === active) return
     await tx.appendAudit({
       type: 'session.verified',

@@ -52,7 +52,7 @@ export function testPolicy(casesFile: string, options: RunCasesOptions): CasesRe
 export interface ExplainOptions {
   policyFile: string
   /** Users, assets and active sessions as a broker knows them at a time (e.g. from its data folder). */
-  known?: (at: number) => KnownFacts
+  known?: (at: number) => Promise<KnownFacts>
   inventoryFile?: string
   user: string
   roles?: string[]
@@ -89,7 +89,7 @@ export async function explainAccess(options: ExplainOptions): Promise<Explanatio
     if (asset) facts = factsOf(asset.path, asset.attributes)
   }
   if (options.known) {
-    const known = options.known(at)
+    const known = await options.known(at)
     subject ??= known.user
     facts ??= known.asset
     holders = known.holders

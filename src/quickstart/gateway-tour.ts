@@ -41,8 +41,8 @@ export async function gatewayTour(broker: RunningBroker, people: { vic: CliConte
   }
   const plc = await startEchoAsset()
   const { token } = await addVerifier(broker.ctx.store, 'demo-gw')
-  const asset = (await broker.ctx.store.getAsset(ASSET))!
-  await broker.ctx.store.upsertAsset({ path: ASSET, attributes: { ...asset.attributes, gateway: 'demo-gw', endpoint: `127.0.0.1:${plc.port}`, endpointScopes: ['diagnose'] } })
+  const asset = (await broker.ctx.store.assets.get(ASSET))!
+  await broker.ctx.store.assets.upsert({ path: ASSET, attributes: { ...asset.attributes, gateway: 'demo-gw', endpoint: `127.0.0.1:${plc.port}`, endpointScopes: ['diagnose'] } })
   const gateway = await startGateway({ brokerUrl: broker.url, token, name: 'demo-gw', host: '127.0.0.1', port: 0, tlsCert: cert.cert, tlsKey: cert.key, dataDir: join(dir, 'data'), staleAfterMs: 30_000, strict: false, log: () => {} })
   try {
     say.info(`Demo PLC (Modbus/TCP-like echo) on 127.0.0.1:${plc.port}, reachable only through gateway demo-gw on ${gateway.address}`)

@@ -78,17 +78,17 @@ describe('jit admin … --database postgres://…', () => {
     expect(added.code, added.stderr).toBe(0)
     const token = added.json().token as string
     expect((await admin(['verifier', 'list'])).json().verifiers.map((v: { name: string }) => v.name)).toContain('gw-pg')
-    expect(await onDatabase((store) => store.verifierByTokenHash(verifierTokenHash(token)))).toBe('gw-pg')
+    expect(await onDatabase((store) => store.verifiers.byTokenHash(verifierTokenHash(token)))).toBe('gw-pg')
     const rotated = await admin(['verifier', 'rotate', 'gw-pg'])
     expect(rotated.code, rotated.stderr).toBe(0)
-    expect(await onDatabase((store) => store.verifierByTokenHash(verifierTokenHash(token)))).toBeUndefined()
-    expect(await onDatabase((store) => store.verifierByTokenHash(verifierTokenHash(rotated.json().token)))).toBe('gw-pg')
+    expect(await onDatabase((store) => store.verifiers.byTokenHash(verifierTokenHash(token)))).toBeUndefined()
+    expect(await onDatabase((store) => store.verifiers.byTokenHash(verifierTokenHash(rotated.json().token)))).toBe('gw-pg')
     expect((await admin(['verifier', 'remove', 'gw-pg'])).code).toBe(0)
     expect((await admin(['verifier', 'list'])).json().verifiers).toEqual([])
   })
 
   it('offboarding: disable and enable; devices listed and revoked; enrollment codes revoked', async () => {
-    await onDatabase((store) => store.addDevice({ id: 'dev_pg1', user: 'tess', name: 'tess-laptop', publicJwk: { kty: 'OKP', crv: 'Ed25519', x: 'A'.repeat(43) }, jkt: 'jkt-pg1', createdAt: new Date().toISOString() }))
+    await onDatabase((store) => store.devices.add({ id: 'dev_pg1', user: 'tess', name: 'tess-laptop', publicJwk: { kty: 'OKP', crv: 'Ed25519', x: 'A'.repeat(43) }, jkt: 'jkt-pg1', createdAt: new Date().toISOString() }))
     const devices = await admin(['device', 'list', '--user', 'tess'])
     expect(devices.code, devices.stderr).toBe(0)
     expect(devices.json().devices).toHaveLength(1)

@@ -26,7 +26,7 @@ afterAll(async () => {
 })
 
 async function notificationEvents(sessionId: string): Promise<{ type: string; data: Record<string, unknown> }[]> {
-  return (await broker.withStore((store) => store.auditEvents({ sessionId }))).filter((e) => e.type.startsWith('notification.'))
+  return (await broker.withStore((store) => store.auditLog.events({ sessionId }))).filter((e) => e.type.startsWith('notification.'))
 }
 
 describe('break-glass notifications without any webhook', () => {

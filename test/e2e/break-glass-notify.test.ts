@@ -88,7 +88,7 @@ describe('notifications', () => {
     expect(chatRow.last_error).toMatch(/socket hang up|HTTP 500/)
 
     // Every attempt and its result is in the audit trail, hooks named by host only (a hook URL can carry a secret).
-    const trail = (await broker.ctx.store.auditEvents({ sessionId: opened.grant.session.id })).filter((e) => e.type.startsWith('notification.'))
+    const trail = (await broker.ctx.store.auditLog.events({ sessionId: opened.grant.session.id })).filter((e) => e.type.startsWith('notification.'))
     const chatTrail = trail.filter((e) => e.data.target === 'chat webhook https://hooks.chat.example/…').map((e) => [e.type, e.data.attempt ?? null])
     expect(chatTrail).toEqual([['notification.queued', null], ['notification.failed', 1], ['notification.failed', 2], ['notification.delivered', 3]])
     expect(trail.filter((e) => e.data.target === 'json webhook https://siem.plant-a.example/…').map((e) => e.type)).toEqual(['notification.queued', 'notification.delivered'])

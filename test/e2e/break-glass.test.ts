@@ -41,7 +41,7 @@ describe('who and where', () => {
     const result = await jit([...openArgs(), '--json'], { home: sam })
     expect(result.code).toBe(3)
     expect(result.json().error.reasons[0]).toMatch(/break-glass is not for sam/)
-    const refused = (await broker.withStore((store) => store.auditEvents({ actor: 'sam' }))).filter((e) => e.type === 'break-glass.refused')
+    const refused = (await broker.withStore((store) => store.auditLog.events({ actor: 'sam' }))).filter((e) => e.type === 'break-glass.refused')
     expect(refused).toHaveLength(1)
     expect(refused[0].severity).toBe('high')
   })
@@ -70,7 +70,7 @@ describe('the session', () => {
     const { readFileSync } = await import('node:fs')
     expect((await introspect(broker, readFileSync(join(out, 'token'), 'utf8'), verifierToken)).active).toBe(false)
     // Every event of the session is high severity.
-    const events = await broker.withStore((store) => store.auditEvents({ sessionId: outcome.session.id }))
+    const events = await broker.withStore((store) => store.auditLog.events({ sessionId: outcome.session.id }))
     expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['break-glass.opened', 'session.issued', 'session.revoked', 'review.due', 'review.filed']))
     expect(events.every((e) => e.severity === 'high')).toBe(true)
   })
@@ -119,7 +119,7 @@ describe('the review gate', () => {
     const result = await jit([...openArgs(), '--review-file', bad, '--json', '--', 'true'], { home: vera })
     expect(result.code).toBe(2)
     expect(result.json().error.message).toMatch(/whyNotNormalPath, changesToAsset/)
-    expect(await broker.withStore((store) => store.listSessions({ user: 'vera' }))).toEqual([])
+    expect(await broker.withStore((store) => store.sessions.list({ user: 'vera' }))).toEqual([])
   })
 })
 
@@ -167,7 +167,7 @@ describe('drills', () => {
     expect(report.steps.map((s: { name: string }) => s.name)).toEqual(['read review file', 'open break-glass (drill)', 'credential is active (introspection)', 'revoke', 'credential is dead (introspection)', 'file review'])
     expect(report.steps.every((s: { ok: boolean; ms: number }) => s.ok && s.ms >= 0)).toBe(true)
     expect(report.timeToAccessMs).toBeGreaterThan(0)
-    const session = await broker.withStore((store) => store.getSession(report.sessionId))
+    const session = await broker.withStore((store) => store.sessions.get(report.sessionId))
     expect(session).toMatchObject({ kind: 'drill', state: 'revoked' })
     // The drill left its user free to work.
     expect((await jit(['request', '--ticket', 'WO-104233', '--asset', PLC, '--scope', 'diagnose', '--reason', 'x', '--json'], { home: dan })).code).toBe(0)
@@ -206,13 +206,13 @@ describe('drills', () => {
       expect(relay.dropped).toHaveLength(1)
       const journal = JSON.parse(readFileSync(join(dina, 'revocation-journal.json'), 'utf8')) as { sessionId: string; broker: string }[]
       expect(journal).toEqual([expect.objectContaining({ sessionId: report.sessionId, broker: relay.url })])
-      expect(await broker.withStore((store) => store.getSession(report.sessionId))).toMatchObject({ state: 'active' })
+      expect(await broker.withStore((store) => store.sessions.get(report.sessionId))).toMatchObject({ state: 'active' })
 
       relay.drop = () => false
       const retried = await jit(['revoke', '--pending', '--json'], { home: dina })
       expect(retried.code, retried.stderr).toBe(0)
       expect(retried.json().confirmed.map((e: { sessionId: string }) => e.sessionId)).toEqual([report.sessionId])
-      expect(await broker.withStore((store) => store.getSession(report.sessionId))).toMatchObject({ state: 'revoked' })
+      expect(await broker.withStore((store) => store.sessions.get(report.sessionId))).toMatchObject({ state: 'revoked' })
       expect(existsSync(join(dina, 'revocation-journal.json'))).toBe(false)
     } finally {
       await relay.kill()

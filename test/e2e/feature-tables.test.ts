@@ -54,7 +54,7 @@ const certificate = (sessionId: string, caFingerprint: string, validBefore: numb
   keyFingerprint: 'SHA256:user-key',
 })
 
-const auditTypes = async (store: Store) => (await store.auditEvents({ limit: 1000 })).map((e) => e.type)
+const auditTypes = async (store: Store) => (await store.auditLog.events({ limit: 1000 })).map((e) => e.type)
 
 describe.each([
   ['SQLite', sqlite],
@@ -63,17 +63,17 @@ describe.each([
   it('SSH certificates: serials handed out in order, the KRL lists what ended and has not expired, revocations audited once', async () => {
     const store = await open()
     const certificates = new CertificateStore(store)
-    await store.insertSession(session('ses_live', 'WO-1', Math.floor(NOW) + 3600))
-    await store.insertSession(session('ses_ended', 'WO-1', Math.floor(NOW) + 3600))
-    await store.insertSession(session('ses_old', 'WO-1', Math.floor(NOW) + 3600))
+    await store.sessions.insert(session('ses_live', 'WO-1', Math.floor(NOW) + 3600))
+    await store.sessions.insert(session('ses_ended', 'WO-1', Math.floor(NOW) + 3600))
+    await store.sessions.insert(session('ses_old', 'WO-1', Math.floor(NOW) + 3600))
     const live = await store.transaction(() => certificates.insert(certificate('ses_live', 'SHA256:ca-1', Math.floor(NOW) + 3600), '2027-01-15T08:00:00.000Z'))
     const ended = await store.transaction(() => certificates.insert(certificate('ses_ended', 'SHA256:ca-1', Math.floor(NOW) + 1800), '2027-01-15T08:00:01.000Z'))
     const expired = await store.transaction(() => certificates.insert(certificate('ses_old', 'SHA256:ca-2', Math.floor(NOW)), '2027-01-15T08:00:02.000Z'))
     expect(typeof live).toBe('number')
     expect(ended).toBeGreaterThan(live)
     expect(expired).toBeGreaterThan(ended)
-    expect(await store.endSession('ses_ended', 'revoked', 'sam', 'done')).toBe(true)
-    expect(await store.endSession('ses_old', 'revoked', 'sam', 'done')).toBe(true)
+    expect(await store.sessions.end('ses_ended', 'revoked', 'sam', 'done')).toBe(true)
+    expect(await store.sessions.end('ses_old', 'revoked', 'sam', 'done')).toBe(true)
 
     const revoked = await certificates.revokedUnexpired(NOW)
     expect(revoked).toEqual([
@@ -102,8 +102,8 @@ describe.each([
   it('a signing that fails after its certificate row was written leaves no row behind', async () => {
     const store = await open()
     const certificates = new CertificateStore(store)
-    await store.insertSession(session('ses_1', 'WO-1', Math.floor(NOW) + 3600))
-    await store.endSession('ses_1', 'revoked', 'sam', 'done')
+    await store.sessions.insert(session('ses_1', 'WO-1', Math.floor(NOW) + 3600))
+    await store.sessions.end('ses_1', 'revoked', 'sam', 'done')
     const failed = await store
       .transaction(async (tx) => {
         await certificates.insert(certificate('ses_1', 'SHA256:ca-1', Math.floor(NOW) + 3600), '2027-01-15T08:00:00.000Z')
@@ -127,12 +127,12 @@ describe.each([
     expect(await register.get('WO-1')).toEqual(added)
     expect(await register.get('WO-404')).toBeUndefined()
 
-    await store.insertSession(session('ses_a', 'WO-1', Math.floor(NOW) + 3600))
-    await store.insertSession(session('ses_b', 'WO-1', Math.floor(NOW) + 3600))
-    await store.insertSession(session('ses_glass', 'WO-1', Math.floor(NOW) + 3600, 'break-glass'))
-    await store.insertSession(session('ses_c', 'WO-2', Math.floor(NOW) + 3600))
+    await store.sessions.insert(session('ses_a', 'WO-1', Math.floor(NOW) + 3600))
+    await store.sessions.insert(session('ses_b', 'WO-1', Math.floor(NOW) + 3600))
+    await store.sessions.insert(session('ses_glass', 'WO-1', Math.floor(NOW) + 3600, 'break-glass'))
+    await store.sessions.insert(session('ses_c', 'WO-2', Math.floor(NOW) + 3600))
     // Expired a quarter second ago, though no sweeper has marked it yet.
-    await store.insertSession(session('ses_past', 'WO-1', Math.floor(NOW)))
+    await store.sessions.insert(session('ses_past', 'WO-1', Math.floor(NOW)))
     expect(await register.activeSessionsOf('WO-1', NOW)).toEqual(['ses_a', 'ses_b'])
     expect(await register.ticketsOfActiveSessions(NOW)).toEqual(['WO-1', 'WO-2'])
     expect(await register.hasSessions('WO-2')).toBe(true)
@@ -190,7 +190,7 @@ describe.each([
     const store = await open()
     const ctx = { store, now: clock }
     const live = session('ses_v', 'WO-1', Math.floor(NOW) + 3600)
-    await store.insertSession(live)
+    await store.sessions.insert(live)
     for (let i = 0; i < 3; i++) await recordVerification(ctx, live, 'gateway-3', true)
     await recordVerification(ctx, live, 'jump-host', true)
     await recordVerification(ctx, live, 'gateway-3', false)
@@ -198,21 +198,21 @@ describe.each([
       { verifier: 'gateway-3', firstAt: '2027-01-15T08:00:00.250Z', lastAt: '2027-01-15T08:00:00.250Z', checks: 4, lastActive: false },
       { verifier: 'jump-host', firstAt: '2027-01-15T08:00:00.250Z', lastAt: '2027-01-15T08:00:00.250Z', checks: 1, lastActive: true },
     ])
-    const verified = (await store.auditEvents({ sessionId: 'ses_v' })).filter((e) => e.type === 'session.verified')
+    const verified = (await store.auditLog.events({ sessionId: 'ses_v' })).filter((e) => e.type === 'session.verified')
     expect(verified.map((e) => [e.actor, e.data.active])).toEqual([
       ['verifier:gateway-3', true],
       ['verifier:jump-host', true],
       ['verifier:gateway-3', false],
     ])
-    expect((await store.getSession('ses_v', NOW))?.lastVerifiedAt).toBeDefined()
+    expect((await store.sessions.get('ses_v', NOW))?.lastVerifiedAt).toBeDefined()
     expect(await verificationsOf(store, 'ses_none')).toEqual([])
   })
 
   it('gateways: the latest announcement is where devices connect; connections are recorded only for assets the gateway fronts, each once', async () => {
     const store = await open()
     const ctx = { store, now: clock }
-    await store.upsertAsset({ path: ASSET, attributes: { gateway: 'gw-1', endpoint: '10.0.3.7:502' } })
-    await store.upsertAsset({ path: 'plant-a/line-3/hmi-01', attributes: {} })
+    await store.assets.upsert({ path: ASSET, attributes: { gateway: 'gw-1', endpoint: '10.0.3.7:502' } })
+    await store.assets.upsert({ path: 'plant-a/line-3/hmi-01', attributes: {} })
     const unannounced = await gatewayForAsset(ctx, ASSET).catch((e: unknown) => e)
     expect(unannounced).toBeInstanceOf(ApiError)
     expect((unannounced as ApiError).status).toBe(404)
@@ -222,7 +222,7 @@ describe.each([
     expect(await gatewayForAsset(ctx, ASSET)).toEqual({ asset: ASSET, gateway: 'gw-1', address: '10.0.0.6:7443', certSha256: 'b'.repeat(64) })
     expect(((await gatewayForAsset(ctx, 'plant-a/line-3/hmi-01').catch((e: unknown) => e)) as ApiError).status).toBe(404)
 
-    await store.insertSession(session('ses_g', 'WO-1', Math.floor(NOW) + 3600))
+    await store.sessions.insert(session('ses_g', 'WO-1', Math.floor(NOW) + 3600))
     const opened = { connectionId: 'con_1', sessionId: 'ses_g', asset: ASSET, from: '10.0.9.9:50000', startedAt: '2027-01-15T08:00:00.000Z' }
     const record = { ...opened, endedAt: '2027-01-15T08:05:00.000Z', bytesToAsset: 10, bytesFromAsset: 20, endCause: 'client-closed' as const }
     const first = await recordConnectionEvent(ctx, 'gw-1', CONNECTION_OPENED, opened)
@@ -235,7 +235,7 @@ describe.each([
     const other = await recordConnectionEvent(ctx, 'gw-1', CONNECTION_OPENED, { ...opened, connectionId: 'conX1' })
     const refused = await recordConnectionEvent(ctx, 'gw-2', CONNECTION_CLOSED, record).catch((e: unknown) => e)
     expect((refused as ApiError).status).toBe(400)
-    const events = await store.auditEvents({ sessionId: 'ses_g' })
+    const events = await store.auditLog.events({ sessionId: 'ses_g' })
     expect(events.map((e) => [e.type, e.seq])).toEqual([['gateway.connection.opened', first.seq], ['gateway.connection', recorded.seq], ['gateway.connection.opened', other.seq]])
     expect((await auditTypes(store)).filter((type) => type === 'gateway.announced')).toHaveLength(2)
   })
@@ -243,10 +243,10 @@ describe.each([
   it('reviews and the outbox (already on portable SQL): due times, filing once, overdue flags, deliveries', async () => {
     const store = await open()
     const reviews = new ReviewStore(store)
-    await store.insertSession(session('ses_r', 'WO-1', Math.floor(NOW) + 3600, 'break-glass'))
+    await store.sessions.insert(session('ses_r', 'WO-1', Math.floor(NOW) + 3600, 'break-glass'))
     await reviews.insert({ id: 'rev_1', sessionId: 'ses_r', user: 'tess', asset: ASSET, kind: 'break-glass', dueAtEpoch: Math.floor(NOW) + 86_400 })
     expect(await reviews.get('rev_1', NOW)).toMatchObject({ id: 'rev_1', sessionEnded: false, overdueFlagged: false, dueAtEpoch: Math.floor(NOW) + 86_400 })
-    await store.endSession('ses_r', 'revoked', 'tess', 'done')
+    await store.sessions.end('ses_r', 'revoked', 'tess', 'done')
     await reviews.dueBy('rev_1', Math.floor(NOW))
     await reviews.dueBy('rev_1', Math.floor(NOW) + 999_999)
     expect(await reviews.bySession('ses_r', NOW)).toMatchObject({ id: 'rev_1', sessionEnded: true, dueAtEpoch: Math.floor(NOW) })

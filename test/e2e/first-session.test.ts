@@ -143,7 +143,7 @@ describe('denials', () => {
     const byVendor = await jit(['approve', id, '--json'], { home: vendor })
     expect(byVendor.code).toBe(3)
     expect(byVendor.json().error.reasons).toContain('vendors approve nothing')
-    const stored = (await broker.withStore((store) => store.getRequest(id)))!
+    const stored = (await broker.withStore((store) => store.requests.get(id)))!
     expect(stored.state).toBe('pending')
     expect(stored.approvals).toEqual([])
     await jit(['cancel', id], { home: alice })

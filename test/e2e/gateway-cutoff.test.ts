@@ -34,7 +34,7 @@ afterAll(async () => {
 })
 
 function connectionRecord(sessionId: string): Promise<{ actor: string; data: Record<string, unknown> }> {
-  return waitFor('the connection record', async () => (await broker.withStore((store) => store.auditEvents({ sessionId }))).find((e) => e.type === 'gateway.connection'))
+  return waitFor('the connection record', async () => (await broker.withStore((store) => store.auditLog.events({ sessionId }))).find((e) => e.type === 'gateway.connection'))
 }
 
 /** Opens a tunnel, proves bytes flow, ends the session with `end`, and measures the cut. */

@@ -37,7 +37,7 @@ beforeAll(async () => {
   await client.closed
   connect.process.kill('SIGINT')
   await connect.exited
-  record = await waitFor('the connection record', async () => (await broker.withStore((store) => store.auditEvents({ sessionId }))).find((e) => e.type === 'gateway.connection')?.data)
+  record = await waitFor('the connection record', async () => (await broker.withStore((store) => store.auditLog.events({ sessionId }))).find((e) => e.type === 'gateway.connection')?.data)
 })
 
 afterAll(async () => {
@@ -88,7 +88,7 @@ describe('recorded connections', () => {
     const viaApi = await jit(['audit', 'verify', '--json'], { home: sol })
     expect(viaApi.code).toBe(0)
     expect(viaApi.json()).toMatchObject({ ok: true })
-    const seq = (await broker.withStore((store) => store.auditEvents({ sessionId }))).find((e) => e.type === 'gateway.connection')!.seq
+    const seq = (await broker.withStore((store) => store.auditLog.events({ sessionId }))).find((e) => e.type === 'gateway.connection')!.seq
     expect(viaApi.json().events).toBeGreaterThanOrEqual(seq)
   })
 

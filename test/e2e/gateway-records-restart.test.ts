@@ -49,7 +49,7 @@ async function connectTo(path: string): Promise<TestConnect> {
 }
 
 const recordsOf = async (sessionId: string, type: string): Promise<AuditEvent[]> =>
-  (await broker.withStore((store) => store.auditEvents({ sessionId }))).filter((e) => e.type === type)
+  (await broker.withStore((store) => store.auditLog.events({ sessionId }))).filter((e) => e.type === type)
 
 const keptFile = (gateway: TestGateway, connectionId: string) => join(gateway.dataDir, 'connections', `${connectionId}.json`)
 const kept = (gateway: TestGateway, connectionId: string) => JSON.parse(readFileSync(keptFile(gateway, connectionId), 'utf8')) as Record<string, Record<string, unknown> | undefined>

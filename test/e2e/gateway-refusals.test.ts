@@ -83,7 +83,7 @@ describe('the gateway opens nothing without proof', () => {
 
   it('the broker\'s record of the gateway\'s check says possession was proven (the gateway relays the proof)', async () => {
     expect(await handshake({ asset: GW_ASSET, token, key: aliceKey })).toMatchObject({ type: 'ok' })
-    const checks = (await broker.withStore((store) => store.auditEvents({ sessionId }))).filter((e) => e.type === 'session.verified' && e.actor === 'verifier:gw-line-3')
+    const checks = (await broker.withStore((store) => store.auditLog.events({ sessionId }))).filter((e) => e.type === 'session.verified' && e.actor === 'verifier:gw-line-3')
     expect(checks.length).toBeGreaterThan(0)
     expect(checks.map((e) => e.data)).toEqual(checks.map(() => expect.objectContaining({ active: true, possession: true })))
   })

@@ -35,7 +35,7 @@ describe('offboarding over the admin API', () => {
     const requestId = waiting.json().error.requestId as string
     const out = await jit(['logout', '--json'], { home: lena })
     expect(out.code, out.stderr).toBe(0)
-    expect((await broker.withStore((store) => store.getRequest(requestId)))?.state).toBe('cancelled')
+    expect((await broker.withStore((store) => store.requests.get(requestId)))?.state).toBe('cancelled')
     const lead = await broker.enroll('lee', ['shift-lead'])
     expect((await jit(['approve', requestId, '--json'], { home: lead })).code).not.toBe(0)
     cleanup(lena, lead)

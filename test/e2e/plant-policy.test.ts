@@ -73,7 +73,7 @@ describe('the demo plant', () => {
     const result = await jit(['admin', 'asset', 'import', join(dir, 'bad.yaml'), ...broker.storeArgs, '--json'])
     expect(result.code).toBe(2)
     expect(result.json().error.reasons).toEqual([`${join(dir, 'bad.yaml')}:4:42: assets.1.state: expected one of "running", "maintenance", "stopped", "offline"`])
-    expect(await broker.withStore((store) => store.getAsset('plant-a/line-9/plc-1'))).toBeUndefined()
+    expect(await broker.withStore((store) => store.assets.get('plant-a/line-9/plc-1'))).toBeUndefined()
   })
 
   it('a vendor is refused outside its contract, and allowed (with approval) inside it', async () => {
@@ -125,7 +125,7 @@ describe('the demo plant', () => {
   })
 
   it('every decision is in the audit log with its rule and reasons', async () => {
-    const decisions = (await broker.withStore((store) => store.auditEvents())).filter((e) => e.type === 'policy.decision').map((e) => e.data)
+    const decisions = (await broker.withStore((store) => store.auditLog.events())).filter((e) => e.type === 'policy.decision').map((e) => e.data)
     expect(decisions.length).toBeGreaterThanOrEqual(6)
     expect(decisions).toContainEqual(expect.objectContaining({ allow: false, rule: 'control-in-window', heldBy: 'alice', stage: 'request' }))
     expect(decisions).toContainEqual(expect.objectContaining({ allow: true, rule: 'control-line-stopped', approvalsNeeded: 2, approverRoles: ['shift-lead', 'line-3-leads'] }))

@@ -153,7 +153,7 @@ describe('the database stops under load', () => {
     const decided = server.psql(`SELECT count(*) FROM requests r JOIN sessions s ON s.request_id = r.id WHERE r.state = 'approved' AND r.id IN (${list(approved)})`, databaseName)
     expect(Number(decided)).toBe(approved.length)
     // And the audit chain, written by transactions cut off twenty times, verifies end to end.
-    const events = await broker.withStore((store) => store.auditEvents())
+    const events = await broker.withStore((store) => store.auditLog.events())
     const verified = verifyChain(events)
     expect(verified, JSON.stringify(verified.firstBad)).toMatchObject({ ok: true, events: events.length })
     expect(broker.log()).not.toContain(server.password)

@@ -8,7 +8,7 @@ import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync }
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { openStore } from '../../src/broker/admin.js'
+import { openStore } from '../../src/broker/store/open.js'
 import { BIN, ROOT, cleanup, tempDir } from './harness.js'
 
 const work = tempDir('jit-readme-')
@@ -81,13 +81,13 @@ describe('README: a session, by hand', () => {
     expect(stderr).toMatch(/Revoked 1 session|Revoked ses_/)
 
     // What the broker recorded: tess's control session, approved by sam, revoked by tess.
-    const store = openStore(join(work, 'broker-data'))
+    const store = await openStore({ dataDir: join(work, 'broker-data') })
     try {
-      const [control] = store.listSessions({ user: 'tess', activeOnly: false }, Date.now() / 1000).filter((s) => s.scope === 'control')
+      const [control] = (await store.sessions.list({ user: 'tess', activeOnly: false }, Date.now() / 1000)).filter((s) => s.scope === 'control')
       expect(control).toMatchObject({ state: 'revoked', endedBy: 'tess' })
-      expect(store.getRequest(control.requestId)).toMatchObject({ state: 'approved', decidedBy: 'sam', decisionComment: 'line stopped, go ahead' })
+      expect(await store.requests.get(control.requestId)).toMatchObject({ state: 'approved', decidedBy: 'sam', decisionComment: 'line stopped, go ahead' })
     } finally {
-      store.close()
+      await store.close()
     }
     // The block stopped its broker (it closes gracefully on SIGTERM).
     const alive = () => {

@@ -30,7 +30,7 @@ async function submitPending(reason: string): Promise<string> {
   return requestId
 }
 
-const stateOf = async (id: string) => (await broker.withStore((store) => store.getRequest(id)))!.state
+const stateOf = async (id: string) => (await broker.withStore((store) => store.requests.get(id)))!.state
 
 describe('jit request --no-wait, then approval', () => {
   it('tells the requester on the next command, and jit sessions pickup collects a working credential', async () => {

@@ -122,6 +122,6 @@ describe('interactive post-event review', () => {
     expect(text).toMatch(/EXIT=7/)
     expect(text).not.toMatch(/Unexpected error|bug in jit|Session ses_/)
     expect((await reviewsOf('tess')).filter((r) => r.filed_at === null)).toHaveLength(1)
-    expect(await broker.withStore((store) => store.listSessions({ user: 'tess', activeOnly: true }, Date.now() / 1000))).toEqual([])
+    expect(await broker.withStore((store) => store.sessions.list({ user: 'tess', activeOnly: true }, Date.now() / 1000))).toEqual([])
   })
 })

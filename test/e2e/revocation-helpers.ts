@@ -23,7 +23,7 @@ export async function latestSessionOf(broker: Pick<TestBroker, 'withStore'>, use
 }
 
 export function auditOf(broker: Pick<TestBroker, 'withStore'>, sessionId: string): Promise<AuditEvent[]> {
-  return broker.withStore((store) => store.auditEvents({ sessionId }))
+  return broker.withStore((store) => store.auditLog.events({ sessionId }))
 }
 
 export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000, everyMs = 50): Promise<T> {

@@ -48,7 +48,7 @@ async function sessionExpiringIn(inSeconds: number): Promise<string> {
     id, requestId: `req_${id}`, user: 'alice', deviceId: 'dev_alice', asset: 'plant-a/line-3/cell-2/plc-07', ticket: 'WO-104233', scope: 'diagnose', kind: 'standard',
     jti: `jti_${id}`, issuedAtEpoch: issued, expiresAtEpoch: expires, issuedAt: new Date(issued * 1000).toISOString(), expiresAt: new Date(expires * 1000).toISOString(), state: 'active', cacheAllowed: false,
   }
-  await store.insertSession(record)
+  await store.sessions.insert(record)
   return id
 }
 
@@ -69,7 +69,7 @@ async function endArrives(broker: TestBroker, since: number, sessionId: string):
   }
 }
 
-const auditTypes = async (sessionId: string) => (await store.auditEvents({ sessionId })).map((e) => e.type)
+const auditTypes = async (sessionId: string) => (await store.auditLog.events({ sessionId })).map((e) => e.type)
 
 beforeAll(async () => {
   pg = await startPostgres()
@@ -80,7 +80,7 @@ beforeAll(async () => {
   await until('broker A to take the expiry sweeper duty', async () => dutyHolders('expiry-sweeper').length === 1)
   b = await startBroker({ dataDir, args: ['--database', url], env })
   store = await PostgresStore.open(databaseLogin(url, { env }))
-  await store.addVerifier('gw-b', verifierTokenHash(verifierToken))
+  await store.verifiers.add('gw-b', verifierTokenHash(verifierToken))
 }, 60_000)
 
 afterAll(async () => {
@@ -135,7 +135,7 @@ describe('two brokers on one PostgreSQL database', () => {
     const after = dutyHolders('expiry-sweeper')
     expect(after).toHaveLength(1)
     expect(after).not.toEqual(before)
-    expect((await store.getSession(id))!.state).toBe('expired')
+    expect((await store.sessions.get(id))!.state).toBe('expired')
     expect(await auditTypes(id)).toEqual(['session.expired'])
     // The other duties came over with it (the heartbeat reaper's is asked for only when a session falls silent).
     for (const duty of ['review-flagger', 'notification-outbox', 'audit-checkpoint', 'ticket-watch']) {

@@ -166,19 +166,19 @@ describe('three brokers on one PostgreSQL database', () => {
       const id = asked.request.id
       const approvals = await Promise.allSettled(lee.map(async (cli) => (await cli.client()).post<RequestResult>(`/requests/${id}/approve`, { comment: 'ok' })))
       expect(approvals.filter((a) => a.status === 'fulfilled'), `round ${round}`).toHaveLength(1)
-      const request = (await onDatabase((store) => store.getRequest(id))) as AccessRequest
+      const request = (await onDatabase((store) => store.requests.get(id))) as AccessRequest
       expect(request.state).toBe('approved')
       expect(request.approvals.map((a) => a.by)).toEqual(['lee'])
-      const opened = (await onDatabase((store) => store.listSessions({ user: 'tara' }))).filter((s) => s.requestId === id)
+      const opened = (await onDatabase((store) => store.sessions.list({ user: 'tara' }))).filter((s) => s.requestId === id)
       expect(opened, `round ${round}`).toHaveLength(1)
-      expect((await onDatabase((store) => store.auditEvents({ requestId: id }))).filter((e) => e.type === 'request.approval')).toHaveLength(1)
+      expect((await onDatabase((store) => store.auditLog.events({ requestId: id }))).filter((e) => e.type === 'request.approval')).toHaveLength(1)
       last = opened[0].id
       if (round < 14) await (await tara.client()).post(`/sessions/${last}/revoke`, { reason: `round ${round} done` })
     }
 
     // Offboarding through the database (jit admin user disable --database …): her session ends and no broker lets her in.
     await onDatabase((store) => disableUser(store, 'tara', 'left the contractor'))
-    expect((await onDatabase((store) => store.getSession(last)))?.state).toBe('revoked')
+    expect((await onDatabase((store) => store.sessions.get(last)))?.state).toBe('revoked')
     for (const broker of brokers) {
       const cli = new CliContext({ profile: 'tara', broker: broker.url }, keychain)
       await expect(submitRequest(cli, ask('read', PLC, 'after offboarding'))).rejects.toBeInstanceOf(AuthError)
@@ -187,7 +187,7 @@ describe('three brokers on one PostgreSQL database', () => {
 
   it('two brokers racing for one exclusive scope, 50 rounds: one holder at a time, never two', async () => {
     const racers = [await enrollHere('rita', brokers[0]), await enrollHere('ron', brokers[1])]
-    const holders = () => onDatabase((store) => store.listSessions({ asset: PRESS, activeOnly: true }))
+    const holders = () => onDatabase((store) => store.sessions.list({ asset: PRESS, activeOnly: true }))
     for (let round = 0; round < 50; round++) {
       const outcomes = await Promise.allSettled(racers.map((cli) => submitRequest(cli, { ...ask('control', PRESS, `race ${round}`), delivery: 'memory' })))
       const won = outcomes.filter((o): o is PromiseFulfilledResult<Awaited<ReturnType<typeof submitRequest>>> => o.status === 'fulfilled' && o.value.grant !== undefined)
@@ -227,15 +227,15 @@ describe('three brokers on one PostgreSQL database', () => {
     await Promise.all(load)
     brokers = brokers.filter((b) => b !== victim)
 
-    const stored = new Set((await onDatabase((store) => store.listSessions({}))).map((s) => s.id))
+    const stored = new Set((await onDatabase((store) => store.sessions.list({}))).map((s) => s.id))
     expect(acknowledged.filter((id) => !stored.has(id))).toEqual([])
-    const events = await onDatabase((store) => store.auditEvents())
+    const events = await onDatabase((store) => store.auditLog.events())
     const verified = verifyChain(events)
     expect(verified, JSON.stringify(verified.firstBad)).toMatchObject({ ok: true, events: events.length })
     // The other brokers carry on, on the same chain.
     const after = await enrollHere('lea', brokers[0])
     expect((await submitRequest(after, ask('read', PLC, 'after the crash'))).grant).toBeDefined()
-    expect(verifyChain(await onDatabase((store) => store.auditEvents())).ok).toBe(true)
+    expect(verifyChain(await onDatabase((store) => store.auditLog.events())).ok).toBe(true)
   }, 120_000)
 
   it('a broker that has run its duties for a while stops on SIGTERM (no database connection left behind)', async () => {

@@ -69,7 +69,7 @@ function expectNothingLeft(tmp: string): void {
 
 function connectionRecords(sessionId: string): Promise<Array<{ actor: string; data: Record<string, unknown> }>> {
   return waitFor('the connection record', async () => {
-    const records = (await broker.withStore((store) => store.auditEvents({ sessionId }))).filter((e) => e.type === 'gateway.connection')
+    const records = (await broker.withStore((store) => store.auditLog.events({ sessionId }))).filter((e) => e.type === 'gateway.connection')
     return records.length > 0 && records
   })
 }

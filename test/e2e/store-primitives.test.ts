@@ -120,9 +120,9 @@ describe('durability on PostgreSQL', () => {
     expect(store.whenDurable()).toBeUndefined()
     expect(Number(stores.server().psql('SELECT count(*) FROM jit_durability_marks', 'durability'))).toBe(1)
     // A read outside a transaction commits nothing; a write outside one does.
-    await store.getUser('nobody')
+    await store.users.get('nobody')
     expect(store.whenDurable()).toBeUndefined()
-    await store.rememberAssertion('jti-1', 2_000_000_000)
+    await store.seenAssertions.remember('jti-1', 2_000_000_000)
     await store.whenDurable()
     expect(store.whenDurable()).toBeUndefined()
     await store.close()
@@ -134,12 +134,12 @@ describe('transactions of several brokers on PostgreSQL', () => {
   /** The gate's pattern: look for a holder of the asset, then open a session if there is none. */
   const openIfFree = (store: Store, asset: string, user: string, pause: () => Promise<void> = async () => {}) =>
     store.transaction(async (tx) => {
-      const holders = await tx.listSessions({ asset, activeOnly: true })
+      const holders = await tx.sessions.list({ asset, activeOnly: true })
       await pause()
       if (holders.length > 0) return false
       const id = `ses-${user}-${Math.random().toString(36).slice(2, 10)}`
       const now = Math.floor(Date.now() / 1000)
-      await tx.insertSession({ id, requestId: `req-${id}`, user, deviceId: 'dev', asset, ticket: 'T-1', scope: 'program', kind: 'standard', jti: `jti-${id}`, issuedAtEpoch: now, expiresAtEpoch: now + 600, issuedAt: '', expiresAt: '', state: 'active', cacheAllowed: false })
+      await tx.sessions.insert({ id, requestId: `req-${id}`, user, deviceId: 'dev', asset, ticket: 'T-1', scope: 'program', kind: 'standard', jti: `jti-${id}`, issuedAtEpoch: now, expiresAtEpoch: now + 600, issuedAt: '', expiresAt: '', state: 'active', cacheAllowed: false })
       await tx.appendAudit({ type: 'session.issued', actor: user, sessionId: id })
       return true
     }, { user, asset })
@@ -177,6 +177,6 @@ describe('transactions of several brokers on PostgreSQL', () => {
     expect(await slow).toBe(true)
     await unscoped
     const { verifyChain } = await import('../../src/audit/chain.js')
-    expect(verifyChain(await a.auditEvents())).toEqual({ ok: true, events: 3 })
+    expect(verifyChain(await a.auditLog.events())).toEqual({ ok: true, events: 3 })
   })
 })

@@ -89,8 +89,8 @@ async function open(ticket: string): Promise<string> {
 }
 
 const sqlite = () => sqliteOf(broker.ctx.store).sqlite
-const sessionState = (id: string) => sqlite().getSession(id)!.state
-const endData = (id: string) => [...sqlite().auditEvents({ sessionId: id })].find((e) => e.type === 'session.revoked')?.data
+const sessionState = async (id: string) => (await broker.ctx.store.sessions.get(id))!.state
+const endData = async (id: string) => (await broker.ctx.store.auditLog.events({ sessionId: id })).find((e) => e.type === 'session.revoked')?.data
 
 function counts() {
   const count = (sql: string) => (sqlite().db.prepare(sql).get() as { n: number }).n
@@ -129,11 +129,11 @@ beforeAll(async () => {
   const policyFile = join(home, 'policy.yaml')
   writeFileSync(policyFile, POLICY(`http://127.0.0.1:${(silent.address() as { port: number }).port}`))
   broker = await startBroker({ dataDir: join(home, 'data'), policyFile, host: '127.0.0.1', port: 0, log: () => {}, watchPolicy: false })
-  const store = sqlite()
-  store.upsertAsset({ path: PLC, attributes: { state: 'running' } })
-  store.upsertUser({ name: 'alice', roles: ['technician'], disabled: false })
-  store.addDevice({ id: 'dev_alice', user: 'alice', name: 'laptop', publicJwk: { kty: 'OKP', crv: 'Ed25519', x: 'A'.repeat(43) }, jkt: 'jkt-alice', createdAt: '' })
-  alice = { user: store.getUser('alice')!, deviceId: 'dev_alice' }
+  const store = broker.ctx.store
+  await store.assets.upsert({ path: PLC, attributes: { state: 'running' } })
+  await store.users.upsert({ name: 'alice', roles: ['technician'], disabled: false })
+  await store.devices.add({ id: 'dev_alice', user: 'alice', name: 'laptop', publicJwk: { kty: 'OKP', crv: 'Ed25519', x: 'A'.repeat(43) }, jkt: 'jkt-alice', createdAt: '' })
+  alice = { user: (await store.users.get('alice'))!, deviceId: 'dev_alice' }
   await broker.ctx.store.transaction(async () => {
     for (const id of ['WO-200001', 'WO-200002', 'LG0001']) await registerOf(broker.ctx.store).add({ id, asset: PLC, assignee: 'alice' }, 'test')
   })
@@ -180,7 +180,7 @@ describe('signed ticket events', () => {
       [400, '"CHG0030001" is not a workorder ticket id.'],
     ])
     expect(counts()).toEqual(before)
-    expect(sessionState(session)).toBe('active')
+    expect(await sessionState(session)).toBe('active')
     expect((await registerOf(broker.ctx.store).get('WO-200001'))!.state).toBe('open')
   })
 
@@ -188,7 +188,7 @@ describe('signed ticket events', () => {
     const first = await open('WO-200001')
     const second = await open('WO-200001')
     const other = await open('WO-200002')
-    const ofTicket = sqlite().listSessions({ activeOnly: true }).filter((s) => s.ticket === 'WO-200001').map((s) => s.id)
+    const ofTicket = (await broker.ctx.store.sessions.list({ activeOnly: true })).filter((s) => s.ticket === 'WO-200001').map((s) => s.id)
     expect(ofTicket).toEqual(expect.arrayContaining([first, second]))
     const closing = event({ state: 'cancelled' })
     const body = JSON.stringify(closing)
@@ -197,10 +197,10 @@ describe('signed ticket events', () => {
     expect(accepted.json).toMatchObject({ accepted: true, ticket: 'WO-200001', state: 'cancelled' })
     expect([...accepted.json.endedSessions].sort()).toEqual(ofTicket.sort())
     for (const id of ofTicket) {
-      expect(sessionState(id)).toBe('revoked')
-      expect(endData(id)).toMatchObject({ cause: 'ticket-closed', ticket: 'WO-200001', via: 'webhook', ticketState: 'cancelled' })
+      expect(await sessionState(id)).toBe('revoked')
+      expect(await endData(id)).toMatchObject({ cause: 'ticket-closed', ticket: 'WO-200001', via: 'webhook', ticketState: 'cancelled' })
     }
-    expect(sessionState(other)).toBe('active')
+    expect(await sessionState(other)).toBe('active')
     expect((await registerOf(broker.ctx.store).get('WO-200001'))!.state).toBe('closed')
 
     const before = counts()
@@ -222,13 +222,13 @@ describe('signed ticket events', () => {
   it('ends a Jira session when Jira signs a close for its issue', async () => {
     nock(JIRA).get('/rest/api/3/issue/MNT-7').query({ fields: 'status,assignee,summary,customfield_10050' }).matchHeader('authorization', 'Bearer jira-token').reply(200, jiraIssue('MNT-7'))
     const session = await open('MNT-7')
-    expect(sessionState(session)).toBe('active')
+    expect(await sessionState(session)).toBe('active')
     const wrongSecret = await send(event({ system: 'maint', ticket: 'MNT-7' }), WO_SECRET)
     expect(wrongSecret.status).toBe(401)
     const closed = await send(event({ system: 'maint', ticket: 'MNT-7' }), MAINT_SECRET)
     expect(closed.status).toBe(200)
     expect(closed.json.endedSessions).toEqual([session])
-    expect(endData(session)).toMatchObject({ cause: 'ticket-closed', ticket: 'MNT-7', via: 'webhook' })
+    expect(await endData(session)).toMatchObject({ cause: 'ticket-closed', ticket: 'MNT-7', via: 'webhook' })
   })
 })
 
@@ -242,16 +242,16 @@ describe('the poll, as a backstop', () => {
       .reply(200, { result: [snRow('3', 'false')] })
     const session = await open('CHG0030001')
     const started = Date.now()
-    while (sessionState(session) === 'active' && Date.now() - started < 10_000) await new Promise((r) => setTimeout(r, 50))
+    while ((await sessionState(session)) === 'active' && Date.now() - started < 10_000) await new Promise((r) => setTimeout(r, 50))
     expect(Date.now() - started).toBeLessThan(10_000)
     expect(polled.isDone()).toBe(true)
-    expect(endData(session)).toMatchObject({ cause: 'ticket-closed', ticket: 'CHG0030001', via: 'poll', ticketState: 'closed' })
+    expect(await endData(session)).toMatchObject({ cause: 'ticket-closed', ticket: 'CHG0030001', via: 'poll', ticketState: 'closed' })
   })
 })
 
 describe('break-glass', () => {
   it('never waits for a ticket system, even one that does not answer', async () => {
-    sqlite().upsertUser({ name: 'bob', roles: ['technician'], disabled: false })
+    await broker.ctx.store.users.upsert({ name: 'bob', roles: ['technician'], disabled: false })
     const { code } = await enrollmentCode(broker.ctx.store, 'bob', 600)
     const { privateKey, publicJwk } = newDeviceKeyPair()
     const enrolled = await fetch(`${broker.url}/v1/enroll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code, publicKey: publicJwk, deviceName: 'bob-laptop' }) })

@@ -13,7 +13,6 @@ import nock from 'nock'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { enrollmentCode } from '../../src/broker/admin.js'
 import { startBroker, type RunningBroker } from '../../src/broker/server.js'
-import { sqliteOf } from '../../src/broker/store/sqlite-async-store.js'
 import { deviceAssertion, newDeviceKeyPair, type DeviceKey } from '../../src/cli/device/device-key.js'
 import { PLC, cleanup, tempDir } from './harness.js'
 import { waitFor } from './revocation-helpers.js'
@@ -94,7 +93,7 @@ const workRequest = (id: string, status: unknown) => ({ data: { id, status, titl
 const cmms = (id: string) => nock(CMMS).get(`/api/work-requests/${id}`)
 
 async function enroll(name: string, roles: string[]): Promise<DeviceKey> {
-  sqliteOf(broker.ctx.store).sqlite.upsertUser({ name, roles, disabled: false })
+  await broker.ctx.store.users.upsert({ name, roles, disabled: false })
   const { code } = await enrollmentCode(broker.ctx.store, name, 600)
   const { privateKey, publicJwk } = newDeviceKeyPair()
   const enrolled = await fetch(`${broker.url}/v1/enroll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code, publicKey: publicJwk, deviceName: `${name}-laptop` }) })
@@ -121,7 +120,7 @@ beforeAll(async () => {
   const policyFile = join(home, 'policy.yaml')
   writeFileSync(policyFile, POLICY)
   broker = await startBroker({ dataDir: join(home, 'data'), policyFile, host: '127.0.0.1', port: 0, log: (line) => brokerLog.push(line), watchPolicy: false })
-  sqliteOf(broker.ctx.store).sqlite.upsertAsset({ path: PLC, attributes: { state: 'running' } })
+  await broker.ctx.store.assets.upsert({ path: PLC, attributes: { state: 'running' } })
   alice = await enroll('alice', ['technician'])
   sam = await enroll('sam', ['shift-lead'])
 })
@@ -150,7 +149,7 @@ describe('a state the generic HTTP connector cannot read', () => {
       const refused = await request('WR10001', 'diagnose')
       expect(refused.status, JSON.stringify(refused.json)).toBe(403)
       expect(refused.json.reasons).toEqual([`the cmms ticket system could not be asked about WR10001: ${c.reason}; rule line3-diagnose refuses until it can be checked`])
-      expect(sqliteOf(broker.ctx.store).sqlite.listSessions({ user: 'alice', activeOnly: true }, Date.now() / 1000)).toEqual([])
+      expect(await broker.ctx.store.sessions.list({ user: 'alice', activeOnly: true }, Date.now() / 1000)).toEqual([])
     })
   }
 
@@ -167,7 +166,7 @@ describe('a state the generic HTTP connector cannot read', () => {
     nock(LAX).get('/wr/LX20001').reply(200, { status: 'Scheduled', equipment: PLC, assignedTo: 'alice' })
     const allowed = await post(alice, '/v1/requests', { ticket: 'LX20001', asset: PLC, scope: 'read', ttlSeconds: 1200, reason: 'look' })
     expect(allowed.status).toBe(201)
-    const audited = [...sqliteOf(broker.ctx.store).sqlite.auditEvents({ requestId: allowed.json.request.id })].map((e) => JSON.stringify(e.data)).join('\n')
+    const audited = [...(await broker.ctx.store.auditLog.events({ requestId: allowed.json.request.id }))].map((e) => JSON.stringify(e.data)).join('\n')
     expect(audited).toContain('its answer\'s state \\"Scheduled\\" at status is in neither open_states nor closed_states; rule line3-read-lax allows it unchecked (on_unreachable: allow)')
   })
 })
@@ -182,7 +181,7 @@ describe('the paths that open or extend a session ask the ticket system afresh',
     const approved = await post(sam, `/v1/requests/${pending.json.request.id}/approve`, { comment: 'ok' })
     expect(approved.status).toBe(403)
     expect(approved.json.reasons).toContain('ticket WR10010 is closed; access needs an open ticket')
-    expect(sqliteOf(broker.ctx.store).sqlite.getRequest(pending.json.request.id)!.state).not.toBe('approved')
+    expect((await broker.ctx.store.requests.get(pending.json.request.id))!.state).not.toBe('approved')
   })
 
   it('a renewal: a ticket closed since the session opened (inside cache_ttl) is refused, the expiry unchanged', async () => {
@@ -194,7 +193,7 @@ describe('the paths that open or extend a session ask the ticket system afresh',
     const renewed = await post(alice, `/v1/sessions/${session.id}/renew`, { ttlSeconds: 1800 })
     expect(renewed.status).toBe(403)
     expect(renewed.json.reasons).toContain('ticket WR10011 is closed; access needs an open ticket')
-    expect(sqliteOf(broker.ctx.store).sqlite.getSession(session.id)!.expiresAt).toBe(session.expiresAt)
+    expect((await broker.ctx.store.sessions.get(session.id))!.expiresAt).toBe(session.expiresAt)
   })
 })
 
@@ -208,10 +207,10 @@ describe('the poll of a system without a batch call', () => {
     // From now on the poll (every second) reads one state it cannot place, and one closed.
     nock(POLLED).get('/wr/PW30001').reply(200, { status: 'Scheduled', equipment: PLC, assignedTo: 'alice' }).persist()
     polled('PW30002', 'Closed')
-    const store = sqliteOf(broker.ctx.store).sqlite
-    await waitFor('the closed ticket\'s session to end', () => store.getSession(closed)!.state !== 'active')
-    expect(store.getSession(closed)!.endReason).toMatch(/ticket/)
-    expect(store.getSession(unreadable)!.state).toBe('active')
+    const store = broker.ctx.store
+    await waitFor('the closed ticket\'s session to end', async () => (await store.sessions.get(closed))!.state !== 'active')
+    expect((await store.sessions.get(closed))!.endReason).toMatch(/ticket/)
+    expect((await store.sessions.get(unreadable))!.state).toBe('active')
     expect(brokerLog.join('\n')).toContain('tickets: poll of polled could not check PW30001: its answer\'s state "Scheduled" at status is in neither open_states nor closed_states')
     await post(alice, `/v1/sessions/${unreadable}/revoke`, { reason: 'done' })
   })

@@ -27,7 +27,7 @@ function counts(): Promise<{ requests: number; sessions: number; audit: number }
 }
 
 async function endOf(sessionId: string): Promise<{ type: string; data: Record<string, unknown> } | undefined> {
-  const event = (await broker.withStore((store) => store.auditEvents({ sessionId }))).find((e) => e.type === 'session.revoked')
+  const event = (await broker.withStore((store) => store.auditLog.events({ sessionId }))).find((e) => e.type === 'session.revoked')
   return event && { type: event.type, data: event.data as Record<string, unknown> }
 }
 

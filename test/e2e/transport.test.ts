@@ -105,6 +105,6 @@ describe('waiting for approval', () => {
     expect(result.code).toBe(4)
     const error = result.json().error
     expect(error.message).toMatch(/Cancelled request/)
-    expect((await broker.withStore((store) => store.getRequest(error.requestId)))!.state).toBe('cancelled')
+    expect((await broker.withStore((store) => store.requests.get(error.requestId)))!.state).toBe('cancelled')
   })
 })

@@ -60,7 +60,7 @@ describe('vendor under cache: false', () => {
     const result = await running
     expect(result.code).toBe(0)
     expect(Number(result.stdout.match(/token-length=(\d+)/)![1])).toBeGreaterThan(100)
-    const sessions = await broker.withStore((store) => store.listSessions({ user: 'vic', activeOnly: false }, Date.now() / 1000))
+    const sessions = await broker.withStore((store) => store.sessions.list({ user: 'vic', activeOnly: false }, Date.now() / 1000))
     expect(sessions).toHaveLength(1)
     expect(sessions[0]).toMatchObject({ cacheAllowed: false, state: 'revoked', scope: 'diagnose' })
     expect(await keychainHas(`cred:${deviceIdOf(vic)}:${sessions[0].id}`)).toBe(false)

@@ -9,7 +9,7 @@ export default class AdminAssetList extends JitCommand {
 
   async run() {
     const { flags } = await this.parse(AdminAssetList)
-    const assets = await withStore(flags, (store) => store.listAssets())
+    const assets = await withStore(flags, (store) => store.assets.list())
     if (!this.jsonEnabled()) {
       const [{ table, ui }, { factsOf }, { describeWindow }] = await Promise.all([
         import('../../../src/cli/output.js'),

@@ -9,7 +9,7 @@ export default class AdminUserList extends JitCommand {
 
   async run() {
     const { flags } = await this.parse(AdminUserList)
-    const users = await withStore(flags, (store) => store.listUsers())
+    const users = await withStore(flags, (store) => store.users.list())
     if (!this.jsonEnabled()) {
       const { table } = await import('../../../src/cli/output.js')
       this.log(await table(['user', 'roles', 'org'], users.map((u) => [u.name, u.roles.join(', '), u.org ?? ''])))

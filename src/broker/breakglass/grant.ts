@@ -17,7 +17,7 @@ import { toReview } from './reviews.js'
 export async function openBreakGlass(ctx: BrokerContext, actor: Actor, body: BreakGlassBody): Promise<BreakGlassResult> {
   const kind = body.drill ? 'drill' : 'break-glass'
   if (!isAssetPath(body.asset)) throw badInput(`"${body.asset}" is not an asset path (like site/area/line/cell/asset).`)
-  if (!(await ctx.store.getAsset(body.asset))) throw badInput(`Asset ${body.asset} is not in the inventory.`)
+  if (!(await ctx.store.assets.get(body.asset))) throw badInput(`Asset ${body.asset} is not in the inventory.`)
   if (body.incident !== undefined && !ticketSystem(ctx.policy, body.incident)) throw badInput(`Incident "${body.incident}" is not a ticket id this broker knows.`)
   if (body.ttlSeconds !== undefined && (!Number.isInteger(body.ttlSeconds) || body.ttlSeconds < MIN_TTL_SECONDS)) {
     throw badInput(`TTL must be at least ${formatDuration(MIN_TTL_SECONDS)}.`)
@@ -56,7 +56,7 @@ export async function openBreakGlass(ctx: BrokerContext, actor: Actor, body: Bre
       data: { asset: body.asset, scope, ttlSeconds, reason: body.reason, incident: body.incident ?? null, cappedFrom: asked > ttlSeconds ? asked : null, deviceId: actor.deviceId },
     })
     const session = await openSession(ctx, request, true)
-    await tx.saveRequest(request)
+    await tx.requests.save(request)
     const reviewId = newId('rev')
     await ctx.reviews.insert({ id: reviewId, sessionId: session.id, user: actor.user.name, asset: body.asset, kind, dueAtEpoch: session.expiresAtEpoch + policy.reviewDueSeconds })
     const notifications = await ctx.notifier.enqueue({

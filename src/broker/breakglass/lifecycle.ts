@@ -1,7 +1,7 @@
 // What the end of a break-glass or drill session sets off: the review becomes due, and the
 // people the policy names hear of it. Called inside the transaction that ends the session.
 import type { BrokerContext } from '../context.js'
-import type { SessionRecord } from '../store/sqlite-store.js'
+import type { SessionRecord } from '../store/records.js'
 
 export async function onSessionEnded(ctx: BrokerContext, session: SessionRecord, by: string, why: string): Promise<void> {
   if (session.kind === 'standard') return

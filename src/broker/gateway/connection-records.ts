@@ -21,9 +21,9 @@ export async function recordConnectionEvent(
   type: typeof CONNECTION_OPENED | typeof CONNECTION_CLOSED,
   record: ConnectionOpened | ConnectionRecord,
 ): Promise<{ recorded: true; seq: number }> {
-  const session = await ctx.store.getSession(record.sessionId, ctx.now() / 1000)
+  const session = await ctx.store.sessions.get(record.sessionId, ctx.now() / 1000)
   if (!session || session.asset !== record.asset) throw badInput(`Session ${record.sessionId} is not a session on ${record.asset}.`)
-  const asset = await ctx.store.getAsset(record.asset)
+  const asset = await ctx.store.assets.get(record.asset)
   if (!asset || asset.attributes.gateway !== gateway) throw badInput(`Asset ${record.asset} is not behind gateway ${gateway}.`)
   // The session's scope: a resend racing the first (another broker, a retry after a timeout)
   // waits for it, and then finds it.

@@ -21,7 +21,7 @@ export function frontedAsset(asset: AssetRecord, gateway: string): FrontedAsset 
 }
 
 export async function assetsFrontedBy(ctx: StoreAndClock, gateway: string): Promise<FrontedAsset[]> {
-  return (await ctx.store.listAssets()).flatMap((asset) => frontedAsset(asset, gateway) ?? [])
+  return (await ctx.store.assets.list()).flatMap((asset) => frontedAsset(asset, gateway) ?? [])
 }
 
 export async function announceGateway(ctx: StoreAndClock, gateway: string, announcement: GatewayAnnouncement): Promise<{ gateway: string }> {
@@ -38,7 +38,7 @@ export async function announceGateway(ctx: StoreAndClock, gateway: string, annou
 
 /** How an enrolled device reaches an asset: the gateway in front of it, where it listens, its certificate. */
 export async function gatewayForAsset(ctx: StoreAndClock, assetPath: string): Promise<AssetGateway> {
-  const asset = await ctx.store.getAsset(assetPath)
+  const asset = await ctx.store.assets.get(assetPath)
   const name = asset?.attributes.gateway
   if (!asset || typeof name !== 'string' || !frontedAsset(asset, name)) throw notFound(`A gateway for asset ${assetPath}`)
   const row = (await ctx.store.query('SELECT * FROM gateways WHERE name = ?', [name]))[0]

@@ -27,7 +27,7 @@ export async function issueSshCertificate(ctx: BrokerContext, ca: SshAuthority, 
   // Only the device that holds the session may use it, whoever else may read it.
   if (session.deviceId !== actor.deviceId) throw forbidden('Only the device that holds the session can get an SSH certificate for it.')
   if (session.state !== 'active' || session.expiresAtEpoch <= nowEpoch) throw conflict(`Session ${session.id} is not active (${session.state}).`)
-  const attributes = (await ctx.store.getAsset(session.asset))?.attributes
+  const attributes = (await ctx.store.assets.get(session.asset))?.attributes
   const target = sshTargetOf(attributes)
   if (!target) {
     // bad-input (exit 2 at the CLI): the caller named an asset that cannot be reached over SSH.

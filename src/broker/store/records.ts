@@ -37,7 +37,20 @@ export interface SessionRecord extends SessionInfo {
   heartbeatAtMs?: number
 }
 
+/** A session as the API shows it: without the credential's id, its raw epochs or the broker's bookkeeping. */
+export function publicSession(session: SessionRecord): SessionInfo {
+  const { jti: _jti, issuedAtEpoch: _i, expiresAtEpoch: _e, lastVerifiedAt: _l, heartbeatAtMs: _h, ...info } = session
+  return info
+}
+
 export type NewAuditEvent = Pick<AuditEvent, 'type' | 'actor'> & Partial<Pick<AuditEvent, 'severity' | 'sessionId' | 'requestId' | 'data'>>
+
+/**
+ * Makes the chain's head row (audit_high_water) if there is none: a store opening a fresh
+ * database, or one made before the row existed. Not part of the migrations: `jit admin migrate`
+ * copies the row into a database it has just migrated.
+ */
+export const CHAIN_HEAD_ROW = 'INSERT INTO audit_high_water (id, seq) SELECT 1, COALESCE(max(seq), 0) FROM audit WHERE true ON CONFLICT (id) DO NOTHING'
 
 /** The audit table's columns, in the order of chainedRecord's row. */
 export const AUDIT_COLUMNS = 'seq, at, type, severity, actor, session_id, request_id, data, prev_hash, hash'

@@ -1,18 +1,19 @@
-// The asynchronous store (store.ts) on the embedded SQLite file. node:sqlite is synchronous, so
-// every call runs at once; what this adds is the order: one transaction at a time. A transaction
-// body awaits between its calls, and another request's transaction starting in such a gap could
-// see and act on half of it (check-then-insert races the synchronous broker could not have). So
-// transactions, and the calls made outside any, wait in one queue; a call made inside the running
-// transaction (found through AsyncLocalStorage) runs in it at once.
+// The broker's store (store.ts) on the embedded SQLite file: the engine (sqlite-store.ts) made
+// asynchronous. node:sqlite is synchronous, so every call runs at once; what this adds is the
+// order: one transaction at a time. A transaction body awaits between its calls, and another
+// request's transaction starting in such a gap could see and act on half of it (check-then-insert
+// races the synchronous broker could not have). So transactions, and the calls made outside any,
+// wait in one queue; a call made inside the running transaction (found through AsyncLocalStorage)
+// runs in it at once.
 //
 // Group commit and "no reply before durable" stay as in sqlite-store.ts: a transaction is a
 // savepoint of the event-loop turn's group, and the group commits only between transactions.
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { EventEmitter } from 'node:events'
 import { DatabaseSync } from 'node:sqlite'
-import type { AccessRequest, AuditEvent, RequestState, SessionState } from '../../wire/api.js'
-import type { AuditFilter, SqlReader, SqlValue, Store, TransactionScope } from './store.js'
-import type { AssetRecord, DeviceRecord, NewAuditEvent, Row, SessionRecord, UserRecord } from './sqlite-store.js'
+import type { AuditEvent } from '../../wire/api.js'
+import type { NewAuditEvent, Row } from './records.js'
+import { Store, type SqlReader, type SqlValue, type TransactionScope } from './store.js'
 import { SqliteStore } from './sqlite-store.js'
 
 interface OpenTransaction {
@@ -22,7 +23,7 @@ interface OpenTransaction {
   signals?: Set<string>
 }
 
-export class SqliteAsyncStore implements Store {
+export class SqliteAsyncStore extends Store {
   /**
    * The transaction running now, for calls made from inside it. Work it set off that outlives it
    * (a timer, a notification) inherits the context too, so the mark says whether it is still open.
@@ -36,7 +37,9 @@ export class SqliteAsyncStore implements Store {
   /** Queued jobs not yet settled; with none, a job starts at once (nothing can be ahead of it). */
   #pending = 0
 
-  constructor(readonly sqlite: SqliteStore) {}
+  constructor(readonly sqlite: SqliteStore) {
+    super()
+  }
 
   /** Every transaction runs alone here (the queue): a scope changes nothing. */
   transaction<T>(fn: (tx: Store) => Promise<T>, _scope?: TransactionScope): Promise<T> {
@@ -105,18 +108,6 @@ export class SqliteAsyncStore implements Store {
     return this.#queued(async () => fn())
   }
 
-  /**
-   * A step of SQL that has no place in the Store interface yet (the feature modules' own tables),
-   * run in order like every other call. Those modules reach it through sqliteOf(): the SQL that a
-   * PostgreSQL store still needs a repository for.
-   */
-  run<T>(fn: (sqlite: SqliteStore) => T): Promise<T> {
-    // Never the idle shortcut of #call: fn may answer with a promise (an operator function with a
-    // transaction of its own), and its turn lasts until that settles.
-    if (this.#isInside()) return this.#call(() => fn(this.sqlite))
-    return this.#queued(async () => fn(this.sqlite))
-  }
-
   whenDurable(): Promise<void> | undefined {
     return this.sqlite.whenDurable()
   }
@@ -176,118 +167,9 @@ export class SqliteAsyncStore implements Store {
   appendAudit(event: NewAuditEvent, at?: string): Promise<AuditEvent> {
     return this.#call(() => this.sqlite.appendAudit(event, at))
   }
-  audit(event: NewAuditEvent): Promise<AuditEvent> {
-    return this.#call(() => this.sqlite.audit(event))
-  }
-  auditEvents(filter?: AuditFilter): Promise<AuditEvent[]> {
-    return this.#call(() => [...this.sqlite.auditEvents(filter)])
-  }
-
-  upsertUser(user: UserRecord): Promise<void> {
-    return this.#call(() => this.sqlite.upsertUser(user))
-  }
-  getUser(name: string): Promise<UserRecord | undefined> {
-    return this.#call(() => this.sqlite.getUser(name))
-  }
-  listUsers(): Promise<UserRecord[]> {
-    return this.#call(() => this.sqlite.listUsers())
-  }
-  addEnrollmentCode(codeHash: string, user: string, expiresAtEpoch: number): Promise<void> {
-    return this.#call(() => this.sqlite.addEnrollmentCode(codeHash, user, expiresAtEpoch))
-  }
-  consumeEnrollmentCode(codeHash: string, nowEpoch: number): Promise<string | undefined> {
-    return this.#call(() => this.sqlite.consumeEnrollmentCode(codeHash, nowEpoch))
-  }
-  addDevice(device: DeviceRecord): Promise<void> {
-    return this.#call(() => this.sqlite.addDevice(device))
-  }
-  getDevice(id: string): Promise<DeviceRecord | undefined> {
-    return this.#call(() => this.sqlite.getDevice(id))
-  }
-  deviceJkt(id: string): Promise<string> {
-    return this.#call(() => this.sqlite.deviceJkt(id))
-  }
-  revokeDevice(id: string): Promise<boolean> {
-    return this.#call(() => this.sqlite.revokeDevice(id))
-  }
-  listDevices(user?: string): Promise<DeviceRecord[]> {
-    return this.#call(() => this.sqlite.listDevices(user))
-  }
-  revokeUnusedEnrollmentCodes(user: string): Promise<number> {
-    return this.#call(() => this.sqlite.revokeUnusedEnrollmentCodes(user))
-  }
-  rememberAssertion(jti: string, expiresAtEpoch: number): Promise<boolean> {
-    return this.#call(() => this.sqlite.rememberAssertion(jti, expiresAtEpoch))
-  }
-  forgetExpiredAssertions(nowEpoch: number): Promise<void> {
-    return this.#call(() => this.sqlite.forgetExpiredAssertions(nowEpoch))
-  }
-  addVerifier(name: string, tokenHash: string): Promise<void> {
-    return this.#call(() => this.sqlite.addVerifier(name, tokenHash))
-  }
-  listVerifiers(): Promise<{ name: string; createdAt: string }[]> {
-    return this.#call(() => this.sqlite.listVerifiers())
-  }
-  replaceVerifierToken(name: string, tokenHash: string): Promise<boolean> {
-    return this.#call(() => this.sqlite.replaceVerifierToken(name, tokenHash))
-  }
-  removeVerifier(name: string): Promise<boolean> {
-    return this.#call(() => this.sqlite.removeVerifier(name))
-  }
-  verifierByTokenHash(tokenHash: string): Promise<string | undefined> {
-    return this.#call(() => this.sqlite.verifierByTokenHash(tokenHash))
-  }
-
-  upsertAsset(asset: AssetRecord): Promise<void> {
-    return this.#call(() => this.sqlite.upsertAsset(asset))
-  }
-  getAsset(path: string): Promise<AssetRecord | undefined> {
-    return this.#call(() => this.sqlite.getAsset(path))
-  }
-  listAssets(): Promise<AssetRecord[]> {
-    return this.#call(() => this.sqlite.listAssets())
-  }
-
-  saveRequest(request: AccessRequest): Promise<void> {
-    return this.#call(() => this.sqlite.saveRequest(request))
-  }
-  getRequest(id: string): Promise<AccessRequest | undefined> {
-    return this.#call(() => this.sqlite.getRequest(id))
-  }
-  listRequests(filter: { user?: string; state?: RequestState; limit?: number }): Promise<AccessRequest[]> {
-    return this.#call(() => this.sqlite.listRequests(filter))
-  }
-
-  insertSession(session: SessionRecord): Promise<void> {
-    return this.#call(() => this.sqlite.insertSession(session))
-  }
-  getSession(id: string, nowEpoch?: number): Promise<SessionRecord | undefined> {
-    return this.#call(() => this.sqlite.getSession(id, nowEpoch))
-  }
-  listSessions(filter: { user?: string; deviceId?: string; asset?: string; activeOnly?: boolean }, nowEpoch?: number): Promise<SessionRecord[]> {
-    return this.#call(() => this.sqlite.listSessions(filter, nowEpoch))
-  }
-  endSession(id: string, state: Exclude<SessionState, 'active'>, by: string, reason: string): Promise<boolean> {
-    return this.#call(() => this.sqlite.endSession(id, state, by, reason))
-  }
-  sessionsPastExpiry(nowEpoch: number): Promise<string[]> {
-    return this.#call(() => this.sqlite.sessionsPastExpiry(nowEpoch))
-  }
-  markVerified(id: string): Promise<void> {
-    return this.#call(() => this.sqlite.markVerified(id))
-  }
-  recordHeartbeat(id: string, atMs: number): Promise<boolean> {
-    return this.#call(() => this.sqlite.recordHeartbeat(id, atMs))
-  }
-  extendSession(id: string, expiresAtEpoch: number): Promise<boolean> {
-    return this.#call(() => this.sqlite.extendSession(id, expiresAtEpoch))
-  }
-  sessionByJti(jti: string, nowEpoch?: number): Promise<SessionRecord | undefined> {
-    return this.#call(() => this.sqlite.sessionByJti(jti, nowEpoch))
-  }
 }
 
-/** The SQLite store behind a broker's store, for the feature tables only SQLite has so far. */
+/** The embedded store behind a broker's store, for what only a SQLite file has (its engine, its file). */
 export function sqliteOf(store: Store): SqliteAsyncStore {
   if (store instanceof SqliteAsyncStore) return store
   throw new Error('This part of the broker runs on the embedded SQLite store only.')

@@ -1,5 +1,7 @@
-// The broker's durable state in SQLite (node:sqlite): users, devices, enrollment codes, assets,
-// requests, sessions, the replay cache and the audit log. Every state change and its audit
+// The SQLite engine (node:sqlite) under the embedded broker's store: the data folder's file, its
+// schema brought up to date on open (schema/), transactions, group commit and the audit chain's
+// append. The domain's reads and writes are not here: the repositories (repositories/) reach the
+// file through the asynchronous store (sqlite-async-store.ts). Every state change and its audit
 // record commit in one transaction; commits are durable (WAL, synchronous=FULL).
 //
 // Group commit (the running broker turns it on): the transactions of every request handled in
@@ -12,48 +14,10 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 
 import { join } from 'node:path'
 import { GENESIS_HASH } from '../../audit/chain.js'
 import { nowIso } from '../../util/ids.js'
-import { AUDIT_COLUMNS, chainedRecord, toAuditEvent, toSession, type AssetRecord, type DeviceRecord, type NewAuditEvent, type Row, type SessionRecord, type UserRecord } from './records.js'
-import type { AccessRequest, Approval, AuditEvent, RequestState, SessionInfo, SessionState } from '../../wire/api.js'
-
-export type { AssetRecord, DeviceRecord, NewAuditEvent, SessionRecord, UserRecord } from './records.js'
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, roles TEXT NOT NULL, org TEXT, disabled INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS enrollment_codes (code_hash TEXT PRIMARY KEY, user TEXT NOT NULL REFERENCES users(name), expires_at INTEGER NOT NULL, used_at TEXT);
-CREATE TABLE IF NOT EXISTS devices (id TEXT PRIMARY KEY, user TEXT NOT NULL REFERENCES users(name), name TEXT NOT NULL, public_jwk TEXT NOT NULL, jkt TEXT NOT NULL, created_at TEXT NOT NULL, revoked_at TEXT);
-CREATE TABLE IF NOT EXISTS assets (path TEXT PRIMARY KEY, attributes TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS requests (id TEXT PRIMARY KEY, body TEXT NOT NULL, user TEXT NOT NULL, state TEXT NOT NULL, created_at TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS requests_user ON requests(user, created_at);
-CREATE INDEX IF NOT EXISTS requests_state ON requests(state);
-CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, request_id TEXT NOT NULL, user TEXT NOT NULL, device_id TEXT NOT NULL, asset TEXT NOT NULL, ticket TEXT NOT NULL, scope TEXT NOT NULL, kind TEXT NOT NULL, jti TEXT NOT NULL UNIQUE, issued_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, cache_allowed INTEGER NOT NULL, state TEXT NOT NULL, ended_at TEXT, ended_by TEXT, end_reason TEXT, last_verified_at TEXT);
-CREATE INDEX IF NOT EXISTS sessions_user ON sessions(user, state);
-CREATE INDEX IF NOT EXISTS sessions_asset ON sessions(asset, state);
-CREATE TABLE IF NOT EXISTS seen_assertions (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS seen_assertions_expiry ON seen_assertions(expires_at);
-CREATE INDEX IF NOT EXISTS sessions_expiry ON sessions(state, expires_at);
-CREATE INDEX IF NOT EXISTS sessions_ticket ON sessions(ticket, state);
-CREATE TABLE IF NOT EXISTS verifiers (name TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, at TEXT NOT NULL, type TEXT NOT NULL, severity TEXT NOT NULL, actor TEXT NOT NULL, session_id TEXT, request_id TEXT, data TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS audit_session ON audit(session_id);
-CREATE INDEX IF NOT EXISTS audit_request ON audit(request_id);
-CREATE TABLE IF NOT EXISTS audit_checkpoints (seq INTEGER PRIMARY KEY, hash TEXT NOT NULL, at TEXT NOT NULL, jws TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS session_ends (seq INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT NOT NULL, asset TEXT NOT NULL, cause TEXT NOT NULL, at TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS session_ends_session ON session_ends(session_id);
-CREATE TABLE IF NOT EXISTS gateways (name TEXT PRIMARY KEY, address TEXT NOT NULL, cert_sha256 TEXT NOT NULL, announced_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS reviews (id TEXT PRIMARY KEY, session_id TEXT NOT NULL UNIQUE, user TEXT NOT NULL, asset TEXT NOT NULL, kind TEXT NOT NULL, due_at INTEGER NOT NULL, answers TEXT, filed_at TEXT, signed_off_by TEXT, signed_off_at TEXT, sign_off_comment TEXT, overdue_flagged INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX IF NOT EXISTS reviews_user ON reviews(user, filed_at);
-CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, target TEXT NOT NULL, body TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL, delivered_at TEXT, last_error TEXT);
-CREATE INDEX IF NOT EXISTS outbox_due ON outbox(delivered_at, next_attempt_at);
-CREATE TABLE IF NOT EXISTS ssh_certificates (serial INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT NOT NULL, key_id TEXT NOT NULL, ca_fingerprint TEXT NOT NULL, principals TEXT NOT NULL, valid_after INTEGER NOT NULL, valid_before INTEGER NOT NULL, key_fingerprint TEXT NOT NULL, issued_at TEXT NOT NULL, revocation_audited INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX IF NOT EXISTS ssh_certificates_valid ON ssh_certificates(valid_before);
-CREATE INDEX IF NOT EXISTS ssh_certificates_session ON ssh_certificates(session_id);
-CREATE TABLE IF NOT EXISTS session_verifications (session_id TEXT NOT NULL, verifier TEXT NOT NULL, first_at TEXT NOT NULL, last_at TEXT NOT NULL, checks INTEGER NOT NULL, last_active INTEGER NOT NULL, PRIMARY KEY (session_id, verifier));
-CREATE TABLE IF NOT EXISTS ticket_register (id TEXT PRIMARY KEY, asset TEXT NOT NULL, assignee TEXT, org TEXT, title TEXT, state TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, updated_by TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS ticket_register_state ON ticket_register(state);
-CREATE TABLE IF NOT EXISTS ticket_events (system TEXT NOT NULL, event_id TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (system, event_id));
-`
-
-export type { Row }
+import { AUDIT_COLUMNS, CHAIN_HEAD_ROW, chainedRecord, type NewAuditEvent } from './records.js'
+import { migrateSqlite } from './schema/migrate.js'
+import type { Migration } from './schema/migrations.js'
+import type { AuditEvent } from '../../wire/api.js'
 
 interface CommitGroup {
   durable: Promise<void>
@@ -70,30 +34,20 @@ export class SqliteStore {
   #group?: CommitGroup
   /** The chain's tail, known only while this connection holds the write lock (inside a transaction). */
   #auditTail?: { seq: number; hash: string }
-  readonly #deviceJkts = new Map<string, string>()
   /** A transaction (or, under group commit, a request's savepoint) is open. */
   #open = false
   /** The group's turn ended while a transaction was open: commit as soon as it closes. */
   #commitWhenClosed = false
 
-  constructor(readonly dataDir: string) {
+  /** Opens (or makes) the data folder's database and brings its schema to the last migration (schema/). */
+  constructor(readonly dataDir: string, options: { migrations?: readonly Migration[] } = {}) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 })
     this.file = join(dataDir, 'broker.db')
     keepPrivate(dataDir, this.file)
     this.db = new DatabaseSync(this.file)
     this.db.exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;')
-    this.db.exec(SCHEMA)
-    this.#migrate()
-  }
-
-  /** Columns added after the first release; a data folder from before gets them on open. */
-  #migrate(): void {
-    const columns = new Set((this.db.prepare('PRAGMA table_info(sessions)').all() as Row[]).map((row) => row.name as string))
-    if (!columns.has('heartbeat_at')) this.db.exec('ALTER TABLE sessions ADD COLUMN heartbeat_at INTEGER')
-    // The highest sequence number ever written: deleting the newest records never makes the
-    // broker hand their numbers out again, and verification sees that they are gone.
-    this.db.exec('CREATE TABLE IF NOT EXISTS audit_high_water (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL)')
-    this.db.exec('INSERT OR IGNORE INTO audit_high_water (id, seq) SELECT 1, COALESCE(max(seq), 0) FROM audit')
+    migrateSqlite(this.db, options.migrations)
+    this.db.exec(CHAIN_HEAD_ROW)
   }
 
   close(): void {
@@ -247,12 +201,6 @@ export class SqliteStore {
     }
   }
 
-  /** A single write outside transaction(): joins the open group when group commit is on. */
-  #write<T>(fn: () => T): T {
-    if (this.#groupCommit) this.#openGroup()
-    return fn()
-  }
-
   // ---- audit ----------------------------------------------------------------------------
 
   /** Appends to the hash chain. Call inside a transaction so the link to the last record holds. */
@@ -281,227 +229,6 @@ export class SqliteStore {
     return this.transaction(() => this.appendAudit(event))
   }
 
-  *auditEvents(filter: { sessionId?: string; requestId?: string; actor?: string; since?: string; limit?: number } = {}): Generator<AuditEvent> {
-    const where: string[] = []
-    const params: (string | number)[] = []
-    if (filter.sessionId) {
-      where.push('(session_id = ? OR request_id = (SELECT request_id FROM sessions WHERE id = ?))')
-      params.push(filter.sessionId, filter.sessionId)
-    }
-    if (filter.requestId) {
-      where.push('request_id = ?')
-      params.push(filter.requestId)
-    }
-    if (filter.actor) {
-      where.push('(actor = ? OR request_id IN (SELECT id FROM requests WHERE user = ?))')
-      params.push(filter.actor, filter.actor)
-    }
-    if (filter.since) {
-      where.push('at >= ?')
-      params.push(filter.since)
-    }
-    const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq${filter.limit ? ` LIMIT ${Math.floor(filter.limit)}` : ''}`
-    for (const row of this.db.prepare(sql).iterate(...params) as Iterable<Row>) yield toAuditEvent(row)
-  }
-
-  // ---- users, devices, enrollment -----------------------------------------------------------
-
-  upsertUser(user: UserRecord): void {
-    this.#sql('INSERT INTO users (name, roles, org, disabled, created_at) VALUES (?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET roles=excluded.roles, org=excluded.org, disabled=excluded.disabled').run(
-      user.name, JSON.stringify(user.roles), user.org ?? null, user.disabled ? 1 : 0, nowIso(),
-    )
-  }
-
-  getUser(name: string): UserRecord | undefined {
-    const row = this.#sql('SELECT * FROM users WHERE name = ?').get(name) as Row | undefined
-    return row && { name: row.name as string, roles: JSON.parse(row.roles as string), org: (row.org as string) ?? undefined, disabled: row.disabled === 1 }
-  }
-
-  listUsers(): UserRecord[] {
-    return (this.#sql('SELECT name FROM users ORDER BY name').all() as Row[]).map((row) => this.getUser(row.name as string)!)
-  }
-
-  addEnrollmentCode(codeHash: string, user: string, expiresAtEpoch: number): void {
-    this.#sql('INSERT INTO enrollment_codes (code_hash, user, expires_at) VALUES (?,?,?)').run(codeHash, user, expiresAtEpoch)
-  }
-
-  /** Marks a code used and returns its user, or undefined if it is unknown, used or expired. */
-  consumeEnrollmentCode(codeHash: string, nowEpoch: number): string | undefined {
-    const row = this.#sql('UPDATE enrollment_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL AND expires_at > ? RETURNING user').get(nowIso(), codeHash, nowEpoch) as Row | undefined
-    return row?.user as string | undefined
-  }
-
-  addDevice(device: DeviceRecord): void {
-    this.#sql('INSERT INTO devices (id, user, name, public_jwk, jkt, created_at) VALUES (?,?,?,?,?,?)').run(
-      device.id, device.user, device.name, JSON.stringify(device.publicJwk), device.jkt, device.createdAt,
-    )
-  }
-
-  getDevice(id: string): DeviceRecord | undefined {
-    const row = this.#sql('SELECT * FROM devices WHERE id = ?').get(id) as Row | undefined
-    return row && {
-      id: row.id as string, user: row.user as string, name: row.name as string, publicJwk: JSON.parse(row.public_jwk as string), jkt: row.jkt as string,
-      createdAt: row.created_at as string, revokedAt: (row.revoked_at as string) ?? undefined,
-    }
-  }
-
-  /** A device's key thumbprint: fixed at enrollment, so it is remembered (revocation is never read from here). */
-  deviceJkt(id: string): string {
-    let jkt = this.#deviceJkts.get(id)
-    if (jkt === undefined) {
-      jkt = (this.#sql('SELECT jkt FROM devices WHERE id = ?').get(id) as Row | undefined)?.jkt as string | undefined
-      if (jkt === undefined) throw new Error(`No device ${id}.`)
-      if (this.#deviceJkts.size >= 10_000) this.#deviceJkts.clear()
-      this.#deviceJkts.set(id, jkt)
-    }
-    return jkt
-  }
-
-  revokeDevice(id: string): boolean {
-    return this.#sql('UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(nowIso(), id).changes > 0
-  }
-
-  /** Records an assertion id; false if it was seen before (a replay). */
-  rememberAssertion(jti: string, expiresAtEpoch: number): boolean {
-    return this.#write(() => this.#sql('INSERT OR IGNORE INTO seen_assertions (jti, expires_at) VALUES (?,?)').run(jti, expiresAtEpoch).changes > 0)
-  }
-
-  forgetExpiredAssertions(nowEpoch: number): void {
-    this.#write(() => this.#sql('DELETE FROM seen_assertions WHERE expires_at < ?').run(nowEpoch))
-  }
-
-  addVerifier(name: string, tokenHash: string): void {
-    this.#sql('INSERT INTO verifiers (name, token_hash, created_at) VALUES (?,?,?)').run(name, tokenHash, nowIso())
-  }
-
-  listVerifiers(): { name: string; createdAt: string }[] {
-    return (this.#sql('SELECT name, created_at FROM verifiers ORDER BY name').all() as Row[]).map((row) => ({ name: row.name as string, createdAt: row.created_at as string }))
-  }
-
-  replaceVerifierToken(name: string, tokenHash: string): boolean {
-    return this.#sql('UPDATE verifiers SET token_hash = ? WHERE name = ?').run(tokenHash, name).changes > 0
-  }
-
-  removeVerifier(name: string): boolean {
-    return this.#sql('DELETE FROM verifiers WHERE name = ?').run(name).changes > 0
-  }
-
-  listDevices(user?: string): DeviceRecord[] {
-    const rows = (user ? this.#sql('SELECT id FROM devices WHERE user = ? ORDER BY created_at').all(user) : this.#sql('SELECT id FROM devices ORDER BY user, created_at').all()) as Row[]
-    return rows.map((row) => this.getDevice(row.id as string)!)
-  }
-
-  /** Marks every unused code of a user used, so none of them enrolls anything; how many there were. */
-  revokeUnusedEnrollmentCodes(user: string): number {
-    return this.#sql("UPDATE enrollment_codes SET used_at = 'revoked:' || ? WHERE user = ? AND used_at IS NULL").run(nowIso(), user).changes as number
-  }
-
-  verifierByTokenHash(tokenHash: string): string | undefined {
-    return (this.#sql('SELECT name FROM verifiers WHERE token_hash = ?').get(tokenHash) as Row | undefined)?.name as string | undefined
-  }
-
-  // ---- assets ---------------------------------------------------------------------------------
-
-  upsertAsset(asset: AssetRecord): void {
-    this.#sql('INSERT INTO assets (path, attributes) VALUES (?,?) ON CONFLICT(path) DO UPDATE SET attributes=excluded.attributes').run(asset.path, JSON.stringify(asset.attributes))
-  }
-
-  getAsset(path: string): AssetRecord | undefined {
-    const row = this.#sql('SELECT * FROM assets WHERE path = ?').get(path) as Row | undefined
-    return row && { path: row.path as string, attributes: JSON.parse(row.attributes as string) }
-  }
-
-  listAssets(): AssetRecord[] {
-    return (this.#sql('SELECT * FROM assets ORDER BY path').all() as Row[]).map((row) => ({ path: row.path as string, attributes: JSON.parse(row.attributes as string) }))
-  }
-
-  // ---- requests -------------------------------------------------------------------------------
-
-  saveRequest(request: AccessRequest): void {
-    this.#sql('INSERT INTO requests (id, body, user, state, created_at) VALUES (?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET body=excluded.body, state=excluded.state').run(
-      request.id, JSON.stringify(request), request.user, request.state, request.createdAt,
-    )
-  }
-
-  getRequest(id: string): AccessRequest | undefined {
-    const row = this.#sql('SELECT body FROM requests WHERE id = ?').get(id) as Row | undefined
-    return row && JSON.parse(row.body as string)
-  }
-
-  listRequests(filter: { user?: string; state?: RequestState; limit?: number }): AccessRequest[] {
-    const where: string[] = []
-    const params: string[] = []
-    if (filter.user) {
-      where.push('user = ?')
-      params.push(filter.user)
-    }
-    if (filter.state) {
-      where.push('state = ?')
-      params.push(filter.state)
-    }
-    const sql = `SELECT body FROM requests ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC LIMIT ${Math.floor(filter.limit ?? 200)}`
-    return (this.#sql(sql).all(...params) as Row[]).map((row) => JSON.parse(row.body as string))
-  }
-
-  // ---- sessions -------------------------------------------------------------------------------
-
-  insertSession(session: SessionRecord): void {
-    this.#sql('INSERT INTO sessions (id, request_id, user, device_id, asset, ticket, scope, kind, jti, issued_at, expires_at, cache_allowed, state) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)').run(
-      session.id, session.requestId, session.user, session.deviceId, session.asset, session.ticket, session.scope, session.kind, session.jti,
-      session.issuedAtEpoch, session.expiresAtEpoch, session.cacheAllowed ? 1 : 0, 'active',
-    )
-  }
-
-  getSession(id: string, nowEpoch = Date.now() / 1000): SessionRecord | undefined {
-    const row = this.#sql('SELECT * FROM sessions WHERE id = ?').get(id) as Row | undefined
-    return row && toSession(row, nowEpoch)
-  }
-
-  listSessions(filter: { user?: string; deviceId?: string; asset?: string; activeOnly?: boolean }, nowEpoch = Date.now() / 1000): SessionRecord[] {
-    const where: string[] = []
-    const params: (string | number)[] = []
-    for (const [column, value] of [['user', filter.user], ['device_id', filter.deviceId], ['asset', filter.asset]] as const) {
-      if (value) {
-        where.push(`${column} = ?`)
-        params.push(value)
-      }
-    }
-    if (filter.activeOnly) {
-      where.push("state = 'active' AND expires_at > ?")
-      params.push(nowEpoch)
-    }
-    const sql = `SELECT * FROM sessions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY issued_at DESC LIMIT 500`
-    return (this.#sql(sql).all(...params) as Row[]).map((row) => toSession(row, nowEpoch))
-  }
-
-  /** Ends an active session; false if it had already ended. */
-  endSession(id: string, state: Exclude<SessionState, 'active'>, by: string, reason: string): boolean {
-    return this.#sql("UPDATE sessions SET state = ?, ended_at = ?, ended_by = ?, end_reason = ? WHERE id = ? AND state = 'active'").run(state, nowIso(), by, reason, id).changes > 0
-  }
-
-  /** Sessions past their expiry that nobody has marked yet. */
-  sessionsPastExpiry(nowEpoch: number): string[] {
-    return (this.#sql("SELECT id FROM sessions WHERE state = 'active' AND expires_at <= ?").all(nowEpoch) as Row[]).map((row) => row.id as string)
-  }
-
-  markVerified(id: string): void {
-    this.#sql('UPDATE sessions SET last_verified_at = ? WHERE id = ?').run(nowIso(), id)
-  }
-
-  /** Arms (first call) or feeds the dead-man's switch of an active session. */
-  recordHeartbeat(id: string, atMs: number): boolean {
-    return this.#sql("UPDATE sessions SET heartbeat_at = ? WHERE id = ? AND state = 'active'").run(atMs, id).changes > 0
-  }
-
-  /** Moves the expiry of an active session; false if it had already ended. */
-  extendSession(id: string, expiresAtEpoch: number): boolean {
-    return this.#sql("UPDATE sessions SET expires_at = ? WHERE id = ? AND state = 'active'").run(expiresAtEpoch, id).changes > 0
-  }
-
-  sessionByJti(jti: string, nowEpoch = Date.now() / 1000): SessionRecord | undefined {
-    const row = this.#sql('SELECT * FROM sessions WHERE jti = ?').get(jti) as Row | undefined
-    return row && toSession(row, nowEpoch)
-  }
 }
 
 /**
@@ -518,10 +245,3 @@ function keepPrivate(dataDir: string, file: string): void {
 }
 
 
-
-export function publicSession(session: SessionRecord): SessionInfo {
-  const { jti: _jti, issuedAtEpoch: _i, expiresAtEpoch: _e, lastVerifiedAt: _l, heartbeatAtMs: _h, ...info } = session
-  return info
-}
-
-export type { Approval }

@@ -6,24 +6,24 @@
 // records, or nothing. A store call made while fn runs (on tx, or on the store itself from a
 // function fn awaits) belongs to that transaction. fn must await nothing but the store: no
 // network, no timers (a transaction holds the write lock while it waits).
-import type { AccessRequest, AuditEvent, RequestState, SessionState } from '../../wire/api.js'
-import type { AssetRecord, DeviceRecord, NewAuditEvent, Row, SessionRecord, UserRecord } from './records.js'
+//
+// Domain reads and writes are written once, in the repositories (repositories/), over the
+// portable query/execute; each engine implements only the abstract members below.
+import type { AuditEvent } from '../../wire/api.js'
+import type { NewAuditEvent, Row } from './records.js'
+import type { Sql, SqlReader, SqlValue } from './sql.js'
+import { Assets } from './repositories/assets.js'
+import { AuditLog } from './repositories/audit-log.js'
+import { Devices } from './repositories/devices.js'
+import { Requests } from './repositories/requests.js'
+import { SeenAssertions } from './repositories/seen-assertions.js'
+import { Sessions } from './repositories/sessions.js'
+import { EnrollmentCodes, Users } from './repositories/users.js'
+import { Verifiers } from './repositories/verifiers.js'
 
-/** A value bound to a `?` of portable SQL. */
-export type SqlValue = string | number | null
+export type { AuditFilter } from './repositories/audit-log.js'
 
-/** Reads, in portable SQL (see Store.query). */
-export interface SqlReader {
-  query(sql: string, params?: readonly SqlValue[]): Promise<Row[]>
-}
-
-export interface AuditFilter {
-  sessionId?: string
-  requestId?: string
-  actor?: string
-  since?: string
-  limit?: number
-}
+export type { Sql, SqlReader, SqlValue } from './sql.js'
 
 /**
  * What a transaction reads to decide and then writes: only what concerns this user and this asset
@@ -36,14 +36,25 @@ export interface TransactionScope {
   asset: string
 }
 
-export interface Store {
-  /** Runs fn in one transaction (see the module header); transactions of one broker never interleave. */
-  transaction<T>(fn: (tx: Store) => Promise<T>, scope?: TransactionScope): Promise<T>
-  /** Settles once everything written so far is durable; undefined when nothing waits for a commit. */
-  whenDurable(): Promise<void> | undefined
-  close(): Promise<void>
+export abstract class Store implements Sql {
+  // the broker's domain, written once over query/execute (a call inside a transaction is part of it)
+  readonly users = new Users(this)
+  readonly enrollmentCodes = new EnrollmentCodes(this)
+  readonly devices = new Devices(this)
+  readonly seenAssertions = new SeenAssertions(this)
+  readonly verifiers = new Verifiers(this)
+  readonly assets = new Assets(this)
+  readonly requests = new Requests(this)
+  readonly sessions = new Sessions(this)
+  readonly auditLog = new AuditLog(this)
 
-  // portable SQL, for the feature modules' own tables (reviews, outbox, checkpoints, ...)
+  /** Runs fn in one transaction (see the module header); transactions of one broker never interleave. */
+  abstract transaction<T>(fn: (tx: Store) => Promise<T>, scope?: TransactionScope): Promise<T>
+  /** Settles once everything written so far is durable; undefined when nothing waits for a commit. */
+  abstract whenDurable(): Promise<void> | undefined
+  abstract close(): Promise<void>
+
+  // portable SQL, for the repositories and the feature modules' own tables (reviews, outbox, checkpoints, ...)
   /**
    * Runs one statement both stores read: `?` placeholders, `"user"` quoted, ON CONFLICT instead of
    * INSERT OR IGNORE, CAST(? AS NUMERIC) where a fractional value meets an integer column, no
@@ -51,15 +62,15 @@ export interface Store {
    * selected as a column comes back as 1/0 or true/false (read it with `flag`, records.ts).
    * Inside a transaction it is part of it; outside, a write is a transaction of its own.
    */
-  query(sql: string, params?: readonly SqlValue[]): Promise<Row[]>
+  abstract query(sql: string, params?: readonly SqlValue[]): Promise<Row[]>
   /** As query, for writes: answers with the number of rows changed. */
-  execute(sql: string, params?: readonly SqlValue[]): Promise<number>
+  abstract execute(sql: string, params?: readonly SqlValue[]): Promise<number>
   /**
    * Runs fn on one consistent snapshot of what is committed, without holding up writers (a long
    * read: verifying or exporting the audit log, following the revocation stream). Rows of a
    * transaction or commit group still open are not seen.
    */
-  snapshot<T>(fn: (read: SqlReader) => Promise<T>): Promise<T>
+  abstract snapshot<T>(fn: (read: SqlReader) => Promise<T>): Promise<T>
 
   // several brokers on one database
   /**
@@ -68,66 +79,24 @@ export interface Store {
    * durable; a signal of a transaction that rolls back is never sent. A wake-up says "look again",
    * nothing more: the tables are the truth.
    */
-  signal(channel: string): Promise<void>
+  abstract signal(channel: string): Promise<void>
   /**
    * Calls fn on each signal of channel; also when the store may have missed some (a listening
    * connection lost and made again). Answers with the function that stops listening.
    */
-  onSignal(channel: string, fn: () => void): Promise<() => void>
+  abstract onSignal(channel: string, fn: () => void): Promise<() => void>
   /**
    * Whether this broker holds the named duty (the expiry sweeper, the outbox, ...): one broker of
    * those on the database at a time, and another takes it over when that broker dies. The
    * embedded store has one broker: always true.
    */
-  holdsDuty(name: string): Promise<boolean>
+  abstract holdsDuty(name: string): Promise<boolean>
 
-  // audit
+  // the audit chain
   /** Appends to the hash chain; inside a transaction, so the link to the last record holds. */
-  appendAudit(event: NewAuditEvent, at?: string): Promise<AuditEvent>
+  abstract appendAudit(event: NewAuditEvent, at?: string): Promise<AuditEvent>
   /** An audited write in a transaction of its own. */
-  audit(event: NewAuditEvent): Promise<AuditEvent>
-  auditEvents(filter?: AuditFilter): Promise<AuditEvent[]>
-
-  // users, devices, enrollment, verifiers
-  upsertUser(user: UserRecord): Promise<void>
-  getUser(name: string): Promise<UserRecord | undefined>
-  listUsers(): Promise<UserRecord[]>
-  addEnrollmentCode(codeHash: string, user: string, expiresAtEpoch: number): Promise<void>
-  consumeEnrollmentCode(codeHash: string, nowEpoch: number): Promise<string | undefined>
-  addDevice(device: DeviceRecord): Promise<void>
-  getDevice(id: string): Promise<DeviceRecord | undefined>
-  deviceJkt(id: string): Promise<string>
-  revokeDevice(id: string): Promise<boolean>
-  listDevices(user?: string): Promise<DeviceRecord[]>
-  revokeUnusedEnrollmentCodes(user: string): Promise<number>
-  /** Records an assertion id; false if it was seen before (a replay). */
-  rememberAssertion(jti: string, expiresAtEpoch: number): Promise<boolean>
-  forgetExpiredAssertions(nowEpoch: number): Promise<void>
-  addVerifier(name: string, tokenHash: string): Promise<void>
-  listVerifiers(): Promise<{ name: string; createdAt: string }[]>
-  replaceVerifierToken(name: string, tokenHash: string): Promise<boolean>
-  removeVerifier(name: string): Promise<boolean>
-  verifierByTokenHash(tokenHash: string): Promise<string | undefined>
-
-  // assets
-  upsertAsset(asset: AssetRecord): Promise<void>
-  getAsset(path: string): Promise<AssetRecord | undefined>
-  listAssets(): Promise<AssetRecord[]>
-
-  // requests
-  saveRequest(request: AccessRequest): Promise<void>
-  getRequest(id: string): Promise<AccessRequest | undefined>
-  listRequests(filter: { user?: string; state?: RequestState; limit?: number }): Promise<AccessRequest[]>
-
-  // sessions
-  insertSession(session: SessionRecord): Promise<void>
-  getSession(id: string, nowEpoch?: number): Promise<SessionRecord | undefined>
-  listSessions(filter: { user?: string; deviceId?: string; asset?: string; activeOnly?: boolean }, nowEpoch?: number): Promise<SessionRecord[]>
-  /** Ends an active session; false if it had already ended. */
-  endSession(id: string, state: Exclude<SessionState, 'active'>, by: string, reason: string): Promise<boolean>
-  sessionsPastExpiry(nowEpoch: number): Promise<string[]>
-  markVerified(id: string): Promise<void>
-  recordHeartbeat(id: string, atMs: number): Promise<boolean>
-  extendSession(id: string, expiresAtEpoch: number): Promise<boolean>
-  sessionByJti(jti: string, nowEpoch?: number): Promise<SessionRecord | undefined>
+  audit(event: NewAuditEvent): Promise<AuditEvent> {
+    return this.transaction((tx) => tx.appendAudit(event))
+  }
 }

@@ -106,15 +106,15 @@ export function withTicketVerdict(ctx: BrokerContext, decision: Decision, verdic
 
 /** The verdict for the last approval of a pending request: the ticket must suit the requester. */
 export async function ticketOfRequest(ctx: BrokerContext, requestId: string): Promise<TicketVerdict | undefined> {
-  const request = await ctx.store.getRequest(requestId)
+  const request = await ctx.store.requests.get(requestId)
   if (!request || request.state !== 'pending' || request.approvals.length + 1 < request.approvalsNeeded) return undefined
-  const requester = await ctx.store.getUser(request.user)
+  const requester = await ctx.store.users.get(request.user)
   return requester ? checkTicket(ctx, requester, request.ticket, request.asset, { fresh: true }) : undefined
 }
 
 /** The verdict for renewing a standard session, by its holder. */
 export async function ticketOfSession(ctx: BrokerContext, actor: { user: Subject }, sessionId: string): Promise<TicketVerdict | undefined> {
-  const session = await ctx.store.getSession(sessionId, ctx.now() / 1000)
+  const session = await ctx.store.sessions.get(sessionId, ctx.now() / 1000)
   if (!session || session.kind !== 'standard' || session.user !== actor.user.name) return undefined
   return checkTicket(ctx, actor.user, session.ticket, session.asset, { fresh: true })
 }

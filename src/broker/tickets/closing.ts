@@ -21,7 +21,7 @@ export async function endSessionsForTicket(ctx: BrokerContext, ticket: string, e
   const ids = await registerOf(ctx.store).activeSessionsOf(ticket, nowEpoch)
   const ended: string[] = []
   for (const id of ids) {
-    const session = (await ctx.store.getSession(id, nowEpoch))!
+    const session = (await ctx.store.sessions.get(id, nowEpoch))!
     const reason = `ticket ${ticket} ${end.state === 'cancelled' ? 'was cancelled' : end.state === 'missing' ? 'no longer exists' : 'was closed'}`
     if (await endSessionRecorded(ctx, session, { state: 'revoked', by: end.by, reason, data: { cause: 'ticket-closed', ticket, via: end.via, ...(end.state ? { ticketState: end.state } : {}) } })) ended.push(id)
   }

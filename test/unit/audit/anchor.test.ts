@@ -7,6 +7,7 @@ import { hashEvent, GENESIS_HASH } from '../../../src/audit/chain.js'
 import { exportLines, verifyExport } from '../../../src/audit/export.js'
 import { checkpointHead, listCheckpoints, publicKeyOf, verifyAnchored } from '../../../src/broker/audit-anchor.js'
 import type { BrokerContext } from '../../../src/broker/context.js'
+import { toAuditEvent, type Row } from '../../../src/broker/store/records.js'
 import { testContext, type TestContext } from '../broker/test-context.js'
 
 let t: TestContext
@@ -21,14 +22,14 @@ afterEach(() => t.close())
 const append = (n: number) => {
   for (let i = 0; i < n; i++) t.sqlite.audit({ type: 'test.event', actor: 'tess', data: { i } })
 }
-const seqs = () => [...t.sqlite.auditEvents()].map((e) => e.seq)
+const seqs = async () => (await ctx.store.auditLog.events()).map((e) => e.seq)
 const verify = (anchors: string[] = []) => verifyAnchored(ctx.store, { publicKey: publicKeyOf(ctx.signingKey), kid: ctx.signingKey.kid, anchors })
 const checkpoint = async () => (await checkpointHead(ctx.store, ctx.signingKey, ctx.issuer, ctx.now()))!.jws
 const sql = (text: string) => t.sqlite.db.exec(text)
 
 /** What an insider with the database file and the public recipe does: rewrite a record and every hash after it. */
 function rewriteFrom(seq: number, actor: string): void {
-  const events = [...t.sqlite.auditEvents()]
+  const events = (t.sqlite.db.prepare('SELECT * FROM audit ORDER BY seq').all() as Row[]).map(toAuditEvent)
   let prev = seq === 1 ? GENESIS_HASH : events[seq - 2].hash
   for (const event of events.slice(seq - 1)) {
     const body = { ...event, actor: event.seq === seq ? actor : event.actor }
@@ -44,7 +45,7 @@ describe('anchored audit chain', () => {
     sql('DELETE FROM audit WHERE seq >= 4')
     expect((await verify()).firstBad?.problem).toMatch(/wrote records up to 5, the log ends at 3/)
     append(1)
-    expect(seqs()).toEqual([1, 2, 3, 6])
+    expect(await seqs()).toEqual([1, 2, 3, 6])
     const result = await verify()
     expect(result.ok).toBe(false)
     expect(result.firstBad).toEqual({ seq: 6, problem: expect.stringMatching(/expected record 4 here/) })
@@ -106,7 +107,7 @@ describe('anchored audit chain', () => {
   it('a JSON-lines export carries the checkpoints and verifies on its own; a truncated or edited copy does not', async () => {
     append(4)
     await checkpoint()
-    const text = [...exportLines('jsonl', { issuer: ctx.issuer, jwk: ctx.signingKey.publicJwk }, t.sqlite.auditEvents(), await listCheckpoints(ctx.store))].join('')
+    const text = [...exportLines('jsonl', { issuer: ctx.issuer, jwk: ctx.signingKey.publicJwk }, (await t.ctx.store.auditLog.events()), await listCheckpoints(ctx.store))].join('')
     expect(verifyExport(text)).toMatchObject({ ok: true, events: 4, anchors: 1, anchoredAt: { seq: 4 } })
     expect(verifyExport(text).anchoredBy).toEqual([])
     const pinned = { kid: ctx.signingKey.kid, publicKey: publicKeyOf(ctx.signingKey), x: ctx.signingKey.publicJwk.x! }
@@ -118,7 +119,7 @@ describe('anchored audit chain', () => {
     const truncated = [...lines.slice(0, 4), lines[5]].join('\n') // events 1-3 and the checkpoint of 4
     expect(verifyExport(truncated).firstBad?.problem).toMatch(/newest records were deleted/)
     expect(verifyExport(text.replace('"actor":"tess"', '"actor":"mallory"')).firstBad?.problem).toMatch(/edited/)
-    const csv = [...exportLines('csv', { issuer: ctx.issuer, jwk: ctx.signingKey.publicJwk }, t.sqlite.auditEvents(), await listCheckpoints(ctx.store))].join('')
+    const csv = [...exportLines('csv', { issuer: ctx.issuer, jwk: ctx.signingKey.publicJwk }, (await t.ctx.store.auditLog.events()), await listCheckpoints(ctx.store))].join('')
     expect(csv.split('\n')[0]).toBe('record,seq,at,type,severity,actor,session_id,request_id,data,prev_hash,hash,checkpoint')
     expect(csv).toMatch(/^checkpoint,4,/m)
     expect(csv).toContain('"{""i"":0}"')

@@ -16,7 +16,7 @@ beforeEach(async () => {
   t = await testContext('version: 1\nrules: []\n')
   ctx = t.ctx
   const pair = newDeviceKeyPair()
-  key = { deviceId: t.actor('tess', ['technician'], pair.publicJwk).deviceId, privateKey: pair.privateKey }
+  key = { deviceId: (await t.actor('tess', ['technician'], pair.publicJwk)).deviceId, privateKey: pair.privateKey }
 })
 
 afterEach(() => {
@@ -67,7 +67,7 @@ describe('device assertions', () => {
   it('a signature by another key, an unknown device or a deregistered one is refused', async () => {
     await expect(auth(deviceAssertion({ ...key, privateKey: newDeviceKeyPair().privateKey }, 'GET', '/v1/whoami', undefined, ISSUER))()).rejects.toThrow(/signature/)
     await expect(auth(deviceAssertion({ ...key, deviceId: 'dev_nobody' }, 'GET', '/v1/whoami', undefined, ISSUER))()).rejects.toThrow(/not enrolled/)
-    t.sqlite.revokeDevice(key.deviceId)
+    await t.ctx.store.devices.revoke(key.deviceId)
     await expect(auth(deviceAssertion(key, 'GET', '/v1/whoami', undefined, ISSUER))()).rejects.toThrow(/deregistered/)
   })
 

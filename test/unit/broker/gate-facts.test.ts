@@ -38,8 +38,8 @@ let tess: Actor
 beforeEach(async () => {
   t = await testContext(POLICY, Date.parse('2026-11-23T03:00:00Z'))
   ctx = t.ctx
-  tess = t.actor('tess', ['technician'])
-  t.sqlite.upsertAsset({ path: PLC, attributes: {} })
+  tess = await t.actor('tess', ['technician'])
+  await ctx.store.assets.upsert({ path: PLC, attributes: {} })
   vi.mocked(policy.evaluate).mockClear()
   vi.mocked(policy.evaluateBreakGlass).mockClear()
 })

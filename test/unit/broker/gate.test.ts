@@ -45,11 +45,11 @@ let lead: Actor
 beforeEach(async () => {
   t = await testContext(POLICY, Date.parse('2026-11-23T03:00:00Z'))
   ctx = t.ctx
-  tess = t.actor('tess', ['technician'])
-  tom = t.actor('tom', ['technician'])
-  lead = t.actor('lee', ['shift-lead'])
-  t.sqlite.upsertAsset({ path: PLC, attributes: {} })
-  t.sqlite.upsertAsset({ path: OTHER, attributes: {} })
+  tess = await t.actor('tess', ['technician'])
+  tom = await t.actor('tom', ['technician'])
+  lead = await t.actor('lee', ['shift-lead'])
+  await t.ctx.store.assets.upsert({ path: PLC, attributes: {} })
+  await t.ctx.store.assets.upsert({ path: OTHER, attributes: {} })
 })
 afterEach(() => t.close())
 
@@ -65,12 +65,12 @@ const PATHS: Record<string, { before: () => Promise<string | undefined>; act: (s
 }
 
 /** tess's sessions as they stand: nothing may open, nothing may be extended. */
-const tessSessions = () => t.sqlite.listSessions({ user: 'tess' }, ctx.now() / 1000).map((s) => `${s.id}:${s.state}:${s.expiresAtEpoch}`).sort()
+const tessSessions = async () => (await t.ctx.store.sessions.list({ user: 'tess' }, ctx.now() / 1000)).map((s) => `${s.id}:${s.state}:${s.expiresAtEpoch}`).sort()
 
 async function refusedBy(path: string, condition: () => unknown, expected: { status: number; code: string; text: RegExp }): Promise<void> {
   const state = await PATHS[path].before()
   await condition()
-  const before = tessSessions()
+  const before = await tessSessions()
   let error: unknown
   try {
     await PATHS[path].act(state)
@@ -81,7 +81,7 @@ async function refusedBy(path: string, condition: () => unknown, expected: { sta
   const apiError = error as ApiError
   expect({ status: apiError.status, code: apiError.code }).toEqual({ status: expected.status, code: expected.code })
   expect(`${apiError.message} ${(apiError.extra.reasons ?? []).join(' ')}`).toMatch(expected.text)
-  expect(tessSessions()).toEqual(before)
+  expect(await tessSessions()).toEqual(before)
 }
 
 /** The refusal's message and reasons, as the caller gets them. */
@@ -107,10 +107,10 @@ describe('the session gate', () => {
       await refusedBy(path, makeReviewDue, { status: 403, code: approval ? 'policy-denied' : 'review-required', text: /review/ })
     })
     it(`${path}: refused for a disabled user`, async () => {
-      await refusedBy(path, () => t.sqlite.upsertUser({ name: 'tess', roles: ['technician'], disabled: true }), { status: 403, code: 'policy-denied', text: /tess is disabled/ })
+      await refusedBy(path, () => t.ctx.store.users.upsert({ name: 'tess', roles: ['technician'], disabled: true }), { status: 403, code: 'policy-denied', text: /tess is disabled/ })
     })
     it(`${path}: refused for a revoked device`, async () => {
-      await refusedBy(path, () => t.sqlite.revokeDevice(tess.deviceId), { status: 403, code: 'policy-denied', text: /was revoked/ })
+      await refusedBy(path, () => t.ctx.store.devices.revoke(tess.deviceId), { status: 403, code: 'policy-denied', text: /was revoked/ })
     })
   }
 
@@ -119,8 +119,8 @@ describe('the session gate', () => {
     const id = (await createRequest(ctx, tess, ask('control'))).result.request.id
     await makeReviewDue()
     expect(await refusal(async () => await approveRequest(ctx, lead, id, undefined))).toMatch(/review of tess's break-glass session .* is due/)
-    expect(t.sqlite.getRequest(id)!.state).toBe('pending')
-    const decisions = [...t.sqlite.auditEvents({ requestId: id })].filter((e) => e.type === 'policy.decision' && e.data.stage === 'approval')
+    expect((await t.ctx.store.requests.get(id))!.state).toBe('pending')
+    const decisions = (await t.ctx.store.auditLog.events({ requestId: id })).filter((e) => e.type === 'policy.decision' && e.data.stage === 'approval')
     expect(decisions).toEqual([expect.objectContaining({ data: expect.objectContaining({ allow: false, gate: 'policy-denied', reasons: [expect.stringMatching(/review of tess's break-glass session/)] }) })])
     const [due] = await requiredReviews(ctx, 'tess')
     await fileReview(ctx, tess, due.id, { whatWasDone: 'a', whyNotNormalPath: 'b', changesToAsset: 'c', rollbackNeeded: false })
@@ -131,7 +131,7 @@ describe('the session gate', () => {
     async function tomHoldsControl(): Promise<string> {
       const id = (await createRequest(ctx, tom, ask('control'))).result.request.id
       await approveRequest(ctx, lead, id, undefined)
-      return t.sqlite.getRequest(id)!.sessionId!
+      return (await t.ctx.store.requests.get(id))!.sessionId!
     }
     const held = { status: 403, code: 'policy-denied', text: /control on plant-a\/line-3\/plc-07 is exclusive and held by tom/ }
 
@@ -146,8 +146,8 @@ describe('the session gate', () => {
       it(`${drill ? 'drill' : 'break-glass'}: does not open a second control session`, async () => {
         const tomSession = await tomHoldsControl()
         expect(await refusal(async () => await openBreakGlass(ctx, tess, { asset: PLC, scope: 'control', reason: 'line down', drill }))).toMatch(held.text)
-        expect(t.sqlite.listSessions({ asset: PLC, activeOnly: true }, ctx.now() / 1000).map((s) => s.id)).toEqual([tomSession])
-        const refused = [...t.sqlite.auditEvents({ actor: 'tess' })].filter((e) => e.type === `${drill ? 'drill' : 'break-glass'}.refused`)
+        expect((await t.ctx.store.sessions.list({ asset: PLC, activeOnly: true }, ctx.now() / 1000)).map((s) => s.id)).toEqual([tomSession])
+        const refused = (await t.ctx.store.auditLog.events({ actor: 'tess' })).filter((e) => e.type === `${drill ? 'drill' : 'break-glass'}.refused`)
         expect(refused).toHaveLength(1)
         // A scope nobody holds exclusively still opens at once.
         expect((await openBreakGlass(ctx, tess, { asset: PLC, scope: 'diagnose', reason: 'line down', drill })).grant.session.scope).toBe('diagnose')
@@ -158,7 +158,7 @@ describe('the session gate', () => {
       const results = await Promise.allSettled([control(tess), control(tom), control(tess)])
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1)
       for (const r of results) if (r.status === 'rejected') expect(String(r.reason)).toMatch(/cannot open a session here now/)
-      expect(t.sqlite.listSessions({ asset: PLC, activeOnly: true }, ctx.now() / 1000).filter((s) => s.scope === 'control')).toHaveLength(1)
+      expect((await t.ctx.store.sessions.list({ asset: PLC, activeOnly: true }, ctx.now() / 1000)).filter((s) => s.scope === 'control')).toHaveLength(1)
     })
     it('renewal: a session renewing does not block itself', async () => {
       const session = await tomHoldsControl()

@@ -9,6 +9,7 @@ import { openBreakGlass } from '../../../src/broker/breakglass/grant.js'
 import { reapSilentSessions, recordHeartbeat, startHeartbeatWatch } from '../../../src/broker/heartbeat.js'
 import { renewSession } from '../../../src/broker/renewal.js'
 import { createRequest } from '../../../src/broker/requests.js'
+import { SqliteAsyncStore } from '../../../src/broker/store/sqlite-async-store.js'
 import { SqliteStore } from '../../../src/broker/store/sqlite-store.js'
 import { testContext, type TestContext } from './test-context.js'
 import { ApiError } from '../../../src/broker/api-error.js'
@@ -27,8 +28,8 @@ beforeEach(async () => {
   ctx.now = () => now
   now = start
   startHeartbeatWatch(ctx)
-  alice = t.actor('alice', ['technician'])
-  t.sqlite.upsertAsset({ path: 'plant-a/line-3/cell-2/plc-07', attributes: {} })
+  alice = await t.actor('alice', ['technician'])
+  await t.ctx.store.assets.upsert({ path: 'plant-a/line-3/cell-2/plc-07', attributes: {} })
 })
 afterEach(() => t.close())
 
@@ -46,8 +47,8 @@ describe('heartbeat dead-man\'s switch', () => {
     expect(await reapSilentSessions(ctx)).toEqual([])
     now += 2_000
     expect(await reapSilentSessions(ctx)).toEqual([watched])
-    expect(t.sqlite.getSession(watched, now / 1000)).toMatchObject({ state: 'revoked', endedBy: 'broker', endReason: `heartbeat lost: no heartbeat from device ${alice.deviceId} for 31s (grace 30s)` })
-    expect(t.sqlite.getSession(quiet, now / 1000)!.state).toBe('active')
+    expect((await t.ctx.store.sessions.get(watched, now / 1000))).toMatchObject({ state: 'revoked', endedBy: 'broker', endReason: `heartbeat lost: no heartbeat from device ${alice.deviceId} for 31s (grace 30s)` })
+    expect((await t.ctx.store.sessions.get(quiet, now / 1000))!.state).toBe('active')
     expect(await recordHeartbeat(ctx, alice, watched)).toMatchObject({ state: 'revoked' })
   })
 
@@ -86,7 +87,7 @@ describe('heartbeat dead-man\'s switch', () => {
     }
     now += 1_000
     expect(await reapSilentSessions(ctx)).toEqual([dead])
-    expect(t.sqlite.getSession(live, now / 1000)!.state).toBe('active')
+    expect((await t.ctx.store.sessions.get(live, now / 1000))!.state).toBe('active')
   })
 
   it('a wall clock stepped forward or back changes nothing: silence is counted on the monotonic clock', async () => {
@@ -107,7 +108,7 @@ describe('heartbeat dead-man\'s switch', () => {
     }
     step(1_000, -3_600_000) // and an hour back: the silent session is still reaped on time
     expect(await reapSilentSessions(ctx)).toEqual([silent])
-    expect(t.sqlite.getSession(beating, now / 1000)!.state).toBe('active')
+    expect((await t.ctx.store.sessions.get(beating, now / 1000))!.state).toBe('active')
   })
 
   it('only the device holding the session may beat for it', async () => {
@@ -123,7 +124,7 @@ describe('heartbeat dead-man\'s switch', () => {
     let otherWall = now - 3_600_000
     const beatElsewhere = async () => {
       otherWall += 10_000
-      expect(await ctx.store.recordHeartbeat(id, otherWall)).toBe(true)
+      expect(await ctx.store.sessions.recordHeartbeat(id, otherWall)).toBe(true)
     }
     await beatElsewhere()
     for (let i = 0; i < 6; i++) {
@@ -138,7 +139,7 @@ describe('heartbeat dead-man\'s switch', () => {
     }
     now += 1_000
     expect(await reapSilentSessions(ctx)).toEqual([id])
-    expect(t.sqlite.getSession(id, now / 1000)).toMatchObject({ state: 'revoked', endReason: `heartbeat lost: no heartbeat from device ${alice.deviceId} for 31s (grace 30s)` })
+    expect((await t.ctx.store.sessions.get(id, now / 1000))).toMatchObject({ state: 'revoked', endReason: `heartbeat lost: no heartbeat from device ${alice.deviceId} for 31s (grace 30s)` })
   })
 })
 
@@ -161,7 +162,7 @@ describe('renewal', () => {
     expect(refused?.code).toBe('policy-denied')
     expect(refused?.extra.reasons).toContain('rule line3-diagnose allows at most 2h; 2h10m was asked')
     expect((await renewSession(ctx, alice, id, 6600)).expiresIn).toBe(6600)
-    expect([...t.sqlite.auditEvents({ sessionId: id })].filter((e) => e.type === 'session.renewed')).toHaveLength(2)
+    expect((await t.ctx.store.auditLog.events({ sessionId: id })).filter((e) => e.type === 'session.renewed')).toHaveLength(2)
   })
 
   it('counts whole seconds from issue: in the same second, exactly the cap is allowed and one second more is not', async () => {
@@ -169,7 +170,7 @@ describe('renewal', () => {
     now += 400 // same second as the issue
     await expect(renewSession(ctx, alice, id, 7201)).rejects.toThrow(/Policy does not allow renewing/)
     await renewSession(ctx, alice, id, 7200)
-    const renewed = t.sqlite.getSession(id, now / 1000)!
+    const renewed = (await t.ctx.store.sessions.get(id, now / 1000))!
     expect(renewed.expiresAtEpoch - renewed.issuedAtEpoch).toBe(7200)
   })
 
@@ -178,9 +179,9 @@ describe('renewal', () => {
     const id = opened.grant.session.id
     now += 60_000
     await expect(renewSession(ctx, alice, id, 900)).rejects.toThrow(/Policy does not allow renewing/)
-    expect(t.sqlite.getSession(id, now / 1000)!.expiresAtEpoch - t.sqlite.getSession(id, now / 1000)!.issuedAtEpoch).toBe(600)
+    expect((await t.ctx.store.sessions.get(id, now / 1000))!.expiresAtEpoch - (await t.ctx.store.sessions.get(id, now / 1000))!.issuedAtEpoch).toBe(600)
     expect((await renewSession(ctx, alice, id, 840)).expiresIn).toBe(840)
-    expect([...t.sqlite.auditEvents({ sessionId: id })].find((e) => e.type === 'session.renewed')!.severity).toBe('high')
+    expect((await t.ctx.store.auditLog.events({ sessionId: id })).find((e) => e.type === 'session.renewed')!.severity).toBe('high')
   })
 })
 
@@ -191,13 +192,13 @@ describe('store migration', () => {
     db.exec('CREATE TABLE sessions (id TEXT PRIMARY KEY, request_id TEXT NOT NULL, user TEXT NOT NULL, device_id TEXT NOT NULL, asset TEXT NOT NULL, ticket TEXT NOT NULL, scope TEXT NOT NULL, kind TEXT NOT NULL, jti TEXT NOT NULL UNIQUE, issued_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, cache_allowed INTEGER NOT NULL, state TEXT NOT NULL, ended_at TEXT, ended_by TEXT, end_reason TEXT, last_verified_at TEXT)')
     db.exec("INSERT INTO sessions VALUES ('ses_old','req','alice','dev','a','t','read','standard','jti',1,4102444800,1,'active',NULL,NULL,NULL,NULL)")
     db.close()
-    const store = new SqliteStore(old)
-    expect(store.getSession('ses_old')).toMatchObject({ state: 'active', heartbeatAtMs: undefined })
-    expect(store.recordHeartbeat('ses_old', 5)).toBe(true)
-    store.close()
-    const reopened = new SqliteStore(old) // opening again is a no-op
-    expect(reopened.getSession('ses_old')!.heartbeatAtMs).toBe(5)
-    reopened.close()
+    const store = new SqliteAsyncStore(new SqliteStore(old))
+    expect(await store.sessions.get('ses_old')).toMatchObject({ state: 'active', heartbeatAtMs: undefined })
+    expect(await store.sessions.recordHeartbeat('ses_old', 5)).toBe(true)
+    await store.close()
+    const reopened = new SqliteAsyncStore(new SqliteStore(old)) // opening again is a no-op
+    expect((await reopened.sessions.get('ses_old'))!.heartbeatAtMs).toBe(5)
+    await reopened.close()
     rmSync(old, { recursive: true, force: true })
   })
 })

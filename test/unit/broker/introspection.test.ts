@@ -25,8 +25,8 @@ let tess: Actor
 beforeEach(async () => {
   t = await testContext(POLICY, Date.parse('2026-11-23T10:00:00Z'))
   ctx = t.ctx
-  tess = t.actor('tess', ['technician'])
-  t.sqlite.upsertAsset({ path: 'plant-a/line-3/plc-07', attributes: {} })
+  tess = await t.actor('tess', ['technician'])
+  await t.ctx.store.assets.upsert({ path: 'plant-a/line-3/plc-07', attributes: {} })
 })
 
 afterEach(() => t.close())
@@ -44,7 +44,7 @@ describe('introspection', () => {
     // The sweeper then records the expiry in the audit log, once.
     expect(await sweepExpired(ctx)).toBe(1)
     expect(await sweepExpired(ctx)).toBe(0)
-    expect([...t.sqlite.auditEvents({ sessionId: grant.session.id })].map((e) => e.type)).toContain('session.expired')
+    expect((await t.ctx.store.auditLog.events({ sessionId: grant.session.id })).map((e) => e.type)).toContain('session.expired')
   })
 
   it('is inactive right after revoke', async () => {
@@ -64,29 +64,29 @@ describe('introspection', () => {
 
   it('checks are kept per session and verifier as an aggregate; the audit log gets the first check and each change of answer, not a record per call', async () => {
     const grant = await open()
-    const before = [...t.sqlite.auditEvents()].length
+    const before = (await t.ctx.store.auditLog.events()).length
     for (let i = 0; i < 50; i++) await introspect(ctx, grant.credential, 'gateway-3')
     await introspect(ctx, grant.credential, 'jump-host')
     await revokeSession(ctx, tess, grant.session.id, 'done')
     for (let i = 0; i < 50; i++) await introspect(ctx, grant.credential, 'gateway-3')
-    const verified = [...t.sqlite.auditEvents({ sessionId: grant.session.id })].filter((e) => e.type === 'session.verified')
+    const verified = (await t.ctx.store.auditLog.events({ sessionId: grant.session.id })).filter((e) => e.type === 'session.verified')
     expect(verified.map((e) => [e.actor, e.data.active])).toEqual([['verifier:gateway-3', true], ['verifier:jump-host', true], ['verifier:gateway-3', false]])
     // 101 checks and a revocation: four new records (three verifications, the revocation).
-    expect([...t.sqlite.auditEvents()].length - before).toBe(3 + 1)
+    expect((await t.ctx.store.auditLog.events()).length - before).toBe(3 + 1)
     expect(await verificationsOf(ctx.store, grant.session.id)).toEqual([
       expect.objectContaining({ verifier: 'gateway-3', checks: 100, lastActive: false }),
       expect.objectContaining({ verifier: 'jump-host', checks: 1, lastActive: true }),
     ])
-    expect(t.sqlite.getSession(grant.session.id)!.lastVerifiedAt).toBeDefined()
+    expect((await t.ctx.store.sessions.get(grant.session.id))!.lastVerifiedAt).toBeDefined()
   })
 
   it('the owner\'s own live check (session proof) neither counts as verified by an asset nor writes an audit record', async () => {
     const grant = await open()
-    const before = [...t.sqlite.auditEvents()].length
+    const before = (await t.ctx.store.auditLog.events()).length
     expect((await sessionProof(ctx, tess, grant.session.id)).liveCheck.active).toBe(true)
     expect((await sessionProof(ctx, tess, grant.session.id)).liveCheck.active).toBe(true)
-    expect([...t.sqlite.auditEvents()].length).toBe(before)
-    expect(t.sqlite.getSession(grant.session.id)!.lastVerifiedAt).toBeUndefined()
+    expect((await t.ctx.store.auditLog.events()).length).toBe(before)
+    expect((await t.ctx.store.sessions.get(grant.session.id))!.lastVerifiedAt).toBeUndefined()
   })
 
   it('a credential re-signed by the broker\'s own key under another alg or typ is inactive', async () => {
@@ -107,7 +107,7 @@ describe('introspection', () => {
 
   it('with a proof of possession: verified only for the device key cnf names, this challenge and this verifier', async () => {
     const pair = newDeviceKeyPair()
-    const vic = t.actor('vic', ['technician'], pair.publicJwk)
+    const vic = await t.actor('vic', ['technician'], pair.publicJwk)
     // The test context's jkt is a placeholder; the real one is the key's RFC 7638 thumbprint.
     t.sqlite.db.prepare('UPDATE devices SET jkt = ? WHERE id = ?').run(await jwkThumbprint(pair.publicJwk), vic.deviceId)
     const grant = (await createRequest(ctx, vic, { ticket: 'WO-000001', asset: 'plant-a/line-3/plc-07', scope: 'diagnose', ttlSeconds: 600, reason: 'test' })).result.grant!

@@ -26,8 +26,8 @@ let tess: Actor
 beforeEach(async () => {
   t = await testContext(POLICY)
   ctx = t.ctx
-  tess = t.actor('tess', ['technician'])
-  t.sqlite.upsertAsset({ path: 'plant-a/line-3/plc-07', attributes: {} })
+  tess = await t.actor('tess', ['technician'])
+  await t.ctx.store.assets.upsert({ path: 'plant-a/line-3/plc-07', attributes: {} })
 })
 afterEach(() => t.close())
 
@@ -64,7 +64,7 @@ describe('limits', () => {
     }
     const enrolled = await app.inject({ method: 'POST', url: '/v1/enroll', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ code, deviceName: 'x', publicKey }) })
     expect(enrolled.statusCode).toBe(201)
-    expect(t.sqlite.getDevice(JSON.parse(enrolled.body).deviceId)!.publicJwk).toEqual(publicKey)
+    expect((await t.ctx.store.devices.get(JSON.parse(enrolled.body).deviceId))!.publicJwk).toEqual(publicKey)
     await app.close()
   })
 
@@ -91,7 +91,7 @@ describe('limits', () => {
     const ask = async () => await createRequest(ctx, tess, { ticket: 'WO-1', asset: 'plant-a/line-3/plc-07', scope: 'control', ttlSeconds: 600, reason: 'r' })
     for (let i = 0; i < MAX_PENDING_PER_USER; i++) expect((await ask()).status).toBe(202)
     await expect(ask()).rejects.toThrow(new RegExp(`already have ${MAX_PENDING_PER_USER} requests waiting`))
-    expect(t.sqlite.listRequests({ user: 'tess', state: 'pending', limit: 1000 })).toHaveLength(MAX_PENDING_PER_USER)
+    expect((await t.ctx.store.requests.list({ user: 'tess', state: 'pending', limit: 1000 }))).toHaveLength(MAX_PENDING_PER_USER)
   })
 })
 

@@ -34,19 +34,19 @@ let tess: Actor
 beforeEach(async () => {
   t = await testContext(POLICY, Date.parse('2026-11-23T10:00:00Z'))
   ctx = t.ctx
-  tess = t.actor('tess', ['technician'])
-  t.sqlite.upsertAsset({ path: PLC, attributes: {} })
+  tess = await t.actor('tess', ['technician'])
+  await t.ctx.store.assets.upsert({ path: PLC, attributes: {} })
 })
 afterEach(() => t.close())
 
 const session = async (actor: Actor) => (await createRequest(ctx, actor, { ticket: 'WO-1', asset: PLC, scope: 'diagnose', ttlSeconds: 600, reason: 'r' })).result.grant!
 const pending = async (actor: Actor) => (await createRequest(ctx, actor, { ticket: 'WO-1', asset: PLC, scope: 'control', ttlSeconds: 600, reason: 'r' })).result.request.id
-const endedData = (sessionId: string) => [...t.sqlite.auditEvents({ sessionId })].find((e) => e.type === 'session.revoked')?.data
+const endedData = async (sessionId: string) => (await t.ctx.store.auditLog.events({ sessionId })).find((e) => e.type === 'session.revoked')?.data
 
 describe('offboarding', () => {
   it('disabling a user ends every session of theirs at once (cause user-disabled), cancels their pending requests, audits it; enabling lets them in again', async () => {
     const laptop = await session(tess)
-    const second = { ...tess, deviceId: t.actor('tess', ['technician']).deviceId }
+    const second = { ...tess, deviceId: (await t.actor('tess', ['technician'])).deviceId }
     const tablet = await session(second)
     const waiting = await pending(tess)
     const result = await disableUser(ctx, 'ada', 'tess', 'left the company')
@@ -54,10 +54,10 @@ describe('offboarding', () => {
     expect(result.requestsCancelled).toEqual([waiting])
     for (const grant of [laptop, tablet]) {
       expect((await introspect(ctx, grant.credential, 'gw')).active).toBe(false)
-      expect(endedData(grant.session.id)).toMatchObject({ cause: 'user-disabled', reason: 'left the company' })
+      expect(await endedData(grant.session.id)).toMatchObject({ cause: 'user-disabled', reason: 'left the company' })
     }
-    expect(t.sqlite.getRequest(waiting)).toMatchObject({ state: 'cancelled', decidedBy: 'ada' })
-    expect([...t.sqlite.auditEvents()].filter((e) => e.type === 'user.disabled')).toEqual([expect.objectContaining({ actor: 'ada', severity: 'high', data: expect.objectContaining({ user: 'tess', requestsCancelled: [waiting] }) })])
+    expect((await t.ctx.store.requests.get(waiting))).toMatchObject({ state: 'cancelled', decidedBy: 'ada' })
+    expect((await t.ctx.store.auditLog.events()).filter((e) => e.type === 'user.disabled')).toEqual([expect.objectContaining({ actor: 'ada', severity: 'high', data: expect.objectContaining({ user: 'tess', requestsCancelled: [waiting] }) })])
     await expect(session(tess)).rejects.toThrow(/No session can open for tess/)
     await enableUser(ctx, 'ada', 'tess')
     expect((await session(tess)).session.state).toBe('active')
@@ -70,7 +70,7 @@ describe('offboarding', () => {
   })
 
   it('revoking a device ends only that device\'s sessions and requests (cause device-revoked); the user\'s other device keeps working', async () => {
-    const other = { ...tess, deviceId: t.actor('tess', ['technician']).deviceId }
+    const other = { ...tess, deviceId: (await t.actor('tess', ['technician'])).deviceId }
     const stolen = await session(tess)
     const kept = await session(other)
     const waitingStolen = await pending(tess)
@@ -80,9 +80,9 @@ describe('offboarding', () => {
     expect(result.sessionsEnded.map((s) => s.id)).toEqual([stolen.session.id])
     expect((await introspect(ctx, stolen.credential, 'gw')).active).toBe(false)
     expect((await introspect(ctx, kept.credential, 'gw')).active).toBe(true)
-    expect(endedData(stolen.session.id)).toMatchObject({ cause: 'device-revoked' })
-    expect(t.sqlite.getRequest(waitingKept)!.state).toBe('pending')
-    expect(t.sqlite.getDevice(tess.deviceId)!.revokedAt).toBeDefined()
+    expect(await endedData(stolen.session.id)).toMatchObject({ cause: 'device-revoked' })
+    expect((await t.ctx.store.requests.get(waitingKept))!.state).toBe('pending')
+    expect((await t.ctx.store.devices.get(tess.deviceId))!.revokedAt).toBeDefined()
     await expect(revokeDevice(ctx, 'ada', tess.deviceId)).rejects.toThrow(/already revoked/)
   })
 
@@ -90,8 +90,8 @@ describe('offboarding', () => {
     const waiting = await pending(tess)
     const result = await deregisterDevice(ctx, tess)
     expect(result.requestsCancelled).toEqual([waiting])
-    expect(t.sqlite.getRequest(waiting)!.state).toBe('cancelled')
-    expect([...t.sqlite.auditEvents()].filter((e) => e.type === 'device.deregistered')).toHaveLength(1)
+    expect((await t.ctx.store.requests.get(waiting))!.state).toBe('cancelled')
+    expect((await t.ctx.store.auditLog.events()).filter((e) => e.type === 'device.deregistered')).toHaveLength(1)
   })
 
   it('revoking a user\'s unused enrollment codes: none of them enrolls any more', async () => {
@@ -104,12 +104,12 @@ describe('offboarding', () => {
     const first = await addVerifier(ctx, 'ada', 'gw-3')
     await expect(addVerifier(ctx, 'ada', 'gw-3')).rejects.toThrow(/already exists/)
     const hash = (token: string) => createHash('sha256').update(token).digest('hex')
-    expect(t.sqlite.verifierByTokenHash(hash(first.token))).toBe('gw-3')
+    expect((await t.ctx.store.verifiers.byTokenHash(hash(first.token)))).toBe('gw-3')
     const rotated = await rotateVerifier(ctx, 'ada', 'gw-3')
-    expect(t.sqlite.verifierByTokenHash(hash(first.token))).toBeUndefined()
-    expect(t.sqlite.verifierByTokenHash(hash(rotated.token))).toBe('gw-3')
+    expect((await t.ctx.store.verifiers.byTokenHash(hash(first.token)))).toBeUndefined()
+    expect((await t.ctx.store.verifiers.byTokenHash(hash(rotated.token)))).toBe('gw-3')
     await removeVerifier(ctx, 'ada', 'gw-3')
-    expect(t.sqlite.verifierByTokenHash(hash(rotated.token))).toBeUndefined()
-    expect([...t.sqlite.auditEvents()].map((e) => e.type).filter((type) => type.startsWith('verifier.'))).toEqual(['verifier.added', 'verifier.rotated', 'verifier.removed'])
+    expect((await t.ctx.store.verifiers.byTokenHash(hash(rotated.token)))).toBeUndefined()
+    expect((await t.ctx.store.auditLog.events()).map((e) => e.type).filter((type) => type.startsWith('verifier.'))).toEqual(['verifier.added', 'verifier.rotated', 'verifier.removed'])
   })
 })

@@ -10,7 +10,7 @@ import { ApiError } from '../../../src/broker/api-error.js'
 import type { Actor, BrokerContext } from '../../../src/broker/context.js'
 import { approveRequest, createRequest, cancelRequest } from '../../../src/broker/requests.js'
 import { revokeSession } from '../../../src/broker/sessions.js'
-import type { UserRecord } from '../../../src/broker/store/sqlite-store.js'
+import type { UserRecord } from '../../../src/broker/store/records.js'
 import { testContext, type TestContext } from './test-context.js'
 
 const PLANT = join(import.meta.dirname, '../../fixtures/plant')
@@ -23,13 +23,13 @@ let ctx: BrokerContext
 let clock = SATURDAY_WINDOW
 const actors = new Map<string, Actor>()
 
-function actor(name: string, roles: string[], org?: string): Actor {
+async function actor(name: string, roles: string[], org?: string): Promise<Actor> {
   let a = actors.get(name)
   if (!a) {
     const user: UserRecord = { name, roles, org, disabled: false }
-    test.sqlite.upsertUser(user)
+    await test.ctx.store.users.upsert(user)
     const deviceId = `dev_${name}`
-    test.sqlite.addDevice({ id: deviceId, user: name, name: 'test', publicJwk: { kty: 'OKP', crv: 'Ed25519', x: 'A'.repeat(43) }, jkt: 'B'.repeat(43), createdAt: new Date().toISOString() })
+    await test.ctx.store.devices.add({ id: deviceId, user: name, name: 'test', publicJwk: { kty: 'OKP', crv: 'Ed25519', x: 'A'.repeat(43) }, jkt: 'B'.repeat(43), createdAt: new Date().toISOString() })
     a = { user, deviceId }
     actors.set(name, a)
   }
@@ -47,8 +47,8 @@ async function refusal(fn: () => Promise<unknown>): Promise<ApiError> {
 }
 
 /** The tests move the clock back and forth: end every session on the PLC between them. */
-function releasePlc(): void {
-  for (const s of test.sqlite.listSessions({ asset: PLC }, clock / 1000)) if (s.state === 'active' || s.expiresAtEpoch > clock / 1000) test.sqlite.endSession(s.id, 'revoked', 'test', 'reset')
+async function releasePlc(): Promise<void> {
+  for (const s of (await test.ctx.store.sessions.list({ asset: PLC }, clock / 1000))) if (s.state === 'active' || s.expiresAtEpoch > clock / 1000) await test.ctx.store.sessions.end(s.id, 'revoked', 'test', 'reset')
 }
 
 const ask = (who: Actor, scope: string, ttlSeconds = 1800, ticket = 'WO-104233') =>
@@ -66,21 +66,21 @@ afterAll(() => test.close())
 describe('exclusive control', () => {
   it('a second control session on the same PLC is refused, naming who holds it and until when', async () => {
     clock = SATURDAY_WINDOW
-    const alice = actor('alice', ['technician'])
-    const carl = actor('carl', ['technician'])
-    const lead = actor('lena', ['line-3-leads'])
+    const alice = await actor('alice', ['technician'])
+    const carl = await actor('carl', ['technician'])
+    const lead = await actor('lena', ['line-3-leads'])
     const first = await ask(alice, 'control')
     expect(first.result.request.state).toBe('pending')
     const approved = await approveRequest(ctx, lead, first.result.request.id, 'ok')
     expect(approved.request.state).toBe('approved')
-    const session = test.sqlite.getSession(approved.request.sessionId!, clock / 1000)!
+    const session = (await test.ctx.store.sessions.get(approved.request.sessionId!, clock / 1000))!
 
     const second = await refusal(() => ask(carl, 'control'))
     expect(second.status).toBe(403)
     expect(second.code).toBe('policy-denied')
     expect(second.extra).toMatchObject({ holder: 'alice', until: session.expiresAt })
     expect(second.extra.reasons).toEqual([`control on ${PLC} is exclusive and held by alice until ${session.expiresAt.replace('.000Z', 'Z')}`])
-    const audit = [...test.sqlite.auditEvents({ requestId: second.extra.requestId as string })].find((e) => e.type === 'policy.decision')!
+    const audit = (await test.ctx.store.auditLog.events({ requestId: second.extra.requestId as string })).find((e) => e.type === 'policy.decision')!
     expect(audit.data).toMatchObject({ allow: false, rule: 'control-in-window', heldBy: 'alice', heldUntil: session.expiresAt, stage: 'request' })
 
     // diagnose is not exclusive: carl may still look.
@@ -92,19 +92,19 @@ describe('exclusive control', () => {
 
   it('of two pending control requests, only the first approved opens; the other is refused at approval', async () => {
     clock = SATURDAY_WINDOW + 3600_000
-    const dora = actor('dora', ['technician'])
-    const erik = actor('erik', ['technician'])
-    const lead = actor('lena', ['line-3-leads'])
-    releasePlc()
+    const dora = await actor('dora', ['technician'])
+    const erik = await actor('erik', ['technician'])
+    const lead = await actor('lena', ['line-3-leads'])
+    await releasePlc()
     const a = (await ask(dora, 'control')).result.request
     const b = (await ask(erik, 'control')).result.request
     expect((await approveRequest(ctx, lead, a.id, undefined)).request.state).toBe('approved')
     const refused = await refusal(async () => await approveRequest(ctx, lead, b.id, undefined))
     expect(refused.code).toBe('policy-denied')
     expect(refused.extra.holder).toBe('dora')
-    expect(test.sqlite.getRequest(b.id)!.state).toBe('pending')
-    expect(test.sqlite.getRequest(b.id)!.approvals).toEqual([])
-    const audits = [...test.sqlite.auditEvents({ requestId: b.id })].filter((e) => e.type === 'policy.decision').map((e) => e.data.stage)
+    expect((await test.ctx.store.requests.get(b.id))!.state).toBe('pending')
+    expect((await test.ctx.store.requests.get(b.id))!.approvals).toEqual([])
+    const audits = (await test.ctx.store.auditLog.events({ requestId: b.id })).filter((e) => e.type === 'policy.decision').map((e) => e.data.stage)
     expect(audits).toEqual(['request', 'approval'])
   })
 })
@@ -112,27 +112,27 @@ describe('exclusive control', () => {
 describe('conditions are checked again at the last approval', () => {
   it('a request made in the window cannot be approved after the window closed', async () => {
     clock = Date.parse('2026-03-28T05:50:00+01:00')
-    releasePlc()
-    const fred = actor('fred', ['technician'])
+    await releasePlc()
+    const fred = await actor('fred', ['technician'])
     const request = (await ask(fred, 'control', 600)).result.request
     clock = Date.parse('2026-03-28T06:05:00+01:00')
-    const refused = await refusal(async () => await approveRequest(ctx, actor('lena', ['line-3-leads']), request.id, undefined))
+    const refused = await refusal(async () => await approveRequest(ctx, (await actor('lena', ['line-3-leads'])), request.id, undefined))
     expect(refused.extra.reasons).toContain(`rule control-in-window allows this only in the maintenance window of ${PLC} (Sat 02:00–06:00 Europe/Berlin); it is Sat 06:05 there`)
-    expect(test.sqlite.getRequest(request.id)!.state).toBe('pending')
+    expect((await test.ctx.store.requests.get(request.id))!.state).toBe('pending')
   })
 
   it('set-state takes effect on the next decision', async () => {
     clock = TUESDAY
-    releasePlc()
-    const gina = actor('gina', ['technician'])
+    await releasePlc()
+    const gina = await actor('gina', ['technician'])
     expect((await refusal(() => ask(gina, 'control', 600))).extra.reasons).toContain(`rule control-line-stopped needs ${PLC} to be stopped or maintenance; it is running`)
     await setAssetState(ctx.store, PLC, 'stopped', 'line 3 down for WO-104233')
     const pending = (await ask(gina, 'control', 600)).result.request
     expect(pending).toMatchObject({ state: 'pending', rule: 'control-line-stopped', approvalsNeeded: 2, approverRoles: ['shift-lead', 'line-3-leads'] })
     // Two different approvers, from the role or the owner group.
-    expect((await approveRequest(ctx, actor('bob', ['shift-lead']), pending.id, undefined)).request.state).toBe('pending')
-    expect((await refusal(async () => await approveRequest(ctx, actor('bob', ['shift-lead']), pending.id, undefined))).extra.reasons).toContain('you have already approved this request')
-    expect((await approveRequest(ctx, actor('lena', ['line-3-leads']), pending.id, undefined)).request.state).toBe('approved')
+    expect((await approveRequest(ctx, (await actor('bob', ['shift-lead'])), pending.id, undefined)).request.state).toBe('pending')
+    expect((await refusal(async () => await approveRequest(ctx, (await actor('bob', ['shift-lead'])), pending.id, undefined))).extra.reasons).toContain('you have already approved this request')
+    expect((await approveRequest(ctx, (await actor('lena', ['line-3-leads'])), pending.id, undefined)).request.state).toBe('approved')
     await setAssetState(ctx.store, PLC, 'running')
   })
 })
@@ -140,7 +140,7 @@ describe('conditions are checked again at the last approval', () => {
 describe('grants and approvals under random requests', () => {
   it("no session ever outlives its rule's TTL cap", async () => {
     clock = TUESDAY
-    const hana = actor('hana', ['technician'])
+    const hana = await actor('hana', ['technician'])
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 60, max: 4 * 3600 }), fc.constantFrom('read', 'diagnose'), async (ttl, scope) => {
         let result
@@ -151,7 +151,7 @@ describe('grants and approvals under random requests', () => {
           expect(ttl).toBeGreaterThan(7200)
           return
         }
-        const session = test.sqlite.getSession(result.grant!.session.id, clock / 1000)!
+        const session = (await test.ctx.store.sessions.get(result.grant!.session.id, clock / 1000))!
         expect(session.expiresAtEpoch - session.issuedAtEpoch).toBe(ttl)
         expect(ttl).toBeLessThanOrEqual(ctx.policy.rules.find((r) => r.name === result.request.rule)!.maxTtlSeconds)
       }),
@@ -163,16 +163,16 @@ describe('grants and approvals under random requests', () => {
     clock = TUESDAY
     await setAssetState(ctx.store, PLC, 'stopped')
     const people = [
-      actor('ivan', ['technician', 'shift-lead', 'line-3-leads']),
-      actor('jo', ['shift-lead']),
-      actor('kim', ['line-3-leads']),
-      actor('vic', ['vendor', 'shift-lead', 'line-3-leads'], 'acme-automation'),
-      actor('val', ['shift-lead'], 'acme-automation'),
-      actor('tom', ['technician']),
+      (await actor('ivan', ['technician', 'shift-lead', 'line-3-leads'])),
+      (await actor('jo', ['shift-lead'])),
+      (await actor('kim', ['line-3-leads'])),
+      (await actor('vic', ['vendor', 'shift-lead', 'line-3-leads'], 'acme-automation')),
+      (await actor('val', ['shift-lead'], 'acme-automation')),
+      (await actor('tom', ['technician'])),
     ]
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(people[0], people[5]), fc.array(fc.constantFrom(...people), { maxLength: 6 }), async (requester, approvers) => {
-        releasePlc()
+        await releasePlc()
         const request = (await ask(requester, 'control', 600)).result.request
         for (const approver of approvers) {
           try {
@@ -181,7 +181,7 @@ describe('grants and approvals under random requests', () => {
             expect(error).toBeInstanceOf(ApiError)
           }
         }
-        const final = test.sqlite.getRequest(request.id)!
+        const final = (await test.ctx.store.requests.get(request.id))!
         for (const approval of final.approvals) {
           expect(approval.by).not.toBe(requester.user.name)
           expect(['vic', 'val']).not.toContain(approval.by)

@@ -42,7 +42,7 @@ describe('policy reload', () => {
     const line = log.find((l) => l.startsWith('policy reload refused (SIGHUP)'))!
     expect(line).toContain('the previous policy stays in force')
     expect(line).toContain(`${policyFile}:11:14: rules.0.max_ttl: expected a duration such as 30m, 2h or 1h30m`)
-    const refused = (await broker.ctx.store.auditEvents()).find((e) => e.type === 'policy.reload-refused')!
+    const refused = (await broker.ctx.store.auditLog.events()).find((e) => e.type === 'policy.reload-refused')!
     expect(refused.data).toMatchObject({ trigger: 'SIGHUP', inForce: before.digest })
   })
 
@@ -62,7 +62,7 @@ describe('policy reload', () => {
     renameSync(join(dir, 'policy', '.policy.yaml.tmp'), policyFile)
     await waitFor(() => broker.ctx.policy.rules[0].maxTtlSeconds === 3 * 3600)
     expect(log.some((l) => l.startsWith('policy reloaded (file change)'))).toBe(true)
-    const reloaded = (await broker.ctx.store.auditEvents()).filter((e) => e.type === 'policy.reloaded').at(-1)!
+    const reloaded = (await broker.ctx.store.auditLog.events()).filter((e) => e.type === 'policy.reloaded').at(-1)!
     expect(reloaded.data).toMatchObject({ trigger: 'file change', rules: 3, digest: broker.ctx.policy.digest })
   })
 

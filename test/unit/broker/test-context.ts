@@ -13,11 +13,11 @@ import { parsePolicy } from '../../../src/policy/load.js'
 
 export interface TestContext {
   ctx: BrokerContext
-  /** The SQLite store behind ctx.store, for setting up and reading back synchronously. */
+  /** The SQLite engine behind ctx.store, for SQL of the test's own (its file, its audit chain). */
   sqlite: SqliteStore
   clock: { now: number }
   /** Adds a user with one device; returns them as an API caller. */
-  actor(name: string, roles: string[], publicJwk?: { kty: 'OKP'; crv: 'Ed25519'; x: string }): Actor
+  actor(name: string, roles: string[], publicJwk?: { kty: 'OKP'; crv: 'Ed25519'; x: string }): Promise<Actor>
   close(): void
 }
 
@@ -43,11 +43,11 @@ export async function testContext(policyYaml: string, startAt = Date.now(), extr
     ctx,
     sqlite,
     clock,
-    actor(name, roles, publicJwk = { kty: 'OKP', crv: 'Ed25519', x: 'A'.repeat(43) }) {
-      sqlite.upsertUser({ name, roles, disabled: false })
+    async actor(name, roles, publicJwk = { kty: 'OKP', crv: 'Ed25519', x: 'A'.repeat(43) }) {
+      await store.users.upsert({ name, roles, disabled: false })
       const deviceId = `dev_${name}_${Math.random().toString(36).slice(2, 8)}`
-      sqlite.addDevice({ id: deviceId, user: name, name: 'laptop', publicJwk, jkt: `jkt-${name}`, createdAt: '' })
-      return { user: sqlite.getUser(name)!, deviceId }
+      await store.devices.add({ id: deviceId, user: name, name: 'laptop', publicJwk, jkt: `jkt-${name}`, createdAt: '' })
+      return { user: (await store.users.get(name))!, deviceId }
     },
     close() {
       sqlite.close()

@@ -17,8 +17,8 @@ export class DatabaseAuthError extends JitError {
 export class DatabaseSchemaTooNewError extends JitError {
   readonly exitCode = ExitCode.usage
   readonly code = 'database-schema-newer'
-  constructor(readonly found: number, readonly known: number) {
-    super(`The database has schema version ${found}; this jit knows versions up to ${known} and will not write to it.`, [
+  constructor(readonly found: number, readonly known: number, what = 'The database') {
+    super(`${what} has schema version ${found}; this jit knows versions up to ${known} and will not write to it.`, [
       'Upgrade jit on this host to the version the other brokers run.',
     ], { found, known })
   }

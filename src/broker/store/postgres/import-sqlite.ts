@@ -14,7 +14,8 @@ import type { ClientBase } from 'pg'
 import { CHAIN_PROBLEMS, GENESIS_HASH, hashEventWithData } from '../../../audit/chain.js'
 import { AuditChainBrokenError, JitError, UsageError } from '../../../errors.js'
 import { connect, databaseLogin, describeTarget } from './connection.js'
-import { applyMigrations, TABLES, type SchemaChange } from './schema.js'
+import { migratePostgres, type SchemaChange } from '../schema/migrate.js'
+import { TABLES } from '../schema/migrations.js'
 
 export interface ImportResult {
   schema: SchemaChange
@@ -35,7 +36,7 @@ export async function importSqlite(dataDir: string, client: ClientBase): Promise
   try {
     source.exec('BEGIN') // one snapshot for every table
     const tables = sourceTables(source)
-    const schema = await applyMigrations(client)
+    const schema = await migratePostgres(client)
     await client.query('BEGIN')
     try {
       await refuseUnknown(source, tables, client)
@@ -61,7 +62,8 @@ export async function importSqlite(dataDir: string, client: ClientBase): Promise
 }
 
 function sourceTables(source: DatabaseSync): Set<string> {
-  const rows = source.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as Row[]
+  // The file's own migration record stays behind: PostgreSQL keeps its own.
+  const rows = source.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != 'jit_schema_migrations'").all() as Row[]
   return new Set(rows.map((row) => row.name as string))
 }
 

@@ -5,8 +5,7 @@
 //
 // The audit chain: an append locks the single audit_high_water row (SELECT ... FOR UPDATE) inside
 // its transaction, so appends of every broker on the database take turns and the chain never
-// forks; the tail is read after the lock is held. The replay cache is the seen_assertions
-// primary key: an assertion id inserted by any broker is a replay on every other.
+// forks; the tail is read after the lock is held.
 //
 // Durability: commits are asynchronous (synchronous_commit=off on the broker's connections), so
 // the chain-head lock that serialises transactions is released as soon as the commit is in the
@@ -14,19 +13,18 @@
 // one disk flush each (tens of a second on an ordinary disk). No reply leaves before its writes are
 // on disk all the same: whenDurable() runs a barrier, a small transaction with synchronous commit
 // whose flush covers every commit made before it (PostgreSQL flushes the log in order), shared
-// by every reply waiting at the time. Epoch values compared
-// with BIGINT columns are cast to numeric: the broker passes fractional seconds (Date.now() / 1000),
-// which PostgreSQL refuses as a bigint.
+// by every reply waiting at the time.
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { createHash, randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { GENESIS_HASH } from '../../../audit/chain.js'
 import { nowIso } from '../../../util/ids.js'
-import type { AccessRequest, AuditEvent, RequestState, SessionState } from '../../../wire/api.js'
-import type { AuditFilter, SqlReader, SqlValue, Store, TransactionScope } from '../store.js'
-import type { AssetRecord, DeviceRecord, NewAuditEvent, SessionRecord, UserRecord } from '../sqlite-store.js'
-import { AUDIT_COLUMNS, chainedRecord, int, toAuditEvent, toSession, type Row } from '../records.js'
-import { applyMigrations } from './schema.js'
+import type { AuditEvent } from '../../../wire/api.js'
+import { Store, type SqlReader, type SqlValue, type TransactionScope } from '../store.js'
+import { AUDIT_COLUMNS, CHAIN_HEAD_ROW, chainedRecord, type NewAuditEvent, type Row } from '../records.js'
+import { migratePostgres } from '../schema/migrate.js'
+import type { Migration } from '../schema/migrations.js'
+import { numberedPlaceholders } from './placeholders.js'
 import { checkOut, clientConfig, connect, type DatabaseLogin } from './connection.js'
 
 type Queryable = Pick<pg.ClientBase, 'query'>
@@ -81,9 +79,8 @@ const channelName = (channel: string) => `jit_${channel.replace(/[^a-z0-9_]/gi, 
 const DUTY_LOCK_SPACE = 0x6a6974
 const RECONNECT_MS = 500
 
-export class PostgresStore implements Store {
+export class PostgresStore extends Store {
   readonly #inside = new AsyncLocalStorage<OpenTransaction>()
-  readonly #deviceJkts = new Map<string, string>()
   /** Portable SQL (`?`) turned into PostgreSQL's ($1, $2, ...), once per statement text. */
   readonly #statements = new Map<string, string>()
   readonly #listeners = new Map<string, Set<() => void>>()
@@ -106,15 +103,16 @@ export class PostgresStore implements Store {
   private constructor(
     readonly pool: pg.Pool,
     readonly login: DatabaseLogin,
-  ) {}
+  ) {
+    super()
+  }
 
   /** Connects (a failure in jit's words), applies the schema's migrations and opens a pool. */
-  static async open(login: DatabaseLogin, options: { maxConnections?: number } = {}): Promise<PostgresStore> {
+  static async open(login: DatabaseLogin, options: { maxConnections?: number; migrations?: readonly Migration[] } = {}): Promise<PostgresStore> {
     const first = await connect(login)
     try {
-      await applyMigrations(first)
-      // The chain's head row, which every append locks; a fresh database has none yet.
-      await first.query('INSERT INTO audit_high_water (id, seq) SELECT 1, COALESCE(max(seq), 0) FROM audit ON CONFLICT (id) DO NOTHING')
+      await migratePostgres(first, options.migrations)
+      await first.query(CHAIN_HEAD_ROW)
     } finally {
       await first.end()
     }
@@ -133,14 +131,6 @@ export class PostgresStore implements Store {
   /** The running transaction's client, or the pool (each query its own transaction). */
   #db(): Queryable {
     return this.#current()?.client ?? this.pool
-  }
-
-  async #rows(sql: string, params: unknown[] = []): Promise<Row[]> {
-    return (await this.#run(sql, params)).rows as Row[]
-  }
-
-  async #changed(sql: string, params: unknown[]): Promise<number> {
-    return (await this.#run(sql, params)).rowCount ?? 0
   }
 
   /** Every statement goes through here: a write outside a transaction is a commit of its own, for whenDurable(). */
@@ -266,9 +256,7 @@ export class PostgresStore implements Store {
   #text(sql: string): string {
     let text = this.#statements.get(sql)
     if (text === undefined) {
-      let n = 0
-      // A ? outside quotes is a placeholder; the portable statements quote no question mark.
-      text = sql.replace(/'[^']*'|\?/g, (match) => (match === '?' ? `$${++n}` : match))
+      text = numberedPlaceholders(sql)
       this.#statements.set(sql, text)
     }
     return text
@@ -439,198 +427,6 @@ export class PostgresStore implements Store {
     }
   }
 
-  audit(event: NewAuditEvent): Promise<AuditEvent> {
-    return this.transaction(() => this.appendAudit(event))
-  }
-
-  async auditEvents(filter: AuditFilter = {}): Promise<AuditEvent[]> {
-    const where: string[] = []
-    const params: (string | number)[] = []
-    const next = (value: string | number) => `$${params.push(value)}`
-    if (filter.sessionId) where.push(`(session_id = ${next(filter.sessionId)} OR request_id = (SELECT request_id FROM sessions WHERE id = ${next(filter.sessionId)}))`)
-    if (filter.requestId) where.push(`request_id = ${next(filter.requestId)}`)
-    if (filter.actor) where.push(`(actor = ${next(filter.actor)} OR request_id IN (SELECT id FROM requests WHERE "user" = ${next(filter.actor)}))`)
-    if (filter.since) where.push(`at >= ${next(filter.since)}`)
-    const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq${filter.limit ? ` LIMIT ${Math.floor(filter.limit)}` : ''}`
-    return (await this.#rows(sql, params)).map(toAuditEvent)
-  }
-
-  // ---- users, devices, enrollment -----------------------------------------------------------
-
-  async upsertUser(user: UserRecord): Promise<void> {
-    await this.#rows('INSERT INTO users (name, roles, org, disabled, created_at) VALUES ($1,$2,$3,$4,$5) ON CONFLICT (name) DO UPDATE SET roles = excluded.roles, org = excluded.org, disabled = excluded.disabled', [
-      user.name, JSON.stringify(user.roles), user.org ?? null, user.disabled ? 1 : 0, nowIso(),
-    ])
-  }
-
-  async getUser(name: string): Promise<UserRecord | undefined> {
-    const row = (await this.#rows('SELECT * FROM users WHERE name = $1', [name]))[0]
-    return row && toUser(row)
-  }
-
-  async listUsers(): Promise<UserRecord[]> {
-    return (await this.#rows('SELECT * FROM users ORDER BY name')).map(toUser)
-  }
-
-  async addEnrollmentCode(codeHash: string, user: string, expiresAtEpoch: number): Promise<void> {
-    await this.#rows('INSERT INTO enrollment_codes (code_hash, "user", expires_at) VALUES ($1,$2,$3)', [codeHash, user, expiresAtEpoch])
-  }
-
-  async consumeEnrollmentCode(codeHash: string, nowEpoch: number): Promise<string | undefined> {
-    const row = (await this.#rows('UPDATE enrollment_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $3::numeric RETURNING "user"', [nowIso(), codeHash, nowEpoch]))[0]
-    return row?.user as string | undefined
-  }
-
-  async addDevice(device: DeviceRecord): Promise<void> {
-    await this.#rows('INSERT INTO devices (id, "user", name, public_jwk, jkt, created_at) VALUES ($1,$2,$3,$4,$5,$6)', [
-      device.id, device.user, device.name, JSON.stringify(device.publicJwk), device.jkt, device.createdAt,
-    ])
-  }
-
-  async getDevice(id: string): Promise<DeviceRecord | undefined> {
-    const row = (await this.#rows('SELECT * FROM devices WHERE id = $1', [id]))[0]
-    return row && toDevice(row)
-  }
-
-  /** A device's key thumbprint: fixed at enrollment, so it is remembered (revocation is never read from here). */
-  async deviceJkt(id: string): Promise<string> {
-    let jkt = this.#deviceJkts.get(id)
-    if (jkt === undefined) {
-      jkt = (await this.#rows('SELECT jkt FROM devices WHERE id = $1', [id]))[0]?.jkt as string | undefined
-      if (jkt === undefined) throw new Error(`No device ${id}.`)
-      if (this.#deviceJkts.size >= 10_000) this.#deviceJkts.clear()
-      this.#deviceJkts.set(id, jkt)
-    }
-    return jkt
-  }
-
-  async revokeDevice(id: string): Promise<boolean> {
-    return (await this.#changed('UPDATE devices SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL', [nowIso(), id])) > 0
-  }
-
-  async listDevices(user?: string): Promise<DeviceRecord[]> {
-    const rows = user ? await this.#rows('SELECT * FROM devices WHERE "user" = $1 ORDER BY created_at', [user]) : await this.#rows('SELECT * FROM devices ORDER BY "user", created_at')
-    return rows.map(toDevice)
-  }
-
-  async revokeUnusedEnrollmentCodes(user: string): Promise<number> {
-    return this.#changed('UPDATE enrollment_codes SET used_at = \'revoked:\' || $1 WHERE "user" = $2 AND used_at IS NULL', [nowIso(), user])
-  }
-
-  async rememberAssertion(jti: string, expiresAtEpoch: number): Promise<boolean> {
-    return (await this.#changed('INSERT INTO seen_assertions (jti, expires_at) VALUES ($1,$2) ON CONFLICT (jti) DO NOTHING', [jti, expiresAtEpoch])) > 0
-  }
-
-  async forgetExpiredAssertions(nowEpoch: number): Promise<void> {
-    await this.#rows('DELETE FROM seen_assertions WHERE expires_at < $1::numeric', [nowEpoch])
-  }
-
-  async addVerifier(name: string, tokenHash: string): Promise<void> {
-    await this.#rows('INSERT INTO verifiers (name, token_hash, created_at) VALUES ($1,$2,$3)', [name, tokenHash, nowIso()])
-  }
-
-  async listVerifiers(): Promise<{ name: string; createdAt: string }[]> {
-    return (await this.#rows('SELECT name, created_at FROM verifiers ORDER BY name')).map((row) => ({ name: row.name as string, createdAt: row.created_at as string }))
-  }
-
-  async replaceVerifierToken(name: string, tokenHash: string): Promise<boolean> {
-    return (await this.#changed('UPDATE verifiers SET token_hash = $1 WHERE name = $2', [tokenHash, name])) > 0
-  }
-
-  async removeVerifier(name: string): Promise<boolean> {
-    return (await this.#changed('DELETE FROM verifiers WHERE name = $1', [name])) > 0
-  }
-
-  async verifierByTokenHash(tokenHash: string): Promise<string | undefined> {
-    return (await this.#rows('SELECT name FROM verifiers WHERE token_hash = $1', [tokenHash]))[0]?.name as string | undefined
-  }
-
-  // ---- assets ---------------------------------------------------------------------------------
-
-  async upsertAsset(asset: AssetRecord): Promise<void> {
-    await this.#rows('INSERT INTO assets (path, attributes) VALUES ($1,$2) ON CONFLICT (path) DO UPDATE SET attributes = excluded.attributes', [asset.path, JSON.stringify(asset.attributes)])
-  }
-
-  async getAsset(path: string): Promise<AssetRecord | undefined> {
-    const row = (await this.#rows('SELECT * FROM assets WHERE path = $1', [path]))[0]
-    return row && { path: row.path as string, attributes: JSON.parse(row.attributes as string) }
-  }
-
-  async listAssets(): Promise<AssetRecord[]> {
-    return (await this.#rows('SELECT * FROM assets ORDER BY path')).map((row) => ({ path: row.path as string, attributes: JSON.parse(row.attributes as string) }))
-  }
-
-  // ---- requests -------------------------------------------------------------------------------
-
-  async saveRequest(request: AccessRequest): Promise<void> {
-    await this.#rows('INSERT INTO requests (id, body, "user", state, created_at) VALUES ($1,$2,$3,$4,$5) ON CONFLICT (id) DO UPDATE SET body = excluded.body, state = excluded.state', [
-      request.id, JSON.stringify(request), request.user, request.state, request.createdAt,
-    ])
-  }
-
-  async getRequest(id: string): Promise<AccessRequest | undefined> {
-    const row = (await this.#rows('SELECT body FROM requests WHERE id = $1', [id]))[0]
-    return row && JSON.parse(row.body as string)
-  }
-
-  async listRequests(filter: { user?: string; state?: RequestState; limit?: number }): Promise<AccessRequest[]> {
-    const where: string[] = []
-    const params: string[] = []
-    if (filter.user) where.push(`"user" = $${params.push(filter.user)}`)
-    if (filter.state) where.push(`state = $${params.push(filter.state)}`)
-    const sql = `SELECT body FROM requests ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC LIMIT ${Math.floor(filter.limit ?? 200)}`
-    return (await this.#rows(sql, params)).map((row) => JSON.parse(row.body as string))
-  }
-
-  // ---- sessions -------------------------------------------------------------------------------
-
-  async insertSession(session: SessionRecord): Promise<void> {
-    await this.#rows('INSERT INTO sessions (id, request_id, "user", device_id, asset, ticket, scope, kind, jti, issued_at, expires_at, cache_allowed, state) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)', [
-      session.id, session.requestId, session.user, session.deviceId, session.asset, session.ticket, session.scope, session.kind, session.jti,
-      session.issuedAtEpoch, session.expiresAtEpoch, session.cacheAllowed ? 1 : 0, 'active',
-    ])
-  }
-
-  async getSession(id: string, nowEpoch = Date.now() / 1000): Promise<SessionRecord | undefined> {
-    const row = (await this.#rows('SELECT * FROM sessions WHERE id = $1', [id]))[0]
-    return row && toSession(row, nowEpoch)
-  }
-
-  async listSessions(filter: { user?: string; deviceId?: string; asset?: string; activeOnly?: boolean }, nowEpoch = Date.now() / 1000): Promise<SessionRecord[]> {
-    const where: string[] = []
-    const params: (string | number)[] = []
-    for (const [column, value] of [['"user"', filter.user], ['device_id', filter.deviceId], ['asset', filter.asset]] as const) {
-      if (value) where.push(`${column} = $${params.push(value)}`)
-    }
-    if (filter.activeOnly) where.push(`state = 'active' AND expires_at > $${params.push(nowEpoch)}::numeric`)
-    const sql = `SELECT * FROM sessions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY issued_at DESC LIMIT 500`
-    return (await this.#rows(sql, params)).map((row) => toSession(row, nowEpoch))
-  }
-
-  async endSession(id: string, state: Exclude<SessionState, 'active'>, by: string, reason: string): Promise<boolean> {
-    return (await this.#changed("UPDATE sessions SET state = $1, ended_at = $2, ended_by = $3, end_reason = $4 WHERE id = $5 AND state = 'active'", [state, nowIso(), by, reason, id])) > 0
-  }
-
-  async sessionsPastExpiry(nowEpoch: number): Promise<string[]> {
-    return (await this.#rows("SELECT id FROM sessions WHERE state = 'active' AND expires_at <= $1::numeric", [nowEpoch])).map((row) => row.id as string)
-  }
-
-  async markVerified(id: string): Promise<void> {
-    await this.#rows('UPDATE sessions SET last_verified_at = $1 WHERE id = $2', [nowIso(), id])
-  }
-
-  async recordHeartbeat(id: string, atMs: number): Promise<boolean> {
-    return (await this.#changed("UPDATE sessions SET heartbeat_at = $1 WHERE id = $2 AND state = 'active'", [atMs, id])) > 0
-  }
-
-  async extendSession(id: string, expiresAtEpoch: number): Promise<boolean> {
-    return (await this.#changed("UPDATE sessions SET expires_at = $1 WHERE id = $2 AND state = 'active'", [expiresAtEpoch, id])) > 0
-  }
-
-  async sessionByJti(jti: string, nowEpoch = Date.now() / 1000): Promise<SessionRecord | undefined> {
-    const row = (await this.#rows('SELECT * FROM sessions WHERE jti = $1', [jti]))[0]
-    return row && toSession(row, nowEpoch)
-  }
 }
 
 
@@ -639,16 +435,3 @@ function headOf(high: Row | undefined, tail: Row | undefined): { seq: number; ha
   if (!high) throw new Error('The audit chain\'s head row is missing (audit_high_water).')
   return { seq: Number(tail?.seq ?? 0), hash: (tail?.hash as string | undefined) ?? GENESIS_HASH, highWater: Number(high.high_water) }
 }
-
-function toUser(row: Row): UserRecord {
-  return { name: row.name as string, roles: JSON.parse(row.roles as string), org: (row.org as string) ?? undefined, disabled: int(row.disabled) === 1 }
-}
-
-function toDevice(row: Row): DeviceRecord {
-  return {
-    id: row.id as string, user: row.user as string, name: row.name as string, publicJwk: JSON.parse(row.public_jwk as string), jkt: row.jkt as string,
-    createdAt: row.created_at as string, revokedAt: (row.revoked_at as string) ?? undefined,
-  }
-}
-
-

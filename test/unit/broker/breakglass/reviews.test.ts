@@ -28,9 +28,9 @@ let sec: Actor
 beforeEach(async () => {
   t = await testContext(POLICY, Date.parse('2026-11-23T03:00:00Z'))
   ctx = t.ctx
-  tess = t.actor('tess', ['technician'])
-  sec = t.actor('sol', ['security'])
-  t.sqlite.upsertAsset({ path: 'plant-a/line-3/plc-07', attributes: {} })
+  tess = await t.actor('tess', ['technician'])
+  sec = await t.actor('sol', ['security'])
+  await t.ctx.store.assets.upsert({ path: 'plant-a/line-3/plc-07', attributes: {} })
 })
 
 afterEach(() => t.close())
@@ -54,7 +54,7 @@ describe('reviews', () => {
     expect(await Promise.all([flagOverdueReviews(ctx), flagOverdueReviews(ctx)])).toEqual([1, 0])
     expect(await flagOverdueReviews(ctx)).toBe(0)
     expect((await listReviews(ctx, sec, { overdue: true })).map((r) => r.id)).toEqual([opened.review.id])
-    const overdueEvents = [...t.sqlite.auditEvents({ sessionId: opened.grant.session.id })].filter((e) => e.type === 'review.overdue')
+    const overdueEvents = (await t.ctx.store.auditLog.events({ sessionId: opened.grant.session.id })).filter((e) => e.type === 'review.overdue')
     expect(overdueEvents).toHaveLength(1)
     expect(overdueEvents[0].severity).toBe('high')
 

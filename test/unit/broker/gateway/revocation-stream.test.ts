@@ -24,8 +24,8 @@ beforeEach(async () => {
   t = await testContext(POLICY, now, { heartbeat: { graceSeconds: 30, monotonicMs: () => now } })
   ctx = t.ctx
   ctx.now = () => now
-  alice = t.actor('alice', ['technician'])
-  t.sqlite.upsertAsset({ path: PLC, attributes: {} })
+  alice = await t.actor('alice', ['technician'])
+  await t.ctx.store.assets.upsert({ path: PLC, attributes: {} })
 })
 afterEach(() => t.close())
 
@@ -61,7 +61,7 @@ describe('the revocation stream', () => {
 
   it('an end that rolls back with its transaction never reaches the stream; ending twice records once', async () => {
     const id = await open()
-    const session = t.sqlite.getSession(id)!
+    const session = (await t.ctx.store.sessions.get(id))!
     await expect(ctx.store.transaction(async () => {
       await endSessionRecorded(ctx, session, { state: 'revoked', by: 'alice', reason: 'r' })
       throw new Error('later step failed')

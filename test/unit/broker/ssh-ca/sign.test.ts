@@ -37,9 +37,9 @@ beforeEach(async () => {
   t = await testContext(POLICY, Date.parse('2026-11-30T10:00:00Z'))
   ctx = t.ctx
   ca = new SshAuthority(t.sqlite.dataDir, ctx.store)
-  tess = t.actor('tess', ['technician'])
-  t.sqlite.upsertAsset({ path: JUMP, attributes: { state: 'running', ssh: { host: 'jump-01.plant-a.example:2222', principals: ['maint', 'ops'] } } })
-  t.sqlite.upsertAsset({ path: PLC, attributes: { state: 'running' } })
+  tess = await t.actor('tess', ['technician'])
+  await t.ctx.store.assets.upsert({ path: JUMP, attributes: { state: 'running', ssh: { host: 'jump-01.plant-a.example:2222', principals: ['maint', 'ops'] } } })
+  await t.ctx.store.assets.upsert({ path: PLC, attributes: { state: 'running' } })
   dir = mkdtempSync(join(tmpdir(), 'jit-ssh-unit-'))
 })
 
@@ -63,7 +63,7 @@ async function refusal(fn: () => Promise<unknown>): Promise<ApiError> {
   throw new Error('expected a refusal')
 }
 
-const eventsOf = (type: string) => [...t.sqlite.auditEvents({})].filter((e) => e.type === type)
+const eventsOf = async (type: string) => (await t.ctx.store.auditLog.events({})).filter((e) => e.type === type)
 
 describe('issueSshCertificate', () => {
   it('certifies the key for the session: key id, principals and endpoint of the asset, valid no longer than the session', async () => {
@@ -91,7 +91,7 @@ describe('issueSshCertificate', () => {
 
   it('names the asset\'s gateway when it has one, so that jit ssh goes through it', async () => {
     expect((await sign((await open()).id)).gateway).toBeUndefined()
-    t.sqlite.upsertAsset({ path: JUMP, attributes: { state: 'running', gateway: 'gw-line-3', endpoint: '10.3.2.9:22', ssh: { host: 'jump-01.plant-a.example:2222', principals: ['maint'] } } })
+    await t.ctx.store.assets.upsert({ path: JUMP, attributes: { state: 'running', gateway: 'gw-line-3', endpoint: '10.3.2.9:22', ssh: { host: 'jump-01.plant-a.example:2222', principals: ['maint'] } } })
     expect(await sign((await open()).id)).toMatchObject({ gateway: 'gw-line-3', host: 'jump-01.plant-a.example', port: 2222 })
   })
 
@@ -100,7 +100,7 @@ describe('issueSshCertificate', () => {
     const serials = [(await sign(session.id)).serial, (await sign(session.id)).serial, (await sign((await open()).id)).serial]
     expect(serials).toEqual([...serials].sort((a, b) => a - b))
     expect(new Set(serials).size).toBe(3)
-    const issued = eventsOf('ssh.certificate.issued')
+    const issued = (await eventsOf('ssh.certificate.issued'))
     expect(issued.map((e) => e.data.serial)).toEqual(serials)
     expect(issued[0]).toMatchObject({ actor: 'tess', sessionId: session.id, data: { keyId: session.id, principals: ['maint', 'ops'], validBefore: session.expiresAt, caFingerprint: ca.current().fingerprint } })
     expect(issued[0].data.keyFingerprint).toMatch(/^SHA256:/)
@@ -114,18 +114,19 @@ describe('issueSshCertificate', () => {
 
   it('refuses a malformed key with 400, before anything is recorded', async () => {
     const session = await open()
-    const before = [...t.sqlite.auditEvents({})].length
+    const before = (await t.ctx.store.auditLog.events({})).length
     for (const publicKey of ['', 'ssh-ed25519', 'ssh-rsa AAAAB3NzaC1yc2E=', 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA==']) {
       expect(await refusal(() => sign(session.id, tess, publicKey))).toMatchObject({ status: 400, code: 'bad-input' })
     }
-    expect([...t.sqlite.auditEvents({})].length).toBe(before)
+    expect((await t.ctx.store.auditLog.events({})).length).toBe(before)
   })
 
   it('only for the device that holds the session', async () => {
     const session = await open()
-    const otherLaptop = { user: tess.user, deviceId: t.actor('tess', ['technician']).deviceId }
+    const otherLaptop = { user: tess.user, deviceId: (await t.actor('tess', ['technician'])).deviceId }
     expect(await refusal(() => sign(session.id, otherLaptop))).toMatchObject({ status: 403 })
-    expect(await refusal(() => sign(session.id, t.actor('tom', ['technician'])))).toMatchObject({ status: 404 })
+    const tom = await t.actor('tom', ['technician'])
+    expect(await refusal(() => sign(session.id, tom))).toMatchObject({ status: 404 })
   })
 
   it('only while the session is active: not after revoke, not after expiry', async () => {
@@ -139,7 +140,7 @@ describe('issueSshCertificate', () => {
 
   it('not for an asset without an SSH endpoint and principals', async () => {
     expect(await refusal(async () => sign((await open(PLC)).id))).toMatchObject({ status: 422, code: 'bad-input' })
-    t.sqlite.upsertAsset({ path: JUMP, attributes: { state: 'running', ssh: { host: 'jump-01', principals: ['bad principal'] } } })
+    await t.ctx.store.assets.upsert({ path: JUMP, attributes: { state: 'running', ssh: { host: 'jump-01', principals: ['bad principal'] } } })
     expect(await refusal(async () => sign((await open()).id))).toMatchObject({ status: 422 })
   })
 })
@@ -159,7 +160,7 @@ describe('the KRL', () => {
     expect(text).toMatch(new RegExp(`serial: ${endedCerts[0].serial}-${endedCerts[1].serial}|serial: ${endedCerts[0].serial}\\n`))
     expect(text).not.toMatch(new RegExp(`serial: ${liveCert.serial}$`, 'm'))
     await krl.current()
-    const revoked = eventsOf('ssh.certificate.revoked')
+    const revoked = (await eventsOf('ssh.certificate.revoked'))
     expect(revoked.map((e) => e.data.serial)).toEqual(endedCerts.map((c) => c.serial))
     expect(revoked[0]).toMatchObject({ actor: 'broker', sessionId: ended.id, data: { keyId: ended.id, principals: ['maint', 'ops'] } })
     // Past their validity the certificates are dead anyway and leave the list.
@@ -198,8 +199,8 @@ describe('rotation', () => {
     t.clock.now += 601_000
     expect(await fingerprints()).toEqual([next, third])
     expect(await activateNextCaKey(ctx.store, ctx.dataDir, 'operator:test', ctx.now)).toMatchObject({ current: third, previous: next })
-    expect(eventsOf('ssh.ca.next-announced').map((e) => e.data.next)).toEqual([next, third])
-    expect(eventsOf('ssh.ca.rotated').map((e) => e.data.current)).toEqual([next, third])
+    expect((await eventsOf('ssh.ca.next-announced')).map((e) => e.data.next)).toEqual([next, third])
+    expect((await eventsOf('ssh.ca.rotated')).map((e) => e.data.current)).toEqual([next, third])
   })
 
   it('activating with no announced key is refused and changes nothing', async () => {

@@ -38,19 +38,19 @@ describe('the asynchronous SQLite store', () => {
       const { store } = open(groupCommit)
       const claim = (who: string) =>
         store.transaction(async (tx) => {
-          const taken = await tx.getAsset('plant-a/line-3/plc-07')
+          const taken = await tx.assets.get('plant-a/line-3/plc-07')
           // Give the other transaction every chance to run in between, were it allowed to.
           await Promise.resolve()
           await new Promise((resolve) => setImmediate(resolve))
           if (taken) return false
-          await tx.upsertAsset({ path: 'plant-a/line-3/plc-07', attributes: { holder: who } })
+          await tx.assets.upsert({ path: 'plant-a/line-3/plc-07', attributes: { holder: who } })
           await tx.appendAudit({ type: 'test.claimed', actor: who })
           return true
         })
       const results = await Promise.all([claim('tess'), claim('tom'), claim('tina')])
       expect(results.filter(Boolean)).toHaveLength(1)
       await store.whenDurable()
-      expect((await store.auditEvents()).map((e) => e.type)).toEqual(['test.claimed'])
+      expect((await store.auditLog.events()).map((e) => e.type)).toEqual(['test.claimed'])
       await store.close()
     })
 
@@ -60,16 +60,16 @@ describe('the asynchronous SQLite store', () => {
       await expect(
         store.transaction(async (tx) => {
           await tx.appendAudit({ type: 'test.lost', actor: 'b' })
-          await tx.upsertUser({ name: 'ghost', roles: ['x'], disabled: false })
+          await tx.users.upsert({ name: 'ghost', roles: ['x'], disabled: false })
           throw new Error('policy said no')
         }),
       ).rejects.toThrow('policy said no')
       await store.transaction((tx) => tx.appendAudit({ type: 'test.after', actor: 'c' }))
       await store.whenDurable()
-      const events = await store.auditEvents()
+      const events = await store.auditLog.events()
       expect(events.map((e) => [e.seq, e.type])).toEqual([[1, 'test.kept'], [2, 'test.after']])
       expect(verifyChain(events).ok).toBe(true)
-      expect(await store.getUser('ghost')).toBeUndefined()
+      expect(await store.users.get('ghost')).toBeUndefined()
       await store.close()
     })
   }
@@ -80,13 +80,13 @@ describe('the asynchronous SQLite store', () => {
     let release!: () => void
     const held = new Promise<void>((resolve) => (release = resolve))
     const transaction = store.transaction(async (tx) => {
-      await tx.upsertUser({ name: 'tess', roles: ['technician'], disabled: false })
+      await tx.users.upsert({ name: 'tess', roles: ['technician'], disabled: false })
       // The store itself, not tx: still this transaction (a helper that takes ctx.store).
-      order.push(`inside sees ${(await store.getUser('tess'))?.name}`)
+      order.push(`inside sees ${(await store.users.get('tess'))?.name}`)
       await held
       order.push('transaction ends')
     })
-    const outside = store.getUser('tess').then((user) => order.push(`outside sees ${user?.name} after the end`))
+    const outside = store.users.get('tess').then((user) => order.push(`outside sees ${user?.name} after the end`))
     await new Promise((resolve) => setTimeout(resolve, 20))
     expect(order).toEqual(['inside sees tess'])
     release()
@@ -113,7 +113,7 @@ describe('the asynchronous SQLite store', () => {
     await store.transaction((tx) => tx.appendAudit({ type: 'test.next', actor: 'c' }))
     await store.whenDurable()
     expect(committedAudit(sqlite)).toEqual(['test.first', 'test.next'])
-    expect(verifyChain(await store.auditEvents()).ok).toBe(true)
+    expect(verifyChain(await store.auditLog.events()).ok).toBe(true)
     await store.close()
   })
 })
@@ -132,7 +132,7 @@ describe('a transaction begun inside another', () => {
       await tx.appendAudit({ type: 'test.outer-again', actor: 'a' })
     })
     await store.whenDurable()
-    const events = await store.auditEvents()
+    const events = await store.auditLog.events()
     expect(events.map((e) => e.type)).toEqual(['test.outer', 'test.outer-again'])
     expect(verifyChain(events).ok).toBe(true)
     await store.close()

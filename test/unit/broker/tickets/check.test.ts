@@ -48,9 +48,9 @@ async function refusal(fn: () => Promise<unknown>): Promise<ApiError> {
 
 beforeEach(async () => {
   t = await testContext(POLICY)
-  t.sqlite.upsertAsset({ path: PLC, attributes: { state: 'running' } })
-  alice = t.actor('alice', ['technician'])
-  lead = t.actor('lena', ['shift-lead'])
+  await t.ctx.store.assets.upsert({ path: PLC, attributes: { state: 'running' } })
+  alice = await t.actor('alice', ['technician'])
+  lead = await t.actor('lena', ['shift-lead'])
   await addRegisterTicket(t.ctx.store, { id: 'WO-1', asset: PLC, assignee: 'alice' }, 'test')
 })
 
@@ -66,8 +66,8 @@ describe('the ticket on every path', () => {
     const verdict = await ticketOfRequest(t.ctx, result.request.id)
     const refused = await refusal(async () => await approveRequest(t.ctx, lead, result.request.id, 'ok', verdict))
     expect(refused.extra.reasons).toEqual(['ticket WO-1 is closed; access needs an open ticket'])
-    expect(t.sqlite.getRequest(result.request.id)!.state).toBe('pending')
-    expect(t.sqlite.listSessions({ user: 'alice' })).toEqual([])
+    expect((await t.ctx.store.requests.get(result.request.id))!.state).toBe('pending')
+    expect((await t.ctx.store.sessions.list({ user: 'alice' }))).toEqual([])
   })
 
   it('a renewal checks the ticket: refused once its work order no longer names the requester', async () => {

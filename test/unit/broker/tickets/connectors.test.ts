@@ -153,8 +153,8 @@ afterAll(() => {
 
 beforeEach(async () => {
   t = await testContext(policy())
-  t.sqlite.upsertAsset({ path: PLC, attributes: { state: 'running' } })
-  alice = t.actor('alice', ['technician'])
+  await t.ctx.store.assets.upsert({ path: PLC, attributes: { state: 'running' } })
+  alice = await t.actor('alice', ['technician'])
 })
 
 afterEach(() => {
@@ -169,7 +169,7 @@ const check = (ticket: string, who: Actor = alice, asset = PLC): Promise<TicketV
 async function requestWith(ticket: string, verdict: TicketVerdict): Promise<ApiError | { state: string; notes?: unknown }> {
   try {
     const { result } = await createRequest(t.ctx, alice, { ticket, asset: PLC, scope: 'diagnose', ttlSeconds: 600, reason: 'r' }, verdict)
-    const decision = [...t.sqlite.auditEvents({ requestId: result.request.id })].find((e) => e.type === 'policy.decision')!
+    const decision = (await t.ctx.store.auditLog.events({ requestId: result.request.id })).find((e) => e.type === 'policy.decision')!
     return { state: result.request.state, notes: decision.data.notes }
   } catch (error) {
     if (error instanceof ApiError) return error
