@@ -29,7 +29,8 @@ break_glass:
   review_due: 24h
 `
 const PLC = 'plant-a/line-3/plc-07'
-const FACT_READS = ['getUser', 'getDevice', 'getAsset', 'listSessions'] as const
+/** The reads of the facts, by repository: users.get, devices.get, assets.get, sessions.list. */
+const FACT_READS: Record<string, string> = { users: 'get', devices: 'get', assets: 'get', sessions: 'list' }
 
 let t: TestContext
 let ctx: BrokerContext
@@ -59,7 +60,15 @@ function countReads(): Record<string, number> {
         }
       },
     })
-  Object.assign(ctx, { store: counted(ctx.store, FACT_READS, ''), reviews: counted(ctx.reviews, ['list'], 'reviews.') })
+  const store = ctx.store
+  const repositories = new Proxy(store, {
+    get(object, property) {
+      const value = Reflect.get(object, property, object) as unknown
+      const read = FACT_READS[String(property)]
+      return read ? counted(value as object, [read], `${String(property)}.`) : typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(object) : value
+    },
+  })
+  Object.assign(ctx, { store: repositories, reviews: counted(ctx.reviews, ['list'], 'reviews.') })
   return counts
 }
 
@@ -70,7 +79,7 @@ describe('a session opening', () => {
     for (const kind of ['standard', 'break-glass'] as const) {
       for (const key of Object.keys(counts)) delete counts[key]
       await ctx.store.transaction(() => sessionGate(ctx, { path: kind === 'standard' ? 'request' : 'break-glass', kind, user: 'tess', deviceId: tess.deviceId, asked }))
-      expect(counts, kind).toEqual({ getUser: 1, getDevice: 1, getAsset: 1, listSessions: 1, 'reviews.list': 1 })
+      expect(counts, kind).toEqual({ 'users.get': 1, 'devices.get': 1, 'assets.get': 1, 'sessions.list': 1, 'reviews.list': 1 })
     }
   })
 
@@ -84,7 +93,7 @@ describe('a session opening', () => {
     expect([vi.mocked(policy.evaluate).mock.calls.length, vi.mocked(policy.evaluateBreakGlass).mock.calls.length]).toEqual([0, 1])
 
     // Refused: tess now holds control, an exclusive scope, and a drill by tom meets her hold. Still one evaluation.
-    const tom = t.actor('tom', ['technician'])
+    const tom = await t.actor('tom', ['technician'])
     vi.mocked(policy.evaluateBreakGlass).mockClear()
     await expect(openBreakGlass(ctx, tom, { asset: PLC, scope: 'control', reason: 'rehearsal', drill: true })).rejects.toThrow(/The drill cannot open a session here now/)
     expect(vi.mocked(policy.evaluateBreakGlass).mock.calls.length).toBe(1)
