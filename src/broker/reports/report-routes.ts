@@ -6,7 +6,9 @@ import { OVERSIGHT_ROLES, hasAnyRole, type Actor, type BrokerContext } from '../
 import { identityReport } from './identities.js'
 import { sessionEvidence } from './session-evidence.js'
 
-const DAYS = { type: 'integer', minimum: 1, maximum: 36500 } as const
+// Query strings are not coerced: days are digits, at most 36500.
+const DAYS = { type: 'string', pattern: '^[1-9][0-9]{0,4}$' } as const
+const days = (value: string | undefined, fallback: number): number => (value === undefined ? fallback : Math.min(36500, Number(value)))
 const ID = { type: 'string', minLength: 1, maxLength: 200 } as const
 
 export function registerReportRoutes(app: FastifyInstance, ctx: BrokerContext, actorOf: (request: FastifyRequest) => Promise<Actor>, prefix: string): void {
@@ -17,8 +19,8 @@ export function registerReportRoutes(app: FastifyInstance, ctx: BrokerContext, a
 
   app.get(`${prefix}/reports/identities`, { schema: { querystring: { type: 'object', additionalProperties: false, properties: { unusedDays: DAYS, keyDays: DAYS } } } }, async (request) => {
     await oversight(request)
-    const query = request.query as { unusedDays?: number; keyDays?: number }
-    return identityReport(ctx.store, { unusedDays: query.unusedDays ?? 30, keyDays: query.keyDays ?? 365, nowMs: ctx.now(), policy: ctx.policy, dataDir: ctx.dataDir })
+    const query = request.query as { unusedDays?: string; keyDays?: string }
+    return identityReport(ctx.store, { unusedDays: days(query.unusedDays, 30), keyDays: days(query.keyDays, 365), nowMs: ctx.now(), policy: ctx.policy, dataDir: ctx.dataDir })
   })
 
   app.get(`${prefix}/reports/session`, { schema: { querystring: { type: 'object', additionalProperties: false, properties: { session: ID, ticket: ID } } } }, async (request, reply) => {
