@@ -35,6 +35,11 @@ beforeAll(async () => {
   sessionId = granted.json().session.id
   const token = (await jit(['credential', sessionId, '--format', 'raw'], { home: tess })).stdout.trim()
   expect((await introspect(broker, token, gatewayToken)).active).toBe(true)
+  // The gateway's connection record, as its route writes it: the connection, its end and its recording.
+  await broker.withStore((store) => store.transaction((tx) => tx.appendAudit({
+    type: 'gateway.connection', actor: 'verifier:gateway-line-3', sessionId,
+    data: { connectionId: 'c1', asset: PLC, endCause: 'revoked', recording: { file: 'c1.pcap', bytes: 10, sha256: 'ab'.repeat(32) } },
+  })))
   expect((await jit(['admin', 'user', 'disable', 'vic', '--reason', 'left', '--json'], { home: ada })).code).toBe(0)
   // More traffic after the session: these records sit between the session's and the checkpoint.
   expect((await jit(['request', '--ticket', 'WO-104234', '--asset', PLC, '--scope', 'read', '--ttl', '10m', '--reason', 'other', '--json'], { home: tess })).code).toBe(0)
@@ -124,6 +129,9 @@ describe('jit report session', () => {
     expect(session.credential.issued).toHaveLength(1)
     expect(session.uses.verifications[0]).toMatchObject({ verifier: 'gateway-line-3' })
     expect(session.ended).toMatchObject({ state: 'revoked', by: 'tess' })
+    expect(session.ended.records.map((r: { type: string }) => r.type)).toEqual(['gateway.connection', 'session.revoked'])
+    expect(session.ended.layers).toEqual([expect.objectContaining({ asset: PLC, cause: expect.any(String) })])
+    expect(session.recordings[0]).toMatchObject({ type: 'gateway.connection', recording: { file: 'c1.pcap' } })
     expect(head.summary.iec62443).toHaveProperty(['SR 2.6 remote session termination'])
     // The other request's records sit between the session's, redacted to their hashes.
     const redacted = lines.filter((l) => l.record === 'redacted')

@@ -52,10 +52,12 @@ export async function activeHoldings(read: SqlReader, nowEpoch: number): Promise
 
 /** The newest audit record of a type, for a key's last use (a checkpoint signed, a certificate issued). */
 export async function lastOfType(read: SqlReader, type: string): Promise<string | undefined> {
-  return (await read.query('SELECT max(at) AS at FROM audit WHERE type = ?', [type]))[0]?.at as string | undefined ?? undefined
+  // Walked back from the newest record: a key in use is found within its latest records.
+  return (await read.query('SELECT at FROM audit WHERE type = ? ORDER BY seq DESC LIMIT 1', [type]))[0]?.at as string | undefined
 }
 
-/** Sessions renewed at least once: a chain of credentials that can run on past any one expiry. */
+/** Active sessions renewed at least once: a chain of credentials that can run on past any one expiry. */
 export async function renewedSessions(read: SqlReader): Promise<Set<string>> {
-  return new Set((await read.query("SELECT DISTINCT session_id FROM audit WHERE type = 'session.renewed' AND session_id IS NOT NULL")).map((row) => row.session_id as string))
+  const rows = await read.query("SELECT DISTINCT s.id FROM sessions s JOIN audit a ON a.session_id = s.id WHERE s.state = 'active' AND a.type = 'session.renewed'")
+  return new Set(rows.map((row) => row.id as string))
 }

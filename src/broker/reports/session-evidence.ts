@@ -20,7 +20,7 @@ export interface EvidenceSubject {
 export const IEC_62443_FIELDS = {
   'SR 1.13 access via untrusted networks': ['sessions[].request', 'sessions[].decision', 'sessions[].approvals', 'sessions[].credential', 'sessions[].uses', 'sessions[].ended'],
   'SR 2.6 remote session termination': ['sessions[].ended.state', 'sessions[].ended.by', 'sessions[].ended.reason', 'sessions[].ended.layers'],
-  'SR 2.8 auditable events': ['sessions[].events', 'chain'],
+  'SR 2.8 auditable events': ['sessions[].events', 'sessions[].commands', 'sessions[].recordings', 'sessions[].review', 'chain'],
 } as const
 
 const ref = (event: AuditEvent) => ({ seq: event.seq, at: event.at, actor: event.actor, type: event.type })
@@ -53,13 +53,18 @@ async function sessionSummary(read: SqlReader, session: SessionRecord, events: A
       verifications: await verificationsOf(read, session.id),
       events: mine.filter((e) => e.type === 'session.verified' || e.type.startsWith('gateway.connection') || e.type.startsWith('ssh.certificate')).map((e) => ({ ...ref(e), data: e.data })),
     },
-    commands: mine.filter((e) => /command|recording/.test(e.type)).map((e) => ({ ...ref(e), data: e.data })),
+    commands: mine.filter((e) => e.type.includes('command')).map((e) => ({ ...ref(e), data: e.data })),
+    recordings: mine.filter((e) => e.type === 'gateway.connection').flatMap((e) => {
+      const { recording, asciicast } = e.data as { recording?: unknown; asciicast?: unknown }
+      return recording || asciicast ? [{ ...ref(e), recording: recording ?? null, asciicast: asciicast ?? null }] : []
+    }),
     ended: {
       state: session.state,
       at: session.endedAt ?? null,
       by: session.endedBy ?? null,
       reason: session.endReason ?? null,
-      records: mine.filter((e) => /^session\.(revoked|expired|ended|completed|cancelled|killed|closed)/.test(e.type) || e.type === 'gateway.connection').map((e) => ({ ...ref(e), data: e.data })),
+      // The broker's end of the session, and each gateway connection's end (its endCause).
+      records: mine.filter((e) => e.type === 'session.revoked' || e.type === 'session.expired' || e.type === 'gateway.connection').map((e) => ({ ...ref(e), data: e.data })),
       layers: await endsOf(read, session.id),
     },
     review: review ? { id: review.id, kind: review.kind, dueAt: Number(review.due_at), filedAt: review.filed_at ?? null, answers: review.answers ? JSON.parse(review.answers as string) : null, signedOffBy: review.signed_off_by ?? null, signedOffAt: review.signed_off_at ?? null, comment: review.sign_off_comment ?? null, events: mine.filter((e) => e.type.startsWith('review.')).map(ref) } : null,
