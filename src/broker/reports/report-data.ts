@@ -28,7 +28,9 @@ export function identitiesFromData(choice: StoreChoice, options: { unusedDays: n
 
 /** The evidence file, signed with the data folder's key (the broker's). */
 export async function evidenceFromData(choice: StoreChoice, subject: EvidenceSubject): Promise<string> {
-  const key = await readSigningKey(choice.dataDir)
-  if (!key) throw new UsageError(`${choice.dataDir} holds no broker signing key; an evidence file must be signed with it.`)
-  return onStore(choice, async (store) => (await sessionEvidence(store, key, `data:${choice.dataDir}`, subject, Date.now())).file)
+  return onStore(choice, async (store) => {
+    const key = await readSigningKey(choice.dataDir)
+    if (!key) throw new UsageError(`${choice.dataDir} holds no broker signing key; an evidence file must be signed with it.`)
+    return (await sessionEvidence(store, key, `data:${choice.dataDir}`, subject, Date.now())).file
+  })
 }
