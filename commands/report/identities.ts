@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core'
 import { databaseFlags } from '../../src/broker/operator.js'
 import { JitCommand } from '../../src/cli/base-command.js'
 import { UsageError } from '../../src/errors.js'
-import type { IdentityReport } from '../../src/broker/reports/identities.js'
+import type { IdentityReport } from '../../src/wire/reports.js'
 
 export default class ReportIdentities extends JitCommand {
   static reviewGate = false
@@ -32,15 +32,15 @@ export default class ReportIdentities extends JitCommand {
       report = await (await this.cli(flags).client()).get<IdentityReport>(`/reports/identities?unusedDays=${flags['unused-days']}&keyDays=${flags['key-days']}`)
     }
     if (flags.csv) {
-      const { identitiesCsv } = await import('../../src/broker/reports/identities.js')
+      const { identitiesCsv } = await import('../../src/cli/report/identities-csv.js')
       process.stdout.write(identitiesCsv(report))
     } else if (!this.jsonEnabled()) {
-      const { table } = await import('../../src/cli/output.js')
+      const { table, ui } = await import('../../src/cli/output.js')
       this.log(await table(['kind', 'identity', 'owner', 'state', 'created', 'last used', 'flags', 'reach', 'holds'], report.identities.map((i) => [
         i.kind, i.id, i.owner ?? '', i.state, day(i.created), day(i.lastUsed) || 'never', i.flags.join(' '),
         i.reach.map((r) => `${r.rule} (${r.assets.length + r.moreAssets} assets)`).join('; '), i.holds.map((h) => `${h.scope}@${h.asset}`).join('; '),
       ])))
-      if (!report.reachEvaluated) this.log('Reach not evaluated: give --policy FILE with --data.')
+      if (!report.reachEvaluated) ui.warn('Reach not evaluated: give --policy FILE with --data.')
     }
     return report
   }

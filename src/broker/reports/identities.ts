@@ -9,46 +9,10 @@ import type { Policy } from '../../policy/types.js'
 import { CA_KEY_FILE, NEXT_CA_KEY_FILE, PREVIOUS_CA_KEY_FILE } from '../ssh-ca/ca-key.js'
 import type { UserRecord } from '../store/records.js'
 import type { Store } from '../store/store.js'
+import type { Identity, IdentityFlag, IdentityKind, IdentityReport, Reach } from '../../wire/reports.js'
 import {
-  activeHoldings, gatewaysAnnounced, lastChecksByVerifier, lastOfType, lastRequests, lastSessionsByDevice, renewedSessions, userCreated, verifierTokenDates, type Holding,
+  activeHoldings, gatewaysAnnounced, lastChecksByVerifier, lastOfType, lastRequests, lastSessionsByDevice, renewedSessions, userCreated, verifierTokenDates,
 } from './identity-reads.js'
-
-export type IdentityKind = 'person' | 'device' | 'verifier' | 'gateway' | 'signing-key' | 'ssh-ca-key'
-export type IdentityFlag = 'never-used' | 'unused' | 'owner-disabled' | 'old-key' | 'standing'
-
-/** What a rule would grant without approval: assets of the inventory and scopes. */
-export interface Reach {
-  rule: string
-  scopes: string[]
-  assets: string[]
-  /** Matching assets not listed (the list is cut at MAX_REACH_ASSETS). */
-  moreAssets: number
-}
-
-export interface Identity {
-  kind: IdentityKind
-  id: string
-  owner: string | null
-  state: 'active' | 'disabled' | 'revoked' | 'next' | 'previous'
-  created: string | null
-  lastUsed: string | null
-  /** When its key or token was last made (devices, verifiers, keys). */
-  keyCreated: string | null
-  reach: Reach[]
-  holds: Holding[]
-  flags: IdentityFlag[]
-}
-
-export interface IdentityReport {
-  at: string
-  /** The kinds of identity read; one not named here was not looked at. */
-  sources: IdentityKind[]
-  unusedDays: number
-  keyDays: number
-  /** False when no policy was at hand (the data folder without --policy): reach is then empty. */
-  reachEvaluated: boolean
-  identities: Identity[]
-}
 
 export interface IdentityOptions {
   unusedDays: number
@@ -208,21 +172,4 @@ export async function identityReport(store: Store, options: IdentityOptions): Pr
     reachEvaluated: options.policy !== undefined,
     identities,
   }
-}
-
-const CSV_COLUMNS = ['kind', 'id', 'owner', 'state', 'created', 'last_used', 'key_created', 'flags', 'reach', 'holds'] as const
-
-/** The report as CSV: one identity a line, lists joined with ";". */
-export function identitiesCsv(report: IdentityReport): string {
-  const field = (value: string | null) => {
-    const text = value ?? ''
-    return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text
-  }
-  const lines = [CSV_COLUMNS.join(',')]
-  for (const i of report.identities) {
-    const reach = i.reach.map((r) => `${r.rule}:${r.scopes.join('|')}@${r.assets.join('|')}${r.moreAssets ? `|+${r.moreAssets}` : ''}`).join(';')
-    const holds = i.holds.map((h) => `${h.session}:${h.scope}@${h.asset}`).join(';')
-    lines.push([i.kind, i.id, i.owner, i.state, i.created, i.lastUsed, i.keyCreated, i.flags.join(';'), reach, holds].map(field).join(','))
-  }
-  return `${lines.join('\n')}\n`
 }

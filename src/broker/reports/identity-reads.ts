@@ -1,5 +1,6 @@
 // The reads the identity inventory needs beyond the repositories, over the store's portable SQL:
 // when each identity was created and last used, and what each person holds now.
+import type { Holding } from '../../wire/reports.js'
 import type { SqlReader } from '../store/store.js'
 
 const isoOfEpoch = (epoch: unknown) => (epoch === null || epoch === undefined ? undefined : new Date(Number(epoch) * 1000).toISOString())
@@ -35,13 +36,6 @@ export async function verifierTokenDates(read: SqlReader): Promise<Map<string, s
 
 export async function gatewaysAnnounced(read: SqlReader): Promise<Map<string, { address: string; announcedAt: string }>> {
   return new Map((await read.query('SELECT name, address, announced_at FROM gateways')).map((row) => [row.name as string, { address: row.address as string, announcedAt: row.announced_at as string }]))
-}
-
-export interface Holding {
-  session: string
-  asset: string
-  scope: string
-  expiresAt: string
 }
 
 /** Active sessions not past their expiry, by user and by device. */

@@ -7,7 +7,8 @@ import { loadPolicyFile } from '../../policy/load.js'
 import { readSigningKey } from '../signing-key.js'
 import { openStore, type StoreChoice } from '../store/open.js'
 import type { Store } from '../store/store.js'
-import { identityReport, type IdentityReport } from './identities.js'
+import type { IdentityReport } from '../../wire/reports.js'
+import { identityReport } from './identities.js'
 import { sessionEvidence, type EvidenceSubject } from './session-evidence.js'
 
 async function onStore<T>(choice: StoreChoice, fn: (store: Store) => Promise<T>): Promise<T> {
