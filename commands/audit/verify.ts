@@ -9,7 +9,7 @@ export default class AuditVerify extends JitCommand {
   static reviewGate = false
   static summary = 'Check the audit log: its hash chain, and that it still fits every signed checkpoint (none of the newest records deleted, nothing rewritten).'
   static description = [
-    'Asks the broker (admin or security), or with --data reads a broker data folder directly (on the broker host, also when it is down; with --database, the log in that PostgreSQL database, checked with the key in --data), or with --file checks a `jit audit export --format jsonl` copy on its own.',
+    'Asks the broker (admin or security), or with --data reads a broker data folder directly (on the broker host, also when it is down; with --database, the log in that PostgreSQL database, checked with the key in --data), or with --file checks a `jit audit export --format jsonl` copy or a `jit report session` evidence file on its own.',
     'The newest checkpoint seen is kept in the config folder and checked on the next run; --checkpoint adds one held elsewhere.',
     'A file alone proves only that it is consistent with itself: anchor it with --checkpoint (a checkpoint kept from the broker) and/or --key or --jwks (the broker\'s public key); the output says what anchored it (anchoredBy in --json, empty when nothing did).',
     'Exits 10 when the chain is broken.',
@@ -30,8 +30,10 @@ export default class AuditVerify extends JitCommand {
     const extra = flags.checkpoint ? [readText(flags.checkpoint).trim()] : []
     let result: AuditVerifyResult
     if (flags.file) {
-      const [{ verifyExport }, { pinnedKeys }] = await Promise.all([import('../../src/audit/export.js'), import('../../src/cli/audit/pinned-key.js')])
-      result = verifyExport(readText(flags.file), { keys: await pinnedKeys(flags), checkpoints: extra })
+      const [{ verifyExport }, { isEvidenceFile, verifyEvidence }, { pinnedKeys }] = await Promise.all([import('../../src/audit/export.js'), import('../../src/audit/evidence.js'), import('../../src/cli/audit/pinned-key.js')])
+      const text = readText(flags.file)
+      // An evidence file (jit report session) carries a segment of the chain, not all of it.
+      result = (isEvidenceFile(text) ? verifyEvidence : verifyExport)(text, { keys: await pinnedKeys(flags), checkpoints: extra })
     } else if (flags.data) {
       const [{ verifyAudit, dataFolderKid }, held] = await Promise.all([import('../../src/broker/audit-verify.js'), import('../../src/cli/audit/held-checkpoints.js')])
       const kid = await dataFolderKid(flags.data)

@@ -116,7 +116,7 @@ export function verifyExport(text: string, outside: OutsideAnchors = {}): AuditV
 }
 
 /** The key the checkpoints must be signed with: a pinned key the file names, or (nothing pinned) the file's own. */
-function signerOf(broker: ExportBroker | undefined, pinned: PinnedKey[] | undefined): { kid: string; publicKey: KeyObject } | { problem: string } {
+export function signerOf(broker: ExportBroker | undefined, pinned: PinnedKey[] | undefined): { kid: string; publicKey: KeyObject } | { problem: string } {
   const jwk = broker?.jwk
   const named = jwk?.x && jwk.kid ? `broker key ${String(jwk.kid).slice(0, 64)}` : 'no broker key'
   if (pinned) {

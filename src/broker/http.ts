@@ -4,6 +4,7 @@ import { verifierTokenHash } from './offboarding.js'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { registerAuditRoutes } from './audit-routes.js'
 import { registerAdminRoutes } from './admin-routes.js'
+import { registerReportRoutes } from './reports/report-routes.js'
 import { registerBreakGlassRoutes } from './breakglass/routes.js'
 import { registerSshRoutes } from './ssh-ca/routes.js'
 import { API_PREFIX, DEVICE_AUTH_SCHEME, type Problem } from '../wire/api.js'
@@ -217,6 +218,7 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
   })
   registerAuditRoutes(app, ctx, actorOf, (request) => verifierOf(ctx, request), API_PREFIX)
   registerAdminRoutes(app, ctx, actorOf, API_PREFIX)
+  registerReportRoutes(app, ctx, actorOf, API_PREFIX)
 
   return app
 }

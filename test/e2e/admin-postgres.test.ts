@@ -150,6 +150,8 @@ describe('jit admin … --database postgres://…', () => {
         ['admin', 'migrate', '--data', data, '--to', withPassword],
         ['audit', 'verify', '--data', data, '--database', withPassword],
         ['audit', 'export', '--format', 'jsonl', '--data', data, '--database', withPassword],
+        ['report', 'identities', '--data', data, '--database', withPassword],
+        ['report', 'session', 'ses_1', '--data', data, '--database', withPassword],
       ]
       for (const args of commands) {
         for (const json of [true, false]) {
@@ -164,5 +166,6 @@ describe('jit admin … --database postgres://…', () => {
     // Refused before connecting: the database is as empty as it was made.
     expect(server.psql(`SELECT count(*) FROM pg_tables WHERE schemaname = 'public'`, 'query_password')).toBe('0')
     cleanup(data)
-  })
+    // Nine commands, each four times, each a CLI start: more than the default 30 s on a busy machine.
+  }, 120_000)
 })
