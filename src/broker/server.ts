@@ -70,10 +70,10 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   const lost = lostTargets(policy)
   if (lost) throw new UsageError(`${lost[0].toUpperCase()}${lost.slice(1)}.`, ['Change break_glass.notify in the policy, or start without --require-notify-delivery to run with a warning.'])
   const storeChoice = { dataDir: options.dataDir, database: options.database, passwordFile: options.databasePasswordFile }
-  const signingKey = await loadOrCreateSigningKey(options.dataDir)
   const trustDomain = options.trustDomain ?? defaultTrustDomain(options.issuer)
   const trustDomainWrong = trustDomainProblem(trustDomain)
-  if (trustDomainWrong) throw new UsageError(`Trust domain "${trustDomain}" is not valid: ${trustDomainWrong}.`)
+  if (trustDomainWrong) throw new UsageError(`Trust domain "${trustDomain}" is not valid: ${trustDomainWrong}.`, ['Give --trust-domain a name such as plant-a.example.'])
+  const signingKey = await loadOrCreateSigningKey(options.dataDir)
   const spiffe = await loadOrCreateSpiffeAuthority(options.dataDir, trustDomain)
   const store = await openStore(storeChoice)
   const events = new EventEmitter()

@@ -10,7 +10,7 @@ import { connect, createServer, type Server, type TLSSocket } from 'node:tls'
 import { X509Certificate } from 'node:crypto'
 import { createLocalJWKSet, jwtVerify, type JWK } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cleanup, jit, startBroker, tempDir, type TestBroker } from './harness.js'
+import { FIXTURE_POLICY, cleanup, jit, startBroker, tempDir, type TestBroker } from './harness.js'
 import { freePort } from './free-port.js'
 import type { BrokerContext } from '../../src/broker/context.js'
 import type { Store } from '../../src/broker/store/store.js'
@@ -88,6 +88,15 @@ describe('the SPIFFE trust bundle', () => {
     expect(exported.code, exported.stderr).toBe(0)
     expect(exported.json().bundle).toEqual(bundle)
     expect(exported.json().trustDomain).toBe(TRUST_DOMAIN)
+  })
+
+  it('a broker started with a trust domain that is not one refuses to start (exit 2) and makes no key', async () => {
+    const data = tempDir('jit-spiffe-bad-td-')
+    const result = await jit(['broker', 'start', '--data', data, '--policy', FIXTURE_POLICY, '--listen', '127.0.0.1:0', '--trust-domain', 'Plant A'])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain('Trust domain "Plant A" is not valid')
+    expect(execFileSync('ls', ['-A', data], { encoding: 'utf8' })).toBe('')
+    cleanup(data)
   })
 
   it('export from a folder with no SPIFFE CA is a usage error and makes none', async () => {
