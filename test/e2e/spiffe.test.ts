@@ -99,6 +99,12 @@ describe('the SPIFFE trust bundle', () => {
     cleanup(data)
   })
 
+  it('export to a folder that does not exist is a usage error', async () => {
+    const result = await jit(['admin', 'spiffe', 'bundle', 'export', '--data', broker.dataDir, '--out', join(dir, 'no-such-folder', 'bundle.json')])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain('Cannot write')
+  })
+
   it('export from a folder with no SPIFFE CA is a usage error and makes none', async () => {
     const empty = tempDir('jit-spiffe-empty-')
     const result = await jit(['admin', 'spiffe', 'bundle', 'export', '--data', empty])

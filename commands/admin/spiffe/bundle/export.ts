@@ -18,8 +18,12 @@ export default class AdminSpiffeBundleExport extends JitCommand {
     const { exportBundle } = await import('../../../../src/broker/spiffe/admin.js')
     const exported = exportBundle(flags.data, flags.format as 'spiffe' | 'pem')
     if (flags.out) {
-      const { replaceFile } = await import('../../../../src/util/replace-file.js')
-      replaceFile(flags.out, exported.text)
+      const [{ replaceFile }, { UsageError }] = await Promise.all([import('../../../../src/util/replace-file.js'), import('../../../../src/errors.js')])
+      try {
+        replaceFile(flags.out, exported.text)
+      } catch (error) {
+        throw new UsageError(`Cannot write ${flags.out} (${(error as NodeJS.ErrnoException).code ?? 'error'}).`, ['Check that its folder exists and is writable.'])
+      }
       if (!this.jsonEnabled()) {
         const { ui } = await import('../../../../src/cli/output.js')
         ui.ok(`Wrote the ${exported.format === 'pem' ? 'CA certificate' : 'SPIFFE bundle'} of trust domain ${exported.trustDomain} to ${flags.out}.`)
