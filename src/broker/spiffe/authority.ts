@@ -17,7 +17,7 @@ export const CA_KEY_FILE = 'spiffe-ca-key.pem'
 export const CA_CERT_FILE = 'spiffe-ca.pem'
 export const JWT_KEY_FILE = 'spiffe-jwt-key.pem'
 
-/** The CA certificate's life: long, since every relying server holds it; rotation is a new key. */
+/** The CA certificate's life: long, since every relying server holds it (there is no CA rotation yet). */
 const CA_VALIDITY_DAYS = 3650
 
 /** What relying parties trust: the CA certificate and the JWT-SVID public key (the bundle). */
