@@ -129,6 +129,7 @@ async function asOperator<T>(store: Store, fn: (ctx: BrokerContext) => Promise<T
     dataDir: undefined as never,
     signingKey: undefined as never,
     issuer: '',
+    trustDomain: '',
     policy: parsePolicy('version: 1\nrules: []\n'),
     events: new EventEmitter(),
     now: Date.now,

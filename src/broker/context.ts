@@ -6,6 +6,7 @@ import type { Notifier } from './notifier.js'
 import type { ReviewStore } from './breakglass/review-store.js'
 import type { UserRecord } from './store/records.js'
 import type { Store } from './store/store.js'
+import type { SpiffeAuthority } from './spiffe/authority.js'
 
 export interface BrokerContext {
   store: Store
@@ -13,6 +14,10 @@ export interface BrokerContext {
   dataDir: string
   signingKey: SigningKey
   issuer: string
+  /** The SPIFFE trust domain of the workloads' IDs (spiffe://TRUST-DOMAIN/...), set at start. */
+  trustDomain: string
+  /** The CA and key that sign X.509- and JWT-SVIDs; loaded (made on first start) by the broker. */
+  spiffe?: SpiffeAuthority
   /** Current policy; replaced whole on reload. */
   policy: Policy
   /** Emits `request:<id>` when a request changes state, for long-polling waiters. */

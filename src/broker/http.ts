@@ -7,6 +7,7 @@ import { registerAdminRoutes } from './admin-routes.js'
 import { registerReportRoutes } from './reports/report-routes.js'
 import { registerBreakGlassRoutes } from './breakglass/routes.js'
 import { registerSshRoutes } from './ssh-ca/routes.js'
+import { registerSpiffeRoutes } from './spiffe/routes.js'
 import { API_PREFIX, DEVICE_AUTH_SCHEME, type Problem } from '../wire/api.js'
 import { CommentBody, CreateRequestBody, EmptyBody, EnrollBody, IntrospectBody, OptionalReasonBody, ReasonBody, RenewBody } from '../wire/api-bodies.js'
 import { isoInstant } from '../util/since.js'
@@ -200,6 +201,8 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
 
   registerBreakGlassRoutes(app, ctx, actorOf, API_PREFIX)
   registerSshRoutes(app, ctx, actorOf, API_PREFIX)
+  // The SVID routes join when workloads authenticate: registerSpiffeRoutes(..., workloadOf).
+  registerSpiffeRoutes(app, ctx, API_PREFIX)
   registerTicketRoutes(app, ctx, actorOf, API_PREFIX, log)
   registerReachableAssetsRoute(app, ctx, actorOf, API_PREFIX)
   registerLiveSessionsRoute(app, ctx, actorOf, API_PREFIX)

@@ -22,6 +22,8 @@ import { describeStore, openStore } from './store/open.js'
 import { startTicketWatch } from './tickets/closing.js'
 import { describeDelivery, undeliverable } from './breakglass/notify-plan.js'
 import { UsageError } from '../errors.js'
+import { loadOrCreateSpiffeAuthority } from './spiffe/authority.js'
+import { defaultTrustDomain, trustDomainProblem } from './spiffe/spiffe-id.js'
 
 export interface BrokerOptions {
   /** The key files, and the SQLite file unless database is given. */
@@ -35,6 +37,8 @@ export interface BrokerOptions {
   tlsCert?: string
   tlsKey?: string
   issuer?: string
+  /** The SPIFFE trust domain (default: the issuer's host name, else jit.local). */
+  trustDomain?: string
   /** Where break-glass notifications go. */
   webhooks?: WebhookTarget[]
   log?: (line: string) => void
@@ -66,14 +70,18 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   const lost = lostTargets(policy)
   if (lost) throw new UsageError(`${lost[0].toUpperCase()}${lost.slice(1)}.`, ['Change break_glass.notify in the policy, or start without --require-notify-delivery to run with a warning.'])
   const storeChoice = { dataDir: options.dataDir, database: options.database, passwordFile: options.databasePasswordFile }
+  const trustDomain = options.trustDomain ?? defaultTrustDomain(options.issuer)
+  const trustDomainWrong = trustDomainProblem(trustDomain)
+  if (trustDomainWrong) throw new UsageError(`Trust domain "${trustDomain}" is not valid: ${trustDomainWrong}.`, ['Give --trust-domain a name such as plant-a.example.'])
   const signingKey = await loadOrCreateSigningKey(options.dataDir)
+  const spiffe = await loadOrCreateSpiffeAuthority(options.dataDir, trustDomain)
   const store = await openStore(storeChoice)
   const events = new EventEmitter()
   events.setMaxListeners(0)
   const reviews = new ReviewStore(store)
   const notifier = new Notifier(reviews, options.webhooks ?? [], log)
   const heartbeat = { graceSeconds: options.heartbeatGraceSeconds ?? DEFAULT_HEARTBEAT_GRACE_SECONDS, monotonicMs: monotonicNowMs }
-  const ctx: BrokerContext = { store, dataDir: options.dataDir, signingKey, issuer: options.issuer ?? '', policy, events, now: Date.now, reviews, notifier, heartbeat }
+  const ctx: BrokerContext = { store, dataDir: options.dataDir, signingKey, issuer: options.issuer ?? '', trustDomain, spiffe, policy, events, now: Date.now, reviews, notifier, heartbeat }
   startHeartbeatWatch(ctx)
 
   const tls = options.tlsCert && options.tlsKey ? { cert: readFileSync(options.tlsCert), key: readFileSync(options.tlsKey) } : undefined
@@ -132,7 +140,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   })
 
   await announceDelivery(ctx, options.webhooks ?? [], log)
-  log(`broker listening on ${url} (${describeStore(storeChoice)}, policy ${options.policyFile}, ${policy.rules.length} rules, heartbeat grace ${heartbeat.graceSeconds}s)`)
+  log(`broker listening on ${url} (${describeStore(storeChoice)}, policy ${options.policyFile}, ${policy.rules.length} rules, heartbeat grace ${heartbeat.graceSeconds}s, SPIFFE trust domain ${trustDomain})`)
   return {
     url,
     ctx,

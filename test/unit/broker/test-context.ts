@@ -32,6 +32,7 @@ export async function testContext(policyYaml: string, startAt = Date.now(), extr
     dataDir: dir,
     signingKey: await loadOrCreateSigningKey(dir),
     issuer: 'http://broker.test',
+    trustDomain: 'jit.test',
     policy: parsePolicy(policyYaml),
     events: new EventEmitter(),
     now: () => clock.now,
