@@ -18,7 +18,8 @@ export default defineConfig({
     // end-to-end file again with each broker on a fresh database of one PostgreSQL server
     // (test/e2e/postgres-global.ts; `npm run test:postgres` runs that half alone).
     projects: [
-      { extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'] } },
+      // (Every file runs here, so here the run checks that nothing rebuilt dist/ under it.)
+      { extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'], globalSetup: ['test/dist-unchanged.ts'] } },
       {
         extends: true,
         test: {
