@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the system packages the test suite starts for real: a Secret Service keychain
-# (gnome-keyring on a private D-Bus bus; gdbus, from libglib2.0-bin, locks it), tmux for
+# (gnome-keyring on a private D-Bus bus; gdbus, from libglib2.0-bin, waits for it and locks it), tmux for
 # terminal tests, PostgreSQL and OpenSSH, faketime to run jit with a wrong clock, curl (the
 # README's walk-through waits for the broker with it), bash (shell completion tests) and
 # Mosquitto with its clients (X.509-SVIDs used for client-certificate authentication).

@@ -9,6 +9,8 @@ import { join, resolve } from 'node:path'
 import { addAsset, addUser, addVerifier, enrollmentCode } from '../../src/broker/admin.js'
 import type { Store } from '../../src/broker/store/store.js'
 import { SERVICE } from '../../src/cli/keychain/keychain.js'
+import { expect } from 'vitest'
+import { refuseInStoreIndependentFile } from './store-independent.js'
 import { ON_POSTGRES, freshDatabase, openTestStore, storeArgs, type TestDatabase } from './test-store.js'
 
 export const ROOT = resolve(import.meta.dirname, '../..')
@@ -103,6 +105,7 @@ export interface BrokerOptions {
 }
 
 export async function startBroker(options: BrokerOptions = {}): Promise<TestBroker> {
+  refuseInStoreIndependentFile(expect.getState().testPath, 'starts a broker')
   const dataDir = options.dataDir ?? tempDir('jit-broker-')
   let database = options.database
   // A test that names its own --database in args has chosen its store.
