@@ -1,5 +1,6 @@
-// Runs the oclif CLI. `jit --version` and a plain `jit sessions` are answered without loading
-// oclif: start-up time is a feature (see sessions-fast-path.ts for what "plain" means).
+// Runs the oclif CLI. `jit --version`, a plain `jit sessions` and ssh's ProxyCommand relay
+// (`jit ssh-proxy SOCKET`) are answered without loading oclif: start-up time is a feature (see
+// sessions-fast-path.ts for what "plain" means, ssh/proxy-entry.ts for the relay).
 import { buildInfo } from '../util/build-info.js'
 
 export async function run(argv: string[], entry: string): Promise<void> {
@@ -10,6 +11,10 @@ export async function run(argv: string[], entry: string): Promise<void> {
   if (argv[0] === 'sessions') {
     const { runPlainSessions } = await import('./sessions-fast-path.js')
     if (await runPlainSessions(argv.slice(1))) return
+  }
+  if (argv[0] === 'ssh-proxy') {
+    const { runPlainSshProxy } = await import('./ssh/proxy-entry.js')
+    if (await runPlainSshProxy(argv.slice(1))) return
   }
   const { runOclif } = await import('./oclif.js')
   await runOclif(argv, entry)
