@@ -25,13 +25,13 @@ import { ASSET, TICKET, processCpuMs, removeDirs, startBrokerProcess, tempDir, t
 const CUT_TARGET_P50_MS = 100
 const THROUGHPUT_TARGET_RATIO = 1.5
 
-interface Sink {
+export interface Sink {
   port: number
   close(): Promise<void>
 }
 
 /** The asset: echoes a first line (so a tunnel can be proven), counts the rest, and acknowledges when `expect` bytes have arrived. */
-async function startSink(expectBytes: number): Promise<Sink> {
+export async function startSink(expectBytes: number): Promise<Sink> {
   const sockets = new Set<Socket>()
   const server: Server = createServer((socket) => {
     sockets.add(socket)
@@ -91,7 +91,7 @@ export async function startGatewayProcess(root: string, broker: BrokerProcess, t
 }
 
 /** A device calling the broker API the way the CLI does (a signed assertion per call). */
-function deviceApi(broker: BrokerProcess, device: { deviceId: string; privateKey: KeyObject }) {
+export function deviceApi(broker: BrokerProcess, device: { deviceId: string; privateKey: KeyObject }) {
   return async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     const payload = body === undefined ? undefined : JSON.stringify(body)
     const response = await fetch(`${broker.url}/v1${path}`, {

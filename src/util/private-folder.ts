@@ -3,8 +3,8 @@
 // there a folder jit creates gets an ACL of its own: inheritance from the parent cut off, full
 // control for this user, SYSTEM and Administrators only, inherited by everything made inside.
 // icacls is part of Windows.
-import { execFileSync } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { userInfo } from 'node:os'
 
 /** icacls arguments that leave `dir` to `user`, SYSTEM (S-1-5-18) and Administrators (S-1-5-32-544). */
@@ -22,6 +22,9 @@ export function makePrivateFolder(dir: string): void {
   const created = mkdirSync(dir, { recursive: true, mode: 0o700 })
   if (created === undefined || process.platform !== 'win32') return
   try {
+    // child_process is loaded here, on Windows only: elsewhere it would be one more built-in that
+    // every jit start-up (jit sessions among them) loads for nothing.
+    const { execFileSync } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process')
     execFileSync('icacls', ownerOnlyAcl(dir, windowsUser()), { stdio: 'ignore', windowsHide: true })
   } catch (error) {
     // Fail closed: a key must not land in a folder that other users can read.

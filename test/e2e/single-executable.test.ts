@@ -4,6 +4,7 @@
 // a keychain binding that was changed after the build.
 import { chmodSync, copyFileSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { createHash } from 'node:crypto'
+import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PLC, cleanup, introspect, jit, keychainHas, startBroker, tempDir, testSingleExecutable, type TestBroker } from './harness.js'
@@ -125,6 +126,25 @@ describe('a whole session against a broker started from the executable', () => {
     expect(gateway.address).toMatch(/^127\.0\.0\.1:\d+$/)
     await gateway.stop()
     expect(gateway.process.exitCode).toBe(0)
+  })
+
+  it('jit ssh-proxy (ssh\'s ProxyCommand, started without oclif) relays both ways to a tunnel socket', async () => {
+    const dir = tempDir('jit-sea-proxy-')
+    const socketPath = join(dir, 'tunnel.sock')
+    const server = createServer((socket) => {
+      let received = ''
+      socket.on('data', (d) => (received += d))
+      socket.on('end', () => socket.end(received.toUpperCase()))
+    })
+    await new Promise<void>((ok) => server.listen(socketPath, () => ok()))
+    try {
+      const result = await jit(['ssh-proxy', socketPath], { input: 'ssh-2.0-openssh_9.2\r\n' })
+      expect(result.code, result.stderr).toBe(0)
+      expect(result.stdout).toBe('SSH-2.0-OPENSSH_9.2\r\n')
+    } finally {
+      server.close()
+      cleanup(dir)
+    }
   })
 })
 
