@@ -65,7 +65,7 @@ export type OidcAuthorizeBody = Static<typeof OidcAuthorizeBody>
 /** Where the browser came back (code and state), what proves it is the same sign-in, and the device to enroll. */
 export const OidcEnrollBody = closed({
   provider: PROVIDER,
-  callbackUrl: Type.String({ minLength: 1, maxLength: 4096 }),
+  callbackUrl: Type.String({ pattern: '^http://(127\\.0\\.0\\.1|\\[::1\\]):[0-9]{1,5}/', maxLength: 4096 }),
   state: NONCE,
   nonce: NONCE,
   codeVerifier: NONCE,

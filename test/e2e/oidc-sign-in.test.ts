@@ -133,6 +133,17 @@ describe('jit login --oidc', () => {
     expect(await broker.withStore((store) => store.users.get('carl'))).toBeUndefined()
   }, 90_000)
 
+  it('bad input: an unknown provider is exit 2 and names the ones there are; --device-code without --oidc is a usage error', async () => {
+    const home = tempDir('jit-oidc-')
+    homes.push(home)
+    const unknown = await jit(['login', '--broker', broker.url, '--oidc', '--provider', 'nope', '--no-browser', '--json'], { home })
+    expect(unknown.code).toBe(2)
+    expect(unknown.json().error.message).toMatch(/no identity provider "nope"; this broker has plant-idp/)
+    const alone = await jit(['login', '--broker', broker.url, '--device-code', '--json'], { home })
+    expect(alone.code).toBe(2)
+    expect((await jit(['whoami', '--json'], { home })).code).not.toBe(0)
+  }, 60_000)
+
   it('device-code flow: the code signed in on another browser enrolls this device', async () => {
     const run = login(['--device-code'], /or open (http\S+)\)/)
     await signInAt(await run.url, 'lee', /Sign-in Success/)
