@@ -18,13 +18,16 @@ let verifierToken: string
 const homes: string[] = []
 const policyDir = tempDir('jit-oidc-policy-')
 
+const accounts = {
+  ada: { groups: ['ot-technicians', 'staff'] },
+  lee: { groups: ['ot-shift-leads'] },
+  dora: { groups: ['ot-technicians'] },
+  carl: { groups: ['cafeteria'] },
+  gus: { groups: ['ot-technicians'] },
+}
+
 beforeAll(async () => {
-  idp = await startTestProvider({
-    ada: { groups: ['ot-technicians', 'staff'] },
-    lee: { groups: ['ot-shift-leads'] },
-    dora: { groups: ['ot-technicians'] },
-    carl: { groups: ['cafeteria'] },
-  })
+  idp = await startTestProvider(accounts)
   const policy = join(policyDir, 'policy.yaml')
   writeFileSync(policy, `${readFileSync(FIXTURE_POLICY, 'utf8')}
 identity_providers:
@@ -122,6 +125,18 @@ describe('jit login --oidc', () => {
     expect(whoami.json()).toMatchObject({ user: 'ada', roles: ['technician'] })
     const opened = await jit(['request', ...access], { home: run.home })
     expect(opened.code, opened.stderr).toBe(0)
+  }, 90_000)
+
+  it('roles follow the groups at the provider: a changed group changes the role at the next refresh (audited)', async () => {
+    const run = login(['--no-browser'], URL_LINE)
+    await signInAt(await run.url, 'gus', /Signed in; you can close this tab/)
+    expect((await run.done).json()).toMatchObject({ user: 'gus', roles: ['technician'] })
+    accounts.gus.groups = ['ot-shift-leads']
+    const deadline = Date.now() + MAX_AGE_SECONDS * 1000 + 2000
+    while ((await broker.withStore((store) => store.users.get('gus')))!.roles[0] !== 'shift-lead' && Date.now() < deadline) await new Promise((ok) => setTimeout(ok, 200))
+    expect(await broker.withStore((store) => store.users.get('gus'))).toMatchObject({ roles: ['shift-lead'] })
+    const audit = await broker.withStore((store) => store.auditLog.events({ limit: 1000 }))
+    expect(audit.find((e) => e.type === 'user.roles-changed')).toMatchObject({ severity: 'high', data: { user: 'gus', from: ['technician'], to: ['shift-lead'] } })
   }, 90_000)
 
   it('a user in no mapped group is refused (exit 9) and not made', async () => {
