@@ -28,7 +28,6 @@ import { sessionProof } from './session-proof.js'
 import { ticketOfRequest, ticketOfSession } from './tickets/check.js'
 import { registerTicketRoutes } from './tickets/routes.js'
 import { registerOidcRoutes } from './oidc/routes.js'
-import { freshenCaller } from './oidc/freshness.js'
 import { buildInfo } from '../util/build-info.js'
 
 declare module 'fastify' {
@@ -93,13 +92,8 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
   app.setErrorHandler((error, request, reply) => sendProblem(reply, toApiError(error, log, request)))
   app.setNotFoundHandler((request, reply) => sendProblem(reply, new ApiError(404, 'not-found', `No such endpoint: ${request.method} ${request.url.split('?')[0]}`)))
 
-  const actorOf = async (request: FastifyRequest): Promise<Actor> => {
-    const actor = await authenticateDevice(ctx, request.headers.authorization, request.method, request.url, request.rawBody)
-    // A user signed in with an identity provider whose answer is stale is asked about again first
-    // (never throws: the gate refuses on what is recorded); a refusal ends their sessions.
-    await freshenCaller(ctx, actor.user.name, log)
-    return actor
-  }
+  const actorOf = (request: FastifyRequest): Promise<Actor> =>
+    authenticateDevice(ctx, request.headers.authorization, request.method, request.url, request.rawBody)
 
   // A load balancer's check: ok only when the store answers too (503 unavailable when its database does not).
   app.get('/healthz', async () => {

@@ -1,8 +1,10 @@
 // The provider stays the source of truth. Each signed-in user's identity records when the provider
 // last vouched for them; the gate refuses to open or renew a session once that answer is older
-// than the provider's max_age. The broker asks again (the refresh token) before then, in the
-// sweeper and when a stale user calls; a provider that refuses (user disabled, grant revoked)
-// ends their sessions and cancels their pending requests at once, like offboarding.
+// than the provider's max_age. The broker asks again (the refresh token) once half of it has
+// passed, in the sweeper, on the one broker that holds that duty: two brokers refreshing one user
+// at once could spend a rotated refresh token twice, and the provider would refuse the second. A
+// provider that refuses (user disabled, grant revoked) ends their sessions and cancels their
+// pending requests at once, like offboarding.
 import { nowIso } from '../../util/ids.js'
 import type { IdentityProvider } from '../../policy/types.js'
 import type { BrokerContext } from '../context.js'
@@ -29,12 +31,12 @@ const providerOf = (ctx: BrokerContext, identity: OidcIdentity): IdentityProvide
 const lastTried = new Map<string, number>()
 const RETRY_MS = 5000
 
-/** Asks the provider again about user when the last answer is older than `fraction` of max_age. Never throws: the gate decides on what is recorded. */
-export async function refreshIfDue(ctx: BrokerContext, identity: OidcIdentity, fraction: number, log: (line: string) => void): Promise<void> {
+/** Asks the provider again about user when the last answer is older than half its max_age. Never throws: the gate decides on what is recorded. */
+async function refreshIfDue(ctx: BrokerContext, identity: OidcIdentity, log: (line: string) => void): Promise<void> {
   const provider = providerOf(ctx, identity)
   if (!provider || identity.refusedAt) return
   const now = ctx.now()
-  if (now / 1000 - identity.checkedAt < provider.maxAgeSeconds * fraction) return
+  if (now / 1000 - identity.checkedAt < provider.maxAgeSeconds / 2) return
   if (now - (lastTried.get(identity.user) ?? 0) < RETRY_MS) return
   lastTried.set(identity.user, now)
   if (!identity.refreshToken) return refuse(ctx, provider, identity, 'the provider gave no refresh token to ask it again with')
@@ -72,12 +74,5 @@ export async function keepIdentitiesFresh(ctx: BrokerContext, log: (line: string
   const providers = ctx.policy.identityProviders
   if (providers.length === 0) return
   const shortest = Math.min(...providers.map((p) => p.maxAgeSeconds))
-  for (const identity of await ctx.store.oidcIdentities.due(ctx.now() / 1000 - shortest / 2)) await refreshIfDue(ctx, identity, 0.5, log)
-}
-
-/** A caller whose provider's answer is stale is asked about again before their call is served. */
-export async function freshenCaller(ctx: BrokerContext, user: string, log: (line: string) => void): Promise<void> {
-  if (ctx.policy.identityProviders.length === 0) return
-  const identity = await ctx.store.oidcIdentities.get(user)
-  if (identity) await refreshIfDue(ctx, identity, 1, log)
+  for (const identity of await ctx.store.oidcIdentities.due(ctx.now() / 1000 - shortest / 2)) await refreshIfDue(ctx, identity, log)
 }
