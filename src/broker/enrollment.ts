@@ -26,15 +26,20 @@ export async function makeEnrollmentCode(store: Store, user: string, validSecond
 }
 
 export async function enrollDevice(ctx: BrokerContext, body: EnrollBody): Promise<EnrollResult> {
-  // Kept as exactly the three members the thumbprint covers (the schema refuses any other).
-  const publicKey = { kty: body.publicKey.kty, crv: body.publicKey.crv, x: body.publicKey.x }
-  const jkt = await jwkThumbprint(publicKey)
   return ctx.store.transaction(async (tx) => {
     const user = await tx.enrollmentCodes.consume(hashCode(body.code), Math.floor(ctx.now() / 1000))
     if (!user) throw authFailed('This enrollment code is unknown, already used or expired. Ask the operator for a new one.')
-    const deviceId = newId('dev')
-    await tx.devices.add({ id: deviceId, user, name: body.deviceName, publicJwk: publicKey, jkt, createdAt: nowIso() })
-    await tx.appendAudit({ type: 'device.enrolled', actor: user, data: { deviceId, deviceName: body.deviceName, jkt } })
-    return { deviceId, user, roles: (await tx.users.get(user))!.roles, issuer: ctx.issuer }
+    return registerDevice(ctx, tx, user, body, 'enrollment-code')
   })
+}
+
+/** The device's public key joins user's devices. Call inside a transaction, once the user is known to be who they say. */
+export async function registerDevice(ctx: BrokerContext, tx: Store, user: string, device: Pick<EnrollBody, 'publicKey' | 'deviceName'>, via: 'enrollment-code' | `oidc:${string}`): Promise<EnrollResult> {
+  // Kept as exactly the three members the thumbprint covers (the schema refuses any other).
+  const publicKey = { kty: device.publicKey.kty, crv: device.publicKey.crv, x: device.publicKey.x }
+  const jkt = await jwkThumbprint(publicKey)
+  const deviceId = newId('dev')
+  await tx.devices.add({ id: deviceId, user, name: device.deviceName, publicJwk: publicKey, jkt, createdAt: nowIso() })
+  await tx.appendAudit({ type: 'device.enrolled', actor: user, data: { deviceId, deviceName: device.deviceName, jkt, ...(via === 'enrollment-code' ? {} : { via }) } })
+  return { deviceId, user, roles: (await tx.users.get(user))!.roles, issuer: ctx.issuer }
 }

@@ -14,6 +14,8 @@ import type { Actor, BrokerContext } from './context.js'
 import type { Asked } from './decide.js'
 import type { AssetRecord, DeviceRecord, UserRecord } from './store/records.js'
 import { withTicketVerdict, type TicketVerdict } from './tickets/check.js'
+import { identityProblem as identityStanding } from './oidc/freshness.js'
+import type { OidcIdentity } from './store/repositories/oidc-identities.js'
 
 export type OpeningPath = 'request' | 'approval' | 'break-glass' | 'drill' | 'renewal'
 
@@ -38,6 +40,8 @@ export interface OpeningFacts {
   holders: Holder[]
   /** The first of the user's break-glass reviews that must be filed before any new session. */
   dueReview?: Review
+  /** Who the user is at their identity provider, when they signed in with one. */
+  identity?: OidcIdentity
   /** The moment, ms since the epoch. */
   at: number
 }
@@ -49,7 +53,7 @@ export interface OpeningFacts {
  */
 export async function sessionGate(ctx: BrokerContext, opening: Opening): Promise<Decision> {
   const facts = await gatherFacts(ctx, opening)
-  const user = assertStanding(opening, facts)
+  const user = assertStanding(ctx, opening, facts)
   assertNoReviewDue({ user, deviceId: opening.deviceId }, facts.dueReview, opening.path)
   const input = decisionInput(opening, user, facts)
   if (opening.kind === 'standard') {
@@ -85,7 +89,9 @@ async function gatherFacts(ctx: BrokerContext, opening: Opening): Promise<Openin
   const sessions = exclusive ? await ctx.store.sessions.list({ asset: path, activeOnly: true }, at / 1000) : []
   const holders = sessions.filter((s) => s.id !== renewing).map((s) => ({ user: s.user, scope: s.scope, sessionId: s.id, until: s.expiresAt }))
   const [dueReview] = await requiredReviews(ctx, opening.user)
-  return { user, device, asset, holders, dueReview, at }
+  // Read even when the policy names no provider now: an identity whose provider was dropped opens nothing.
+  const identity = await ctx.store.oidcIdentities.get(opening.user)
+  return { user, device, asset, holders, dueReview, identity, at }
 }
 
 function decisionInput(opening: Opening, user: UserRecord, facts: OpeningFacts): DecisionInput {
@@ -101,11 +107,13 @@ function decisionInput(opening: Opening, user: UserRecord, facts: OpeningFacts):
   }
 }
 
-/** A disabled user or a revoked device opens nothing, whoever approves. */
-function assertStanding(opening: Opening, { user, device }: OpeningFacts): UserRecord {
+/** A disabled user, one their identity provider has not vouched for recently, or a revoked device opens nothing, whoever approves. */
+function assertStanding(ctx: BrokerContext, opening: Opening, { user, device, identity, at }: OpeningFacts): UserRecord {
   const reasons: string[] = []
   if (!user) reasons.push(`${opening.user} is not a user of this broker`)
   else if (user.disabled) reasons.push(`${opening.user} is disabled`)
+  const identityProblem = identityStanding(ctx, identity, at)
+  if (identityProblem) reasons.push(identityProblem)
   if (!device || device.user !== opening.user) reasons.push(`device ${opening.deviceId} is not ${opening.user}'s`)
   else if (device.revokedAt) reasons.push(`device ${opening.deviceId} was revoked at ${device.revokedAt}`)
   if (reasons.length > 0 || !user) {

@@ -29,6 +29,7 @@ import { renewSession } from './renewal.js'
 import { sessionProof } from './session-proof.js'
 import { ticketOfRequest, ticketOfSession } from './tickets/check.js'
 import { registerTicketRoutes } from './tickets/routes.js'
+import { registerOidcRoutes } from './oidc/routes.js'
 import { buildInfo } from '../util/build-info.js'
 
 declare module 'fastify' {
@@ -199,6 +200,7 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
     return introspect(ctx, body.token, verifier, body.proof !== undefined ? { proof: body.proof, challenge: body.challenge! } : undefined)
   })
 
+  registerOidcRoutes(app, ctx, API_PREFIX, log)
   registerBreakGlassRoutes(app, ctx, actorOf, API_PREFIX)
   registerSshRoutes(app, ctx, actorOf, API_PREFIX)
   // The SVID routes join when workloads authenticate: registerSpiffeRoutes(..., workloadOf).

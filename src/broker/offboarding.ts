@@ -11,7 +11,7 @@ import { forgetDeviceKey } from './device-auth.js'
 import { endSessionRecorded } from './sessions.js'
 import { publicSession, type DeviceRecord } from './store/records.js'
 
-export type EndCause = 'user-disabled' | 'device-revoked' | 'logout'
+export type EndCause = 'user-disabled' | 'device-revoked' | 'logout' | 'idp-refused'
 
 export interface Offboarded {
   sessionsEnded: SessionInfo[]

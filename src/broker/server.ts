@@ -12,6 +12,7 @@ import { isDatabaseAway } from './store/postgres/errors.js'
 import { reloadablePolicy } from './policy-reload.js'
 import { expireStaleRequests } from './requests.js'
 import { sweepExpired } from './sessions.js'
+import { keepIdentitiesFresh } from './oidc/freshness.js'
 import { DEFAULT_HEARTBEAT_GRACE_SECONDS, reapSilentSessions, startHeartbeatWatch } from './heartbeat.js'
 import { nowMs as monotonicNowMs } from '../util/clock.js'
 import { loadOrCreateSigningKey } from './signing-key.js'
@@ -120,6 +121,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     // Every broker watches heartbeats (it may take this duty over); the holder alone revokes.
     for (const id of await reapSilentSessions(ctx, log, SWEEP_INTERVAL_MS)) log(`revoked ${id}: its heartbeats stopped`)
     if (await store.holdsDuty('review-flagger')) await flagOverdueReviews(ctx)
+    if (await store.holdsDuty('oidc-refresher')) await keepIdentitiesFresh(ctx, log)
     void notifier.deliverDue()
     if (await store.holdsDuty('audit-checkpoint')) await checkpointIfDue(store, signingKey, ctx.issuer, Date.now(), log)
   }

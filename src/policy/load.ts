@@ -7,7 +7,7 @@ import { parseDuration } from '../util/ttl.js'
 import { assetPatternError } from './asset-pattern.js'
 import { buildRuleIndex } from './rule-index.js'
 import { policySchema } from './schema.js'
-import type { AssetState, BreakGlassPolicy, ConnectorAuth, Policy, Rule, SecretRef, TicketSystemConfig, Weekday, Who } from './types.js'
+import type { AssetState, BreakGlassPolicy, ConnectorAuth, IdentityProvider, Policy, Rule, SecretRef, TicketSystemConfig, Weekday, Who } from './types.js'
 import { WEEKDAYS } from './types.js'
 import { isTimeZone, parseClock } from './windows.js'
 import { parseYamlSource, readSourceFile, type Hint, type YamlPath, type YamlSource } from './yaml-source.js'
@@ -62,9 +62,22 @@ interface RawTicketSystem {
   title_path?: string
 }
 
+interface RawIdentityProvider {
+  name: string
+  issuer: string
+  client_id: string
+  client_secret?: SecretRef
+  scopes?: string[]
+  user_claim: string
+  groups_claim?: string
+  groups: Record<string, string[]>
+  max_age: string
+}
+
 interface RawPolicy {
   timezone?: string
   tickets?: { formats?: { system: string; pattern: string }[]; systems?: Record<string, RawTicketSystem> }
+  identity_providers?: RawIdentityProvider[]
   rules: RawRule[]
   break_glass?: { who: Who; assets: string[]; scopes: string[]; max_ttl: string; notify: string[]; review_due: string }
 }
@@ -76,7 +89,8 @@ const hint: Hint = (keyword, path) => {
   if (keyword === 'pattern' && key === 'name') return 'expected lower-case letters, digits and dashes'
   if (keyword === 'oneOf' && key === 'approval') return 'expected "none" or { count, from_roles and/or from_owner_group }'
   if (keyword === 'minProperties' && key === 'who') return 'name at least one of users, roles, orgs'
-  if (key === 'bearer' || key === 'password' || key === 'webhook_secret') return 'expected { env: VARIABLE } or { file: PATH }: a credential is named in the policy, never written in it'
+  if (keyword === 'pattern' && key === 'max_age') return 'expected a duration such as 5m or 1h'
+  if (key === 'bearer' || key === 'password' || key === 'webhook_secret' || key === 'client_secret') return 'expected { env: VARIABLE } or { file: PATH }: a credential is named in the policy, never written in it'
   return undefined
 }
 
@@ -104,6 +118,7 @@ export function parsePolicy(text: string, file = '<policy>'): Policy {
   const systems = new Set(ticketFormats.map((f) => f.system))
   const ticketSystems = compileTicketSystems(source, raw.tickets?.systems ?? {}, systems)
 
+  const identityProviders = compileIdentityProviders(source, raw.identity_providers ?? [])
   const seen = new Set<string>()
   const rules = raw.rules.map((rule, i) => compileRule(source, rule, i, { seen, systems, zone }))
   const breakGlass = raw.break_glass ? compileBreakGlass(source, raw.break_glass) : undefined
@@ -111,6 +126,7 @@ export function parsePolicy(text: string, file = '<policy>'): Policy {
   return {
     ticketFormats,
     ticketSystems,
+    identityProviders,
     rules,
     breakGlass,
     timeZone,
@@ -272,4 +288,45 @@ function validNotifyTarget(target: string): boolean {
   } catch {
     return false
   }
+}
+
+/** The IdP's answer about a user may be this old at most: a day. */
+const MAX_AGE_CAP_SECONDS = 24 * 3600
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]'])
+
+function compileIdentityProviders(source: YamlSource<unknown>, raw: RawIdentityProvider[]): IdentityProvider[] {
+  const names = new Set<string>()
+  return raw.map((r, i) => {
+    const at = (...path: YamlPath): YamlPath => ['identity_providers', i, ...path]
+    if (names.has(r.name)) source.report(at('name'), `identity provider "${r.name}" is named twice`)
+    names.add(r.name)
+    // Tokens travel to the issuer: in the clear only to this host (a provider run beside the broker).
+    let issuer: URL | undefined
+    try {
+      issuer = new URL(r.issuer)
+    } catch {
+      source.report(at('issuer'), `"${r.issuer}" is not a URL`)
+    }
+    if (issuer && issuer.protocol !== 'https:' && !LOOPBACK_HOSTS.has(issuer.hostname)) source.report(at('issuer'), 'an issuer must be https:// (plain http only on this host: 127.0.0.1, localhost)')
+    let maxAgeSeconds = -1
+    try {
+      maxAgeSeconds = parseDuration(r.max_age)
+    } catch {
+      // The schema already reported the shape.
+    }
+    if (maxAgeSeconds < 1 || maxAgeSeconds > MAX_AGE_CAP_SECONDS) source.report(at('max_age'), `max_age must be between 1s and ${MAX_AGE_CAP_SECONDS / 3600}h`)
+    const scopes = r.scopes ?? ['openid', 'profile', 'offline_access']
+    if (!scopes.includes('openid')) source.report(at('scopes'), 'scopes must include openid')
+    return {
+      name: r.name,
+      issuer: r.issuer,
+      clientId: r.client_id,
+      clientSecret: r.client_secret,
+      scopes,
+      userClaim: r.user_claim,
+      groupsClaim: r.groups_claim ?? 'groups',
+      groups: r.groups,
+      maxAgeSeconds,
+    }
+  })
 }

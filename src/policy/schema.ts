@@ -62,6 +62,28 @@ const ticketSystemsSchema = {
   },
 } as const
 
+/** The OpenID providers people sign in with (jit login --oidc); see docs/SIGN-IN.md. */
+const identityProvidersSchema = {
+  type: 'array',
+  minItems: 1,
+  items: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['name', 'issuer', 'client_id', 'user_claim', 'groups', 'max_age'],
+    properties: {
+      name: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' },
+      issuer: { type: 'string', pattern: '^https?://[^\\s]+$' },
+      client_id: { type: 'string', minLength: 1 },
+      client_secret: secretRef,
+      scopes: { type: 'array', items: { type: 'string', pattern: '^[!-~]+$' }, minItems: 1 },
+      user_claim: { type: 'string', minLength: 1 },
+      groups_claim: { type: 'string', minLength: 1 },
+      groups: { type: 'object', minProperties: 1, additionalProperties: names },
+      max_age: duration,
+    },
+  },
+} as const
+
 const who = {
   type: 'object',
   additionalProperties: false,
@@ -92,6 +114,7 @@ export const policySchema = {
         systems: ticketSystemsSchema,
       },
     },
+    identity_providers: identityProvidersSchema,
     rules: {
       type: 'array',
       items: {

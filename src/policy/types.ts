@@ -140,8 +140,27 @@ export interface BreakGlassPolicy {
   reviewDueSeconds: number
 }
 
+/** An OpenID provider people sign in with (identity_providers in the policy file). */
+export interface IdentityProvider {
+  name: string
+  issuer: string
+  clientId: string
+  /** Absent: a public client, PKCE only. */
+  clientSecret?: SecretRef
+  scopes: string[]
+  /** The claim of the ID token that is the jit user name. */
+  userClaim: string
+  /** The claim that lists the user's groups. */
+  groupsClaim: string
+  /** IdP group → jit roles; a user in none of them cannot sign in. */
+  groups: Record<string, string[]>
+  /** How old the IdP's last answer about a user may be when a session opens or renews. */
+  maxAgeSeconds: number
+}
+
 export interface Policy {
   ticketFormats: TicketFormat[]
+  identityProviders: IdentityProvider[]
   /** Ticket systems with a connector; a system not named here is checked for its format only. */
   ticketSystems: Record<string, TicketSystemConfig>
   rules: Rule[]

@@ -47,6 +47,46 @@ export const EnrollBody = closed({
 })
 export type EnrollBody = Static<typeof EnrollBody>
 
+const PROVIDER = Type.Optional(Type.String({ minLength: 1, maxLength: 64 }))
+/** A random value of a sign-in (state, nonce, PKCE verifier and challenge): base64url, 43 to 128 characters. */
+const NONCE = Type.String({ pattern: '^[A-Za-z0-9_-]{43,128}$' })
+const DEVICE_PUBLIC_KEY = EnrollBody.properties.publicKey
+
+/** The CLI's loopback redirect and the fresh values of its sign-in; the broker answers with the provider's URL. */
+export const OidcAuthorizeBody = closed({
+  provider: PROVIDER,
+  redirectUri: Type.String({ pattern: '^http://(127\\.0\\.0\\.1|\\[::1\\]):[0-9]{1,5}/[A-Za-z0-9/_-]*$', maxLength: 200 }),
+  state: NONCE,
+  nonce: NONCE,
+  codeChallenge: NONCE,
+})
+export type OidcAuthorizeBody = Static<typeof OidcAuthorizeBody>
+
+/** Where the browser came back (code and state), what proves it is the same sign-in, and the device to enroll. */
+export const OidcEnrollBody = closed({
+  provider: PROVIDER,
+  callbackUrl: Type.String({ pattern: '^http://(127\\.0\\.0\\.1|\\[::1\\]):[0-9]{1,5}/', maxLength: 4096 }),
+  state: NONCE,
+  nonce: NONCE,
+  codeVerifier: NONCE,
+  deviceName: EnrollBody.properties.deviceName,
+  publicKey: DEVICE_PUBLIC_KEY,
+})
+export type OidcEnrollBody = Static<typeof OidcEnrollBody>
+
+export const OidcDeviceStartBody = closed({ provider: PROVIDER })
+export type OidcDeviceStartBody = Static<typeof OidcDeviceStartBody>
+
+/** A device-code sign-in being waited for, and the device to enroll once the user has approved it at the provider. */
+export const OidcDevicePollBody = closed({
+  provider: PROVIDER,
+  deviceCode: Type.String({ minLength: 1, maxLength: 512 }),
+  interval: Type.Integer({ minimum: 1, maximum: 60 }),
+  deviceName: EnrollBody.properties.deviceName,
+  publicKey: DEVICE_PUBLIC_KEY,
+})
+export type OidcDevicePollBody = Static<typeof OidcDevicePollBody>
+
 export const CommentBody = closed({ comment: Type.Optional(Type.String({ maxLength: 2000 })) })
 export type CommentBody = Static<typeof CommentBody>
 

@@ -10,7 +10,7 @@ export const ASSERTION_MAX_AGE_SECONDS = 60
 /** A device assertion's JWS type, and a bound no assertion reaches (a request header is at most 16 KiB). */
 export const DEVICE_ASSERTION_SHAPE = { typ: 'jit-device+jwt', maxLength: 16_384 } as const
 
-export type { BreakGlassBody, CommentBody, CreateRequestBody, CredentialDelivery, EnrollBody, IntrospectBody, OptionalReasonBody, ReasonBody, RenewBody, RequestKind, ReviewAnswers } from './api-bodies.js'
+export type { BreakGlassBody, CommentBody, CreateRequestBody, CredentialDelivery, EnrollBody, IntrospectBody, OidcAuthorizeBody, OidcDevicePollBody, OidcDeviceStartBody, OidcEnrollBody, OptionalReasonBody, ReasonBody, RenewBody, RequestKind, ReviewAnswers } from './api-bodies.js'
 export type RequestState = 'pending' | 'approved' | 'denied' | 'cancelled' | 'expired'
 export type SessionState = 'active' | 'revoked' | 'expired'
 
@@ -86,6 +86,17 @@ export interface EnrollResult {
   roles: string[]
   /** The broker's issuer: every device assertion names it, and the broker refuses one made for another. */
   issuer: string
+}
+
+/** A device-code sign-in, as the CLI shows it: where to go and the code to type there. */
+export interface OidcDeviceFlow {
+  provider: string
+  deviceCode: string
+  userCode: string
+  verificationUri: string
+  verificationUriComplete?: string
+  expiresIn: number
+  interval: number
 }
 
 export interface WhoAmI {

@@ -18,6 +18,7 @@ import { Devices } from './repositories/devices.js'
 import { Requests } from './repositories/requests.js'
 import { SeenAssertions } from './repositories/seen-assertions.js'
 import { Sessions } from './repositories/sessions.js'
+import { OidcIdentities } from './repositories/oidc-identities.js'
 import { EnrollmentCodes, Users } from './repositories/users.js'
 import { Verifiers } from './repositories/verifiers.js'
 
@@ -47,6 +48,7 @@ export abstract class Store implements Sql {
   readonly requests = new Requests(this)
   readonly sessions = new Sessions(this)
   readonly auditLog = new AuditLog(this)
+  readonly oidcIdentities = new OidcIdentities(this)
 
   /** Runs fn in one transaction (see the module header); transactions of one broker never interleave. */
   abstract transaction<T>(fn: (tx: Store) => Promise<T>, scope?: TransactionScope): Promise<T>

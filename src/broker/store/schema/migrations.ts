@@ -90,6 +90,13 @@ CREATE TABLE IF NOT EXISTS ticket_events (system TEXT NOT NULL, event_id TEXT NO
       postgres: 'CREATE TABLE IF NOT EXISTS jit_durability_marks (broker TEXT PRIMARY KEY, n BIGINT NOT NULL);',
     },
   },
+  {
+    version: 3,
+    name: 'oidc identities: who a user is at their OpenID provider, its refresh token and when it last vouched for them',
+    sql: `
+CREATE TABLE IF NOT EXISTS oidc_identities ("user" TEXT PRIMARY KEY, provider TEXT NOT NULL, issuer TEXT NOT NULL, subject TEXT NOT NULL, refresh_token TEXT, checked_at {int} NOT NULL, refused_at TEXT, UNIQUE (issuer, subject));
+`,
+  },
 ]
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version
@@ -128,4 +135,5 @@ export const TABLES: readonly { name: string; identity?: string }[] = [
   { name: 'session_verifications' },
   { name: 'ticket_register' },
   { name: 'ticket_events' },
+  { name: 'oidc_identities' },
 ]
