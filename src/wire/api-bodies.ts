@@ -1,9 +1,10 @@
-// The bodies the CLI sends the broker (requests, sessions, enrollment, introspection, break-glass
-// and reviews), each written once as a TypeBox schema: the JSON schema the broker validates with
+// The bodies the CLI sends the broker (requests, sessions, enrollment, introspection, break-glass,
+// reviews, sign-in, SSH certificates, the ticket register) and the events ticket systems post, each written once as a TypeBox schema: the JSON schema the broker validates with
 // (ajv, through fastify) and the TypeScript type both sides use come from the same line, so they
 // cannot drift. Only the broker loads this module at run time; the CLI imports its types alone
 // (src/wire/api.ts re-exports them as types), so its start-up never loads TypeBox.
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { TICKET_EVENT_STATES, TICKET_TITLE_MAX } from './tickets.js'
 
 /** A string enum as JSON Schema's `enum` (ajv's error then names the allowed values). */
 const oneOf = <T extends string>(values: readonly T[]) => Type.Unsafe<T>({ type: 'string', enum: [...values] })
@@ -135,3 +136,36 @@ export const ReviewAnswers = closed({
   followUpTicket: Type.Optional(Type.String({ maxLength: 200 })),
 })
 export type ReviewAnswers = Static<typeof ReviewAnswers>
+
+/** jit ssh's signing request: its session and the ephemeral key to certify (an authorized_keys line). */
+export const SshCertificateBody = closed({
+  sessionId: Type.String({ minLength: 1, maxLength: 100 }),
+  publicKey: Type.String({ minLength: 1, maxLength: 2000 }),
+})
+export type SshCertificateBody = Static<typeof SshCertificateBody>
+
+/** A work order for the built-in register: assigned to a person or (vendor work) an organisation. */
+export const AddTicketBody = closed({
+  id: Type.String({ minLength: 1, maxLength: 64 }),
+  asset: Type.String({ minLength: 1, maxLength: 512 }),
+  assignee: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  org: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  title: Type.Optional(Type.String({ maxLength: TICKET_TITLE_MAX })),
+})
+export type AddTicketBody = Static<typeof AddTicketBody>
+
+export const TicketChangeBody = closed({ reason: Type.Optional(Type.String({ maxLength: 500 })) })
+export type TicketChangeBody = Static<typeof TicketChangeBody>
+
+/** What a ticket system posts when a ticket changes; signed as a whole (see signTicketEvent). */
+export const TicketEvent = closed({
+  /** The ticket system, as the policy names it (tickets.systems). */
+  system: Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$', maxLength: 64 }),
+  /** Unique per event: a second delivery of the same id is refused as a replay. */
+  eventId: Type.String({ minLength: 8, maxLength: 128 }),
+  ticket: Type.String({ minLength: 1, maxLength: 64 }),
+  state: oneOf(TICKET_EVENT_STATES),
+  /** When the event was sent, seconds since the epoch: too old or too far ahead is refused. */
+  timestamp: Type.Integer({ minimum: 0 }),
+})
+export type TicketEvent = Static<typeof TicketEvent>

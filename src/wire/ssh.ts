@@ -4,11 +4,8 @@ export const SSH_CA_PUB_PATH = '/ssh/ca.pub'
 export const SSH_KRL_PATH = '/ssh/krl'
 export const SSH_CERTIFICATES_PATH = '/ssh/certificates'
 
-export interface SshCertificateBody {
-  sessionId: string
-  /** The ephemeral key to certify, as an authorized_keys line: "ssh-ed25519 AAAA...". */
-  publicKey: string
-}
+/** The signing request (its schema: src/wire/api-bodies.ts, which only the broker loads). */
+export type { SshCertificateBody } from './api-bodies.js'
 
 export interface SshCertificateResult {
   /** "ssh-ed25519-cert-v01@openssh.com AAAA... KEY_ID", as ssh-keygen -s writes it. */
@@ -26,15 +23,3 @@ export interface SshCertificateResult {
   /** The asset's gateway, when it has one: ssh must reach the host through it (GET /sessions/:id/gateway). */
   gateway?: string
 }
-
-export const sshSchemas = {
-  certificate: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['sessionId', 'publicKey'],
-    properties: {
-      sessionId: { type: 'string', minLength: 1, maxLength: 100 },
-      publicKey: { type: 'string', minLength: 1, maxLength: 2000 },
-    },
-  },
-} as const

@@ -21,13 +21,8 @@ export interface RegisterTicket {
   updatedBy: string
 }
 
-export interface AddTicketBody {
-  id: string
-  asset: string
-  assignee?: string
-  org?: string
-  title?: string
-}
+/** The register's and the events' bodies (their schemas: src/wire/api-bodies.ts, which only the broker loads). */
+export type { AddTicketBody, TicketChangeBody, TicketEvent } from './api-bodies.js'
 
 export interface TicketChangeResult {
   ticket: RegisterTicket
@@ -39,42 +34,12 @@ export interface TicketChangeResult {
 export const TICKET_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 export const TICKET_TITLE_MAX = 200
 
-export const ticketSchemas = {
-  add: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['id', 'asset'],
-    properties: {
-      id: { type: 'string', minLength: 1, maxLength: 64 },
-      asset: { type: 'string', minLength: 1, maxLength: 512 },
-      assignee: { type: 'string', minLength: 1, maxLength: 64 },
-      org: { type: 'string', minLength: 1, maxLength: 64 },
-      title: { type: 'string', maxLength: TICKET_TITLE_MAX },
-    },
-  },
-  change: {
-    type: 'object',
-    additionalProperties: false,
-    properties: { reason: { type: 'string', maxLength: 500 } },
-  },
-} as const
 
 // ---- events from ticket systems ----------------------------------------------------------------
 
 export const TICKET_EVENT_STATES = ['closed', 'cancelled', 'reopened'] as const
 export type TicketEventState = (typeof TICKET_EVENT_STATES)[number]
 
-/** What a ticket system posts when a ticket changes; signed as a whole (see signTicketEvent). */
-export interface TicketEvent {
-  /** The ticket system, as the policy names it (tickets.systems). */
-  system: string
-  /** Unique per event: a second delivery of the same id is refused as a replay. */
-  eventId: string
-  ticket: string
-  state: TicketEventState
-  /** When the event was sent, seconds since the epoch: too old or too far ahead is refused. */
-  timestamp: number
-}
 
 export interface TicketEventResult {
   accepted: true
@@ -91,16 +56,3 @@ export const TICKET_EVENT_TOLERANCE_SECONDS = 300
 export function signTicketEvent(secret: string, rawBody: string): string {
   return `sha256=${createHmac('sha256', secret).update(rawBody).digest('hex')}`
 }
-
-export const ticketEventSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['system', 'eventId', 'ticket', 'state', 'timestamp'],
-  properties: {
-    system: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$', maxLength: 64 },
-    eventId: { type: 'string', minLength: 8, maxLength: 128 },
-    ticket: { type: 'string', minLength: 1, maxLength: 64 },
-    state: { enum: TICKET_EVENT_STATES },
-    timestamp: { type: 'integer', minimum: 0 },
-  },
-} as const

@@ -1,7 +1,8 @@
 // The SSH CA endpoints of the broker's HTTP API. ca.pub and the KRL are public (hosts fetch them
 // with curl, and neither tells anything secret); signing is a device call like every other.
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { SSH_CA_PUB_PATH, SSH_CERTIFICATES_PATH, SSH_KRL_PATH, sshSchemas, type SshCertificateBody } from '../../wire/ssh.js'
+import { SshCertificateBody } from '../../wire/api-bodies.js'
+import { SSH_CA_PUB_PATH, SSH_CERTIFICATES_PATH, SSH_KRL_PATH } from '../../wire/ssh.js'
 import type { Actor, BrokerContext } from '../context.js'
 import { SshAuthority } from './authority.js'
 import { KrlPublisher } from './krl.js'
@@ -21,7 +22,7 @@ export function registerSshRoutes(app: FastifyInstance, ctx: BrokerContext, acto
     reply.type('application/octet-stream').header('cache-control', 'no-store')
     return krl.current()
   })
-  app.post(`${prefix}${SSH_CERTIFICATES_PATH}`, { schema: { body: sshSchemas.certificate } }, async (request, reply) => {
+  app.post(`${prefix}${SSH_CERTIFICATES_PATH}`, { schema: { body: SshCertificateBody } }, async (request, reply) => {
     const result = await issueSshCertificate(ctx, ca, await actorOf(request), request.body as SshCertificateBody)
     reply.code(201)
     return result

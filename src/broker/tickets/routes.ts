@@ -1,7 +1,8 @@
 // The ticket endpoints of the broker's HTTP API: the built-in register (admin and
 // maintenance-planner roles) and the signed events ticket systems send.
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { TICKET_SIGNATURE_HEADER, ticketEventSchema, ticketSchemas, type AddTicketBody, type RegisterTicketState, type TicketEvent } from '../../wire/tickets.js'
+import { AddTicketBody, TicketChangeBody, TicketEvent } from '../../wire/api-bodies.js'
+import { TICKET_SIGNATURE_HEADER, type RegisterTicketState } from '../../wire/tickets.js'
 import { forbidden } from '../api-error.js'
 import { hasAnyRole, type Actor, type BrokerContext } from '../context.js'
 import { acceptTicketEvent } from './events.js'
@@ -22,18 +23,18 @@ export function registerTicketRoutes(app: FastifyInstance, ctx: BrokerContext, a
     const state = (request.query as { state?: string }).state
     return { tickets: await listRegisterTickets(ctx.store, state === 'open' || state === 'closed' ? (state as RegisterTicketState) : undefined) }
   })
-  app.post(`${prefix}/tickets`, { schema: { body: ticketSchemas.add } }, async (request, reply) => {
+  app.post(`${prefix}/tickets`, { schema: { body: AddTicketBody } }, async (request, reply) => {
     const actor = keeper(await actorOf(request))
     reply.code(201)
     return { ticket: await addRegisterTicket(ctx.store, request.body as AddTicketBody, actor.user.name) }
   })
   for (const [verb, state] of [['close', 'closed'], ['reopen', 'open']] as const) {
-    app.post(`${prefix}/tickets/:id/${verb}`, { schema: { body: ticketSchemas.change } }, async (request) => {
+    app.post(`${prefix}/tickets/:id/${verb}`, { schema: { body: TicketChangeBody } }, async (request) => {
       const actor = keeper(await actorOf(request))
       return setRegisterTicketState({ ctx }, (request.params as { id: string }).id, state, actor.user.name, (request.body as { reason?: string } | undefined)?.reason)
     })
   }
-  app.post(`${prefix}/tickets/events`, { schema: { body: ticketEventSchema } }, async (request) => {
+  app.post(`${prefix}/tickets/events`, { schema: { body: TicketEvent } }, async (request) => {
     const signature = request.headers[TICKET_SIGNATURE_HEADER]
     return acceptTicketEvent(ctx, request.body as TicketEvent, request.rawBody ?? '', typeof signature === 'string' ? signature : undefined, log)
   })
