@@ -2,6 +2,8 @@
 // clock times in minutes after midnight. Also the facts a decision is made on (who, which asset
 // in which state, when, who already holds it) and the decision itself.
 
+import type { ModbusRule } from './modbus.js'
+
 export const ASSET_STATES = ['running', 'maintenance', 'stopped', 'offline'] as const
 export type AssetState = (typeof ASSET_STATES)[number]
 
@@ -120,6 +122,8 @@ export interface Rule {
   cache: boolean
   /** A session this rule opens holds its scope on the asset alone. */
   exclusive: boolean
+  /** What its scopes may send to a Modbus/TCP asset beyond reading (src/policy/modbus.ts). */
+  modbus?: ModbusRule
   /** Position in the file, for first-match-wins order. */
   index: number
   line?: number
