@@ -84,3 +84,17 @@ export function compileModbus(raw: RawModbus, scopes: string[], report: (path: (
 export function modbusGrant(rule: Pick<Rule, 'modbus'> | undefined, scope: string): ModbusGrant {
   return { writes: rule?.modbus?.writes[scope] ?? [], programming: rule?.modbus?.programming.includes(scope) ?? false }
 }
+
+/** The grant in words, for `jit policy explain`. */
+export function describeModbusGrant(grant: ModbusGrant): string[] {
+  const ranges = (list: AddressRange[] | undefined) => (list ?? []).map(([lo, hi]) => (lo === hi ? `${lo}` : `${lo}-${hi}`)).join(',')
+  const writes = grant.writes.map((entry) => {
+    const what = [entry.coils ? `coils ${ranges(entry.coils)}` : '', entry.registers ? `holding registers ${ranges(entry.registers)}` : ''].filter(Boolean).join(' and ')
+    return `writes (5, 6, 15, 16, 22, 23) to ${what} of ${entry.unit === undefined ? 'any unit' : `unit ${entry.unit}`}`
+  })
+  return [
+    'reads (1, 2, 3, 4, 43/14)',
+    ...(writes.length > 0 ? writes : ['no writes (answered with exception 01)']),
+    grant.programming ? 'diagnostic and programming functions (8, 17, vendor codes)' : 'no diagnostic or programming functions (exception 01)',
+  ]
+}

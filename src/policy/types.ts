@@ -35,6 +35,8 @@ export interface AssetFacts {
   windows: MaintenanceWindow[]
   /** Vendor organisations whose contract covers this asset. */
   vendors: string[]
+  /** The protocol its gateway checks request by request (the `protocol` attribute). */
+  protocol?: 'modbus-tcp'
 }
 
 export interface ApprovalRule {

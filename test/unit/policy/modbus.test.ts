@@ -2,7 +2,9 @@
 // named at their place; and the grant a session of each scope gets from it.
 import { describe, expect, it } from 'vitest'
 import { parsePolicy, PolicyLoadError } from '../../../src/policy/load.js'
-import { modbusGrant } from '../../../src/policy/modbus.js'
+import { explain } from '../../../src/policy/explain.js'
+import { factsOf } from '../../../src/policy/inventory.js'
+import { describeModbusGrant, modbusGrant } from '../../../src/policy/modbus.js'
 
 const policy = (modbus: string) => `version: 1
 rules:
@@ -56,5 +58,29 @@ describe('modbus: in a rule', () => {
       expect.stringMatching(/^16: name the coils, the registers, or both/),
       expect.stringMatching(/^17: scope "root" is not one of this rule's scopes/),
     ])
+  })
+})
+
+describe('jit policy explain on a Modbus asset', () => {
+  const loaded = parsePolicy(policy(`      writes:
+        control:
+          - { unit: 1, coils: "0-15", registers: "100-199" }
+`), 'p.yaml')
+  const ask = (scope: string, attributes: Record<string, unknown>) =>
+    explain(loaded, { user: { name: 'alice', roles: ['technician'] }, asset: 'plant-a/l/c/plc', scope, ttlSeconds: 600, facts: factsOf('plant-a/l/c/plc', attributes) })
+
+  it('shows what each scope may send', () => {
+    const control = ask('control', { state: 'running', protocol: 'modbus-tcp' })
+    expect(control.modbus).toEqual({ writes: [{ unit: 1, coils: [[0, 15]], registers: [[100, 199]] }], programming: false })
+    expect(describeModbusGrant(control.modbus!)).toEqual([
+      'reads (1, 2, 3, 4, 43/14)',
+      'writes (5, 6, 15, 16, 22, 23) to coils 0-15 and holding registers 100-199 of unit 1',
+      'no diagnostic or programming functions (exception 01)',
+    ])
+    expect(describeModbusGrant(ask('diagnose', { protocol: 'modbus-tcp' }).modbus!)[1]).toBe('no writes (answered with exception 01)')
+  })
+
+  it('says nothing about Modbus when the request is refused', () => {
+    expect(ask('root', { protocol: 'modbus-tcp' }).modbus).toBeUndefined()
   })
 })
