@@ -227,6 +227,37 @@ describe('a Modbus/TCP asset behind the gateway', () => {
     }
   })
 
+  it('the plant-state interlock: maintenance → running ends a control session and cuts its connection', async () => {
+    const control = await startConnect(alice, [PLC, '--ticket', 'WO-104233', '--scope', 'control', '--ttl', '10m'])
+    const diagnose = await startConnect(alice, [PLC, '--ticket', 'WO-104233', '--scope', 'diagnose', '--ttl', '10m'])
+    try {
+      const client = await modbusClient(control.port)
+      const reader = await modbusClient(diagnose.port)
+      await client.modbus.writeSingleRegister(160, 1)
+      const result = await jit(['admin', 'asset', 'set-state', PLC, 'running', '--reason', 'line restarted', ...broker.storeArgs])
+      expect(result.code).toBe(0)
+      // The change is committed once the command has returned.
+      const started = performance.now()
+      const closedAt = await Promise.race([client.closed.then(() => performance.now()), new Promise<number>((ok) => setTimeout(() => ok(Infinity), 10_000))])
+      expect(closedAt - started).toBeLessThan(2000)
+      const session = await waitFor('the end', async () => {
+        const row = (await broker.withStore((store) => store.sessions.get(control.sessionId)))!
+        return row.state === 'active' ? undefined : row
+      })
+      expect(session).toMatchObject({ state: 'revoked', endedBy: 'broker' })
+      const end = (await broker.withStore((store) => store.auditLog.events({ sessionId: control.sessionId }))).find((e) => e.type === 'session.revoked')
+      expect(end?.data).toMatchObject({ cause: 'plant-state', state: 'running' })
+      // The diagnose rule holds in every state: that session and its connection go on.
+      expect(await holdingRegisters(reader, 160, 1)).toEqual([1])
+      expect((await broker.withStore((store) => store.sessions.get(diagnose.sessionId)))!.state).toBe('active')
+      reader.socket.end()
+    } finally {
+      await jit(['admin', 'asset', 'set-state', PLC, 'maintenance', ...broker.storeArgs])
+      await stop(control)
+      await stop(diagnose)
+    }
+  })
+
   it('only those who oversee the session read its commands', async () => {
     const connect = await startConnect(alice, [PLC, '--ticket', 'WO-104233', '--scope', 'diagnose', '--ttl', '10m'])
     const bob = await broker.enroll('bob', ['technician'])
