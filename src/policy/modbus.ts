@@ -3,18 +3,12 @@
 // (per unit, or any unit); a scope under `programming` may send the diagnostic and programming
 // functions that can stop or reprogram a controller. The gateway enforces it per request.
 import type { AddressRange, ModbusGrant } from '../wire/gateway.js'
-import type { Rule } from './types.js'
+import type { ModbusRule, Rule } from './types.js'
 
 /** As written in the policy file. */
 export interface RawModbus {
   writes?: Record<string, { unit?: number; coils?: string; registers?: string }[]>
   programming?: string[]
-}
-
-/** As loaded: ranges parsed. */
-export interface ModbusRule {
-  writes: Record<string, ModbusGrant['writes']>
-  programming: string[]
 }
 
 export const modbusSchema = {

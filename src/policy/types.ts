@@ -2,7 +2,7 @@
 // clock times in minutes after midnight. Also the facts a decision is made on (who, which asset
 // in which state, when, who already holds it) and the decision itself.
 
-import type { ModbusRule } from './modbus.js'
+import type { ModbusGrant } from '../wire/gateway.js'
 
 export const ASSET_STATES = ['running', 'maintenance', 'stopped', 'offline'] as const
 export type AssetState = (typeof ASSET_STATES)[number]
@@ -108,6 +108,12 @@ export interface Conditions {
 export interface AssetAttributeFilter {
   safetyCritical?: boolean
   owners?: string[]
+}
+
+/** A rule's `modbus:` as loaded (src/policy/modbus.ts): per scope, the ranges it may write; the scopes that may program. */
+export interface ModbusRule {
+  writes: Record<string, ModbusGrant['writes']>
+  programming: string[]
 }
 
 export interface Rule {
