@@ -75,6 +75,8 @@ export function pipeTunnel(
   const expiry = setTimeout(() => connection.close('expired'), Math.max(0, deps.exp * 1000 - Date.now()))
 
   const modbus = deps.modbus ? new ModbusConnection(deps.modbus) : undefined
+  // The report queue notes the log on disk as it grows: a gateway killed mid-connection still reports it.
+  if (modbus) counts.commands = modbus.log
   const incompleteWatch = modbus
     ? setInterval(() => {
         const since = modbus.incompleteSince

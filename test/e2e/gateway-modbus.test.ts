@@ -37,6 +37,7 @@ rules:
 
 let broker: TestBroker
 let gateway: TestGateway
+let gatewayToken: string
 let plc: { server: Server; holding: Buffer; close(): Promise<void> }
 let alice: string
 
@@ -68,7 +69,7 @@ beforeAll(async () => {
   writeFileSync(policy, POLICY)
   broker = await startBroker({ policy })
   plc = await startPlc()
-  const token = await broker.addVerifier('gw-line-3')
+  const token = (gatewayToken = await broker.addVerifier('gw-line-3'))
   const port = (plc.server.address() as { port: number }).port
   await broker.addAsset(PLC, { state: 'maintenance', gateway: 'gw-line-3', endpoint: `127.0.0.1:${port}`, protocol: 'modbus-tcp' })
   gateway = await startGateway(broker, { name: 'gw-line-3', token, cert: selfSignedCert() })
@@ -255,6 +256,27 @@ describe('a Modbus/TCP asset behind the gateway', () => {
       await jit(['admin', 'asset', 'set-state', PLC, 'maintenance', ...broker.storeArgs])
       await stop(control)
       await stop(diagnose)
+    }
+  })
+
+  it('a gateway killed mid-connection: the restarted gateway still reports the writes it logged', async () => {
+    const connect = await startConnect(alice, [PLC, '--ticket', 'WO-104233', '--scope', 'control', '--ttl', '10m'])
+    try {
+      const client = await modbusClient(connect.port)
+      await client.modbus.writeSingleRegister(170, 17)
+      expect(await exceptionOf(client.modbus.writeSingleRegister(250, 1))).toBe(2)
+      // The log is noted on disk with the counts (every 2 s).
+      await new Promise((ok) => setTimeout(ok, 3000))
+      await gateway.stop('SIGKILL')
+      await client.closed
+      gateway = await startGateway(broker, { name: 'gw-line-3', token: gatewayToken, cert: selfSignedCert(), dataDir: gateway.dataDir })
+      const log = await commandsOf(connect.sessionId, 1)
+      expect(log.connections[0].entries).toEqual([
+        expect.objectContaining({ function: 6, address: 170, values: [17], outcome: 'sent', answer: 'ok' }),
+        expect.objectContaining({ function: 6, address: 250, outcome: 'refused', answer: 'exception 2' }),
+      ])
+    } finally {
+      await stop(connect)
     }
   })
 
