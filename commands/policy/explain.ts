@@ -42,6 +42,10 @@ export default class PolicyExplain extends JitCommand {
         ui.fail(`Denied${d.rule ? ` (rule ${d.rule} applies)` : ''}:`)
         for (const reason of d.reasons) process.stderr.write(`    - ${reason}\n`)
       }
+      if (result.modbus) {
+        const { describeModbusGrant } = await import('../../src/policy/modbus.js')
+        for (const line of describeModbusGrant(result.modbus)) this.log(`Modbus/TCP: ${line}`)
+      }
       if (result.rules.length > 0) this.log(await table(['rule', 'line', 'verdict', 'why'], result.rules.map((r) => [r.rule, r.line ?? '', r.verdict, r.why.join('\n')])))
       if (result.unrelated > 0) process.stderr.write(ui.dim(`${result.unrelated} other rules are neither for ${result.user} nor for this asset.\n`))
     }

@@ -25,6 +25,7 @@ import { describeDelivery, undeliverable } from './breakglass/notify-plan.js'
 import { UsageError } from '../errors.js'
 import { loadOrCreateSpiffeAuthority } from './spiffe/authority.js'
 import { defaultTrustDomain, trustDomainProblem } from './spiffe/spiffe-id.js'
+import { PlantStateInterlock } from './plant-state.js'
 
 export interface BrokerOptions {
   /** The key files, and the SQLite file unless database is given. */
@@ -112,6 +113,9 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
 
   // Each duty runs on one broker of the database at a time (always this one on the embedded file);
   // the others ask at every sweep, so one takes it over within a second of its holder's death.
+  const interlock = new PlantStateInterlock()
+  // Where the chain stands now: state changes from here on are followed.
+  await interlock.follow(ctx)
   const sweep = async () => {
     if (await store.holdsDuty('expiry-sweeper')) {
       await sweepExpired(ctx)
@@ -120,6 +124,9 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     }
     // Every broker watches heartbeats (it may take this duty over); the holder alone revokes.
     for (const id of await reapSilentSessions(ctx, log, SWEEP_INTERVAL_MS)) log(`revoked ${id}: its heartbeats stopped`)
+    if (await store.holdsDuty('plant-state-interlock')) {
+      for (const id of await interlock.follow(ctx)) log(`revoked ${id}: the state of its asset no longer allows it (plant-state)`)
+    }
     if (await store.holdsDuty('review-flagger')) await flagOverdueReviews(ctx)
     if (await store.holdsDuty('oidc-refresher')) await keepIdentitiesFresh(ctx, log)
     void notifier.deliverDue()

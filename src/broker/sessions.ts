@@ -13,6 +13,8 @@ import { OVERSIGHT_ROLES, hasAnyRole, type Actor, type BrokerContext } from './c
 import { publicSession, type SessionRecord } from './store/records.js'
 import { recordVerification } from './verifications.js'
 import { verifyPossessionProof } from '../wire/proof-of-possession.js'
+import type { ModbusGrant } from '../wire/gateway.js'
+import { modbusGrant } from '../policy/modbus.js'
 
 /** Creates the session of an approved request. Call inside the approving transaction. */
 export async function openSession(ctx: BrokerContext, request: AccessRequest, cacheAllowed: boolean): Promise<SessionRecord> {
@@ -169,5 +171,14 @@ export async function introspect(ctx: BrokerContext, token: string, verifier: st
   }
   if (session) await recordVerification(ctx, session, verifier, active, possession ? { possession: possession.verified } : {})
   if (!active || !claims) return possession ? { active: false, possession } : { active: false }
-  return { ...claims, active: true, token_type: 'Bearer', client_id: claims.sub, username: claims.sub, ...(possession ? { possession } : {}) }
+  const modbus = session ? await modbusGrantFor(ctx, session) : undefined
+  return { ...claims, active: true, token_type: 'Bearer', client_id: claims.sub, username: claims.sub, ...(possession ? { possession } : {}), ...(modbus ? { modbus } : {}) }
+}
+
+/** For a session on a Modbus/TCP asset: what the rule that opened it lets its scope send (the current policy's rule of that name). */
+async function modbusGrantFor(ctx: BrokerContext, session: SessionRecord): Promise<ModbusGrant | undefined> {
+  const asset = await ctx.store.assets.get(session.asset)
+  if (asset?.attributes.protocol !== 'modbus-tcp') return undefined
+  const request = await ctx.store.requests.get(session.requestId)
+  return modbusGrant(ctx.policy.rules.find((rule) => rule.name === request?.rule), session.scope)
 }

@@ -10,6 +10,7 @@ import { CREDENTIAL_SHAPE, type CredentialClaims } from '../wire/claims.js'
 import type { FrontedAsset, TunnelRefusalCode } from '../wire/gateway.js'
 import { verifyPossessionProof } from '../wire/proof-of-possession.js'
 import type { BrokerLink } from './broker-link.js'
+import { READ_ONLY, type ModbusGrant } from './protocols/modbus-tcp.js'
 
 export class Refusal extends Error {
   constructor(readonly code: TunnelRefusalCode, message: string) {
@@ -30,6 +31,8 @@ export interface AdmissionContext {
 export interface Admitted {
   claims: CredentialClaims
   asset: FrontedAsset
+  /** A Modbus asset: what the session may send beyond reading (the broker's answer; read-only when it gives none). */
+  modbus?: ModbusGrant
 }
 
 /** How often at most an unknown key id makes the gateway fetch the broker's keys again (a rotated key). */
@@ -76,8 +79,8 @@ export async function admit(ctx: AdmissionContext, open: Record<string, unknown>
   const claims = await credentialFor(ctx, open.token, asset)
   scopeAllowed(asset, claims)
   const proof = await possessionProven(ctx, open.proof, open.token, claims, nonce)
-  await activeAtBroker(ctx, open.token, claims, { proof, challenge: nonce })
-  return { claims, asset }
+  const answer = await activeAtBroker(ctx, open.token, claims, { proof, challenge: nonce })
+  return { claims, asset, ...(asset.protocol === 'modbus-tcp' ? { modbus: modbusGrantOf(answer.modbus) } : {}) }
 }
 
 function assetFronted(ctx: AdmissionContext, path: string): FrontedAsset {
@@ -127,9 +130,9 @@ async function possessionProven(ctx: AdmissionContext, proof: unknown, token: st
  * The broker's word that the session is active. The proof goes with the question, so the broker
  * checks possession itself and its record of this verification says it was proven.
  */
-async function activeAtBroker(ctx: AdmissionContext, token: string, claims: CredentialClaims, pop: { proof: string; challenge: string }): Promise<void> {
+async function activeAtBroker(ctx: AdmissionContext, token: string, claims: CredentialClaims, pop: { proof: string; challenge: string }): Promise<{ modbus?: unknown }> {
   if (ctx.ended(claims.sid)) throw new Refusal('inactive', `session ${claims.sid} has ended`)
-  let answer: { active?: boolean; sid?: string; possession?: { verified?: boolean; reason?: string } }
+  let answer: { active?: boolean; sid?: string; possession?: { verified?: boolean; reason?: string }; modbus?: unknown }
   try {
     answer = await ctx.link.post<typeof answer>('/introspect', { token, ...pop }, 5000)
   } catch (error) {
@@ -139,4 +142,14 @@ async function activeAtBroker(ctx: AdmissionContext, token: string, claims: Cred
   if (answer.possession?.verified !== true) {
     throw new Refusal('no-proof', `the broker does not accept the proof of possession${answer.possession?.reason ? ` (${answer.possession.reason})` : ''}`)
   }
+  return answer
+}
+
+/** The grant as the broker's answer states it; anything not well formed reads as read-only (fail closed). */
+function modbusGrantOf(value: unknown): ModbusGrant {
+  const grant = value as Partial<ModbusGrant> | undefined
+  if (!grant || !Array.isArray(grant.writes) || typeof grant.programming !== 'boolean') return READ_ONLY
+  const ranges = (list: unknown) => Array.isArray(list) && list.every((r) => Array.isArray(r) && r.length === 2 && r.every((n) => Number.isInteger(n) && n >= 0 && n <= 65535))
+  const writes = grant.writes.filter((w) => w && (w.unit === undefined || Number.isInteger(w.unit)) && (w.coils === undefined || ranges(w.coils)) && (w.registers === undefined || ranges(w.registers)))
+  return { writes: writes.length === grant.writes.length ? writes : [], programming: grant.programming }
 }

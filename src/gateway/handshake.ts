@@ -75,7 +75,7 @@ export async function serveTunnel(socket: TLSSocket, deps: TunnelDeps): Promise<
     return refuse(new Refusal('unavailable', `the gateway cannot keep the record of another connection (${(error as Error).message})`))
   }
   deps.release()
-  pipeTunnel(socket, upstream, opened.rest, { ...deps, record, counts, asset, exp: claims.exp })
+  pipeTunnel(socket, upstream, opened.rest, { ...deps, record, counts, asset, exp: claims.exp, modbus: admitted.modbus })
 }
 
 function readOpenFrame(socket: TLSSocket): Promise<{ frame: Record<string, unknown>; rest: Buffer }> {

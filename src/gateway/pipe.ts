@@ -1,12 +1,14 @@
 // A tunnel once admitted: the connection to the asset's endpoint, the bytes piped both ways (with
 // back-pressure), counted and recorded, the connection closed when its session ends or its
-// credential expires, and its end handed to the report queue. A protocol-aware check (protocols/,
-// for assets that name their protocol) belongs between the two sides here: it sees each chunk
-// from the client before the asset does.
+// credential expires, and its end handed to the report queue. For an asset that names a protocol
+// the gateway understands (protocols/), each chunk from the client is judged before the asset sees
+// it: allowed requests go on, refused ones are answered here, a malformed stream is closed.
 import { connect, type Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import { TUNNEL_SOCKET_BUFFER_BYTES, encodeFrame, type ConnectionEndCause, type ConnectionOpened, type ConnectionRecord, type FrontedAsset } from '../wire/gateway.js'
 import type { ConnectionTable, EndedSessions, OpenConnection } from './connections.js'
+import { ModbusConnection } from './protocols/modbus-session.js'
+import type { ModbusGrant } from './protocols/modbus-tcp.js'
 import { ConnectionRecorder } from './recorder.js'
 import type { ConnectionReports, LiveCounts } from './reports.js'
 
@@ -22,6 +24,8 @@ export interface PipeDeps {
 }
 
 const ASSET_CONNECT_TIMEOUT_MS = 5000
+/** A Modbus request (at most 260 bytes) begun and not completed in this time closes its connection. */
+export const MODBUS_INCOMPLETE_MS = 3000
 
 export function connectAsset(asset: FrontedAsset): Promise<Socket> {
   return new Promise((resolve, reject) => {
@@ -49,7 +53,7 @@ export function pipeTunnel(
   client: TLSSocket,
   upstream: Socket,
   early: Buffer,
-  deps: PipeDeps & { record: ConnectionOpened; counts: LiveCounts; asset: FrontedAsset; exp: number },
+  deps: PipeDeps & { record: ConnectionOpened; counts: LiveCounts; asset: FrontedAsset; exp: number; modbus?: ModbusGrant },
 ): void {
   const { recordings, connections, reports, log, counts } = deps
   const { connectionId: id, sessionId, from } = deps.record
@@ -70,13 +74,44 @@ export function pipeTunnel(
   // The credential says when it stops being valid; no stream message is needed for that.
   const expiry = setTimeout(() => connection.close('expired'), Math.max(0, deps.exp * 1000 - Date.now()))
 
+  const modbus = deps.modbus ? new ModbusConnection(deps.modbus) : undefined
+  // The report queue notes the log on disk as it grows: a gateway killed mid-connection still reports it.
+  if (modbus) counts.commands = modbus.log
+  const incompleteWatch = modbus
+    ? setInterval(() => {
+        const since = modbus.incompleteSince
+        if (since === undefined || Date.now() - since < MODBUS_INCOMPLETE_MS) return
+        modbus.incomplete()
+        connection.close('protocol-error')
+      }, 250)
+    : undefined
+
   client.on('data', (chunk: Buffer) => {
-    counts.toAsset += chunk.length
     recorder?.record('>', chunk)
-    if (!upstream.write(chunk)) client.pause()
+    if (!modbus) {
+      counts.toAsset += chunk.length
+      if (!upstream.write(chunk)) client.pause()
+      return
+    }
+    const step = modbus.fromClient(chunk)
+    if (step.malformed) {
+      log(`connection ${id} of ${sessionId}: malformed Modbus request (${step.malformed}); closed`)
+      return connection.close('protocol-error')
+    }
+    for (const answer of step.answer) {
+      recorder?.record('<', answer)
+      client.write(answer)
+    }
+    let full = false
+    for (const frame of step.forward) {
+      counts.toAsset += frame.length
+      full = !upstream.write(frame) || full
+    }
+    if (full) client.pause()
   })
   upstream.on('drain', () => client.resume())
   upstream.on('data', (chunk: Buffer) => {
+    modbus?.fromAsset(chunk)
     counts.fromAsset += chunk.length
     recorder?.record('<', chunk)
     if (!client.write(chunk)) upstream.pause()
@@ -98,12 +133,14 @@ export function pipeTunnel(
     if (finished || !(client.destroyed || client.closed) || !(upstream.destroyed || upstream.closed)) return
     finished = true
     clearTimeout(expiry)
+    clearInterval(incompleteWatch)
     connections.remove(connection)
     const endedAt = new Date().toISOString()
     void (async () => {
       const files = recorder ? await recorder.close() : undefined
       const record: ConnectionRecord = {
         ...deps.record, endedAt, bytesToAsset: counts.toAsset, bytesFromAsset: counts.fromAsset, endCause: endCause ?? 'client-closed', ...(files ?? {}),
+        ...(modbus ? { commands: modbus.log } : {}),
       }
       log(`connection ${id} of ${sessionId} from ${from} ended (${record.endCause}): ${counts.toAsset} bytes to the asset, ${counts.fromAsset} back`)
       await reports.closed(record)

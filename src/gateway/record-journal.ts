@@ -4,17 +4,20 @@
 // end. Beside them, the time the gateway last ran. A gateway killed mid-connection finds, at its
 // next start, the connections whose end it never saw, and closes their records as
 // "gateway-stopped". Files are 0600 in a 0700 folder and replaced whole (a temporary file, synced,
-// then renamed over); they hold no secret: ids, addresses, times, counts, file hashes. One gateway
+// then renamed over); they hold no secret: ids, addresses, times, counts, file hashes, and for a
+// protocol-aware asset the decoded command log (function codes, addresses, values written). One gateway
 // at a time uses a folder (a lock file with its process id).
 import { mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { ConnectionOpened, ConnectionRecord } from '../wire/gateway.js'
+import type { CommandLog, ConnectionOpened, ConnectionRecord } from '../wire/gateway.js'
 
 /** What the journal keeps of one connection. */
 export interface KeptRecord {
   opened: ConnectionOpened
   /** The byte counts as last noted while the connection was open. */
   counts?: { bytesToAsset: number; bytesFromAsset: number }
+  /** The command log as last noted while the connection was open (protocol-aware assets). */
+  commands?: CommandLog
   closed?: ConnectionRecord
 }
 
@@ -64,6 +67,7 @@ export class RecordJournal {
           endedAt: lastRan && lastRan > kept.opened.startedAt && !Number.isNaN(Date.parse(lastRan)) ? new Date(lastRan).toISOString() : kept.opened.startedAt,
           bytesToAsset: kept.counts?.bytesToAsset ?? 0,
           bytesFromAsset: kept.counts?.bytesFromAsset ?? 0,
+          ...(kept.commands ? { commands: kept.commands } : {}),
           endCause: 'gateway-stopped',
           recovered: true,
         }

@@ -4,7 +4,7 @@
 // queued and stays there until the broker has the end; a broker that is away gets the records when
 // it is back, a gateway that was killed sends what it owed when it starts again. The broker
 // records each once, so sending one again is harmless.
-import type { ConnectionOpened, ConnectionRecord } from '../wire/gateway.js'
+import type { CommandLog, ConnectionOpened, ConnectionRecord } from '../wire/gateway.js'
 import type { BrokerLink } from './broker-link.js'
 import { RecordJournal, type KeptRecord } from './record-journal.js'
 
@@ -17,11 +17,15 @@ const CHECKPOINT_MS = 2000
 export interface LiveCounts {
   toAsset: number
   fromAsset: number
+  /** A protocol-aware connection's command log, as it grows. */
+  commands?: CommandLog
 }
 
 interface Entry {
   kept: KeptRecord
   live?: LiveCounts
+  /** How many commands the journal has of this connection. */
+  commandsNoted?: number
 }
 
 export class ConnectionReports {
@@ -143,8 +147,12 @@ export class ConnectionReports {
       for (const entry of this.#entries.values()) {
         const { live, kept } = entry
         if (!live || kept.closed) continue
-        if (kept.counts?.bytesToAsset === live.toAsset && kept.counts.bytesFromAsset === live.fromAsset) continue
+        const commands = live.commands ? live.commands.writes + live.commands.refused + live.commands.entries.length : undefined
+        if (kept.counts?.bytesToAsset === live.toAsset && kept.counts.bytesFromAsset === live.fromAsset && commands === entry.commandsNoted) continue
         kept.counts = { bytesToAsset: live.toAsset, bytesFromAsset: live.fromAsset }
+        // A copy: the log goes on growing while the file is written.
+        if (live.commands) kept.commands = { ...live.commands, entries: [...live.commands.entries] }
+        entry.commandsNoted = commands
         writes.push(this.journal.write(kept))
       }
       const failed = (await Promise.allSettled(writes)).find((result) => result.status === 'rejected')

@@ -4,6 +4,8 @@
 import { assetMatches, evaluate, guardReasons, heldBy, heldReason, ruleMisses, whoMatches } from './evaluate.js'
 import type { Decision, DecisionInput, Policy } from './types.js'
 import { describeLocal } from './windows.js'
+import { modbusGrant } from './modbus.js'
+import type { ModbusGrant } from '../wire/gateway.js'
 
 export interface RuleVerdict {
   rule: string
@@ -31,6 +33,8 @@ export interface Explanation {
   rules: RuleVerdict[]
   /** Rules about neither, not listed. */
   unrelated: number
+  /** Allowed on a Modbus/TCP asset (or by a rule with `modbus:`): what the session may send beyond reading. */
+  modbus?: ModbusGrant
 }
 
 export function explain(policy: Policy, input: DecisionInput): Explanation {
@@ -59,6 +63,8 @@ export function explain(policy: Policy, input: DecisionInput): Explanation {
     throw new Error(`policy index disagrees with a full scan (${decision.rule ?? 'none'} vs ${matched ?? 'none'})`)
   }
   const zone = input.facts?.timeZone
+  const rule = policy.rules.find((r) => r.name === decision.rule)
+  const modbus = decision.allow && (input.facts?.protocol === 'modbus-tcp' || rule?.modbus) ? modbusGrant(rule, input.scope) : undefined
   return {
     user: input.user.name,
     roles: input.user.roles,
@@ -73,5 +79,6 @@ export function explain(policy: Policy, input: DecisionInput): Explanation {
     guards: guardReasons(policy, withTime),
     rules,
     unrelated,
+    ...(modbus ? { modbus } : {}),
   }
 }

@@ -55,6 +55,7 @@ export function factsOf(path: string, attributes: Record<string, unknown>): Asse
     timeZone: zone,
     windows,
     vendors: Array.isArray(a.vendors) ? a.vendors.filter((v): v is string => typeof v === 'string') : [],
+    ...(a.protocol === 'modbus-tcp' ? { protocol: 'modbus-tcp' as const } : {}),
   }
 }
 
@@ -119,7 +120,7 @@ export const inventorySchema = {
             type: 'object',
             additionalProperties: false,
             required: ['name', 'endpoint'],
-            properties: { name: { type: 'string', pattern: '^[a-z][a-z0-9._-]{0,63}$' }, endpoint: { type: 'string', pattern: '^.+:[0-9]{1,5}$' }, scopes: names, terminal: { type: 'boolean' } },
+            properties: { name: { type: 'string', pattern: '^[a-z][a-z0-9._-]{0,63}$' }, endpoint: { type: 'string', pattern: '^.+:[0-9]{1,5}$' }, scopes: names, terminal: { type: 'boolean' }, protocol: { enum: ['modbus-tcp'] } },
           },
         },
       },
@@ -141,7 +142,7 @@ interface RawInventory {
     vendors?: string[]
     ssh?: { host: string; port?: number; principals?: string[] }
     /** The jit gateway in front of the asset and the endpoint it connects to. */
-    gateway?: { name: string; endpoint: string; scopes?: string[]; terminal?: boolean }
+    gateway?: { name: string; endpoint: string; scopes?: string[]; terminal?: boolean; protocol?: 'modbus-tcp' }
   }[]
 }
 
@@ -174,7 +175,7 @@ export function parseInventory(text: string, file = '<inventory>'): InventoryAss
     if (raw.gateway) {
       const port = Number(raw.gateway.endpoint.slice(raw.gateway.endpoint.lastIndexOf(':') + 1))
       if (port < 1 || port > 65535) source.report(['assets', i, 'gateway', 'endpoint'], `"${raw.gateway.endpoint}" is not HOST:PORT (port 1-65535)`)
-      Object.assign(attributes, { gateway: raw.gateway.name, endpoint: raw.gateway.endpoint }, raw.gateway.scopes ? { endpointScopes: raw.gateway.scopes } : {}, raw.gateway.terminal ? { terminal: true } : {})
+      Object.assign(attributes, { gateway: raw.gateway.name, endpoint: raw.gateway.endpoint }, raw.gateway.scopes ? { endpointScopes: raw.gateway.scopes } : {}, raw.gateway.terminal ? { terminal: true } : {}, raw.gateway.protocol ? { protocol: raw.gateway.protocol } : {})
     }
     return { path: raw.path, attributes }
   })

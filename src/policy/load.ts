@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto'
 import { Ajv } from 'ajv'
 import { parseDuration } from '../util/ttl.js'
 import { assetPatternError } from './asset-pattern.js'
+import { compileModbus, type RawModbus } from './modbus.js'
 import { buildRuleIndex } from './rule-index.js'
 import { policySchema } from './schema.js'
 import type { AssetState, BreakGlassPolicy, ConnectorAuth, IdentityProvider, Policy, Rule, SecretRef, TicketSystemConfig, Weekday, Who } from './types.js'
@@ -38,6 +39,7 @@ interface RawRule {
   approval?: 'none' | { count: number; from_roles?: string[]; from_owner_group?: boolean }
   cache?: boolean
   exclusive?: boolean
+  modbus?: RawModbus
 }
 
 interface RawTicketSystem {
@@ -201,6 +203,7 @@ function compileRule(
     approval,
     cache: rule.cache ?? true,
     exclusive: rule.exclusive ?? false,
+    ...(rule.modbus ? { modbus: compileModbus(rule.modbus, rule.scopes, (path, message) => source.report(at('modbus', ...path), message)) } : {}),
     index: i,
     line: source.lineOf(at()),
   }

@@ -1,6 +1,8 @@
 // JSON schema of the policy file (YAML). Validation errors are mapped back to file positions;
 // what a schema cannot say (regexes compile, time zones exist, names are unique) load.ts checks.
 
+import { modbusSchema } from './modbus.js'
+
 export const duration = { type: 'string', pattern: '^(?:\\d+d)?(?:\\d+h)?(?:\\d+m)?(?:\\d+s)?$', minLength: 2 } as const
 export const names = { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 } as const
 export const clock = { type: 'string', pattern: '^(?:[01]\\d|2[0-3]):[0-5]\\d$|^24:00$' } as const
@@ -167,6 +169,7 @@ export const policySchema = {
           },
           cache: { type: 'boolean' },
           exclusive: { type: 'boolean' },
+          modbus: modbusSchema,
         },
       },
     },

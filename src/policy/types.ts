@@ -2,6 +2,8 @@
 // clock times in minutes after midnight. Also the facts a decision is made on (who, which asset
 // in which state, when, who already holds it) and the decision itself.
 
+import type { ModbusGrant } from '../wire/gateway.js'
+
 export const ASSET_STATES = ['running', 'maintenance', 'stopped', 'offline'] as const
 export type AssetState = (typeof ASSET_STATES)[number]
 
@@ -33,6 +35,8 @@ export interface AssetFacts {
   windows: MaintenanceWindow[]
   /** Vendor organisations whose contract covers this asset. */
   vendors: string[]
+  /** The protocol its gateway checks request by request (the `protocol` attribute). */
+  protocol?: 'modbus-tcp'
 }
 
 export interface ApprovalRule {
@@ -106,6 +110,12 @@ export interface AssetAttributeFilter {
   owners?: string[]
 }
 
+/** A rule's `modbus:` as loaded (src/policy/modbus.ts): per scope, the ranges it may write; the scopes that may program. */
+export interface ModbusRule {
+  writes: Record<string, ModbusGrant['writes']>
+  programming: string[]
+}
+
 export interface Rule {
   name: string
   description?: string
@@ -120,6 +130,8 @@ export interface Rule {
   cache: boolean
   /** A session this rule opens holds its scope on the asset alone. */
   exclusive: boolean
+  /** What its scopes may send to a Modbus/TCP asset beyond reading (src/policy/modbus.ts). */
+  modbus?: ModbusRule
   /** Position in the file, for first-match-wins order. */
   index: number
   line?: number

@@ -30,6 +30,22 @@ export interface FrontedAsset {
   scopes?: string[]
   /** A terminal (a shell on the asset): the gateway also keeps an asciicast v2 file. */
   terminal: boolean
+  /** The asset's `protocol` attribute when the gateway understands it: every request is checked. */
+  protocol?: 'modbus-tcp'
+}
+
+/** An inclusive range of coil or register addresses. */
+export type AddressRange = [number, number]
+
+/**
+ * What one session may send to a Modbus asset beyond reading (`modbus` in the broker's
+ * introspection answer, from the rule that opened the session).
+ */
+export interface ModbusGrant {
+  /** Coil and register ranges it may write, per unit (absent unit: any). Empty: it may not write. */
+  writes: { unit?: number; coils?: AddressRange[]; registers?: AddressRange[] }[]
+  /** Diagnostic and programming functions (8, 17, vendor codes) are allowed. */
+  programming: boolean
 }
 
 /** GET /v1/gateway/assets: the gateway is the verifier the token belongs to. */
@@ -54,7 +70,7 @@ export interface AssetGateway {
 }
 
 /** Why a tunnelled connection ended. */
-export type ConnectionEndCause = SessionEndCause | 'client-closed' | 'asset-closed' | 'asset-unreachable' | 'stream-stale' | 'gateway-stopped' | 'error'
+export type ConnectionEndCause = SessionEndCause | 'protocol-error' | 'client-closed' | 'asset-closed' | 'asset-unreachable' | 'stream-stale' | 'gateway-stopped' | 'error'
 
 /**
  * POST /v1/gateway/connections/opened: a connection the gateway has just admitted, recorded as a
@@ -95,7 +111,57 @@ export interface ConnectionRecord {
    * last known to run, the byte counts are as it last noted them.
    */
   recovered?: boolean
+  /** Protocol-aware assets: the decoded writes and refusals of this connection. */
+  commands?: CommandLog
 }
+
+/** One write sent to the asset, or one request the gateway refused or could not read. */
+export interface ModbusCommand {
+  at: string
+  unit: number
+  function: number
+  address?: number
+  count?: number
+  /** Values written (at most MAX_LOGGED_VALUES; `count` says how many there were). */
+  values?: number[]
+  /** sent: forwarded to the asset; refused: answered by the gateway; malformed: the connection was closed. */
+  outcome: 'sent' | 'refused' | 'malformed'
+  /** The answer: "ok", or "exception N" (the asset's for a sent write, the gateway's for a refusal). */
+  answer?: string
+  reason?: string
+}
+
+/** The command log of one connection; past MAX_LOGGED_COMMANDS entries only the counts go on. */
+export interface CommandLog {
+  protocol: 'modbus-tcp'
+  writes: number
+  refused: number
+  /** Entries not kept (past the limit); the counts include them. */
+  dropped: number
+  entries: ModbusCommand[]
+}
+
+/** The commands of one connection of a session, as `jit sessions commands` shows them. */
+export interface ConnectionCommands {
+  connectionId: string
+  protocol: string
+  startedAt: string
+  endedAt: string
+  /** SHA-256 of the log's canonical JSON, as the connection's audit record names it. */
+  sha256: string
+  entries: ModbusCommand[]
+}
+
+/** GET /v1/sessions/ID/commands. */
+export interface SessionCommands {
+  sessionId: string
+  asset: string
+  scope: string
+  connections: ConnectionCommands[]
+}
+
+export const MAX_LOGGED_COMMANDS = 1000
+export const MAX_LOGGED_VALUES = 64
 
 const connectionFields = {
   connectionId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
@@ -125,8 +191,40 @@ export const connectionRecordSchema = {
     recording: { $ref: '#/$defs/file' },
     asciicast: { $ref: '#/$defs/file' },
     recovered: { type: 'boolean' },
+    commands: { $ref: '#/$defs/commands' },
   },
   $defs: {
+    commands: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['protocol', 'writes', 'refused', 'dropped', 'entries'],
+      properties: {
+        protocol: { const: 'modbus-tcp' },
+        writes: { type: 'integer', minimum: 0 },
+        refused: { type: 'integer', minimum: 0 },
+        dropped: { type: 'integer', minimum: 0 },
+        entries: {
+          type: 'array',
+          maxItems: MAX_LOGGED_COMMANDS,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['at', 'unit', 'function', 'outcome'],
+            properties: {
+              at: { type: 'string', format: 'date-time', maxLength: 40 },
+              unit: { type: 'integer', minimum: 0, maximum: 255 },
+              function: { type: 'integer', minimum: 0, maximum: 255 },
+              address: { type: 'integer', minimum: 0, maximum: 65535 },
+              count: { type: 'integer', minimum: 0, maximum: 65535 },
+              values: { type: 'array', maxItems: MAX_LOGGED_VALUES, items: { type: 'integer', minimum: 0, maximum: 65535 } },
+              outcome: { enum: ['sent', 'refused', 'malformed'] },
+              answer: { type: 'string', maxLength: 40 },
+              reason: { type: 'string', maxLength: 300 },
+            },
+          },
+        },
+      },
+    },
     file: {
       type: 'object',
       additionalProperties: false,

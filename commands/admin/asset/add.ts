@@ -28,6 +28,7 @@ export default class AdminAssetAdd extends JitCommand {
     endpoint: Flags.string({ dependsOn: ['gateway'], summary: 'HOST:PORT the gateway connects to for this asset.' }),
     'endpoint-scope': Flags.string({ multiple: true, dependsOn: ['endpoint'], summary: 'A scope a tunnel to the endpoint may carry (repeatable; default: any granted scope).' }),
     terminal: Flags.boolean({ dependsOn: ['endpoint'], summary: 'The endpoint is a terminal: recordings also keep an asciicast file.' }),
+    protocol: Flags.string({ dependsOn: ['endpoint'], options: ['modbus-tcp'], summary: 'The endpoint speaks this protocol: the gateway checks every request against the session\'s scope (the rule\'s modbus: block).' }),
   }
 
   async run() {
@@ -48,6 +49,7 @@ export default class AdminAssetAdd extends JitCommand {
       ...(flags.gateway ? { gateway: flags.gateway, endpoint: checkEndpoint(flags.endpoint!) } : {}),
       ...(flags['endpoint-scope'] ? { endpointScopes: flags['endpoint-scope'] } : {}),
       ...(flags.terminal ? { terminal: true } : {}),
+      ...(flags.protocol ? { protocol: flags.protocol } : {}),
       ...(flags['ssh-host'] ? { ssh: { host: flags['ssh-host'], principals: flags['ssh-principal'] } } : {}),
     }
     if (attributes.ssh) {

@@ -7,6 +7,7 @@ import type { ConnectionOpened, ConnectionRecord } from '../../wire/gateway.js'
 import { badInput } from '../api-error.js'
 import type { BrokerContext } from '../context.js'
 import type { SqlReader } from '../store/store.js'
+import { keepCommandLog } from './command-logs.js'
 
 /** What these functions use of the broker: its store and its clock. */
 type StoreAndClock = Pick<BrokerContext, 'store' | 'now'>
@@ -30,13 +31,16 @@ export async function recordConnectionEvent(
   return ctx.store.transaction(async (tx) => {
     const seq = await recordedSeq(tx, session.id, type, record.connectionId)
     if (seq !== undefined) return { recorded: true, seq }
+    // A command log is kept beside the trail; the record carries its summary and hash.
+    const { commands, ...rest } = record as ConnectionRecord
+    const data = commands && type === CONNECTION_CLOSED ? { ...rest, commands: await keepCommandLog(tx, { ...(record as ConnectionRecord), commands }) } : rest
     const event = await tx.appendAudit({
       type,
       severity: session.kind === 'standard' ? 'info' : 'high',
       actor: `verifier:${gateway}`,
       sessionId: session.id,
       requestId: session.requestId,
-      data: { gateway, ...record },
+      data: { gateway, ...data },
     })
     return { recorded: true, seq: event.seq }
   }, { user: session.user, asset: session.asset })

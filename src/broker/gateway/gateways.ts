@@ -17,7 +17,7 @@ export function frontedAsset(asset: AssetRecord, gateway: string): FrontedAsset 
   const match = /^(.+):(\d{1,5})$/.exec(a.endpoint)
   if (!match || Number(match[2]) < 1 || Number(match[2]) > 65535) return undefined
   const scopes = Array.isArray(a.endpointScopes) ? a.endpointScopes.filter((s): s is string => typeof s === 'string') : undefined
-  return { path: asset.path, host: match[1].replace(/^\[|\]$/g, ''), port: Number(match[2]), ...(scopes ? { scopes } : {}), terminal: a.terminal === true }
+  return { path: asset.path, host: match[1].replace(/^\[|\]$/g, ''), port: Number(match[2]), ...(scopes ? { scopes } : {}), terminal: a.terminal === true, ...(a.protocol === 'modbus-tcp' ? { protocol: 'modbus-tcp' as const } : {}) }
 }
 
 export async function assetsFrontedBy(ctx: StoreAndClock, gateway: string): Promise<FrontedAsset[]> {

@@ -3,11 +3,13 @@
 // gateway of its own live session listens, and which connections a session carried.
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import {
-  announcementSchema, connectionOpenedSchema, connectionRecordSchema, type ConnectionOpened, type ConnectionRecord, type GatewayAnnouncement, type GatewayAssets, type RevocationBatch,
+  announcementSchema, connectionOpenedSchema, connectionRecordSchema, type ConnectionOpened, type ConnectionRecord, type GatewayAnnouncement, type GatewayAssets, type RevocationBatch, type SessionCommands,
 } from '../../wire/gateway.js'
 import { authFailed, badInput, conflict, forbidden } from '../api-error.js'
 import type { Actor, BrokerContext } from '../context.js'
+import { overseenSession } from '../session-oversight.js'
 import { getSessionFor } from '../sessions.js'
+import { commandsOfSession } from './command-logs.js'
 import { CONNECTION_CLOSED, CONNECTION_OPENED, recordConnectionEvent } from './connection-records.js'
 import { announceGateway, assetsFrontedBy, gatewayForAsset } from './gateways.js'
 import { waitForEnds } from './revocation-stream.js'
@@ -60,6 +62,12 @@ export function registerGatewayRoutes(
     const result = await recordConnectionEvent(ctx, await gatewayOf(request), CONNECTION_CLOSED, request.body as ConnectionRecord)
     reply.code(201)
     return result
+  })
+
+  // The decoded commands of the session's protocol-aware connections: for those who oversee it too.
+  app.get(`${prefix}/sessions/:id/commands`, async (request): Promise<SessionCommands> => {
+    const { session } = await overseenSession(ctx, await actorOf(request), (request.params as { id: string }).id)
+    return { sessionId: session.id, asset: session.asset, scope: session.scope, connections: await ctx.store.snapshot((read) => commandsOfSession(read, session.id)) }
   })
 
   app.get(`${prefix}/sessions/:id/gateway`, async (request) => {

@@ -97,6 +97,15 @@ CREATE TABLE IF NOT EXISTS ticket_events (system TEXT NOT NULL, event_id TEXT NO
 CREATE TABLE IF NOT EXISTS oidc_identities ("user" TEXT PRIMARY KEY, provider TEXT NOT NULL, issuer TEXT NOT NULL, subject TEXT NOT NULL, refresh_token TEXT, checked_at {int} NOT NULL, refused_at TEXT, UNIQUE (issuer, subject));
 `,
   },
+  {
+    version: 4,
+    name: 'gateway command logs: the decoded writes and refusals of each protocol-aware connection',
+    // The log is the canonical JSON its hash in the connection's audit record was taken over.
+    sql: `
+CREATE TABLE IF NOT EXISTS connection_commands (connection_id TEXT PRIMARY KEY, session_id TEXT NOT NULL, asset TEXT NOT NULL, protocol TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT NOT NULL, log TEXT NOT NULL, sha256 TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS connection_commands_session ON connection_commands(session_id);
+`,
+  },
 ]
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version
@@ -136,4 +145,5 @@ export const TABLES: readonly { name: string; identity?: string }[] = [
   { name: 'ticket_register' },
   { name: 'ticket_events' },
   { name: 'oidc_identities' },
+  { name: 'connection_commands' },
 ]
