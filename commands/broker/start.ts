@@ -23,6 +23,7 @@ export default class BrokerStart extends JitCommand {
     'notify-chat-webhook': Flags.string({ env: 'JIT_NOTIFY_CHAT_WEBHOOK', multiple: true, summary: 'Slack-compatible incoming-webhook URL for break-glass events (repeatable).' }),
     issuer: Flags.string({ env: 'JIT_ISSUER', summary: 'Public URL of the broker, used as the credential issuer (default: the listen URL).' }),
     'require-notify-delivery': Flags.boolean({ env: 'JIT_REQUIRE_NOTIFY_DELIVERY', summary: 'Refuse to start when the policy\'s break-glass notify list names a target this broker cannot deliver (default: start with a warning).' }),
+    'trust-domain': Flags.string({ env: 'JIT_TRUST_DOMAIN', summary: 'The SPIFFE trust domain of this broker\'s workloads (default jit.local); their IDs are spiffe://DOMAIN/workload/NAME.' }),
     'heartbeat-grace': Flags.string({ env: 'JIT_HEARTBEAT_GRACE', default: '60s', summary: 'Revoke a jit exec / jit shell session this long after its heartbeats stop (e.g. 30s, 2m).' }),
   }
 
@@ -44,6 +45,7 @@ export default class BrokerStart extends JitCommand {
       tlsCert: flags['tls-cert'],
       tlsKey: flags['tls-key'],
       issuer: flags.issuer,
+      trustDomain: flags['trust-domain'],
       webhooks: [
         ...(flags['notify-webhook'] ?? []).map((url) => ({ url: checkWebhook(url), style: 'json' as const })),
         ...(flags['notify-chat-webhook'] ?? []).map((url) => ({ url: checkWebhook(url), style: 'chat' as const })),

@@ -6,6 +6,7 @@ import type { Notifier } from './notifier.js'
 import type { ReviewStore } from './breakglass/review-store.js'
 import type { UserRecord } from './store/records.js'
 import type { Store } from './store/store.js'
+import type { WorkloadRecord } from './store/repositories/workloads.js'
 
 export interface BrokerContext {
   store: Store
@@ -13,6 +14,8 @@ export interface BrokerContext {
   dataDir: string
   signingKey: SigningKey
   issuer: string
+  /** The SPIFFE trust domain of this broker's workloads (--trust-domain). */
+  trustDomain?: string
   /** Current policy; replaced whole on reload. */
   policy: Policy
   /** Emits `request:<id>` when a request changes state, for long-polling waiters. */
@@ -40,6 +43,10 @@ export interface HeartbeatSettings {
 export interface Actor {
   user: UserRecord
   deviceId: string
+  /** Set when the caller is a workload (its principal is \`user\`, named by its SPIFFE ID). */
+  workload?: WorkloadRecord
+  /** The address the call came from. */
+  sourceHost?: string
 }
 
 export const isVendor = (user: UserRecord) => user.org !== undefined || user.roles.includes('vendor')

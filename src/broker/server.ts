@@ -22,6 +22,7 @@ import { describeStore, openStore } from './store/open.js'
 import { startTicketWatch } from './tickets/closing.js'
 import { describeDelivery, undeliverable } from './breakglass/notify-plan.js'
 import { UsageError } from '../errors.js'
+import { DEFAULT_TRUST_DOMAIN } from './workloads/spiffe-id.js'
 
 export interface BrokerOptions {
   /** The key files, and the SQLite file unless database is given. */
@@ -35,6 +36,8 @@ export interface BrokerOptions {
   tlsCert?: string
   tlsKey?: string
   issuer?: string
+  /** The SPIFFE trust domain of workloads (default DEFAULT_TRUST_DOMAIN). */
+  trustDomain?: string
   /** Where break-glass notifications go. */
   webhooks?: WebhookTarget[]
   log?: (line: string) => void
@@ -73,7 +76,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   const reviews = new ReviewStore(store)
   const notifier = new Notifier(reviews, options.webhooks ?? [], log)
   const heartbeat = { graceSeconds: options.heartbeatGraceSeconds ?? DEFAULT_HEARTBEAT_GRACE_SECONDS, monotonicMs: monotonicNowMs }
-  const ctx: BrokerContext = { store, dataDir: options.dataDir, signingKey, issuer: options.issuer ?? '', policy, events, now: Date.now, reviews, notifier, heartbeat }
+  const ctx: BrokerContext = { store, dataDir: options.dataDir, signingKey, issuer: options.issuer ?? '', trustDomain: options.trustDomain ?? DEFAULT_TRUST_DOMAIN, policy, events, now: Date.now, reviews, notifier, heartbeat }
   startHeartbeatWatch(ctx)
 
   const tls = options.tlsCert && options.tlsKey ? { cert: readFileSync(options.tlsCert), key: readFileSync(options.tlsKey) } : undefined

@@ -19,6 +19,7 @@ import { Requests } from './repositories/requests.js'
 import { SeenAssertions } from './repositories/seen-assertions.js'
 import { Sessions } from './repositories/sessions.js'
 import { EnrollmentCodes, Users } from './repositories/users.js'
+import { Workloads } from './repositories/workloads.js'
 import { Verifiers } from './repositories/verifiers.js'
 
 export type { AuditFilter } from './repositories/audit-log.js'
@@ -47,6 +48,7 @@ export abstract class Store implements Sql {
   readonly requests = new Requests(this)
   readonly sessions = new Sessions(this)
   readonly auditLog = new AuditLog(this)
+  readonly workloads = new Workloads(this)
 
   /** Runs fn in one transaction (see the module header); transactions of one broker never interleave. */
   abstract transaction<T>(fn: (tx: Store) => Promise<T>, scope?: TransactionScope): Promise<T>
