@@ -34,6 +34,8 @@ export default class Run extends JitCommand {
         noCache: true,
         quiet: this.jsonEnabled(),
         label: command[0],
+        // A job whose access the broker ended (revoked, expired) has nothing left to do.
+        stopWhenSessionEnds: true,
       })
       process.exitCode = result.exitCode
       return result
