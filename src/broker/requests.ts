@@ -78,7 +78,8 @@ function newRequest(ctx: BrokerContext, actor: Actor, body: CreateRequestBody, d
     approverRoles: decision.approverRoles,
     approvals: [],
     ...(body.intent !== undefined ? { intent: body.intent } : {}),
-    ...(actor.workload && actor.sourceHost ? { sourceHost: plainAddress(actor.sourceHost) } : {}),
+    // Kept for the last approval's decision again, as the rules may name it (conditions.source_host).
+    ...(actor.sourceHost ? { sourceHost: plainAddress(actor.sourceHost) } : {}),
   }
 }
 
