@@ -191,6 +191,19 @@ describe('the policy decides on the workload, its intent and its source host', (
   })
 })
 
+describe('jit policy check', () => {
+  it('accepts the workload selector and job conditions, and names a bad source_host by its line', async () => {
+    const dir = tempDir('jit-wl-check-')
+    writeFileSync(join(dir, 'good.yaml'), POLICY)
+    expect((await jit(['policy', 'check', join(dir, 'good.yaml')])).code).toBe(0)
+    writeFileSync(join(dir, 'bad.yaml'), POLICY.replace('source_host: [127.0.0.0/8]', 'source_host: [plc-07.local]'))
+    const bad = await jit(['policy', 'check', join(dir, 'bad.yaml'), '--json'])
+    expect(bad.code).toBe(2)
+    expect(bad.json().error.reasons.join('\n')).toMatch(/bad\.yaml:\d+:\d+: "plc-07\.local" is not an IP address or CIDR block/)
+    cleanup(dir)
+  })
+})
+
 describe('disabling a workload', () => {
   it('ends its open session at once and refuses it until enabled', async () => {
     const out = tempDir()
@@ -224,6 +237,23 @@ describe('register and audit', () => {
     const fw = listed.json().workloads.find((w: { name: string }) => w.name === 'fw-updater')
     expect(fw).toMatchObject({ owner: 'alice', attest: 'join-token', spiffeId: FW, disabled: false, activeSessions: 0 })
     expect(fw.lastUsedAt).toMatch(/^\d{4}-/)
+  })
+
+  it('the admin API does the same for an admin, in the broker\'s own trust domain; not for others', async () => {
+    const api = (args: string[], home = alice) => jit(['admin', 'workload', ...args, '--json'], { home, env: { JIT_DATA: '' } })
+    const added = await api(['add', 'historian', '--owner', 'group:plant-ops', '--attest', 'join-token'])
+    expect(added.code, added.stderr).toBe(0)
+    expect(added.json().spiffeId).toBe(`spiffe://${TD}/workload/historian`)
+    expect((await api(['join-token', 'historian'])).json().token).toMatch(/^jt_/)
+    expect((await api(['show', 'historian'])).json()).toMatchObject({ owner: 'group:plant-ops', disabled: false, keys: [] })
+    const refused = await api(['list'], bob)
+    expect(refused.code).not.toBe(0)
+    expect(refused.json().error.message).toMatch(/Only the admin role can manage workloads/)
+    const removed = await api(['remove', 'historian'])
+    expect(removed.code, removed.stderr).toBe(0)
+    expect((await api(['list'])).json().workloads.map((w: { name: string }) => w.name)).toEqual(['fw-updater'])
+    // Removed for good: the name's SPIFFE ID is not handed out again.
+    expect((await api(['add', 'historian', '--owner', 'alice', '--attest', 'join-token'])).code).not.toBe(0)
   })
 
   it('refuses a workload without a known owner, and a bad name, changing nothing', async () => {
