@@ -237,6 +237,8 @@ describe('register and audit', () => {
     const fw = listed.json().workloads.find((w: { name: string }) => w.name === 'fw-updater')
     expect(fw).toMatchObject({ owner: 'alice', attest: 'join-token', spiffeId: FW, disabled: false, activeSessions: 0 })
     expect(fw.lastUsedAt).toMatch(/^\d{4}-/)
+    // Its principal is not a person: jit admin user list leaves it out.
+    expect((await jit(['admin', 'user', 'list', ...broker.storeArgs, '--json'])).json().users.map((u: { name: string }) => u.name)).toEqual(['alice', 'bob'])
   })
 
   it('the admin API does the same for an admin, in the broker\'s own trust domain; not for others', async () => {
