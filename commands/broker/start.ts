@@ -22,8 +22,8 @@ export default class BrokerStart extends JitCommand {
     'notify-webhook': Flags.string({ env: 'JIT_NOTIFY_WEBHOOK', multiple: true, summary: 'URL that gets break-glass events as a plain JSON body (repeatable).' }),
     'notify-chat-webhook': Flags.string({ env: 'JIT_NOTIFY_CHAT_WEBHOOK', multiple: true, summary: 'Slack-compatible incoming-webhook URL for break-glass events (repeatable).' }),
     issuer: Flags.string({ env: 'JIT_ISSUER', summary: 'Public URL of the broker, used as the credential issuer (default: the listen URL).' }),
-    'trust-domain': Flags.string({ env: 'JIT_TRUST_DOMAIN', summary: 'SPIFFE trust domain of the workloads\' IDs, spiffe://TRUST-DOMAIN/... (default: the --issuer host name, else jit.local).' }),
     'require-notify-delivery': Flags.boolean({ env: 'JIT_REQUIRE_NOTIFY_DELIVERY', summary: 'Refuse to start when the policy\'s break-glass notify list names a target this broker cannot deliver (default: start with a warning).' }),
+    'trust-domain': Flags.string({ env: 'JIT_TRUST_DOMAIN', summary: 'The SPIFFE trust domain of this broker\'s workloads (default jit.local); their IDs are spiffe://DOMAIN/workload/NAME.' }),
     'heartbeat-grace': Flags.string({ env: 'JIT_HEARTBEAT_GRACE', default: '60s', summary: 'Revoke a jit exec / jit shell session this long after its heartbeats stop (e.g. 30s, 2m).' }),
   }
 

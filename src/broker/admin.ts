@@ -17,6 +17,7 @@ import type { BrokerContext } from './context.js'
 import { makeEnrollmentCode } from './enrollment.js'
 import { Notifier } from './notifier.js'
 import * as offboarding from './offboarding.js'
+import * as workloads from './workloads/register.js'
 import type { AssetRecord, UserRecord } from './store/records.js'
 import { openStore as openBrokerStore } from './store/open.js'
 import { SqliteStore } from './store/sqlite-store.js'
@@ -113,6 +114,16 @@ export const revokeEnrollmentCodes = (store: Store, user: string) => asOperator(
 export const listVerifiers = (store: Store) => asOperator(store, (ctx) => offboarding.listVerifiers(ctx))
 export const rotateVerifier = (store: Store, name: string) => asOperator(store, (ctx) => offboarding.rotateVerifier(ctx, OPERATOR, name))
 export const removeVerifier = (store: Store, name: string) => asOperator(store, (ctx) => offboarding.removeVerifier(ctx, OPERATOR, name))
+
+// ---- the workload register, on the store (the same functions the admin API calls) ---------
+
+export const addWorkload = (store: Store, spec: workloads.NewWorkload) => asOperator(store, (ctx) => workloads.addWorkload(ctx, OPERATOR, spec))
+export const listWorkloads = (store: Store) => asOperator(store, (ctx) => workloads.listWorkloads(ctx))
+export const showWorkload = (store: Store, name: string) => asOperator(store, (ctx) => workloads.showWorkload(ctx, name))
+export const disableWorkload = (store: Store, name: string, reason?: string) => asOperator(store, (ctx) => workloads.disableWorkload(ctx, OPERATOR, name, reason))
+export const enableWorkload = (store: Store, name: string) => asOperator(store, (ctx) => workloads.enableWorkload(ctx, OPERATOR, name))
+export const removeWorkload = (store: Store, name: string) => asOperator(store, (ctx) => workloads.removeWorkload(ctx, OPERATOR, name))
+export const workloadJoinToken = (store: Store, name: string, validSeconds: number) => asOperator(store, (ctx) => workloads.makeJoinToken(ctx, OPERATOR, name, validSeconds))
 
 /**
  * Runs a broker function on the store as the operator. A running broker sees the change at once

@@ -7,6 +7,7 @@ import type { ReviewStore } from './breakglass/review-store.js'
 import type { UserRecord } from './store/records.js'
 import type { Store } from './store/store.js'
 import type { SpiffeAuthority } from './spiffe/authority.js'
+import type { WorkloadRecord } from './store/repositories/workloads.js'
 
 export interface BrokerContext {
   store: Store
@@ -45,6 +46,10 @@ export interface HeartbeatSettings {
 export interface Actor {
   user: UserRecord
   deviceId: string
+  /** Set when the caller is a workload (its principal is \`user\`, named by its SPIFFE ID). */
+  workload?: WorkloadRecord
+  /** The address the call came from. */
+  sourceHost?: string
 }
 
 export const isVendor = (user: UserRecord) => user.org !== undefined || user.roles.includes('vendor')

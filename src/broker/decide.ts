@@ -9,6 +9,8 @@ export interface Asked {
   scope: string
   ttlSeconds: number
   ticket: string
+  /** A workload job's declared intent. */
+  intent?: string
   /** A session being renewed does not block itself on an exclusive scope. */
   renewing?: string
 }

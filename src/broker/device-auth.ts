@@ -7,6 +7,7 @@ import { ASSERTION_MAX_AGE_SECONDS, DEVICE_ASSERTION_SHAPE, DEVICE_AUTH_SCHEME }
 import { authFailed } from './api-error.js'
 import { CLOCK_SKEW_SECONDS, clockSkewRefusal } from './clock-skew.js'
 import type { Actor, BrokerContext } from './context.js'
+import { isWorkloadPrincipal } from './spiffe/spiffe-id.js'
 
 const keyCache = new Map<string, KeyObject>()
 
@@ -49,6 +50,12 @@ export async function authenticateDevice(ctx: BrokerContext, header: string | un
   if (claims.bh !== bodyHash(rawBody)) throw authFailed('The device assertion does not match the request body.')
   if (!(await ctx.store.seenAssertions.remember(claims.jti, Math.ceil(claims.exp + CLOCK_SKEW_SECONDS)))) throw authFailed('This signed request was already used once (replay refused).')
   const user = await ctx.store.users.get(device.user)
+  // A workload's key is a device of its principal: the same assertion, bound to the workload.
+  if (isWorkloadPrincipal(device.user)) {
+    const workload = await ctx.store.workloads.bySpiffeId(device.user)
+    if (!workload || workload.disabled || !user || user.disabled) throw authFailed(`The workload of this key (${device.user}) is ${workload ? 'disabled' : 'removed'}.`)
+    return { user, deviceId: device.id, workload }
+  }
   if (!user || user.disabled) throw authFailed('The user of this device is disabled.')
   return { user, deviceId: device.id }
 }

@@ -16,6 +16,8 @@ import type { AssetRecord, DeviceRecord, UserRecord } from './store/records.js'
 import { withTicketVerdict, type TicketVerdict } from './tickets/check.js'
 import { identityProblem as identityStanding } from './oidc/freshness.js'
 import type { OidcIdentity } from './store/repositories/oidc-identities.js'
+import type { WorkloadRecord } from './store/repositories/workloads.js'
+import { isWorkloadPrincipal, trustDomainOf } from './spiffe/spiffe-id.js'
 
 export type OpeningPath = 'request' | 'approval' | 'break-glass' | 'drill' | 'renewal'
 
@@ -29,11 +31,15 @@ export interface Opening {
   asked: Asked
   /** What a connected ticket system said, looked up before the gate (which never waits on the network). Break-glass has none. */
   ticket?: TicketVerdict
+  /** The address the request came from (a rule may name it: conditions.source_host). */
+  sourceHost?: string
 }
 
 /** What an opening is decided on, read once, at the moment it opens. */
 export interface OpeningFacts {
   user?: UserRecord
+  /** Set when the principal is a workload's (read only then). */
+  workload?: WorkloadRecord
   device?: DeviceRecord
   asset?: AssetRecord
   /** The asset's active sessions (less the one being renewed); read only when a rule that could apply makes a scope exclusive. */
@@ -54,6 +60,7 @@ export interface OpeningFacts {
 export async function sessionGate(ctx: BrokerContext, opening: Opening): Promise<Decision> {
   const facts = await gatherFacts(ctx, opening)
   const user = assertStanding(ctx, opening, facts)
+  if (isWorkloadPrincipal(opening.user)) assertWorkloadStanding(ctx, opening, facts)
   assertNoReviewDue({ user, deviceId: opening.deviceId }, facts.dueReview, opening.path)
   const input = decisionInput(opening, user, facts)
   if (opening.kind === 'standard') {
@@ -82,6 +89,7 @@ async function gatherFacts(ctx: BrokerContext, opening: Opening): Promise<Openin
   const at = ctx.now()
   const { asset: path, renewing } = opening.asked
   const user = await ctx.store.users.get(opening.user)
+  const workload = isWorkloadPrincipal(opening.user) ? await ctx.store.workloads.bySpiffeId(opening.user) : undefined
   const device = await ctx.store.devices.get(opening.deviceId)
   const asset = await ctx.store.assets.get(path)
   // Holders matter only to an exclusive scope: most openings never read them.
@@ -91,12 +99,14 @@ async function gatherFacts(ctx: BrokerContext, opening: Opening): Promise<Openin
   const [dueReview] = await requiredReviews(ctx, opening.user)
   // Read even when the policy names no provider now: an identity whose provider was dropped opens nothing.
   const identity = await ctx.store.oidcIdentities.get(opening.user)
-  return { user, device, asset, holders, dueReview, identity, at }
+  return { user, workload, device, asset, holders, dueReview, identity, at }
 }
 
 function decisionInput(opening: Opening, user: UserRecord, facts: OpeningFacts): DecisionInput {
   return {
-    user: { name: user.name, roles: user.roles, org: user.org },
+    user: { name: user.name, roles: user.roles, org: user.org, workload: facts.workload && { name: facts.workload.name, spiffeId: facts.workload.spiffeId, owner: facts.workload.owner } },
+    intent: opening.asked.intent,
+    sourceHost: opening.sourceHost,
     asset: opening.asked.asset,
     scope: opening.asked.scope,
     ttlSeconds: opening.asked.ttlSeconds,
@@ -120,6 +130,17 @@ function assertStanding(ctx: BrokerContext, opening: Opening, { user, device, id
     throw new ApiError(403, 'policy-denied', `No session can open for ${opening.user} on this device.`, { reasons, nextSteps: opening.path === 'approval' ? ['Deny the request; it cannot open a session as things stand.'] : [] })
   }
   return user
+}
+
+/** A workload opens nothing once disabled or removed, nor outside this broker's trust domain; nor by break-glass. */
+function assertWorkloadStanding(ctx: BrokerContext, opening: Opening, { workload }: OpeningFacts): void {
+  const reasons: string[] = []
+  if (!workload) reasons.push(`${opening.user} is no longer a registered workload`)
+  else if (workload.disabled) reasons.push(`workload ${workload.name} is disabled`)
+  if (ctx.trustDomain && trustDomainOf(opening.user) !== ctx.trustDomain) reasons.push(`${opening.user} is not in this broker's trust domain ${ctx.trustDomain}`)
+  if (opening.kind !== 'standard') reasons.push('a workload has no break-glass path')
+  if (reasons.length === 0) return
+  throw new ApiError(403, 'policy-denied', `No session can open for workload ${workload?.name ?? opening.user}.`, { reasons, nextSteps: workload ? [`Its owner (${workload.owner}) or an admin can enable it: jit admin workload enable ${workload.name}`] : [] })
 }
 
 /** The refusal of break-glass by its section of the policy (who, where, which scopes, or none at all). */

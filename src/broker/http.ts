@@ -31,6 +31,7 @@ import { ticketOfRequest, ticketOfSession } from './tickets/check.js'
 import { registerTicketRoutes } from './tickets/routes.js'
 import { registerOidcRoutes } from './oidc/routes.js'
 import { buildInfo } from '../util/build-info.js'
+import { registerWorkloadRoutes, workloadInView } from './workloads/routes.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -94,8 +95,10 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
   app.setErrorHandler((error, request, reply) => sendProblem(reply, toApiError(error, log, request)))
   app.setNotFoundHandler((request, reply) => sendProblem(reply, new ApiError(404, 'not-found', `No such endpoint: ${request.method} ${request.url.split('?')[0]}`)))
 
-  const actorOf = (request: FastifyRequest): Promise<Actor> =>
-    authenticateDevice(ctx, request.headers.authorization, request.method, request.url, request.rawBody)
+  const actorOf = async (request: FastifyRequest): Promise<Actor> => ({
+    ...(await authenticateDevice(ctx, request.headers.authorization, request.method, request.url, request.rawBody)),
+    sourceHost: request.ip,
+  })
 
   // A load balancer's check: ok only when the store answers too (503 unavailable when its database does not).
   app.get('/healthz', async () => {
@@ -212,18 +215,20 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
 
   app.get(`${API_PREFIX}/audit`, async (request) => {
     const actor = await actorOf(request)
-    const query = request.query as { session?: string; since?: string; limit?: string }
+    const query = request.query as { session?: string; since?: string; limit?: string; workload?: string }
     const limit = Math.min(10000, Math.max(1, Number(query.limit ?? 1000) || 1000))
     const oversight = hasAnyRole(actor.user, OVERSIGHT_ROLES)
     if (query.session && !oversight) await overseenSession(ctx, actor, query.session)
     const since = query.since === undefined ? undefined : isoInstant(query.since)
     if (query.since !== undefined && !since) throw badInput(`since "${query.since}" is not an ISO 8601 time.`)
-    const events = await ctx.store.auditLog.events({ sessionId: query.session, since, actor: oversight || query.session ? undefined : actor.user.name, limit })
+    const workload = query.workload === undefined ? undefined : await workloadInView(ctx, actor, query.workload)
+    const events = await ctx.store.auditLog.events({ sessionId: query.session, since, actor: workload?.spiffeId ?? (oversight || query.session ? undefined : actor.user.name), limit })
     return { events }
   })
   registerAuditRoutes(app, ctx, actorOf, (request) => verifierOf(ctx, request), API_PREFIX)
   registerAdminRoutes(app, ctx, actorOf, API_PREFIX)
   registerReportRoutes(app, ctx, actorOf, API_PREFIX)
+  registerWorkloadRoutes(app, ctx, actorOf, API_PREFIX)
 
   return app
 }

@@ -11,7 +11,7 @@ import { forgetDeviceKey } from './device-auth.js'
 import { endSessionRecorded } from './sessions.js'
 import { publicSession, type DeviceRecord } from './store/records.js'
 
-export type EndCause = 'user-disabled' | 'device-revoked' | 'logout' | 'idp-refused'
+export type EndCause = 'user-disabled' | 'device-revoked' | 'logout' | 'idp-refused' | 'workload-disabled'
 
 export interface Offboarded {
   sessionsEnded: SessionInfo[]
@@ -36,7 +36,7 @@ export async function endAccessOf(ctx: BrokerContext, who: { user: string; devic
   return { sessions, requests }
 }
 
-async function finish(ctx: BrokerContext, ended: { sessions: string[]; requests: AccessRequest[] }): Promise<Offboarded> {
+export async function finishOffboarding(ctx: BrokerContext, ended: { sessions: string[]; requests: AccessRequest[] }): Promise<Offboarded> {
   for (const request of ended.requests) ctx.events.emit(`request:${request.id}`)
   ctx.notifier.kick()
   const nowEpoch = ctx.now() / 1000
@@ -54,7 +54,7 @@ export async function disableUser(ctx: BrokerContext, by: string, name: string, 
     await tx.appendAudit({ type: 'user.disabled', severity: 'high', actor: by, data: { user: name, reason, sessionsEnded: ended.sessions, requestsCancelled: ended.requests.map((r) => r.id) } })
     return ended
   })
-  return { user: name, disabled: true, ...(await finish(ctx, ended)) }
+  return { user: name, disabled: true, ...(await finishOffboarding(ctx, ended)) }
 }
 
 export async function enableUser(ctx: BrokerContext, by: string, name: string): Promise<{ user: string; disabled: false }> {
@@ -91,7 +91,7 @@ export async function revokeDevice(ctx: BrokerContext, by: string, deviceId: str
     return { ended, user: device.user }
   })
   forgetDeviceKey(deviceId)
-  return { deviceId, user, ...(await finish(ctx, ended)) }
+  return { deviceId, user, ...(await finishOffboarding(ctx, ended)) }
 }
 
 /** Every unused enrollment code of a user stops working. */

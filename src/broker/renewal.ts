@@ -37,7 +37,8 @@ async function renewChecked(ctx: BrokerContext, tx: Store, actor: Actor, id: str
   const whole = `renewing for ${formatDuration(ttl)} would make session ${id} ${formatDuration(totalSeconds)} long in all`
   let rule = request.rule ?? null
   let notes: string[] | undefined
-  const asked = { asset: session.asset, scope: session.scope, ttlSeconds: totalSeconds, ticket: session.ticket, renewing: session.id }
+  // A workload's job keeps the intent it declared; the source host is where this call comes from.
+  const asked = { asset: session.asset, scope: session.scope, ttlSeconds: totalSeconds, ticket: session.ticket, renewing: session.id, intent: request.intent }
   if (session.kind !== 'standard') {
     await sessionGate(ctx, { path: 'renewal', kind: session.kind, user: session.user, deviceId: session.deviceId, asked })
     // The break-glass hard cap as the policy has it now; with no break-glass section left, what was granted.
@@ -46,7 +47,7 @@ async function renewChecked(ctx: BrokerContext, tx: Store, actor: Actor, id: str
       throw denied(id, [whole, `a ${session.kind} session never runs past the break-glass hard cap (${formatDuration(cap)})`])
     }
   } else {
-    const decision = await sessionGate(ctx, { path: 'renewal', kind: 'standard', user: session.user, deviceId: session.deviceId, asked, ticket })
+    const decision = await sessionGate(ctx, { path: 'renewal', kind: 'standard', user: session.user, deviceId: session.deviceId, asked, ticket, sourceHost: actor.sourceHost })
     if (!decision.allow) throw denied(id, [whole, ...decision.reasons])
     rule = decision.rule ?? null
     notes = decision.notes

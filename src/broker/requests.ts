@@ -17,6 +17,7 @@ import { grantFor, openSession } from './sessions.js'
 import type { SessionRecord } from './store/records.js'
 import type { Store } from './store/store.js'
 import { checkTicket, type TicketVerdict } from './tickets/check.js'
+import { plainAddress } from '../policy/workload-rules.js'
 
 /** Checks the shape of a request against facts, before any policy: bad input changes nothing. */
 async function validate(ctx: BrokerContext, body: CreateRequestBody): Promise<void> {
@@ -47,7 +48,7 @@ export async function createRequest(ctx: BrokerContext, actor: Actor, body: Crea
   // pending requests; the asset's holders and state): on a shared database it runs beside other
   // users' requests for other assets.
   const { request, decision, session } = await ctx.store.transaction(async (tx) => {
-    const decision = await sessionGate(ctx, { path: 'request', kind: 'standard', user: actor.user.name, deviceId: actor.deviceId, asked: body, ticket })
+    const decision = await sessionGate(ctx, { path: 'request', kind: 'standard', user: actor.user.name, deviceId: actor.deviceId, asked: body, ticket, sourceHost: actor.sourceHost })
     if (decision.allow && decision.approvalsNeeded > 0) await assertPendingRoom(ctx, actor)
     assertDeliveryAllowed(decision, body)
     const request = newRequest(ctx, actor, body, decision)
@@ -76,6 +77,9 @@ function newRequest(ctx: BrokerContext, actor: Actor, body: CreateRequestBody, d
     approvalsNeeded: decision.approvalsNeeded,
     approverRoles: decision.approverRoles,
     approvals: [],
+    ...(body.intent !== undefined ? { intent: body.intent } : {}),
+    // Kept for the last approval's decision again, as the rules may name it (conditions.source_host).
+    ...(actor.sourceHost ? { sourceHost: plainAddress(actor.sourceHost) } : {}),
   }
 }
 
@@ -85,7 +89,7 @@ async function recordNewRequest(ctx: BrokerContext, tx: Store, actor: Actor, req
     type: 'request.created',
     actor: actor.user.name,
     requestId: request.id,
-    data: { ticket: request.ticket, asset: request.asset, scope: request.scope, ttlSeconds: request.ttlSeconds, reason: request.reason, deviceId: actor.deviceId },
+    data: { ticket: request.ticket, asset: request.asset, scope: request.scope, ttlSeconds: request.ttlSeconds, reason: request.reason, deviceId: actor.deviceId, ...workloadAuditData(actor, request) },
   })
   await tx.appendAudit({
     type: 'policy.decision',
@@ -109,6 +113,12 @@ async function recordNewRequest(ctx: BrokerContext, tx: Store, actor: Actor, req
   }
   await tx.requests.save(request)
   return undefined
+}
+
+/** A workload's request names the workload, its owner, intent and source host beside the actor (its SPIFFE ID). */
+function workloadAuditData(actor: Actor, request: AccessRequest): Record<string, unknown> {
+  if (!actor.workload) return {}
+  return { workload: actor.workload.name, owner: actor.workload.owner, intent: request.intent ?? null, sourceHost: request.sourceHost ?? null }
 }
 
 /** A user may have at most MAX_PENDING_PER_USER requests waiting for approval. */
@@ -185,7 +195,7 @@ export async function approveRequest(ctx: BrokerContext, actor: Actor, id: strin
       // Things change while a request waits (the window closes, the asset starts running,
       // someone else takes exclusive control): the last approval decides again, as of now.
       try {
-        now = await sessionGate(ctx, { path: 'approval', kind: 'standard', user: request.user, deviceId: request.deviceId, asked: request, ticket })
+        now = await sessionGate(ctx, { path: 'approval', kind: 'standard', user: request.user, deviceId: request.deviceId, asked: request, ticket, sourceHost: request.sourceHost })
       } catch (error) {
         // Refused by the gate before the rules (standing, review): recorded like a policy refusal.
         if (!(error instanceof ApiError)) throw error

@@ -24,7 +24,7 @@ import { startTicketWatch } from './tickets/closing.js'
 import { describeDelivery, undeliverable } from './breakglass/notify-plan.js'
 import { UsageError } from '../errors.js'
 import { loadOrCreateSpiffeAuthority } from './spiffe/authority.js'
-import { defaultTrustDomain, trustDomainProblem } from './spiffe/spiffe-id.js'
+import { DEFAULT_TRUST_DOMAIN, trustDomainProblem } from './spiffe/spiffe-id.js'
 import { PlantStateInterlock } from './plant-state.js'
 
 export interface BrokerOptions {
@@ -39,7 +39,7 @@ export interface BrokerOptions {
   tlsCert?: string
   tlsKey?: string
   issuer?: string
-  /** The SPIFFE trust domain (default: the issuer's host name, else jit.local). */
+  /** The SPIFFE trust domain of the workloads' IDs (default DEFAULT_TRUST_DOMAIN, as jit admin's). */
   trustDomain?: string
   /** Where break-glass notifications go. */
   webhooks?: WebhookTarget[]
@@ -72,7 +72,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   const lost = lostTargets(policy)
   if (lost) throw new UsageError(`${lost[0].toUpperCase()}${lost.slice(1)}.`, ['Change break_glass.notify in the policy, or start without --require-notify-delivery to run with a warning.'])
   const storeChoice = { dataDir: options.dataDir, database: options.database, passwordFile: options.databasePasswordFile }
-  const trustDomain = options.trustDomain ?? defaultTrustDomain(options.issuer)
+  const trustDomain = options.trustDomain ?? DEFAULT_TRUST_DOMAIN
   const trustDomainWrong = trustDomainProblem(trustDomain)
   if (trustDomainWrong) throw new UsageError(`Trust domain "${trustDomain}" is not valid: ${trustDomainWrong}.`, ['Give --trust-domain a name such as plant-a.example.'])
   const signingKey = await loadOrCreateSigningKey(options.dataDir)

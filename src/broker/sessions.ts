@@ -15,6 +15,7 @@ import { recordVerification } from './verifications.js'
 import { verifyPossessionProof } from '../wire/proof-of-possession.js'
 import type { ModbusGrant } from '../wire/gateway.js'
 import { modbusGrant } from '../policy/modbus.js'
+import { isWorkloadPrincipal } from './spiffe/spiffe-id.js'
 
 /** Creates the session of an approved request. Call inside the approving transaction. */
 export async function openSession(ctx: BrokerContext, request: AccessRequest, cacheAllowed: boolean): Promise<SessionRecord> {
@@ -40,13 +41,15 @@ export async function openSession(ctx: BrokerContext, request: AccessRequest, ca
   }
   await ctx.store.sessions.insert(session)
   request.sessionId = session.id
+  const workload = isWorkloadPrincipal(request.user) ? await ctx.store.workloads.bySpiffeId(request.user) : undefined
+  if (workload) await ctx.store.workloads.touch(workload.name, session.issuedAt)
   await ctx.store.appendAudit({
     type: 'session.issued',
     severity: request.kind === 'standard' ? 'info' : 'high',
     actor: request.user,
     sessionId: session.id,
     requestId: request.id,
-    data: { asset: session.asset, scope: session.scope, ticket: session.ticket, kind: session.kind, expiresAt: session.expiresAt, deviceJkt },
+    data: { asset: session.asset, scope: session.scope, ticket: session.ticket, kind: session.kind, expiresAt: session.expiresAt, deviceJkt, ...(workload ? { workload: workload.name, owner: workload.owner, intent: request.intent ?? null } : {}) },
   })
   return session
 }

@@ -19,8 +19,9 @@ export class CliContext {
   #key?: Promise<DeviceKey>
   #client?: BrokerClient
 
-  constructor(readonly options: GlobalOptions, readonly keychain: Keychain = new SystemKeychain()) {
-    this.profile = readProfile(options.profile)
+  /** `profile`: what a workload's folder says (workload-context.ts), instead of the configuration file's profile. */
+  constructor(readonly options: GlobalOptions, readonly keychain: Keychain = new SystemKeychain(), profile?: Profile) {
+    this.profile = profile ?? readProfile(options.profile)
   }
 
   /** The broker, or several of one plant separated by commas: --broker / JIT_BROKER, else the profile. */

@@ -6,11 +6,13 @@
 import { formatDuration } from '../util/ttl.js'
 import { matchesAsset } from './asset-pattern.js'
 import type { AssetFacts, Decision, DecisionInput, Holder, Policy, Rule, Subject } from './types.js'
+import { jobConditionMisses, workloadSelected } from './workload-rules.js'
 import { describeClock, describeTimeOfDay, describeWindow, inTimeOfDay, inWindow } from './windows.js'
 
 export const isVendor = (user: Subject): boolean => user.org !== undefined || user.roles.includes('vendor')
 
 export function whoMatches(rule: Pick<Rule, 'who'>, user: Subject): boolean {
+  if (user.workload) return workloadSelected(rule.who.workloads, user.workload)
   const { users, roles, orgs } = rule.who
   return Boolean(
     users?.includes(user.name) ||
@@ -54,6 +56,7 @@ export function ruleMisses(policy: Policy, rule: Rule, input: DecisionInput): st
     misses.push(`rule ${rule.name} allows at most ${formatDuration(rule.maxTtlSeconds)}; ${formatDuration(input.ttlSeconds)} was asked`)
   }
   misses.push(...ticketMisses(policy, rule, input.ticket))
+  misses.push(...jobConditionMisses(rule, input.intent, input.sourceHost))
   if (!facts) {
     if (rule.assetAttributes || rule.conditions.assetState || rule.conditions.inMaintenanceWindow || rule.approval?.fromOwnerGroup) {
       misses.push(`rule ${rule.name} depends on what the inventory says about ${input.asset}, and it says nothing`)

@@ -11,6 +11,7 @@ import { policySchema } from './schema.js'
 import type { AssetState, BreakGlassPolicy, ConnectorAuth, IdentityProvider, Policy, Rule, SecretRef, TicketSystemConfig, Weekday, Who } from './types.js'
 import { WEEKDAYS } from './types.js'
 import { isTimeZone, parseClock } from './windows.js'
+import { sourceHostProblem } from './workload-rules.js'
 import { parseYamlSource, readSourceFile, type Hint, type YamlPath, type YamlSource } from './yaml-source.js'
 
 export { PolicyLoadError, type PolicyProblem } from './yaml-source.js'
@@ -34,6 +35,8 @@ interface RawRule {
   conditions?: {
     asset_state?: AssetState[]
     in_maintenance_window?: boolean
+    intent?: string[]
+    source_host?: string[]
     time_of_day?: { from: string; to: string; days?: Weekday[]; timezone?: string }
   }
   approval?: 'none' | { count: number; from_roles?: string[]; from_owner_group?: boolean }
@@ -90,7 +93,7 @@ const hint: Hint = (keyword, path) => {
   if (keyword === 'pattern' && (key === 'from' || key === 'to')) return 'expected a clock time HH:MM, such as 06:00 or 22:30'
   if (keyword === 'pattern' && key === 'name') return 'expected lower-case letters, digits and dashes'
   if (keyword === 'oneOf' && key === 'approval') return 'expected "none" or { count, from_roles and/or from_owner_group }'
-  if (keyword === 'minProperties' && key === 'who') return 'name at least one of users, roles, orgs'
+  if (keyword === 'minProperties' && key === 'who') return 'name at least one of users, roles, orgs, workloads'
   if (keyword === 'pattern' && key === 'max_age') return 'expected a duration such as 5m or 1h'
   if (key === 'bearer' || key === 'password' || key === 'webhook_secret' || key === 'client_secret') return 'expected { env: VARIABLE } or { file: PATH }: a credential is named in the policy, never written in it'
   return undefined
@@ -182,6 +185,11 @@ function compileRule(
     timeOfDay = { from, to, days: c.time_of_day.days ?? [...WEEKDAYS], timeZone: known.zone(c.time_of_day.timezone, at('conditions', 'time_of_day', 'timezone')) }
   }
 
+  for (const [j, entry] of (c.source_host ?? []).entries()) {
+    const problem = sourceHostProblem(entry)
+    if (problem) source.report(at('conditions', 'source_host', j), problem)
+  }
+
   let approval: Rule['approval'] = null
   if (rule.approval !== undefined && rule.approval !== 'none') {
     const fromRoles = rule.approval.from_roles ?? []
@@ -199,7 +207,7 @@ function compileRule(
     scopes: rule.scopes,
     maxTtlSeconds,
     ticket: { required: rule.ticket?.required ?? true, systems: rule.ticket?.systems ?? [], onUnreachable: rule.ticket?.on_unreachable ?? 'deny' },
-    conditions: { assetState: c.asset_state, inMaintenanceWindow: c.in_maintenance_window, timeOfDay },
+    conditions: { assetState: c.asset_state, inMaintenanceWindow: c.in_maintenance_window, timeOfDay, intent: c.intent, sourceHost: c.source_host },
     approval,
     cache: rule.cache ?? true,
     exclusive: rule.exclusive ?? false,

@@ -90,7 +90,12 @@ const who = {
   type: 'object',
   additionalProperties: false,
   minProperties: 1,
-  properties: { users: names, roles: names, orgs: names },
+  properties: {
+    users: names,
+    roles: names,
+    orgs: names,
+    workloads: { type: 'object', additionalProperties: false, minProperties: 1, properties: { names, spiffe_ids: names, owners: names } },
+  },
 } as const
 
 export const policySchema = {
@@ -148,6 +153,8 @@ export const policySchema = {
             properties: {
               asset_state: { type: 'array', items: assetStates, minItems: 1, uniqueItems: true },
               in_maintenance_window: { type: 'boolean' },
+              intent: names,
+              source_host: names,
               time_of_day: {
                 type: 'object',
                 additionalProperties: false,

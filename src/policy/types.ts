@@ -14,6 +14,14 @@ export interface Who {
   users?: string[]
   roles?: string[]
   orgs?: string[]
+  /** Workloads only (never people): by name, SPIFFE ID pattern (`*` any run) or owner. */
+  workloads?: WorkloadSelector
+}
+
+export interface WorkloadSelector {
+  names?: string[]
+  spiffe_ids?: string[]
+  owners?: string[]
 }
 
 /** A recurring stretch of local wall-clock time, e.g. Saturdays 02:00–06:00 Europe/Berlin. */
@@ -103,6 +111,10 @@ export interface Conditions {
   assetState?: AssetState[]
   inMaintenanceWindow?: boolean
   timeOfDay?: TimeOfDay
+  /** A workload's declared intent must match one of these patterns. */
+  intent?: string[]
+  /** The call must come from one of these addresses or CIDR blocks. */
+  sourceHost?: string[]
 }
 
 export interface AssetAttributeFilter {
@@ -196,6 +208,8 @@ export interface Subject {
   name: string
   roles: string[]
   org?: string
+  /** Set when the subject is a workload (its name is then its SPIFFE ID). */
+  workload?: { name: string; spiffeId: string; owner: string }
 }
 
 /** Someone already holding a scope on the asset. */
@@ -220,6 +234,10 @@ export interface DecisionInput {
   at?: number
   /** Active sessions on the asset, for exclusive scopes; a function is asked only when it matters. */
   holders?: readonly Holder[] | (() => readonly Holder[])
+  /** A workload job's declared intent. */
+  intent?: string
+  /** The address the request came from. */
+  sourceHost?: string
 }
 
 export interface Decision {

@@ -33,8 +33,17 @@ export const CreateRequestBody = closed({
    * keeps it in memory for one command; absent for a plain `jit request`, which caches it.
    */
   delivery: Type.Optional(oneOf(CREDENTIAL_DELIVERIES)),
+  /** What a workload's job is for (e.g. firmware-update); rules may name it (conditions.intent). */
+  intent: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,63}$' })),
 })
 export type CreateRequestBody = Static<typeof CreateRequestBody>
+
+/** A workload's key pair enrolled with its one-time join token (the token is never stored, only its hash). */
+export const WorkloadEnrollBody = closed({
+  token: Type.String({ minLength: 16, maxLength: 128 }),
+  publicKey: closed({ kty: Type.Literal('OKP'), crv: Type.Literal('Ed25519'), x: Type.String({ minLength: 43, maxLength: 43, pattern: '^[A-Za-z0-9_-]+$' }) }),
+})
+export type WorkloadEnrollBody = Static<typeof WorkloadEnrollBody>
 
 export const EnrollBody = closed({
   code: Type.String({ minLength: 8, maxLength: 128 }),

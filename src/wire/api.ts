@@ -10,7 +10,7 @@ export const ASSERTION_MAX_AGE_SECONDS = 60
 /** A device assertion's JWS type, and a bound no assertion reaches (a request header is at most 16 KiB). */
 export const DEVICE_ASSERTION_SHAPE = { typ: 'jit-device+jwt', maxLength: 16_384 } as const
 
-export type { BreakGlassBody, CommentBody, CreateRequestBody, CredentialDelivery, EnrollBody, IntrospectBody, OidcAuthorizeBody, OidcDevicePollBody, OidcDeviceStartBody, OidcEnrollBody, OptionalReasonBody, ReasonBody, RenewBody, RequestKind, ReviewAnswers } from './api-bodies.js'
+export type { BreakGlassBody, CommentBody, CreateRequestBody, CredentialDelivery, EnrollBody, IntrospectBody, OidcAuthorizeBody, OidcDevicePollBody, OidcDeviceStartBody, OidcEnrollBody, OptionalReasonBody, ReasonBody, RenewBody, RequestKind, ReviewAnswers, WorkloadEnrollBody } from './api-bodies.js'
 export type RequestState = 'pending' | 'approved' | 'denied' | 'cancelled' | 'expired'
 export type SessionState = 'active' | 'revoked' | 'expired'
 
@@ -41,6 +41,9 @@ export interface AccessRequest {
   approverRoles: string[]
   approvals: Approval[]
   sessionId?: string
+  /** A workload's declared intent, and the address its call came from (the policy may name both). */
+  intent?: string
+  sourceHost?: string
 }
 
 export interface SessionInfo {

@@ -9,7 +9,9 @@ export default class AdminUserList extends JitCommand {
 
   async run() {
     const { flags } = await this.parse(AdminUserList)
-    const users = await withStore(flags, (store) => store.users.list())
+    const { isWorkloadPrincipal } = await import('../../../src/broker/spiffe/spiffe-id.js')
+    // Workloads' principals are rows of users too; jit admin workload list shows them.
+    const users = (await withStore(flags, (store) => store.users.list())).filter((u) => !isWorkloadPrincipal(u.name))
     if (!this.jsonEnabled()) {
       const { table } = await import('../../../src/cli/output.js')
       this.log(await table(['user', 'roles', 'org'], users.map((u) => [u.name, u.roles.join(', '), u.org ?? ''])))

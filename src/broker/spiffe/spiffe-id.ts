@@ -6,6 +6,7 @@ import { badInput } from '../api-error.js'
 const TRUST_DOMAIN = /^[a-z0-9._-]+$/
 const SEGMENT = /^[A-Za-z0-9._-]+$/
 const MAX_ID_BYTES = 2048
+/** The trust domain when --trust-domain is not given (the same on the broker and jit admin's data folder). */
 export const DEFAULT_TRUST_DOMAIN = 'jit.local'
 
 /** Why name is not a trust domain name, or undefined when it is one. */
@@ -13,19 +14,6 @@ export function trustDomainProblem(name: string): string | undefined {
   if (name.length === 0 || name.length > 255) return 'a trust domain name has 1 to 255 characters'
   if (!TRUST_DOMAIN.test(name)) return 'a trust domain name has only lower case letters, digits, ".", "-" and "_"'
   return undefined
-}
-
-/** The broker's trust domain when --trust-domain is not given: its issuer's host name if that is one, else jit.local. */
-export function defaultTrustDomain(issuer: string | undefined): string {
-  if (!issuer) return DEFAULT_TRUST_DOMAIN
-  try {
-    const host = new URL(issuer).hostname.toLowerCase()
-    // An address (127.0.0.1, [::1]) names a socket, not a domain of identities.
-    if (/^[\d.]+$/.test(host) || host.startsWith('[') || trustDomainProblem(host)) return DEFAULT_TRUST_DOMAIN
-    return host
-  } catch {
-    return DEFAULT_TRUST_DOMAIN
-  }
 }
 
 export const trustDomainId = (trustDomain: string) => `spiffe://${trustDomain}`
@@ -49,3 +37,16 @@ export function requireSpiffeId(id: string, trustDomain: string): void {
   const problem = spiffeIdProblem(id, trustDomain)
   if (problem) throw badInput(`"${id.slice(0, 200)}" is not a SPIFFE ID of trust domain ${trustDomain}: ${problem}.`)
 }
+
+export const isTrustDomain = (name: string): boolean => trustDomainProblem(name) === undefined
+
+/** A registered workload's name, the last segment of its SPIFFE ID. */
+export const WORKLOAD_NAME = /^[a-z][a-z0-9._-]{0,63}$/
+
+/** A workload's SPIFFE ID: spiffe://TRUST-DOMAIN/workload/NAME; it also names its principal in sessions and audit. */
+export const spiffeIdOf = (trustDomain: string, name: string): string => `${trustDomainId(trustDomain)}/workload/${name}`
+
+/** Whether a principal name is a workload's (people's names never hold "://"). */
+export const isWorkloadPrincipal = (name: string): boolean => name.startsWith('spiffe://')
+
+export const trustDomainOf = (spiffeId: string): string => spiffeId.slice('spiffe://'.length).split('/')[0]

@@ -20,6 +20,7 @@ import { SeenAssertions } from './repositories/seen-assertions.js'
 import { Sessions } from './repositories/sessions.js'
 import { OidcIdentities } from './repositories/oidc-identities.js'
 import { EnrollmentCodes, Users } from './repositories/users.js'
+import { Workloads } from './repositories/workloads.js'
 import { Verifiers } from './repositories/verifiers.js'
 
 export type { AuditFilter } from './repositories/audit-log.js'
@@ -49,6 +50,7 @@ export abstract class Store implements Sql {
   readonly sessions = new Sessions(this)
   readonly auditLog = new AuditLog(this)
   readonly oidcIdentities = new OidcIdentities(this)
+  readonly workloads = new Workloads(this)
 
   /** Runs fn in one transaction (see the module header); transactions of one broker never interleave. */
   abstract transaction<T>(fn: (tx: Store) => Promise<T>, scope?: TransactionScope): Promise<T>

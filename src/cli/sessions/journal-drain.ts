@@ -7,6 +7,7 @@ import { UsageError } from '../../errors.js'
 import type { Keychain } from '../keychain/keychain.js'
 import { isUnconfirmed, readJournal, removeFromJournal, withDrainLock, type PendingRevocation } from './revocation-journal.js'
 import { askBrokerToRevoke } from './revoke.js'
+import { workloadContextOfProfile } from '../workload/workload-context.js'
 
 export interface DrainResult {
   /** Revoked now (or found already ended) by the broker. */
@@ -39,7 +40,13 @@ async function drainNow(options: DrainOptions): Promise<DrainResult> {
       }
       let cli = contexts.get(key)
       if (!cli) {
-        cli = new CliContext({ profile: entry.profile, broker: entry.broker }, options.keychain)
+        try {
+          // A workload's entry names its folder: its key signs the revocation, as it signed the request.
+          cli = workloadContextOfProfile(entry.profile) ?? new CliContext({ profile: entry.profile, broker: entry.broker }, options.keychain)
+        } catch (error) {
+          result.pending.push({ ...entry, problem: (error as Error).message })
+          continue
+        }
         contexts.set(key, cli)
       }
       try {

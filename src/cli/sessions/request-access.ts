@@ -15,6 +15,8 @@ export interface AccessParams {
   reason: string
   /** 'memory' from the wrappers (exec, shell, connect) that hold the credential for one command. */
   delivery?: CredentialDelivery
+  /** A workload job's declared intent (jit run). */
+  intent?: string
 }
 
 export interface WaitHooks {
@@ -34,7 +36,7 @@ export function requestBody(params: AccessParams): CreateRequestBody {
   if (ttlSeconds < MIN_TTL_SECONDS || ttlSeconds > MAX_TTL_SECONDS) {
     throw new UsageError(`TTL ${params.ttl} is out of range: ask for between ${formatDuration(MIN_TTL_SECONDS)} and ${formatDuration(MAX_TTL_SECONDS)}.`)
   }
-  return { ticket: params.ticket, asset: params.asset, scope: params.scope, ttlSeconds, reason: params.reason, ...(params.delivery ? { delivery: params.delivery } : {}) }
+  return { ticket: params.ticket, asset: params.asset, scope: params.scope, ttlSeconds, reason: params.reason, ...(params.delivery ? { delivery: params.delivery } : {}), ...(params.intent ? { intent: params.intent } : {}) }
 }
 
 export async function submitRequest(cli: CliContext, params: AccessParams): Promise<RequestResult> {

@@ -106,6 +106,16 @@ CREATE TABLE IF NOT EXISTS connection_commands (connection_id TEXT PRIMARY KEY, 
 CREATE INDEX IF NOT EXISTS connection_commands_session ON connection_commands(session_id);
 `,
   },
+  {
+    version: 5,
+    name: 'workloads: the register of workload principals and their one-time join tokens',
+    // A workload's principal is also a row of users (named by its SPIFFE ID, no roles), so its
+    // keys are devices and its sessions are sessions like anyone's; this row says what it is.
+    sql: `
+CREATE TABLE IF NOT EXISTS workloads (name TEXT PRIMARY KEY, spiffe_id TEXT NOT NULL UNIQUE REFERENCES users(name), owner TEXT NOT NULL, attest TEXT NOT NULL, disabled {int} NOT NULL DEFAULT 0, created_at TEXT NOT NULL, last_used_at TEXT);
+CREATE TABLE IF NOT EXISTS workload_join_tokens (token_hash TEXT PRIMARY KEY, workload TEXT NOT NULL REFERENCES workloads(name) ON DELETE CASCADE, expires_at {int} NOT NULL, used_at TEXT);
+`,
+  },
 ]
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version
@@ -146,4 +156,6 @@ export const TABLES: readonly { name: string; identity?: string }[] = [
   { name: 'ticket_events' },
   { name: 'oidc_identities' },
   { name: 'connection_commands' },
+  { name: 'workloads' },
+  { name: 'workload_join_tokens' },
 ]

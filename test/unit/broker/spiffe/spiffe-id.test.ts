@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { defaultTrustDomain, spiffeIdProblem, trustDomainProblem } from '../../../../src/broker/spiffe/spiffe-id.js'
+import { isWorkloadPrincipal, spiffeIdOf, spiffeIdProblem, trustDomainOf, trustDomainProblem } from '../../../../src/broker/spiffe/spiffe-id.js'
 
 describe('SPIFFE IDs and trust domains', () => {
   it.each([
@@ -30,10 +30,11 @@ describe('SPIFFE IDs and trust domains', () => {
     expect(trustDomainProblem('')).toMatch(/1 to 255/)
   })
 
-  it('the default trust domain is the issuer\'s host name, never an address', () => {
-    expect(defaultTrustDomain('https://jit.plant-a.example:8443')).toBe('jit.plant-a.example')
-    expect(defaultTrustDomain('http://127.0.0.1:8443')).toBe('jit.local')
-    expect(defaultTrustDomain('http://[::1]:8443')).toBe('jit.local')
-    expect(defaultTrustDomain(undefined)).toBe('jit.local')
+  it('a workload\'s SPIFFE ID names its trust domain and marks it a workload principal', () => {
+    const id = spiffeIdOf('plant-a.example', 'historian-export')
+    expect(id).toBe('spiffe://plant-a.example/workload/historian-export')
+    expect(spiffeIdProblem(id, 'plant-a.example')).toBeUndefined()
+    expect(trustDomainOf(id)).toBe('plant-a.example')
+    expect([isWorkloadPrincipal(id), isWorkloadPrincipal('tess')]).toEqual([true, false])
   })
 })
