@@ -13,6 +13,7 @@ import { OVERSIGHT_ROLES, hasAnyRole, type Actor, type BrokerContext } from './c
 import { publicSession, type SessionRecord } from './store/records.js'
 import { recordVerification } from './verifications.js'
 import { verifyPossessionProof } from '../wire/proof-of-possession.js'
+import { onSessionEndedForTargets, openTargetAccount } from './targets/accounts.js'
 
 /** Creates the session of an approved request. Call inside the approving transaction. */
 export async function openSession(ctx: BrokerContext, request: AccessRequest, cacheAllowed: boolean): Promise<SessionRecord> {
@@ -67,13 +68,19 @@ export async function credentialFor(ctx: BrokerContext, session: SessionRecord):
   return signJwt(claims as unknown as Record<string, unknown>, ctx.signingKey.privateKey, { typ: CREDENTIAL_SHAPE.typ, kid: ctx.signingKey.kid })
 }
 
-/** The grant of a live session, for the device that requested it and nobody else. */
-export async function grantFor(ctx: BrokerContext, actor: Actor, session: SessionRecord): Promise<Grant | undefined> {
+/**
+ * The grant of a live session, for the device that requested it and nobody else. `handOver`: the
+ * grant's first delivery (the reply that opens it, the pickup of an approval), where the account
+ * on the asset's target is made and its login travels along, once (targets/accounts.ts).
+ */
+export async function grantFor(ctx: BrokerContext, actor: Actor, session: SessionRecord, handOver = false): Promise<Grant | undefined> {
   if (session.deviceId !== actor.deviceId || session.state !== 'active') return undefined
+  const target = handOver ? await openTargetAccount(ctx, session) : undefined
   return {
     session: publicSession(session),
     credential: await credentialFor(ctx, session),
     expiresIn: Math.max(0, session.expiresAtEpoch - ctx.now() / 1000),
+    ...(target ? { target } : {}),
   }
 }
 
@@ -103,6 +110,7 @@ export async function endSessionRecorded(
     data: end.data ?? {},
   })
   await recordSessionEnd(ctx, session, end.state, end.data)
+  await onSessionEndedForTargets(ctx, session)
   await onSessionEnded(ctx, session, end.by, end.reason)
   return true
 }

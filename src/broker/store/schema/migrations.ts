@@ -90,6 +90,16 @@ CREATE TABLE IF NOT EXISTS ticket_events (system TEXT NOT NULL, event_id TEXT NO
       postgres: 'CREATE TABLE IF NOT EXISTS jit_durability_marks (broker TEXT PRIMARY KEY, n BIGINT NOT NULL);',
     },
   },
+  {
+    version: 3,
+    name: 'target accounts: the journal of accounts jit makes in target systems (targets/journal.ts)',
+    // One row per session whose asset names a target, written before each call to the target
+    // (intent), then made, removing, removed. Never a password.
+    sql: `
+CREATE TABLE IF NOT EXISTS target_accounts (session_id TEXT PRIMARY KEY, asset TEXT NOT NULL, target TEXT NOT NULL, account TEXT NOT NULL, state TEXT NOT NULL, updated_at {int} NOT NULL, attempts {int} NOT NULL DEFAULT 0, next_attempt_at {int} NOT NULL DEFAULT 0, last_error TEXT);
+CREATE INDEX IF NOT EXISTS target_accounts_state ON target_accounts(state, next_attempt_at);
+`,
+  },
 ]
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version
@@ -128,4 +138,5 @@ export const TABLES: readonly { name: string; identity?: string }[] = [
   { name: 'session_verifications' },
   { name: 'ticket_register' },
   { name: 'ticket_events' },
+  { name: 'target_accounts' },
 ]
