@@ -7,13 +7,13 @@ import { CREDENTIAL_SHAPE, type CredentialClaims } from '../wire/claims.js'
 import { decodeJws, signatureHolds, signJwt } from '../util/jws.js'
 import { newId } from '../util/ids.js'
 import type { AccessRequest, Grant, IntrospectionResult } from '../wire/api.js'
-import { notFound } from './api-error.js'
+import { ApiError, notFound } from './api-error.js'
 import { overseenSession } from './session-oversight.js'
 import { OVERSIGHT_ROLES, hasAnyRole, type Actor, type BrokerContext } from './context.js'
 import { publicSession, type SessionRecord } from './store/records.js'
 import { recordVerification } from './verifications.js'
 import { verifyPossessionProof } from '../wire/proof-of-possession.js'
-import { onSessionEndedForTargets, openTargetAccount } from './targets/accounts.js'
+import { onSessionEndedForTargets, openTargetAccount, type TargetRefusal } from './targets/accounts.js'
 
 /** Creates the session of an approved request. Call inside the approving transaction. */
 export async function openSession(ctx: BrokerContext, request: AccessRequest, cacheAllowed: boolean): Promise<SessionRecord> {
@@ -76,12 +76,26 @@ export async function credentialFor(ctx: BrokerContext, session: SessionRecord):
 export async function grantFor(ctx: BrokerContext, actor: Actor, session: SessionRecord, handOver = false): Promise<Grant | undefined> {
   if (session.deviceId !== actor.deviceId || session.state !== 'active') return undefined
   const target = handOver ? await openTargetAccount(ctx, session) : undefined
+  if (target && 'refused' in target) await refuseForTarget(ctx, session, target)
   return {
     session: publicSession(session),
     credential: await credentialFor(ctx, session),
     expiresIn: Math.max(0, session.expiresAtEpoch - ctx.now() / 1000),
-    ...(target ? { target } : {}),
+    ...(target && !('refused' in target) ? { target } : {}),
   }
+}
+
+/** A session whose target account could not be made opens nothing: it ends (cause target-failed) and the grant is refused. */
+async function refuseForTarget(ctx: BrokerContext, session: SessionRecord, { refused, detail }: TargetRefusal): Promise<never> {
+  await ctx.store.transaction(async (tx) => {
+    const current = await tx.sessions.get(session.id, ctx.now() / 1000)
+    if (current?.state === 'active') {
+      await endSessionRecorded(ctx, current, { state: 'revoked', by: 'broker', reason: `target account not made: ${refused}`, severity: 'high', data: { cause: 'target-failed', reason: refused, detail } })
+    }
+  })
+  throw new ApiError(502, 'target-failed', `No session opened: ${refused} (${detail}).`, {
+    nextSteps: ['Ask the broker operator to check the target (its admin credential, that it is up).', 'Then ask again.'],
+  })
 }
 
 export async function getSessionFor(ctx: BrokerContext, actor: Actor, id: string): Promise<SessionRecord> {

@@ -7,8 +7,6 @@
 // inventory is ever run. This module owns that shape: validation for files and the store, and
 // reading it back (fail closed: a malformed target opens nothing).
 
-import { parseDatabaseUrl } from '../broker/store/postgres/connection.js'
-
 export const TARGET_KINDS = ['postgres'] as const
 export type TargetKind = (typeof TARGET_KINDS)[number]
 
@@ -73,13 +71,18 @@ export function targetProblems(value: unknown): string[] {
 
 function urlProblems(url: unknown): string[] {
   if (typeof url !== 'string') return ['target url is missing']
+  let parsed: URL
   try {
-    // The rules of the broker's own database URL: no password in it, user, host and database named.
-    parseDatabaseUrl(url)
-    return []
-  } catch (error) {
-    return [`target url: ${(error as Error).message}`]
+    parsed = new URL(url)
+  } catch {
+    return [`target url "${url}" is not a URL (postgres://USER@HOST:PORT/DATABASE)`]
   }
+  const problems: string[] = []
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') problems.push('target url must start with postgres://')
+  const passwordOption = [...parsed.searchParams.keys()].some((key) => /password/i.test(key))
+  if (parsed.password || passwordOption) problems.push('target url must not carry a password: name it with password: { env } or { file }')
+  if (!parsed.username || !parsed.hostname || parsed.pathname.length <= 1) problems.push('target url must name the admin user, the host and the database (postgres://USER@HOST:PORT/DATABASE)')
+  return problems
 }
 
 /** The asset's target, if it names a well-formed one; throws the problems if it names a bad one. */
@@ -92,6 +95,6 @@ export function targetOf(attributes: Record<string, unknown>): TargetSpec | unde
 
 /** The target's name as audit records and `jit sessions show` give it: kind://host:port/database. */
 export function targetName(spec: TargetSpec): string {
-  const { host, port, database } = parseDatabaseUrl(spec.url)
-  return `${spec.kind}://${host.includes(':') ? `[${host}]` : host}:${port}/${database}`
+  const url = new URL(spec.url)
+  return `${spec.kind}://${url.hostname}:${url.port || '5432'}${decodeURIComponent(url.pathname)}`
 }

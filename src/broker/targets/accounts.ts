@@ -5,9 +5,7 @@
 // may exist out there.
 import { targetName, targetOf, type TargetSpec } from '../../policy/target.js'
 import type { TargetLogin } from '../../wire/api.js'
-import { ApiError } from '../api-error.js'
 import type { BrokerContext } from '../context.js'
-import { endSessionRecorded } from '../sessions.js'
 import type { SessionRecord } from '../store/records.js'
 import { TargetJournal, type TargetAccount } from './journal.js'
 import { accountName, extendAccount, listAccounts, makeAccount, removeAccount } from './postgres-target.js'
@@ -26,31 +24,37 @@ async function specFor(ctx: BrokerContext, asset: string): Promise<TargetSpec | 
   return record ? targetOf(record.attributes) : undefined
 }
 
+/** Why a session's account could not be made: the session must not open (sessions.ts grantFor ends it). */
+export interface TargetRefusal {
+  refused: string
+  detail: string
+}
+
 /**
  * Makes the session's account on its asset's target, once, and answers with how to log in;
  * undefined when the asset has no target or the account was handed over already (the password
- * was never kept). A session whose account cannot be made opens nothing: it is ended, and the
- * caller refused.
+ * was never kept); a refusal when it cannot be made.
  */
-export async function openTargetAccount(ctx: BrokerContext, session: SessionRecord): Promise<TargetLogin | undefined> {
+export async function openTargetAccount(ctx: BrokerContext, session: SessionRecord): Promise<TargetLogin | TargetRefusal | undefined> {
   let spec: TargetSpec | undefined
   try {
     spec = await specFor(ctx, session.asset)
   } catch (error) {
-    return refuse(ctx, session, 'its target is misconfigured', (error as Error).message)
+    return { refused: 'its target is misconfigured', detail: (error as Error).message }
   }
   if (!spec) return undefined
   const target = targetName(spec)
   const roles = spec.scopes[session.scope]
-  if (!roles) return refuse(ctx, session, `scope ${session.scope} is not mapped to any role at ${target}`, 'scope not mapped')
+  if (!roles) return { refused: `scope ${session.scope} is not mapped to any role at ${target}`, detail: 'scope not mapped' }
   const account = accountName(session.id)
   if (!(await ctx.store.transaction(() => journal(ctx).intend({ sessionId: session.id, asset: session.asset, target, account }, ctx.now())))) return undefined
   let made
   try {
     made = await makeAccount(spec, account, roles, session.expiresAt)
   } catch (error) {
-    // Nothing was made (one transaction on the target), but the journal's removal makes sure.
-    return refuse(ctx, session, `the account could not be made at ${target}`, describe(error))
+    // Nothing was made (one transaction on the target); ending the session moves the journal's
+    // row to removal all the same, which makes sure.
+    return { refused: `the account could not be made at ${target}`, detail: describe(error) }
   }
   const recorded = await ctx.store.transaction(async (tx) => {
     if (!(await journal(ctx).made(session.id, ctx.now()))) return false
@@ -64,22 +68,9 @@ export async function openTargetAccount(ctx: BrokerContext, session: SessionReco
       await ctx.store.execute("UPDATE target_accounts SET state = 'removing', next_attempt_at = 0 WHERE session_id = ?", [session.id])
       await ctx.store.signal(REMOVAL_SIGNAL)
     })
-    throw new ApiError(409, 'not-found', `Session ${session.id} ended while its account at ${target} was being made.`)
+    return { refused: `the session ended while its account at ${target} was being made`, detail: 'ended meanwhile' }
   }
   return { kind: 'postgres', target, account, env: made.env }
-}
-
-/** Ends the session (cause target-failed) and refuses the grant: no half-open session. */
-async function refuse(ctx: BrokerContext, session: SessionRecord, why: string, detail: string): Promise<never> {
-  await ctx.store.transaction(async (tx) => {
-    const current = await tx.sessions.get(session.id, ctx.now() / 1000)
-    if (current?.state === 'active') {
-      await endSessionRecorded(ctx, current, { state: 'revoked', by: 'broker', reason: `target account not made: ${why}`, severity: 'high', data: { cause: 'target-failed', reason: why, detail } })
-    }
-  })
-  throw new ApiError(502, 'target-failed', `No session opened: ${why} (${detail}).`, {
-    nextSteps: ['Ask the broker operator to check the target (its admin credential, that it is up).', 'Then ask again.'],
-  })
 }
 
 /** Called by endSessionRecorded inside its transaction, for every end cause: the account must go. */
@@ -100,24 +91,19 @@ export async function extendTargetAccount(ctx: BrokerContext, session: SessionRe
   }
 }
 
-/**
- * The duty (one broker at a time): interrupted intents become removals (their sessions end), and
- * every removal due is tried; a failure is audited once, counted and tried again with backoff.
- */
-export async function runTargetDuty(ctx: BrokerContext, log: (line: string) => void): Promise<void> {
-  await repairInterrupted(ctx)
+/** Every removal due now is tried; a failure is audited once, counted and tried again with backoff. */
+export async function runDueRemovals(ctx: BrokerContext, log: (line: string) => void): Promise<void> {
   for (const row of await journal(ctx).dueRemovals(ctx.now())) await tryRemoval(ctx, row, log)
 }
 
-async function repairInterrupted(ctx: BrokerContext): Promise<void> {
-  for (const row of await journal(ctx).staleIntents(ctx.now() - INTENT_TIMEOUT_MS)) {
-    await ctx.store.transaction(async (tx) => {
-      const session = await tx.sessions.get(row.sessionId, ctx.now() / 1000)
-      const reason = 'its target account was never confirmed made (the broker stopped while making it)'
-      if (session?.state === 'active') await endSessionRecorded(ctx, session, { state: 'revoked', by: 'broker', reason, severity: 'high', data: { cause: 'target-failed', reason } })
-      await journal(ctx).toRemove(row.sessionId, ctx.now())
-    })
-  }
+/** Intents older than INTENT_TIMEOUT_MS: their broker died between the journal and the target. */
+export function interruptedIntents(ctx: BrokerContext): Promise<TargetAccount[]> {
+  return journal(ctx).staleIntents(ctx.now() - INTENT_TIMEOUT_MS)
+}
+
+/** The account must go whatever its session's state (call inside a transaction). */
+export async function removeTargetAccount(ctx: BrokerContext, sessionId: string): Promise<void> {
+  if (await journal(ctx).toRemove(sessionId, ctx.now())) await ctx.store.signal(REMOVAL_SIGNAL)
 }
 
 async function tryRemoval(ctx: BrokerContext, row: TargetAccount, log: (line: string) => void): Promise<void> {

@@ -3,7 +3,8 @@
 // away), and now and then reconciles each target against the journal. It runs at once when a
 // session end is committed on any broker (the store's signal), and every second as a backstop.
 import type { BrokerContext } from '../context.js'
-import { REMOVAL_SIGNAL, reconcileTargets, runTargetDuty } from './accounts.js'
+import { endSessionRecorded } from '../sessions.js'
+import { REMOVAL_SIGNAL, interruptedIntents, reconcileTargets, removeTargetAccount, runDueRemovals } from './accounts.js'
 
 const DUTY = 'target-accounts'
 const BACKSTOP_MS = 1000
@@ -16,7 +17,8 @@ export async function startTargetDuty(ctx: BrokerContext, log: (line: string) =>
   let stopped = false
   const turn = async () => {
     if (!(await ctx.store.holdsDuty(DUTY))) return
-    await runTargetDuty(ctx, log)
+    await repairInterrupted(ctx)
+    await runDueRemovals(ctx, log)
     if (Date.now() - lastReconcile >= RECONCILE_EVERY_MS) {
       lastReconcile = Date.now()
       for (const removed of await reconcileTargets(ctx, log)) log(`removed ${removed}: an account jit made that no session accounts for`)
@@ -50,5 +52,21 @@ export async function startTargetDuty(ctx: BrokerContext, log: (line: string) =>
       unlisten()
       await running
     },
+  }
+}
+
+/**
+ * An account whose making was interrupted (its broker died after the journal's intent, perhaps
+ * after the target made it, before the grant went out): its session ends, as one whose account
+ * could not be made, and the account is removed.
+ */
+async function repairInterrupted(ctx: BrokerContext): Promise<void> {
+  for (const row of await interruptedIntents(ctx)) {
+    await ctx.store.transaction(async (tx) => {
+      const session = await tx.sessions.get(row.sessionId, ctx.now() / 1000)
+      const reason = 'its target account was never confirmed made (the broker stopped while making it)'
+      if (session?.state === 'active') await endSessionRecorded(ctx, session, { state: 'revoked', by: 'broker', reason, severity: 'high', data: { cause: 'target-failed', reason } })
+      await removeTargetAccount(ctx, row.sessionId)
+    })
   }
 }
