@@ -238,7 +238,10 @@ describe('a PostgreSQL target', () => {
     target.psql('CREATE ROLE "jit_ses_stray" LOGIN')
     broker = await startTestBroker(broker.dataDir)
     await waitFor('the stray role reconciled away', () => !jitRoles().includes('jit_ses_stray'), 30_000, 250)
-    const reconciled = await broker.withStore((store) => store.query("SELECT data FROM audit WHERE type = 'target.account.reconciled'"))
+    const reconciled = await waitFor('the reconcile audited', async () => {
+      const rows = await broker.withStore((store) => store.query("SELECT data FROM audit WHERE type = 'target.account.reconciled'"))
+      return rows.length > 0 && rows
+    })
     expect(reconciled.map((r) => JSON.parse(r.data as string).account)).toEqual(['jit_ses_stray'])
     await waitFor('the role removed after restart', () => !jitRoles().includes(`jit_${sid}`), 45_000, 250)
     expect(await sessionRow(broker, sid)).toMatchObject({ state: 'revoked', ended_by: 'broker' })
