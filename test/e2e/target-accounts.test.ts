@@ -151,6 +151,25 @@ describe('a PostgreSQL target', () => {
     await open.end().catch(() => {})
   })
 
+  it('jit request caches the target login beside the credential (keychain only); jit credential --target prints it', async () => {
+    const requested = await jit(['request', '--ticket', TICKET, '--asset', DB, '--scope', 'read', '--json'], { home: alice })
+    expect(requested.code).toBe(0)
+    const sid = requested.json().session.id as string
+    const shown = await jit(['credential', sid, '--target', '--json'], { home: alice })
+    expect(shown.code).toBe(0)
+    const login = shown.json()
+    expect(login).toMatchObject({ sessionId: sid, account: `jit_${sid}`, env: { PGUSER: `jit_${sid}`, PGHOST: '127.0.0.1', PGPORT: String(target.port), PGDATABASE: 'plant' } })
+    seenPasswords.push(login.env.PGPASSWORD)
+    expect((await psqlAs(login.env, 'SELECT current_user')).stdout.trim()).toBe(`jit_${sid}`)
+    const exported = await jit(['credential', sid, '--target'], { home: alice })
+    expect(exported.stdout).toContain(`export PGUSER='jit_${sid}'`)
+    // The session's own credential prints as before, without the target's variables.
+    expect((await jit(['credential', sid], { home: alice })).stdout).not.toContain('PGPASSWORD')
+    expect((await jit(['revoke', sid], { home: alice })).code).toBe(0)
+    await waitFor('the role removed', () => !jitRoles().includes(`jit_${sid}`))
+    expect(await loginFails(login.env)).toMatch(/password authentication failed|does not exist/)
+  })
+
   it('after the TTL elapses the open connection is gone and a new login fails', async () => {
     const { status, body } = await grantAsAlice(DB, 'read', 60)
     expect(status).toBe(201)
