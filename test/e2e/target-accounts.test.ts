@@ -152,7 +152,7 @@ describe('a PostgreSQL target', () => {
   })
 
   it('jit request caches the target login beside the credential (keychain only); jit credential --target prints it', async () => {
-    const requested = await jit(['request', '--ticket', TICKET, '--asset', DB, '--scope', 'read', '--json'], { home: alice })
+    const requested = await jit(['request', '--ticket', TICKET, '--asset', DB, '--scope', 'read', '--reason', 'historian check', '--json'], { home: alice })
     expect(requested.code).toBe(0)
     const sid = requested.json().session.id as string
     const shown = await jit(['credential', sid, '--target', '--json'], { home: alice })
