@@ -24,6 +24,12 @@ export default class SessionsShow extends JitCommand {
         this.log(`  connection  ${c.startedAt} → ${c.endedAt} via ${c.gateway} from ${c.from}: ${c.bytesToAsset} B to the asset, ${c.bytesFromAsset} B back, ended ${c.endCause}${kept}`)
       }
       for (const r of story.renewals) this.log(`  renewed     ${r.at} by ${r.by}, to ${r.to}`)
+      for (const t of story.targets ?? []) {
+        if (t.state === 'made') this.log(`  target      account ${t.account} at ${t.target}: live${story.ended ? ' (being removed)' : ''}`)
+        else if (t.state === 'removed') this.log(`  target      account ${t.account} at ${t.target}: removed`)
+        else if (t.state === 'intent') this.log(`  target      account ${t.account} at ${t.target}: being made`)
+        else this.log(`  target      account ${t.account} not yet removed at ${t.target}${t.attempts > 0 ? ` (${t.attempts} attempts, last: ${printable(t.lastError ?? '')})` : ''}`)
+      }
       if (story.ended) this.log(`  ended       ${story.ended.at}: ${story.ended.state} by ${story.ended.by}, ${printable(story.ended.reason)}`)
       else this.log(`  live        ${timeLeft(story.secondsLeft * 1000, 0)} left`)
       const check = `introspection at ${story.liveCheck.checkedAt} says active: ${story.liveCheck.active}`

@@ -9,6 +9,7 @@ import type { Actor, BrokerContext } from './context.js'
 import { sessionGate } from './gate.js'
 import { MAX_TTL_SECONDS, MIN_TTL_SECONDS } from '../wire/limits.js'
 import { getSessionFor, grantFor } from './sessions.js'
+import { extendTargetAccount } from './targets/accounts.js'
 import type { Store } from './store/store.js'
 import type { TicketVerdict } from './tickets/check.js'
 
@@ -18,7 +19,11 @@ import type { TicketVerdict } from './tickets/check.js'
  */
 export async function renewSession(ctx: BrokerContext, actor: Actor, id: string, ttlSeconds: number | undefined, ticket?: TicketVerdict): Promise<Grant> {
   await ctx.store.transaction((tx) => renewChecked(ctx, tx, actor, id, ttlSeconds, ticket))
-  return (await grantFor(ctx, actor, (await ctx.store.sessions.get(id, ctx.now() / 1000))!))!
+  const session = (await ctx.store.sessions.get(id, ctx.now() / 1000))!
+  // The account on the asset's target lives as long as the session (after the commit: no
+  // transaction waits on a target).
+  await extendTargetAccount(ctx, session)
+  return (await grantFor(ctx, actor, session))!
 }
 
 async function renewChecked(ctx: BrokerContext, tx: Store, actor: Actor, id: string, ttlSeconds: number | undefined, ticket?: TicketVerdict): Promise<void> {

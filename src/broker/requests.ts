@@ -55,7 +55,7 @@ export async function createRequest(ctx: BrokerContext, actor: Actor, body: Crea
     return { request, decision, session: await recordNewRequest(ctx, tx, actor, request, decision) }
   }, { user: actor.user.name, asset: body.asset })
   if (request.state === 'denied') throw policyDenied(`Policy denies ${body.scope} on ${body.asset}.`, decision, request.id)
-  return { status: session ? 201 : 202, result: { request, grant: session ? await grantFor(ctx, actor, session) : undefined } }
+  return { status: session ? 201 : 202, result: { request, grant: session ? await grantFor(ctx, actor, session, true) : undefined } }
 }
 
 function newRequest(ctx: BrokerContext, actor: Actor, body: CreateRequestBody, decision: Decision): AccessRequest {
@@ -154,7 +154,7 @@ export async function getRequestFor(ctx: BrokerContext, actor: Actor, id: string
 export async function resultFor(ctx: BrokerContext, actor: Actor, request: AccessRequest): Promise<RequestResult> {
   if (request.state !== 'approved' || !request.sessionId) return { request }
   const session = await ctx.store.sessions.get(request.sessionId, ctx.now() / 1000)
-  return { request, grant: session ? await grantFor(ctx, actor, session) : undefined }
+  return { request, grant: session ? await grantFor(ctx, actor, session, true) : undefined }
 }
 
 /** Answers when the request leaves `pending`, or after waitSeconds, whichever is first. */

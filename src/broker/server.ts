@@ -21,6 +21,7 @@ import { checkpointIfDue } from './audit-anchor.js'
 import { SqliteAsyncStore } from './store/sqlite-async-store.js'
 import { describeStore, openStore } from './store/open.js'
 import { startTicketWatch } from './tickets/closing.js'
+import { startTargetDuty } from './targets/duty.js'
 import { describeDelivery, undeliverable } from './breakglass/notify-plan.js'
 import { UsageError } from '../errors.js'
 import { loadOrCreateSpiffeAuthority } from './spiffe/authority.js'
@@ -142,6 +143,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   }, SWEEP_INTERVAL_MS)
   sweeper.unref()
   const ticketWatch = startTicketWatch(ctx, log)
+  const targetDuty = await startTargetDuty(ctx, log)
   const policyReloader = reloadablePolicy(ctx, options.policyFile, log, {
     watch: options.watchPolicy ?? true,
     refuse: lostTargets,
@@ -159,6 +161,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       clearInterval(sweeper)
       await sweeping
       await ticketWatch.stop()
+      await targetDuty.stop()
       await app.close()
       await store.close()
     },

@@ -7,7 +7,7 @@ import { CREDENTIAL_SHAPE, type CredentialClaims } from '../wire/claims.js'
 import { decodeJws, signatureHolds, signJwt } from '../util/jws.js'
 import { newId } from '../util/ids.js'
 import type { AccessRequest, Grant, IntrospectionResult } from '../wire/api.js'
-import { notFound } from './api-error.js'
+import { ApiError, notFound } from './api-error.js'
 import { overseenSession } from './session-oversight.js'
 import { OVERSIGHT_ROLES, hasAnyRole, type Actor, type BrokerContext } from './context.js'
 import { publicSession, type SessionRecord } from './store/records.js'
@@ -16,6 +16,7 @@ import { verifyPossessionProof } from '../wire/proof-of-possession.js'
 import type { ModbusGrant } from '../wire/gateway.js'
 import { modbusGrant } from '../policy/modbus.js'
 import { isWorkloadPrincipal } from './spiffe/spiffe-id.js'
+import { onSessionEndedForTargets, openTargetAccount, type TargetRefusal } from './targets/accounts.js'
 
 /** Creates the session of an approved request. Call inside the approving transaction. */
 export async function openSession(ctx: BrokerContext, request: AccessRequest, cacheAllowed: boolean): Promise<SessionRecord> {
@@ -72,14 +73,34 @@ export async function credentialFor(ctx: BrokerContext, session: SessionRecord):
   return signJwt(claims as unknown as Record<string, unknown>, ctx.signingKey.privateKey, { typ: CREDENTIAL_SHAPE.typ, kid: ctx.signingKey.kid })
 }
 
-/** The grant of a live session, for the device that requested it and nobody else. */
-export async function grantFor(ctx: BrokerContext, actor: Actor, session: SessionRecord): Promise<Grant | undefined> {
+/**
+ * The grant of a live session, for the device that requested it and nobody else. `handOver`: the
+ * grant's first delivery (the reply that opens it, the pickup of an approval), where the account
+ * on the asset's target is made and its login travels along, once (targets/accounts.ts).
+ */
+export async function grantFor(ctx: BrokerContext, actor: Actor, session: SessionRecord, handOver = false): Promise<Grant | undefined> {
   if (session.deviceId !== actor.deviceId || session.state !== 'active') return undefined
+  const target = handOver ? await openTargetAccount(ctx, session) : undefined
+  if (target && 'refused' in target) await refuseForTarget(ctx, session, target)
   return {
     session: publicSession(session),
     credential: await credentialFor(ctx, session),
     expiresIn: Math.max(0, session.expiresAtEpoch - ctx.now() / 1000),
+    ...(target && !('refused' in target) ? { target } : {}),
   }
+}
+
+/** A session whose target account could not be made opens nothing: it ends (cause target-failed) and the grant is refused. */
+async function refuseForTarget(ctx: BrokerContext, session: SessionRecord, { refused, detail }: TargetRefusal): Promise<never> {
+  await ctx.store.transaction(async (tx) => {
+    const current = await tx.sessions.get(session.id, ctx.now() / 1000)
+    if (current?.state === 'active') {
+      await endSessionRecorded(ctx, current, { state: 'revoked', by: 'broker', reason: `target account not made: ${refused}`, severity: 'high', data: { cause: 'target-failed', reason: refused, detail } })
+    }
+  })
+  throw new ApiError(502, 'target-failed', `No session opened: ${refused} (${detail}).`, {
+    nextSteps: ['Ask the broker operator to check the target (its admin credential, that it is up).', 'Then ask again.'],
+  })
 }
 
 export async function getSessionFor(ctx: BrokerContext, actor: Actor, id: string): Promise<SessionRecord> {
@@ -108,6 +129,7 @@ export async function endSessionRecorded(
     data: end.data ?? {},
   })
   await recordSessionEnd(ctx, session, end.state, end.data)
+  await onSessionEndedForTargets(ctx, session)
   await onSessionEnded(ctx, session, end.by, end.reason)
   return true
 }

@@ -5,6 +5,7 @@
 import { Ajv } from 'ajv'
 import { isAssetPath } from './asset-pattern.js'
 import { assetStates, clock, names, timeZone, weekdays } from './schema.js'
+import { targetProblems, targetSchema, type TargetSpec } from './target.js'
 import { ASSET_STATES, WEEKDAYS, type AssetFacts, type AssetState, type MaintenanceWindow, type Weekday } from './types.js'
 import { isTimeZone, parseClock } from './windows.js'
 import { parseYamlSource, readSourceFile, type YamlPath } from './yaml-source.js'
@@ -79,6 +80,7 @@ export function attributeProblems(attributes: AssetAttributes): string[] {
     if (!tz) problems.push('a maintenance window needs a time zone: give the asset one (--timezone) or the window')
     else if (!isTimeZone(tz)) problems.push(`"${tz}" is not a time zone (e.g. Europe/Berlin)`)
   }
+  if (attributes.target !== undefined) problems.push(...targetProblems(attributes.target))
   return problems
 }
 
@@ -122,6 +124,7 @@ export const inventorySchema = {
             required: ['name', 'endpoint'],
             properties: { name: { type: 'string', pattern: '^[a-z][a-z0-9._-]{0,63}$' }, endpoint: { type: 'string', pattern: '^.+:[0-9]{1,5}$' }, scopes: names, terminal: { type: 'boolean' }, protocol: { enum: ['modbus-tcp'] } },
           },
+          target: targetSchema,
         },
       },
     },
@@ -143,6 +146,8 @@ interface RawInventory {
     ssh?: { host: string; port?: number; principals?: string[] }
     /** The jit gateway in front of the asset and the endpoint it connects to. */
     gateway?: { name: string; endpoint: string; scopes?: string[]; terminal?: boolean; protocol?: 'modbus-tcp' }
+    /** The system where each session gets an account of its own (target.ts). */
+    target?: TargetSpec
   }[]
 }
 
@@ -176,6 +181,10 @@ export function parseInventory(text: string, file = '<inventory>'): InventoryAss
       const port = Number(raw.gateway.endpoint.slice(raw.gateway.endpoint.lastIndexOf(':') + 1))
       if (port < 1 || port > 65535) source.report(['assets', i, 'gateway', 'endpoint'], `"${raw.gateway.endpoint}" is not HOST:PORT (port 1-65535)`)
       Object.assign(attributes, { gateway: raw.gateway.name, endpoint: raw.gateway.endpoint }, raw.gateway.scopes ? { endpointScopes: raw.gateway.scopes } : {}, raw.gateway.terminal ? { terminal: true } : {}, raw.gateway.protocol ? { protocol: raw.gateway.protocol } : {})
+    }
+    if (raw.target) {
+      for (const problem of targetProblems(raw.target)) source.report(['assets', i, 'target'], problem)
+      attributes.target = raw.target
     }
     return { path: raw.path, attributes }
   })

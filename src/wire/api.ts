@@ -76,6 +76,17 @@ export interface Grant {
   credential: string
   /** Seconds of validity left when the broker answered; the CLI trusts this over its own clock. */
   expiresIn: number
+  /** The session's own account on the asset's target, in the grant's first delivery only; held in memory, never cached. */
+  target?: TargetLogin
+}
+
+/** How a wrapped command logs in to the target: the variables its client reads (libpq's: PGHOST, PGUSER, PGPASSWORD, ...). */
+export interface TargetLogin {
+  kind: 'postgres'
+  /** The target's name: kind://host:port/database. */
+  target: string
+  account: string
+  env: Record<string, string>
 }
 
 export interface RequestResult {
@@ -171,8 +182,19 @@ export interface SessionProof {
   events: AuditEvent[]
   /** Introspection of the session's credential made by the broker just now, through the verifiers' code path. */
   liveCheck: { active: boolean; checkedAt: string }
+  /** The session's accounts on its asset's target, as the broker's journal has them (none: the asset has no target). */
+  targets?: TargetAccountInfo[]
   /** The broker's clock when it answered. */
   now: string
+}
+
+/** A target account's state: made and live, or being removed (not yet removed while its target is away), or removed. */
+export interface TargetAccountInfo {
+  target: string
+  account: string
+  state: 'intent' | 'made' | 'removing' | 'removed'
+  attempts: number
+  lastError?: string
 }
 
 export interface DeregisterResult {

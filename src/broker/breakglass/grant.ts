@@ -94,7 +94,7 @@ export async function openBreakGlass(ctx: BrokerContext, actor: Actor, body: Bre
   ctx.notifier.kick()
   return {
     request,
-    grant: (await grantFor(ctx, actor, session))!,
+    grant: (await grantFor(ctx, actor, session, true))!,
     review: toReview(review, ctx.now() / 1000),
     cappedFrom: asked > ttlSeconds ? asked : undefined,
     notifications,

@@ -174,6 +174,8 @@ export class BrokerClient {
       const problem = data as Problem
       // Its database away: as unreachable as the broker itself (exit 5); a change may or may not have been made.
       if (response.statusCode === 503 && problem.code === 'unavailable') throw new BrokerUnreachableError(`The broker at ${this.base.origin} cannot reach its database.`, method === 'GET' ? ['Try again in a moment; if it persists, tell the broker operator.'] : ['Check what happened (jit requests, jit sessions) before you repeat it; if it persists, tell the broker operator.'])
+      // The target of the asset (its database) could not give the session an account: nothing opened.
+      if (problem.code === 'target-failed') throw new BrokerUnreachableError(problem.detail, problem.nextSteps ?? [])
       if (response.statusCode >= 500) throw new JitError(`The broker failed: ${problem.detail ?? `HTTP ${response.statusCode}`}`, ['Try again; if it persists, tell the broker operator.'])
       throw errorForProblem(problem)
     }

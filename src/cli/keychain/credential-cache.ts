@@ -8,7 +8,7 @@
 import type { Keychain } from './keychain.js'
 import { markEnded, putInIndex, readIndex, removeFromIndex, withCacheLock, type IndexEntry } from './session-index.js'
 import { systemClock, type Clock } from '../../util/clock.js'
-import type { Grant, SessionInfo } from '../../wire/api.js'
+import type { Grant, SessionInfo, TargetLogin } from '../../wire/api.js'
 
 interface Deadline {
   /** Local epoch ms after which the entry counts as gone (broker's expiresIn minus a margin). */
@@ -21,6 +21,8 @@ interface Deadline {
 export interface CachedCredential extends Deadline {
   session: SessionInfo
   credential: string
+  /** The session's login on its asset's target, kept beside the credential and nowhere else. */
+  target?: TargetLogin
 }
 
 /** What listing the cache tells: which session, until when; never the credential. */
@@ -42,6 +44,7 @@ export class CredentialCache {
     return {
       session: grant.session,
       credential: grant.credential,
+      ...(grant.target ? { target: grant.target } : {}),
       expiresAtMs: this.clock.wallMs() + leftMs,
       expiresAtBootMs: this.clock.bootMs() + leftMs,
       bootId: this.clock.bootId(),

@@ -66,8 +66,10 @@ export async function cachedCredential(cli: CliContext, sessionId: string): Prom
   return entry
 }
 
-export function credentialEnv(grant: Pick<Grant, 'session' | 'credential'>): Record<string, string> {
+/** The session's variables for a wrapped command, with its target account's login (libpq's PGHOST, PGUSER, PGPASSWORD, ...) when the grant carries one. */
+export function credentialEnv(grant: Pick<Grant, 'session' | 'credential' | 'target'>): Record<string, string> {
   return {
+    ...grant.target?.env,
     JIT_TOKEN: grant.credential,
     JIT_SESSION_ID: grant.session.id,
     JIT_ASSET: grant.session.asset,

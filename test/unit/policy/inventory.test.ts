@@ -114,3 +114,30 @@ assets:
 `).join('\n')).toMatch(/^4:\d+: .*name/)
   })
 })
+
+describe('targets in inventory files', () => {
+  const withTarget = (target: string) => `version: 1
+assets:
+  - path: plant-a/line-3/cell-2/historian-01
+    target: ${target}
+`
+  it('keeps a target whose admin password is named and whose scopes map to role names', () => {
+    const [asset] = parseInventory(withTarget("{ kind: postgres, url: 'postgres://jit_admin@10.3.2.9:5432/plant', password: { env: PLANT_PG_PASSWORD }, scopes: { read: [app_read], diagnose: [app_read, app_write] } }"))
+    expect(asset.attributes.target).toEqual({ kind: 'postgres', url: 'postgres://jit_admin@10.3.2.9:5432/plant', password: { env: 'PLANT_PG_PASSWORD' }, scopes: { read: ['app_read'], diagnose: ['app_read', 'app_write'] } })
+    expect(attributeProblems(asset.attributes)).toEqual([])
+  })
+
+  it('refuses a password written in the URL, a literal password, mqtt for now, and SQL where a role name goes', () => {
+    expect(problemsOf(withTarget("{ kind: postgres, url: 'postgres://admin:hunter2@db/plant', password: { env: X }, scopes: { read: [app_read] } }")).join('\n')).toMatch(/^4:\d+: target url must not carry a password/)
+    expect(problemsOf(withTarget("{ kind: postgres, url: 'postgres://admin@db/plant', password: hunter2, scopes: { read: [app_read] } }")).join('\n')).toMatch(/password/)
+    expect(problemsOf(withTarget("{ kind: mqtt, url: 'postgres://admin@db/plant', password: { file: /etc/jit/pw }, scopes: { read: [app_read] } }")).join('\n')).toMatch(/mqtt is not supported yet/)
+    expect(problemsOf(withTarget("{ kind: postgres, url: 'postgres://admin@db/plant', password: { env: X }, scopes: { read: ['app_read; DROP TABLE x'] } }")).join('\n')).toMatch(/scopes/)
+  })
+
+  it('the same checks guard attributes stored directly (jit admin asset add)', () => {
+    expect(attributeProblems({ target: { kind: 'postgres', url: 'postgres://admin@db/plant?password=x', password: { env: 'X' }, scopes: { read: ['app_read'] } } })).toEqual([
+      'target url must not carry a password: name it with password: { env } or { file }',
+    ])
+    expect(attributeProblems({ target: { kind: 'postgres', url: 'postgres://admin@db/plant', password: { env: 'X' }, scopes: {} } })).toEqual(['target scopes must map at least one scope to the roles it grants'])
+  })
+})

@@ -116,6 +116,16 @@ CREATE TABLE IF NOT EXISTS workloads (name TEXT PRIMARY KEY, spiffe_id TEXT NOT 
 CREATE TABLE IF NOT EXISTS workload_join_tokens (token_hash TEXT PRIMARY KEY, workload TEXT NOT NULL REFERENCES workloads(name) ON DELETE CASCADE, expires_at {int} NOT NULL, used_at TEXT);
 `,
   },
+  {
+    version: 6,
+    name: 'target accounts: the journal of accounts jit makes in target systems (targets/journal.ts)',
+    // One row per session whose asset names a target, written before each call to the target
+    // (intent), then made, removing, removed. Never a password.
+    sql: `
+CREATE TABLE IF NOT EXISTS target_accounts (session_id TEXT PRIMARY KEY, asset TEXT NOT NULL, target TEXT NOT NULL, account TEXT NOT NULL, state TEXT NOT NULL, updated_at {int} NOT NULL, attempts {int} NOT NULL DEFAULT 0, next_attempt_at {int} NOT NULL DEFAULT 0, last_error TEXT);
+CREATE INDEX IF NOT EXISTS target_accounts_state ON target_accounts(state, next_attempt_at);
+`,
+  },
 ]
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version
@@ -158,4 +168,5 @@ export const TABLES: readonly { name: string; identity?: string }[] = [
   { name: 'connection_commands' },
   { name: 'workloads' },
   { name: 'workload_join_tokens' },
+  { name: 'target_accounts' },
 ]
