@@ -8,6 +8,7 @@ import { registerReportRoutes } from './reports/report-routes.js'
 import { registerBreakGlassRoutes } from './breakglass/routes.js'
 import { registerSshRoutes } from './ssh-ca/routes.js'
 import { registerSpiffeRoutes } from './spiffe/routes.js'
+import { svidHolder } from './workloads/svid-holder.js'
 import { API_PREFIX, DEVICE_AUTH_SCHEME, type Problem } from '../wire/api.js'
 import { CommentBody, CreateRequestBody, EmptyBody, EnrollBody, IntrospectBody, OptionalReasonBody, ReasonBody, RenewBody } from '../wire/api-bodies.js'
 import { isoInstant } from '../util/since.js'
@@ -206,8 +207,7 @@ export function buildHttpApi(ctx: BrokerContext, log: (line: string) => void, tl
   registerOidcRoutes(app, ctx, API_PREFIX, log)
   registerBreakGlassRoutes(app, ctx, actorOf, API_PREFIX)
   registerSshRoutes(app, ctx, actorOf, API_PREFIX)
-  // The SVID routes join when workloads authenticate: registerSpiffeRoutes(..., workloadOf).
-  registerSpiffeRoutes(app, ctx, API_PREFIX)
+  registerSpiffeRoutes(app, ctx, API_PREFIX, async (request) => svidHolder(ctx, await actorOf(request)))
   registerTicketRoutes(app, ctx, actorOf, API_PREFIX, log)
   registerReachableAssetsRoute(app, ctx, actorOf, API_PREFIX)
   registerLiveSessionsRoute(app, ctx, actorOf, API_PREFIX)

@@ -3,11 +3,15 @@
 // one session gate (workload selectors, intent, source host, a person's approval) and revoked on
 // every exit path, refused once disabled, and audited under their SPIFFE ID. Real broker and CLI
 // processes, real store.
-import { chmodSync, chownSync, copyFileSync, mkdirSync, statSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { X509Certificate } from 'node:crypto'
+import { chmodSync, chownSync, copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PLC, cleanup, introspect, jit, startBroker, tempDir, type TestBroker } from './harness.js'
 import { latestSessionOf, sessionRow, waitFor, waitForFile } from './revocation-helpers.js'
+import { deviceAssertion } from '../../src/cli/device/device-key.js'
+import { loadWorkloadEnrollment } from '../../src/cli/workload/workload-folder.js'
 
 const TD = 'plant-a.example'
 const FW = `spiffe://${TD}/workload/fw-updater`
@@ -281,6 +285,40 @@ describe('register and audit', () => {
     expect(events.some((e) => e.actor === 'alice')).toBe(false)
     // Not the owner, not oversight: nothing to see.
     expect((await jit(['audit', '--workload', 'fw-updater', '--json'], { home: bob })).code).not.toBe(0)
+    cleanup(out)
+  })
+})
+
+describe('X.509-SVIDs', () => {
+  /** Asks for an SVID as the enrolled workload itself: its key from its folder, a fresh P-256 CSR. */
+  async function askForSvid(): Promise<{ status: number; body: { certificate?: string; notAfter?: string; detail?: string } }> {
+    const dir = tempDir('jit-wl-csr-')
+    execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'csr.pem'), '-subj', '/'], { stdio: 'ignore' })
+    const body = JSON.stringify({ csr: readFileSync(join(dir, 'csr.pem'), 'utf8') })
+    cleanup(dir)
+    const { key, enrollment } = loadWorkloadEnrollment('fw-updater', join(host, 'workloads', 'fw-updater'))
+    const path = '/v1/spiffe/x509-svids'
+    const answer = await fetch(`${broker.url}${path}`, { method: 'POST', headers: { authorization: deviceAssertion(key, 'POST', path, body, enrollment.issuer), 'content-type': 'application/json' }, body })
+    return { status: answer.status, body: (await answer.json()) as { certificate?: string; notAfter?: string; detail?: string } }
+  }
+
+  it('are issued to a workload only inside a session of its own, never past its end', async () => {
+    const outside = await askForSvid()
+    expect(outside.status, JSON.stringify(outside.body)).toBe(403)
+    expect(outside.body.detail).toMatch(/holds no active session/)
+
+    const out = tempDir()
+    let child: import('node:child_process').ChildProcess | undefined
+    const running = jit([...job(), '--', 'sh', '-c', `printf %s "$JIT_TOKEN" > ${out}/token; ${LONG}`], { home: host, onSpawn: (c) => (child = c) })
+    await waitForFile(join(out, 'token'))
+    const inside = await askForSvid()
+    expect(inside.status, JSON.stringify(inside.body)).toBe(201)
+    const certificate = new X509Certificate(inside.body.certificate!)
+    expect(certificate.subjectAltName).toBe(`URI:${FW}`)
+    const session = await sessionRow(broker, await latestSessionOf(broker, FW))
+    expect(Date.parse(certificate.validTo)).toBeLessThanOrEqual(Number(session.expires_at) * 1000)
+    child!.kill('SIGTERM')
+    await running
     cleanup(out)
   })
 })
