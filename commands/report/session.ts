@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs'
+import { deliverDocument } from '../../src/cli/output.js'
 import { Args, Flags } from '@oclif/core'
 import { databaseFlags } from '../../src/broker/operator.js'
 import { JitCommand } from '../../src/cli/base-command.js'
@@ -29,15 +29,7 @@ export default class ReportSession extends JitCommand {
     } else {
       text = await (await this.cli(flags).client()).getText(`/reports/session?${new URLSearchParams(subject)}`)
     }
-    if (flags.output) {
-      try {
-        writeFileSync(flags.output, text, { mode: 0o600, flag: 'wx' })
-      } catch (error) {
-        throw new UsageError(`Cannot write ${flags.output} (${(error as NodeJS.ErrnoException).code ?? 'error'}); it must not exist yet.`)
-      }
-    } else if (!this.jsonEnabled()) {
-      process.stdout.write(text)
-    }
+    deliverDocument(flags.output, text, this.jsonEnabled())
     return { ...subject, output: flags.output, bytes: Buffer.byteLength(text) }
   }
 }

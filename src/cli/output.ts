@@ -1,7 +1,9 @@
 // Human output: chalk colours (chalk already honours NO_COLOR and non-TTY), cli-table3 tables
 // (drawn without cli-table3 when every cell is plain ASCII).
 // Status lines go to stderr; data goes to stdout.
+import { writeFileSync } from 'node:fs'
 import chalk from 'chalk'
+import { UsageError } from '../errors.js'
 import { printable } from '../util/printable.js'
 
 export const ui = {
@@ -69,5 +71,21 @@ export function spinner(text: string): { update(text: string): void; stop(): voi
       clearInterval(timer)
       process.stderr.write('\r\x1b[K')
     },
+  }
+}
+
+/**
+ * A document a command produces (an audit export, an evidence file): into --output, a new file
+ * only this user reads (never over an existing one), or to stdout unless --json answers instead.
+ */
+export function deliverDocument(output: string | undefined, text: string, json: boolean): void {
+  if (!output) {
+    if (!json) process.stdout.write(text)
+    return
+  }
+  try {
+    writeFileSync(output, text, { mode: 0o600, flag: 'wx' })
+  } catch (error) {
+    throw new UsageError(`Cannot write ${output} (${(error as NodeJS.ErrnoException).code ?? 'error'}); it must not exist yet.`)
   }
 }

@@ -11,7 +11,6 @@ const ROOT = resolve(import.meta.dirname, '../..')
 
 /** File → why the store does not matter to it. */
 export const STORE_INDEPENDENT: Readonly<Record<string, string>> = {
-  'test/e2e/audit-verify.test.ts': 'jit audit verify --data on SQLite data folders the test writes itself',
   'test/e2e/bench-harness.test.ts': 'the bench harness; its sections start their own SQLite brokers',
   'test/e2e/cli-basics.test.ts': 'the CLI as a process: version, unknown commands, closed pipes, an old Node',
   'test/e2e/cli-usage-errors.test.ts': 'command lines refused before anything is contacted',
