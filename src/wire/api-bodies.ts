@@ -4,7 +4,7 @@
 // cannot drift. Only the broker loads this module at run time; the CLI imports its types alone
 // (src/wire/api.ts re-exports them as types), so its start-up never loads TypeBox.
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
-import { TICKET_EVENT_STATES, TICKET_TITLE_MAX } from './tickets.js'
+import { TICKET_EVENT_STATES, TICKET_TITLE_MAX } from './ticket-limits.js'
 
 /** A string enum as JSON Schema's `enum` (ajv's error then names the allowed values). */
 const oneOf = <T extends string>(values: readonly T[]) => Type.Unsafe<T>({ type: 'string', enum: [...values] })

@@ -32,13 +32,12 @@ export interface TicketChangeResult {
 
 /** A ticket id: what the register and the events accept. Formats per system come from the policy. */
 export const TICKET_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
-export const TICKET_TITLE_MAX = 200
+export { TICKET_EVENT_STATES, TICKET_TITLE_MAX, type TicketEventState } from './ticket-limits.js'
+import type { TicketEventState } from './ticket-limits.js'
 
 
 // ---- events from ticket systems ----------------------------------------------------------------
 
-export const TICKET_EVENT_STATES = ['closed', 'cancelled', 'reopened'] as const
-export type TicketEventState = (typeof TICKET_EVENT_STATES)[number]
 
 
 export interface TicketEventResult {
