@@ -13,11 +13,9 @@
 import { readFileSync } from 'node:fs'
 import type { Socket } from 'node:net'
 import { nowMs, percentile, type BenchOptions, type BenchRow, type Section } from '../lib.ts'
-import { addAsset, addVerifier, openStore } from '../../dist/src/broker/admin.js'
-import { SqliteAsyncStore } from '../../dist/src/broker/store/sqlite-async-store.js'
 import { jtiOf, openTunnel } from '../../dist/src/cli/connect/tunnel-client.js'
 import { ASSET, TICKET, removeDirs, startBrokerProcess, tempDir } from '../support.ts'
-import { deviceApi, startGatewayProcess, startSink } from './gateway.ts'
+import { deviceApi, gatewayInFrontOf, startSink, type startGatewayProcess } from './gateway.ts'
 
 const CUT_TARGET_P99_MS = 10
 /** Tunnels opened at once while setting up (the broker and gateway see this many in flight). */
@@ -51,15 +49,7 @@ const gatewayScale: Section = async (options: BenchOptions): Promise<BenchRow[]>
   let gw: Awaited<ReturnType<typeof startGatewayProcess>> | undefined
   const open: OpenTunnel[] = []
   try {
-    const store = new SqliteAsyncStore(openStore(broker.dataDir))
-    let token: string
-    try {
-      await addAsset(store, { path: ASSET, attributes: { state: 'running', gateway: 'bench-gw', endpoint: `127.0.0.1:${sink.port}` } })
-      token = (await addVerifier(store, 'bench-gw')).token
-    } finally {
-      await store.close()
-    }
-    gw = await startGatewayProcess(options.root, broker, token, dir)
+    gw = await gatewayInFrontOf(options.root, broker, sink.port, dir)
     const device = await broker.enrollDevice('bench-gw-scale-device')
     const api = deviceApi(broker, device)
     const rssBefore = rssBytes(gw.pid)

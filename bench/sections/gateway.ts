@@ -91,6 +91,19 @@ export async function startGatewayProcess(root: string, broker: BrokerProcess, t
 }
 
 /** A device calling the broker API the way the CLI does (a signed assertion per call). */
+/** The bench asset put behind a gateway named bench-gw (registered as a verifier) whose endpoint is the sink. */
+export async function gatewayInFrontOf(root: string, broker: BrokerProcess, sinkPort: number, dir: string): ReturnType<typeof startGatewayProcess> {
+  const store = new SqliteAsyncStore(openStore(broker.dataDir))
+  let token: string
+  try {
+    await addAsset(store, { path: ASSET, attributes: { state: 'running', gateway: 'bench-gw', endpoint: `127.0.0.1:${sinkPort}` } })
+    token = (await addVerifier(store, 'bench-gw')).token
+  } finally {
+    await store.close()
+  }
+  return startGatewayProcess(root, broker, token, dir)
+}
+
 export function deviceApi(broker: BrokerProcess, device: { deviceId: string; privateKey: KeyObject }) {
   return async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     const payload = body === undefined ? undefined : JSON.stringify(body)
@@ -202,15 +215,7 @@ const gateway: Section = async (options: BenchOptions): Promise<BenchRow[]> => {
   let connectProcess: Awaited<ReturnType<typeof startConnectProcess>> | undefined
   let home: string | undefined
   try {
-    const store = new SqliteAsyncStore(openStore(broker.dataDir))
-    let token: string
-    try {
-      await addAsset(store, { path: ASSET, attributes: { state: 'running', gateway: 'bench-gw', endpoint: `127.0.0.1:${sink.port}` } })
-      token = (await addVerifier(store, 'bench-gw')).token
-    } finally {
-      await store.close()
-    }
-    gw = await startGatewayProcess(root, broker, token, dir)
+    gw = await gatewayInFrontOf(root, broker, sink.port, dir)
     const device = await broker.enrollDevice('bench-gw-device')
     const api = deviceApi(broker, device)
 
